@@ -1,0 +1,4 @@
+from kpinb.cli import main
+import sys
+
+sys.exit(main())

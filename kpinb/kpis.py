@@ -1,0 +1,156 @@
+"""The KPI dictionary: frozen definitions read from ``kpis.yaml``.
+
+A definition change (``versions``) is a trend break. Version 1 is the
+definition before the first listed change; each listed change starts the next
+version, so ``definition_version(kpi, date)`` is 1 + the number of changes in
+force on that date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from kpinb.errors import Problem
+
+ALLOWED: dict[str, tuple[str, ...]] = {
+    "direction": ("up", "down"),
+    "kind": ("leading", "lagging"),
+    "type": ("result", "process"),
+    "cadence": ("weekly", "monthly"),
+    "rollup": ("sum", "mean", "median"),
+}
+REQUIRED = ("id", "name", "unit", "direction", "kind", "type", "cadence", "rollup",
+            "owner", "source", "formula")
+
+
+@dataclass(frozen=True)
+class KpiVersion:
+    """A dated change of a KPI's definition."""
+
+    effective_from: pd.Timestamp
+    change: str
+
+
+@dataclass(frozen=True)
+class KpiSpec:
+    """One KPI of the dictionary (SPEC.md, idea 2)."""
+
+    id: str
+    name: str
+    unit: str
+    direction: str
+    kind: str
+    type: str
+    cadence: str
+    rollup: str
+    owner: str
+    source: str
+    formula: str
+    exclusions: str = ""
+    pair: str | None = None
+    versions: tuple[KpiVersion, ...] = ()
+
+    @property
+    def higher_is_better(self) -> bool:
+        """True when a rise is an improvement."""
+        return self.direction == "up"
+
+    @property
+    def sign(self) -> int:
+        """+1 for higher-is-better, -1 for lower-is-better: multiply a change to orient it."""
+        return 1 if self.direction == "up" else -1
+
+    def version_at(self, date: pd.Timestamp) -> int:
+        """The definition version in force on ``date`` (1 = the original)."""
+        return 1 + sum(1 for v in self.versions if v.effective_from <= pd.Timestamp(date))
+
+    def version_start(self, version: int) -> pd.Timestamp | None:
+        """First day of ``version`` (None for version 1, which has no start)."""
+        return None if version <= 1 else self.versions[version - 2].effective_from
+
+
+def parse_kpis(data: Any, file: str = "kpis.yaml") -> tuple[dict[str, KpiSpec], list[Problem]]:
+    """Turn the parsed YAML into KPI specs, collecting every problem instead of stopping."""
+    problems: list[Problem] = []
+    entries = data.get("kpis", data) if isinstance(data, Mapping) else data
+    if isinstance(entries, Mapping):  # mapping of id -> fields
+        entries = [{"id": k, **(v or {})} for k, v in entries.items()]
+    if not isinstance(entries, list) or not entries:
+        problems.append(Problem(file, "no KPI definitions found",
+                                "write a list of KPIs under a top-level 'kpis:' key"))
+        return {}, problems
+    specs: dict[str, KpiSpec] = {}
+    for n, entry in enumerate(entries, start=1):
+        spec = _parse_one(entry, n, file, problems)
+        if spec is None:
+            continue
+        if spec.id in specs:
+            problems.append(Problem(file, f"KPI #{n}: id {spec.id!r} is defined twice",
+                                    "give each KPI a unique id", column="id"))
+        specs[spec.id] = spec
+    for spec in specs.values():
+        if spec.pair is not None and spec.pair not in specs:
+            problems.append(Problem(
+                file, f"KPI {spec.id!r}: pair {spec.pair!r} is not a KPI of the dictionary",
+                f"use one of {sorted(specs)} or remove 'pair'", column="pair"))
+    return specs, problems
+
+
+def _parse_one(entry: Any, n: int, file: str, problems: list[Problem]) -> KpiSpec | None:
+    if not isinstance(entry, Mapping):
+        problems.append(Problem(file, f"KPI #{n} is not a mapping of fields",
+                                "write each KPI as 'key: value' lines"))
+        return None
+    label = f"KPI #{n} ({entry.get('id', '?')})"
+    fields = {k: ("" if entry.get(k) is None else str(entry.get(k)).strip()) for k in REQUIRED}
+    ok = True
+    for key in REQUIRED:
+        if not fields[key]:
+            problems.append(Problem(file, f"{label}: field '{key}' is missing",
+                                    f"add '{key}:' to this KPI", column=key))
+            ok = False
+    for key, allowed in ALLOWED.items():
+        if fields[key] and fields[key] not in allowed:
+            problems.append(Problem(
+                file, f"{label}: {key} {fields[key]!r} is not allowed",
+                f"use one of {', '.join(allowed)}", column=key))
+            ok = False
+    versions = _parse_versions(entry.get("versions") or [], label, file, problems)
+    if not ok or versions is None:
+        return None
+    pair = entry.get("pair")
+    return KpiSpec(**fields, exclusions=str(entry.get("exclusions") or ""),
+                   pair=str(pair).strip() if pair else None, versions=versions)
+
+
+def _parse_versions(raw: Any, label: str, file: str,
+                    problems: list[Problem]) -> tuple[KpiVersion, ...] | None:
+    if not isinstance(raw, list):
+        problems.append(Problem(file, f"{label}: versions is not a list",
+                                "write versions as a list of effective_from + change",
+                                column="versions"))
+        return None
+    out: list[KpiVersion] = []
+    ok = True
+    for i, item in enumerate(raw, start=1):
+        when = pd.to_datetime(str((item or {}).get("effective_from", "")), errors="coerce",
+                              format="%Y-%m-%d") if isinstance(item, Mapping) else pd.NaT
+        if pd.isna(when):
+            problems.append(Problem(
+                file, f"{label}: version {i} has no valid effective_from date",
+                "write effective_from as YYYY-MM-DD", column="versions"))
+            ok = False
+            continue
+        if out and when <= out[-1].effective_from:
+            problems.append(Problem(
+                file, f"{label}: version {i} ({when.date()}) is not after version {i - 1} "
+                f"({out[-1].effective_from.date()})",
+                "list definition changes in date order, each on a later date",
+                column="versions"))
+            ok = False
+        out.append(KpiVersion(pd.Timestamp(when), str(item.get("change") or "").strip()))
+    return tuple(out) if ok else None

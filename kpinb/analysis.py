@@ -1,0 +1,393 @@
+"""One call computes every figure for everyone for one review period.
+
+``analyse(ws, "2026-Q3")`` returns an :class:`Analysis`: frames keyed by scope
+(employee, team, department), scope id and KPI, described column by column in
+docs/analytics.md. The work is grouped and vectorised over the whole workspace:
+there is no Python loop over people; reports slice the result with
+:meth:`Analysis.for_scope`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from kpinb import goals, quality, rollup, signals, trend
+from kpinb.kpis import KpiSpec
+from kpinb.periods import Period, parse_period
+from kpinb.workspace import Workspace
+
+_KEY_COLS = ["scope", "scope_id", "kpi_id"]
+_GROUP_FIGURES = (
+    "latest_value", "level", "prev_level", "prev_change", "prev_change_rel",
+    "prev_change_oriented", "yoy_level", "yoy_change", "yoy_change_rel", "yoy_change_oriented",
+    "trend_slope", "trend_level", "trend_z", "centre", "mr_bar", "lower", "upper", "url",
+    "best_value", "dip_value",
+)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything the reports state for one review period (docs/analytics.md)."""
+
+    period: Period
+    min_group_size: int
+    summary: pd.DataFrame
+    points: pd.DataFrame
+    signals: pd.DataFrame
+    goals: pd.DataFrame
+    pairs: pd.DataFrame
+    groups: pd.DataFrame
+    excluded: pd.DataFrame
+
+    def for_scope(self, scope: str, scope_id: str) -> Analysis:
+        """The same analysis restricted to one employee, team or department."""
+        def pick(frame: pd.DataFrame, column: str = "scope_id") -> pd.DataFrame:
+            mask = (frame["scope"] == scope) & (frame[column].astype(str) == str(scope_id))
+            return frame[mask.to_numpy()].reset_index(drop=True)
+
+        excluded = self.excluded
+        if scope == "employee":
+            excluded = excluded[excluded["scope_id"] == str(scope_id)].reset_index(drop=True)
+        else:
+            excluded = excluded.iloc[:0]
+        return replace(self, summary=pick(self.summary), points=pick(self.points),
+                       signals=pick(self.signals), goals=pick(self.goals),
+                       pairs=pick(self.pairs), groups=pick(self.groups), excluded=excluded)
+
+    def executive(self) -> pd.DataFrame:
+        """Team and department summary rows with every figure masked where suppressed."""
+        rows = self.summary[self.summary["scope"] != "employee"].copy()
+        hidden = rows["suppressed"].to_numpy()
+        for column in _GROUP_FIGURES:
+            rows[column] = rows[column].mask(hidden)
+        for column in ("status", "trend_direction", "signal_rules"):
+            rows[column] = rows[column].mask(hidden, "suppressed")
+        return rows.reset_index(drop=True)
+
+
+def analyse(
+    ws: Workspace,
+    period: Period | str,
+    *,
+    min_group_size: int = rollup.MIN_GROUP_SIZE,
+    trend_points: int = trend.TREND_POINTS,
+) -> Analysis:
+    """Analyse every person, team and department of ``ws`` for ``period``.
+
+    Only observations dated on or before the period's end are used.
+    """
+    period = period if isinstance(period, Period) else parse_period(period)
+    obs = ws.observations[ws.observations["period"] <= period.end]
+    obs = obs.assign(kpi_id=obs["kpi_id"].astype("category"),
+                     employee_id=obs["employee_id"].astype("category"))
+    obs = obs[obs["kpi_id"].astype(str).isin(list(ws.kpis)).to_numpy()]
+    clean, excluded = quality.split_plausible(obs, ws.kpis)
+    members = rollup.memberships(ws.people, ws.teams)
+    groups = rollup.suppress(rollup.group_sizes(clean, members, period), min_group_size)
+    points, keys = _series(clean, members, ws.kpis, period)
+    summary, rows = _summarise(points, keys, period, trend_points)
+    summary = _attach_groups(summary, groups, excluded, members)
+    return Analysis(
+        period=period, min_group_size=min_group_size, summary=summary,
+        points=_points_table(points, rows, keys), signals=_signals_table(rows, keys),
+        goals=goals.goal_progress(ws.targets, summary, period),
+        pairs=_pairs(summary, ws.kpis), groups=groups, excluded=excluded)
+
+
+# --- building the long frame of every series -------------------------------------------
+
+
+def _encode(frame: pd.DataFrame, scope: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Points of one scope (key, period, value) sorted, and its keys table."""
+    sid = frame["scope_id"].astype("category")
+    kpi = frame["kpi_id"].astype("category")
+    width = max(len(kpi.cat.categories), 1)
+    raw = sid.cat.codes.to_numpy(np.int64) * width + kpi.cat.codes.to_numpy(np.int64)
+    when = frame["period"].to_numpy("datetime64[ns]")
+    value = frame["value"].to_numpy(dtype=float)
+    if len(raw) > 1 and not _is_sorted(raw, when):
+        order = np.lexsort((when, raw))
+        raw, when, value = raw[order], when[order], value[order]
+    starts = np.r_[True, raw[1:] != raw[:-1]] if len(raw) else np.array([], bool)
+    key = np.cumsum(starts) - 1
+    first = raw[starts]
+    keys = pd.DataFrame({
+        "scope": scope,
+        "scope_id": np.asarray(sid.cat.categories.astype(str))[first // width],
+        "kpi_id": np.asarray(kpi.cat.categories.astype(str))[first % width],
+    })
+    return pd.DataFrame({"key": key, "period": when, "value": value}), keys
+
+
+def _is_sorted(raw: np.ndarray, when: np.ndarray) -> bool:
+    step = np.diff(raw)
+    return bool(np.all(step >= 0) and np.all((step > 0) | (np.diff(when) > np.timedelta64(0))))
+
+
+def _series(
+    clean: pd.DataFrame, members: pd.DataFrame, kpis: Mapping[str, KpiSpec], period: Period
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """All series (people, teams, departments) as one long frame plus a keys table."""
+    people = clean[["employee_id", "kpi_id", "period", "value"]].rename(
+        columns={"employee_id": "scope_id"})
+    groups = rollup.rollup_series(clean, members, kpis)
+    parts = [_encode(people, "employee")]
+    parts += [_encode(groups[groups["scope"] == s], s) for s in ("team", "department")]
+    offset, frames = 0, []
+    for pts, _ in parts:
+        frames.append(pts.assign(key=pts["key"] + offset))
+        offset += int(pts["key"].max()) + 1 if len(pts) else 0
+    points = pd.concat(frames, ignore_index=True)
+    keys = pd.concat([k for _, k in parts], ignore_index=True)
+    keys = _describe_keys(keys, kpis, period)
+    points["version"] = _versions(points, keys, kpis)
+    points["in_review"] = period.contains(points["period"]).to_numpy()
+    return points, keys
+
+
+def _describe_keys(keys: pd.DataFrame, kpis: Mapping[str, KpiSpec], period: Period) -> pd.DataFrame:
+    """Add each KPI's direction, sign, cadence and current definition version."""
+    spec = keys["kpi_id"].map(kpis)
+    keys["definition_version"] = spec.map(lambda s: s.version_at(period.end)).astype(int)
+    keys["direction"] = spec.map(lambda s: s.direction).astype(object)
+    keys["sign"] = spec.map(lambda s: s.sign).astype(int)
+    keys["cadence"] = spec.map(lambda s: s.cadence).astype(object)
+    keys.index.name = "key"
+    return keys
+
+
+def _versions(points: pd.DataFrame, keys: pd.DataFrame, kpis: Mapping[str, KpiSpec]) -> np.ndarray:
+    """Definition version of each point (1 + changes in force on its date), one KPI at a time."""
+    version = np.ones(len(points), dtype=np.int64)
+    kpi_of_row = keys["kpi_id"].to_numpy()[points["key"].to_numpy()]
+    when = points["period"].to_numpy("datetime64[ns]")
+    for kpi_id, spec in kpis.items():
+        if not spec.versions:
+            continue
+        mask = kpi_of_row == kpi_id
+        changes = np.array([v.effective_from for v in spec.versions], dtype="datetime64[ns]")
+        version[mask] = 1 + np.searchsorted(changes, when[mask], side="right")
+    return version
+
+
+# --- per-series figures -----------------------------------------------------------------
+
+
+def _summarise(
+    points: pd.DataFrame, keys: pd.DataFrame, period: Period, trend_points: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The summary table (one row per key) and the per-point rule hits of current versions."""
+    sign = keys["sign"]
+    current = points["version"].to_numpy() == keys["definition_version"].to_numpy()[
+        points["key"].to_numpy()]
+    cur = points[current].reset_index(drop=True)
+    limits = signals.xmr_limits(cur)
+    rows = _rule_rows(cur, limits, sign.to_numpy()[cur["key"].to_numpy()])
+    summary = keys.join(limits, how="left")
+    summary["n_points"] = summary["n_points"].fillna(0).astype(int)
+    summary = summary.join(_latest(points, period))
+    summary = summary.join(trend.period_changes(points, keys["definition_version"], sign, period))
+    summary = summary.join(trend.theil_sen(cur, sign, trend_points))
+    summary = summary.join(_signal_summary(rows))
+    summary["status"] = signals.statuses(summary["n_points"], summary["last_signal_direction"])
+    summary = summary.join(_history(rows))
+    summary = summary.join(_quality(points, summary, period))
+    return _tidy(summary), rows
+
+
+def _rule_rows(cur: pd.DataFrame, limits: pd.DataFrame, sign: np.ndarray) -> pd.DataFrame:
+    """Current-version points with limits, rule hits and oriented signal direction."""
+    hits = signals.run_rules(cur, limits)
+    rows = pd.concat([cur, hits], axis=1)
+    lim = limits.reindex(cur["key"].to_numpy())
+    rows["baseline"] = signals.baseline_mask(cur)
+    for column in ("centre", "lower", "upper"):
+        rows[column] = lim[column].to_numpy()
+    rows["sign"] = sign
+    rows["direction"] = signals.signal_direction(hits) * sign
+    rows["smoothed"] = trend.smoothed(cur)
+    pos = signals.positions(cur["key"].to_numpy())
+    rows["moving_range"] = np.abs(cur["value"].to_numpy() - signals.lag(
+        cur["value"].to_numpy(dtype=float), pos, 1))
+    return rows
+
+
+def _latest(points: pd.DataFrame, period: Period) -> pd.DataFrame:
+    """Last point on or before the period end, any version."""
+    last = points.groupby("key", sort=True).tail(1).set_index("key")
+    return pd.DataFrame({"latest_period": last["period"], "latest_value": last["value"],
+                         "latest_in_period": last["in_review"]})
+
+
+def _signal_summary(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per key: signals in the review period, rules hit, latest signal and its direction."""
+    hit = rows[rows["in_review"].to_numpy() & (rows["direction"].to_numpy() != 0)]
+    long = hit.melt(id_vars=["key"], value_vars=list(signals.RULES), var_name="rule",
+                    value_name="hit")
+    long = long[long["hit"] != 0]
+    g = long.groupby("key")
+    last = hit.groupby("key").tail(1).set_index("key")
+    return pd.DataFrame({
+        "n_signals": g.size(),
+        "signal_rules": g["rule"].agg(lambda r: ",".join(sorted(set(r)))),
+        "last_signal_period": last["period"],
+        "last_signal_direction": last["direction"],
+    })
+
+
+def _history(rows: pd.DataFrame) -> pd.DataFrame:
+    """Streaks, personal bests and recoveries per key (current version)."""
+    sign = rows["sign"].to_numpy()
+    smooth = rows["smoothed"].to_numpy()
+    gain = sign * (smooth - rows["centre"].to_numpy())
+    worsening = (rows["direction"].to_numpy() < 0)
+    return pd.concat([trend.streaks(rows, sign, smooth), trend.personal_bests(rows, sign),
+                      trend.recoveries(rows, worsening, gain)], axis=1)
+
+
+def _quality(points: pd.DataFrame, summary: pd.DataFrame, period: Period) -> pd.DataFrame:
+    """Expected and missing points in the review period, staleness."""
+    g = points.groupby("key", sort=True)
+    first = g["period"].first().reindex(summary.index)
+    seen = g["in_review"].sum().reindex(summary.index).fillna(0).astype(int)
+    expected = quality.expected_points(first, summary["cadence"], period.start, period.end)
+    out = pd.DataFrame({"expected_in_period": expected}, index=summary.index)
+    out["missing_in_period"] = np.clip(expected - seen.to_numpy(), 0, None)
+    out["last_observed"] = summary["latest_period"]
+    stale = quality.staleness(summary["latest_period"], summary["cadence"], period.end)
+    return out.join(stale)
+
+
+def _tidy(summary: pd.DataFrame) -> pd.DataFrame:
+    """Fill the counts and flags of series with no signal, no trend, no dip."""
+    summary["n_signals"] = summary["n_signals"].fillna(0).astype(int)
+    summary["signal_rules"] = summary["signal_rules"].fillna("").astype(object)
+    summary["streak_length"] = summary["streak_length"].fillna(0).astype(int)
+    summary["trend_n"] = summary["trend_n"].fillna(0).astype(int)
+    summary["recovered"] = summary["recovered"].fillna(False).astype(bool)
+    summary["best_is_new"] = summary["best_is_new"].fillna(False).astype(bool)
+    summary["baseline_provisional"] = summary["baseline_provisional"].fillna(True).astype(bool)
+    summary["baseline_n"] = summary["baseline_n"].fillna(0).astype(int)
+    return summary.drop(columns=["last_signal_direction"])
+
+
+def _attach_groups(
+    summary: pd.DataFrame, groups: pd.DataFrame, excluded: pd.DataFrame, members: pd.DataFrame
+) -> pd.DataFrame:
+    """Add n_people, suppression and out-of-range counts; reset to a plain index."""
+    summary = summary.reset_index(drop=True)
+    sizes = groups.set_index(_KEY_COLS)[["n_people", "suppressed", "reason"]]
+    summary = summary.join(sizes, on=_KEY_COLS)
+    is_person = (summary["scope"] == "employee").to_numpy()
+    summary["n_people"] = np.where(is_person, 1, summary["n_people"].fillna(0)).astype(int)
+    summary["suppressed"] = summary["suppressed"].fillna(False).astype(bool)
+    summary["suppressed_reason"] = summary.pop("reason").fillna("").astype(object)
+    summary["out_of_range"] = _out_of_range(summary, excluded, members)
+    return summary
+
+
+def _out_of_range(
+    summary: pd.DataFrame, excluded: pd.DataFrame, members: pd.DataFrame
+) -> np.ndarray:
+    """Excluded observations per series (a group counts its people's)."""
+    if excluded.empty:
+        return np.zeros(len(summary), dtype=int)
+    ex = excluded[["scope_id", "kpi_id"]].join(members, on="scope_id")
+    counts = [ex.groupby(["scope_id", "kpi_id"]).size().rename("n").reset_index().assign(
+        scope="employee")]
+    for scope, column in (("team", "team_id"), ("department", "department")):
+        c = ex.groupby([column, "kpi_id"]).size().rename("n").reset_index()
+        counts.append(c.rename(columns={column: "scope_id"}).assign(scope=scope))
+    table = pd.concat(counts).set_index(_KEY_COLS)["n"]
+    found = summary.join(table, on=_KEY_COLS)["n"]
+    return found.fillna(0).astype(int).to_numpy()
+
+
+# --- output tables ----------------------------------------------------------------------
+
+
+def _label(keys: pd.DataFrame, key: np.ndarray) -> dict[str, pd.Categorical]:
+    """Categorical scope, scope_id, kpi_id columns for rows given by ``key``."""
+    out = {}
+    for column in _KEY_COLS:
+        cat = keys[column].astype("category")
+        out[column] = pd.Categorical.from_codes(cat.cat.codes.to_numpy()[key],
+                                                categories=cat.cat.categories)
+    return out
+
+
+def _points_table(points: pd.DataFrame, rows: pd.DataFrame, keys: pd.DataFrame) -> pd.DataFrame:
+    """Every point with its version, limits and rule hits (chart data)."""
+    key = points["key"].to_numpy()
+    current = points["version"].to_numpy() == keys["definition_version"].to_numpy()[key]
+    out = pd.DataFrame(_label(keys, key))
+    out["period"] = points["period"].to_numpy()
+    out["value"] = points["value"].to_numpy()
+    out["definition_version"] = points["version"].to_numpy()
+    out["current_version"] = current
+    out["in_review"] = points["in_review"].to_numpy()
+    idx = np.flatnonzero(current)
+    for column in ("baseline", "centre", "lower", "upper", "moving_range", "smoothed"):
+        fill = False if column == "baseline" else np.nan
+        full = np.full(len(points), fill, dtype=rows[column].dtype)
+        full[idx] = rows[column].to_numpy()
+        out[column] = full
+    out["signal"] = False
+    out.loc[idx, "signal"] = (rows["in_review"] & (rows["direction"] != 0)).to_numpy()
+    out["rules"] = ""
+    out.loc[idx, "rules"] = _rules_text(rows).to_numpy()
+    out["direction"] = pd.NA
+    direction = np.where(rows["direction"] > 0, "improving", "worsening").astype(object)
+    out.loc[idx[out["signal"].to_numpy()[idx]], "direction"] = direction[
+        out["signal"].to_numpy()[idx]]
+    return out
+
+
+def _rules_text(rows: pd.DataFrame) -> pd.Series:
+    """Comma-separated rules hit at each review-period point."""
+    text = pd.Series("", index=rows.index, dtype=object)
+    live = rows["in_review"].to_numpy()
+    for rule in signals.RULES:
+        hit = live & (rows[rule].to_numpy() != 0)
+        text[hit] = text[hit] + np.where(text[hit] == "", "", ",") + rule
+    return text
+
+
+def _signals_table(rows: pd.DataFrame, keys: pd.DataFrame) -> pd.DataFrame:
+    """One row per review-period point and rule hit."""
+    hit = rows[rows["in_review"].to_numpy() & (rows["direction"].to_numpy() != 0)]
+    long = hit.melt(id_vars=["key", "period", "value", "direction"],
+                    value_vars=list(signals.RULES), var_name="rule", value_name="hit")
+    long = long[long["hit"] != 0].sort_values(["key", "period", "rule"])
+    out = pd.DataFrame(_label(keys, long["key"].to_numpy()))
+    out["period"] = long["period"].to_numpy()
+    out["value"] = long["value"].to_numpy()
+    out["rule"] = long["rule"].to_numpy().astype(object)
+    out["direction"] = np.where(long["direction"].to_numpy() > 0, "improving",
+                                "worsening").astype(object)
+    return out
+
+
+_PAIR_COLS = ("status", "trend_direction", "prev_change", "prev_change_oriented",
+              "prev_change_rel", "level")
+
+
+def _pairs(summary: pd.DataFrame, kpis: Mapping[str, KpiSpec]) -> pd.DataFrame:
+    """Leading KPIs beside their lagging partners, per scope."""
+    links = {(s.id, s.pair) if s.kind == "leading" else (s.pair, s.id)
+             for s in kpis.values() if s.pair}
+    cols = ["scope", "scope_id", "leading_kpi", "lagging_kpi"]
+    cols += [f"{side}_{c}" for side in ("leading", "lagging") for c in _PAIR_COLS]
+    if not links:
+        return pd.DataFrame(columns=cols)
+    pairs = pd.DataFrame(sorted(links), columns=["leading_kpi", "lagging_kpi"])
+    base = summary[["scope", "scope_id", "kpi_id", *_PAIR_COLS]]
+    lead = base.rename(columns={"kpi_id": "leading_kpi"} | {c: f"leading_{c}" for c in _PAIR_COLS})
+    lag = base.rename(columns={"kpi_id": "lagging_kpi"} | {c: f"lagging_{c}" for c in _PAIR_COLS})
+    out = lead.merge(pairs, on="leading_kpi").merge(
+        lag, on=["scope", "scope_id", "lagging_kpi"], how="inner")
+    return out[cols].reset_index(drop=True)

@@ -1,0 +1,868 @@
+"""The check-in journal: decisions and actions that carry from one review to the next.
+
+``journal.sqlite`` in the workspace folder is read and written only here. It is
+append-only: an entry or an action is a chain of version rows, and editing an
+entry or closing an action adds a version (SQLite triggers refuse UPDATE and
+DELETE on every journal table). The file is in WAL mode with a busy timeout, so
+concurrent writers wait for each other instead of failing; every write is one
+``BEGIN IMMEDIATE`` transaction.
+
+The schema is versioned (table ``schema_version``) and migrated forward on
+open: v1 holds entries and actions; v2 adds ``origin`` and ``note`` to every
+version row, an index for import matching, and the ``imports`` ledger.
+Readers (:func:`latest_entries`, :func:`open_actions`, ...) never create or
+migrate the file; they return empty frames when it does not exist.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import dataclasses
+import datetime as dt
+import hashlib
+import io
+import re
+import sqlite3
+import time
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from kpinb.errors import JournalError, Problem
+
+FILE_NAME = "journal.sqlite"
+DIAGNOSES = ("execution", "capability", "dependency", "none")
+STATUSES = ("open", "done", "dropped")
+ENTRY_FIELDS = ("what_moved", "why_moved", "expected_impact", "support_needed", "diagnosis")
+BUSY_TIMEOUT_S = 60.0
+LATEST_COLUMNS = ("entry_id", "date", "employee_id", "author", *ENTRY_FIELDS)
+ACTION_COLUMNS = ("action_id", "entry_id", "employee_id", "text", "owner", "due", "status")
+
+
+@dataclass(frozen=True)
+class Action:
+    """One agreed action: what, who, by when, and where it stands."""
+
+    text: str
+    owner: str
+    due: dt.date
+    status: str = "open"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One check-in: the review routine's four answers, a diagnosis and the actions agreed."""
+
+    date: dt.date
+    employee_id: str
+    author: str
+    what_moved: str
+    why_moved: str = ""
+    expected_impact: str = ""
+    support_needed: str = ""
+    diagnosis: str = "none"
+    actions: tuple[Action, ...] = ()
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import did; ``previous_import`` is when the same file was imported before."""
+
+    added: int
+    updated: int
+    skipped: int
+    previous_import: str | None = None
+
+
+# --- schema and migrations -------------------------------------------------------------------
+
+_APPEND_ONLY = """CREATE TRIGGER {table}_no_{verb} BEFORE {op} ON {table}
+BEGIN SELECT RAISE(ABORT, 'the check-in journal is append-only: {table} rows cannot be
+{verb}d; add a new version instead'); END"""
+
+
+def _append_only(*tables: str) -> list[str]:
+    """Triggers that make ``tables`` refuse UPDATE and DELETE."""
+    return [
+        _APPEND_ONLY.format(table=t, op=op, verb=verb)
+        for t in tables
+        for op, verb in (("UPDATE", "update"), ("DELETE", "delete"))
+    ]
+
+
+_V1 = [
+    "CREATE TABLE schema_version (version INTEGER NOT NULL, applied_at TEXT NOT NULL)",
+    "CREATE TABLE entries (entry_id INTEGER PRIMARY KEY AUTOINCREMENT, created_at TEXT NOT NULL)",
+    """CREATE TABLE entry_versions (
+        entry_id INTEGER NOT NULL REFERENCES entries(entry_id), version INTEGER NOT NULL,
+        date TEXT NOT NULL, employee_id TEXT NOT NULL, author TEXT NOT NULL,
+        what_moved TEXT NOT NULL, why_moved TEXT NOT NULL, expected_impact TEXT NOT NULL,
+        support_needed TEXT NOT NULL, diagnosis TEXT NOT NULL
+            CHECK (diagnosis IN ('execution', 'capability', 'dependency', 'none')),
+        recorded_at TEXT NOT NULL, PRIMARY KEY (entry_id, version))""",
+    """CREATE TABLE actions (action_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        entry_id INTEGER NOT NULL REFERENCES entries(entry_id), created_at TEXT NOT NULL)""",
+    """CREATE TABLE action_versions (
+        action_id INTEGER NOT NULL REFERENCES actions(action_id), version INTEGER NOT NULL,
+        text TEXT NOT NULL, owner TEXT NOT NULL, due TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('open', 'done', 'dropped')),
+        recorded_at TEXT NOT NULL, PRIMARY KEY (action_id, version))""",
+    *_append_only("schema_version", "entries", "entry_versions", "actions", "action_versions"),
+]
+_V2 = [
+    "ALTER TABLE entry_versions ADD COLUMN origin TEXT NOT NULL DEFAULT 'v1'",
+    "ALTER TABLE entry_versions ADD COLUMN note TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE action_versions ADD COLUMN origin TEXT NOT NULL DEFAULT 'v1'",
+    "ALTER TABLE action_versions ADD COLUMN note TEXT NOT NULL DEFAULT ''",
+    "CREATE INDEX entry_versions_identity ON entry_versions (employee_id, date, author)",
+    """CREATE TABLE imports (import_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        file_name TEXT NOT NULL, sha256 TEXT NOT NULL, imported_at TEXT NOT NULL,
+        added INTEGER NOT NULL, updated INTEGER NOT NULL, skipped INTEGER NOT NULL)""",
+    *_append_only("imports"),
+]
+MIGRATIONS: tuple[tuple[int, list[str]], ...] = ((1, _V1), (2, _V2))
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def journal_path(root: str | Path) -> Path:
+    """Where the journal of the workspace at ``root`` lives."""
+    return Path(root) / FILE_NAME
+
+
+def schema_version(root: str | Path) -> int:
+    """The schema version of the journal file (0 when it does not exist); read-only."""
+    with _reader(root) as conn:
+        return 0 if conn is None else _version(conn)
+
+
+def migrate(root: str | Path) -> int:
+    """Create the journal, or bring it to the current schema; returns the schema version.
+
+    Every write does this on its own; call it to upgrade a journal explicitly.
+    """
+    with _writer(root) as conn:
+        return _version(conn)
+
+
+@contextlib.contextmanager
+def _writer(root: str | Path) -> Iterator[sqlite3.Connection]:
+    """A connection to the journal, created and migrated to the current schema if needed."""
+    if not Path(root).is_dir():
+        raise JournalError(f"workspace folder '{root}' does not exist")
+    conn = sqlite3.connect(journal_path(root), timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        _ensure_wal(conn)
+        conn.execute("PRAGMA foreign_keys = ON")
+        _migrate(conn)
+        yield conn
+    finally:
+        conn.close()
+
+
+def _ensure_wal(conn: sqlite3.Connection) -> None:
+    """Switch the file to WAL mode (persistent); retry while another process holds it."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                return
+            conn.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction: the write lock is taken up front, so writers queue."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _version(conn: sqlite3.Connection) -> int:
+    try:
+        row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+    except sqlite3.OperationalError:  # no such table: a new, empty file
+        return 0
+    return int(row[0] or 0)
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Apply every migration newer than the file's version, in one transaction."""
+    if _version(conn) == SCHEMA_VERSION:
+        return
+    with _transaction(conn):
+        current = _version(conn)  # again, now under the write lock
+        if current > SCHEMA_VERSION:
+            raise JournalError(
+                f"journal.sqlite has schema version {current}, newer than this kpinb "
+                f"knows ({SCHEMA_VERSION}); upgrade kpinb to use it"
+            )
+        for version, statements in MIGRATIONS:
+            if version > current:
+                for statement in statements:
+                    conn.execute(statement)
+                conn.execute("INSERT INTO schema_version VALUES (?, ?)", (version, _now()))
+
+
+@contextlib.contextmanager
+def _reader(root: str | Path) -> Iterator[sqlite3.Connection | None]:
+    """A read-only connection, or None when there is no journal (never creates the file)."""
+    path = journal_path(root)
+    if not path.is_file():
+        yield None
+        return
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def add_entry(root: str | Path, entry: Entry, *, known_ids: Collection[str] | None = None) -> int:
+    """Validate ``entry`` and append it (with its actions); returns the new entry id."""
+    _raise_problems("the check-in was not saved", check_entry(entry, known_ids))
+    with _writer(root) as conn, _transaction(conn):
+        return _insert_entry(conn, entry, origin="add", note="")
+
+
+def edit_entry(
+    root: str | Path,
+    entry_id: int,
+    changes: Mapping[str, object],
+    *,
+    new_actions: Sequence[Action] = (),
+    known_ids: Collection[str] | None = None,
+    note: str = "",
+) -> int:
+    """Write a new version of entry ``entry_id`` with ``changes`` applied; returns its number.
+
+    ``changes`` maps entry fields (date, employee_id, author, what_moved, ...) to
+    new values; ``new_actions`` are appended to the entry. Nothing is overwritten.
+    """
+    unknown = set(changes) - ({f.name for f in dataclasses.fields(Entry)} - {"actions"})
+    if unknown:
+        raise JournalError(f"cannot edit {sorted(unknown)}: not entry fields")
+    with _writer(root) as conn, _transaction(conn):
+        version, current = _current_entry(conn, entry_id)
+        edited = dataclasses.replace(current, **changes, actions=tuple(new_actions))  # type: ignore[arg-type]
+        _raise_problems(f"entry {entry_id} was not changed", check_entry(edited, known_ids))
+        if _entry_values(edited) == _entry_values(current) and not new_actions:
+            return version
+        if _entry_values(edited) != _entry_values(current):
+            version += 1
+            _insert_entry_version(conn, entry_id, version, edited, "edit", note)
+        for action in new_actions:
+            _insert_action(conn, entry_id, action, "edit", note)
+        return version
+
+
+def close_action(root: str | Path, action_id: int, *, status: str = "done", note: str = "") -> int:
+    """Write a new version of action ``action_id`` with ``status``; returns its number."""
+    if status not in STATUSES:
+        raise JournalError(f"status '{status}' is not one of {', '.join(STATUSES)}")
+    with _writer(root) as conn, _transaction(conn):
+        row = conn.execute(
+            "SELECT version, text, owner, due, status FROM action_versions WHERE action_id = ? "
+            "ORDER BY version DESC LIMIT 1",
+            (action_id,),
+        ).fetchone()
+        if row is None:
+            raise JournalError(f"there is no action {action_id}; `kpinb checkin list` shows ids")
+        if row[4] == status:
+            raise JournalError(f"action {action_id} is already {status}")
+        conn.execute(
+            "INSERT INTO action_versions (action_id, version, text, owner, due, status, "
+            "recorded_at, origin, note) VALUES (?, ?, ?, ?, ?, ?, ?, 'close', ?)",
+            (action_id, row[0] + 1, row[1], row[2], row[3], status, _now(), note),
+        )
+        return int(row[0]) + 1
+
+
+def _current_entry(conn: sqlite3.Connection, entry_id: int) -> tuple[int, Entry]:
+    row = conn.execute(
+        "SELECT version, date, employee_id, author, what_moved, why_moved, expected_impact, "
+        "support_needed, diagnosis FROM entry_versions WHERE entry_id = ? "
+        "ORDER BY version DESC LIMIT 1",
+        (entry_id,),
+    ).fetchone()
+    if row is None:
+        raise JournalError(f"there is no entry {entry_id}; `kpinb checkin list` shows ids")
+    return int(row[0]), Entry(dt.date.fromisoformat(row[1]), *row[2:])
+
+
+def _insert_entry(conn: sqlite3.Connection, entry: Entry, *, origin: str, note: str) -> int:
+    cursor = conn.execute("INSERT INTO entries (created_at) VALUES (?)", (_now(),))
+    entry_id = int(cursor.lastrowid or 0)
+    _insert_entry_version(conn, entry_id, 1, entry, origin, note)
+    for action in entry.actions:
+        _insert_action(conn, entry_id, action, origin, note)
+    return entry_id
+
+
+def _insert_entry_version(
+    conn: sqlite3.Connection, entry_id: int, version: int, entry: Entry, origin: str, note: str
+) -> None:
+    conn.execute(
+        "INSERT INTO entry_versions (entry_id, version, date, employee_id, author, what_moved, "
+        "why_moved, expected_impact, support_needed, diagnosis, recorded_at, origin, note) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (entry_id, version, *_entry_values(entry), _now(), origin, note),
+    )
+
+
+def _insert_action(
+    conn: sqlite3.Connection,
+    entry_id: int,
+    action: Action,
+    origin: str,
+    note: str,
+    *,
+    action_id: int | None = None,
+    version: int = 1,
+) -> None:
+    if action_id is None:
+        cursor = conn.execute(
+            "INSERT INTO actions (entry_id, created_at) VALUES (?, ?)", (entry_id, _now())
+        )
+        action_id = int(cursor.lastrowid or 0)
+    conn.execute(
+        "INSERT INTO action_versions (action_id, version, text, owner, due, status, "
+        "recorded_at, origin, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (action_id, version, *_action_values(action), _now(), origin, note),
+    )
+
+
+def _entry_values(entry: Entry) -> tuple[str, ...]:
+    """The stored columns of an entry version, as stored (dates ISO)."""
+    fields = (getattr(entry, f) for f in ENTRY_FIELDS)
+    return (entry.date.isoformat(), entry.employee_id, entry.author, *fields)
+
+
+def _action_values(action: Action) -> tuple[str, str, str, str]:
+    return (action.text, action.owner, action.due.isoformat(), action.status)
+
+
+# --- validation ------------------------------------------------------------------------------
+
+
+def check_entry(
+    entry: Entry, known_ids: Collection[str] | None = None, *, source: str = "check-in"
+) -> list[Problem]:
+    """Every problem with ``entry`` (empty list: it can be saved)."""
+    found = [("date", p, f) for p, f in _date_problem(entry.date)]
+    found += _text_problems(entry, known_ids)
+    for action in entry.actions:
+        found += _action_problems(action)
+    return [Problem(file=source, column=c, problem=p, fix=f) for c, p, f in found]
+
+
+def _date_problem(value: object) -> list[tuple[str, str]]:
+    """A date field is a ``datetime.date``; the parser leaves bad text in place to report it."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return []
+    if value in ("", None):
+        return [("the date is empty", "give a date as YYYY-MM-DD")]
+    return [(f"'{value}' is not a date", "give a real date as YYYY-MM-DD, e.g. 2026-07-01")]
+
+
+def _text_problems(entry: Entry, known_ids: Collection[str] | None) -> list[tuple[str, str, str]]:
+    found = []
+    for col in ("employee_id", "author", "what_moved"):
+        if not str(getattr(entry, col)).strip():
+            found.append((col, f"{col} is empty", f"fill in {col}"))
+    if entry.employee_id.strip() and known_ids is not None and entry.employee_id not in known_ids:
+        found.append(
+            (
+                "employee_id",
+                f"employee '{entry.employee_id}' is not in the workspace's people",
+                "correct the id, or add the person to people.csv first",
+            )
+        )
+    if entry.diagnosis not in DIAGNOSES:
+        found.append(
+            (
+                "diagnosis",
+                f"diagnosis '{entry.diagnosis}' is not one of {', '.join(DIAGNOSES)}",
+                "use execution, capability, dependency, or none when there is no diagnosis",
+            )
+        )
+    return found
+
+
+def _action_problems(action: Action) -> list[tuple[str, str, str]]:
+    found = []
+    for col, value in (("action", action.text), ("action_owner", action.owner)):
+        if not value.strip():
+            found.append((col, f"{col} is empty", f"fill in {col} for every action"))
+    found += [("action_due", p, f) for p, f in _date_problem(action.due)]
+    if action.status not in STATUSES:
+        found.append(
+            (
+                "action_status",
+                f"status '{action.status}' is not one of {', '.join(STATUSES)}",
+                "use open, done or dropped",
+            )
+        )
+    return found
+
+
+def _raise_problems(message: str, problems: list[Problem]) -> None:
+    if problems:
+        raise JournalError(f"{message}: {len(problems)} problem(s)", problems)
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+_LATEST_ENTRY_SQL = """
+SELECT v.* FROM entry_versions v JOIN (SELECT entry_id, MAX(version) AS version
+FROM entry_versions GROUP BY entry_id) m USING (entry_id, version)"""
+_LATEST_ACTION_SQL = """
+SELECT v.*, a.entry_id FROM action_versions v JOIN actions a USING (action_id)
+JOIN (SELECT action_id, MAX(version) AS version FROM action_versions GROUP BY action_id) m
+USING (action_id, version)"""
+
+
+def list_entries(root: str | Path, employee_ids: Iterable[str] | None = None) -> pd.DataFrame:
+    """The latest version of every entry (optionally of some people), oldest first."""
+    frame = _query(root, _LATEST_ENTRY_SQL, ENTRY_VERSION_COLUMNS)
+    frame = _only(frame, employee_ids).sort_values(["date", "entry_id"], kind="stable")
+    return frame.reset_index(drop=True)
+
+
+def list_actions(root: str | Path, employee_ids: Iterable[str] | None = None) -> pd.DataFrame:
+    """The latest version of every action, with its entry's employee id, by due date."""
+    actions = _query(root, _LATEST_ACTION_SQL, ACTION_VERSION_COLUMNS)
+    entries = list_entries(root)[["entry_id", "employee_id"]]
+    frame = actions.merge(entries, on="entry_id", how="left")
+    frame = _only(frame, employee_ids).sort_values(["due", "action_id"], kind="stable")
+    return frame.reset_index(drop=True)
+
+
+def latest_entries(
+    root: str | Path, employee_ids: Iterable[str], *, as_of: object = None
+) -> pd.DataFrame:
+    """Per employee, the latest version of their latest entry dated on or before ``as_of``.
+
+    Columns: entry_id, date, employee_id, author, what_moved, why_moved,
+    expected_impact, support_needed, diagnosis. Empty when there is no journal.
+    """
+    frame = list_entries(root, employee_ids)
+    if as_of is not None:
+        frame = frame[frame["date"] <= pd.Timestamp(as_of)]
+    frame = frame.drop_duplicates("employee_id", keep="last")
+    return frame.loc[:, list(LATEST_COLUMNS)].sort_values("employee_id").reset_index(drop=True)
+
+
+def open_actions(
+    root: str | Path, employee_ids: Iterable[str], *, as_of: object = None
+) -> pd.DataFrame:
+    """Actions whose latest status is open, from entries dated on or before ``as_of``.
+
+    Columns: action_id, entry_id, employee_id, text, owner, due, status; by due date.
+    """
+    actions = list_actions(root, employee_ids)
+    actions = actions[actions["status"] == "open"]
+    if as_of is not None:
+        dates = list_entries(root).set_index("entry_id")["date"]
+        actions = actions[actions["entry_id"].map(dates) <= pd.Timestamp(as_of)]
+    return actions.loc[:, list(ACTION_COLUMNS)].reset_index(drop=True)
+
+
+def entry_history(root: str | Path, entry_id: int) -> pd.DataFrame:
+    """Every version of entry ``entry_id`` and of its actions, in the order they were written.
+
+    Columns: kind (entry/action), id, version, recorded_at, origin, note, and the
+    entry's or the action's fields. Raises JournalError for an unknown entry.
+    """
+    entries = _query(root, "SELECT * FROM entry_versions", ENTRY_VERSION_COLUMNS)
+    entries = entries[entries["entry_id"] == entry_id]
+    if entries.empty:
+        raise JournalError(f"there is no entry {entry_id}; `kpinb checkin list` shows ids")
+    actions = history_actions(root)
+    actions = actions[actions["entry_id"] == entry_id]
+    both = pd.concat(
+        [
+            entries.assign(kind="entry", id=entries["entry_id"]),
+            actions.assign(kind="action", id=actions["action_id"]),
+        ],
+        ignore_index=True,
+    )
+    both = both.sort_values(["recorded_at", "kind"], ascending=[True, False], kind="stable")
+    both["action_id"] = both["action_id"].astype("Int64")
+    first = ["kind", "id", "version", "recorded_at", "origin", "note"]
+    return both[first + [c for c in both.columns if c not in first]].reset_index(drop=True)
+
+
+def history_entries(root: str | Path) -> pd.DataFrame:
+    """Every entry version ever written (the full, append-only history)."""
+    frame = _query(root, "SELECT * FROM entry_versions", ENTRY_VERSION_COLUMNS)
+    return frame.sort_values(["entry_id", "version"]).reset_index(drop=True)
+
+
+def history_actions(root: str | Path) -> pd.DataFrame:
+    """Every action version ever written, with the entry it belongs to."""
+    sql = "SELECT v.*, a.entry_id FROM action_versions v JOIN actions a USING (action_id)"
+    frame = _query(root, sql, ACTION_VERSION_COLUMNS)
+    return frame.sort_values(["action_id", "version"]).reset_index(drop=True)
+
+
+ENTRY_VERSION_COLUMNS = (
+    "entry_id", "version", "date", "employee_id", "author", *ENTRY_FIELDS,
+    "recorded_at", "origin", "note",
+)  # fmt: skip
+ACTION_VERSION_COLUMNS = (
+    "action_id", "version", "entry_id", "text", "owner", "due", "status",
+    "recorded_at", "origin", "note",
+)  # fmt: skip
+_DATE_COLUMNS = ("date", "due")
+_INT_COLUMNS = ("entry_id", "action_id", "version")
+
+
+def _query(root: str | Path, sql: str, columns: Sequence[str]) -> pd.DataFrame:
+    """Run ``sql`` read-only; typed frame with ``columns`` (empty when there is no journal)."""
+    with _reader(root) as conn:
+        rows: list[tuple[object, ...]] = []
+        names: list[str] = list(columns)
+        if conn is not None and _version(conn) > 0:
+            cursor = conn.execute(sql)
+            rows, names = cursor.fetchall(), [d[0] for d in cursor.description]
+    frame = pd.DataFrame.from_records(rows, columns=names).reindex(columns=list(columns))
+    return _typed(frame)
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Journal columns with their dtypes: ids int64, dates datetime64, text str (object)."""
+    for col in frame.columns:
+        if col in _INT_COLUMNS:
+            frame[col] = frame[col].astype("int64")
+        elif col in _DATE_COLUMNS:
+            frame[col] = pd.to_datetime(frame[col], format="%Y-%m-%d").astype("datetime64[ns]")
+        else:
+            frame[col] = frame[col].fillna("").astype(object)
+    return frame
+
+
+def _only(frame: pd.DataFrame, employee_ids: Iterable[str] | None) -> pd.DataFrame:
+    if employee_ids is None:
+        return frame
+    if isinstance(employee_ids, str):
+        employee_ids = [employee_ids]
+    return frame[frame["employee_id"].isin(list(employee_ids))]
+
+
+# --- export and import -----------------------------------------------------------------------
+
+CHECKIN_COLUMNS = (
+    "date", "employee_id", "author", *ENTRY_FIELDS,
+    "action", "action_owner", "action_due", "action_status",
+)  # fmt: skip
+
+
+def checkins_frame(root: str | Path) -> pd.DataFrame:
+    """The journal's current state in the checkins.csv format (one row per action).
+
+    Extra columns entry_id and action_id come last; the import ignores them, so an
+    export imported again adds nothing.
+    """
+    entries = list_entries(root)
+    actions = list_actions(root).rename(
+        columns={"text": "action", "owner": "action_owner", "due": "action_due"}
+    )
+    actions = actions.rename(columns={"status": "action_status"}).drop(columns="employee_id")
+    frame = entries.merge(actions[[*CHECKIN_COLUMNS[-4:], "entry_id", "action_id"]], "left")
+    frame["action_id"] = frame["action_id"].astype("Int64")
+    frame = frame.sort_values(["date", "entry_id", "action_id"], kind="stable")
+    return frame[[*CHECKIN_COLUMNS, "entry_id", "action_id"]].reset_index(drop=True)
+
+
+def import_checkins(
+    root: str | Path,
+    csv_path: str | Path,
+    *,
+    known_ids: Collection[str] | None = None,
+    update: bool = False,
+) -> ImportResult:
+    """Import past check-ins from a checkins.csv file, all or nothing.
+
+    Every bad row is reported at once (JournalError.problems) before the journal
+    is touched. Entries already in the journal (same date, employee and author,
+    and content that the journal holds or held) are skipped, so importing a file
+    twice adds nothing. An entry whose content differs from the journal's is a
+    conflict, unless ``update``: then the file's content is written as a new version.
+    """
+    path = Path(csv_path)
+    data = path.read_bytes()
+    entries, problems = parse_checkins(data, path.name, known_ids)
+    _raise_problems(f"nothing was imported from {path.name}", problems)
+    with _writer(root) as conn, _transaction(conn):
+        return _import(conn, entries, path.name, hashlib.sha256(data).hexdigest(), update)
+
+
+def _import(
+    conn: sqlite3.Connection,
+    entries: list[tuple[Entry, tuple[int, ...]]],
+    file_name: str,
+    sha: str,
+    update: bool,
+) -> ImportResult:
+    known = _Known(conn)
+    counts = {"added": 0, "updated": 0, "skipped": 0}
+    problems: list[Problem] = []
+    for entry, rows in entries:
+        outcome = known.apply(entry, rows, file_name, update, problems)
+        counts[outcome] += 1
+    _raise_problems(f"nothing was imported from {file_name}", problems)
+    before = conn.execute(
+        "SELECT MIN(imported_at) FROM imports WHERE sha256 = ?", (sha,)
+    ).fetchone()[0]
+    if counts["added"] or counts["updated"]:
+        conn.execute(
+            "INSERT INTO imports (file_name, sha256, imported_at, added, updated, skipped) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (file_name, sha, _now(), counts["added"], counts["updated"], counts["skipped"]),
+        )
+    return ImportResult(**counts, previous_import=before)
+
+
+class _Known:
+    """The journal's entries by (date, employee_id, author), with every version they had."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.by_identity: dict[tuple[str, str, str], list[int]] = {}
+        self.entry_versions: dict[int, set[tuple[str, ...]]] = {}
+        self.latest: dict[int, tuple[int, tuple[str, ...]]] = {}
+        for row in conn.execute(
+            "SELECT entry_id, version, date, employee_id, author, what_moved, why_moved, "
+            "expected_impact, support_needed, diagnosis FROM entry_versions ORDER BY version"
+        ):
+            entry_id, version, values = row[0], row[1], tuple(row[2:])
+            self.entry_versions.setdefault(entry_id, set()).add(values)
+            self.latest[entry_id] = (version, values)
+        for entry_id, (_, values) in self.latest.items():
+            self.by_identity.setdefault(values[:3], []).append(entry_id)
+        self.actions: dict[int, dict[str, tuple[int, int, set[tuple[str, ...]]]]] = {}
+        for action_id, entry_id, version, *values in conn.execute(
+            "SELECT v.action_id, a.entry_id, v.version, v.text, v.owner, v.due, v.status "
+            "FROM action_versions v JOIN actions a USING (action_id) ORDER BY v.version"
+        ):
+            per_text = self.actions.setdefault(entry_id, {})
+            _, _, seen = per_text.get(values[0], (action_id, 0, set()))
+            per_text[values[0]] = (action_id, version, seen | {tuple(values)})
+
+    def holds(self, entry_id: int, entry: Entry) -> bool:
+        """True when the journal holds or held ``entry``'s content and every one of its actions."""
+        if _entry_values(entry) not in self.entry_versions[entry_id]:
+            return False
+        have = self.actions.get(entry_id, {})
+        return all(a.text in have and _action_values(a) in have[a.text][2] for a in entry.actions)
+
+    def apply(
+        self,
+        entry: Entry,
+        rows: tuple[int, ...],
+        file_name: str,
+        update: bool,
+        problems: list[Problem],
+    ) -> str:
+        """Add, update or skip ``entry``; record a conflict in ``problems``. Returns the outcome."""
+        matches = self.by_identity.get(_entry_values(entry)[:3], [])
+        if any(self.holds(m, entry) for m in matches):
+            return "skipped"
+        if not matches:
+            _insert_entry(self.conn, entry, origin="import", note=file_name)
+            return "added"
+        if update and len(matches) == 1:
+            self._update(matches[0], entry, file_name)
+            return "updated"
+        problems.append(_conflict(entry, rows, file_name, matches, update))
+        return "skipped"
+
+    def _update(self, entry_id: int, entry: Entry, file_name: str) -> None:
+        version, values = self.latest[entry_id]
+        if _entry_values(entry) != values:
+            _insert_entry_version(self.conn, entry_id, version + 1, entry, "import", file_name)
+        have = self.actions.get(entry_id, {})
+        for action in entry.actions:
+            if action.text not in have:
+                _insert_action(self.conn, entry_id, action, "import", file_name)
+            elif _action_values(action) not in have[action.text][2]:
+                action_id, last, _ = have[action.text]
+                _insert_action(
+                    self.conn, entry_id, action, "import", file_name,
+                    action_id=action_id, version=last + 1,
+                )  # fmt: skip
+
+
+def _conflict(
+    entry: Entry, rows: tuple[int, ...], file_name: str, matches: list[int], update: bool
+) -> Problem:
+    who = f"{entry.employee_id} by {entry.author} on {entry.date.isoformat()}"
+    ids = ", ".join(str(m) for m in matches)
+    if update:
+        fix = f"several journal entries ({ids}) match: change them with `kpinb checkin edit`"
+    else:
+        fix = (
+            "rerun with --update to record the file's content as a new version of the entry "
+            "(history is kept), or make these rows match the journal"
+        )
+    return Problem(
+        file=file_name,
+        rows=rows,
+        count=len(rows),
+        problem=f"the journal already has an entry for {who} (entry {ids}) with different content",
+        fix=fix,
+    )
+
+
+# --- the checkins.csv format -----------------------------------------------------------------
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ACTION_FIELDS = ("action", "action_owner", "action_due", "action_status")
+_Row = tuple[int, dict[str, str]]
+
+
+def parse_checkins(
+    data: bytes, file_name: str, known_ids: Collection[str] | None = None
+) -> tuple[list[tuple[Entry, tuple[int, ...]]], list[Problem]]:
+    """Entries (with the file rows they came from) and every problem in a checkins.csv file.
+
+    Comma or semicolon separated, UTF-8 with or without BOM; extra columns are
+    ignored; rows count as in a spreadsheet (the header is row 1). Text that an
+    export neutralised (``'=...``) is read back as it was written.
+    """
+    records, problems = _records(data, file_name)
+    if problems:
+        return [], problems
+    groups: dict[tuple[str, str, str], list[_Row]] = {}
+    for row, values in records:
+        groups.setdefault((values["date"], values["employee_id"], values["author"]), []).append(
+            (row, values)
+        )
+    entries = []
+    for rows in groups.values():
+        entry, found = _group_entry(rows, known_ids)
+        problems += [dataclasses.replace(p, file=file_name) for p in found]
+        entries.append((entry, tuple(r for r, _ in rows)))
+    return ([] if problems else entries), problems
+
+
+def _records(data: bytes, file_name: str) -> tuple[list[_Row], list[Problem]]:
+    """The file's data rows as {column: stripped text}, or the problems that stop reading it."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        fix = "save the file as 'CSV UTF-8' (Excel: Save As > CSV UTF-8)"
+        return [], [Problem(file=file_name, problem=f"not UTF-8 text ({exc.reason})", fix=fix)]
+    first = text.split("\n", 1)[0]
+    reader = csv.reader(
+        io.StringIO(text), delimiter=";" if first.count(";") > first.count(",") else ","
+    )
+    header = [h.strip().lower() for h in next(reader, [])]
+    missing = [c for c in CHECKIN_COLUMNS if c not in header]
+    if missing:
+        fix = f"the header row needs the columns {', '.join(CHECKIN_COLUMNS)}"
+        return [], [
+            Problem(file=file_name, rows=(1,), column=c, problem="column missing", fix=fix)
+            for c in missing
+        ]
+    records = []
+    for row, cells in enumerate(reader, start=2):
+        if any(c.strip() for c in cells):
+            values = dict(zip(header, (_clean(c) for c in cells), strict=False))
+            records.append((row, {c: values.get(c, "") for c in CHECKIN_COLUMNS}))
+    return records, []
+
+
+def _clean(cell: str) -> str:
+    from kpinb.sheets import unneutralise
+
+    return str(unneutralise(cell.strip()))
+
+
+def _group_entry(
+    rows: list[_Row], known_ids: Collection[str] | None
+) -> tuple[Entry, list[Problem]]:
+    """The entry that ``rows`` (one identity) make, and every problem in them."""
+    first_row, first = rows[0]
+    entry = Entry(
+        date=parse_date(first["date"]),  # type: ignore[arg-type]  # bad text is reported below
+        employee_id=first["employee_id"],
+        author=first["author"],
+        **{f: first[f] for f in ENTRY_FIELDS if f != "diagnosis"},
+        diagnosis=first["diagnosis"].lower(),
+    )
+    problems = [dataclasses.replace(p, rows=(first_row,)) for p in check_entry(entry, known_ids)]
+    actions: dict[str, Action] = {}
+    for row, values in rows:
+        problems += _consistency(row, values, first_row, first)
+        action, found = _row_action(row, values, actions)
+        problems += found
+        if action is not None:
+            actions[action.text] = action
+    return dataclasses.replace(entry, actions=tuple(actions.values())), problems
+
+
+def _consistency(
+    row: int, values: dict[str, str], first_row: int, first: dict[str, str]
+) -> list[Problem]:
+    """Rows of one entry must agree on the entry's columns."""
+    return [
+        Problem(
+            file="",
+            rows=(row,),
+            column=f,
+            problem=f"this row and row {first_row} are one entry (same date, employee_id and "
+            f"author) but their {f} differs",
+            fix=f"give every row of one entry the same {f}",
+        )
+        for f in ENTRY_FIELDS
+        if values[f] != first[f]
+        and not (f == "diagnosis" and values[f].lower() == first[f].lower())
+    ]
+
+
+def _row_action(
+    row: int, values: dict[str, str], seen: Mapping[str, Action]
+) -> tuple[Action | None, list[Problem]]:
+    """The action on this row (None when its action columns are empty) and its problems."""
+    if not any(values[c] for c in _ACTION_FIELDS):
+        return None, []
+    action = Action(
+        text=values["action"],
+        owner=values["action_owner"],
+        due=parse_date(values["action_due"]),  # type: ignore[arg-type]
+        status=values["action_status"].lower() or "open",
+    )
+    found = _action_problems(action)
+    if action.text and action.text in seen:
+        found.append(
+            ("action", "the same action appears twice in one entry", "keep one row for it")
+        )
+    return action, [Problem(file="", rows=(row,), column=c, problem=p, fix=f) for c, p, f in found]
+
+
+def parse_date(text: str) -> dt.date | str:
+    """``YYYY-MM-DD`` as a date; other text is returned as is, for `check_entry` to name."""
+    if _ISO_DATE.match(text):
+        with contextlib.suppress(ValueError):
+            return dt.date.fromisoformat(text)
+    return text

@@ -1,0 +1,178 @@
+"""The report facade: the one thing notebooks and the batch call.
+
+``build_report(ws, scope, scope_id, period, view)`` turns a workspace into a
+:class:`Report`: its HTML fragment (escaped text, inline SVG charts, nothing
+fetched) and its JSON twin (docs/report-json.md), in which every figure that a
+sentence states can be found at the path the sentence gives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kpinb import narrative as nv
+from kpinb.errors import UsageError
+from kpinb.periods import Period, parse_period
+from kpinb.render import Section, render_fragment
+
+if TYPE_CHECKING:
+    from kpinb.workspace import Workspace
+
+MIME_TYPE = "application/vnd.kpinb.report+json"
+SCHEMA = "kpinb.report/1"
+VIEWS: dict[str, tuple[str, ...]] = {
+    "employee": ("employee", "manager"),
+    "team": ("manager", "executive"),
+    "department": ("executive",),
+}
+
+
+@dataclass(frozen=True)
+class Report:
+    """One built report: identity, its HTML fragment and its JSON twin."""
+
+    scope: str
+    scope_id: str
+    period: str
+    view: str
+    title: str
+    html: str = field(repr=False)
+    twin: dict[str, Any] = field(repr=False)
+
+    def to_html(self) -> str:
+        """The self-contained HTML fragment (escaped text, inline SVG, no external URL)."""
+        return self.html
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON twin (a fresh copy): every figure the narrative states."""
+        import copy
+
+        return copy.deepcopy(self.twin)
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        return {"text/html": self.html, MIME_TYPE: self.to_json()}
+
+
+def build_report(
+    ws: Workspace,
+    scope: str,
+    scope_id: str,
+    period: str | Period,
+    view: str = "employee",
+    *,
+    journal_root: str | Path | None = None,
+) -> Report:
+    """Build the report of one scope (employee, team, department) in one view.
+
+    Parameters
+    ----------
+    ws
+        The loaded workspace.
+    scope, scope_id
+        ``employee`` and an employee_id, ``team`` and a team_id, or ``department``
+        and a department name.
+    period
+        The review period, a label like ``2026-Q3`` or a :class:`Period`.
+    view
+        ``employee`` (the person's own report), ``manager`` or ``executive``.
+    journal_root
+        Folder holding ``journal.sqlite``; defaults to ``ws.root``.
+
+    Raises
+    ------
+    UsageError
+        For an unknown scope, view, combination or id (the message lists the valid ones).
+    """
+    per = period if isinstance(period, Period) else parse_period(period)
+    _check_request(ws, scope, str(scope_id), view)
+    root = Path(journal_root) if journal_root is not None else ws.root
+    built = _build(ws, scope, str(scope_id), per, view, root)
+    twin = {"schema": SCHEMA, "scope": scope, "id": str(scope_id), "period": per.label,
+            "period_start": per.start.date().isoformat(),
+            "period_end": per.end.date().isoformat(), "view": view, "title": built.title,
+            **built.data}
+    html = render_fragment(title=built.title, subtitle=built.subtitle, scope=scope,
+                           scope_id=str(scope_id), view=view, sections=built.sections)
+    return Report(scope, str(scope_id), per.label, view, built.title, html, twin)
+
+
+@dataclass(frozen=True)
+class _Built:
+    title: str
+    subtitle: str
+    sections: tuple[Section, ...]
+    data: dict[str, Any]
+
+
+def _build(ws: Workspace, scope: str, scope_id: str, per: Period, view: str,
+           root: Path | None) -> _Built:
+    """Minimal content until the analytics core lands: latest value per KPI."""
+    if scope == "employee":
+        row = ws.people.loc[ws.people["employee_id"] == scope_id].iloc[0]
+        title = f"Coaching report: {row['name']}, {per.label}"
+        obs = ws.observations[ws.observations["employee_id"] == scope_id]
+    else:
+        title = f"{scope.title()} report: {scope_id}, {per.label}"
+        obs = ws.observations.iloc[0:0]
+    obs = obs[per.contains(obs["period"])]
+    kpis: list[dict[str, Any]] = []
+    sentences = []
+    for kpi_id, spec in ws.kpis.items():
+        rows = obs[obs["kpi_id"] == kpi_id].sort_values("period")
+        if rows.empty:
+            continue
+        i = len(kpis)
+        dec = nv.decimals_for(rows["value"])
+        last = rows.iloc[-1]
+        value = nv.rounded(last["value"], dec)
+        kpis.append({"kpi_id": kpi_id, "name": spec.name, "unit": spec.unit,
+                     "latest": {"period": last["period"].date().isoformat(), "value": value}})
+        sentences.append(nv.say(
+            "kpi.latest", kpi=nv.text(f"kpis[{i}].name", spec.name),
+            value=nv.number(f"kpis[{i}].latest.value", value, dec, spec.unit),
+            latest_period=nv.text(f"kpis[{i}].latest.period", kpis[-1]["latest"]["period"])))
+    section = Section("kpis", "Your KPIs", tuple(sentences))
+    data = {"kpis": kpis, "sections": [{"id": "kpis", "sentences": [s.to_json() for s in sentences]}]}
+    return _Built(title, per.label, (section,), data)
+
+
+def _check_request(ws: Workspace, scope: str, scope_id: str, view: str) -> None:
+    if scope not in VIEWS:
+        msg = f"scope {scope!r} is not one of {', '.join(VIEWS)}"
+        raise UsageError(msg)
+    if view not in VIEWS[scope]:
+        msg = (f"view {view!r} is not available for scope {scope!r}; "
+               f"use one of {', '.join(VIEWS[scope])}")
+        raise UsageError(msg)
+    known = _ids(ws, scope)
+    if scope_id not in known:
+        shown = ", ".join(sorted(known)[:10]) + (" ..." if len(known) > 10 else "")
+        msg = f"{scope} {scope_id!r} is not in the workspace; known ids: {shown}"
+        raise UsageError(msg)
+
+
+def _ids(ws: Workspace, scope: str) -> set[str]:
+    if scope == "employee":
+        return set(ws.people["employee_id"].astype(str))
+    if scope == "team":
+        return set(ws.teams["team_id"].astype(str))
+    return set(ws.teams["department"].astype(str))
+
+
+def page_html(report: Report) -> str:
+    """A full standalone HTML page for ``report`` (own CSS, print styles, nothing fetched)."""
+    from kpinb.render import render_page
+
+    return render_page(title=report.title, body=report.to_html())
+
+
+def show(report: Report) -> None:
+    """Display ``report`` in a notebook: its HTML plus the JSON twin under :data:`MIME_TYPE`."""
+    from IPython.display import display
+
+    display({"text/html": report.to_html(), MIME_TYPE: report.to_json()}, raw=True)

@@ -1,0 +1,171 @@
+"""Process-behaviour signals: XmR natural process limits and Wheeler's detection rules.
+
+Works on many series at once. ``points`` frames hold one row per point of the
+current definition version, sorted by ``key`` then ``period``, with columns
+``key`` (int series id), ``period``, ``value`` and ``in_review`` (the point lies in
+the review period). Directions are raw here (+1 above the centre, -1 below);
+callers multiply by the KPI's sign to say improving or worsening.
+
+Hand-worked example (baseline = all 6 points, none in review)::
+
+    values        10  12  11  13  12  14
+    moving ranges      2   1   2   1   2      mean moving range = 8 / 5 = 1.6
+    centre = 72 / 6 = 12
+    limits = 12 -/+ 2.66 * 1.6 = 7.744 .. 16.256
+    upper range limit = 3.268 * 1.6 = 5.2288
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+BASELINE_MIN = 12
+BASELINE_MAX = 20
+MIN_POINTS = 6
+NPL_FACTOR = 2.66
+URL_FACTOR = 3.268
+RUN_LENGTH = 8
+RULES = ("beyond_limit", "run_of_8", "3_of_4")
+_TOL = 1e-9
+
+
+def positions(key: np.ndarray) -> np.ndarray:
+    """0-based position of each row within its run of equal ``key`` values."""
+    n = len(key)
+    idx = np.arange(n)
+    starts = np.ones(n, dtype=bool)
+    starts[1:] = key[1:] != key[:-1]
+    return idx - np.maximum.accumulate(np.where(starts, idx, 0))
+
+
+def sizes(key: np.ndarray) -> np.ndarray:
+    """Length of the run of equal ``key`` values each row belongs to."""
+    n = len(key)
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if n else np.array([], int)
+    counts = np.diff(np.r_[starts, n])
+    return np.repeat(counts, counts)
+
+
+def lag(values: np.ndarray, pos: np.ndarray, k: int, fill: float = np.nan) -> np.ndarray:
+    """``values`` shifted down by ``k`` rows within each series (``fill`` where none)."""
+    out = np.full(len(values), fill, dtype=float)
+    if k < len(values):
+        out[k:] = values[:-k] if k else values
+    out[pos < k] = fill
+    return out
+
+
+def baseline_mask(points: pd.DataFrame) -> np.ndarray:
+    """Rows in the XmR baseline: the first 12 to 20 points before the review period.
+
+    With fewer than 12 points before it, the baseline is provisional: the first
+    min(12, n) points of the series, review-period points included.
+    """
+    key = points["key"].to_numpy()
+    pos = positions(key)
+    grouped = points.groupby("key", sort=False)["in_review"]
+    before = (~points["in_review"]).groupby(points["key"], sort=False).transform("sum")
+    total = grouped.transform("size")
+    n_before, n_total = before.to_numpy(), total.to_numpy()
+    n_base = np.where(n_before >= BASELINE_MIN, np.minimum(n_before, BASELINE_MAX),
+                      np.minimum(BASELINE_MIN, n_total))
+    return pos < n_base
+
+
+def xmr_limits(points: pd.DataFrame) -> pd.DataFrame:
+    """Per ``key``: baseline window, centre, mean moving range, limits, upper range limit.
+
+    Limits are NaN for a series with fewer than 6 points (not enough history).
+    """
+    key = points["key"].to_numpy()
+    pos = positions(key)
+    value = points["value"].to_numpy(dtype=float)
+    base = baseline_mask(points)
+    mr = np.abs(value - lag(value, pos, 1))
+    frame = pd.DataFrame({"key": key, "period": points["period"].to_numpy(),
+                          "value": np.where(base, value, np.nan),
+                          "mr": np.where(base, mr, np.nan), "base": base})
+    g = frame.groupby("key", sort=True)
+    out = pd.DataFrame({"n_points": g.size(), "baseline_n": g["base"].sum().astype(int)})
+    out["baseline_start"] = points["period"].groupby(key).first()
+    out["baseline_end"] = frame[base].groupby("key")["period"].max()
+    before = (~points["in_review"]).groupby(key).sum()
+    out["baseline_provisional"] = before < BASELINE_MIN
+    out["centre"] = g["value"].mean()
+    out["mr_bar"] = g["mr"].mean()
+    out.loc[out["n_points"] < MIN_POINTS, ["centre", "mr_bar"]] = np.nan
+    out["lower"] = out["centre"] - NPL_FACTOR * out["mr_bar"]
+    out["upper"] = out["centre"] + NPL_FACTOR * out["mr_bar"]
+    out["url"] = URL_FACTOR * out["mr_bar"]
+    out.index.name = "key"
+    return out
+
+
+def _band(value: np.ndarray, centre: np.ndarray, width: np.ndarray, tol: np.ndarray) -> np.ndarray:
+    """+1 above centre + width, -1 below centre - width, else 0 (with a tolerance)."""
+    up = value > centre + width + tol
+    down = value < centre - width - tol
+    return up.astype(np.int8) - down.astype(np.int8)
+
+
+def _run_of_eight(side: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """+1/-1 where the point completes 8+ successive points on that side of the centre."""
+    n = len(side)
+    new = np.ones(n, dtype=bool)
+    new[1:] = (side[1:] != side[:-1]) | (key[1:] != key[:-1])
+    run_pos = positions(np.cumsum(new))
+    return np.where((side != 0) & (run_pos + 1 >= RUN_LENGTH), side, 0).astype(np.int8)
+
+
+def _three_of_four(half: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """+1/-1 where the point ends 4 successive points with 3+ beyond the halfway band."""
+    up = sum(lag((half == 1).astype(float), pos, k, 0.0) for k in range(4))
+    down = sum(lag((half == -1).astype(float), pos, k, 0.0) for k in range(4))
+    full = pos >= 3
+    return ((full & (up >= 3)).astype(np.int8) - (full & (down >= 3)).astype(np.int8))
+
+
+def run_rules(points: pd.DataFrame, limits: pd.DataFrame) -> pd.DataFrame:
+    """Per point: side of the centre and each rule's hit (+1 above, -1 below, 0 none).
+
+    Rules (Wheeler): ``beyond_limit`` a point outside the natural process limits;
+    ``run_of_8`` 8 or more successive points on one side of the centre (a point on
+    the centre breaks a run); ``3_of_4`` 3 of 4 successive points closer to the same
+    limit than to the centre. A tolerance of 1e-9 x (|centre| + mean moving range)
+    keeps a point lying exactly on a line from flipping with rounding.
+    """
+    key = points["key"].to_numpy()
+    pos = positions(key)
+    value = points["value"].to_numpy(dtype=float)
+    lim = limits.reindex(key)
+    centre, mr_bar = lim["centre"].to_numpy(), lim["mr_bar"].to_numpy()
+    tol = _TOL * (np.abs(centre) + mr_bar)
+    side = _band(value, centre, np.zeros_like(centre), tol)
+    half = _band(value, centre, NPL_FACTOR / 2 * mr_bar, tol)
+    out = pd.DataFrame(index=points.index)
+    out["side"] = side
+    out["beyond_limit"] = _band(value, centre, NPL_FACTOR * mr_bar, tol)
+    out["run_of_8"] = _run_of_eight(side, key)
+    out["3_of_4"] = _three_of_four(half, pos)
+    return out
+
+
+def signal_direction(rules: pd.DataFrame) -> np.ndarray:
+    """Raw direction of each point's signal (+1/-1), 0 when no rule is hit.
+
+    At one point all hits share a side (a point beyond a limit ends any run on
+    the other side), so the first non-zero rule gives it.
+    """
+    hits = rules[list(RULES)].to_numpy()
+    first = np.argmax(hits != 0, axis=1)
+    return hits[np.arange(len(hits)), first]
+
+
+def statuses(n_points: pd.Series, last_signal: pd.Series) -> pd.Series:
+    """Status per series from its point count and the oriented direction of its latest
+    signal in the review period (+1, -1, or 0/NaN for none)."""
+    status = np.where(last_signal > 0, "improving_signal",
+                      np.where(last_signal < 0, "worsening_signal", "routine"))
+    status = np.where(n_points < MIN_POINTS, "not_enough_history", status)
+    return pd.Series(status, index=n_points.index, dtype=object)

@@ -1,0 +1,156 @@
+"""Loading a workspace: formats, typing, and every kind of problem reported in one pass."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kpinb.cli import main
+from kpinb.errors import WorkspaceError
+from kpinb.workspace import load_workspace, validate_workspace
+from tests import wsfactory
+
+
+@pytest.mark.parametrize(("fmt", "sep", "bom"), [
+    ("csv", ",", False), ("csv", ";", False), ("csv", ",", True), ("csv", ";", True),
+    ("xlsx", ",", False), ("parquet", ",", False)])
+def test_every_format_loads_the_same_tables(tmp_path, fmt, sep, bom):
+    ws = load_workspace(wsfactory.write(tmp_path, fmt=fmt, sep=sep, bom=bom))
+    assert list(ws.people["employee_id"]) == ["00123", "00124", "00125"]  # zeros kept
+    assert ws.people["manager_id"].isna().tolist() == [True, False, False]
+    assert ws.people["start_date"].iloc[0] == pd.Timestamp("2024-01-08")
+    assert len(ws.observations) == 24
+    first = ws.observations.iloc[0]
+    assert (str(first.employee_id), str(first.kpi_id)) == ("00123", "calls")
+    assert ws.observations["value"].dtype == np.float64
+    assert ws.observations["value"].iloc[:6].tolist() == [10, 11.5, 12, 9, 13, 14]
+    assert ws.targets["baseline"].isna().tolist() == [False, True]
+    assert ws.goals["kpi_ids"].iloc[0] == ("calls", "deals")
+    assert ws.kpis["response"].version_at(pd.Timestamp("2026-06-01")) == 2
+    assert ws.kpis["calls"].pair == "deals"
+
+
+def test_decimal_comma_in_semicolon_csv_and_stray_spaces(tmp_path):
+    frames = wsfactory.tables()
+    obs = frames["observations"].astype({"value": str})
+    obs["value"] = obs["value"].str.replace(".", ",", regex=False)
+    obs["employee_id"] = " " + obs["employee_id"] + "  "
+    frames["observations"] = obs
+    ws = load_workspace(wsfactory.write(tmp_path, frames, sep=";"))
+    assert ws.observations["value"].iloc[1] == 11.5
+    assert set(ws.observations["employee_id"].astype(str)) == {"00123", "00124", "00125"}
+
+
+def test_optional_tables_may_be_absent(tmp_path):
+    frames = {k: v for k, v in wsfactory.tables().items()
+              if k in ("people", "teams", "observations")}
+    ws = load_workspace(wsfactory.write(tmp_path, frames))
+    assert ws.targets.empty and list(ws.targets.columns)[:2] == ["scope", "scope_id"]
+    assert ws.goals.empty and ws.ratings.empty and ws.feasibility.empty
+
+
+def _broken(tmp_path):
+    """One of each problem the issue lists, in one workspace."""
+    f = wsfactory.tables()
+    f["people"].loc[3] = ["00126", "Loop A", "T9", "00127", "sales", "2024-13-01"]
+    f["people"].loc[4] = ["00127", "Loop B", "T1", "00126", "sales", "2024-01-01"]
+    obs = f["observations"]
+    obs.loc[len(obs)] = ["E404", "calls", "2026-06-01", 1]        # unknown employee
+    obs.loc[len(obs)] = ["00123", "nps", "2026-06-01", 1]         # unknown KPI
+    obs.loc[len(obs)] = ["00123", "calls", "2026-06-1x", 1]       # invalid date
+    obs.loc[len(obs)] = ["00123", "calls", "2026-06-08", "12%"]   # not a number
+    obs.loc[len(obs)] = ["00123", "deals", "2026-06-01", 99]      # conflicting duplicate
+    obs.loc[len(obs)] = ["00124", "calls", "2026-06-03", 5]       # not a Monday
+    f["targets"].loc[2] = ["team", "T7", "calls", "2026-Q5", 3, ""]  # no such scope, period
+    f["feasibility"] = f["feasibility"].drop(columns=["reason"])   # missing column
+    del f["teams"]                                                 # missing file
+    kpis = wsfactory.KPIS_YAML.replace("direction: down", "direction: sideways").replace(
+        "effective_from: 2026-03-02", "effective_from: 2026-03-02\n        change: a\n"
+        "      - effective_from: 2025-01-01")
+    root = wsfactory.write(tmp_path, f, kpis=kpis)
+    return root
+
+
+def test_every_problem_is_reported_in_one_pass(tmp_path):
+    root = _broken(tmp_path)
+    before = sorted(p.name for p in root.iterdir())
+    result = validate_workspace(root)
+    text = "\n".join(map(str, result.problems))
+    expected = [
+        "teams.csv: file is missing",
+        "kpis.yaml, column 'direction': KPI #3 (response): direction 'sideways' is not allowed",
+        "kpis.yaml, column 'versions': KPI #3 (response): version 2 (2025-01-01) is not after "
+        "version 1",
+        "people.csv, row 5, column 'start_date': '2024-13-01' is not a valid date",
+        "people.csv, rows 2, 3, 4, 5, 6, column 'team_id': unknown team id(s) 'T1', 'T2', 'T9'",
+        "people.csv, rows 5, 6, column 'manager_id': the manager chain of '00126', '00127' loops",
+        "column 'employee_id': unknown employee id(s) 'E404'",
+        "observations.csv, row 27, column 'kpi_id': unknown KPI id(s) 'nps'",
+        "observations.csv, row 28, column 'period': '2026-06-1x' is not a valid date",
+        "observations.csv, row 29, column 'value': '12%' is not a number",
+        "observations.csv, rows 8, 30, column 'value': the same employee, KPI and period has "
+        "different values",
+        "observations.csv, row 31, column 'period': '2026-06-03' is not the first day of a week",
+        "targets.csv, row 4, column 'period': '2026-Q5' is not a review period",
+        "targets.csv, rows 3, 4, column 'scope_id': scope 'team T1', 'team T7' does not exist",
+        "feasibility.csv, column 'reason': missing column(s) reason",
+    ]
+    for piece in expected:
+        assert piece in text, f"not reported: {piece}\n--- got:\n{text}"
+    assert all(p.fix for p in result.problems)
+    assert result.workspace is None
+    assert sorted(p.name for p in root.iterdir()) == before  # nothing written
+    with pytest.raises(WorkspaceError) as info:
+        load_workspace(root)
+    assert len(info.value.problems) == len(result.problems)
+
+
+def test_validate_command_exit_codes(tmp_path, capsys):
+    good = wsfactory.write(tmp_path / "good")
+    assert main(["validate", str(good)]) == 0
+    assert "valid: 3 people, 2 teams, 3 KPIs, 24 observations" in capsys.readouterr().out
+    assert main(["validate", str(_broken(tmp_path / "bad"))]) == 1
+    out = capsys.readouterr().out
+    assert "INVALID" in out and "error: teams.csv: file is missing" in out
+    with pytest.raises(SystemExit) as info:
+        main(["validate"])
+    assert info.value.code == 2
+
+
+def test_repeated_problems_are_summarised_with_count_and_first_rows(tmp_path):
+    f = wsfactory.tables()
+    bad = pd.DataFrame({"employee_id": [f"X{i}" for i in range(1000)], "kpi_id": "calls",
+                        "period": "2026-06-01", "value": 1})
+    f["observations"] = pd.concat([f["observations"], bad], ignore_index=True)
+    result = validate_workspace(wsfactory.write(tmp_path, f))
+    [problem] = result.problems
+    assert problem.count == 1000
+    assert problem.rows == (26, 27, 28, 29, 30)
+    assert "'X0', 'X1', 'X2' and 997 more" in str(problem)
+    assert "[1000 rows]" in str(problem)
+
+
+def test_identical_duplicates_and_quality_findings_are_warnings(tmp_path):
+    f = wsfactory.tables()
+    obs = f["observations"]
+    obs = pd.concat([obs, obs.iloc[[0]]], ignore_index=True)           # identical repeat
+    obs = obs.drop(index=[2, 3]).reset_index(drop=True)                # 00123/calls gaps
+    obs = obs[~((obs.employee_id == "00125") & (obs.period > "2026-06-15"))]  # stale
+    f["observations"] = obs[obs.employee_id != "00124"]                # no data for 00124
+    extra = pd.DataFrame([("00123", f"k{i}", "2026-07-06", 1.0) for i in range(7)],
+                         columns=["employee_id", "kpi_id", "period", "value"])
+    f["observations"] = pd.concat([f["observations"], extra], ignore_index=True)
+    kpis = wsfactory.KPIS_YAML + "".join(
+        f"  - {{id: k{i}, name: K{i}, unit: n, direction: up, kind: leading, type: process, "
+        f"cadence: weekly, rollup: sum, owner: o, source: s, formula: f}}\n" for i in range(7))
+    result = validate_workspace(wsfactory.write(tmp_path, f, kpis=kpis))
+    assert result.ok, result.problems
+    text = "\n".join(map(str, result.warnings))
+    assert "identical duplicate rows (kept once)" in text
+    assert "1 employee/KPI series have missing periods (2 missing periods" in text
+    assert "series were not updated for over two cadences" in text and "00125/response" in text
+    assert "1 people have no observations: '00124'" in text
+    assert "1 people have more than 7 core KPIs (roles: 'sales'" in text
+    ws = result.workspace
+    assert ws is not None and len(ws.observations) == len(f["observations"]) - 1 + 1 - 1

@@ -68,7 +68,7 @@ def write_workspace(root: Path, people: int, fmt: str) -> None:
 def measure(kind: str, root: Path, fmt: str) -> dict[str, float]:
     """Time one load in a fresh Python process; returns seconds and max RSS in MB."""
     code = f"""
-import resource, time, json, sys
+import time, json, sys
 import pandas as pd
 from kpinb.workspace import load_workspace
 t = time.perf_counter()
@@ -79,8 +79,8 @@ if {kind!r} == "plain":
 else:
     rows = len(load_workspace({str(root)!r}).observations)
 secs = time.perf_counter() - t
-print(json.dumps({{"seconds": secs, "rows": rows,
-    "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+peak = [l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1]
+print(json.dumps({{"seconds": secs, "rows": rows, "rss_mb": int(peak) / 1024}}))
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     if done.returncode:

@@ -84,7 +84,7 @@ def analyse(
     obs = ws.observations[ws.observations["period"] <= period.end]
     obs = obs.assign(kpi_id=obs["kpi_id"].astype("category"),
                      employee_id=obs["employee_id"].astype("category"))
-    obs = obs[obs["kpi_id"].astype(str).isin(list(ws.kpis)).to_numpy()]
+    obs = obs[obs["kpi_id"].isin(list(ws.kpis)).to_numpy()]
     clean, excluded = quality.split_plausible(obs, ws.kpis)
     members = rollup.memberships(ws.people, ws.teams)
     groups = rollup.suppress(rollup.group_sizes(clean, members, period), min_group_size)
@@ -185,6 +185,7 @@ def _summarise(
     current = points["version"].to_numpy() == keys["definition_version"].to_numpy()[
         points["key"].to_numpy()]
     cur = points[current].reset_index(drop=True)
+    cur["pos"] = signals.positions(cur["key"].to_numpy())
     limits = signals.xmr_limits(cur)
     rows = _rule_rows(cur, limits, sign.to_numpy()[cur["key"].to_numpy()])
     summary = keys.join(limits, how="left")
@@ -203,14 +204,13 @@ def _rule_rows(cur: pd.DataFrame, limits: pd.DataFrame, sign: np.ndarray) -> pd.
     """Current-version points with limits, rule hits and oriented signal direction."""
     hits = signals.run_rules(cur, limits)
     rows = pd.concat([cur, hits], axis=1)
-    lim = limits.reindex(cur["key"].to_numpy())
     rows["baseline"] = signals.baseline_mask(cur)
     for column in ("centre", "lower", "upper"):
-        rows[column] = lim[column].to_numpy()
+        rows[column] = signals.take(limits[column], cur["key"].to_numpy())
     rows["sign"] = sign
     rows["direction"] = signals.signal_direction(hits) * sign
     rows["smoothed"] = trend.smoothed(cur)
-    pos = signals.positions(cur["key"].to_numpy())
+    pos = cur["pos"].to_numpy()
     rows["moving_range"] = np.abs(cur["value"].to_numpy() - signals.lag(
         cur["value"].to_numpy(dtype=float), pos, 1))
     return rows
@@ -218,25 +218,28 @@ def _rule_rows(cur: pd.DataFrame, limits: pd.DataFrame, sign: np.ndarray) -> pd.
 
 def _latest(points: pd.DataFrame, period: Period) -> pd.DataFrame:
     """Last point on or before the period end, any version."""
-    last = points.groupby("key", sort=True).tail(1).set_index("key")
-    return pd.DataFrame({"latest_period": last["period"], "latest_value": last["value"],
-                         "latest_in_period": last["in_review"]})
+    key = points["key"].to_numpy()
+    last = np.flatnonzero(np.r_[key[1:] != key[:-1], True]) if len(key) else np.array([], int)
+    return pd.DataFrame({"latest_period": points["period"].to_numpy()[last],
+                         "latest_value": points["value"].to_numpy()[last],
+                         "latest_in_period": points["in_review"].to_numpy()[last]},
+                        index=pd.Index(key[last], name="key"))
 
 
 def _signal_summary(rows: pd.DataFrame) -> pd.DataFrame:
     """Per key: signals in the review period, rules hit, latest signal and its direction."""
-    hit = rows[rows["in_review"].to_numpy() & (rows["direction"].to_numpy() != 0)]
-    long = hit.melt(id_vars=["key"], value_vars=list(signals.RULES), var_name="rule",
-                    value_name="hit")
-    long = long[long["hit"] != 0]
-    g = long.groupby("key")
-    last = hit.groupby("key").tail(1).set_index("key")
+    live = rows["in_review"].to_numpy() & (rows["direction"].to_numpy() != 0)
+    hit = rows[live]
+    g = hit.groupby("key", sort=True)
+    any_hit = (hit[list(signals.RULES)] != 0).groupby(hit["key"]).any().to_numpy()
+    code = (any_hit * (1 << np.arange(len(signals.RULES)))).sum(axis=1)
+    last = g.tail(1).set_index("key")
     return pd.DataFrame({
-        "n_signals": g.size(),
-        "signal_rules": g["rule"].agg(lambda r: ",".join(sorted(set(r)))),
+        "n_signals": (hit[list(signals.RULES)] != 0).sum(axis=1).groupby(hit["key"]).sum(),
+        "signal_rules": np.asarray(_RULE_NAMES, dtype=object)[code],
         "last_signal_period": last["period"],
         "last_signal_direction": last["direction"],
-    })
+    }, index=last.index)
 
 
 def _history(rows: pd.DataFrame) -> pd.DataFrame:
@@ -336,25 +339,29 @@ def _points_table(points: pd.DataFrame, rows: pd.DataFrame, keys: pd.DataFrame) 
         full = np.full(len(points), fill, dtype=rows[column].dtype)
         full[idx] = rows[column].to_numpy()
         out[column] = full
-    out["signal"] = False
-    out.loc[idx, "signal"] = (rows["in_review"] & (rows["direction"] != 0)).to_numpy()
-    out["rules"] = ""
-    out.loc[idx, "rules"] = _rules_text(rows).to_numpy()
-    out["direction"] = pd.NA
-    direction = np.where(rows["direction"] > 0, "improving", "worsening").astype(object)
-    out.loc[idx[out["signal"].to_numpy()[idx]], "direction"] = direction[
-        out["signal"].to_numpy()[idx]]
+    signal = np.zeros(len(points), dtype=bool)
+    live = (rows["in_review"] & (rows["direction"] != 0)).to_numpy()
+    signal[idx] = live
+    out["signal"] = signal
+    rules = np.zeros(len(points), dtype=np.int64)
+    rules[idx] = np.where(rows["in_review"].to_numpy(), _rule_codes(rows), 0)
+    out["rules"] = pd.Categorical.from_codes(rules, categories=_RULE_NAMES)
+    direction = np.full(len(points), -1, dtype=np.int64)
+    direction[idx[live]] = (rows["direction"].to_numpy()[live] > 0).astype(np.int64)
+    out["direction"] = pd.Categorical.from_codes(direction, categories=["worsening", "improving"])
     return out
 
 
-def _rules_text(rows: pd.DataFrame) -> pd.Series:
-    """Comma-separated rules hit at each review-period point."""
-    text = pd.Series("", index=rows.index, dtype=object)
-    live = rows["in_review"].to_numpy()
-    for rule in signals.RULES:
-        hit = live & (rows[rule].to_numpy() != 0)
-        text[hit] = text[hit] + np.where(text[hit] == "", "", ",") + rule
-    return text
+def _rule_codes(rows: pd.DataFrame) -> np.ndarray:
+    """Bit code of the rules hit at each point (bit i = signals.RULES[i])."""
+    code = np.zeros(len(rows), dtype=np.int64)
+    for bit, rule in enumerate(signals.RULES):
+        code |= (rows[rule].to_numpy() != 0).astype(np.int64) << bit
+    return code
+
+
+_RULE_NAMES = [",".join(r for b, r in enumerate(signals.RULES) if c >> b & 1)
+               for c in range(2 ** len(signals.RULES))]
 
 
 def _signals_table(rows: pd.DataFrame, keys: pd.DataFrame) -> pd.DataFrame:

@@ -10,6 +10,8 @@ than 7 core KPIs for one role).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -77,24 +79,68 @@ def goal_kpis(goals: pd.DataFrame, raw: RawTable, kpis: Mapping[str, KpiSpec]) -
                       "separate KPI ids with ';' and use ids from kpis.yaml")]
 
 
-def sort_observations(obs: pd.DataFrame) -> np.ndarray:
-    """Positions that sort observations by employee, KPI and period (stable)."""
-    return np.lexsort((obs["period"].to_numpy(), obs["kpi_id"].cat.codes.to_numpy(),
-                       obs["employee_id"].cat.codes.to_numpy()))
+@dataclass(frozen=True)
+class ObservationCodes:
+    """Observations as integer codes, so 10 million rows sort and compare quickly.
+
+    ``period`` codes are ranks of ``periods`` (sorted dates); -1 marks a missing cell.
+    """
+
+    employee: np.ndarray
+    kpi: np.ndarray
+    period: np.ndarray
+    periods: pd.DatetimeIndex
+    kpis: pd.Index
+
+    @cached_property
+    def key(self) -> np.ndarray:
+        """One int64 per row that orders rows by employee, KPI and period."""
+        n_kpi, n_period = len(self.kpis) + 1, len(self.periods) + 2
+        return ((self.employee.astype(np.int64) * n_kpi + self.kpi) * n_period
+                + self.period + 1)
+
+    def dates(self, order: np.ndarray) -> np.ndarray:
+        """The period dates of the rows at ``order`` (NaT where missing)."""
+        codes = self.period[order]
+        values = np.append(self.periods.to_numpy(), np.datetime64("NaT", "ns"))
+        return values[np.where(codes < 0, len(self.periods), codes)]
 
 
-def duplicate_observations(obs: pd.DataFrame, raw: RawTable,
+def observation_codes(obs: pd.DataFrame) -> ObservationCodes:
+    """Integer codes of the id and period columns (categoricals keep their codes)."""
+    period = obs["period"]
+    if isinstance(period.dtype, pd.CategoricalDtype):
+        cats = pd.DatetimeIndex(period.cat.categories)
+        rank = np.empty(len(cats) + 1, dtype=np.int64)
+        rank[np.argsort(cats.to_numpy(), kind="stable")] = np.arange(len(cats))
+        rank[-1] = -1
+        codes, periods = rank[period.cat.codes.to_numpy()], cats.sort_values()
+    else:
+        codes, uniques = pd.factorize(period, sort=True)
+        periods = pd.DatetimeIndex(uniques)
+    return ObservationCodes(obs["employee_id"].cat.codes.to_numpy(),
+                            obs["kpi_id"].cat.codes.to_numpy(), codes, periods,
+                            obs["kpi_id"].cat.categories.astype(str))
+
+
+def sort_order(codes: ObservationCodes) -> np.ndarray:
+    """Positions that sort observations by employee, KPI and period (none if sorted)."""
+    key = codes.key
+    if len(key) < 2 or bool((key[1:] >= key[:-1]).all()):
+        return np.arange(len(key))
+    return np.argsort(key, kind="stable")
+
+
+def duplicate_observations(obs: pd.DataFrame, raw: RawTable, codes: ObservationCodes,
                            order: np.ndarray) -> tuple[list[Problem], np.ndarray]:
     """Conflicting duplicates (an error) and identical repeats (dropped, with a warning).
 
     Returns the problems and a boolean mask (in ``order``) of rows to keep.
     """
-    e = obs["employee_id"].cat.codes.to_numpy()[order]
-    k = obs["kpi_id"].cat.codes.to_numpy()[order]
-    p = obs["period"].to_numpy()[order]
+    key = codes.key[order]
     v = obs["value"].to_numpy()[order]
     same_key = np.zeros(len(order), bool)
-    same_key[1:] = (e[1:] == e[:-1]) & (k[1:] == k[:-1]) & (p[1:] == p[:-1])
+    same_key[1:] = key[1:] == key[:-1]
     if not same_key.any():
         return [], np.ones(len(order), bool)
     same_value = np.zeros(len(order), bool)
@@ -120,26 +166,26 @@ def duplicate_observations(obs: pd.DataFrame, raw: RawTable,
     return problems, ~repeat
 
 
-def period_alignment(obs: pd.DataFrame, raw: RawTable,
+def period_alignment(raw: RawTable, codes: ObservationCodes,
                      kpis: Mapping[str, KpiSpec]) -> list[Problem]:
-    """A weekly observation is dated on a Monday; a monthly one on the 1st."""
-    kpi = obs["kpi_id"].cat
-    codes = kpi.codes.to_numpy()
-    days = obs["period"].to_numpy().astype("datetime64[D]")
-    known = obs["period"].notna().to_numpy()
+    """A weekly observation is dated on a Monday; a monthly one on the 1st.
+
+    Checked once per distinct date and KPI, then spread to rows through the codes.
+    """
+    days = codes.periods.to_numpy().astype("datetime64[D]")
     weekday = (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday: Monday is 0
     month_start = days.astype("datetime64[M]").astype("datetime64[D]") == days
     problems = []
     rules = (("weekly", weekday != 0, "the Monday that starts the week"),
              ("monthly", ~month_start, "the first day of the month"))
-    for name, off, fix in rules:
-        of_cadence = np.append([k in kpis and kpis[k].cadence == name
-                                for k in kpi.categories.astype(str)], False)[codes]
-        bad = of_cadence & off & known
+    for name, off_date, fix in rules:
+        of_cadence = np.append([k in kpis and kpis[k].cadence == name for k in codes.kpis],
+                               False)
+        bad = of_cadence[codes.kpi] & np.append(off_date, False)[codes.period]
         if bad.any():
-            shown = obs["period"][bad].dt.strftime("%Y-%m-%d")
+            shown = pd.DatetimeIndex(codes.dates(np.flatnonzero(bad))).strftime("%Y-%m-%d")
             problems.append(summarise(
-                raw.file, "period", _rows(raw, obs.index[bad]),
+                raw.file, "period", _rows(raw, np.flatnonzero(bad)),
                 f"{examples(shown)} is not the first day of a {name[:-2]} "
                 f"for a {name} KPI", f"date each {name} value on {fix}"))
     return problems
@@ -169,7 +215,7 @@ def quality_warnings(obs: pd.DataFrame, people: pd.DataFrame, kpis: Mapping[str,
         warnings.append(_warn(file, int(stale.sum()), None, series.index[stale],
                               "series were not updated for over two cadences",
                               f"before the latest data ({latest.date()})"))
-    warnings += _people_without_data(obs, people) + _kpi_overload(obs, people)
+    warnings += _people_without_data(obs, people) + _kpi_overload(series, people)
     return warnings
 
 
@@ -201,7 +247,10 @@ def _warn(file: str, n: int, total: int | None, index: pd.MultiIndex, what: str,
 
 
 def _people_without_data(obs: pd.DataFrame, people: pd.DataFrame) -> list[Problem]:
-    has = set(obs["employee_id"].cat.categories[np.unique(obs["employee_id"].cat.codes)])
+    col = obs["employee_id"].cat
+    seen = np.bincount(col.codes.to_numpy()[col.codes.to_numpy() >= 0],
+                       minlength=len(col.categories)) > 0
+    has = set(col.categories[seen].astype(str))
     none = sorted(set(people["employee_id"].astype(str)) - has)
     if not none:
         return []
@@ -210,8 +259,8 @@ def _people_without_data(obs: pd.DataFrame, people: pd.DataFrame) -> list[Proble
                     "say there is no data yet", count=len(none), severity="warning")]
 
 
-def _kpi_overload(obs: pd.DataFrame, people: pd.DataFrame) -> list[Problem]:
-    per_person = obs.groupby("employee_id", observed=True)["kpi_id"].nunique()
+def _kpi_overload(series: pd.DataFrame, people: pd.DataFrame) -> list[Problem]:
+    per_person = pd.Series(series.index.get_level_values("employee_id")).value_counts()
     over = per_person[per_person > MAX_CORE_KPIS]
     if over.empty:
         return []

@@ -58,6 +58,7 @@ GENERATED = (
 VERSIONED_KPI = "first_response_hours"
 VERSION_FACTOR = 0.65  # business hours read about a third lower than calendar hours
 IMPROVER_WEEKS = 18  # the improvement starts this many weeks before the end (inclusive)
+MIN_REVIEW_WEEKS = 8  # weeks of the review quarter the archetypes need to show
 NEW_HIRE_WEEKS = 5  # weekly points a new hire has (fewer than 6 on purpose)
 
 
@@ -393,6 +394,14 @@ def make_calendar(end: str | pd.Timestamp) -> Calendar:
     weeks = pd.date_range(end=last, periods=WEEKS, freq="7D")
     months = pd.date_range(end=last.replace(day=1), periods=WEEKS // 52 * 12, freq="MS")
     period = period_of(last)
+    in_period = int(np.sum(np.asarray(weeks >= period.start)))
+    if in_period < MIN_REVIEW_WEEKS:
+        msg = (
+            f"end {stamp.date()} leaves only {in_period} week(s) of {period.label} in the "
+            f"history; the demo needs at least {MIN_REVIEW_WEEKS}: choose a date in the "
+            "last month of a quarter, such as 2026-09-30"
+        )
+        raise UsageError(msg)
     # the change starts with the first Monday of the quarter three quarters back, so that
     # 20+ weeks of the new definition come before anything the archetypes shape
     change_quarter = period.shift(-3)
@@ -1130,11 +1139,15 @@ def run_demo(args: argparse.Namespace, *, echo: Callable[[str], None] = print) -
 
 
 def _run_batch(path: Path, period: str, reports: Path, echo: Callable[[str], None]) -> int:
+    """Import the demo's check-ins into its journal, then generate every report."""
     import importlib
 
+    from kpinb.journal import import_checkins
+
+    imported = import_checkins(path, path / "checkins.csv")  # idempotent: reruns add nothing
+    echo(f"check-ins imported into the journal: {imported.added} new, {imported.skipped} kept")
     try:
-        batch = importlib.import_module("kpinb.batch")
-        run_batch = batch.run_batch
+        run_batch = importlib.import_module("kpinb.batch").run_batch
     except (ModuleNotFoundError, AttributeError):
         echo(
             "the report batch is not available in this version yet; "
@@ -1142,7 +1155,8 @@ def _run_batch(path: Path, period: str, reports: Path, echo: Callable[[str], Non
         )
         return 0
     result = run_batch(path, period, out=reports)
-    echo(f"reports written: {reports.resolve() / period / 'index.html'}")
+    index = getattr(result, "index", reports.resolve() / period / "index.html")
+    echo(f"reports written: {index}")
     return int(getattr(result, "exit_code", 0))
 
 

@@ -305,9 +305,10 @@ def _need_workspace(path: Path) -> None:
 
 
 def _collect(
-    args: argparse.Namespace, *, interactive: bool, ask: Callable[[str], str] = input
+    args: argparse.Namespace, *, interactive: bool, ask: Callable[[str], str] | None = None
 ) -> dict[str, str]:
     """The entry's text fields from flags, prompting for missing ones on a terminal."""
+    ask = ask or input  # looked up at call time, so tests can replace input()
     values = {field: getattr(args, field) for _, field, _ in _FIELDS}
     missing = [flag for flag, field, _ in _FIELDS if values[field] is None]
     if missing and not interactive:
@@ -320,10 +321,11 @@ def _collect(
     return values
 
 
-def _prompt_actions(ask: Callable[[str], str] = input) -> tuple[Any, ...]:
+def _prompt_actions(ask: Callable[[str], str] | None = None) -> tuple[Any, ...]:
     """Ask for actions until an empty line."""
     from kpinb import journal
 
+    ask = ask or input
     actions = []
     while text := ask("Action agreed (empty to finish): ").strip():
         owner = ask("  owner: ").strip()

@@ -219,16 +219,16 @@ class Ref:
     the text and the twin cannot disagree.
     """
 
-    def __init__(self, path: str, data: dict[str, Any], *, unit: str = "", decimals: int = 1,
+    def __init__(self, path: str, data: Any, *, unit: str = "", decimals: int = 1,
                  cadence: str = "weekly") -> None:
         self.path, self.data = path, data
         self.unit, self.decimals, self.cadence = unit, decimals, cadence
 
     def get(self, key: str) -> Any:
-        """The value at dotted ``key`` (``change.absolute``) inside this block."""
+        """The value at dotted ``key`` (``change.absolute``, ``signals.2.rule``) in this block."""
         value: Any = self.data
         for part in key.split("."):
-            value = value[part]
+            value = value[int(part)] if isinstance(value, list) else value[part]
         return value
 
     def has(self, key: str) -> bool:
@@ -239,8 +239,14 @@ class Ref:
             return False
 
     def at(self, key: str) -> str:
-        """The JSON path of ``key``."""
-        return f"{self.path}.{key}" if self.path else key
+        """The JSON path of ``key``: ``kpis[0].signals[2].rule`` (list items in brackets)."""
+        out = self.path
+        for part in key.split("."):
+            if part.isdigit():
+                out += f"[{part}]"
+            else:
+                out = f"{out}.{part}" if out else part
+        return out
 
     def num(self, key: str, *, unit: str | None = None, decimals: int | None = None,
             magnitude: bool = False) -> Figure:
@@ -421,4 +427,50 @@ def _extras(ref: Ref) -> list[Sentence]:
         out.append(say("kpi_recovered", dip=ref.num("recovery.dip_value"),
                        dip_when=ref.when("recovery.dip_period"),
                        since=ref.when("recovery.since")))
+    return out
+
+
+def goal_sentences(ref: Ref) -> list[Sentence]:
+    """A goal's OKR score (0.7 and above worded as a success) and its projected landing."""
+    goal, kpi = ref.get("goal"), ref.txt("name")
+    if goal["current"] is None or goal["score"] is None:
+        return [say("goal_no_values", kpi=kpi, target=ref.num("goal.target"))]
+    score = ref.num("goal.score", unit="", decimals=2)
+    if goal["baseline"] is None:
+        out = [say("goal_hold", kpi=kpi, target=ref.num("goal.target"),
+                   current=ref.num("goal.current"), success=goal["success"])]
+    else:
+        out = [say("goal_score", kpi=kpi, score=score, baseline=ref.num("goal.baseline"),
+                   target=ref.num("goal.target"), current=ref.num("goal.current"),
+                   success=goal["success"])]
+    if goal["baseline_source"] == "previous_period" and ref.has("change"):
+        out.append(say("goal_baseline_previous", prev_period=ref.txt("change.period")))
+    if goal["remaining_points"] > 0 and goal["projected_score"] is not None:
+        out.append(say("goal_projected", projected=ref.num("goal.projected"),
+                       score=ref.num("goal.projected_score", unit="", decimals=2),
+                       success=goal["projected_success"]))
+    return out
+
+
+def data_notes(ref: Ref, period: Figure, start: pd.Timestamp) -> list[Sentence]:
+    """What a reader should know about one KPI's data: gaps, staleness, changes, exclusions."""
+    kpi, out = ref.txt("name"), []
+    if ref.get("quality.missing"):
+        out.append(say("note_missing", kpi=kpi, missing=ref.num("quality.missing", unit="",
+                                                                decimals=0),
+                       expected=ref.num("quality.expected", unit="", decimals=0),
+                       period=period))
+    if ref.get("quality.stale") and ref.has("quality.last_observed"):
+        out.append(say("note_stale", kpi=kpi, last=ref.when("quality.last_observed")))
+    for i, change in enumerate(ref.get("definition_changes")):
+        if pd.Timestamp(change["effective_from"]) >= start - pd.DateOffset(years=1):
+            out.append(say("note_definition", kpi=kpi,
+                           when=ref.day(f"definition_changes.{i}.effective_from"),
+                           change=ref.txt(f"definition_changes.{i}.change")))
+    if ref.get("quality.out_of_range"):
+        out.append(say("note_excluded", kpi=kpi, n=ref.count("quality.out_of_range", "value",
+                                                              "values")))
+    if ref.has("limits") and ref.get("limits.provisional"):
+        out.append(say("note_provisional", kpi=kpi, n=ref.count(
+            "limits.baseline_points", values_word(ref.cadence, 1), values_word(ref.cadence))))
     return out

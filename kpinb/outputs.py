@@ -17,7 +17,8 @@ import shutil
 import tempfile
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path, PurePosixPath
@@ -278,3 +279,196 @@ def _css() -> Any:
 
     folder = Path(__file__).parent / "templates" / "nbconvert" / "kpinb"
     return Markup((folder / "kpinb.css").read_text(encoding="utf-8"))  # our own file
+
+
+# --- per-report state: what was published, from which inputs ---------------------------
+
+
+def _state_path(period_dir: Path, files: ReportFiles) -> Path:
+    return resolve_under(period_dir, PurePosixPath(STATE_DIR, "state", f"{files.html}.json"))
+
+
+def read_states(period_dir: Path) -> dict[str, dict[str, Any]]:
+    """Every report's state record in ``period_dir``, keyed by its HTML path."""
+    states = {}
+    for path in (period_dir / STATE_DIR / "state").rglob("*.json"):
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):  # unreadable: treated as never published
+            continue
+        states[record.get("html", "")] = record
+    return states
+
+
+def is_current(period_dir: Path, state: Mapping[str, Any] | None, key: str) -> bool:
+    """True when the published report was built from ``key`` and its files are intact."""
+    if not state or state.get("status") != "ok" or state.get("key") != key:
+        return False
+    for part in ("html", "json"):
+        path = period_dir / state[part]
+        if not path.is_file() or sha256_file(path) != state.get(f"{part}_sha256"):
+            return False
+    return True
+
+
+def _write_state(period_dir: Path, files: ReportFiles, record: dict[str, Any],
+                 staging: Path) -> None:
+    base = {"scope": files.scope, "scope_id": files.scope_id, "view": files.view,
+            "html": str(files.html), "json": str(files.json), "updated": now_iso()}
+    atomic_write(_state_path(period_dir, files), dumps_json({**base, **record}), tmp_dir=staging)
+
+
+def publish(period_dir: Path, files: ReportFiles, html: str, twin: Mapping[str, Any], *,
+            name: str, key: str, staging: Path) -> None:
+    """Put one finished report in place: JSON twin, then HTML page, then its state record.
+
+    Each file is renamed into place whole; a run killed in between leaves the
+    state record behind, so the next run rebuilds this report.
+    """
+    twin_text = dumps_json(twin)
+    atomic_write(resolve_under(period_dir, files.json), twin_text, tmp_dir=staging)
+    atomic_write(resolve_under(period_dir, files.html), html, tmp_dir=staging)
+    resolve_under(period_dir, files.notebook).unlink(missing_ok=True)  # an earlier failure
+    quality = twin.get("data_quality")
+    record = {"status": "ok", "key": key, "name": name,
+              "html_sha256": sha256_bytes(html), "json_sha256": sha256_bytes(twin_text),
+              "quality": len(quality) if isinstance(quality, list | tuple) else 0}
+    _write_state(period_dir, files, record, staging)
+
+
+def keep_failed(period_dir: Path, files: ReportFiles, nb: Any, error: str, *, name: str,
+                staging: Path) -> Path | None:
+    """Keep the executed notebook of a report that could not be built, under ``failed/``.
+
+    Nothing is published, and a previously published version stays where it was.
+    Returns the notebook's path (``None`` when there is no notebook to keep).
+    """
+    import nbformat
+
+    kept = None
+    if nb is not None:
+        kept = resolve_under(period_dir, files.notebook)
+        atomic_write(kept, nbformat.writes(nb), tmp_dir=staging)
+    previous = read_states(period_dir).get(str(files.html), {})
+    record = {key: previous[key] for key in ("html_sha256", "json_sha256", "quality")
+              if key in previous and previous.get("status") == "ok"}
+    record.update({"status": "failed", "key": "", "name": name, "error": error})
+    _write_state(period_dir, files, record, staging)
+    return kept
+
+
+@contextmanager
+def hold_lock(period_dir: Path) -> Iterator[None]:
+    """Hold the period folder's lock: a second run on the same folder stops at once."""
+    folder = period_dir / STATE_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "lock").open("a+") as handle:
+        try:
+            import fcntl
+        except ImportError:  # Windows: no advisory lock, runs must not overlap
+            yield
+            return
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            msg = f"another kpinb run is writing {period_dir}; wait for it to finish"
+            raise BatchError(msg) from None
+        yield
+
+
+# --- notebook to page ------------------------------------------------------------------
+
+TEMPLATE_DIR = Path(__file__).parent / "templates" / "nbconvert"
+REPORT_MIME = "application/vnd.kpinb.report+json"
+_FETCHES = re.compile(
+    r"<script\b"
+    r"|\b(?:src|srcset|poster|background|data|action)\s*=\s*[\"']?\s*(?:https?:)?//"
+    r"|<(?:link|image|use|feimage)\b[^>]*?\bhref\s*=\s*[\"']?\s*(?:https?:)?//"
+    r"|url\(\s*[\"']?\s*(?:https?:)?//"
+    r"|@import\b",
+    re.IGNORECASE,
+)
+
+
+def make_exporter() -> Any:
+    """nbconvert's HTML exporter with kpinb's template: outputs only, no code, no prompts."""
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter(
+        template_name="kpinb",
+        extra_template_basedirs=[str(TEMPLATE_DIR)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        exclude_markdown=True,
+        exclude_raw=True,
+        exclude_unknown=True,
+    )
+
+
+def notebook_html(exporter: Any, nb: Any, *, title: str, footer: str) -> str:
+    """The page of an executed report notebook (title and footer are escaped)."""
+    body, _ = exporter.from_notebook_node(
+        nb, resources={"kpinb_title": display_text(title), "kpinb_footer": footer})
+    return str(body)
+
+
+def twin_of(nb: Any) -> dict[str, Any] | None:
+    """The JSON twin a report notebook displayed (the last output of the kpinb MIME type)."""
+    twin = None
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if REPORT_MIME in data:
+                twin = data[REPORT_MIME]
+    return dict(twin) if twin is not None else None
+
+
+def twin_mismatch(twin: Mapping[str, Any] | None, files: ReportFiles, period: str) -> str | None:
+    """Why the twin is not the report asked for, or ``None`` when scope, id, period and
+    view all match (a reused kernel must never publish one person's report as another's)."""
+    if twin is None:
+        return f"the notebook displayed no report (no output of type {REPORT_MIME})"
+    wanted = {"scope": files.scope, "id": files.scope_id, "period": period, "view": files.view}
+    wrong = [f"{k}={twin.get(k)!r} (expected {v!r})" for k, v in wanted.items()
+             if str(twin.get(k)) != v]
+    return f"the report built is not the one asked for: {', '.join(wrong)}" if wrong else None
+
+
+def external_fetches(page: str) -> list[str]:
+    """Snippets of ``page`` that would make a browser run a script or fetch from a host."""
+    return [page[max(0, m.start() - 20) : m.end() + 40] for m in _FETCHES.finditer(page)]
+
+
+# --- the manifest --------------------------------------------------------------------
+
+
+def now_iso() -> str:
+    """The current UTC time, ISO 8601 to the second (for the manifest and index only)."""
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def workspace_files(root: Path | None) -> dict[str, str]:
+    """SHA-256 of every file at the top of the workspace folder (hidden files skipped)."""
+    if root is None:
+        return {}
+    return {p.name: sha256_file(p) for p in sorted(Path(root).iterdir())
+            if p.is_file() and not p.name.startswith(".")}
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of Python and of the packages a report depends on."""
+    import platform
+    from importlib import metadata
+
+    names = ("kpinb", "papermill", "nbclient", "nbconvert", "nbformat", "ipykernel", "pandas",
+             "numpy", "altair", "vl-convert-python", "jinja2")
+    versions = {"python": platform.python_version()}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions

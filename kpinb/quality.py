@@ -38,10 +38,12 @@ def split_plausible(
 
     A value is excluded when it is not finite or outside its unit's plausible range.
     """
-    kpi = observations["kpi_id"].astype(str)
-    bounds = {k: plausible_range(spec.unit) for k, spec in kpis.items()}
-    low = kpi.map({k: b[0] for k, b in bounds.items()}).astype(float).fillna(-np.inf)
-    high = kpi.map({k: b[1] for k, b in bounds.items()}).astype(float).fillna(np.inf)
+    kpi = observations["kpi_id"].astype("category")
+    bounds = [plausible_range(kpis[k].unit) if k in kpis else (-np.inf, np.inf)
+              for k in kpi.cat.categories.astype(str)]
+    codes = kpi.cat.codes.to_numpy()
+    table = np.array(bounds + [(-np.inf, np.inf)], dtype=float).reshape(-1, 2)
+    low, high = (pd.Series(table[codes, i], index=observations.index) for i in (0, 1))
     value = observations["value"].to_numpy(dtype=float)
     finite = np.isfinite(value)
     ok = finite & (value >= low.to_numpy()) & (value <= high.to_numpy())

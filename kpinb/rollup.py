@@ -47,28 +47,48 @@ def _group_codes(observations: pd.DataFrame, mapping: pd.Series) -> pd.Categoric
 def rollup_series(
     observations: pd.DataFrame, members: pd.DataFrame, kpis: Mapping[str, KpiSpec]
 ) -> pd.DataFrame:
-    """Rolled-up series of every team and department: scope, scope_id, kpi_id, period,
-    value, n (people contributing that date)."""
-    rule = observations["kpi_id"].astype(str).map({k: s.rollup for k, s in kpis.items()})
+    """Rolled-up series of every team and department: scope, scope_id (categorical),
+    kpi_id (categorical), period, value, n (people contributing that date)."""
+    kpi = observations["kpi_id"].astype("category")
+    rules = np.array([kpis[k].rollup if k in kpis else "sum" for k in kpi.cat.categories.astype(str)],
+                     dtype=object)
+    dates, uniq_dates = pd.factorize(observations["period"], sort=True)
     frames = []
     for scope, column in (("team", "team_id"), ("department", "department")):
         group = _group_codes(observations, members[column])
-        base = pd.DataFrame({"scope_id": group, "kpi_id": observations["kpi_id"],
-                             "period": observations["period"],
-                             "value": observations["value"].to_numpy()})
-        base = base[group.codes >= 0]
-        for how in ("sum", "mean", "median"):
-            part = base[(rule == how).to_numpy()[group.codes >= 0]]
-            if part.empty:
-                continue
-            g = part.groupby(["scope_id", "kpi_id", "period"], observed=True, sort=True)
-            agg = g["value"].agg([how, "size"]).reset_index()
-            agg = agg.rename(columns={how: "value", "size": "n"})
-            frames.append(agg.assign(scope=scope))
-    if not frames:
-        return pd.DataFrame(columns=["scope", "scope_id", "kpi_id", "period", "value", "n"])
-    out = pd.concat(frames, ignore_index=True)
-    return out[["scope", "scope_id", "kpi_id", "period", "value", "n"]]
+        cells = _aggregate(group.codes, kpi.cat.codes.to_numpy(), dates,
+                           observations["value"].to_numpy(dtype=float), rules,
+                           (len(group.categories), len(rules), len(uniq_dates)))
+        frames.append(pd.DataFrame({
+            "scope": scope,
+            "scope_id": pd.Categorical.from_codes(cells["group"], categories=group.categories),
+            "kpi_id": pd.Categorical.from_codes(cells["kpi"], dtype=kpi.dtype),
+            "period": np.asarray(uniq_dates)[cells["date"]],
+            "value": cells["value"], "n": cells["n"]}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _aggregate(
+    group: np.ndarray, kpi: np.ndarray, date: np.ndarray, value: np.ndarray,
+    rules: np.ndarray, shape: tuple[int, int, int],
+) -> dict[str, np.ndarray]:
+    """Sum, mean or median (each KPI's rule) of ``value`` per (group, kpi, date) cell,
+    returned sorted by cell; vectorised with bincount."""
+    ok = (group >= 0) & (kpi >= 0)
+    n_kpi, n_date = shape[1], shape[2]
+    cell = (group[ok].astype(np.int64) * n_kpi + kpi[ok]) * n_date + date[ok]
+    value = value[ok]
+    uniq, ids = np.unique(cell, return_inverse=True)
+    count = np.bincount(ids, minlength=len(uniq))
+    total = np.bincount(ids, weights=value, minlength=len(uniq))
+    rule = rules[(uniq // n_date) % n_kpi]
+    out = np.where(rule == "mean", total / np.maximum(count, 1), total)
+    medians = rules[kpi[ok]] == "median"
+    if medians.any():
+        med = pd.Series(value[medians]).groupby(ids[medians]).median()
+        out[med.index.to_numpy()] = med.to_numpy()
+    return {"group": uniq // (n_kpi * n_date), "kpi": (uniq // n_date) % n_kpi,
+            "date": uniq % n_date, "value": out, "n": count}
 
 
 def group_sizes(
@@ -77,8 +97,8 @@ def group_sizes(
     """Distinct people with a point of each KPI in the review period, per team (parent:
     its department) and per department (parent: the organisation)."""
     recent = observations[period.contains(observations["period"])]
-    people = pd.DataFrame({"employee_id": recent["employee_id"].astype(str),
-                           "kpi_id": recent["kpi_id"].astype(str)}).drop_duplicates()
+    people = recent[["employee_id", "kpi_id"]].drop_duplicates()
+    people = pd.DataFrame({c: people[c].astype(str).to_numpy() for c in people.columns})
     people = people.join(members, on="employee_id")
     frames = []
     for scope, column, parent in (("team", "team_id", "department"),

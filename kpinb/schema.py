@@ -151,13 +151,20 @@ def _number_text(col: pd.Series) -> pd.Series:
 def _to_dates(col: pd.Series) -> tuple[pd.Series, np.ndarray]:
     if is_datetime64_any_dtype(col):
         return col.astype("datetime64[ns]").dt.normalize(), np.zeros(len(col), bool)
-    if isinstance(col.dtype, pd.CategoricalDtype):
+    if isinstance(col.dtype, pd.CategoricalDtype):  # parse each distinct text once
         cats = pd.to_datetime(pd.Series(col.cat.categories.astype(str)), format="%Y-%m-%d",
                               errors="coerce")
+        good = cats.notna().to_numpy()
         codes = col.cat.codes.to_numpy()
-        values = cats.to_numpy()[codes]
-        values[codes < 0] = np.datetime64("NaT")
-        parsed = pd.Series(values, index=col.index, dtype="datetime64[ns]")
+        bad = np.append(~good, False)[codes]
+        remap = np.full(len(cats) + 1, -1, dtype=np.int64)
+        remap[np.flatnonzero(good)] = np.arange(good.sum())
+        dates = pd.DatetimeIndex(cats[good]).astype("datetime64[ns]")
+        if not dates.has_duplicates:  # a categorical of dates: expanded after validation
+            return pd.Series(pd.Categorical.from_codes(remap[codes], categories=dates),
+                             index=col.index), bad
+        parsed = pd.Series(dates.to_numpy()[remap[codes]], index=col.index).where(
+            remap[codes] >= 0)
     else:
         parsed = pd.to_datetime(col.astype("string").str.slice(0, 10), format="%Y-%m-%d",
                                 errors="coerce").astype("datetime64[ns]")

@@ -39,12 +39,31 @@ def positions(key: np.ndarray) -> np.ndarray:
     return idx - np.maximum.accumulate(np.where(starts, idx, 0))
 
 
+def position(points: pd.DataFrame) -> np.ndarray:
+    """Row positions within each series: the ``pos`` column when present, else computed."""
+    if "pos" in points:
+        return points["pos"].to_numpy()
+    return positions(points["key"].to_numpy())
+
+
 def sizes(key: np.ndarray) -> np.ndarray:
     """Length of the run of equal ``key`` values each row belongs to."""
     n = len(key)
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if n else np.array([], int)
     counts = np.diff(np.r_[starts, n])
     return np.repeat(counts, counts)
+
+
+def per_key(key: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """Sum of ``weights`` (or the count of rows) per key value 0..max(key)."""
+    size = int(key.max()) + 1 if len(key) else 0
+    return np.bincount(key, weights=weights, minlength=size)
+
+
+def take(per_key: pd.Series, key: np.ndarray) -> np.ndarray:
+    """Values of a key-indexed series for each row's ``key`` (NaN for absent keys)."""
+    top = int(key.max()) + 1 if len(key) else 0
+    return per_key.reindex(np.arange(max(top, 1))).to_numpy()[key]
 
 
 def lag(values: np.ndarray, pos: np.ndarray, k: int, fill: float = np.nan) -> np.ndarray:
@@ -63,14 +82,11 @@ def baseline_mask(points: pd.DataFrame) -> np.ndarray:
     min(12, n) points of the series, review-period points included.
     """
     key = points["key"].to_numpy()
-    pos = positions(key)
-    grouped = points.groupby("key", sort=False)["in_review"]
-    before = (~points["in_review"]).groupby(points["key"], sort=False).transform("sum")
-    total = grouped.transform("size")
-    n_before, n_total = before.to_numpy(), total.to_numpy()
+    n_before = per_key(key, (~points["in_review"].to_numpy()).astype(float))[key]
+    n_total = per_key(key)[key]
     n_base = np.where(n_before >= BASELINE_MIN, np.minimum(n_before, BASELINE_MAX),
                       np.minimum(BASELINE_MIN, n_total))
-    return pos < n_base
+    return position(points) < n_base
 
 
 def xmr_limits(points: pd.DataFrame) -> pd.DataFrame:
@@ -79,26 +95,37 @@ def xmr_limits(points: pd.DataFrame) -> pd.DataFrame:
     Limits are NaN for a series with fewer than 6 points (not enough history).
     """
     key = points["key"].to_numpy()
-    pos = positions(key)
+    pos = position(points)
     value = points["value"].to_numpy(dtype=float)
     base = baseline_mask(points)
-    mr = np.abs(value - lag(value, pos, 1))
-    frame = pd.DataFrame({"key": key, "period": points["period"].to_numpy(),
-                          "value": np.where(base, value, np.nan),
-                          "mr": np.where(base, mr, np.nan), "base": base})
-    g = frame.groupby("key", sort=True)
-    out = pd.DataFrame({"n_points": g.size(), "baseline_n": g["base"].sum().astype(int)})
-    out["baseline_start"] = points["period"].groupby(key).first()
-    out["baseline_end"] = frame[base].groupby("key")["period"].max()
-    before = (~points["in_review"]).groupby(key).sum()
-    out["baseline_provisional"] = before < BASELINE_MIN
-    out["centre"] = g["value"].mean()
-    out["mr_bar"] = g["mr"].mean()
-    out.loc[out["n_points"] < MIN_POINTS, ["centre", "mr_bar"]] = np.nan
+    ranged = base & (pos > 0)
+    mr = np.where(ranged, np.abs(value - lag(value, pos, 1)), 0.0)
+    present = np.unique(key)
+    count = per_key(key)[present]
+    n_base = per_key(key, base.astype(float))[present]
+    before = per_key(key, (~points["in_review"].to_numpy()).astype(float))[present]
+    period = points["period"].to_numpy("datetime64[ns]")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        centre = per_key(key, np.where(base, value, 0.0))[present] / n_base
+        mr_bar = per_key(key, mr)[present] / per_key(key, ranged.astype(float))[present]
+    enough = count >= MIN_POINTS
+    out = pd.DataFrame({"n_points": count, "baseline_n": n_base.astype(int),
+                        "baseline_start": period[pos == 0],
+                        "baseline_end": period[base & ~_next_in_base(base, key)],
+                        "baseline_provisional": before < BASELINE_MIN,
+                        "centre": np.where(enough, centre, np.nan),
+                        "mr_bar": np.where(enough, mr_bar, np.nan)},
+                       index=pd.Index(present, name="key"))
     out["lower"] = out["centre"] - NPL_FACTOR * out["mr_bar"]
     out["upper"] = out["centre"] + NPL_FACTOR * out["mr_bar"]
     out["url"] = URL_FACTOR * out["mr_bar"]
-    out.index.name = "key"
+    return out
+
+
+def _next_in_base(base: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """True where the next row is a baseline row of the same series."""
+    out = np.zeros(len(base), dtype=bool)
+    out[:-1] = base[1:] & (key[1:] == key[:-1])
     return out
 
 
@@ -136,10 +163,9 @@ def run_rules(points: pd.DataFrame, limits: pd.DataFrame) -> pd.DataFrame:
     keeps a point lying exactly on a line from flipping with rounding.
     """
     key = points["key"].to_numpy()
-    pos = positions(key)
+    pos = position(points)
     value = points["value"].to_numpy(dtype=float)
-    lim = limits.reindex(key)
-    centre, mr_bar = lim["centre"].to_numpy(), lim["mr_bar"].to_numpy()
+    centre, mr_bar = (take(limits[c], key) for c in ("centre", "mr_bar"))
     tol = _TOL * (np.abs(centre) + mr_bar)
     side = _band(value, centre, np.zeros_like(centre), tol)
     half = _band(value, centre, NPL_FACTOR / 2 * mr_bar, tol)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from kpinb.periods import Period
-from kpinb.signals import MIN_POINTS, lag, positions, sizes
+from kpinb.signals import MIN_POINTS, lag, position, sizes, take
 
 TREND_POINTS = 13
 SMOOTH = 4
@@ -44,7 +44,7 @@ def period_changes(
     version than ``current`` is flagged ``*_crosses_definition``.
     """
     dates = points["period"]
-    cur_version = points["key"].map(current).to_numpy()
+    cur_version = take(current, points["key"].to_numpy())
     in_review = period.contains(dates).to_numpy() & (points["version"].to_numpy() == cur_version)
     now = _level(points, in_review).reindex(current.index)
     out = pd.DataFrame({"level": now["level"], "n_in_period": now["n"].fillna(0).astype(int)})
@@ -64,7 +64,7 @@ def period_changes(
 def _window(points: pd.DataFrame, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The last ``n`` points of every key as (keys, weeks, values) matrices, right-aligned."""
     key = points["key"].to_numpy()
-    pos = positions(key)
+    pos = position(points)
     size = sizes(key)
     from_end = size - 1 - pos
     keep = from_end < n
@@ -116,7 +116,7 @@ def theil_sen(points: pd.DataFrame, sign: pd.Series, n: int = TREND_POINTS) -> p
 
 def smoothed(points: pd.DataFrame) -> np.ndarray:
     """Mean of each point and the 3 before it in its series (NaN for the first 3)."""
-    pos = positions(points["key"].to_numpy())
+    pos = position(points)
     value = points["value"].to_numpy(dtype=float)
     return sum(lag(value, pos, k) for k in range(SMOOTH)) / SMOOTH
 
@@ -125,7 +125,7 @@ def streaks(points: pd.DataFrame, sign: np.ndarray, smooth: np.ndarray) -> pd.Se
     """Consecutive points, ending at each key's last, whose smoothed level is better
     (direction-aware) than the smoothed level 4 points earlier."""
     key = points["key"].to_numpy()
-    pos = positions(key)
+    pos = position(points)
     earlier = lag(smooth, pos, SMOOTH)
     gain = sign * (smooth - earlier)
     better = gain > 1e-9 * (np.abs(smooth) + np.abs(earlier))
@@ -140,7 +140,7 @@ def personal_bests(points: pd.DataFrame, sign: np.ndarray) -> pd.DataFrame:
     oriented = pd.Series(sign * points["value"].to_numpy(dtype=float), index=points.index)
     best = oriented.groupby(points["key"].to_numpy()).idxmax()
     rows = points.loc[best.to_numpy()]
-    pos = positions(points["key"].to_numpy())
+    pos = position(points)
     is_new = rows["in_review"].to_numpy() & (pos[points.index.get_indexer(best)] >= MIN_POINTS)
     return pd.DataFrame({"best_value": rows["value"].to_numpy(),
                          "best_period": rows["period"].to_numpy(), "best_is_new": is_new},
@@ -156,7 +156,7 @@ def recoveries(
     ``worsening``: bool per point; ``gain``: sign x (smoothed - centre) per point.
     """
     key = points["key"].to_numpy()
-    pos = pd.Series(positions(key), index=points.index)
+    pos = pd.Series(position(points), index=points.index)
     dip_pos = pos[worsening].groupby(key[worsening]).max()
     after = pos > pd.Series(key, index=points.index).map(dip_pos)
     back = after & (gain >= 0)

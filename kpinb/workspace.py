@@ -176,10 +176,17 @@ class _Loader:
         for col in ("employee_id", "kpi_id"):
             if not isinstance(obs[col].dtype, pd.CategoricalDtype):
                 obs[col] = obs[col].astype("category")
-        order = checks.sort_observations(obs)
-        problems, keep = checks.duplicate_observations(obs, raw, order)
-        self.problems += problems + checks.period_alignment(obs, raw, kpis)
-        obs = obs.iloc[order[keep]].reset_index(drop=True)
+        codes = checks.observation_codes(obs)
+        order = checks.sort_order(codes)
+        problems, keep = checks.duplicate_observations(obs, raw, codes, order)
+        self.problems += problems + checks.period_alignment(raw, codes, kpis)
+        order = order[keep]
+        obs = pd.DataFrame({
+            "employee_id": obs["employee_id"].take(order).reset_index(drop=True),
+            "kpi_id": obs["kpi_id"].take(order).reset_index(drop=True),
+            "period": codes.dates(order),
+            "value": obs["value"].to_numpy()[order],
+        })
         if people is not None and not any(p.severity == "error" for p in self.problems):
             self.problems += checks.quality_warnings(obs, people, kpis, raw.file)
         return obs
@@ -208,16 +215,13 @@ def _empty(spec: TableSpec) -> pd.DataFrame:
 def _finish(root: Path, kpis: dict[str, KpiSpec],
             frames: dict[str, pd.DataFrame | None]) -> Workspace:
     """Give every table its documented dtypes (docs/architecture.md)."""
-    f = {k: v.copy() for k, v in frames.items() if v is not None}
+    f = {k: v for k, v in frames.items() if v is not None}
     for name, frame in f.items():
         spec = TABLES[name]
         for col in spec.columns:
             if col in spec.numbers or col in spec.dates:
                 continue
-            if name == "observations":
-                frame[col] = frame[col].cat.remove_unused_categories().cat.rename_categories(
-                    lambda c: str(c))
-            else:
+            if name != "observations":  # observations keep their categorical ids
                 frame[col] = frame[col].astype("str")
     f["goals"]["kpi_ids"] = f["goals"]["kpi_ids"].map(
         lambda s: tuple(i.strip() for i in str(s).split(";") if i.strip()))

@@ -19,6 +19,7 @@ import yaml
 
 from kpinb import cli
 from kpinb.demo import GENERATED, build_demo, main_args, run_demo, write_demo
+from kpinb.journal import latest_entries
 
 DATA = Path(__file__).parent / "data" / "workspace"
 
@@ -388,6 +389,14 @@ def test_bad_end_is_a_usage_error(tmp_path: Path) -> None:
     assert not (tmp_path / "ws").exists()
 
 
+def test_end_too_early_in_its_quarter_is_refused(tmp_path: Path, capsys) -> None:
+    """2026-07-08's week starts on Monday 2026-07-06: one week of 2026-Q3, too few to show."""
+    out = tmp_path / "ws"
+    assert cli.main(["demo", "--no-run", "--out", str(out), "--end", "2026-07-08"]) == 2
+    assert "1 week(s) of 2026-Q3" in capsys.readouterr().err
+    assert not out.exists()
+
+
 def test_run_calls_the_batch_for_the_review_quarter(tmp_path: Path, monkeypatch, capsys) -> None:
     calls = []
     fake = types.ModuleType("kpinb.batch")
@@ -399,6 +408,11 @@ def test_run_calls_the_batch_for_the_review_quarter(tmp_path: Path, monkeypatch,
     assert code == 0
     assert calls == [(out, "2026-Q3", {"out": tmp_path / "r"})]
     assert str(tmp_path / "r" / "2026-Q3" / "index.html") in capsys.readouterr().out
+    # the check-ins were imported first, so the reports can show the latest decisions
+    shifted = _table(build_demo(people=12), "archetypes.csv")
+    eid = shifted[shifted.archetype == "dependency_shift"].employee_id.iloc[0]
+    latest = latest_entries(out, [eid])
+    assert list(latest.diagnosis) == ["dependency"]
 
 
 def test_run_without_a_batch_still_writes_the_workspace(

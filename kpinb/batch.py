@@ -383,12 +383,15 @@ def inputs_keys(ws: Workspace, per: Period, jobs: Sequence[ReportJob]) -> dict[R
     """
     own = _person_digests(ws)
     teams = _team_digests(ws)
+    relations = _Relations.of(ws)
     common = _digest(code_fingerprint(), _kpis_digest(ws), per.label)
     notebook_digests = {job.notebook: sha256_path(job.notebook) for job in jobs}
     keys = {}
     for job in jobs:
         files = job.files
-        part = _slice_digest(ws, own, teams, files.scope, files.scope_id)
+        people, team_ids = relations.related(files.scope, files.scope_id)
+        part = _digest(*(f"{e}:{own.get(e, '')}" for e in sorted(people)),
+                       *(f"{t}:{teams.get(t, '')}" for t in sorted(team_ids)))
         keys[files] = _digest(common, notebook_digests[job.notebook], files.scope,
                               files.scope_id, files.view, part)
     return keys
@@ -475,22 +478,41 @@ def _team_digests(ws: Workspace) -> dict[str, str]:
     return {t: _digest(*(d.get(t, "") for d in tables)) for t in ws.teams["team_id"].astype(str)}
 
 
-def _slice_digest(ws: Workspace, own: dict[str, str], teams: dict[str, str], scope: str,
-                  scope_id: str) -> str:
-    people = ws.people.astype({"employee_id": str, "team_id": str})
-    managers = people["manager_id"].astype("string").fillna("")
-    if scope == "employee":
-        row = people[people["employee_id"] == scope_id]
-        related = {scope_id, *managers[people["employee_id"] == scope_id],
-                   *people.loc[managers == scope_id, "employee_id"]}
-        team_ids = set(row["team_id"])
-    else:
-        team_ids = ({scope_id} if scope == "team" else
-                    set(ws.teams.loc[ws.teams["department"].astype(str) == scope_id, "team_id"]))
-        members = people["team_id"].isin(team_ids)
-        related = {*people.loc[members, "employee_id"], *managers[members]}
-    return _digest(*(f"{e}:{own.get(e, '')}" for e in sorted(related - {""})),
-                   *(f"{t}:{teams.get(t, '')}" for t in sorted(team_ids)))
+@dataclass(frozen=True)
+class _Relations:
+    """Who relates to whom, for slices: managers, direct reports, team members, departments."""
+
+    manager: dict[str, str]
+    reports: dict[str, list[str]]
+    team_of: dict[str, str]
+    members: dict[str, list[str]]
+    teams_in: dict[str, list[str]]
+
+    @classmethod
+    def of(cls, ws: Workspace) -> _Relations:
+        ids = ws.people["employee_id"].astype(str).tolist()
+        bosses = ws.people["manager_id"].astype("string").fillna("").tolist()
+        teams = ws.people["team_id"].astype(str).tolist()
+        reports: dict[str, list[str]] = {}
+        members: dict[str, list[str]] = {}
+        for person, boss, team in zip(ids, bosses, teams, strict=True):
+            reports.setdefault(boss, []).append(person)
+            members.setdefault(team, []).append(person)
+        teams_in: dict[str, list[str]] = {}
+        for team, department in zip(ws.teams["team_id"].astype(str),
+                                    ws.teams["department"].astype(str), strict=True):
+            teams_in.setdefault(department, []).append(team)
+        return cls(dict(zip(ids, bosses, strict=True)), reports, dict(zip(ids, teams, strict=True)),
+                   members, teams_in)
+
+    def related(self, scope: str, scope_id: str) -> tuple[set[str], set[str]]:
+        """The employees and teams whose rows a report of ``scope_id`` may read."""
+        if scope == "employee":
+            people = {scope_id, self.manager.get(scope_id, ""), *self.reports.get(scope_id, [])}
+            return people - {""}, {self.team_of.get(scope_id, "")} - {""}
+        team_ids = {scope_id} if scope == "team" else set(self.teams_in.get(scope_id, []))
+        people = {p for t in team_ids for p in self.members.get(t, [])}
+        return (people | {self.manager.get(p, "") for p in people}) - {""}, team_ids
 
 
 # --- running -----------------------------------------------------------------------------
@@ -589,7 +611,13 @@ class _Run:
             problem = f"the page would fetch from another host: {', '.join(fetched[:3])}"
         return _Built(seconds, error=problem, nb=nb)
 
-    def _done(self, job: ReportJob, built: _Built) -> None:
+    async def _done(self, job: ReportJob, built: _Built) -> None:
+        # file writes wait on fsync: in a thread, so the kernels' messages keep flowing
+        outcome = await asyncio.to_thread(self._publish, job, built)
+        self.outcomes.append(outcome)
+        self.bar.update(outcome)
+
+    def _publish(self, job: ReportJob, built: _Built) -> ReportOutcome:
         from kpinb import outputs
 
         if built.error is None:
@@ -600,8 +628,7 @@ class _Run:
             kept = outputs.keep_failed(self.period_dir, job.files, built.nb, built.error,
                                        name=job.name, staging=self.staging)
             outcome = ReportOutcome(job, "failed", built.run_seconds, built.error, kept)
-        self.outcomes.append(outcome)
-        self.bar.update(outcome)
+        return outcome
 
     def _finish(self, ws: Workspace, seconds: float) -> BatchResult:
         from kpinb import outputs

@@ -258,72 +258,22 @@ TEAMS: tuple[tuple[str, str, str], ...] = (
 )
 SMALL_TEAMS = ("T01", "T04")  # the layout below 24 people: one sales and one support team
 
-NAMES = (
-    "José Núñez",
-    "Siobhán O'Brien",
-    "Amara Okafor",
-    "Lukas Schmidt",
-    "Priya Raghunathan",
-    "Mei Lin Chen",
-    "Tomasz Kowalski",
-    "Fatima Al-Sayed",
-    "Kwame Mensah",
-    "Sofia Rossi",
-    "Hiroshi Tanaka",
-    "Ingrid Johansson",
-    "Diego Fernández",
-    "Aisha Bello",
-    "Oliver Bennett",
-    "Nguyen Thi Lan",
-    "Rahul Mehta",
-    "Chloé Dubois",
-    "Emeka Eze",
-    "Hannah Müller",
-    "Mateo Silva",
-    "Yuki Sato",
-    "Olga Petrova",
-    "Samuel Cohen",
-    "Leila Haddad",
-    "Connor McCarthy",
-    "Ana Pereira",
-    "Björn Lindqvist",
-    "Zanele Dlamini",
-    "Arjun Nair",
-    "Grace Kim",
-    "Pierre Lefèvre",
-    "Nadia Rahman",
-    "Marco Bianchi",
-    "Elif Yılmaz",
-    "David Okonkwo",
-    "Julia Nowak",
-    "Kenji Watanabe",
-    "Lucía Martín",
-    "Ahmed Hassan",
-    "Emma Wilson",
-    "Ravi Shankar",
-    "Sara Lindberg",
-    "Tunde Adebayo",
-    "Camille Laurent",
-    "Wei Zhang",
-    "Maria Papadopoulou",
-    "Noah Fischer",
-    "Imani Johnson",
-    "Pablo Ruiz",
-    "Anja Novak",
-    "Hamid Karimi",
-    "Freya Andersen",
-    "Daniel Mwangi",
-    "Isabel Costa",
-    "Ethan Clarke",
-    "Aylin Demir",
-    "Jakub Horvát",
-    "Leah Goldberg",
-    "Omar Farouk",
-    "Nina Kovačić",
-    "Rory Gallagher",
-    "Thandiwe Moyo",
-    "Felix Wagner",
-)
+# diverse on purpose (non-ASCII letters, an apostrophe); ";" or a line break ends a name
+_NAMES_TEXT = """
+José Núñez; Siobhán O'Brien; Amara Okafor; Lukas Schmidt; Priya Raghunathan
+Mei Lin Chen; Tomasz Kowalski; Fatima Al-Sayed; Kwame Mensah; Sofia Rossi
+Hiroshi Tanaka; Ingrid Johansson; Diego Fernández; Aisha Bello; Oliver Bennett
+Nguyen Thi Lan; Rahul Mehta; Chloé Dubois; Emeka Eze; Hannah Müller; Mateo Silva
+Yuki Sato; Olga Petrova; Samuel Cohen; Leila Haddad; Connor McCarthy; Ana Pereira
+Björn Lindqvist; Zanele Dlamini; Arjun Nair; Grace Kim; Pierre Lefèvre; Nadia Rahman
+Marco Bianchi; Elif Yılmaz; David Okonkwo; Julia Nowak; Kenji Watanabe; Lucía Martín
+Ahmed Hassan; Emma Wilson; Ravi Shankar; Sara Lindberg; Tunde Adebayo; Camille Laurent
+Wei Zhang; Maria Papadopoulou; Noah Fischer; Imani Johnson; Pablo Ruiz; Anja Novak
+Hamid Karimi; Freya Andersen; Daniel Mwangi; Isabel Costa; Ethan Clarke; Aylin Demir
+Jakub Horvát; Leah Goldberg; Omar Farouk; Nina Kovačić; Rory Gallagher; Thandiwe Moyo
+Felix Wagner
+"""
+NAMES = tuple(n.strip() for n in _NAMES_TEXT.replace("\n", ";").split(";") if n.strip())
 
 GOALS: dict[str, tuple[tuple[str, str], ...]] = {
     "account_executive": (
@@ -485,36 +435,32 @@ def _person(
     department = ROLES[role][0]
     manager = lead if pos > 0 else (None if heads[department] == i else heads[department])
     rng = np.random.default_rng([seed, 1, i])
-    levels = {
-        k: _round(
-            KPIS[k].levels[0] + rng.random() * np.subtract(*KPIS[k].levels[::-1]),
-            KPIS[k].decimals + 1,
-        )
-        for k in ROLES[role][1]
-    }
+    levels = {k: _usual_level(KPIS[k], rng.random()) for k in ROLES[role][1]}
     if archetype == "new_hire":
         start = cal.weeks[-NEW_HIRE_WEEKS]
     else:
         start = cal.weeks[0] - pd.Timedelta(weeks=int(rng.integers(2, 400)))
     return Person(
-        i,
-        _eid(i),
-        NAMES[i],
-        team_id,
-        "" if manager is None else _eid(manager),
-        role,
-        pd.Timestamp(start),
-        archetype,
-        levels,
+        index=i,
+        employee_id=_eid(i),
+        name=NAMES[i],
+        team_id=team_id,
+        manager_id="" if manager is None else _eid(manager),
+        role=role,
+        start_date=pd.Timestamp(start),
+        archetype=archetype,
+        levels=levels,
     )
+
+
+def _usual_level(kpi: KpiDef, u: float) -> float:
+    """A person's usual level: the fraction ``u`` of the way through the KPI's range."""
+    low, high = kpi.levels
+    return float(np.round(low + u * (high - low), kpi.decimals + 1))
 
 
 def _eid(i: int) -> str:
     return f"E{i + 1:03d}"
-
-
-def _round(x: float, decimals: int) -> float:
-    return float(np.round(x, decimals))
 
 
 # --------------------------------------------------------------------------- XmR checks
@@ -1156,7 +1102,9 @@ def _run_batch(path: Path, period: str, reports: Path, echo: Callable[[str], Non
         return 0
     result = run_batch(path, period, out=reports)
     index = getattr(result, "index", reports.resolve() / period / "index.html")
-    echo(f"reports written: {index}")
+    failed = len(getattr(result, "failed", ()))
+    note = f" ({failed} could not be generated; the index says why)" if failed else ""
+    echo(f"reports: {index}{note}")
     return int(getattr(result, "exit_code", 0))
 
 

@@ -17,12 +17,9 @@ migrate the file; they return empty frames when it does not exist.
 from __future__ import annotations
 
 import contextlib
-import csv
 import dataclasses
 import datetime as dt
 import hashlib
-import io
-import re
 import sqlite3
 import time
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
@@ -31,12 +28,52 @@ from pathlib import Path
 
 import pandas as pd
 
+from kpinb.checkins import (
+    CHECKIN_COLUMNS,
+    DIAGNOSES,
+    ENTRY_FIELDS,
+    STATUSES,
+    Action,
+    Entry,
+    action_values,
+    check_entry,
+    entry_values,
+    parse_checkins,
+    parse_date,
+    plan_import,
+)
 from kpinb.errors import JournalError, Problem
 
+__all__ = [
+    "ACTION_COLUMNS",
+    "CHECKIN_COLUMNS",
+    "DIAGNOSES",
+    "LATEST_COLUMNS",
+    "SCHEMA_VERSION",
+    "STATUSES",
+    "Action",
+    "Entry",
+    "ImportResult",
+    "add_entry",
+    "check_entry",
+    "checkins_frame",
+    "close_action",
+    "edit_entry",
+    "entry_history",
+    "history_actions",
+    "history_entries",
+    "import_checkins",
+    "journal_path",
+    "latest_entries",
+    "list_actions",
+    "list_entries",
+    "migrate",
+    "open_actions",
+    "parse_date",
+    "schema_version",
+]
+
 FILE_NAME = "journal.sqlite"
-DIAGNOSES = ("execution", "capability", "dependency", "none")
-STATUSES = ("open", "done", "dropped")
-ENTRY_FIELDS = ("what_moved", "why_moved", "expected_impact", "support_needed", "diagnosis")
 BUSY_TIMEOUT_S = 60.0
 LATEST_COLUMNS = ("entry_id", "date", "employee_id", "author", *ENTRY_FIELDS)
 ACTION_COLUMNS = ("action_id", "entry_id", "employee_id", "text", "owner", "due", "status")
@@ -239,9 +276,9 @@ def edit_entry(
         version, current = _current_entry(conn, entry_id)
         edited = dataclasses.replace(current, **changes, actions=tuple(new_actions))  # type: ignore[arg-type]
         _raise_problems(f"entry {entry_id} was not changed", check_entry(edited, known_ids))
-        if _entry_values(edited) == _entry_values(current) and not new_actions:
+        if entry_values(edited) == entry_values(current) and not new_actions:
             return version
-        if _entry_values(edited) != _entry_values(current):
+        if entry_values(edited) != entry_values(current):
             version += 1
             _insert_entry_version(conn, entry_id, version, edited, "edit", note)
         for action in new_actions:
@@ -299,7 +336,7 @@ def _insert_entry_version(
         "INSERT INTO entry_versions (entry_id, version, date, employee_id, author, what_moved, "
         "why_moved, expected_impact, support_needed, diagnosis, recorded_at, origin, note) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (entry_id, version, *_entry_values(entry), _now(), origin, note),
+        (entry_id, version, *entry_values(entry), _now(), origin, note),
     )
 
 
@@ -321,7 +358,7 @@ def _insert_action(
     conn.execute(
         "INSERT INTO action_versions (action_id, version, text, owner, due, status, "
         "recorded_at, origin, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (action_id, version, *_action_values(action), _now(), origin, note),
+        (action_id, version, *action_values(action), _now(), origin, note),
     )
 
 
@@ -471,6 +508,7 @@ def _only(frame: pd.DataFrame, employee_ids: Iterable[str] | None) -> pd.DataFra
 
 # --- export and import -----------------------------------------------------------------------
 
+
 def checkins_frame(root: str | Path) -> pd.DataFrame:
     """The journal's current state in the checkins.csv format (one row per action).
 
@@ -518,13 +556,32 @@ def _import(
     sha: str,
     update: bool,
 ) -> ImportResult:
-    known = _Known(conn)
-    counts = {"added": 0, "updated": 0, "skipped": 0}
-    problems: list[Problem] = []
-    for entry, rows in entries:
-        outcome = known.apply(entry, rows, file_name, update, problems)
-        counts[outcome] += 1
-    _raise_problems(f"nothing was imported from {file_name}", problems)
+    """Plan against the journal as it is under the write lock, then write the plan."""
+    entry_rows = conn.execute(
+        "SELECT entry_id, version, date, employee_id, author, what_moved, why_moved, "
+        "expected_impact, support_needed, diagnosis FROM entry_versions ORDER BY version"
+    ).fetchall()
+    action_rows = conn.execute(
+        "SELECT v.action_id, a.entry_id, v.version, v.text, v.owner, v.due, v.status "
+        "FROM action_versions v JOIN actions a USING (action_id) ORDER BY v.version"
+    ).fetchall()
+    plan = plan_import(entries, entry_rows, action_rows, file_name, update=update)
+    _raise_problems(f"nothing was imported from {file_name}", plan.problems)
+    for entry in plan.new_entries:
+        _insert_entry(conn, entry, origin="import", note=file_name)
+    for entry_id, version, entry in plan.entry_versions:
+        _insert_entry_version(conn, entry_id, version, entry, "import", file_name)
+    for entry_id, action in plan.new_actions:
+        _insert_action(conn, entry_id, action, "import", file_name)
+    for action_id, version, action in plan.action_versions:
+        _insert_action(conn, 0, action, "import", file_name, action_id=action_id, version=version)
+    return _record_import(conn, file_name, sha, plan.counts)
+
+
+def _record_import(
+    conn: sqlite3.Connection, file_name: str, sha: str, counts: dict[str, int]
+) -> ImportResult:
+    """Note the import in the ledger (when it wrote anything); say when the file came before."""
     before = conn.execute(
         "SELECT MIN(imported_at) FROM imports WHERE sha256 = ?", (sha,)
     ).fetchone()[0]
@@ -535,5 +592,3 @@ def _import(
             (file_name, sha, _now(), counts["added"], counts["updated"], counts["skipped"]),
         )
     return ImportResult(**counts, previous_import=before)
-
-

@@ -227,12 +227,12 @@ class KernelPool:
         self,
         jobs: Iterable[T],
         work: Callable[[WarmKernel, T], Awaitable[R]],
-        done: Callable[[T, R], None],
+        done: Callable[[T, R], Awaitable[None]],
     ) -> None:
-        """Run ``work(kernel, job)`` for every job; call ``done(job, result)`` as each ends.
+        """Run ``work(kernel, job)`` for every job; await ``done(job, result)`` as each ends.
 
-        ``done`` runs on the event loop between jobs, so it may write files without
-        any locking. An exception from ``work`` or ``done`` stops the pool.
+        A kernel takes its next job only after ``done`` returns; the other kernels
+        go on meanwhile. An exception from ``work`` or ``done`` stops the pool.
         """
         queue: asyncio.Queue[T] = asyncio.Queue()
         for job in jobs:
@@ -241,6 +241,6 @@ class KernelPool:
         async def worker(kernel: WarmKernel) -> None:
             while not queue.empty():
                 job = queue.get_nowait()
-                done(job, await work(kernel, job))
+                await done(job, await work(kernel, job))
 
         await asyncio.gather(*(worker(kernel) for kernel in self.kernels))

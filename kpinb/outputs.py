@@ -35,6 +35,8 @@ _WINDOWS_RESERVED = frozenset(
     | {f"LPT{i}" for i in range(10)}
 )
 STAGING_PREFIX = ".staging-"
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)  # read the process umask once: published files get ordinary permissions
 STATE_DIR = ".kpinb"
 
 
@@ -149,6 +151,7 @@ def atomic_write(path: Path, data: bytes | str, *, tmp_dir: Path | None = None) 
     folder = tmp_dir or path.parent
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes files private; reports are shared
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
             handle.flush()
@@ -403,6 +406,7 @@ def make_exporter() -> Any:
         exclude_markdown=True,
         exclude_raw=True,
         exclude_unknown=True,
+        optimistic_validation=True,  # validate once, not after each of 11 preprocessors
     )
 
 

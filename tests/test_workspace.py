@@ -154,3 +154,58 @@ def test_identical_duplicates_and_quality_findings_are_warnings(tmp_path):
     assert "1 people have more than 7 core KPIs (roles: 'sales'" in text
     ws = result.workspace
     assert ws is not None and len(ws.observations) == len(f["observations"]) - 1 + 1 - 1
+
+
+def test_other_problem_kinds_by_their_messages(tmp_path):
+    f = wsfactory.tables()
+    f["people"].loc[3] = ["00124", "Twin", "T1", "E999", "sales", "2024-01-01"]  # dup id
+    f["people"].loc[4] = ["00128", "", "T1", "00123", "sales", "2024-01-01"]     # empty name
+    f["targets"]["target"] = ["fifteen", "40"]
+    f["ratings"].loc[0, "period"] = "Q2 2026"
+    f["goals"].loc[0, "kpi_ids"] = "calls;nps"
+    f["feasibility"].loc[0, "kpi_id"] = "velocity"
+    root = wsfactory.write(tmp_path, f)
+    f["teams"].to_excel(root / "teams.xlsx", index=False)  # a second file for one table
+    text = "\n".join(map(str, validate_workspace(root).problems))
+    for piece in [
+        "teams.csv, teams.xlsx: 2 files hold the 'teams' table. Fix: keep exactly one of",
+        "people.csv, rows 3, 5, column 'employee_id': '00124' appear(s) on more than one row",
+        "people.csv, row 5, column 'manager_id': unknown manager id(s) 'E999'",
+        "people.csv, row 6, column 'name': is empty. Fix: fill in this required cell",
+        "targets.csv, row 2, column 'target': 'fifteen' is not a number",
+        "ratings.csv, row 2, column 'period': 'Q2 2026' is not a review period",
+        "goals.csv, row 2, column 'kpi_ids': unknown KPI id(s) 'nps'",
+        "feasibility.csv, row 2, column 'kpi_id': unknown KPI id(s) 'velocity'",
+    ]:
+        assert piece in text, f"not reported: {piece}\n--- got:\n{text}"
+
+
+@pytest.mark.parametrize(("kpis", "message"), [
+    (None, "kpis.yaml: file is missing"),
+    ("kpis: [\n  - id: x\n", "kpis.yaml: is not valid YAML"),
+    ("kpis: []\n", "kpis.yaml: no KPI definitions found"),
+    (wsfactory.KPIS_YAML.replace("    owner: Sales ops\n", "", 1),
+     "kpis.yaml, column 'owner': KPI #1 (calls): field 'owner' is missing"),
+    (wsfactory.KPIS_YAML.replace("pair: deals", "pair: revenue"),
+     "kpis.yaml, column 'pair': KPI 'calls': pair 'revenue' is not a KPI of the dictionary"),
+])
+def test_kpi_dictionary_problems(tmp_path, kpis, message):
+    root = wsfactory.write(tmp_path, kpis=kpis or "")
+    if kpis is None:
+        (root / "kpis.yaml").unlink()
+    text = "\n".join(map(str, validate_workspace(root).problems))
+    assert message in text, text
+
+
+def test_unreadable_file_is_a_problem_not_a_crash(tmp_path):
+    root = wsfactory.write(tmp_path)
+    (root / "people.csv").unlink()
+    (root / "people.xlsx").write_bytes(b"this is not a zip file")
+    result = validate_workspace(root)
+    assert any(p.file == "people.xlsx" and "cannot be read" in p.problem
+               for p in result.problems), result.problems
+
+
+def test_a_path_that_is_not_a_folder(tmp_path):
+    result = validate_workspace(tmp_path / "nowhere")
+    assert not result.ok and "is not a folder" in str(result.problems[0])

@@ -30,11 +30,20 @@ def _kpis() -> dict[str, KpiSpec]:
         kid = f"k{i:02d}"
         versions = (KpiVersion(pd.Timestamp("2026-01-05"), "redefined"),) if i == 3 else ()
         specs[kid] = KpiSpec(
-            id=kid, name=f"KPI {i}", unit="%" if i % 3 == 0 else "count",
-            direction="up" if i % 2 == 0 else "down", kind="leading" if i < 5 else "lagging",
-            type="result", cadence="weekly", rollup=("sum", "mean", "median")[i % 3],
-            owner="o", source="s", formula="f", pair=f"k{i + 5:02d}" if i < 5 else None,
-            versions=versions)
+            id=kid,
+            name=f"KPI {i}",
+            unit="%" if i % 3 == 0 else "count",
+            direction="up" if i % 2 == 0 else "down",
+            kind="leading" if i < 5 else "lagging",
+            type="result",
+            cadence="weekly",
+            rollup=("sum", "mean", "median")[i % 3],
+            owner="o",
+            source="s",
+            formula="f",
+            pair=f"k{i + 5:02d}" if i < 5 else None,
+            versions=versions,
+        )
     return specs
 
 
@@ -50,25 +59,54 @@ def build(people: int, weeks: int, seed: int = 1) -> Workspace:
     slope = rng.normal(0, 0.05, people * KPIS)[emp * KPIS + kpi]
     value = 50 + slope * week + rng.normal(0, 5, n)
     keep = rng.random(n) > 0.03  # missing weeks are skipped, not zero-filled
-    obs = pd.DataFrame({
-        "employee_id": pd.Categorical.from_codes(emp[keep], categories=ids),
-        "kpi_id": pd.Categorical.from_codes(kpi[keep], categories=list(_kpis())),
-        "period": dates.to_numpy()[week[keep]],
-        "value": value[keep],
-    })
+    obs = pd.DataFrame(
+        {
+            "employee_id": pd.Categorical.from_codes(emp[keep], categories=ids),
+            "kpi_id": pd.Categorical.from_codes(kpi[keep], categories=list(_kpis())),
+            "period": dates.to_numpy()[week[keep]],
+            "value": value[keep],
+        }
+    )
     team = [f"T{i // TEAM_SIZE:04d}" for i in range(people)]
-    people_df = pd.DataFrame({"employee_id": ids, "name": ids, "team_id": team,
-                              "manager_id": pd.NA, "role": "r",
-                              "start_date": pd.Timestamp("2020-01-01")})
+    people_df = pd.DataFrame(
+        {
+            "employee_id": ids,
+            "name": ids,
+            "team_id": team,
+            "manager_id": pd.NA,
+            "role": "r",
+            "start_date": pd.Timestamp("2020-01-01"),
+        }
+    )
     team_ids = sorted(set(team))
-    teams = pd.DataFrame({"team_id": team_ids, "name": team_ids,
-                          "department": [f"D{i // TEAMS_PER_DEPARTMENT:03d}"
-                                         for i in range(len(team_ids))]})
-    targets = pd.DataFrame({"scope": "employee", "scope_id": ids, "kpi_id": "k00",
-                            "period": "2026-Q3", "target": 60.0, "baseline": np.nan})
+    teams = pd.DataFrame(
+        {
+            "team_id": team_ids,
+            "name": team_ids,
+            "department": [f"D{i // TEAMS_PER_DEPARTMENT:03d}" for i in range(len(team_ids))],
+        }
+    )
+    targets = pd.DataFrame(
+        {
+            "scope": "employee",
+            "scope_id": ids,
+            "kpi_id": "k00",
+            "period": "2026-Q3",
+            "target": 60.0,
+            "baseline": np.nan,
+        }
+    )
     empty = pd.DataFrame()
-    return Workspace(kpis=_kpis(), people=people_df, teams=teams, observations=obs,
-                     targets=targets, goals=empty, ratings=empty, feasibility=empty)
+    return Workspace(
+        kpis=_kpis(),
+        people=people_df,
+        teams=teams,
+        observations=obs,
+        targets=targets,
+        goals=empty,
+        ratings=empty,
+        feasibility=empty,
+    )
 
 
 def _best_of(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
@@ -89,15 +127,19 @@ def main() -> None:
     ws = build(args.people, args.weeks)
     obs = ws.observations
     print(f"observations: {len(obs):,} ({args.people:,} people x {KPIS} KPIs x {args.weeks} weeks)")
-    plain = _best_of(lambda: obs.groupby(["employee_id", "kpi_id"], observed=True)
-                     .value.mean(), max(3, args.repeat))
+    plain = _best_of(
+        lambda: obs.groupby(["employee_id", "kpi_id"], observed=True).value.mean(),
+        max(3, args.repeat),
+    )
     full = _best_of(lambda: analyse(ws, "2026-Q3"), args.repeat)
     result = analyse(ws, "2026-Q3")
     print(f"plain groupby mean : {plain:8.3f} s")
     print(f"analyse(ws, 2026-Q3): {full:8.3f} s")
     print(f"ratio              : {full / plain:8.1f}x (aim < 30x)")
-    print(f"summary rows {len(result.summary):,}, signals {len(result.signals):,}, "
-          f"points {len(result.points):,}")
+    print(
+        f"summary rows {len(result.summary):,}, signals {len(result.signals):,}, "
+        f"points {len(result.points):,}"
+    )
 
 
 if __name__ == "__main__":

@@ -22,10 +22,26 @@ from kpinb.workspace import Workspace
 
 _KEY_COLS = ["scope", "scope_id", "kpi_id"]
 _GROUP_FIGURES = (
-    "latest_value", "level", "prev_level", "prev_change", "prev_change_rel",
-    "prev_change_oriented", "yoy_level", "yoy_change", "yoy_change_rel", "yoy_change_oriented",
-    "trend_slope", "trend_level", "trend_z", "centre", "mr_bar", "lower", "upper", "url",
-    "best_value", "dip_value",
+    "latest_value",
+    "level",
+    "prev_level",
+    "prev_change",
+    "prev_change_rel",
+    "prev_change_oriented",
+    "yoy_level",
+    "yoy_change",
+    "yoy_change_rel",
+    "yoy_change_oriented",
+    "trend_slope",
+    "trend_level",
+    "trend_z",
+    "centre",
+    "mr_bar",
+    "lower",
+    "upper",
+    "url",
+    "best_value",
+    "dip_value",
 )
 
 
@@ -45,6 +61,7 @@ class Analysis:
 
     def for_scope(self, scope: str, scope_id: str) -> Analysis:
         """The same analysis restricted to one employee, team or department."""
+
         def pick(frame: pd.DataFrame, column: str = "scope_id") -> pd.DataFrame:
             mask = (frame["scope"] == scope) & (frame[column].astype(str) == str(scope_id))
             return frame[mask.to_numpy()].reset_index(drop=True)
@@ -54,9 +71,16 @@ class Analysis:
             excluded = excluded[excluded["scope_id"] == str(scope_id)].reset_index(drop=True)
         else:
             excluded = excluded.iloc[:0]
-        return replace(self, summary=pick(self.summary), points=pick(self.points),
-                       signals=pick(self.signals), goals=pick(self.goals),
-                       pairs=pick(self.pairs), groups=pick(self.groups), excluded=excluded)
+        return replace(
+            self,
+            summary=pick(self.summary),
+            points=pick(self.points),
+            signals=pick(self.signals),
+            goals=pick(self.goals),
+            pairs=pick(self.pairs),
+            groups=pick(self.groups),
+            excluded=excluded,
+        )
 
     def executive(self) -> pd.DataFrame:
         """Team and department summary rows with every figure masked where suppressed."""
@@ -82,8 +106,9 @@ def analyse(
     """
     period = period if isinstance(period, Period) else parse_period(period)
     obs = ws.observations[ws.observations["period"] <= period.end]
-    obs = obs.assign(kpi_id=obs["kpi_id"].astype("category"),
-                     employee_id=obs["employee_id"].astype("category"))
+    obs = obs.assign(
+        kpi_id=obs["kpi_id"].astype("category"), employee_id=obs["employee_id"].astype("category")
+    )
     obs = obs[obs["kpi_id"].isin(list(ws.kpis)).to_numpy()]
     clean, excluded = quality.split_plausible(obs, ws.kpis)
     members = rollup.memberships(ws.people, ws.teams)
@@ -92,10 +117,16 @@ def analyse(
     summary, rows = _summarise(points, keys, period, trend_points)
     summary = _attach_groups(summary, groups, excluded, members)
     return Analysis(
-        period=period, min_group_size=min_group_size, summary=summary,
-        points=_points_table(points, rows, keys), signals=_signals_table(rows, keys),
+        period=period,
+        min_group_size=min_group_size,
+        summary=summary,
+        points=_points_table(points, rows, keys),
+        signals=_signals_table(rows, keys),
         goals=goals.goal_progress(ws.targets, summary, period),
-        pairs=_pairs(summary, ws.kpis), groups=groups, excluded=excluded)
+        pairs=_pairs(summary, ws.kpis),
+        groups=groups,
+        excluded=excluded,
+    )
 
 
 # --- building the long frame of every series -------------------------------------------
@@ -115,11 +146,13 @@ def _encode(frame: pd.DataFrame, scope: str) -> tuple[pd.DataFrame, pd.DataFrame
     starts = np.r_[True, raw[1:] != raw[:-1]] if len(raw) else np.array([], bool)
     key = np.cumsum(starts) - 1
     first = raw[starts]
-    keys = pd.DataFrame({
-        "scope": scope,
-        "scope_id": np.asarray(sid.cat.categories.astype(str))[first // width],
-        "kpi_id": np.asarray(kpi.cat.categories.astype(str))[first % width],
-    })
+    keys = pd.DataFrame(
+        {
+            "scope": scope,
+            "scope_id": np.asarray(sid.cat.categories.astype(str))[first // width],
+            "kpi_id": np.asarray(kpi.cat.categories.astype(str))[first % width],
+        }
+    )
     return pd.DataFrame({"key": key, "period": when, "value": value}), keys
 
 
@@ -133,7 +166,8 @@ def _series(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """All series (people, teams, departments) as one long frame plus a keys table."""
     people = clean[["employee_id", "kpi_id", "period", "value"]].rename(
-        columns={"employee_id": "scope_id"})
+        columns={"employee_id": "scope_id"}
+    )
     groups = rollup.rollup_series(clean, members, kpis)
     parts = [_encode(people, "employee")]
     parts += [_encode(groups[groups["scope"] == s], s) for s in ("team", "department")]
@@ -182,8 +216,10 @@ def _summarise(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The summary table (one row per key) and the per-point rule hits of current versions."""
     sign = keys["sign"]
-    current = points["version"].to_numpy() == keys["definition_version"].to_numpy()[
-        points["key"].to_numpy()]
+    current = (
+        points["version"].to_numpy()
+        == keys["definition_version"].to_numpy()[points["key"].to_numpy()]
+    )
     cur = points[current].reset_index(drop=True)
     cur["pos"] = signals.positions(cur["key"].to_numpy())
     limits = signals.xmr_limits(cur)
@@ -211,8 +247,9 @@ def _rule_rows(cur: pd.DataFrame, limits: pd.DataFrame, sign: np.ndarray) -> pd.
     rows["direction"] = signals.signal_direction(hits) * sign
     rows["smoothed"] = trend.smoothed(cur)
     pos = cur["pos"].to_numpy()
-    rows["moving_range"] = np.abs(cur["value"].to_numpy() - signals.lag(
-        cur["value"].to_numpy(dtype=float), pos, 1))
+    rows["moving_range"] = np.abs(
+        cur["value"].to_numpy() - signals.lag(cur["value"].to_numpy(dtype=float), pos, 1)
+    )
     return rows
 
 
@@ -220,10 +257,14 @@ def _latest(points: pd.DataFrame, period: Period) -> pd.DataFrame:
     """Last point on or before the period end, any version."""
     key = points["key"].to_numpy()
     last = np.flatnonzero(np.r_[key[1:] != key[:-1], True]) if len(key) else np.array([], int)
-    return pd.DataFrame({"latest_period": points["period"].to_numpy()[last],
-                         "latest_value": points["value"].to_numpy()[last],
-                         "latest_in_period": points["in_review"].to_numpy()[last]},
-                        index=pd.Index(key[last], name="key"))
+    return pd.DataFrame(
+        {
+            "latest_period": points["period"].to_numpy()[last],
+            "latest_value": points["value"].to_numpy()[last],
+            "latest_in_period": points["in_review"].to_numpy()[last],
+        },
+        index=pd.Index(key[last], name="key"),
+    )
 
 
 def _signal_summary(rows: pd.DataFrame) -> pd.DataFrame:
@@ -234,12 +275,15 @@ def _signal_summary(rows: pd.DataFrame) -> pd.DataFrame:
     any_hit = (hit[list(signals.RULES)] != 0).groupby(hit["key"]).any().to_numpy()
     code = (any_hit * (1 << np.arange(len(signals.RULES)))).sum(axis=1)
     last = g.tail(1).set_index("key")
-    return pd.DataFrame({
-        "n_signals": (hit[list(signals.RULES)] != 0).sum(axis=1).groupby(hit["key"]).sum(),
-        "signal_rules": np.asarray(_RULE_NAMES, dtype=object)[code],
-        "last_signal_period": last["period"],
-        "last_signal_direction": last["direction"],
-    }, index=last.index)
+    return pd.DataFrame(
+        {
+            "n_signals": (hit[list(signals.RULES)] != 0).sum(axis=1).groupby(hit["key"]).sum(),
+            "signal_rules": np.asarray(_RULE_NAMES, dtype=object)[code],
+            "last_signal_period": last["period"],
+            "last_signal_direction": last["direction"],
+        },
+        index=last.index,
+    )
 
 
 def _history(rows: pd.DataFrame) -> pd.DataFrame:
@@ -247,9 +291,15 @@ def _history(rows: pd.DataFrame) -> pd.DataFrame:
     sign = rows["sign"].to_numpy()
     smooth = rows["smoothed"].to_numpy()
     gain = sign * (smooth - rows["centre"].to_numpy())
-    worsening = (rows["direction"].to_numpy() < 0)
-    return pd.concat([trend.streaks(rows, sign, smooth), trend.personal_bests(rows, sign),
-                      trend.recoveries(rows, worsening, gain)], axis=1)
+    worsening = rows["direction"].to_numpy() < 0
+    return pd.concat(
+        [
+            trend.streaks(rows, sign, smooth),
+            trend.personal_bests(rows, sign),
+            trend.recoveries(rows, worsening, gain),
+        ],
+        axis=1,
+    )
 
 
 def _quality(points: pd.DataFrame, summary: pd.DataFrame, period: Period) -> pd.DataFrame:
@@ -300,8 +350,9 @@ def _out_of_range(
     if excluded.empty:
         return np.zeros(len(summary), dtype=int)
     ex = excluded[["scope_id", "kpi_id"]].join(members, on="scope_id")
-    counts = [ex.groupby(["scope_id", "kpi_id"]).size().rename("n").reset_index().assign(
-        scope="employee")]
+    counts = [
+        ex.groupby(["scope_id", "kpi_id"]).size().rename("n").reset_index().assign(scope="employee")
+    ]
     for scope, column in (("team", "team_id"), ("department", "department")):
         c = ex.groupby([column, "kpi_id"]).size().rename("n").reset_index()
         counts.append(c.rename(columns={column: "scope_id"}).assign(scope=scope))
@@ -318,8 +369,9 @@ def _label(keys: pd.DataFrame, key: np.ndarray) -> dict[str, pd.Categorical]:
     out = {}
     for column in _KEY_COLS:
         cat = keys[column].astype("category")
-        out[column] = pd.Categorical.from_codes(cat.cat.codes.to_numpy()[key],
-                                                categories=cat.cat.categories)
+        out[column] = pd.Categorical.from_codes(
+            cat.cat.codes.to_numpy()[key], categories=cat.cat.categories
+        )
     return out
 
 
@@ -360,33 +412,47 @@ def _rule_codes(rows: pd.DataFrame) -> np.ndarray:
     return code
 
 
-_RULE_NAMES = [",".join(r for b, r in enumerate(signals.RULES) if c >> b & 1)
-               for c in range(2 ** len(signals.RULES))]
+_RULE_NAMES = [
+    ",".join(r for b, r in enumerate(signals.RULES) if c >> b & 1)
+    for c in range(2 ** len(signals.RULES))
+]
 
 
 def _signals_table(rows: pd.DataFrame, keys: pd.DataFrame) -> pd.DataFrame:
     """One row per review-period point and rule hit."""
     hit = rows[rows["in_review"].to_numpy() & (rows["direction"].to_numpy() != 0)]
-    long = hit.melt(id_vars=["key", "period", "value", "direction"],
-                    value_vars=list(signals.RULES), var_name="rule", value_name="hit")
+    long = hit.melt(
+        id_vars=["key", "period", "value", "direction"],
+        value_vars=list(signals.RULES),
+        var_name="rule",
+        value_name="hit",
+    )
     long = long[long["hit"] != 0].sort_values(["key", "period", "rule"])
     out = pd.DataFrame(_label(keys, long["key"].to_numpy()))
     out["period"] = long["period"].to_numpy()
     out["value"] = long["value"].to_numpy()
     out["rule"] = long["rule"].to_numpy().astype(object)
-    out["direction"] = np.where(long["direction"].to_numpy() > 0, "improving",
-                                "worsening").astype(object)
+    out["direction"] = np.where(long["direction"].to_numpy() > 0, "improving", "worsening").astype(
+        object
+    )
     return out
 
 
-_PAIR_COLS = ("status", "trend_direction", "prev_change", "prev_change_oriented",
-              "prev_change_rel", "level")
+_PAIR_COLS = (
+    "status",
+    "trend_direction",
+    "prev_change",
+    "prev_change_oriented",
+    "prev_change_rel",
+    "level",
+)
 
 
 def _pairs(summary: pd.DataFrame, kpis: Mapping[str, KpiSpec]) -> pd.DataFrame:
     """Leading KPIs beside their lagging partners, per scope."""
-    links = {(s.id, s.pair) if s.kind == "leading" else (s.pair, s.id)
-             for s in kpis.values() if s.pair}
+    links = {
+        (s.id, s.pair) if s.kind == "leading" else (s.pair, s.id) for s in kpis.values() if s.pair
+    }
     cols = ["scope", "scope_id", "leading_kpi", "lagging_kpi"]
     cols += [f"{side}_{c}" for side in ("leading", "lagging") for c in _PAIR_COLS]
     if not links:
@@ -396,5 +462,6 @@ def _pairs(summary: pd.DataFrame, kpis: Mapping[str, KpiSpec]) -> pd.DataFrame:
     lead = base.rename(columns={"kpi_id": "leading_kpi"} | {c: f"leading_{c}" for c in _PAIR_COLS})
     lag = base.rename(columns={"kpi_id": "lagging_kpi"} | {c: f"lagging_{c}" for c in _PAIR_COLS})
     out = lead.merge(pairs, on="leading_kpi").merge(
-        lag, on=["scope", "scope_id", "lagging_kpi"], how="inner")
+        lag, on=["scope", "scope_id", "lagging_kpi"], how="inner"
+    )
     return out[cols].reset_index(drop=True)

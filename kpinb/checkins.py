@@ -202,7 +202,11 @@ def _group_entry(
         **{f: first[f] for f in ENTRY_FIELDS if f != "diagnosis"},
         diagnosis=first["diagnosis"].lower(),
     )
-    problems = [dataclasses.replace(p, rows=(first_row,)) for p in check_entry(entry, known_ids)]
+    all_rows = tuple(r for r, _ in rows)  # an entry-level problem is in each of its rows
+    problems = [
+        dataclasses.replace(p, rows=all_rows, count=len(all_rows))
+        for p in check_entry(entry, known_ids)
+    ]
     actions: dict[str, Action] = {}
     for row, values in rows:
         problems += _consistency(row, values, first_row, first)

@@ -15,6 +15,9 @@ tested against it: a ``steady_improver`` rises (direction-aware) for the last
 dips in the previous quarter and is back in the review quarter, a
 ``dependency_shift`` steps the wrong way at the start of the review quarter (its
 check-in note says why), and a ``new_hire`` starts 4 weeks before the end.
+Everyone else shows mild routine noise. One KPI (first response time) changes
+its definition three quarters before the review quarter, with a level shift;
+a few people skip a few weeks (the rows are absent, not zero).
 """
 
 from __future__ import annotations
@@ -430,6 +433,7 @@ def _person(
     seed: int,
     cal: Calendar,
 ) -> Person:
+    """Person ``i``: manager, usual levels and start date (before the history, or a new hire)."""
     team_id, role, pos = row
     lead = next(t[0] for t in teams if i in t)
     department = ROLES[role][0]
@@ -524,11 +528,12 @@ class Shape:
 
 
 def _shape(kpi: KpiDef, cal: Calendar) -> Shape:
+    """The positions of ``kpi``'s current version and of the two latest quarters."""
     first = int(np.searchsorted(cal.weeks, cal.version_from)) if kpi.id == VERSIONED_KPI else 0
     return Shape(first, cal.week_index(cal.period.previous()), cal.week_index(cal.period))
 
 
-def _multiplier(archetype: str, kpi: KpiDef, shape: Shape) -> np.ndarray:
+def _multiplier(archetype: str, shape: Shape) -> np.ndarray:
     """The archetype's change of level, oriented so that +x is an improvement by x."""
     m = np.zeros(WEEKS)
     if archetype == "steady_improver":
@@ -557,7 +562,7 @@ def _draw(person: Person, kpi: KpiDef, shape: Shape, rng: np.random.Generator) -
     """One weekly series as written (rounded), before any archetype check."""
     level = person.levels[kpi.id]
     noise = NOISE.get(person.archetype, kpi.noise) if _shaped(person, kpi) else kpi.noise
-    change = _multiplier(person.archetype, kpi, shape) if _shaped(person, kpi) else 0.0
+    change = _multiplier(person.archetype, shape) if _shaped(person, kpi) else 0.0
     values = level * (1 + kpi.sign * change + noise * rng.standard_normal(WEEKS))
     if kpi.id == VERSIONED_KPI:
         old = np.arange(WEEKS) < shape.first
@@ -567,6 +572,7 @@ def _draw(person: Person, kpi: KpiDef, shape: Shape, rng: np.random.Generator) -
 
 
 def _shaped(person: Person, kpi: KpiDef) -> bool:
+    """Does the person's archetype shape this KPI (all of a new hire's; else the main one)?"""
     if person.archetype == "new_hire":
         return True
     return bool(person.archetype) and kpi.id == ROLES[person.role][1][0]
@@ -701,6 +707,7 @@ def kpis_yaml(cal: Calendar) -> str:
 
 
 def people_table(people: list[Person]) -> pd.DataFrame:
+    """people.csv: manager_id empty for the department heads."""
     return pd.DataFrame(
         [
             {
@@ -717,6 +724,7 @@ def people_table(people: list[Person]) -> pd.DataFrame:
 
 
 def teams_table(people: list[Person]) -> pd.DataFrame:
+    """teams.csv: the teams that have people at this size."""
     used = {p.team_id for p in people}
     return pd.DataFrame(
         [
@@ -728,6 +736,7 @@ def teams_table(people: list[Person]) -> pd.DataFrame:
 
 
 def _quarters(cal: Calendar) -> list[Period]:
+    """The review quarter and the three before it (targets and ratings cover these)."""
     return [cal.period.shift(-n) for n in (3, 2, 1, 0)]
 
 
@@ -861,109 +870,78 @@ CHECKIN_COLUMNS = [
 ]
 
 
-def _day(cal: Calendar, week: int, days: int = 2) -> str:
-    """The date ``days`` after the Monday of week ``week`` (negative counts from the end)."""
-    return (cal.weeks[week] + pd.Timedelta(days=days)).strftime("%Y-%m-%d")
-
-
 def checkins_table(people: list[Person], cal: Calendar) -> pd.DataFrame:
     """A few past check-ins (import format): one row per action, same entry = same key."""
     names = {p.employee_id: p.name for p in people}
-    first = {a: next((p for p in people if p.archetype == a), None) for a in ARCHETYPES}
-    review, previous = cal.week_index(cal.period), cal.week_index(cal.period.previous())
     rows: list[list[str]] = []
-    for archetype, person in first.items():
+    for archetype, notes in _NOTES.items():
+        person = next((p for p in people if p.archetype == archetype), None)
         if person is not None:
             author = names[person.manager_id]
-            for entry in _notes(archetype, person, author, cal, review, previous):
+            kpi = KPIS[ROLES[person.role][1][0]].name
+            for entry in notes(_When(cal), person, author, kpi):
                 rows.append([entry[0], person.employee_id, author, *entry[1:]])
     return pd.DataFrame(rows, columns=CHECKIN_COLUMNS)
 
 
-def _notes(
-    archetype: str, p: Person, author: str, cal: Calendar, review: np.ndarray, previous: np.ndarray
-) -> list[tuple[str, ...]]:
-    """(date, what, why, impact, support, diagnosis, action, owner, due, status) rows."""
-    kpi = KPIS[ROLES[p.role][1][0]].name.lower()
-    if archetype == "dependency_shift":
-        what, why, action = DEPENDENCY_NOTES[p.role]
-        day = _day(cal, review[2])
-        base = (
-            day,
-            what,
-            why,
-            "Back to the usual level within a few weeks of the fix.",
-            "An escalation to the owning team.",
-            "dependency",
-        )
-        return [
-            (*base, action, author, _day(cal, review[-1], 9), "open"),
-            (
-                *base,
-                "Note the outage weeks in the quarter's review",
-                p.name,
-                _day(cal, review[4]),
-                "done",
-            ),
-        ]
-    if archetype == "dip_and_recovery":
-        return [
-            (
-                _day(cal, previous[4]),
-                f"{kpi.capitalize()} dipped over the last weeks.",
-                "A large account changed its process and the playbook did not fit yet.",
-                "A recovery next quarter once the new playbook is in use.",
-                "Two coaching sessions on the new process.",
-                "capability",
-                "Pair with a colleague on the new process",
-                p.name,
-                _day(cal, previous[8]),
-                "done",
-            ),
-            (
-                _day(cal, review[6]),
-                f"{kpi.capitalize()} is back at its usual level.",
-                "The new playbook is in use.",
-                "Steady from here.",
-                "None for now.",
-                "none",
-                "",
-                "",
-                "",
-                "",
-            ),
-        ]
-    if archetype == "steady_improver":
-        return [
-            (
-                _day(cal, review[5]),
-                f"{kpi.capitalize()} has improved week after week since late spring.",
-                "A new preparation routine before each week.",
-                "Further improvement next quarter.",
-                "Time to share the routine.",
-                "none",
-                "Share the preparation routine with the team",
-                p.name,
-                _day(cal, review[-1], 16),
-                "open",
-            )
-        ]
-    if archetype == "new_hire":
-        return [
-            (
-                _day(cal, -2),
-                "First weeks: onboarding on track.",
-                "Learning the tools and the product.",
-                "Ramp-up over the next quarter.",
-                "A buddy for the first two months.",
-                "capability",
-                "Pair with a senior colleague twice a week",
-                author,
-                _day(cal, -1, 30),
-                "open",
-            )
-        ]
-    return []
+class _When:
+    """Dates of check-ins: a weekday of a week of the review or the previous quarter."""
+
+    def __init__(self, cal: Calendar) -> None:
+        self.cal = cal
+        self.review = cal.week_index(cal.period)
+        self.previous = cal.week_index(cal.period.previous())
+
+    def day(self, week: int, days: int = 2) -> str:
+        """``days`` after the Monday of week position ``week`` (negative: from the end)."""
+        return (self.cal.weeks[week] + pd.Timedelta(days=days)).strftime("%Y-%m-%d")
+
+
+# each returns (date, what, why, impact, support, diagnosis, action, owner, due, status) rows
+def _dependency_notes(w: _When, p: Person, author: str, kpi: str) -> list[tuple[str, ...]]:
+    what, why, action = DEPENDENCY_NOTES[p.role]
+    impact = "Back to the usual level within a few weeks of the fix."
+    base = (w.day(w.review[2]), what, why, impact, "An escalation to the owning team.")
+    return [
+        (*base, "dependency", action, author, w.day(w.review[-1], 9), "open"),
+        (*base, "dependency", "Note the outage weeks in the quarter's review", p.name,
+         w.day(w.review[4]), "done"),
+    ]  # fmt: skip
+
+
+def _dip_notes(w: _When, p: Person, author: str, kpi: str) -> list[tuple[str, ...]]:
+    dipped = (w.day(w.previous[4]), f"{kpi} dipped over the last weeks.",
+              "A large account changed its process and the playbook did not fit yet.",
+              "A recovery next quarter once the new playbook is in use.",
+              "Two coaching sessions on the new process.", "capability")  # fmt: skip
+    back = (w.day(w.review[6]), f"{kpi} is back at its usual level.",
+            "The new playbook is in use.", "Steady from here.", "None for now.",
+            "none")  # fmt: skip
+    pair = ("Pair with a colleague on the new process", p.name, w.day(w.previous[8]), "done")
+    return [(*dipped, *pair), (*back, "", "", "", "")]
+
+
+def _improver_notes(w: _When, p: Person, author: str, kpi: str) -> list[tuple[str, ...]]:
+    return [(w.day(w.review[5]), f"{kpi} has improved week after week since late spring.",
+             "A new preparation routine before each week.", "Further improvement next quarter.",
+             "Time to share the routine.", "none", "Share the preparation routine with the team",
+             p.name, w.day(w.review[-1], 16), "open")]  # fmt: skip
+
+
+def _new_hire_notes(w: _When, p: Person, author: str, kpi: str) -> list[tuple[str, ...]]:
+    return [(w.day(-2), "First weeks: onboarding on track.",
+             "Learning the tools and the product.", "Ramp-up over the next quarter.",
+             "A buddy for the first two months.", "capability",
+             "Pair with a senior colleague twice a week", author, w.day(-1, 30),
+             "open")]  # fmt: skip
+
+
+_NOTES: dict[str, Callable[[_When, Person, str, str], list[tuple[str, ...]]]] = {
+    "steady_improver": _improver_notes,
+    "dip_and_recovery": _dip_notes,
+    "dependency_shift": _dependency_notes,
+    "new_hire": _new_hire_notes,
+}
 
 
 def archetypes_table(people: list[Person]) -> pd.DataFrame:
@@ -1030,18 +1008,29 @@ def write_demo(
 
 
 def _swap_in(tmp: Path, out: Path) -> None:
-    """Rename ``tmp`` to ``out``; keep what ``out`` held beyond the generated files."""
+    """Rename ``tmp`` to ``out``; what ``out`` held beyond the generated files moves over.
+
+    The old folder is renamed aside first, so that a failure at any step leaves
+    either the old or the new workspace whole, and ``journal.sqlite`` in one of them.
+    """
     if not out.exists():
         os.rename(tmp, out)
         return
-    keep = [e for e in out.iterdir() if e.name not in GENERATED]
-    for entry in keep:  # journal.sqlite and the like move over, within one file system
-        os.replace(entry, tmp / entry.name)
     old = out.with_name(f".{out.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
+    if old.exists():
+        msg = (f"{old} is left from an interrupted demo write and may hold a journal; "
+               "move what you need out of it, delete it and run again")  # fmt: skip
+        raise UsageError(msg)
     os.rename(out, old)
-    os.rename(tmp, out)
-    shutil.rmtree(old, ignore_errors=True)
+    try:
+        os.rename(tmp, out)
+    except OSError:
+        os.rename(old, out)
+        raise
+    for entry in old.iterdir():
+        if entry.name not in GENERATED:  # journal.sqlite and the like
+            os.replace(entry, out / entry.name)
+    shutil.rmtree(old)
 
 
 # --------------------------------------------------------------------------- command

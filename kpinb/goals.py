@@ -28,8 +28,9 @@ def score(
     When the target is no better than the baseline (a "hold the level" target) the
     score is 1.0 if current is at or better than the target, else 0.0.
     """
-    current, baseline, target, sign = (np.asarray(a, dtype=float)
-                                       for a in (current, baseline, target, sign))
+    current, baseline, target, sign = (
+        np.asarray(a, dtype=float) for a in (current, baseline, target, sign)
+    )
     gap = sign * (target - baseline)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.clip(sign * (current - baseline) / gap, 0.0, 1.0)
@@ -41,8 +42,11 @@ def score(
 def remaining_steps(last: pd.Series, cadence: pd.Series, end: pd.Timestamp) -> np.ndarray:
     """Cadence steps still to come after each series' last point until ``end``."""
     days = (pd.Timestamp(end) - last).dt.days.to_numpy(dtype=float)
-    months = (pd.Timestamp(end).to_period("M") - last.dt.to_period("M")).map(
-        lambda d: getattr(d, "n", np.nan)).to_numpy(dtype=float)
+    months = (
+        (pd.Timestamp(end).to_period("M") - last.dt.to_period("M"))
+        .map(lambda d: getattr(d, "n", np.nan))
+        .to_numpy(dtype=float)
+    )
     steps = np.where(cadence.to_numpy() == "monthly", months, np.floor(days / 7))
     return np.clip(np.nan_to_num(steps), 0, None).astype(int)
 
@@ -59,12 +63,15 @@ def project(summary: pd.DataFrame, end: pd.Timestamp) -> pd.DataFrame:
     slope = summary["trend_slope"].to_numpy(dtype=float)
     has_trend = ~np.isnan(slope)
     line_sum = steps * summary["trend_level"].to_numpy(dtype=float) + (
-        slope * step_weeks * steps * (steps + 1) / 2)
+        slope * step_weeks * steps * (steps + 1) / 2
+    )
     n = summary["n_in_period"].to_numpy(dtype=float)
     level = summary["level"].to_numpy(dtype=float)
     projected = np.where(has_trend & (steps > 0), (n * level + line_sum) / (n + steps), level)
-    return pd.DataFrame({"projected": projected, "remaining_points": np.where(has_trend, steps, 0)},
-                        index=summary.index)
+    return pd.DataFrame(
+        {"projected": projected, "remaining_points": np.where(has_trend, steps, 0)},
+        index=summary.index,
+    )
 
 
 def goal_progress(targets: pd.DataFrame, summary: pd.DataFrame, period: Period) -> pd.DataFrame:
@@ -76,20 +83,38 @@ def goal_progress(targets: pd.DataFrame, summary: pd.DataFrame, period: Period) 
     """
     mine = targets[targets["period"].astype(str) == period.label]
     mine = mine[["scope", "scope_id", "kpi_id", "target", "baseline"]].astype(
-        {"scope": str, "scope_id": str, "kpi_id": str})
-    cols = ["scope", "scope_id", "kpi_id", "sign", "level", "prev_level", "n_in_period",
-            "trend_slope", "trend_level", "last_observed", "cadence"]
+        {"scope": str, "scope_id": str, "kpi_id": str}
+    )
+    cols = [
+        "scope",
+        "scope_id",
+        "kpi_id",
+        "sign",
+        "level",
+        "prev_level",
+        "n_in_period",
+        "trend_slope",
+        "trend_level",
+        "last_observed",
+        "cadence",
+    ]
     merged = mine.merge(summary[cols], on=["scope", "scope_id", "kpi_id"], how="left")
     given = merged["baseline"].notna()
     baseline = merged["baseline"].where(given, merged["prev_level"])
     sign = merged["sign"].fillna(1)
     proj = project(merged.assign(cadence=merged["cadence"].fillna("weekly")), period.end)
-    out = pd.DataFrame({
-        "scope": merged["scope"], "scope_id": merged["scope_id"], "kpi_id": merged["kpi_id"],
-        "period": period.label, "target": merged["target"], "baseline": baseline,
-        "baseline_source": np.where(given, "given", "previous_period").astype(object),
-        "current": merged["level"],
-    })
+    out = pd.DataFrame(
+        {
+            "scope": merged["scope"],
+            "scope_id": merged["scope_id"],
+            "kpi_id": merged["kpi_id"],
+            "period": period.label,
+            "target": merged["target"],
+            "baseline": baseline,
+            "baseline_source": np.where(given, "given", "previous_period").astype(object),
+            "current": merged["level"],
+        }
+    )
     out["score"] = score(out["current"], baseline, out["target"], sign)
     out["success"] = out["score"] >= SUCCESS
     out["projected"] = proj["projected"]

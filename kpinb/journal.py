@@ -369,13 +369,25 @@ def _raise_problems(message: str, problems: list[Problem]) -> None:
 
 # --- reading ---------------------------------------------------------------------------------
 
+ENTRY_VERSION_COLUMNS = (
+    "entry_id", "version", "date", "employee_id", "author", *ENTRY_FIELDS,
+    "recorded_at", "origin", "note",
+)  # fmt: skip
+ACTION_VERSION_COLUMNS = (
+    "action_id", "version", "entry_id", "text", "owner", "due", "status",
+    "recorded_at", "origin", "note",
+)  # fmt: skip
+_DATE_COLUMNS = ("date", "due", "entry_date")
+_INT_COLUMNS = ("entry_id", "action_id", "version")
 _LATEST_ENTRY_SQL = """
 SELECT v.* FROM entry_versions v JOIN (SELECT entry_id, MAX(version) AS version
 FROM entry_versions GROUP BY entry_id) m USING (entry_id, version)"""
-_LATEST_ACTION_SQL = """
-SELECT v.*, a.entry_id FROM action_versions v JOIN actions a USING (action_id)
+# each action's latest version, with the employee and date of its entry's latest version
+_LATEST_ACTION_SQL = f"""
+SELECT v.*, a.entry_id, e.employee_id, e.date AS entry_date
+FROM action_versions v JOIN actions a USING (action_id)
 JOIN (SELECT action_id, MAX(version) AS version FROM action_versions GROUP BY action_id) m
-USING (action_id, version)"""
+USING (action_id, version) JOIN ({_LATEST_ENTRY_SQL}) e ON e.entry_id = a.entry_id"""
 
 
 def list_entries(root: str | Path, employee_ids: Iterable[str] | None = None) -> pd.DataFrame:
@@ -386,11 +398,11 @@ def list_entries(root: str | Path, employee_ids: Iterable[str] | None = None) ->
 
 
 def list_actions(root: str | Path, employee_ids: Iterable[str] | None = None) -> pd.DataFrame:
-    """The latest version of every action, with its entry's employee id, by due date."""
-    actions = _query(root, _LATEST_ACTION_SQL, ACTION_VERSION_COLUMNS)
-    entries = list_entries(root)[["entry_id", "employee_id"]]
-    frame = actions.merge(entries, on="entry_id", how="left")
-    frame = _only(frame, employee_ids).sort_values(["due", "action_id"], kind="stable")
+    """The latest version of every action, with its entry's employee_id and entry_date; by due."""
+    columns = (*ACTION_VERSION_COLUMNS, "employee_id", "entry_date")
+    frame = _only(_query(root, _LATEST_ACTION_SQL, columns), employee_ids).sort_values(
+        ["due", "action_id"], kind="stable"
+    )
     return frame.reset_index(drop=True)
 
 
@@ -419,8 +431,7 @@ def open_actions(
     actions = list_actions(root, employee_ids)
     actions = actions[actions["status"] == "open"]
     if as_of is not None:
-        dates = list_entries(root).set_index("entry_id")["date"]
-        actions = actions[actions["entry_id"].map(dates) <= pd.Timestamp(as_of)]
+        actions = actions[actions["entry_date"] <= pd.Timestamp(as_of)]
     return actions.loc[:, list(ACTION_COLUMNS)].reset_index(drop=True)
 
 
@@ -460,18 +471,6 @@ def history_actions(root: str | Path) -> pd.DataFrame:
     sql = "SELECT v.*, a.entry_id FROM action_versions v JOIN actions a USING (action_id)"
     frame = _query(root, sql, ACTION_VERSION_COLUMNS)
     return frame.sort_values(["action_id", "version"]).reset_index(drop=True)
-
-
-ENTRY_VERSION_COLUMNS = (
-    "entry_id", "version", "date", "employee_id", "author", *ENTRY_FIELDS,
-    "recorded_at", "origin", "note",
-)  # fmt: skip
-ACTION_VERSION_COLUMNS = (
-    "action_id", "version", "entry_id", "text", "owner", "due", "status",
-    "recorded_at", "origin", "note",
-)  # fmt: skip
-_DATE_COLUMNS = ("date", "due")
-_INT_COLUMNS = ("entry_id", "action_id", "version")
 
 
 def _query(root: str | Path, sql: str, columns: Sequence[str]) -> pd.DataFrame:
@@ -519,7 +518,7 @@ def checkins_frame(root: str | Path) -> pd.DataFrame:
     actions = list_actions(root).rename(
         columns={"text": "action", "owner": "action_owner", "due": "action_due"}
     )
-    actions = actions.rename(columns={"status": "action_status"}).drop(columns="employee_id")
+    actions = actions.rename(columns={"status": "action_status"})
     frame = entries.merge(actions[[*CHECKIN_COLUMNS[-4:], "entry_id", "action_id"]], "left")
     frame["action_id"] = frame["action_id"].astype("Int64")
     frame = frame.sort_values(["date", "entry_id", "action_id"], kind="stable")

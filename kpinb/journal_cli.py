@@ -8,7 +8,6 @@ Exit codes: 0 ok, 1 invalid input (the journal refused it), 2 bad usage.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime as dt
 import sys
 from collections.abc import Callable
@@ -142,11 +141,15 @@ def run_add(args: argparse.Namespace) -> int:
     from kpinb import journal
 
     _need_workspace(args.workspace)
-    values = _collect(args, interactive=sys.stdin.isatty())
+    actions = _actions(args)
+    try:
+        values = _collect(args, interactive=sys.stdin.isatty())
+        if not actions and sys.stdin.isatty():
+            actions = _prompt_actions()
+    except EOFError:
+        raise UsageError("input ended before the check-in was complete; nothing saved") from None
     known = known_employees(args.workspace)
-    entry = journal.Entry(date=_date(values.pop("date")), actions=_actions(args), **values)
-    if not entry.actions and sys.stdin.isatty() and args.action == []:
-        entry = dataclasses.replace(entry, actions=_prompt_actions())
+    entry = journal.Entry(date=_date(values.pop("date")), actions=actions, **values)
     entry_id = journal.add_entry(args.workspace, entry, known_ids=known)
     print(
         f"saved check-in {entry_id} for {entry.employee_id} "

@@ -14,10 +14,36 @@ import pandas as pd
 from kpinb.kpis import KpiSpec
 
 PERCENT_UNITS = frozenset({"%", "percent", "pct", "percentage"})
-NON_NEGATIVE_UNITS = frozenset({
-    "count", "calls", "tickets", "deals", "cases", "visits", "items", "orders", "hours",
-    "minutes", "days", "seconds", "eur", "usd", "gbp", "€", "$", "£", "h", "min",
-})
+NON_NEGATIVE_UNITS = frozenset(
+    {
+        "count",
+        "calls",
+        "tickets",
+        "deals",
+        "cases",
+        "visits",
+        "items",
+        "orders",
+        "hours",
+        "minutes",
+        "days",
+        "seconds",
+        "eur",
+        "keur",
+        "usd",
+        "gbp",
+        "€",
+        "$",
+        "£",
+        "h",
+        "min",
+        "meetings",
+        "reviews",
+        "defects",
+        "calls/week",
+        "deals/week",
+    }
+)
 STALE_DAYS = {"weekly": 14, "monthly": 62}
 
 
@@ -39,10 +65,12 @@ def split_plausible(
     A value is excluded when it is not finite or outside its unit's plausible range.
     """
     kpi = observations["kpi_id"].astype("category")
-    bounds = [plausible_range(kpis[k].unit) if k in kpis else (-np.inf, np.inf)
-              for k in kpi.cat.categories.astype(str)]
+    bounds = [
+        plausible_range(kpis[k].unit) if k in kpis else (-np.inf, np.inf)
+        for k in kpi.cat.categories.astype(str)
+    ]
     codes = kpi.cat.codes.to_numpy()
-    table = np.array(bounds + [(-np.inf, np.inf)], dtype=float).reshape(-1, 2)
+    table = np.array([*bounds, (-np.inf, np.inf)], dtype=float).reshape(-1, 2)
     low, high = (pd.Series(table[codes, i], index=observations.index) for i in (0, 1))
     value = observations["value"].to_numpy(dtype=float)
     finite = np.isfinite(value)
@@ -57,18 +85,21 @@ def split_plausible(
 def _excluded_frame(rows: pd.DataFrame, low: pd.Series, high: pd.Series) -> pd.DataFrame:
     value = rows["value"].astype(float)
     reason = np.where(
-        ~np.isfinite(value), "not a number",
+        ~np.isfinite(value),
+        "not a number",
         np.where(value < low, "below the plausible range", "above the plausible range"),
     )
-    out = pd.DataFrame({
-        "scope_id": rows["employee_id"].astype(str),
-        "kpi_id": rows["kpi_id"].astype(str),
-        "period": rows["period"],
-        "value": value,
-        "reason": reason.astype(object),
-        "low": low.to_numpy(),
-        "high": high.to_numpy(),
-    })
+    out = pd.DataFrame(
+        {
+            "scope_id": rows["employee_id"].astype(str),
+            "kpi_id": rows["kpi_id"].astype(str),
+            "period": rows["period"],
+            "value": value,
+            "reason": reason.astype(object),
+            "low": low.to_numpy(),
+            "high": high.to_numpy(),
+        }
+    )
     return out.reset_index(drop=True)
 
 
@@ -87,8 +118,9 @@ def expected_points(
     first_week = lo.astype("datetime64[D]") + offset.astype("timedelta64[D]")
     weeks = (end64.astype("datetime64[D]") - first_week) // np.timedelta64(7, "D") + 1
     lo_month = lo.astype("datetime64[M]")
-    lo_month = np.where(lo_month.astype("datetime64[D]") < lo.astype("datetime64[D]"),
-                        lo_month + 1, lo_month)
+    lo_month = np.where(
+        lo_month.astype("datetime64[D]") < lo.astype("datetime64[D]"), lo_month + 1, lo_month
+    )
     months = (end64.astype("datetime64[M]") - lo_month).astype(int) + 1
     count = np.where(cadence.to_numpy() == "monthly", months, weeks.astype(int))
     return np.clip(count, 0, None)

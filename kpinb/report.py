@@ -478,19 +478,25 @@ def blocks_of(ws: Workspace, part: Analysis) -> list[dict[str, Any]]:
     """The twin's KPI blocks of one scope's analysis, in the KPI dictionary's order."""
     order = {k: i for i, k in enumerate(ws.kpis)}
     rows = part.summary.sort_values("kpi_id", key=lambda s: s.map(order))
+    points = _by(part.points[part.points["current_version"]], "kpi_id")
+    goals, signals = _by(part.goals, "kpi_id"), _by(part.signals, "kpi_id")
     out = []
-    for _, row in rows.iterrows():
+    for row in rows.to_dict("records"):
         kpi = str(row["kpi_id"])
-        pts = part.points[(part.points["kpi_id"] == kpi) & part.points["current_version"]]
-        goal = part.goals[part.goals["kpi_id"] == kpi]
-        sig = part.signals[part.signals["kpi_id"] == kpi]
-        dec = nv.decimals_for(pts["value"].tolist() or [row["level"]])
-        out.append(_block(ws.kpis[kpi], row, goal.iloc[0] if len(goal) else None, sig, dec,
-                          part.period))
+        pts = points.get(kpi)
+        dec = nv.decimals_for([row["level"]] if pts is None else pts["value"].tolist())
+        goal = goals.get(kpi)
+        out.append(_block(ws.kpis[kpi], row, None if goal is None else goal.iloc[0],
+                          signals.get(kpi, part.signals.iloc[0:0]), dec, part.period))
     return out
 
 
-def _block(spec: KpiSpec, row: pd.Series, goal: pd.Series | None, signals: pd.DataFrame,
+def _by(frame: pd.DataFrame, column: str) -> dict[str, pd.DataFrame]:
+    """``frame`` split by the values of ``column`` (one pass instead of one mask per key)."""
+    return {str(k): g for k, g in frame.groupby(column, observed=True, sort=False)}
+
+
+def _block(spec: KpiSpec, row: dict[str, Any], goal: pd.Series | None, signals: pd.DataFrame,
            dec: int, per: Period) -> dict[str, Any]:
     level = _num(row["level"], dec) if row["n_in_period"] > 0 else None
     return {
@@ -521,14 +527,14 @@ def _block(spec: KpiSpec, row: pd.Series, goal: pd.Series | None, signals: pd.Da
     }
 
 
-def _latest(row: pd.Series, dec: int) -> dict[str, Any] | None:
+def _latest(row: dict[str, Any], dec: int) -> dict[str, Any] | None:
     if pd.isna(row["latest_period"]):
         return None
     return {"period": _iso(row["latest_period"]), "value": _num(row["latest_value"], dec),
             "in_period": bool(row["latest_in_period"])}
 
 
-def _change(row: pd.Series, prefix: str, against: str, level: float | None,
+def _change(row: dict[str, Any], prefix: str, against: str, level: float | None,
             dec: int) -> dict[str, Any] | None:
     """Change of the period's level against an earlier period, from the shown (rounded) values.
 
@@ -547,7 +553,7 @@ def _change(row: pd.Series, prefix: str, against: str, level: float | None,
             "crosses_definition": bool(row[f"{prefix}_crosses_definition"])}
 
 
-def _limits(row: pd.Series, dec: int) -> dict[str, Any] | None:
+def _limits(row: dict[str, Any], dec: int) -> dict[str, Any] | None:
     if pd.isna(row["centre"]) or row["status"] == "not_enough_history":
         return None
     return {"baseline_start": _iso(row["baseline_start"]),
@@ -556,14 +562,14 @@ def _limits(row: pd.Series, dec: int) -> dict[str, Any] | None:
             "lower": _num(row["lower"], dec), "upper": _num(row["upper"], dec)}
 
 
-def _best(row: pd.Series, dec: int) -> dict[str, Any] | None:
+def _best(row: dict[str, Any], dec: int) -> dict[str, Any] | None:
     if pd.isna(row["best_value"]):
         return None
     return {"value": _num(row["best_value"], dec), "period": _iso(row["best_period"]),
             "is_new": bool(row["best_is_new"])}
 
 
-def _recovery(row: pd.Series, dec: int, per: Period) -> dict[str, Any] | None:
+def _recovery(row: dict[str, Any], dec: int, per: Period) -> dict[str, Any] | None:
     """The latest dip and the recovery from it; ``in_period`` when it came back this period."""
     if pd.isna(row["dip_period"]) or not bool(row["recovered"]):
         return None
@@ -621,6 +627,15 @@ def _subset(result: Analysis, scope: str, ids: list[str]) -> Analysis:
                    signals=pick(result.signals), goals=pick(result.goals))
 
 
+def _split(part: Analysis) -> dict[str, Analysis]:
+    """One analysis per scope_id of ``part`` (each table grouped once)."""
+    tables = {name: _by(getattr(part, name), "scope_id")
+              for name in ("summary", "points", "signals", "goals")}
+    return {sid: replace(part, **{name: t.get(sid, getattr(part, name).iloc[0:0])
+                                  for name, t in tables.items()})
+            for sid in tables["summary"]}
+
+
 def _team(ws: Workspace, result: Analysis, tid: str, per: Period,
           root: Path | None) -> _Built:
     team = ws.teams.loc[ws.teams["team_id"] == tid].iloc[0]
@@ -630,13 +645,14 @@ def _team(ws: Workspace, result: Analysis, tid: str, per: Period,
     members = ws.people[ws.people["team_id"] == tid].sort_values("employee_id")
     ids = members["employee_id"].astype(str).tolist()
     mpart = _subset(result, "employee", ids)
+    split = _split(mpart)
     period = nv.text("period", per.label)
     data: dict[str, Any] = {
         "subject": {"team_id": tid, "name": str(team["name"]),
                     "department": str(team["department"])},
         "scoring": dict(SCORING), "kpis": blocks,
         "members": [{"employee_id": eid, "name": str(name),
-                     "kpis": blocks_of(ws, _subset(mpart, "employee", [eid]))}
+                     "kpis": blocks_of(ws, one) if (one := split.get(eid)) else []}
                     for eid, name in zip(ids, members["name"], strict=True)]}
     sections = [
         Section("progress", "Team progress", tuple(nv.headline(refs, period))),

@@ -50,27 +50,46 @@ def rollup_series(
     """Rolled-up series of every team and department: scope, scope_id (categorical),
     kpi_id (categorical), period, value, n (people contributing that date)."""
     kpi = observations["kpi_id"].astype("category")
-    rules = np.array([kpis[k].rollup if k in kpis else "sum" for k in kpi.cat.categories.astype(str)],
-                     dtype=object)
+    rules = np.array(
+        [kpis[k].rollup if k in kpis else "sum" for k in kpi.cat.categories.astype(str)],
+        dtype=object,
+    )
     dates, uniq_dates = pd.factorize(observations["period"], sort=True)
     frames = []
     for scope, column in (("team", "team_id"), ("department", "department")):
         group = _group_codes(observations, members[column])
-        cells = _aggregate(group.codes, kpi.cat.codes.to_numpy(), dates,
-                           observations["value"].to_numpy(dtype=float), rules,
-                           (len(group.categories), len(rules), len(uniq_dates)))
-        frames.append(pd.DataFrame({
-            "scope": scope,
-            "scope_id": pd.Categorical.from_codes(cells["group"], categories=group.categories),
-            "kpi_id": pd.Categorical.from_codes(cells["kpi"], dtype=kpi.dtype),
-            "period": np.asarray(uniq_dates)[cells["date"]],
-            "value": cells["value"], "n": cells["n"]}))
+        cells = _aggregate(
+            group.codes,
+            kpi.cat.codes.to_numpy(),
+            dates,
+            observations["value"].to_numpy(dtype=float),
+            rules,
+            (len(group.categories), len(rules), len(uniq_dates)),
+        )
+        frames.append(
+            pd.DataFrame(
+                {
+                    "scope": scope,
+                    "scope_id": pd.Categorical.from_codes(
+                        cells["group"], categories=group.categories
+                    ),
+                    "kpi_id": pd.Categorical.from_codes(cells["kpi"], dtype=kpi.dtype),
+                    "period": np.asarray(uniq_dates)[cells["date"]],
+                    "value": cells["value"],
+                    "n": cells["n"],
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
 def _aggregate(
-    group: np.ndarray, kpi: np.ndarray, date: np.ndarray, value: np.ndarray,
-    rules: np.ndarray, shape: tuple[int, int, int],
+    group: np.ndarray,
+    kpi: np.ndarray,
+    date: np.ndarray,
+    value: np.ndarray,
+    rules: np.ndarray,
+    shape: tuple[int, int, int],
 ) -> dict[str, np.ndarray]:
     """Sum, mean or median (each KPI's rule) of ``value`` per (group, kpi, date) cell,
     returned sorted by cell; vectorised with bincount."""
@@ -87,13 +106,16 @@ def _aggregate(
     if medians.any():
         med = pd.Series(value[medians]).groupby(ids[medians]).median()
         out[med.index.to_numpy()] = med.to_numpy()
-    return {"group": uniq // (n_kpi * n_date), "kpi": (uniq // n_date) % n_kpi,
-            "date": uniq % n_date, "value": out, "n": count}
+    return {
+        "group": uniq // (n_kpi * n_date),
+        "kpi": (uniq // n_date) % n_kpi,
+        "date": uniq % n_date,
+        "value": out,
+        "n": count,
+    }
 
 
-def group_sizes(
-    observations: pd.DataFrame, members: pd.DataFrame, period: Period
-) -> pd.DataFrame:
+def group_sizes(observations: pd.DataFrame, members: pd.DataFrame, period: Period) -> pd.DataFrame:
     """Distinct people with a point of each KPI in the review period, per team (parent:
     its department) and per department (parent: the organisation)."""
     recent = observations[period.contains(observations["period"])]
@@ -101,15 +123,18 @@ def group_sizes(
     people = pd.DataFrame({c: people[c].astype(str).to_numpy() for c in people.columns})
     people = people.join(members, on="employee_id")
     frames = []
-    for scope, column, parent in (("team", "team_id", "department"),
-                                  ("department", "department", None)):
+    for scope, column, parent in (
+        ("team", "team_id", "department"),
+        ("department", "department", None),
+    ):
         g = people.dropna(subset=[column]).groupby([column, "kpi_id"], sort=True)
         sizes = g.size().rename("n_people").reset_index().rename(columns={column: "scope_id"})
         if parent is None:
             sizes["parent"] = ORGANISATION
         else:
             sizes["parent"] = sizes["scope_id"].map(
-                members.drop_duplicates(column).set_index(column)[parent])
+                members.drop_duplicates(column).set_index(column)[parent]
+            )
         frames.append(sizes.assign(scope=scope))
     out = pd.concat(frames, ignore_index=True)
     return out[["scope", "scope_id", "kpi_id", "parent", "n_people"]]
@@ -138,8 +163,14 @@ def suppress(sizes: pd.DataFrame, min_group_size: int = MIN_GROUP_SIZE) -> pd.Da
     suppressed = (n_small.to_numpy() > 0) & (rank <= cutoff)
     out["suppressed"] = suppressed
     out["reason"] = np.where(
-        small, f"fewer than {min_group_size} people",
-        np.where(suppressed, "complementary: protects a smaller suppressed group in "
-                 + out["parent"].fillna("").astype(str), ""))
+        small,
+        f"fewer than {min_group_size} people",
+        np.where(
+            suppressed,
+            "complementary: protects a smaller suppressed group in "
+            + out["parent"].fillna("").astype(str),
+            "",
+        ),
+    )
     out["reason"] = out["reason"].astype(object)
     return out.sort_index().reset_index(drop=True)

@@ -27,7 +27,8 @@ NPL_FACTOR = 2.66
 URL_FACTOR = 3.268
 RUN_LENGTH = 8
 RULES = ("beyond_limit", "run_of_8", "3_of_4")
-_TOL = 1e-9
+_TOL = 1e-9  # of the mean moving range
+_TOL_CENTRE = 1e-12  # of |centre|: absorbs rounding of large levels
 
 
 def positions(key: np.ndarray) -> np.ndarray:
@@ -84,8 +85,11 @@ def baseline_mask(points: pd.DataFrame) -> np.ndarray:
     key = points["key"].to_numpy()
     n_before = per_key(key, (~points["in_review"].to_numpy()).astype(float))[key]
     n_total = per_key(key)[key]
-    n_base = np.where(n_before >= BASELINE_MIN, np.minimum(n_before, BASELINE_MAX),
-                      np.minimum(BASELINE_MIN, n_total))
+    n_base = np.where(
+        n_before >= BASELINE_MIN,
+        np.minimum(n_before, BASELINE_MAX),
+        np.minimum(BASELINE_MIN, n_total),
+    )
     return position(points) < n_base
 
 
@@ -109,13 +113,18 @@ def xmr_limits(points: pd.DataFrame) -> pd.DataFrame:
         centre = per_key(key, np.where(base, value, 0.0))[present] / n_base
         mr_bar = per_key(key, mr)[present] / per_key(key, ranged.astype(float))[present]
     enough = count >= MIN_POINTS
-    out = pd.DataFrame({"n_points": count, "baseline_n": n_base.astype(int),
-                        "baseline_start": period[pos == 0],
-                        "baseline_end": period[base & ~_next_in_base(base, key)],
-                        "baseline_provisional": before < BASELINE_MIN,
-                        "centre": np.where(enough, centre, np.nan),
-                        "mr_bar": np.where(enough, mr_bar, np.nan)},
-                       index=pd.Index(present, name="key"))
+    out = pd.DataFrame(
+        {
+            "n_points": count,
+            "baseline_n": n_base.astype(int),
+            "baseline_start": period[pos == 0],
+            "baseline_end": period[base & ~_next_in_base(base, key)],
+            "baseline_provisional": before < BASELINE_MIN,
+            "centre": np.where(enough, centre, np.nan),
+            "mr_bar": np.where(enough, mr_bar, np.nan),
+        },
+        index=pd.Index(present, name="key"),
+    )
     out["lower"] = out["centre"] - NPL_FACTOR * out["mr_bar"]
     out["upper"] = out["centre"] + NPL_FACTOR * out["mr_bar"]
     out["url"] = URL_FACTOR * out["mr_bar"]
@@ -150,7 +159,7 @@ def _three_of_four(half: np.ndarray, pos: np.ndarray) -> np.ndarray:
     up = sum(lag((half == 1).astype(float), pos, k, 0.0) for k in range(4))
     down = sum(lag((half == -1).astype(float), pos, k, 0.0) for k in range(4))
     full = pos >= 3
-    return ((full & (up >= 3)).astype(np.int8) - (full & (down >= 3)).astype(np.int8))
+    return (full & (up >= 3)).astype(np.int8) - (full & (down >= 3)).astype(np.int8)
 
 
 def run_rules(points: pd.DataFrame, limits: pd.DataFrame) -> pd.DataFrame:
@@ -159,14 +168,14 @@ def run_rules(points: pd.DataFrame, limits: pd.DataFrame) -> pd.DataFrame:
     Rules (Wheeler): ``beyond_limit`` a point outside the natural process limits;
     ``run_of_8`` 8 or more successive points on one side of the centre (a point on
     the centre breaks a run); ``3_of_4`` 3 of 4 successive points closer to the same
-    limit than to the centre. A tolerance of 1e-9 x (|centre| + mean moving range)
-    keeps a point lying exactly on a line from flipping with rounding.
+    limit than to the centre. A tolerance of 1e-9 x mean moving range + 1e-12 x
+    |centre| keeps a point lying exactly on a line from flipping with rounding.
     """
     key = points["key"].to_numpy()
     pos = position(points)
     value = points["value"].to_numpy(dtype=float)
     centre, mr_bar = (take(limits[c], key) for c in ("centre", "mr_bar"))
-    tol = _TOL * (np.abs(centre) + mr_bar)
+    tol = _TOL * mr_bar + _TOL_CENTRE * np.abs(centre)
     side = _band(value, centre, np.zeros_like(centre), tol)
     half = _band(value, centre, NPL_FACTOR / 2 * mr_bar, tol)
     out = pd.DataFrame(index=points.index)
@@ -191,7 +200,10 @@ def signal_direction(rules: pd.DataFrame) -> np.ndarray:
 def statuses(n_points: pd.Series, last_signal: pd.Series) -> pd.Series:
     """Status per series from its point count and the oriented direction of its latest
     signal in the review period (+1, -1, or 0/NaN for none)."""
-    status = np.where(last_signal > 0, "improving_signal",
-                      np.where(last_signal < 0, "worsening_signal", "routine"))
+    status = np.where(
+        last_signal > 0,
+        "improving_signal",
+        np.where(last_signal < 0, "worsening_signal", "routine"),
+    )
     status = np.where(n_points < MIN_POINTS, "not_enough_history", status)
     return pd.Series(status, index=n_points.index, dtype=object)

@@ -29,8 +29,14 @@ def _level(points: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
     """Mean value, point count and definition versions of the masked points, per key."""
     sub = points.loc[mask, ["key", "value", "version"]]
     g = sub.groupby("key", sort=True)
-    return pd.DataFrame({"level": g["value"].mean(), "n": g.size(),
-                         "vmin": g["version"].min(), "vmax": g["version"].max()})
+    return pd.DataFrame(
+        {
+            "level": g["value"].mean(),
+            "n": g.size(),
+            "vmin": g["version"].min(),
+            "vmax": g["version"].max(),
+        }
+    )
 
 
 def period_changes(
@@ -109,9 +115,16 @@ def theil_sen(points: pd.DataFrame, sign: pd.Series, n: int = TREND_POINTS) -> p
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(oriented == 0, 0.0, oriented * np.sqrt(sxx) / sigma)
     direction = np.where(z >= TREND_Z, "improving", np.where(z <= -TREND_Z, "worsening", "steady"))
-    return pd.DataFrame({"trend_slope": slope, "trend_n": count, "trend_level": fitted,
-                         "trend_z": z, "trend_direction": direction.astype(object)},
-                        index=pd.Index(keys, name="key"))
+    return pd.DataFrame(
+        {
+            "trend_slope": slope,
+            "trend_n": count,
+            "trend_level": fitted,
+            "trend_z": z,
+            "trend_direction": direction.astype(object),
+        },
+        index=pd.Index(keys, name="key"),
+    )
 
 
 def smoothed(points: pd.DataFrame) -> np.ndarray:
@@ -142,14 +155,17 @@ def personal_bests(points: pd.DataFrame, sign: np.ndarray) -> pd.DataFrame:
     rows = points.loc[best.to_numpy()]
     pos = position(points)
     is_new = rows["in_review"].to_numpy() & (pos[points.index.get_indexer(best)] >= MIN_POINTS)
-    return pd.DataFrame({"best_value": rows["value"].to_numpy(),
-                         "best_period": rows["period"].to_numpy(), "best_is_new": is_new},
-                        index=pd.Index(best.index, name="key"))
+    return pd.DataFrame(
+        {
+            "best_value": rows["value"].to_numpy(),
+            "best_period": rows["period"].to_numpy(),
+            "best_is_new": is_new,
+        },
+        index=pd.Index(best.index, name="key"),
+    )
 
 
-def recoveries(
-    points: pd.DataFrame, worsening: np.ndarray, gain: np.ndarray
-) -> pd.DataFrame:
+def recoveries(points: pd.DataFrame, worsening: np.ndarray, gain: np.ndarray) -> pd.DataFrame:
     """The latest dip (a worsening signal) per key and the first later point at which
     the smoothed level is back at or better than the centre.
 
@@ -162,10 +178,12 @@ def recoveries(
     back = after & (gain >= 0)
     dip_rows = points.loc[pos[worsening].groupby(key[worsening]).idxmax()]
     first_back = pos[back].groupby(key[back.to_numpy()]).idxmin()
-    out = pd.DataFrame({"dip_period": dip_rows["period"].to_numpy(),
-                        "dip_value": dip_rows["value"].to_numpy()},
-                       index=pd.Index(dip_pos.index, name="key"))
-    out["recovered_period"] = points.loc[first_back.to_numpy(), "period"].set_axis(
-        first_back.index).reindex(out.index)
+    out = pd.DataFrame(
+        {"dip_period": dip_rows["period"].to_numpy(), "dip_value": dip_rows["value"].to_numpy()},
+        index=pd.Index(dip_pos.index, name="key"),
+    )
+    out["recovered_period"] = (
+        points.loc[first_back.to_numpy(), "period"].set_axis(first_back.index).reindex(out.index)
+    )
     out["recovered"] = out["recovered_period"].notna()
     return out

@@ -50,15 +50,38 @@ class Validation:
         return not self.problems
 
 
-def load_workspace(path: str | Path) -> Workspace:
+def load_workspace(path: str | Path, *, cache: bool = False) -> Workspace:
     """Load and validate the workspace folder at ``path``.
+
+    With ``cache=True`` a workspace loaded earlier in this process is reused while
+    the folder's files are unchanged (same names, sizes and modification times): the
+    batch runs many report notebooks in one kernel and loads the workspace once.
 
     Raises :class:`kpinb.errors.WorkspaceError` listing every problem when it is invalid.
     """
+    key = _fingerprint(Path(path)) if cache else None
+    if key is not None and key in _CACHE:
+        return _CACHE[key]
     result = validate_workspace(path)
     if result.workspace is None:
         raise WorkspaceError(list(result.problems), list(result.warnings))
+    if key is not None:
+        _CACHE.clear()  # one workspace per process is enough; keeps memory bounded
+        _CACHE[key] = result.workspace
     return result.workspace
+
+
+_CACHE: dict[tuple[object, ...], Workspace] = {}
+
+
+def _fingerprint(root: Path) -> tuple[object, ...] | None:
+    """The folder's identity for the cache: its path and each file's name, size, mtime."""
+    try:
+        entries = sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns)
+                         for p in root.resolve().iterdir() if p.is_file())
+    except OSError:
+        return None
+    return (str(root.resolve()), *entries)
 
 
 def validate_workspace(path: str | Path) -> Validation:

@@ -6,6 +6,7 @@ a loop-based XmR) rather than the generator's own helpers.
 
 from __future__ import annotations
 
+import functools
 import io
 import itertools
 import sys
@@ -19,6 +20,7 @@ import yaml
 
 from kpinb import cli
 from kpinb.demo import GENERATED, build_demo, main_args, run_demo, write_demo
+from kpinb.errors import UsageError
 from kpinb.journal import latest_entries
 
 DATA = Path(__file__).parent / "data" / "workspace"
@@ -64,15 +66,20 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module", params=CASES, ids=["default", "moved-end"])
+@functools.cache
+def _demo(seed: int = 7, end: str = "2026-09-30") -> Demo:
+    return Demo(build_demo(seed=seed, end=end))
+
+
+@pytest.fixture(params=CASES, ids=["default", "moved-end"])
 def case(request: pytest.FixtureRequest) -> tuple[Demo, pd.Timestamp, pd.Timestamp]:
     seed, end, q_start, q_end = request.param
-    return Demo(build_demo(seed=seed, end=end)), pd.Timestamp(q_start), pd.Timestamp(q_end)
+    return _demo(seed, end), pd.Timestamp(q_start), pd.Timestamp(q_end)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def demo() -> Demo:
-    return Demo(build_demo())
+    return _demo()
 
 
 # --------------------------------------------------------------------------- determinism
@@ -81,12 +88,13 @@ def demo() -> Demo:
 def test_same_seed_gives_the_same_bytes_and_another_seed_differs(tmp_path: Path) -> None:
     a = write_demo(tmp_path / "a")
     b = write_demo(tmp_path / "b")
-    c = write_demo(tmp_path / "c", seed=8)
     names = sorted(p.name for p in a.iterdir())
     assert names == sorted(GENERATED)
     for name in names:
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
-    assert (a / "observations.csv").read_bytes() != (c / "observations.csv").read_bytes()
+    seven, eight = build_demo(people=12), build_demo(people=12, seed=8)
+    assert seven["observations.csv"] != eight["observations.csv"]
+    assert seven["teams.csv"] == eight["teams.csv"]  # the seed moves values, not the org
 
 
 def test_committed_small_workspace_is_the_generator_output() -> None:
@@ -194,7 +202,8 @@ def test_some_weeks_are_missing_as_absent_rows(case) -> None:
     # at least one gap in the review quarter, so reports show it
     in_review = weekly[weekly.period >= q_start].groupby(["employee_id", "kpi_id"]).size()
     assert (in_review < in_review.max()).any()
-    assert (demo.obs.value > 0).mean() > 0.95  # gaps are absent rows, not zeros
+    measured = weekly[weekly.kpi_id.isin(["revenue_closed", "first_response_hours", "csat"])]
+    assert (measured.value > 0).all()  # gaps are absent rows, never zeros
 
 
 def test_one_definition_change_with_a_level_shift(case) -> None:
@@ -207,6 +216,28 @@ def test_one_definition_change_with_a_level_shift(case) -> None:
     before = rows[(rows.period < when) & (rows.period >= when - pd.Timedelta(weeks=8))]
     after = rows[(rows.period >= when) & (rows.period < when + pd.Timedelta(weeks=8))]
     assert after.value.mean() < 0.8 * before.value.mean()
+
+
+def test_targets_goals_ratings_and_flags_point_at_real_ids(demo: Demo) -> None:
+    people, teams = set(demo.people.employee_id), set(demo.teams.team_id)
+    role_kpis = demo.obs.groupby("employee_id").kpi_id.agg(set)
+    targets = _table(demo.files, "targets.csv")
+    assert set(targets.scope) == {"employee", "team"}
+    assert set(targets[targets.scope == "team"].scope_id) == teams
+    assert set(targets[targets.scope == "employee"].scope_id) == people
+    assert "2026-Q3" in set(targets.period)
+    with_base = targets.baseline != ""
+    assert with_base.any() and (~with_base).any()
+    goals = _table(demo.files, "goals.csv")
+    assert len(goals) >= 30
+    for eid, kpi_ids in zip(goals.employee_id, goals.kpi_ids, strict=True):
+        assert set(kpi_ids.split(";")) <= role_kpis[eid]
+    ratings = _table(demo.files, "ratings.csv")
+    assert set(ratings.rating.astype(int)) <= {1, 2, 3, 4, 5}
+    assert set(ratings.period) == {"2025-Q4", "2026-Q1", "2026-Q2", "2026-Q3"}
+    flags = _table(demo.files, "feasibility.csv")
+    assert 1 <= len(flags) <= 3 and (flags.reason.str.len() > 20).all()
+    assert set(flags.scope_id) <= people | teams
 
 
 # --------------------------------------------------------------------------- archetypes
@@ -333,7 +364,7 @@ def test_checkins_follow_the_import_format(demo: Demo) -> None:
 
 
 def test_moved_end_moves_targets_and_ratings() -> None:
-    demo = Demo(build_demo(end="2025-06-30"))
+    demo = _demo(3, "2025-06-30")
     targets = _table(demo.files, "targets.csv")
     assert set(targets.period) == {"2024-Q3", "2024-Q4", "2025-Q1", "2025-Q2"}
     ratings = _table(demo.files, "ratings.csv")
@@ -382,6 +413,19 @@ def test_rewrite_keeps_the_journal_and_replaces_the_tables(tmp_path: Path) -> No
     assert (out / "journal.sqlite").read_bytes() == b"journal bytes"
     assert (out / "observations.csv").read_text(encoding="utf-8").startswith("employee_id")
     assert [p.name for p in tmp_path.iterdir()] == ["ws"]
+
+
+def test_leftover_from_an_interrupted_write_is_not_deleted(tmp_path: Path) -> None:
+    out = tmp_path / "ws"
+    write_demo(out, people=12)
+    old = tmp_path / ".ws.old"
+    old.mkdir()
+    (old / "journal.sqlite").write_bytes(b"earlier journal")
+    with pytest.raises(UsageError, match="interrupted"):
+        write_demo(out, people=12)
+    assert (old / "journal.sqlite").read_bytes() == b"earlier journal"
+    assert sorted(p.name for p in out.iterdir()) == sorted(GENERATED)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".ws.old", "ws"]
 
 
 def test_bad_end_is_a_usage_error(tmp_path: Path) -> None:

@@ -353,6 +353,22 @@ def test_a_failed_import_leaves_the_journal_byte_for_byte_unchanged(tmp_path, ba
     assert len(journal.list_entries(tmp_path)) == 3
 
 
+def test_an_import_that_breaks_while_writing_is_rolled_back(tmp_path, monkeypatch) -> None:
+    """The last step (the ledger row) fails after every entry was inserted: none may stay."""
+    journal.add_entry(tmp_path, _entry("00125"))
+    before = _sha(tmp_path / "journal.sqlite")
+
+    def broken(*args: object) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(journal, "_record_import", broken)
+    with pytest.raises(sqlite3.OperationalError):
+        journal.import_checkins(tmp_path, _csv(tmp_path, GOOD))
+    assert _sha(tmp_path / "journal.sqlite") == before
+    assert len(journal.history_entries(tmp_path)) == 1
+    assert journal.history_actions(tmp_path).empty
+
+
 def test_semicolons_bom_extra_columns_and_neutralised_text_are_read(tmp_path) -> None:
     header = HEADER.strip().replace(",", ";") + ";extra\n"
     row = "2026-07-01;00123;Ada;'=1+2;y;z;w;Execution;'-call;Ada;2026-08-01;;ignored\n"

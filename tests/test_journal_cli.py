@@ -158,3 +158,20 @@ def test_a_bad_import_exits_1_naming_the_rows(ws, capsys, tmp_path) -> None:
     assert code == 1
     assert "c.csv, row 3, column 'employee_id': employee 'E404' is not in" in err
     assert not (ws / "journal.sqlite").exists()
+
+
+def test_input_ending_during_the_prompts_saves_nothing_and_exits_2(ws, capsys, monkeypatch) -> None:
+    def ended(prompt: str) -> str:
+        raise EOFError
+
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", ended)
+    code, _, err = _run(capsys, "checkin", "add", ws, "--employee", "00124")
+    assert code == 2 and "nothing saved" in err
+    assert not (ws / "journal.sqlite").exists()
+
+
+def test_listing_an_empty_workspace_does_not_create_the_journal(ws, capsys) -> None:
+    assert _run(capsys, "checkin", "list", ws) == (0, "no check-ins yet\n", "")
+    assert _run(capsys, "checkin", "list", ws, "--open-actions") == (0, "no open actions\n", "")
+    assert not (ws / "journal.sqlite").exists()

@@ -1,0 +1,321 @@
+"""The composed analysis: one call for everyone, sliced per scope; demo archetypes."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kpinb.analysis import Analysis, analyse
+from kpinb.kpis import KpiSpec, KpiVersion
+from kpinb.periods import period_of
+from kpinb.workspace import Workspace
+
+MONDAYS = pd.date_range("2025-10-06", "2026-09-28", freq="7D")  # 52 weeks, Q3 2026 = last 13
+VERDICTS = [
+    "status",
+    "signal_rules",
+    "trend_direction",
+    "streak_length",
+    "best_period",
+    "best_is_new",
+    "recovered",
+    "dip_period",
+    "n_signals",
+    "definition_version",
+]
+
+
+def spec(
+    kid: str,
+    direction: str = "up",
+    unit: str = "count",
+    rollup: str = "sum",
+    kind: str = "lagging",
+    pair: str | None = None,
+    versions: tuple[KpiVersion, ...] = (),
+) -> KpiSpec:
+    return KpiSpec(
+        kid,
+        kid,
+        unit,
+        direction,
+        kind,
+        "result",
+        "weekly",
+        rollup,
+        "o",
+        "s",
+        "f",
+        pair=pair,
+        versions=versions,
+    )
+
+
+def workspace(
+    series: dict[tuple[str, str], np.ndarray | list[float]],
+    kpis: dict[str, KpiSpec],
+    teams: dict[str, str] | None = None,
+    targets: pd.DataFrame | None = None,
+    dates: pd.DatetimeIndex = MONDAYS,
+) -> Workspace:
+    """A workspace from {(employee, kpi): values}; a series shorter than ``dates`` ends
+    on the last date (people who joined late)."""
+    rows = []
+    for (emp, kpi), values in series.items():
+        values = np.asarray(values, dtype=float)
+        rows.append(
+            pd.DataFrame(
+                {
+                    "employee_id": emp,
+                    "kpi_id": kpi,
+                    "period": dates[len(dates) - len(values) :],
+                    "value": values,
+                }
+            )
+        )
+    obs = pd.concat(rows, ignore_index=True).sort_values(["employee_id", "kpi_id", "period"])
+    obs = obs.astype({"employee_id": "category", "kpi_id": "category"}).reset_index(drop=True)
+    people_ids = sorted({e for e, _ in series})
+    team_of = teams or {}
+    people = pd.DataFrame(
+        {
+            "employee_id": people_ids,
+            "name": people_ids,
+            "team_id": [team_of.get(e, "T1") for e in people_ids],
+            "manager_id": pd.NA,
+            "role": "r",
+            "start_date": pd.Timestamp("2020-01-06"),
+        }
+    )
+    team_ids = sorted(set(people["team_id"]))
+    teams_df = pd.DataFrame(
+        {
+            "team_id": team_ids,
+            "name": team_ids,
+            "department": ["D1" if t != "T9" else "D2" for t in team_ids],
+        }
+    )
+    if targets is None:
+        targets = pd.DataFrame(
+            columns=["scope", "scope_id", "kpi_id", "period", "target", "baseline"]
+        )
+    empty = pd.DataFrame()
+    return Workspace(
+        kpis=kpis,
+        people=people,
+        teams=teams_df,
+        observations=obs,
+        targets=targets,
+        goals=empty,
+        ratings=empty,
+        feasibility=empty,
+    )
+
+
+def noise(seed: int, n: int = 52, level: float = 50, sd: float = 3) -> np.ndarray:
+    return np.round(np.random.default_rng(seed).normal(level, sd, n), 1)
+
+
+def row(result: Analysis, emp: str, kpi: str) -> pd.Series:
+    s = result.summary
+    return s[(s["scope"] == "employee") & (s["scope_id"] == emp) & (s["kpi_id"] == kpi)].iloc[0]
+
+
+def mixed_series(sign: int = 1) -> dict[tuple[str, str], np.ndarray]:
+    """Steady noise, a step up in the review period, a step down, a slow rise, a newcomer."""
+    step = np.r_[np.zeros(39), np.full(13, 12.0)]
+    return {
+        ("E1", "k"): noise(1),
+        ("E2", "k"): noise(2) + step,
+        ("E3", "k"): noise(3) - step,
+        ("E4", "k"): noise(4) + np.arange(52) * 0.6,
+        ("E5", "k"): noise(5, n=4),
+        ("E6", "k"): noise(6),
+    }
+
+
+def test_statuses_for_everyone_in_one_call() -> None:
+    result = analyse(workspace(mixed_series(), {"k": spec("k")}), "2026-Q3")
+    status = {e: row(result, e, "k")["status"] for e in ("E1", "E2", "E3", "E4", "E5")}
+    assert status == {
+        "E1": "routine",
+        "E2": "improving_signal",
+        "E3": "worsening_signal",
+        "E4": "improving_signal",
+        "E5": "not_enough_history",
+    }
+    assert row(result, "E4", "k")["trend_direction"] == "improving"
+    assert row(result, "E2", "k")["baseline_n"] == 20
+    assert row(result, "E2", "k")["baseline_end"] == MONDAYS[19]
+
+
+def test_direction_symmetry_on_the_whole_pipeline() -> None:
+    """Negating every value and flipping the KPI's direction gives the same verdicts."""
+    series = mixed_series()
+    up = analyse(workspace(series, {"k": spec("k", "up", unit="score")}), "2026-Q3")
+    flipped = {key: -values for key, values in series.items()}
+    down = analyse(workspace(flipped, {"k": spec("k", "down", unit="score")}), "2026-Q3")
+    pd.testing.assert_frame_equal(up.summary[VERDICTS], down.summary[VERDICTS])
+    assert up.summary["prev_change_oriented"].equals(down.summary["prev_change_oriented"])
+    assert up.signals[["scope_id", "rule", "direction"]].equals(
+        down.signals[["scope_id", "rule", "direction"]]
+    )
+    assert (up.summary["status"] != "routine").sum() >= 3  # the example has signals
+
+
+def test_shift_and_scale_leave_verdicts_unchanged() -> None:
+    series = mixed_series()
+    base = analyse(workspace(series, {"k": spec("k", unit="score")}), "2026-Q3")
+    moved = {key: 3.5 * v + 1000 for key, v in series.items()}
+    other = analyse(workspace(moved, {"k": spec("k", unit="score")}), "2026-Q3")
+    pd.testing.assert_frame_equal(base.summary[VERDICTS], other.summary[VERDICTS])
+
+
+def test_missing_weeks_are_skipped_not_zero_filled() -> None:
+    values = noise(7)
+    ws = workspace({("E1", "k"): values, ("E2", "k"): noise(8)}, {"k": spec("k")})
+    obs = ws.observations
+    dropped = obs[~((obs["employee_id"] == "E1") & obs["period"].isin(MONDAYS[[45, 47]]))]
+    ws = replace(ws, observations=dropped.reset_index(drop=True))
+    r = row(analyse(ws, "2026-Q3"), "E1", "k")
+    kept = np.delete(values[39:], [45 - 39, 47 - 39])
+    assert r["level"] == pytest.approx(kept.mean())
+    assert (r["n_in_period"], r["expected_in_period"], r["missing_in_period"]) == (11, 13, 2)
+    assert not r["stale"]
+
+
+def test_later_data_is_ignored() -> None:
+    later = pd.date_range("2025-10-06", periods=60, freq="7D")  # runs into Q4 2026
+    extended = {("E1", "k"): np.r_[noise(1), np.full(8, 500.0)]}
+    a = analyse(workspace(extended, {"k": spec("k")}, dates=later), "2026-Q3")
+    b = analyse(workspace({("E1", "k"): noise(1)}, {"k": spec("k")}), "2026-Q3")
+    pd.testing.assert_frame_equal(a.summary, b.summary)
+
+
+def test_definition_change_splits_the_series() -> None:
+    """The definition changes on 2026-05-04: only the 22 later points count. 9 of them
+    (May and June) lie before the review period, fewer than 12, so the baseline is
+    provisional: the first 12 points of the new version."""
+    change = (KpiVersion(pd.Timestamp("2026-05-04"), "new formula"),)
+    values = np.r_[noise(9, n=30, level=100), noise(10, n=22, level=50)]
+    result = analyse(workspace({("E1", "k"): values}, {"k": spec("k", versions=change)}), "2026-Q3")
+    r = row(result, "E1", "k")
+    assert r["definition_version"] == 2
+    assert r["n_points"] == 22 and r["baseline_start"] == pd.Timestamp("2026-05-04")
+    assert bool(r["baseline_provisional"]) and r["baseline_n"] == 12
+    assert r["centre"] == pytest.approx(values[30:42].mean())
+    assert bool(r["prev_crosses_definition"]) and bool(r["yoy_crosses_definition"]) is False
+    points = result.for_scope("employee", "E1").points
+    assert points["current_version"].sum() == 22 and points["centre"].isna().sum() == 30
+
+
+def test_implausible_values_are_excluded_and_counted() -> None:
+    values = np.r_[noise(11, n=51, level=60), 140.0]
+    result = analyse(workspace({("E1", "k"): values}, {"k": spec("k", unit="%")}), "2026-Q3")
+    r = row(result, "E1", "k")
+    assert r["out_of_range"] == 1 and r["latest_value"] == values[50]
+    assert result.excluded["reason"].tolist() == ["above the plausible range"]
+
+
+def test_team_rollups_and_suppression_with_executive_masking() -> None:
+    """T1 has 6 people, T2 has 3 (both in D1): T2 is too small, and T1 is suppressed
+    too so T2 cannot be worked out as D1 minus T1. The department (9) is shown."""
+    series = {(f"E{i}", "k"): noise(i) for i in range(9)}
+    teams = {f"E{i}": ("T1" if i < 6 else "T2") for i in range(9)}
+    result = analyse(workspace(series, {"k": spec("k", rollup="sum")}, teams), "2026-Q3")
+    groups = result.groups.set_index(["scope", "scope_id"])
+    assert groups.loc[("team", "T2"), "reason"] == "fewer than 5 people"
+    assert groups.loc[("team", "T1"), "reason"].startswith("complementary")
+    assert not groups.loc[("department", "D1"), "suppressed"]
+    team = result.for_scope("team", "T1")
+    expected = sum(noise(i)[39:] for i in range(6)).mean()
+    assert team.summary.loc[0, "level"] == pytest.approx(expected)  # own team view: shown
+    assert team.summary.loc[0, "n_people"] == 6
+    execv = result.executive().set_index("scope_id")
+    assert np.isnan(execv.loc["T1", "level"]) and execv.loc["T1", "status"] == "suppressed"
+    assert execv.loc["D1", "level"] == pytest.approx(sum(noise(i)[39:] for i in range(9)).mean())
+
+
+def test_pairs_goals_and_slicing() -> None:
+    kpis = {"lead": spec("lead", kind="leading", pair="lag"), "lag": spec("lag")}
+    targets = pd.DataFrame(
+        {
+            "scope": ["employee"],
+            "scope_id": ["E1"],
+            "kpi_id": ["lag"],
+            "period": ["2026-Q3"],
+            "target": [60.0],
+            "baseline": [np.nan],
+        }
+    )
+    series = {("E1", "lead"): noise(1), ("E1", "lag"): noise(2), ("E2", "lag"): noise(3)}
+    result = analyse(workspace(series, kpis, targets=targets), "2026-Q3")
+    mine = result.for_scope("employee", "E1")
+    assert set(mine.summary["kpi_id"]) == {"lead", "lag"}
+    assert mine.pairs[["leading_kpi", "lagging_kpi"]].values.tolist() == [["lead", "lag"]]
+    assert mine.pairs.loc[0, "lagging_level"] == pytest.approx(noise(2)[39:].mean())
+    goal = mine.goals.iloc[0]
+    prev = noise(2)[26:39].mean()
+    assert goal["baseline"] == pytest.approx(prev)
+    assert goal["score"] == pytest.approx(
+        np.clip((noise(2)[39:].mean() - prev) / (60 - prev), 0, 1)
+    )
+    assert result.for_scope("employee", "E2").pairs.empty  # E2 has no leading KPI
+
+
+# --- the demo workspace: each archetype is found -----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, pd.DataFrame, Analysis]:
+    """The demo workspace (seed 7), its archetypes.csv, and its analysis for 2026-Q3."""
+    from kpinb.demo import write_demo
+    from kpinb.workspace import load_workspace
+
+    root = write_demo(tmp_path_factory.mktemp("demo") / "ws", seed=7)
+    ws = load_workspace(root)
+    return ws, pd.read_csv(root / "archetypes.csv", dtype=str), analyse(ws, "2026-Q3")
+
+
+Demo = tuple[Workspace, pd.DataFrame, Analysis]
+
+
+def _demo_rows(demo: Demo, archetype: str) -> list[pd.Series]:
+    _, archetypes, result = demo
+    who = archetypes[archetypes["archetype"] == archetype]
+    assert not who.empty, f"the demo has no {archetype}"
+    return [row(result, e, k) for e, k in zip(who["employee_id"], who["kpi_id"], strict=True)]
+
+
+def test_demo_steady_improver_improves(demo: Demo) -> None:
+    for r in _demo_rows(demo, "steady_improver"):
+        assert r["status"] == "improving_signal" or r["trend_direction"] == "improving", r.to_dict()
+
+
+def test_demo_noisy_but_stable_is_routine(demo: Demo) -> None:
+    for r in _demo_rows(demo, "noisy_stable"):
+        assert r["status"] == "routine", r.to_dict()
+
+
+def test_demo_dependency_shift_is_a_worsening_signal(demo: Demo) -> None:
+    for r in _demo_rows(demo, "dependency_shift"):
+        assert r["status"] == "worsening_signal", r.to_dict()
+
+
+def test_demo_dip_and_recovery_recovers(demo: Demo) -> None:
+    for r in _demo_rows(demo, "dip_and_recovery"):
+        assert r["recovered"] and r["dip_period"] < r["recovered_period"], r.to_dict()
+
+
+def test_demo_new_hire_has_not_enough_history_at_first(demo: Demo) -> None:
+    ws, archetypes, _ = demo
+    hires = archetypes[archetypes["archetype"] == "new_hire"]
+    assert not hires.empty
+    for emp in sorted(set(hires["employee_id"])):
+        obs = ws.observations[ws.observations["employee_id"] == emp]
+        first = period_of(obs["period"].min())
+        result = analyse(ws, first).for_scope("employee", emp)
+        assert (result.summary["status"] == "not_enough_history").all(), first.label

@@ -185,11 +185,11 @@ def _series(
 
 def _describe_keys(keys: pd.DataFrame, kpis: Mapping[str, KpiSpec], period: Period) -> pd.DataFrame:
     """Add each KPI's direction, sign, cadence and current definition version."""
-    spec = keys["kpi_id"].map(kpis)
-    keys["definition_version"] = spec.map(lambda s: s.version_at(period.end)).astype(int)
-    keys["direction"] = spec.map(lambda s: s.direction).astype(object)
-    keys["sign"] = spec.map(lambda s: s.sign).astype(int)
-    keys["cadence"] = spec.map(lambda s: s.cadence).astype(object)
+    kpi = keys["kpi_id"]
+    keys["definition_version"] = kpi.map({k: s.version_at(period.end) for k, s in kpis.items()})
+    keys["direction"] = kpi.map({k: s.direction for k, s in kpis.items()}).astype(object)
+    keys["sign"] = kpi.map({k: s.sign for k, s in kpis.items()}).astype(int)
+    keys["cadence"] = kpi.map({k: s.cadence for k, s in kpis.items()}).astype(object)
     keys.index.name = "key"
     return keys
 
@@ -222,6 +222,7 @@ def _summarise(
     )
     cur = points[current].reset_index(drop=True)
     cur["pos"] = signals.positions(cur["key"].to_numpy())
+    cur["baseline"] = signals.baseline_mask(cur)
     limits = signals.xmr_limits(cur)
     rows = _rule_rows(cur, limits, sign.to_numpy()[cur["key"].to_numpy()])
     summary = keys.join(limits, how="left")
@@ -240,7 +241,6 @@ def _rule_rows(cur: pd.DataFrame, limits: pd.DataFrame, sign: np.ndarray) -> pd.
     """Current-version points with limits, rule hits and oriented signal direction."""
     hits = signals.run_rules(cur, limits)
     rows = pd.concat([cur, hits], axis=1)
-    rows["baseline"] = signals.baseline_mask(cur)
     for column in ("centre", "lower", "upper"):
         rows[column] = signals.take(limits[column], cur["key"].to_numpy())
     rows["sign"] = sign
@@ -379,20 +379,19 @@ def _points_table(points: pd.DataFrame, rows: pd.DataFrame, keys: pd.DataFrame) 
     """Every point with its version, limits and rule hits (chart data)."""
     key = points["key"].to_numpy()
     current = points["version"].to_numpy() == keys["definition_version"].to_numpy()[key]
-    out = pd.DataFrame(_label(keys, key))
+    idx = np.flatnonzero(current)
+    out: dict[str, object] = dict(_label(keys, key))
     out["period"] = points["period"].to_numpy()
     out["value"] = points["value"].to_numpy()
     out["definition_version"] = points["version"].to_numpy()
     out["current_version"] = current
     out["in_review"] = points["in_review"].to_numpy()
-    idx = np.flatnonzero(current)
     for column in ("baseline", "centre", "lower", "upper", "moving_range", "smoothed"):
-        fill = False if column == "baseline" else np.nan
-        full = np.full(len(points), fill, dtype=rows[column].dtype)
+        full = np.full(len(points), column != "baseline" and np.nan, dtype=rows[column].dtype)
         full[idx] = rows[column].to_numpy()
         out[column] = full
-    signal = np.zeros(len(points), dtype=bool)
     live = (rows["in_review"] & (rows["direction"] != 0)).to_numpy()
+    signal = np.zeros(len(points), dtype=bool)
     signal[idx] = live
     out["signal"] = signal
     rules = np.zeros(len(points), dtype=np.int64)
@@ -401,7 +400,7 @@ def _points_table(points: pd.DataFrame, rows: pd.DataFrame, keys: pd.DataFrame) 
     direction = np.full(len(points), -1, dtype=np.int64)
     direction[idx[live]] = (rows["direction"].to_numpy()[live] > 0).astype(np.int64)
     out["direction"] = pd.Categorical.from_codes(direction, categories=["worsening", "improving"])
-    return out
+    return pd.DataFrame(out)
 
 
 def _rule_codes(rows: pd.DataFrame) -> np.ndarray:

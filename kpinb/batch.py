@@ -336,6 +336,9 @@ def register(subparsers: Any) -> None:
                         help="comma-separated views: employee, manager, executive")
     parser.add_argument("--force", action="store_true",
                         help="regenerate reports whose inputs have not changed")
+    parser.add_argument("--notebooks", type=Path, metavar="DIR",
+                        help="folder with your own employee_report.ipynb, team_report.ipynb and "
+                        "department_report.ipynb (default: kpinb's)")
     parser.set_defaults(func=_cmd_run)
 
 
@@ -348,7 +351,8 @@ def _split(values: list[str] | None) -> list[str] | None:
 def _cmd_run(args: argparse.Namespace) -> int:
     try:
         result = run_batch(args.workspace, args.period, out=args.out, only=_split(args.only),
-                           workers=args.workers, views=_split(args.views), force=args.force)
+                           workers=args.workers, views=_split(args.views), force=args.force,
+                           notebooks_dir=args.notebooks)
     except (WorkspaceError, BatchError) as exc:
         print(f"kpinb: {exc}", file=sys.stderr)
         print("kpinb: nothing was written.", file=sys.stderr)

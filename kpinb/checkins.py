@@ -307,7 +307,8 @@ def plan_import(
             history.plan_update(matches[0], entry, plan)
             outcome = "updated"
         else:
-            plan.problems.append(_conflict(entry, rows, file_name, matches, update))
+            differs = history.differences(matches[-1], entry)
+            plan.problems.append(_conflict(entry, rows, file_name, matches, differs, update))
             outcome = "skipped"
         plan.counts[outcome] += 1
     return plan
@@ -341,6 +342,19 @@ class _History:
         have = self.actions.get(entry_id, {})
         return all(a.text in have and action_values(a) in have[a.text][2] for a in entry.actions)
 
+    def differences(self, entry_id: int, entry: Entry) -> list[str]:
+        """The columns in which ``entry`` differs from the journal's latest version."""
+        _, values = self.latest[entry_id]
+        names = ("date", "employee_id", "author", *ENTRY_FIELDS)
+        found = [n for n, a, b in zip(names, entry_values(entry), values, strict=True) if a != b]
+        have = self.actions.get(entry_id, {})
+        for action in entry.actions:
+            if action.text not in have:
+                found.append(f"new action '{action.text}'")
+            elif action_values(action) not in have[action.text][2]:
+                found.append(f"action '{action.text}'")
+        return found
+
     def plan_update(self, entry_id: int, entry: Entry, plan: ImportPlan) -> None:
         """New versions for what differs; actions matched by their text, new ones added."""
         version, values = self.latest[entry_id]
@@ -356,8 +370,14 @@ class _History:
 
 
 def _conflict(
-    entry: Entry, rows: tuple[int, ...], file_name: str, matches: list[int], update: bool
+    entry: Entry,
+    rows: tuple[int, ...],
+    file_name: str,
+    matches: list[int],
+    differs: list[str],
+    update: bool,
 ) -> Problem:
+    """The problem of a file entry that differs from the journal's entry with its identity."""
     who = f"{entry.employee_id} by {entry.author} on {entry.date.isoformat()}"
     ids = ", ".join(str(m) for m in matches)
     if update:
@@ -371,6 +391,7 @@ def _conflict(
         file=file_name,
         rows=rows,
         count=len(rows),
-        problem=f"the journal already has an entry for {who} (entry {ids}) with different content",
+        problem=f"the journal already has an entry for {who} (entry {ids}); the file differs "
+        f"in {', '.join(differs) or 'content'}",
         fix=fix,
     )

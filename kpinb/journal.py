@@ -166,13 +166,28 @@ def _writer(root: str | Path) -> Iterator[sqlite3.Connection]:
         raise JournalError(f"workspace folder '{root}' does not exist")
     conn = sqlite3.connect(journal_path(root), timeout=BUSY_TIMEOUT_S, isolation_level=None)
     try:
-        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        _ensure_wal(conn)
-        conn.execute("PRAGMA foreign_keys = ON")
-        _migrate(conn)
+        with _unreadable_as_journal_error(root):
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            _ensure_wal(conn)
+            conn.execute("PRAGMA foreign_keys = ON")
+            _migrate(conn)
         yield conn
     finally:
         conn.close()
+
+
+@contextlib.contextmanager
+def _unreadable_as_journal_error(root: str | Path) -> Iterator[None]:
+    """A file that is not a SQLite database (or is damaged) becomes a JournalError."""
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        if type(exc) is not sqlite3.DatabaseError:  # locked, constraint...: not about the file
+            raise
+        raise JournalError(
+            f"{journal_path(root)} cannot be read as a journal ({exc}); it was left as it is: "
+            "restore it from a backup, or move it aside to start a new journal"
+        ) from None
 
 
 def _ensure_wal(conn: sqlite3.Connection) -> None:
@@ -204,8 +219,10 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 def _version(conn: sqlite3.Connection) -> int:
     try:
         row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
-    except sqlite3.OperationalError:  # no such table: a new, empty file
-        return 0
+    except sqlite3.OperationalError as exc:
+        if "no such table" not in str(exc):
+            raise
+        return 0  # a new, empty file
     return int(row[0] or 0)
 
 
@@ -236,6 +253,8 @@ def _reader(root: str | Path) -> Iterator[sqlite3.Connection | None]:
         return
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
     try:
+        with _unreadable_as_journal_error(root):
+            _version(conn)
         yield conn
     finally:
         conn.close()

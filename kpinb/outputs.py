@@ -63,7 +63,7 @@ def safe_name(identifier: object) -> str:
     stem = _NOT_ALLOWED.sub("_", text).strip("._-")[:MAX_STEM].rstrip("._-")
     if stem.split(".")[0].upper() in _WINDOWS_RESERVED:
         stem = f"_{stem}"
-    if stem == raw:
+    if stem and stem == raw:
         return stem
     digest = hashlib.sha256(unicodedata.normalize("NFC", raw).encode("utf-8")).hexdigest()
     return f"{stem or 'id'}-{digest[:8]}"
@@ -253,6 +253,7 @@ def render_index(
     template = _environment().get_template("run_index.html.j2")
     return template.render(
         period=period,
+        show_quality=any(r["quality"] is not None for rows in groups.values() for r in rows),
         groups=[(SCOPE_DIRS[scope].capitalize(), rows) for scope, rows in groups.items() if rows],
         warnings=warning_list,
         generated=generated,
@@ -272,7 +273,7 @@ def _index_row(record: Mapping[str, Any]) -> dict[str, Any]:
         "attention": record["status"] != "ok",
         "kept_previous": record["status"] != "ok" and published,
         "updated": record.get("updated", ""),
-        "quality": record.get("quality", 0),
+        "quality": record.get("quality"),
     }
 
 
@@ -335,7 +336,7 @@ def publish(period_dir: Path, files: ReportFiles, html: str, twin: Mapping[str, 
     quality = twin.get("data_quality")
     record = {"status": "ok", "key": key, "name": name,
               "html_sha256": sha256_bytes(html), "json_sha256": sha256_bytes(twin_text),
-              "quality": len(quality) if isinstance(quality, list | tuple) else 0}
+              "quality": len(quality) if isinstance(quality, list | tuple) else None}
     _write_state(period_dir, files, record, staging)
 
 

@@ -299,18 +299,22 @@ def _own_goals_section(ws: Workspace, eid: str, refs: list[nv.Ref],
 
 
 def _state(block: dict[str, Any]) -> str:
+    """How a KPI serves a personal goal: improving, steady, worth a talk, or no values."""
     if block["level"] is None:
         return "none"
-    status = _card_status(block)
-    return {"improving": "improving", "conversation": "conversation"}.get(status, "steady")
+    if _stall(block) in ("shift", "lean"):
+        return "conversation"
+    return "improving" if _card_status(block) == "improving" else "steady"
 
 
 def _moved_state(block: dict[str, Any]) -> str:
+    """What moved: a real change either way, a steady trend either way, or routine."""
     if block["status"] == "improving_signal":
         return "improving"
     if block["status"] == "worsening_signal":
         return "conversation"
-    return "trend" if block["trend"]["direction"] == "improving" else "routine"
+    return {"improving": "trend", "worsening": "lean"}.get(block["trend"]["direction"],
+                                                            "routine")
 
 
 def _routine_section(ws: Workspace, eid: str, refs: list[nv.Ref], per: Period,

@@ -21,6 +21,7 @@ from kpinb.kpis import KpiSpec
 from kpinb.periods import Period
 
 MIN_GROUP_SIZE = 5
+RULE_CODES = {"sum": 0, "mean": 1, "median": 2}
 ORGANISATION = "organisation"
 
 
@@ -51,8 +52,8 @@ def rollup_series(
     kpi_id (categorical), period, value, n (people contributing that date)."""
     kpi = observations["kpi_id"].astype("category")
     rules = np.array(
-        [kpis[k].rollup if k in kpis else "sum" for k in kpi.cat.categories.astype(str)],
-        dtype=object,
+        [RULE_CODES[kpis[k].rollup] if k in kpis else 0 for k in kpi.cat.categories.astype(str)],
+        dtype=np.int64,
     )
     dates, uniq_dates = pd.factorize(observations["period"], sort=True)
     frames = []
@@ -83,6 +84,19 @@ def rollup_series(
     return pd.concat(frames, ignore_index=True)
 
 
+def _cells(cell: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct cell codes (sorted) and each row's index into them.
+
+    Counts over the whole code space when it is small (no sort), else sorts.
+    """
+    if space > 4 * len(cell) + 1_000_000:
+        return np.unique(cell, return_inverse=True)
+    used = np.flatnonzero(np.bincount(cell, minlength=space))
+    index = np.zeros(space, dtype=np.int64)
+    index[used] = np.arange(len(used))
+    return used, index[cell]
+
+
 def _aggregate(
     group: np.ndarray,
     kpi: np.ndarray,
@@ -91,18 +105,18 @@ def _aggregate(
     rules: np.ndarray,
     shape: tuple[int, int, int],
 ) -> dict[str, np.ndarray]:
-    """Sum, mean or median (each KPI's rule) of ``value`` per (group, kpi, date) cell,
-    returned sorted by cell; vectorised with bincount."""
+    """Sum, mean or median (each KPI's rule, coded as in RULE_CODES) of ``value`` per
+    (group, kpi, date) cell, returned sorted by cell; vectorised with bincount."""
     ok = (group >= 0) & (kpi >= 0)
     n_kpi, n_date = shape[1], shape[2]
     cell = (group[ok].astype(np.int64) * n_kpi + kpi[ok]) * n_date + date[ok]
     value = value[ok]
-    uniq, ids = np.unique(cell, return_inverse=True)
+    uniq, ids = _cells(cell, int(np.prod(shape, dtype=np.int64)))
     count = np.bincount(ids, minlength=len(uniq))
     total = np.bincount(ids, weights=value, minlength=len(uniq))
     rule = rules[(uniq // n_date) % n_kpi]
-    out = np.where(rule == "mean", total / np.maximum(count, 1), total)
-    medians = rules[kpi[ok]] == "median"
+    out = np.where(rule == RULE_CODES["mean"], total / np.maximum(count, 1), total)
+    medians = rules[kpi[ok]] == RULE_CODES["median"]
     if medians.any():
         med = pd.Series(value[medians]).groupby(ids[medians]).median()
         out[med.index.to_numpy()] = med.to_numpy()

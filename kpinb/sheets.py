@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
+import decimal
 import os
 import re
 import tempfile
@@ -26,6 +27,8 @@ TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
 # characters an xlsx file cannot hold (XML 1.0); openpyxl refuses them
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
+# values a cell keeps with their own type; anything else is written as text
+_TYPED = (str, bool, int, float, decimal.Decimal, dt.date, dt.time, dt.timedelta)
 
 
 def neutralise(value: Any) -> Any:
@@ -84,7 +87,17 @@ def _csv_column(series: pd.Series) -> pd.Series:
         return series.dt.strftime("%Y-%m-%d").astype(object).where(series.notna(), None)
     if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
         return series
-    return series.map(lambda v: None if _missing(v) else neutralise(_plain(v)), na_action=None)
+    return series.astype(object).map(_csv_value)
+
+
+def _csv_value(value: Any) -> Any:
+    """A CSV cell: numbers stay numbers, everything else is neutralised text."""
+    value = _plain(value)
+    if _missing(value):
+        return None
+    if isinstance(value, bool | int | float | decimal.Decimal):
+        return value
+    return neutralise(value.isoformat() if isinstance(value, dt.date) else str(value))
 
 
 def _fill_sheet(sheet: Any, frame: pd.DataFrame) -> None:
@@ -102,6 +115,8 @@ def _set_cell(cell: Any, value: Any) -> None:
     value = _plain(value)
     if _missing(value):
         return
+    if not isinstance(value, _TYPED):  # tuples, Periods, ...: shown as their text
+        value = str(value)
     if isinstance(value, str):
         cell.value = _ILLEGAL_XML.sub("\ufffd", neutralise(value))
         cell.data_type = "s"

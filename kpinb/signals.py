@@ -47,18 +47,30 @@ def position(points: pd.DataFrame) -> np.ndarray:
     return positions(points["key"].to_numpy())
 
 
+def starts_of(key: np.ndarray) -> np.ndarray:
+    """Index of the first row of each run of equal ``key`` values."""
+    if not len(key):
+        return np.array([], dtype=np.int64)
+    return np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+
+
+def counts_of(key: np.ndarray) -> np.ndarray:
+    """Rows in each run of equal ``key`` values, in order."""
+    return np.diff(np.r_[starts_of(key), len(key)])
+
+
 def sizes(key: np.ndarray) -> np.ndarray:
     """Length of the run of equal ``key`` values each row belongs to."""
-    n = len(key)
-    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if n else np.array([], int)
-    counts = np.diff(np.r_[starts, n])
+    counts = counts_of(key)
     return np.repeat(counts, counts)
 
 
-def per_key(key: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-    """Sum of ``weights`` (or the count of rows) per key value 0..max(key)."""
-    size = int(key.max()) + 1 if len(key) else 0
-    return np.bincount(key, weights=weights, minlength=size)
+def seg_sum(values: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """Sum of ``values`` over each run of equal ``key`` values, in order."""
+    starts = starts_of(key)
+    if not len(starts):
+        return np.zeros(0)
+    return np.add.reduceat(values, starts)
 
 
 def take(per_key: pd.Series, key: np.ndarray) -> np.ndarray:
@@ -80,17 +92,20 @@ def baseline_mask(points: pd.DataFrame) -> np.ndarray:
     """Rows in the XmR baseline: the first 12 to 20 points before the review period.
 
     With fewer than 12 points before it, the baseline is provisional: the first
-    min(12, n) points of the series, review-period points included.
+    min(12, n) points of the series, review-period points included. Uses the
+    ``baseline`` column when the frame already has one.
     """
+    if "baseline" in points:
+        return points["baseline"].to_numpy()
     key = points["key"].to_numpy()
-    n_before = per_key(key, (~points["in_review"].to_numpy()).astype(float))[key]
-    n_total = per_key(key)[key]
+    counts = counts_of(key)
+    before = seg_sum((~points["in_review"].to_numpy()).astype(np.int64), key)
     n_base = np.where(
-        n_before >= BASELINE_MIN,
-        np.minimum(n_before, BASELINE_MAX),
-        np.minimum(BASELINE_MIN, n_total),
+        before >= BASELINE_MIN,
+        np.minimum(before, BASELINE_MAX),
+        np.minimum(BASELINE_MIN, counts),
     )
-    return position(points) < n_base
+    return position(points) < np.repeat(n_base, counts)
 
 
 def xmr_limits(points: pd.DataFrame) -> pd.DataFrame:
@@ -104,18 +119,16 @@ def xmr_limits(points: pd.DataFrame) -> pd.DataFrame:
     base = baseline_mask(points)
     ranged = base & (pos > 0)
     mr = np.where(ranged, np.abs(value - lag(value, pos, 1)), 0.0)
-    present = np.unique(key)
-    count = per_key(key)[present]
-    n_base = per_key(key, base.astype(float))[present]
-    before = per_key(key, (~points["in_review"].to_numpy()).astype(float))[present]
+    n_base = seg_sum(base.astype(np.int64), key)
+    before = seg_sum((~points["in_review"].to_numpy()).astype(np.int64), key)
     period = points["period"].to_numpy("datetime64[ns]")
     with np.errstate(divide="ignore", invalid="ignore"):
-        centre = per_key(key, np.where(base, value, 0.0))[present] / n_base
-        mr_bar = per_key(key, mr)[present] / per_key(key, ranged.astype(float))[present]
-    enough = count >= MIN_POINTS
+        centre = seg_sum(np.where(base, value, 0.0), key) / n_base
+        mr_bar = seg_sum(mr, key) / seg_sum(ranged.astype(np.int64), key)
+    enough = counts_of(key) >= MIN_POINTS
     out = pd.DataFrame(
         {
-            "n_points": count,
+            "n_points": counts_of(key),
             "baseline_n": n_base.astype(int),
             "baseline_start": period[pos == 0],
             "baseline_end": period[base & ~_next_in_base(base, key)],
@@ -123,7 +136,7 @@ def xmr_limits(points: pd.DataFrame) -> pd.DataFrame:
             "centre": np.where(enough, centre, np.nan),
             "mr_bar": np.where(enough, mr_bar, np.nan),
         },
-        index=pd.Index(present, name="key"),
+        index=pd.Index(key[starts_of(key)], name="key"),
     )
     out["lower"] = out["centre"] - NPL_FACTOR * out["mr_bar"]
     out["upper"] = out["centre"] + NPL_FACTOR * out["mr_bar"]
@@ -156,10 +169,13 @@ def _run_of_eight(side: np.ndarray, key: np.ndarray) -> np.ndarray:
 
 def _three_of_four(half: np.ndarray, pos: np.ndarray) -> np.ndarray:
     """+1/-1 where the point ends 4 successive points with 3+ beyond the halfway band."""
-    up = sum(lag((half == 1).astype(float), pos, k, 0.0) for k in range(4))
-    down = sum(lag((half == -1).astype(float), pos, k, 0.0) for k in range(4))
-    full = pos >= 3
-    return (full & (up >= 3)).astype(np.int8) - (full & (down >= 3)).astype(np.int8)
+    out = np.zeros(len(half), dtype=np.int8)
+    for side in (1, -1):
+        total = np.cumsum(half == side, dtype=np.int64)
+        window = total.copy()
+        window[4:] -= total[:-4]
+        out[(pos >= 3) & (window >= 3)] = side
+    return out
 
 
 def run_rules(points: pd.DataFrame, limits: pd.DataFrame) -> pd.DataFrame:
@@ -192,9 +208,11 @@ def signal_direction(rules: pd.DataFrame) -> np.ndarray:
     At one point all hits share a side (a point beyond a limit ends any run on
     the other side), so the first non-zero rule gives it.
     """
-    hits = rules[list(RULES)].to_numpy()
-    first = np.argmax(hits != 0, axis=1)
-    return hits[np.arange(len(hits)), first]
+    out = np.zeros(len(rules), dtype=np.int8)
+    for rule in reversed(RULES):
+        hit = rules[rule].to_numpy()
+        out = np.where(hit != 0, hit, out)
+    return out
 
 
 def statuses(n_points: pd.Series, last_signal: pd.Series) -> pd.Series:

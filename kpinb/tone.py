@@ -119,7 +119,8 @@ def find_forbidden(text: str) -> list[ToneHit]:
     hits = []
     for m in _FORBIDDEN_RE.finditer(text):
         start, end = max(m.start() - 40, 0), min(m.end() + 40, len(text))
-        hits.append(ToneHit(m.group(1).lower(), " ".join(text[start:end].split())))
+        word = " ".join(m.group(1).lower().split())
+        hits.append(ToneHit(word, " ".join(text[start:end].split())))
     return hits
 
 

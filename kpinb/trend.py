@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from kpinb.periods import Period
-from kpinb.signals import MIN_POINTS, lag, position, sizes, take
+from kpinb.signals import MIN_POINTS, counts_of, lag, position, sizes, starts_of, take
 
 TREND_POINTS = 13
 SMOOTH = 4
@@ -142,9 +142,14 @@ def streaks(points: pd.DataFrame, sign: np.ndarray, smooth: np.ndarray) -> pd.Se
     earlier = lag(smooth, pos, SMOOTH)
     gain = sign * (smooth - earlier)
     better = gain > 1e-9 * (np.abs(smooth) + np.abs(earlier))
-    last_pos = pd.Series(pos).groupby(key).max()
-    last_break = pd.Series(np.where(better, -1, pos)).groupby(key).max()
-    return (last_pos - last_break).rename("streak_length")
+    starts = starts_of(key)
+    if not len(starts):
+        return pd.Series(dtype=int, name="streak_length")
+    last_pos = counts_of(key) - 1
+    last_break = np.maximum.reduceat(np.where(better, -1, pos), starts)
+    return pd.Series(
+        last_pos - last_break, index=pd.Index(key[starts], name="key"), name="streak_length"
+    )
 
 
 def personal_bests(points: pd.DataFrame, sign: np.ndarray) -> pd.DataFrame:

@@ -234,6 +234,16 @@ def test_a_journal_from_a_newer_kpinb_is_refused(tmp_path) -> None:
         journal.add_entry(tmp_path, _entry())
 
 
+def test_a_file_that_is_not_a_journal_is_refused_and_left_alone(tmp_path) -> None:
+    (tmp_path / "journal.sqlite").write_bytes(b"not a database, just notes" * 100)
+    before = _sha(tmp_path / "journal.sqlite")
+    with pytest.raises(JournalError, match="cannot be read as a journal"):
+        journal.latest_entries(tmp_path, ["00123"])
+    with pytest.raises(JournalError, match="cannot be read as a journal"):
+        journal.add_entry(tmp_path, _entry())
+    assert _sha(tmp_path / "journal.sqlite") == before
+
+
 # --- concurrency -------------------------------------------------------------------------------
 
 
@@ -299,11 +309,40 @@ def test_a_changed_row_is_a_conflict_unless_update_is_asked(tmp_path) -> None:
     with pytest.raises(JournalError) as err:
         journal.import_checkins(tmp_path, changed)
     assert [(p.file, p.rows) for p in err.value.problems] == [("changed.csv", (4,))]
+    assert "(entry 2); the file differs in what_moved" in err.value.problems[0].problem
     result = journal.import_checkins(tmp_path, changed, update=True)
     assert (result.added, result.updated, result.skipped) == (0, 1, 1)
     assert journal.history_entries(tmp_path)["what_moved"].tolist() == [
         "calls dipped", "deals steady", "deals up",
     ]  # fmt: skip
+
+
+def test_update_versions_changed_actions_and_adds_new_ones(tmp_path) -> None:
+    """GOOD's entry 1 has 'pair up' (action 1) and 'read the playbook' (action 2, open).
+
+    The new file closes action 2 and adds 'present it': action 2 gets version 2 (done),
+    'present it' becomes action 3, action 1 and the entry itself stay at version 1.
+    """
+    journal.import_checkins(tmp_path, _csv(tmp_path, GOOD))
+    rows = GOOD.splitlines()
+    changed = [
+        rows[0],
+        rows[1].replace(",open", ",done"),
+        rows[1].replace("read the playbook", "present it").replace(",open", ","),
+    ]
+    path = _csv(tmp_path, "\n".join(changed) + "\n", "closed.csv")
+    with pytest.raises(JournalError, match="action 'read the playbook', new action 'present it'"):
+        journal.import_checkins(tmp_path, path)
+    result = journal.import_checkins(tmp_path, path, update=True)
+    assert (result.added, result.updated, result.skipped) == (0, 1, 0)
+    actions = journal.history_actions(tmp_path)
+    assert actions[["action_id", "version", "text", "status"]].values.tolist() == [
+        [1, 1, "pair up", "done"],
+        [2, 1, "read the playbook", "open"],
+        [2, 2, "read the playbook", "done"],
+        [3, 1, "present it", "open"],
+    ]
+    assert journal.history_entries(tmp_path)["version"].tolist() == [1, 1]
 
 
 def test_import_errors_name_every_bad_row(tmp_path) -> None:

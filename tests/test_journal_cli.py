@@ -175,3 +175,12 @@ def test_listing_an_empty_workspace_does_not_create_the_journal(ws, capsys) -> N
     assert _run(capsys, "checkin", "list", ws) == (0, "no check-ins yet\n", "")
     assert _run(capsys, "checkin", "list", ws, "--open-actions") == (0, "no open actions\n", "")
     assert not (ws / "journal.sqlite").exists()
+
+
+def test_a_workspace_with_problems_still_takes_check_ins_with_a_note(ws, capsys) -> None:
+    (ws / "kpis.yaml").write_text("kpis: [unclosed", encoding="utf-8")
+    flags = [*FLAGS]
+    flags[1] = "E999"  # cannot be checked: people are not loaded from a broken workspace
+    code, out, err = _run(capsys, "checkin", "add", ws, *flags)
+    assert code == 0 and "saved check-in 1 for E999" in out
+    assert "employee ids were not checked against people" in err

@@ -82,10 +82,29 @@ def test_csv_writes_dates_as_iso_text(tmp_path) -> None:
     assert text.split("\r\n")[:3] == ['"d"', '"2026-07-01"', '""']
 
 
-def test_a_failed_write_keeps_the_old_file_and_leaves_no_temp_file(tmp_path) -> None:
+def test_other_objects_are_written_as_neutralised_text(tmp_path) -> None:
+    frame = pd.DataFrame({"x": [("a", "b"), pd.Period("2026Q3")], "y": [dt.time(9), "-x"]})
+    sheet = openpyxl.load_workbook(write_xlsx({"s": frame}, tmp_path / "o.xlsx"))["s"]
+    assert [c.value for c in sheet["A"]][1:] == ["('a', 'b')", "2026Q3"]
+    assert [c.value for c in sheet["B"]][1:] == [dt.time(9), "'-x"]
+
+
+def test_csv_neutralises_text_made_from_other_objects(tmp_path) -> None:
+    frame = pd.DataFrame({"x": [pd.Timedelta(days=-1), 5, dt.date(2026, 7, 1)]})
+    text = write_csv(frame, tmp_path / "o.csv").read_bytes().decode("utf-8-sig")
+    assert text.split("\r\n")[1:4] == ['"\'-1 days +00:00:00"', "5", '"2026-07-01"']
+
+
+def test_a_failed_write_keeps_the_old_file_and_leaves_no_temp_file(tmp_path, monkeypatch) -> None:
     target = tmp_path / "out.xlsx"
     target.write_bytes(b"old")
-    with pytest.raises(ValueError):
-        write_xlsx({"bad": pd.DataFrame({"x": [object()]})}, target)
+
+    def half_then_fail(self: object, handle) -> None:  # the disk fills up mid-file
+        handle.write(b"PK half a zip")
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(openpyxl.Workbook, "save", half_then_fail)
+    with pytest.raises(OSError, match="No space"):
+        write_xlsx({"data": _frame()}, target)
     assert target.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.xlsx"]

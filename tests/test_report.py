@@ -1,0 +1,194 @@
+"""The report facade on the demo workspace: contract, escaping, journal, privacy of names.
+
+The demo workspace is written once per test session (``demo_workspace``) and shared
+with tests/test_report_demo.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from kpinb.errors import UsageError
+from kpinb.periods import parse_period
+from kpinb.report import MIME_TYPE, Report, build_report, page_html, show
+from kpinb.workspace import Workspace, load_workspace
+
+PERIOD = "2026-Q3"
+
+
+@functools.cache
+def demo_workspace(base: str) -> Workspace:
+    """The demo workspace with its check-ins imported into the journal (built once)."""
+    from kpinb import journal
+    from kpinb.demo import write_demo
+
+    root = write_demo(Path(base) / "report-demo")
+    journal.import_checkins(root, root / "checkins.csv")
+    return load_workspace(root)
+
+
+@pytest.fixture(scope="session")
+def demo_ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    return demo_workspace(str(tmp_path_factory.getbasetemp()))
+
+
+def person(ws: Workspace, eid: str) -> pd.Series:
+    return ws.people.loc[ws.people["employee_id"] == eid].iloc[0]
+
+
+# --- the contract -------------------------------------------------------------------------
+
+
+def test_report_identity_and_twin_header(demo_ws: Workspace) -> None:
+    report = build_report(demo_ws, "employee", "E002", PERIOD)
+    assert isinstance(report, Report)
+    assert (report.scope, report.scope_id, report.period, report.view) == (
+        "employee", "E002", PERIOD, "employee")
+    assert report.title == f"{person(demo_ws, 'E002')['name']}: coaching report, 2026-Q3"
+    twin = report.to_json()
+    assert {k: twin[k] for k in ("schema", "scope", "id", "period", "period_start",
+                                 "period_end", "view")} == {
+        "schema": "kpinb.report/1", "scope": "employee", "id": "E002", "period": PERIOD,
+        "period_start": "2026-07-01", "period_end": "2026-09-30", "view": "employee"}
+    assert [s["id"] for s in twin["sections"]] == [
+        "progress", "kpis", "goals", "own_goals", "routine", "questions", "notes"]
+
+
+def test_period_object_gives_the_same_report(demo_ws: Workspace) -> None:
+    a = build_report(demo_ws, "employee", "E003", PERIOD)
+    b = build_report(demo_ws, "employee", "E003", parse_period(PERIOD))
+    assert a.to_json() == b.to_json()
+    assert a.to_html() == b.to_html()
+
+
+def test_to_json_returns_a_copy(demo_ws: Workspace) -> None:
+    report = build_report(demo_ws, "employee", "E003", PERIOD)
+    twin = report.to_json()
+    twin["kpis"].clear()
+    assert report.to_json()["kpis"]
+
+
+@pytest.mark.parametrize(
+    ("scope", "scope_id", "view", "message"),
+    [("person", "E001", "employee", "scope 'person' is not one of employee, team, department"),
+     ("employee", "E001", "executive", "use one of employee, manager"),
+     ("department", "Sales", "manager", "use one of executive"),
+     ("employee", "E999", "employee", "employee 'E999' is not in the workspace; known ids: E001"),
+     ("team", "T99", "manager", "team 'T99' is not in the workspace")],
+)
+def test_bad_requests_name_the_valid_choices(demo_ws: Workspace, scope: str, scope_id: str,
+                                             view: str, message: str) -> None:
+    with pytest.raises(UsageError, match=re.escape(message)):
+        build_report(demo_ws, scope, scope_id, PERIOD, view)
+
+
+def test_bad_period_is_a_usage_error(demo_ws: Workspace) -> None:
+    with pytest.raises(UsageError, match="2026-Q5"):
+        build_report(demo_ws, "employee", "E001", "2026-Q5")
+
+
+def test_show_publishes_html_and_the_twin(demo_ws: Workspace,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    published: list[tuple[object, dict]] = []
+    monkeypatch.setattr("IPython.display.display",
+                        lambda obj, **kw: published.append((obj, kw)))
+    report = build_report(demo_ws, "team", "T01", PERIOD, "manager")
+    show(report)
+    [(bundle, kwargs)] = published
+    assert kwargs == {"raw": True}
+    assert bundle == {"text/html": report.to_html(), MIME_TYPE: report.to_json()}
+    assert report._repr_mimebundle_() == bundle
+    assert report._repr_html_() == report.to_html()
+
+
+def test_page_html_is_a_standalone_page(demo_ws: Workspace) -> None:
+    report = build_report(demo_ws, "department", "Sales", PERIOD, "executive")
+    page = page_html(report)
+    assert page.startswith("<!DOCTYPE html>")
+    assert "<title>Sales: department overview, 2026-Q3</title>" in page
+    assert "@media print" in page
+    assert report.to_html() in page
+    assert "<script" not in page
+
+
+# --- untrusted strings ---------------------------------------------------------------------
+
+HOSTILE = "<script>alert(1)</script>"
+IMG = '<img src=x onerror="alert(2)">'
+
+
+def hostile_workspace(ws: Workspace) -> Workspace:
+    """E002 is named <script>…, their goal is an <img onerror>, a KPI name carries markup."""
+    people = ws.people.copy()
+    people.loc[people["employee_id"] == "E002", "name"] = HOSTILE
+    goals = ws.goals.copy()
+    goals.loc[goals["employee_id"] == "E002", "goal"] = IMG
+    kpis = dict(ws.kpis)
+    kpis["revenue_closed"] = dataclasses.replace(kpis["revenue_closed"], name="Revenue <b>&</b>")
+    return dataclasses.replace(ws, people=people, goals=goals, kpis=kpis)
+
+
+@pytest.mark.parametrize(("scope", "scope_id", "view"),
+                         [("employee", "E002", "employee"), ("team", "T01", "manager")])
+def test_untrusted_strings_appear_as_text(demo_ws: Workspace, scope: str, scope_id: str,
+                                          view: str) -> None:
+    ws = hostile_workspace(demo_ws)
+    report = build_report(ws, scope, scope_id, PERIOD, view)
+    page = page_html(report)
+    assert "<script" not in page
+    assert "<img" not in page
+    assert "<b>&" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "Revenue &lt;b&gt;&amp;&lt;/b&gt;" in page
+    if scope == "employee":
+        assert "&lt;img src=x onerror=&#34;alert(2)&#34;&gt;" in page
+        assert report.to_json()["own_goals"][0]["goal"] == IMG  # the twin keeps the raw text
+    assert not re.search(r"<[^>]+\son\w+=", page)  # no event-handler attribute anywhere
+
+
+# --- the journal -------------------------------------------------------------------------
+
+
+def test_routine_uses_the_latest_checkin_and_open_actions(demo_ws: Workspace) -> None:
+    """E004's check-in (checkins.csv) diagnosed a dependency; its action is open."""
+    checkins = pd.read_csv(demo_ws.root / "checkins.csv", dtype=str, keep_default_na=False)
+    mine = checkins[checkins["employee_id"] == "E004"].sort_values("date").iloc[-1]
+    twin = build_report(demo_ws, "employee", "E004", PERIOD, "manager").to_json()
+    checkin = twin["routine"]["checkin"]
+    assert checkin["date"] == mine["date"]
+    assert checkin["why_moved"] == mine["why_moved"]
+    assert checkin["diagnosis"] == "dependency"
+    open_rows = checkins[(checkins["employee_id"] == "E004")
+                         & (checkins["action_status"] == "open")]
+    assert [a["text"] for a in twin["routine"]["open_actions"]] == open_rows["action"].tolist()
+    assert [a["owner"] for a in twin["routine"]["open_actions"]] == open_rows[
+        "action_owner"].tolist()  # the manager view names people
+    revenue = next(q for q in twin["questions"] if q["kpi_id"] == "revenue_closed")
+    assert revenue["kinds"][0] == "dependency"
+
+
+def test_employee_view_names_the_manager_by_role(demo_ws: Workspace) -> None:
+    checkins = pd.read_csv(demo_ws.root / "checkins.csv", dtype=str, keep_default_na=False)
+    mine = checkins[checkins["employee_id"] == "E004"].iloc[-1]
+    me = person(demo_ws, "E004")
+    manager = person(demo_ws, me["manager_id"])
+    assert mine["author"] == manager["name"]  # the demo's check-ins are written by the manager
+    twin = build_report(demo_ws, "employee", "E004", PERIOD).to_json()
+    assert twin["routine"]["checkin"]["author"] == "your manager"
+    html = build_report(demo_ws, "employee", "E004", PERIOD).to_html()
+    assert manager["name"] not in html
+
+
+def test_without_a_journal_the_routine_is_empty(demo_ws: Workspace, tmp_path: Path) -> None:
+    twin = build_report(demo_ws, "employee", "E004", PERIOD, journal_root=tmp_path).to_json()
+    assert twin["routine"]["checkin"] is None
+    assert twin["routine"]["open_actions"] == []
+    why = next(s for s in twin["sections"] if s["id"] == "routine")["sentences"]
+    assert "Nothing recorded yet: a good question for the next check-in." in [
+        s["text"] for s in why]

@@ -387,7 +387,8 @@ def _points_table(points: pd.DataFrame, rows: pd.DataFrame, keys: pd.DataFrame) 
     out["current_version"] = current
     out["in_review"] = points["in_review"].to_numpy()
     for column in ("baseline", "centre", "lower", "upper", "moving_range", "smoothed"):
-        full = np.full(len(points), column != "baseline" and np.nan, dtype=rows[column].dtype)
+        empty = False if column == "baseline" else np.nan
+        full = np.full(len(points), empty, dtype=rows[column].dtype)
         full[idx] = rows[column].to_numpy()
         out[column] = full
     live = (rows["in_review"] & (rows["direction"] != 0)).to_numpy()

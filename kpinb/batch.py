@@ -162,8 +162,15 @@ def run_batch(
     folder = Path(notebooks_dir) if notebooks_dir is not None else NOTEBOOKS_DIR
     jobs = make_jobs(ws, per, requests, notebooks_dir=folder)
     period_dir = resolve_under(Path(out), per.label)
-    run = _Run(per, period_dir, jobs, notebooks_dir=folder, workers=count,
-               restart_every=restart_every, progress=progress)
+    run = _Run(
+        per,
+        period_dir,
+        jobs,
+        notebooks_dir=folder,
+        workers=count,
+        restart_every=restart_every,
+        progress=progress,
+    )
     return run.run(ws, force=force)
 
 
@@ -215,16 +222,21 @@ def scope_members(ws: Workspace, per: Period) -> dict[str, dict[str, str]]:
     every team, every department."""
     people = ws.people[ws.people["start_date"] <= per.end]
     return {
-        "employee": dict(zip(people["employee_id"].astype(str), people["name"].astype(str),
-                             strict=True)),
-        "team": dict(zip(ws.teams["team_id"].astype(str), ws.teams["name"].astype(str),
-                         strict=True)),
+        "employee": dict(
+            zip(people["employee_id"].astype(str), people["name"].astype(str), strict=True)
+        ),
+        "team": dict(
+            zip(ws.teams["team_id"].astype(str), ws.teams["name"].astype(str), strict=True)
+        ),
         "department": {d: d for d in sorted(set(ws.teams["department"].astype(str)))},
     }
 
 
 def plan_requests(
-    ws: Workspace, per: Period, *, views: Sequence[str] | None = None,
+    ws: Workspace,
+    per: Period,
+    *,
+    views: Sequence[str] | None = None,
     only: Iterable[str] | None = None,
 ) -> list[Request]:
     """The reports of a run: for each scope, each requested view it offers, each id.
@@ -235,8 +247,11 @@ def plan_requests(
     wanted = _check_only(only, members)
     requests = []
     for scope, ids in members.items():
-        scope_views = [PRIMARY_VIEW[scope]] if views is None else [
-            v for v in SCOPE_VIEWS[scope] if v in views]
+        scope_views = (
+            [PRIMARY_VIEW[scope]]
+            if views is None
+            else [v for v in SCOPE_VIEWS[scope] if v in views]
+        )
         for scope_id, name in ids.items():
             if wanted is not None and scope_id not in wanted:
                 continue
@@ -254,10 +269,16 @@ def _check_only(only: Iterable[str] | None, members: dict[str, dict[str, str]]) 
     if unknown:
         import difflib
 
-        hints = [f"{u!r} (did you mean {', '.join(map(repr, near))}?)" if (
-            near := difflib.get_close_matches(u, known, n=3)) else repr(u) for u in unknown]
-        msg = (f"--only names id(s) not in the workspace for this period: {'; '.join(hints)}. "
-               "Use employee ids, team ids or department names.")
+        hints = [
+            f"{u!r} (did you mean {', '.join(map(repr, near))}?)"
+            if (near := difflib.get_close_matches(u, known, n=3))
+            else repr(u)
+            for u in unknown
+        ]
+        msg = (
+            f"--only names id(s) not in the workspace for this period: {'; '.join(hints)}. "
+            "Use employee ids, team ids or department names."
+        )
         raise UsageError(msg)
     return wanted
 
@@ -276,9 +297,15 @@ def make_jobs(
     for scope in scopes:
         check_parameters(notebooks[scope], expected_parameters(scope))
     workspace = str(Path(ws.root).resolve()) if ws.root is not None else ""
-    jobs = [ReportJob(f, display_text(r.name), notebooks[r.scope],
-                      job_parameters(r.scope, r.scope_id, per.label, r.view, workspace))
-            for r, f in zip(requests, files, strict=True)]
+    jobs = [
+        ReportJob(
+            f,
+            display_text(r.name),
+            notebooks[r.scope],
+            job_parameters(r.scope, r.scope_id, per.label, r.view, workspace),
+        )
+        for r, f in zip(requests, files, strict=True)
+    ]
     keys = inputs_keys(ws, per, jobs)
     return [ReportJob(j.files, j.name, j.notebook, j.parameters, keys[j.files]) for j in jobs]
 
@@ -288,11 +315,16 @@ def expected_parameters(scope: str) -> set[str]:
     return {"workspace", ID_PARAMETER[scope], "period", "view"}
 
 
-def job_parameters(scope: str, scope_id: str, period: str, view: str, workspace: str
-                   ) -> dict[str, str]:
+def job_parameters(
+    scope: str, scope_id: str, period: str, view: str, workspace: str
+) -> dict[str, str]:
     """The parameters the batch injects for one report (all plain strings)."""
-    return {"workspace": workspace, ID_PARAMETER[scope]: str(scope_id), "period": period,
-            "view": view}
+    return {
+        "workspace": workspace,
+        ID_PARAMETER[scope]: str(scope_id),
+        "period": period,
+        "view": view,
+    }
 
 
 def check_parameters(notebook: Path, sent: set[str]) -> None:
@@ -308,9 +340,11 @@ def check_parameters(notebook: Path, sent: set[str]) -> None:
         raise BatchError(msg)
     declared = set(papermill.inspect_notebook(str(notebook)))
     if declared != sent:
-        msg = (f"{notebook.name}: its parameters cell declares {sorted(declared)} but the batch "
-               f"sends {sorted(sent)}. Fix: make the cell tagged 'parameters' declare exactly "
-               "those names.")
+        msg = (
+            f"{notebook.name}: its parameters cell declares {sorted(declared)} but the batch "
+            f"sends {sorted(sent)}. Fix: make the cell tagged 'parameters' declare exactly "
+            "those names."
+        )
         raise BatchError(msg)
 
 
@@ -320,25 +354,41 @@ def check_parameters(notebook: Path, sent: set[str]) -> None:
 def register(subparsers: Any) -> None:
     """Add ``kpinb run`` to the ``kpinb`` command."""
     parser = subparsers.add_parser(
-        "run", help="generate every report of a review period",
+        "run",
+        help="generate every report of a review period",
         description="Generate every coaching report of a review period into OUT/PERIOD/ "
         "(index.html, employees/, teams/, departments/, run.json). Exit 0 when all are "
         "written or unchanged, 1 when some could not be generated, 2 for bad usage, an "
-        "invalid workspace or clashing file names (nothing written).")
+        "invalid workspace or clashing file names (nothing written).",
+    )
     parser.add_argument("workspace", type=Path, help="the workspace folder")
     parser.add_argument("--period", required=True, help="review period, e.g. 2026-Q3 or 2026-09")
-    parser.add_argument("--out", type=Path, default=Path("reports"),
-                        help="reports folder (default: reports)")
-    parser.add_argument("--only", action="append", metavar="IDS",
-                        help="comma-separated employee ids, team ids or department names")
+    parser.add_argument(
+        "--out", type=Path, default=Path("reports"), help="reports folder (default: reports)"
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="IDS",
+        help="comma-separated employee ids, team ids or department names",
+    )
     parser.add_argument("--workers", type=int, help="parallel kernels (default: the cores)")
-    parser.add_argument("--views", action="append", metavar="VIEWS",
-                        help="comma-separated views: employee, manager, executive")
-    parser.add_argument("--force", action="store_true",
-                        help="regenerate reports whose inputs have not changed")
-    parser.add_argument("--notebooks", type=Path, metavar="DIR",
-                        help="folder with your own employee_report.ipynb, team_report.ipynb and "
-                        "department_report.ipynb (default: kpinb's)")
+    parser.add_argument(
+        "--views",
+        action="append",
+        metavar="VIEWS",
+        help="comma-separated views: employee, manager, executive",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="regenerate reports whose inputs have not changed"
+    )
+    parser.add_argument(
+        "--notebooks",
+        type=Path,
+        metavar="DIR",
+        help="folder with your own employee_report.ipynb, team_report.ipynb and "
+        "department_report.ipynb (default: kpinb's)",
+    )
     parser.set_defaults(func=_cmd_run)
 
 
@@ -350,9 +400,16 @@ def _split(values: list[str] | None) -> list[str] | None:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     try:
-        result = run_batch(args.workspace, args.period, out=args.out, only=_split(args.only),
-                           workers=args.workers, views=_split(args.views), force=args.force,
-                           notebooks_dir=args.notebooks)
+        result = run_batch(
+            args.workspace,
+            args.period,
+            out=args.out,
+            only=_split(args.only),
+            workers=args.workers,
+            views=_split(args.views),
+            force=args.force,
+            notebooks_dir=args.notebooks,
+        )
     except (WorkspaceError, BatchError) as exc:
         print(f"kpinb: {exc}", file=sys.stderr)
         print("kpinb: nothing was written.", file=sys.stderr)
@@ -363,9 +420,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def summary(result: BatchResult) -> str:
     """The end-of-run summary: counts, each report that could not be generated, the index."""
-    lines = [f"{len(result.by_status('written'))} written, "
-             f"{len(result.by_status('unchanged'))} unchanged, "
-             f"{len(result.failed)} could not be generated ({result.period})."]
+    lines = [
+        f"{len(result.by_status('written'))} written, "
+        f"{len(result.by_status('unchanged'))} unchanged, "
+        f"{len(result.failed)} could not be generated ({result.period})."
+    ]
     for outcome in result.failed:
         lines.append(f"  - {outcome.job.files.label}: {outcome.error}")
         if outcome.failed_notebook is not None:
@@ -394,10 +453,13 @@ def inputs_keys(ws: Workspace, per: Period, jobs: Sequence[ReportJob]) -> dict[R
     for job in jobs:
         files = job.files
         people, team_ids = relations.related(files.scope, files.scope_id)
-        part = _digest(*(f"{e}:{own.get(e, '')}" for e in sorted(people)),
-                       *(f"{t}:{teams.get(t, '')}" for t in sorted(team_ids)))
-        keys[files] = _digest(common, notebook_digests[job.notebook], files.scope,
-                              files.scope_id, files.view, part)
+        part = _digest(
+            *(f"{e}:{own.get(e, '')}" for e in sorted(people)),
+            *(f"{t}:{teams.get(t, '')}" for t in sorted(team_ids)),
+        )
+        keys[files] = _digest(
+            common, notebook_digests[job.notebook], files.scope, files.scope_id, files.view, part
+        )
     return keys
 
 
@@ -419,8 +481,13 @@ def sha256_path(path: Path) -> str:
 def code_fingerprint() -> str:
     """kpinb's version and a hash of its code and templates: a change rebuilds reports."""
     root = Path(__file__).resolve().parent
-    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in
-                   {".py", ".j2", ".css", ".json", ".yaml"} and "__pycache__" not in p.parts)
+    files = sorted(
+        p
+        for p in root.rglob("*")
+        if p.is_file()
+        and p.suffix in {".py", ".j2", ".css", ".json", ".yaml"}
+        and "__pycache__" not in p.parts
+    )
     return _digest(__version__, *(f"{p.relative_to(root)}:{sha256_path(p)}" for p in files))
 
 
@@ -470,15 +537,19 @@ def _journal_digests(ws: Workspace) -> list[dict[str, str]]:
         path = Path(ws.root) / "journal.sqlite"
         whole = sha256_path(path) if path.is_file() else ""
         return [dict.fromkeys(ws.people["employee_id"].astype(str), whole)]
-    return [_frame_digests(journal.list_entries(ws.root), "employee_id"),
-            _frame_digests(journal.list_actions(ws.root), "employee_id")]
+    return [
+        _frame_digests(journal.list_entries(ws.root), "employee_id"),
+        _frame_digests(journal.list_actions(ws.root), "employee_id"),
+    ]
 
 
 def _team_digests(ws: Workspace) -> dict[str, str]:
     """Per team: its row and its team-level targets and flags (not its members)."""
-    tables = [_frame_digests(ws.teams, "team_id"),
-              _frame_digests(_scoped(ws.targets, "team"), "scope_id"),
-              _frame_digests(_scoped(ws.feasibility, "team"), "scope_id")]
+    tables = [
+        _frame_digests(ws.teams, "team_id"),
+        _frame_digests(_scoped(ws.targets, "team"), "scope_id"),
+        _frame_digests(_scoped(ws.feasibility, "team"), "scope_id"),
+    ]
     return {t: _digest(*(d.get(t, "") for d in tables)) for t in ws.teams["team_id"].astype(str)}
 
 
@@ -503,11 +574,17 @@ class _Relations:
             reports.setdefault(boss, []).append(person)
             members.setdefault(team, []).append(person)
         teams_in: dict[str, list[str]] = {}
-        for team, department in zip(ws.teams["team_id"].astype(str),
-                                    ws.teams["department"].astype(str), strict=True):
+        for team, department in zip(
+            ws.teams["team_id"].astype(str), ws.teams["department"].astype(str), strict=True
+        ):
             teams_in.setdefault(department, []).append(team)
-        return cls(dict(zip(ids, bosses, strict=True)), reports, dict(zip(ids, teams, strict=True)),
-                   members, teams_in)
+        return cls(
+            dict(zip(ids, bosses, strict=True)),
+            reports,
+            dict(zip(ids, teams, strict=True)),
+            members,
+            teams_in,
+        )
 
     def related(self, scope: str, scope_id: str) -> tuple[set[str], set[str]]:
         """The employees and teams whose rows a report of ``scope_id`` may read."""
@@ -536,9 +613,17 @@ class _Built:
 class _Run:
     """One run over a period folder: skip, execute, publish, index (holds the folder lock)."""
 
-    def __init__(self, per: Period, period_dir: Path, jobs: list[ReportJob], *,
-                 notebooks_dir: Path, workers: int, restart_every: int,
-                 progress: bool | None) -> None:
+    def __init__(
+        self,
+        per: Period,
+        period_dir: Path,
+        jobs: list[ReportJob],
+        *,
+        notebooks_dir: Path,
+        workers: int,
+        restart_every: int,
+        progress: bool | None,
+    ) -> None:
         self.per = per
         self.period_dir = period_dir
         self.jobs = jobs
@@ -584,8 +669,11 @@ class _Run:
         self.templates = {nb: load_notebook_node(str(nb)) for nb in {j.notebook for j in todo}}
         self.bar = _Progress(len(todo), self.progress)
         try:
-            async with KernelPool(min(self.workers, len(todo)), cwd=self.notebooks_dir,
-                                  restart_every=self.restart_every) as pool:
+            async with KernelPool(
+                min(self.workers, len(todo)),
+                cwd=self.notebooks_dir,
+                restart_every=self.restart_every,
+            ) as pool:
                 await pool.map(todo, self._work, self._done)
         finally:
             self.bar.close()
@@ -625,12 +713,25 @@ class _Run:
         from kpinb import outputs
 
         if built.error is None:
-            outputs.publish(self.period_dir, job.files, built.html, built.twin or {},
-                            name=job.name, key=job.key, staging=self.staging)
+            outputs.publish(
+                self.period_dir,
+                job.files,
+                built.html,
+                built.twin or {},
+                name=job.name,
+                key=job.key,
+                staging=self.staging,
+            )
             outcome = ReportOutcome(job, "written", built.run_seconds)
         else:
-            kept = outputs.keep_failed(self.period_dir, job.files, built.nb, built.error,
-                                       name=job.name, staging=self.staging)
+            kept = outputs.keep_failed(
+                self.period_dir,
+                job.files,
+                built.nb,
+                built.error,
+                name=job.name,
+                staging=self.staging,
+            )
             outcome = ReportOutcome(job, "failed", built.run_seconds, built.error, kept)
         return outcome
 
@@ -641,19 +742,25 @@ class _Run:
         states = outputs.read_states(self.period_dir)
         index = self.period_dir / "index.html"
         page = outputs.render_index(
-            period=self.per.label, records=[s for k, s in states.items() if k in planned],
+            period=self.per.label,
+            records=[s for k, s in states.items() if k in planned],
             warnings=[str(w) for w in ws.warnings],
-            generated=self.started_at[:16].replace("T", " "))
+            generated=self.started_at[:16].replace("T", " "),
+        )
         outputs.write_if_changed(index, page, tmp_dir=self.staging)
         manifest = self.period_dir / "run.json"
         order = {str(j.files.html): i for i, j in enumerate(self.jobs)}
         outcomes = tuple(sorted(self.outcomes, key=lambda o: order[str(o.job.files.html)]))
-        outputs.atomic_write(manifest, outputs.dumps_json(self._manifest(ws, outcomes, seconds)),
-                             tmp_dir=self.staging)
+        outputs.atomic_write(
+            manifest,
+            outputs.dumps_json(self._manifest(ws, outcomes, seconds)),
+            tmp_dir=self.staging,
+        )
         return BatchResult(self.per.label, self.period_dir, index, manifest, outcomes)
 
-    def _manifest(self, ws: Workspace, outcomes: tuple[ReportOutcome, ...], seconds: float
-                  ) -> dict[str, Any]:
+    def _manifest(
+        self, ws: Workspace, outcomes: tuple[ReportOutcome, ...], seconds: float
+    ) -> dict[str, Any]:
         from kpinb import outputs
 
         files = outputs.workspace_files(ws.root)
@@ -670,8 +777,9 @@ class _Run:
             "finished": outputs.now_iso(),
             "seconds": round(seconds, 3),
             "workers": self.workers,
-            "counts": {s: sum(o.status == s for o in outcomes)
-                       for s in ("written", "unchanged", "failed")},
+            "counts": {
+                s: sum(o.status == s for o in outcomes) for s in ("written", "unchanged", "failed")
+            },
             "reports": [_manifest_row(o, self.period_dir) for o in outcomes],
         }
 
@@ -679,9 +787,14 @@ class _Run:
 def _manifest_row(outcome: ReportOutcome, period_dir: Path) -> dict[str, Any]:
     files = outcome.job.files
     row: dict[str, Any] = {
-        "scope": files.scope, "id": files.scope_id, "view": files.view,
-        "html": str(files.html), "json": str(files.json), "status": outcome.status,
-        "seconds": round(outcome.seconds, 3), "inputs_key": outcome.job.key,
+        "scope": files.scope,
+        "id": files.scope_id,
+        "view": files.view,
+        "html": str(files.html),
+        "json": str(files.json),
+        "status": outcome.status,
+        "seconds": round(outcome.seconds, 3),
+        "inputs_key": outcome.job.key,
     }
     if outcome.error is not None:
         row["error"] = outcome.error
@@ -709,8 +822,9 @@ class _Progress:
         if self.bar is not None:
             self.bar.update(1)
             if outcome.status == "failed":
-                self.bar.write(f"kpinb: {outcome.job.files.label}: {outcome.error}",
-                               file=sys.stderr)
+                self.bar.write(
+                    f"kpinb: {outcome.job.files.label}: {outcome.error}", file=sys.stderr
+                )
             return
         if outcome.status == "failed":
             print(f"kpinb: {outcome.job.files.label}: {outcome.error}", file=sys.stderr)

@@ -38,6 +38,7 @@ def _fast(builder: _F) -> _F:
 
     return wrapper  # type: ignore[return-value]
 
+
 # Okabe-Ito (Wong 2011, Nature Methods 8:441), colour-blind safe.
 PALETTE: dict[str, str] = {
     "value": "#0072B2",  # blue

@@ -81,6 +81,8 @@ def goal_progress(targets: pd.DataFrame, summary: pd.DataFrame, period: Period) 
     prev_level, trend and last-point columns). The baseline is the target's own when
     given, else the level of the previous period.
     """
+    columns = ["scope", "scope_id", "kpi_id", "period", "target", "baseline"]
+    targets = targets.reindex(columns=columns)  # an absent targets file: no columns at all
     mine = targets[targets["period"].astype(str) == period.label]
     mine = mine[["scope", "scope_id", "kpi_id", "target", "baseline"]].astype(
         {"scope": str, "scope_id": str, "kpi_id": str}

@@ -171,7 +171,10 @@ class WarmKernel:
 
         await self._silent(_reset_code(self.cwd))
         client = NotebookClient(
-            nb, km=self.km, timeout=self.timeout, kernel_name=self.kernel_name,
+            nb,
+            km=self.km,
+            timeout=self.timeout,
+            kernel_name=self.kernel_name,
             resources={"metadata": {"path": str(self.cwd)}},
         )
         client.kc = self.kc
@@ -187,7 +190,10 @@ class WarmKernel:
     async def _silent(self, code: str) -> None:
         """Run ``code`` without history or output; raise if it fails."""
         reply = await self.kc.execute_interactive(
-            code, silent=True, store_history=False, timeout=self.timeout,
+            code,
+            silent=True,
+            store_history=False,
+            timeout=self.timeout,
             output_hook=lambda msg: None,
         )
         content = reply["content"]
@@ -202,8 +208,13 @@ def _cell_error(nb: nbformat.NotebookNode, ename: str, evalue: str) -> CellError
         cell = nb.cells[index]
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
-                return CellError(index, cell.get("execution_count"), output.get("ename", ename),
-                                 output.get("evalue", evalue), cell.get("source", ""))
+                return CellError(
+                    index,
+                    cell.get("execution_count"),
+                    output.get("ename", ename),
+                    output.get("evalue", evalue),
+                    cell.get("source", ""),
+                )
     return CellError(None, None, ename, evalue)
 
 

@@ -1,288 +1,16 @@
-"""Sentences that state figures, and the exact formatting of those figures.
+"""What a report says about KPIs: the progress headline, KPI cards, goals and data notes.
 
-A report's narrative is a list of :class:`Sentence` objects. A sentence is built
-from a phrase (a format string with named slots, kept in :data:`PHRASES` so the
-wording lives in one place) and :class:`Figure` values. Each figure records the
-JSON path of the value it shows in the report's JSON twin, the value exactly as
-stored there (already rounded) and the text shown. So every number a reader
-sees can be traced to, and tested against, the twin.
-
-Untrusted strings (names, goals, notes, KPI names and units) also enter
-sentences only as figures, so the fixed wording never carries data.
+These functions choose the sentences (progress first, strongest first; routine
+variation named as routine; questions, not verdicts) from the JSON twin's blocks;
+the wording lives in ``templates/phrases.j2`` and the sentence model in
+``kpinb.sentences``.
 """
 
 from __future__ import annotations
 
-import html
-import math
-import re
-from dataclasses import dataclass
-from functools import cache
-from typing import Any
-
 import pandas as pd
 
-PERCENT_UNITS = frozenset({"%", "percent", "pct", "per cent"})
-
-
-@dataclass(frozen=True)
-class Figure:
-    """A value shown in a sentence: where it lives in the twin, its value, its text.
-
-    ``magnitude`` figures show the absolute value (the sentence's wording says
-    the direction, "rose by 3"), while the twin keeps the signed value.
-    """
-
-    path: str
-    value: Any
-    text: str
-    magnitude: bool = False
-    kind: str = "number"
-
-    def to_json(self) -> dict[str, Any]:
-        """The figure as stored beside its sentence in the twin."""
-        return {"path": self.path, "value": self.value, "text": self.text}
-
-
-@dataclass(frozen=True)
-class Sentence:
-    """One sentence: literal wording and figures, in reading order."""
-
-    key: str
-    parts: tuple[str | Figure, ...]
-
-    @property
-    def text(self) -> str:
-        """The sentence as plain text."""
-        return "".join(p if isinstance(p, str) else p.text for p in self.parts)
-
-    @property
-    def figures(self) -> tuple[Figure, ...]:
-        """The figures the sentence states."""
-        return tuple(p for p in self.parts if isinstance(p, Figure))
-
-    def to_json(self) -> dict[str, Any]:
-        """The sentence in the twin: its phrase key, text and figures."""
-        return {"id": self.key, "text": self.text,
-                "figures": [f.to_json() for f in self.figures]}
-
-
-# --- numbers -------------------------------------------------------------------------
-
-
-def decimals_for(values: Any) -> int:
-    """Decimals to show for a KPI, from the size of its typical value.
-
-    Median absolute value >= 100: 0 decimals; >= 10: 1; else 2. One rule per
-    KPI keeps a card's numbers consistent with each other.
-
-    Examples
-    --------
-    >>> decimals_for([120.0, 95.5]), decimals_for([12.0, 14.0]), decimals_for([0.5])
-    (0, 1, 2)
-    """
-    finite = sorted(abs(float(v)) for v in values if v is not None and math.isfinite(float(v)))
-    if not finite:
-        return 1
-    mid = finite[len(finite) // 2]
-    return 0 if mid >= 100 else 1 if mid >= 10 else 2
-
-
-def rounded(value: float | None, decimals: int) -> float | None:
-    """``value`` rounded as the twin stores it (None for missing or not finite)."""
-    if value is None or not math.isfinite(float(value)):
-        return None
-    out = round(float(value), decimals)
-    return 0.0 if out == 0 else out  # no "-0.0"
-
-
-def format_number(value: float, decimals: int) -> str:
-    """The text of a rounded number: thousands separators, fixed decimals.
-
-    Examples
-    --------
-    >>> format_number(1234.5, 1), format_number(-0.25, 2), format_number(3.0, 0)
-    ('1,234.5', '-0.25', '3')
-    """
-    return f"{value:,.{decimals}f}"
-
-
-def with_unit(number: str, unit: str) -> str:
-    """A formatted number with its unit: ``12.5%`` or ``12.5 calls``."""
-    unit = unit.strip()
-    if not unit:
-        return number
-    return f"{number}%" if unit.lower() in PERCENT_UNITS else f"{number} {unit}"
-
-
-def number(path: str, value: float, decimals: int, unit: str = "", *,
-           magnitude: bool = False) -> Figure:
-    """A numeric figure; ``value`` must already be rounded to ``decimals``."""
-    shown = abs(value) if magnitude else value
-    return Figure(path, value, with_unit(format_number(shown, decimals), unit), magnitude)
-
-
-def percent(path: str, value: float, *, magnitude: bool = False) -> Figure:
-    """A percentage figure (value in percent, rounded to 1 decimal)."""
-    return number(path, value, 1, "%", magnitude=magnitude)
-
-
-def text(path: str, value: str) -> Figure:
-    """A text figure: a name, a goal, a note or a period label."""
-    return Figure(path, value, str(value), kind="text")
-
-
-def format_date(iso: str, cadence: str = "") -> str:
-    """A date as people read it: ``the week of 7 Sep 2026``, ``Sep 2026`` or ``7 Sep 2026``.
-
-    ``cadence`` says what the date stands for: a weekly point (``weekly``), a
-    monthly point (``monthly``) or a plain day (anything else).
-    """
-    day = pd.Timestamp(iso)
-    if cadence == "monthly":
-        return day.strftime("%b %Y")
-    plain = f"{day.day} {day.strftime('%b %Y')}"
-    return f"the week of {plain}" if cadence == "weekly" else plain
-
-
-def date(path: str, iso: str, cadence: str = "") -> Figure:
-    """A date figure; the twin keeps the ISO date, the text reads naturally."""
-    return Figure(path, iso, format_date(iso, cadence), kind="date")
-
-
-
-
-# --- phrases -------------------------------------------------------------------------
-
-_OPEN, _CLOSE = "\ue000", "\ue001"  # private-use code points: slot markers, never in data
-_MARKER = re.compile(f"{_OPEN}(\\d+){_CLOSE}")
-
-
-class _Slot:
-    """Stands for a figure while a phrase macro renders; renders as a marker."""
-
-    __slots__ = ("index",)
-
-    def __init__(self, index: int) -> None:
-        self.index = index
-
-    def __html__(self) -> str:
-        return f"{_OPEN}{self.index}{_CLOSE}"
-
-    __str__ = __html__
-
-
-def phrases() -> Any:
-    """The phrase macros (``templates/phrases.j2``) as a module of callables."""
-    return _phrases_module()
-
-
-@cache
-def _phrases_module() -> Any:
-    from kpinb.render import environment
-
-    return environment().get_template("phrases.j2").module
-
-
-def say(key: str, **args: Any) -> Sentence:
-    """Build the sentence of phrase macro ``key``.
-
-    Figure arguments fill slots and stay structured; other arguments are flags
-    chosen by code (never data). A missing argument raises (StrictUndefined).
-
-    Examples
-    --------
-    >>> say("kpi_best", best=number("kpis[0].best.value", 12.0, 1, "calls"),
-    ...     when=date("kpis[0].best.period", "2026-09-07", "weekly")).text
-    'New personal best: 12.0 calls in the week of 7 Sep 2026.'
-    """
-    figures = [v for v in args.values() if isinstance(v, Figure)]
-    slots = {k: _Slot(figures.index(v)) if isinstance(v, Figure) else v
-             for k, v in args.items()}
-    rendered = str(getattr(phrases(), key)(**slots))
-    parts: list[str | Figure] = []
-    for i, chunk in enumerate(_MARKER.split(rendered)):
-        if i % 2:
-            parts.append(figures[int(chunk)])
-        elif chunk:
-            parts.append(html.unescape(chunk))
-    return Sentence(key, tuple(parts))
-
-
-# --- figures read from the twin --------------------------------------------------------
-
-
-class Ref:
-    """A block of the JSON twin and its path: makes figures whose values come from it.
-
-    Because a figure's value is read from the very dict that becomes the twin,
-    the text and the twin cannot disagree.
-    """
-
-    def __init__(self, path: str, data: Any, *, unit: str = "", decimals: int = 1,
-                 cadence: str = "weekly") -> None:
-        self.path, self.data = path, data
-        self.unit, self.decimals, self.cadence = unit, decimals, cadence
-
-    def get(self, key: str) -> Any:
-        """The value at dotted ``key`` (``change.absolute``, ``signals.2.rule``) in this block."""
-        value: Any = self.data
-        for part in key.split("."):
-            value = value[int(part)] if isinstance(value, list) else value[part]
-        return value
-
-    def has(self, key: str) -> bool:
-        """True when ``key`` exists and is not None."""
-        try:
-            return self.get(key) is not None
-        except (KeyError, TypeError):
-            return False
-
-    def at(self, key: str) -> str:
-        """The JSON path of ``key``: ``kpis[0].signals[2].rule`` (list items in brackets)."""
-        out = self.path
-        for part in key.split("."):
-            if part.isdigit():
-                out += f"[{part}]"
-            else:
-                out = f"{out}.{part}" if out else part
-        return out
-
-    def num(self, key: str, *, unit: str | None = None, decimals: int | None = None,
-            magnitude: bool = False) -> Figure:
-        """A number in the KPI's unit and decimals (or those given)."""
-        dec = self.decimals if decimals is None else decimals
-        return number(self.at(key), self.get(key), dec, self.unit if unit is None else unit,
-                      magnitude=magnitude)
-
-    def pct(self, key: str, *, magnitude: bool = False) -> Figure:
-        """A percentage (the twin stores percent with 1 decimal)."""
-        return percent(self.at(key), self.get(key), magnitude=magnitude)
-
-    def count(self, key: str, one: str, many: str) -> Figure:
-        """A whole count with its noun: ``1 weekly value``, ``13 weekly values``."""
-        n = self.get(key)
-        return number(self.at(key), n, 0, one if n == 1 else many)
-
-    def txt(self, key: str) -> Figure:
-        """A text figure (name, label, note)."""
-        return text(self.at(key), self.get(key))
-
-    def when(self, key: str) -> Figure:
-        """A KPI point's date, read by its cadence (``the week of 7 Sep 2026``)."""
-        return date(self.at(key), self.get(key), self.cadence)
-
-    def day(self, key: str) -> Figure:
-        """A plain calendar day (``7 Sep 2026``)."""
-        return date(self.at(key), self.get(key))
-
-
-def values_word(cadence: str, n: int = 2) -> str:
-    """``weekly values`` / ``monthly value`` for counts of points."""
-    return f"{cadence} value{'' if n == 1 else 's'}"
-
-
-# --- section builders -------------------------------------------------------------------
+from kpinb.sentences import Figure, Ref, Sentence, say, values_word
 
 
 def headline(refs: list[Ref], period: Figure, *, limit: int = 3) -> list[Sentence]:
@@ -292,9 +20,15 @@ def headline(refs: list[Ref], period: Figure, *, limit: int = 3) -> list[Sentenc
     a recovery, an improvement streak, an improving trend, a better level than
     the previous period, a goal scored a success.
     """
-    ranked = sorted(((score, i, s) for i, ref in enumerate(refs)
-                     for score, s in [_best_progress(ref, period)] if s is not None),
-                    key=lambda t: (-t[0], t[1]))
+    ranked = sorted(
+        (
+            (score, i, s)
+            for i, ref in enumerate(refs)
+            for score, s in [_best_progress(ref, period)]
+            if s is not None
+        ),
+        key=lambda t: (-t[0], t[1]),
+    )
     if ranked:
         return [s for _, _, s in ranked[:limit]]
     strengths = [s for ref in refs if (s := _strength(ref, period)) is not None]
@@ -304,35 +38,59 @@ def headline(refs: list[Ref], period: Figure, *, limit: int = 3) -> list[Sentenc
 def _best_progress(ref: Ref, period: Figure) -> tuple[float, Sentence | None]:
     kpi = ref.txt("name")
     if ref.get("status") == "improving_signal" and ref.has("limits") and ref.has("level"):
-        return 6.0, say("headline_signal", kpi=kpi, level=ref.num("level.value"), period=period,
-                        centre=ref.num("limits.centre"))
+        return 6.0, say(
+            "headline_signal",
+            kpi=kpi,
+            level=ref.num("level.value"),
+            period=period,
+            centre=ref.num("limits.centre"),
+        )
     if ref.has("best") and ref.get("best.is_new"):
-        return 5.0, say("headline_best", kpi=kpi, best=ref.num("best.value"),
-                        when=ref.when("best.period"))
+        return 5.0, say(
+            "headline_best", kpi=kpi, best=ref.num("best.value"), when=ref.when("best.period")
+        )
     if ref.has("recovery") and ref.get("recovery.in_period"):
-        return 4.0, say("headline_recovered", kpi=kpi, since=ref.when("recovery.since"),
-                        dip_when=ref.when("recovery.dip_period"))
+        return 4.0, say(
+            "headline_recovered",
+            kpi=kpi,
+            since=ref.when("recovery.since"),
+            dip_when=ref.when("recovery.dip_period"),
+        )
     if ref.has("streak") and ref.get("streak.length") >= 3:
-        return 3.0, say("headline_streak", kpi=kpi, n=ref.count(
-            "streak.length", _unit_word(ref.cadence), _unit_word(ref.cadence) + "s"))
+        return 3.0, say(
+            "headline_streak",
+            kpi=kpi,
+            n=ref.count("streak.length", _unit_word(ref.cadence), _unit_word(ref.cadence) + "s"),
+        )
     if _improving_trend(ref):
-        return 2.0, say("headline_trend", kpi=kpi, slope=ref.num(
-            "trend.slope_per_week", decimals=ref.decimals + 1, magnitude=True),
-            more=ref.get("trend.slope_per_week") > 0)
+        return 2.0, say(
+            "headline_trend",
+            kpi=kpi,
+            slope=ref.num("trend.slope_per_week", decimals=ref.decimals + 1, magnitude=True),
+            more=ref.get("trend.slope_per_week") > 0,
+        )
     return _change_or_goal(ref, kpi, period)
 
 
 def _change_or_goal(ref: Ref, kpi: Figure, period: Figure) -> tuple[float, Sentence | None]:
     change = ref.data.get("change")
-    if (change and change["better"] and change["relative_pct"] not in (None, 0.0)
-            and not change["crosses_definition"]):
+    if (
+        change
+        and change["better"]
+        and change["relative_pct"] not in (None, 0.0)
+        and not change["crosses_definition"]
+    ):
         return 1.0 + min(abs(change["relative_pct"]), 99) / 100, say(
-            "headline_change", kpi=kpi, prev=ref.num("change.previous"),
-            prev_period=ref.txt("change.period"), level=ref.num("level.value"), period=period,
-            rel=ref.pct("change.relative_pct", magnitude=True))
+            "headline_change",
+            kpi=kpi,
+            prev=ref.num("change.previous"),
+            prev_period=ref.txt("change.period"),
+            level=ref.num("level.value"),
+            period=period,
+            rel=ref.pct("change.relative_pct", magnitude=True),
+        )
     if ref.has("goal") and ref.get("goal.success"):
-        return 0.5, say("headline_goal", kpi=kpi, score=ref.num("goal.score", unit="",
-                                                                decimals=2))
+        return 0.5, say("headline_goal", kpi=kpi, score=ref.num("goal.score", unit="", decimals=2))
     return 0.0, None
 
 
@@ -341,14 +99,23 @@ def _strength(ref: Ref, period: Figure) -> Sentence | None:
         return None
     kpi, level = ref.txt("name"), ref.num("level.value")
     if ref.get("status") == "routine" and ref.has("limits"):
-        return say("headline_strength", kpi=kpi, level=level, period=period,
-                   lower=ref.num("limits.lower"), upper=ref.num("limits.upper"))
+        return say(
+            "headline_strength",
+            kpi=kpi,
+            level=level,
+            period=period,
+            lower=ref.num("limits.lower"),
+            upper=ref.num("limits.upper"),
+        )
     return say("headline_held", kpi=kpi, level=level, period=period)
 
 
 def _improving_trend(ref: Ref) -> bool:
-    return (ref.has("trend.slope_per_week") and ref.get("trend.direction") == "improving"
-            and ref.get("trend.slope_per_week") != 0)
+    return (
+        ref.has("trend.slope_per_week")
+        and ref.get("trend.direction") == "improving"
+        and ref.get("trend.slope_per_week") != 0
+    )
 
 
 def _unit_word(cadence: str) -> str:
@@ -361,10 +128,24 @@ def kpi_card(ref: Ref, period: Figure) -> list[Sentence]:
     if not ref.has("level"):
         if not ref.has("latest"):
             return []
-        return [say("kpi_no_values", kpi=kpi, period=period, latest=ref.num("latest.value"),
-                    when=ref.when("latest.period"))]
-    out = [say("kpi_level", kpi=kpi, level=ref.num("level.value"), period=period,
-               n=ref.count("level.points", values_word(ref.cadence, 1), values_word(ref.cadence)))]
+        return [
+            say(
+                "kpi_no_values",
+                kpi=kpi,
+                period=period,
+                latest=ref.num("latest.value"),
+                when=ref.when("latest.period"),
+            )
+        ]
+    out = [
+        say(
+            "kpi_level",
+            kpi=kpi,
+            level=ref.num("level.value"),
+            period=period,
+            n=ref.count("level.points", values_word(ref.cadence, 1), values_word(ref.cadence)),
+        )
+    ]
     out += _change(ref, kpi)
     out += _status(ref)
     out += _extras(ref)
@@ -382,11 +163,18 @@ def _change(ref: Ref, kpi: Figure) -> list[Sentence]:
         flags = {"higher": change["absolute"] > 0, "better": bool(change["better"])}
         delta = ref.num("change.absolute", magnitude=True)
         if change["relative_pct"] is None:
-            out = [say("kpi_change_abs", prev_period=prev_period, prev=prev, delta=delta,
-                       **flags)]
+            out = [say("kpi_change_abs", prev_period=prev_period, prev=prev, delta=delta, **flags)]
         else:
-            out = [say("kpi_change", prev_period=prev_period, prev=prev, delta=delta,
-                       rel=ref.pct("change.relative_pct", magnitude=True), **flags)]
+            out = [
+                say(
+                    "kpi_change",
+                    prev_period=prev_period,
+                    prev=prev,
+                    delta=delta,
+                    rel=ref.pct("change.relative_pct", magnitude=True),
+                    **flags,
+                )
+            ]
     if change["crosses_definition"]:
         out.append(say("kpi_crosses", kpi=kpi))
     return out
@@ -395,8 +183,12 @@ def _change(ref: Ref, kpi: Figure) -> list[Sentence]:
 def _status(ref: Ref) -> list[Sentence]:
     status = ref.get("status")
     if status == "not_enough_history":
-        return [say("kpi_new", n=ref.count("points", values_word(ref.cadence, 1),
-                                           values_word(ref.cadence)))]
+        return [
+            say(
+                "kpi_new",
+                n=ref.count("points", values_word(ref.cadence, 1), values_word(ref.cadence)),
+            )
+        ]
     if not ref.has("limits"):
         return []
     lower, upper = ref.num("limits.lower"), ref.num("limits.upper")
@@ -404,29 +196,44 @@ def _status(ref: Ref) -> list[Sentence]:
         key = "kpi_signal_improving" if status == "improving_signal" else "kpi_signal_shift"
         last = len(ref.data["signals"]) - 1
         return [say(key, when=ref.when(f"signals.{last}.period"), lower=lower, upper=upper)]
-    return [say("kpi_routine", lower=lower, upper=upper, start=ref.when("limits.baseline_start"),
-                end=ref.when("limits.baseline_end"))]
+    return [
+        say(
+            "kpi_routine",
+            lower=lower,
+            upper=upper,
+            start=ref.when("limits.baseline_start"),
+            end=ref.when("limits.baseline_end"),
+        )
+    ]
 
 
 def _extras(ref: Ref) -> list[Sentence]:
     out = []
     direction = ref.get("trend.direction") if ref.has("trend.slope_per_week") else None
     if direction in ("improving", "worsening") and ref.get("trend.slope_per_week") != 0:
-        out.append(say("kpi_trend", slope=ref.num("trend.slope_per_week",
-                                                  decimals=ref.decimals + 1, magnitude=True),
-                       n=ref.count("trend.points", values_word(ref.cadence, 1),
-                                   values_word(ref.cadence)),
-                       more=ref.get("trend.slope_per_week") > 0,
-                       improving=direction == "improving"))
+        out.append(
+            say(
+                "kpi_trend",
+                slope=ref.num("trend.slope_per_week", decimals=ref.decimals + 1, magnitude=True),
+                n=ref.count("trend.points", values_word(ref.cadence, 1), values_word(ref.cadence)),
+                more=ref.get("trend.slope_per_week") > 0,
+                improving=direction == "improving",
+            )
+        )
     if ref.has("streak") and ref.get("streak.length") >= 2:
         word = _unit_word(ref.cadence)
         out.append(say("kpi_streak", n=ref.count("streak.length", word, word + "s")))
     if ref.has("best") and ref.get("best.is_new"):
         out.append(say("kpi_best", best=ref.num("best.value"), when=ref.when("best.period")))
     if ref.has("recovery") and ref.get("recovery.in_period"):
-        out.append(say("kpi_recovered", dip=ref.num("recovery.dip_value"),
-                       dip_when=ref.when("recovery.dip_period"),
-                       since=ref.when("recovery.since")))
+        out.append(
+            say(
+                "kpi_recovered",
+                dip=ref.num("recovery.dip_value"),
+                dip_when=ref.when("recovery.dip_period"),
+                since=ref.when("recovery.since"),
+            )
+        )
     return out
 
 
@@ -437,18 +244,38 @@ def goal_sentences(ref: Ref) -> list[Sentence]:
         return [say("goal_no_values", kpi=kpi, target=ref.num("goal.target"))]
     score = ref.num("goal.score", unit="", decimals=2)
     if goal["baseline"] is None:
-        out = [say("goal_hold", kpi=kpi, target=ref.num("goal.target"),
-                   current=ref.num("goal.current"), success=goal["success"])]
+        out = [
+            say(
+                "goal_hold",
+                kpi=kpi,
+                target=ref.num("goal.target"),
+                current=ref.num("goal.current"),
+                success=goal["success"],
+            )
+        ]
     else:
-        out = [say("goal_score", kpi=kpi, score=score, baseline=ref.num("goal.baseline"),
-                   target=ref.num("goal.target"), current=ref.num("goal.current"),
-                   success=goal["success"])]
+        out = [
+            say(
+                "goal_score",
+                kpi=kpi,
+                score=score,
+                baseline=ref.num("goal.baseline"),
+                target=ref.num("goal.target"),
+                current=ref.num("goal.current"),
+                success=goal["success"],
+            )
+        ]
     if goal["baseline_source"] == "previous_period" and ref.has("change"):
         out.append(say("goal_baseline_previous", prev_period=ref.txt("change.period")))
     if goal["remaining_points"] > 0 and goal["projected_score"] is not None:
-        out.append(say("goal_projected", projected=ref.num("goal.projected"),
-                       score=ref.num("goal.projected_score", unit="", decimals=2),
-                       success=goal["projected_success"]))
+        out.append(
+            say(
+                "goal_projected",
+                projected=ref.num("goal.projected"),
+                score=ref.num("goal.projected_score", unit="", decimals=2),
+                success=goal["projected_success"],
+            )
+        )
     return out
 
 
@@ -456,21 +283,39 @@ def data_notes(ref: Ref, period: Figure, start: pd.Timestamp) -> list[Sentence]:
     """What a reader should know about one KPI's data: gaps, staleness, changes, exclusions."""
     kpi, out = ref.txt("name"), []
     if ref.get("quality.missing"):
-        out.append(say("note_missing", kpi=kpi, missing=ref.num("quality.missing", unit="",
-                                                                decimals=0),
-                       expected=ref.num("quality.expected", unit="", decimals=0),
-                       period=period))
+        out.append(
+            say(
+                "note_missing",
+                kpi=kpi,
+                missing=ref.num("quality.missing", unit="", decimals=0),
+                expected=ref.num("quality.expected", unit="", decimals=0),
+                period=period,
+            )
+        )
     if ref.get("quality.stale") and ref.has("quality.last_observed"):
         out.append(say("note_stale", kpi=kpi, last=ref.when("quality.last_observed")))
     for i, change in enumerate(ref.get("definition_changes")):
         if pd.Timestamp(change["effective_from"]) >= start - pd.DateOffset(years=1):
-            out.append(say("note_definition", kpi=kpi,
-                           when=ref.day(f"definition_changes.{i}.effective_from"),
-                           change=ref.txt(f"definition_changes.{i}.change")))
+            out.append(
+                say(
+                    "note_definition",
+                    kpi=kpi,
+                    when=ref.day(f"definition_changes.{i}.effective_from"),
+                    change=ref.txt(f"definition_changes.{i}.change"),
+                )
+            )
     if ref.get("quality.out_of_range"):
-        out.append(say("note_excluded", kpi=kpi, n=ref.count("quality.out_of_range", "value",
-                                                              "values")))
+        out.append(
+            say("note_excluded", kpi=kpi, n=ref.count("quality.out_of_range", "value", "values"))
+        )
     if ref.has("limits") and ref.get("limits.provisional"):
-        out.append(say("note_provisional", kpi=kpi, n=ref.count(
-            "limits.baseline_points", values_word(ref.cadence, 1), values_word(ref.cadence))))
+        out.append(
+            say(
+                "note_provisional",
+                kpi=kpi,
+                n=ref.count(
+                    "limits.baseline_points", values_word(ref.cadence, 1), values_word(ref.cadence)
+                ),
+            )
+        )
     return out

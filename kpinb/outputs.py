@@ -315,15 +315,30 @@ def is_current(period_dir: Path, state: Mapping[str, Any] | None, key: str) -> b
     return True
 
 
-def _write_state(period_dir: Path, files: ReportFiles, record: dict[str, Any],
-                 staging: Path) -> None:
-    base = {"scope": files.scope, "scope_id": files.scope_id, "view": files.view,
-            "html": str(files.html), "json": str(files.json), "updated": now_iso()}
+def _write_state(
+    period_dir: Path, files: ReportFiles, record: dict[str, Any], staging: Path
+) -> None:
+    base = {
+        "scope": files.scope,
+        "scope_id": files.scope_id,
+        "view": files.view,
+        "html": str(files.html),
+        "json": str(files.json),
+        "updated": now_iso(),
+    }
     atomic_write(_state_path(period_dir, files), dumps_json({**base, **record}), tmp_dir=staging)
 
 
-def publish(period_dir: Path, files: ReportFiles, html: str, twin: Mapping[str, Any], *,
-            name: str, key: str, staging: Path) -> None:
+def publish(
+    period_dir: Path,
+    files: ReportFiles,
+    html: str,
+    twin: Mapping[str, Any],
+    *,
+    name: str,
+    key: str,
+    staging: Path,
+) -> None:
     """Put one finished report in place: JSON twin, then HTML page, then its state record.
 
     Each file is renamed into place whole; a run killed in between leaves the
@@ -334,14 +349,20 @@ def publish(period_dir: Path, files: ReportFiles, html: str, twin: Mapping[str, 
     atomic_write(resolve_under(period_dir, files.html), html, tmp_dir=staging)
     resolve_under(period_dir, files.notebook).unlink(missing_ok=True)  # an earlier failure
     quality = twin.get("data_quality")
-    record = {"status": "ok", "key": key, "name": name,
-              "html_sha256": sha256_bytes(html), "json_sha256": sha256_bytes(twin_text),
-              "quality": len(quality) if isinstance(quality, list | tuple) else None}
+    record = {
+        "status": "ok",
+        "key": key,
+        "name": name,
+        "html_sha256": sha256_bytes(html),
+        "json_sha256": sha256_bytes(twin_text),
+        "quality": len(quality) if isinstance(quality, list | tuple) else None,
+    }
     _write_state(period_dir, files, record, staging)
 
 
-def keep_failed(period_dir: Path, files: ReportFiles, nb: Any, error: str, *, name: str,
-                staging: Path) -> Path | None:
+def keep_failed(
+    period_dir: Path, files: ReportFiles, nb: Any, error: str, *, name: str, staging: Path
+) -> Path | None:
     """Keep the executed notebook of a report that could not be built, under ``failed/``.
 
     Nothing is published, and a previously published version stays where it was.
@@ -354,8 +375,11 @@ def keep_failed(period_dir: Path, files: ReportFiles, nb: Any, error: str, *, na
         kept = resolve_under(period_dir, files.notebook)
         atomic_write(kept, nbformat.writes(nb), tmp_dir=staging)
     previous = read_states(period_dir).get(str(files.html), {})
-    record = {key: previous[key] for key in ("html_sha256", "json_sha256", "quality")
-              if key in previous and previous.get("status") == "ok"}
+    record = {
+        key: previous[key]
+        for key in ("html_sha256", "json_sha256", "quality")
+        if key in previous and previous.get("status") == "ok"
+    }
     record.update({"status": "failed", "key": "", "name": name, "error": error})
     _write_state(period_dir, files, record, staging)
     return kept
@@ -425,7 +449,8 @@ def make_exporter() -> Any:
 def notebook_html(exporter: Any, nb: Any, *, title: str, footer: str) -> str:
     """The page of an executed report notebook (title and footer are escaped)."""
     body, _ = exporter.from_notebook_node(
-        nb, resources={"kpinb_title": display_text(title), "kpinb_footer": footer})
+        nb, resources={"kpinb_title": display_text(title), "kpinb_footer": footer}
+    )
     return str(body)
 
 
@@ -446,8 +471,9 @@ def twin_mismatch(twin: Mapping[str, Any] | None, files: ReportFiles, period: st
     if twin is None:
         return f"the notebook displayed no report (no output of type {REPORT_MIME})"
     wanted = {"scope": files.scope, "id": files.scope_id, "period": period, "view": files.view}
-    wrong = [f"{k}={twin.get(k)!r} (expected {v!r})" for k, v in wanted.items()
-             if str(twin.get(k)) != v]
+    wrong = [
+        f"{k}={twin.get(k)!r} (expected {v!r})" for k, v in wanted.items() if str(twin.get(k)) != v
+    ]
     return f"the report built is not the one asked for: {', '.join(wrong)}" if wrong else None
 
 
@@ -470,8 +496,11 @@ def workspace_files(root: Path | None) -> dict[str, str]:
     """SHA-256 of every file at the top of the workspace folder (hidden files skipped)."""
     if root is None:
         return {}
-    return {p.name: sha256_file(p) for p in sorted(Path(root).iterdir())
-            if p.is_file() and not p.name.startswith(".")}
+    return {
+        p.name: sha256_file(p)
+        for p in sorted(Path(root).iterdir())
+        if p.is_file() and not p.name.startswith(".")
+    }
 
 
 def package_versions() -> dict[str, str]:
@@ -479,8 +508,19 @@ def package_versions() -> dict[str, str]:
     import platform
     from importlib import metadata
 
-    names = ("kpinb", "papermill", "nbclient", "nbconvert", "nbformat", "ipykernel", "pandas",
-             "numpy", "altair", "vl-convert-python", "jinja2")
+    names = (
+        "kpinb",
+        "papermill",
+        "nbclient",
+        "nbconvert",
+        "nbformat",
+        "ipykernel",
+        "pandas",
+        "numpy",
+        "altair",
+        "vl-convert-python",
+        "jinja2",
+    )
     versions = {"python": platform.python_version()}
     for name in names:
         try:

@@ -79,13 +79,27 @@ def _css(name: str) -> Markup:
     return Markup(text)  # a packaged file of ours, not data
 
 
-def render_fragment(*, title: str, subtitle: str, scope: str, scope_id: str, view: str,
-                    sections: tuple[Section, ...]) -> str:
+def render_fragment(
+    *,
+    title: str,
+    subtitle: str,
+    scope: str,
+    scope_id: str,
+    view: str,
+    sections: tuple[Section, ...],
+) -> str:
     """The report's HTML fragment (its own scoped CSS included)."""
     template = environment().get_template("report.html.j2")
-    return template.render(title=title, subtitle=subtitle, scope=scope, scope_id=scope_id,
-                           view=view, sections=sections, css=_css("report.css"),
-                           anchor=_anchor(scope, scope_id))
+    return template.render(
+        title=title,
+        subtitle=subtitle,
+        scope=scope,
+        scope_id=scope_id,
+        view=view,
+        sections=sections,
+        css=_css("report.css"),
+        anchor=_anchor(scope, scope_id),
+    )
 
 
 def render_page(*, title: str, body: str) -> str:

@@ -239,6 +239,18 @@ def test_team_rollups_and_suppression_with_executive_masking() -> None:
     assert execv.loc["D1", "level"] == pytest.approx(sum(noise(i)[39:] for i in range(9)).mean())
 
 
+def test_team_limits_come_from_the_rolled_up_series() -> None:
+    """The team's centre is the mean of its weekly sums over its own baseline (the first
+    20 weeks), and its moving ranges are those of the sums (second method by hand)."""
+    series = {(f"E{i}", "k"): noise(i) for i in range(5)}
+    result = analyse(workspace(series, {"k": spec("k", rollup="sum")}), "2026-Q3")
+    sums = sum(noise(i) for i in range(5))[:20]
+    team = result.for_scope("team", "T1").summary.iloc[0]
+    assert team["centre"] == pytest.approx(sums.mean())
+    assert team["mr_bar"] == pytest.approx(np.abs(np.diff(sums)).mean())
+    assert team["n_people"] == 5 and not team["suppressed"]
+
+
 def test_pairs_goals_and_slicing() -> None:
     kpis = {"lead": spec("lead", kind="leading", pair="lag"), "lag": spec("lag")}
     targets = pd.DataFrame(

@@ -26,8 +26,10 @@ def ws() -> Workspace:
 
 def test_default_plan_is_each_scope_in_its_primary_view(ws: Workspace) -> None:
     requests = batch.plan_requests(ws, Q3)
-    by_scope = {s: [(r.scope_id, r.view) for r in requests if r.scope == s]
-                for s in ("employee", "team", "department")}
+    by_scope = {
+        s: [(r.scope_id, r.view) for r in requests if r.scope == s]
+        for s in ("employee", "team", "department")
+    }
     # people.csv: E001..E012, all started before 2026-09-30; teams T01, T04
     assert by_scope["employee"] == [(f"E{i:03d}", "employee") for i in range(1, 13)]
     assert by_scope["team"] == [("T01", "manager"), ("T04", "manager")]
@@ -44,7 +46,9 @@ def test_people_who_start_after_the_period_get_no_report(ws: Workspace) -> None:
 def test_views_pick_every_scope_that_offers_them(ws: Workspace) -> None:
     requests = batch.plan_requests(ws, Q3, views=("manager",), only=["E002", "T01", "Sales"])
     assert [(r.scope, r.scope_id, r.view, r.primary) for r in requests] == [
-        ("employee", "E002", "manager", False), ("team", "T01", "manager", True)]
+        ("employee", "E002", "manager", False),
+        ("team", "T01", "manager", True),
+    ]
 
 
 def test_unknown_only_ids_are_refused_with_a_suggestion(ws: Workspace) -> None:
@@ -103,16 +107,21 @@ def test_a_change_to_one_person_rekeys_only_the_reports_that_read_it(ws: Workspa
     after = _keys(replace(ws, observations=obs))
     changed = {k for k in before if before[k] != after[k]}
     # E003 is in T01 (Sales) and reports to E001: their reports read E003's rows
-    assert changed == {("employee", "E003"), ("employee", "E001"), ("team", "T01"),
-                       ("department", "Sales")}
+    assert changed == {
+        ("employee", "E003"),
+        ("employee", "E001"),
+        ("team", "T01"),
+        ("department", "Sales"),
+    }
 
 
 def test_keys_are_stable_for_unchanged_inputs(ws: Workspace) -> None:
     assert _keys(ws) == _keys(load_workspace(WORKSPACE))
 
 
-def test_an_invalid_workspace_exits_2_and_writes_nothing(tmp_path: Path,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_invalid_workspace_exits_2_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     broken = tmp_path / "ws"
     shutil.copytree(WORKSPACE, broken)
     (broken / "people.csv").write_text("employee_id,name\nE001,Ana\n")
@@ -123,7 +132,8 @@ def test_an_invalid_workspace_exits_2_and_writes_nothing(tmp_path: Path,
 
 
 def test_ids_that_would_share_a_file_exit_2_and_write_nothing(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     clash = tmp_path / "ws"
     shutil.copytree(WORKSPACE, clash)
     rename_ids(clash, {"E012": "e001"})
@@ -144,7 +154,8 @@ def test_ids_that_would_share_a_file_exit_2_and_write_nothing(
     ],
 )
 def test_bad_usage_exits_2_and_writes_nothing(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
     out = tmp_path / "reports"
     assert main(["run", str(WORKSPACE), "--out", str(out), *args]) == 2
     assert message in capsys.readouterr().err

@@ -38,17 +38,24 @@ def write_stand_in_notebooks(folder: Path, *, body: str = "") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for scope, name in batch.NOTEBOOKS.items():
         param = batch.ID_PARAMETER[scope]
-        params = new_code_cell(f'workspace: str = "."\n{param}: str = "x"\n'
-                               'period: str = "2026-Q3"\nview: str = "employee"')
+        params = new_code_cell(
+            f'workspace: str = "."\n{param}: str = "x"\n'
+            'period: str = "2026-Q3"\nview: str = "employee"'
+        )
         params.metadata["tags"] = ["parameters"]
         show = new_code_cell(
             f"import html\nfrom IPython.display import display\nsid = str({param})\n{body}\n"
             f'twin = {{"scope": "{scope}", "id": sid, "period": period, "view": view, '
             '"title": "Report " + sid}\n'
             'display({"text/html": "<p>" + html.escape(sid) + "</p>", '
-            '"application/vnd.kpinb.report+json": twin}, raw=True)')
-        nb = new_notebook(cells=[params, show], metadata={"kernelspec": {
-            "name": "python3", "display_name": "Python 3", "language": "python"}})
+            '"application/vnd.kpinb.report+json": twin}, raw=True)'
+        )
+        nb = new_notebook(
+            cells=[params, show],
+            metadata={
+                "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+            },
+        )
         nbformat.write(nb, folder / name)
     return folder
 
@@ -58,27 +65,44 @@ def published(period_dir: Path) -> dict[str, tuple[int, int]]:
     found = {}
     for path in period_dir.rglob("*"):
         rel = path.relative_to(period_dir)
-        if path.is_file() and not any(p.startswith(".") for p in rel.parts) \
-                and rel.parts[0] in ("employees", "teams", "departments"):
+        if (
+            path.is_file()
+            and not any(p.startswith(".") for p in rel.parts)
+            and rel.parts[0] in ("employees", "teams", "departments")
+        ):
             found[str(rel)] = (path.stat().st_ino, path.stat().st_mtime_ns)
     return found
 
 
 def test_one_report_that_fails_does_not_stop_the_others(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     # kpinb's code is part of every key; pin it so edits made while the test runs don't count
     monkeypatch.setattr(batch, "code_fingerprint", lambda: "pinned")
     notebooks = write_stand_in_notebooks(
-        tmp_path / "nb", body='if sid == "E003":\n    raise ValueError("made to fail: " + sid)')
+        tmp_path / "nb", body='if sid == "E003":\n    raise ValueError("made to fail: " + sid)'
+    )
     out = tmp_path / "reports"
-    args = ["run", str(WORKSPACE), "--period", "2026-Q3", "--out", str(out), "--workers", "2",
-            "--notebooks", str(notebooks)]
+    args = [
+        "run",
+        str(WORKSPACE),
+        "--period",
+        "2026-Q3",
+        "--out",
+        str(out),
+        "--workers",
+        "2",
+        "--notebooks",
+        str(notebooks),
+    ]
     assert main(args) == 1
     summary = capsys.readouterr().out
     assert "15 written, 0 unchanged, 1 could not be generated" in summary
     # cell 2 of the executed notebook: papermill-style injected parameters are cell 1
-    assert "employee 'E003' (employee view): cell 2 (In [3]): ValueError: made to fail: E003" \
+    assert (
+        "employee 'E003' (employee view): cell 2 (In [3]): ValueError: made to fail: E003"
         in summary
+    )
     period = out / "2026-Q3"
     files = published(period)
     assert len(files) == 2 * 15  # HTML and twin for 12 - 1 employees, 2 teams, 2 departments
@@ -104,10 +128,22 @@ def test_a_killed_run_leaves_whole_files_and_the_rerun_finishes_the_rest(tmp_pat
     notebooks = write_stand_in_notebooks(tmp_path / "nb", body="import time; time.sleep(0.3)")
     out = tmp_path / "reports"
     period = out / "2026-Q3"
-    command = [sys.executable, "-m", "kpinb", "run", str(WORKSPACE), "--period", "2026-Q3",
-               "--out", str(out), "--workers", "1", "--notebooks", str(notebooks)]
-    proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    command = [
+        sys.executable,
+        "-m",
+        "kpinb",
+        "run",
+        str(WORKSPACE),
+        "--period",
+        "2026-Q3",
+        "--out",
+        str(out),
+        "--workers",
+        "1",
+        "--notebooks",
+        str(notebooks),
+    ]
+    proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     states = period / ".kpinb" / "state"
     deadline = time.monotonic() + 60
     while len(list(states.rglob("*.json"))) < 4 and time.monotonic() < deadline:
@@ -122,8 +158,9 @@ def test_a_killed_run_leaves_whole_files_and_the_rerun_finishes_the_rest(tmp_pat
     assert not (period / "index.html").exists()  # written at the end: none yet, never half
     before = published(period)
 
-    result = batch.run_batch(WORKSPACE, "2026-Q3", out=out, workers=1,
-                             notebooks_dir=notebooks, progress=False)
+    result = batch.run_batch(
+        WORKSPACE, "2026-Q3", out=out, workers=1, notebooks_dir=notebooks, progress=False
+    )
     assert result.exit_code == 0
     unchanged = {str(o.job.files.html) for o in result.by_status("unchanged")}
     assert unchanged == done and len(result.by_status("written")) == 16 - len(done)
@@ -132,28 +169,36 @@ def test_a_killed_run_leaves_whole_files_and_the_rerun_finishes_the_rest(tmp_pat
     for rel in done:  # published before the kill: not written again
         twin = rel.replace(".html", ".json")
         assert after[rel] == before[rel] and after[twin] == before[twin]
-    leftovers = [p for p in period.rglob("*") if p.name.endswith(".tmp") or
-                 p.name.startswith(".staging-")]
+    leftovers = [
+        p for p in period.rglob("*") if p.name.endswith(".tmp") or p.name.startswith(".staging-")
+    ]
     assert leftovers == []
 
 
 def test_hostile_ids_and_names_give_safe_files_and_escaped_text(tmp_path: Path) -> None:
     ws = tmp_path / "ws"
     shutil.copytree(WORKSPACE, ws)
-    ids = {"E002": "../x", "E003": 'q"uote', "E004": "<script>alert(1)</script>",
-           "E006": "E\u202e006"}
+    ids = {
+        "E002": "../x",
+        "E003": 'q"uote',
+        "E004": "<script>alert(1)</script>",
+        "E006": "E\u202e006",
+    }
     rename_ids(ws, ids)
     people = (ws / "people.csv").read_text(encoding="utf-8")
     people = people.replace("Siobhán O'Brien", "<img src=x onerror=alert(1)>")
     people = people.replace("Lukas Schmidt", "\u202eevil name")
     (ws / "people.csv").write_text(people, encoding="utf-8")
     out = tmp_path / "reports"
-    result = batch.run_batch(ws, "2026-Q3", out=out, workers=2, progress=False,
-                             only=[*ids.values(), "T01"])
+    result = batch.run_batch(
+        ws, "2026-Q3", out=out, workers=2, progress=False, only=[*ids.values(), "T01"]
+    )
     assert result.exit_code == 0, [o.error for o in result.failed]
     period = out / "2026-Q3"
     names = sorted(p.name for p in (period / "employees").iterdir())
-    assert names == sorted(f"{safe_name(i)}.{ext}" for i in ids.values() for ext in ("html", "json"))
+    assert names == sorted(
+        f"{safe_name(i)}.{ext}" for i in ids.values() for ext in ("html", "json")
+    )
     assert all(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", n) for n in names)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["reports", "ws"]  # nothing outside
     pages = [*period.rglob("*.html")]
@@ -185,14 +230,29 @@ def test_reports_from_a_reused_kernel_equal_a_fresh_papermill_run(tmp_path: Path
 
     out = tmp_path / "reports"
     # one worker: E004's report runs in the kernel that just built E002's and E003's
-    result = batch.run_batch(WORKSPACE, "2026-Q3", out=out, workers=1, progress=False,
-                             only=["E002", "E003", "E004"], restart_every=10)
+    result = batch.run_batch(
+        WORKSPACE,
+        "2026-Q3",
+        out=out,
+        workers=1,
+        progress=False,
+        only=["E002", "E003", "E004"],
+        restart_every=10,
+    )
     assert [o.status for o in result.outcomes] == ["written"] * 3
     fresh = papermill.execute_notebook(
-        str(batch.NOTEBOOKS_DIR / "employee_report.ipynb"), str(tmp_path / "fresh.ipynb"),
-        parameters={"workspace": str(WORKSPACE.resolve()), "employee_id": "E004",
-                    "period": "2026-Q3", "view": "employee"},
-        cwd=str(batch.NOTEBOOKS_DIR), progress_bar=False, kernel_name="python3")
+        str(batch.NOTEBOOKS_DIR / "employee_report.ipynb"),
+        str(tmp_path / "fresh.ipynb"),
+        parameters={
+            "workspace": str(WORKSPACE.resolve()),
+            "employee_id": "E004",
+            "period": "2026-Q3",
+            "view": "employee",
+        },
+        cwd=str(batch.NOTEBOOKS_DIR),
+        progress_bar=False,
+        kernel_name="python3",
+    )
     fresh_shown = _normalised(fresh)
     assert [m for m, _ in fresh_shown] == ["application/vnd.kpinb.report+json", "text/html"]
     twin = json.loads((out / "2026-Q3" / "employees" / "E004.json").read_text())

@@ -15,14 +15,22 @@ WEEKS = pd.date_range("2026-01-05", periods=6, freq="7D")
 
 def _points() -> pd.DataFrame:
     return pd.DataFrame(
-        {"period": WEEKS, "value": [10.0, 11.0, 12.5, 9.0, 13.0, 14.0],
-         "level": [np.nan, np.nan, np.nan, 10.625, 11.375, 12.125]}
+        {
+            "period": WEEKS,
+            "value": [10.0, 11.0, 12.5, 9.0, 13.0, 14.0],
+            "level": [np.nan, np.nan, np.nan, 10.625, 11.375, 12.125],
+        }
     )
 
 
 def _trend(**kwargs: object) -> dict:
-    chart = charts.trend_chart(_points(), title="Calls booked", unit="calls",
-                               description="Calls booked per week.", **kwargs)
+    chart = charts.trend_chart(
+        _points(),
+        title="Calls booked",
+        unit="calls",
+        description="Calls booked per week.",
+        **kwargs,
+    )
     return chart.to_dict()  # validates against the Vega-Lite schema
 
 
@@ -32,9 +40,9 @@ def _layer(spec: dict, mark: str, **match: object) -> list[dict]:
         return m if isinstance(m, str) else m["type"]
 
     return [
-        layer for layer in spec["layer"]
-        if mark_type(layer) == mark
-        and all(layer["mark"].get(k) == v for k, v in match.items())
+        layer
+        for layer in spec["layer"]
+        if mark_type(layer) == mark and all(layer["mark"].get(k) == v for k, v in match.items())
     ]
 
 
@@ -57,8 +65,11 @@ def test_trend_chart_data_is_inline_and_small() -> None:
 def test_trend_chart_values_and_smoothed_level() -> None:
     spec = _trend()
     value = _layer(spec, "line", color=charts.PALETTE["value"])[0]
-    assert value["encoding"]["x"] == {**value["encoding"]["x"], "field": "period",
-                                      "type": "temporal"}
+    assert value["encoding"]["x"] == {
+        **value["encoding"]["x"],
+        "field": "period",
+        "type": "temporal",
+    }
     assert value["encoding"]["y"]["field"] == "value"
     assert value["encoding"]["y"]["scale"] == {"zero": False}
     level = _layer(spec, "line", color=charts.PALETTE["level"])[0]
@@ -103,12 +114,15 @@ def test_palette_is_okabe_ito() -> None:
 
 
 def test_goal_chart_scores_projection_and_success_line() -> None:
-    frame = pd.DataFrame({"label": ["Calls", "Deals"], "score": [0.8, 0.25],
-                          "projected": [0.9, np.nan]})
+    frame = pd.DataFrame(
+        {"label": ["Calls", "Deals"], "score": [0.8, 0.25], "projected": [0.9, np.nan]}
+    )
     spec = charts.goal_chart(frame, title="Goals", description="d").to_dict()
     rows = _rows(spec, spec)
-    assert rows == [{"label": "Calls", "score": 0.8, "projected": 0.9},
-                    {"label": "Deals", "score": 0.25, "projected": None}]
+    assert rows == [
+        {"label": "Calls", "score": 0.8, "projected": 0.9},
+        {"label": "Deals", "score": 0.25, "projected": None},
+    ]
     bar = _layer(spec, "bar")[0]
     assert bar["encoding"]["x"]["scale"] == {"domain": [0, 1]}
     assert bar["encoding"]["y"] == {**bar["encoding"]["y"], "field": "label", "sort": None}
@@ -120,10 +134,10 @@ def test_goal_chart_scores_projection_and_success_line() -> None:
 
 def test_small_multiples_facet_per_member_with_independent_scales() -> None:
     frame = pd.concat([_points().assign(member=m) for m in ("Ann", "Bo")])
-    spec = charts.small_multiples(frame, title="Calls by member", unit="calls",
-                                  description="d", columns=3).to_dict()
-    assert spec["facet"] == {"field": "member", "type": "nominal", "title": None,
-                             "sort": None}
+    spec = charts.small_multiples(
+        frame, title="Calls by member", unit="calls", description="d", columns=3
+    ).to_dict()
+    assert spec["facet"] == {"field": "member", "type": "nominal", "title": None, "sort": None}
     assert spec["columns"] == 3
     assert spec["resolve"] == {"scale": {"y": "independent"}}
     assert len(spec["spec"]["layer"]) == 2
@@ -134,15 +148,19 @@ def test_small_multiples_facet_per_member_with_independent_scales() -> None:
 
 def test_records_turn_nan_into_null_and_dates_into_days() -> None:
     frame = pd.DataFrame({"period": [pd.Timestamp("2026-02-02")], "value": [math.nan]})
-    assert charts._records(frame).to_dict() == {"values": [{"period": "2026-02-02",
-                                                            "value": None}]}
+    assert charts._records(frame).to_dict() == {"values": [{"period": "2026-02-02", "value": None}]}
 
 
 @pytest.fixture(scope="module")
 def svg() -> str:
-    chart = charts.trend_chart(_points(), title='<script>alert(1)</script> & "q"',
-                               unit="calls", description="d",
-                               limits=charts.Limits(11.0, 7.0, 15.0), target=15.0)
+    chart = charts.trend_chart(
+        _points(),
+        title='<script>alert(1)</script> & "q"',
+        unit="calls",
+        description="d",
+        limits=charts.Limits(11.0, 7.0, 15.0),
+        target=15.0,
+    )
     return charts.to_svg(chart)
 
 

@@ -127,3 +127,8 @@ def test_goal_without_data_scores_nan() -> None:
     )
     out = goals.goal_progress(targets, _summary(), parse_period("2026-Q3"))
     assert np.isnan(out.loc[0, "score"]) and not out.loc[0, "success"]
+
+
+def test_no_targets_at_all() -> None:
+    out = goals.goal_progress(pd.DataFrame(), _summary(), parse_period("2026-Q3"))
+    assert out.empty and {"score", "projected_score", "success"} <= set(out.columns)

@@ -14,33 +14,52 @@ import pandas as pd
 import pytest
 
 from kpinb import narrative as nv
+from kpinb import sentences as st
 
 
 @pytest.mark.parametrize(
     ("values", "decimals"),
-    [([120.0, 95.5, 300.0], 0), ([99.0, 12.0, 14.0], 1), ([0.5, 3.2], 2), ([], 1),
-     ([float("nan"), 150.0], 0), ([-250.0, -200.0], 0)],
+    [
+        ([120.0, 95.5, 300.0], 0),
+        ([99.0, 12.0, 14.0], 1),
+        ([0.5, 3.2], 2),
+        ([], 1),
+        ([float("nan"), 150.0], 0),
+        ([-250.0, -200.0], 0),
+    ],
 )
 def test_decimals_for_uses_median_size(values: list[float], decimals: int) -> None:
-    assert nv.decimals_for(values) == decimals
+    assert st.decimals_for(values) == decimals
 
 
 @pytest.mark.parametrize(
     ("value", "decimals", "text"),
-    [(1234.5, 1, "1,234.5"), (-0.25, 2, "-0.25"), (3.0, 0, "3"), (0.0, 1, "0.0"),
-     (1234567.0, 0, "1,234,567"), (0.7, 2, "0.70")],
+    [
+        (1234.5, 1, "1,234.5"),
+        (-0.25, 2, "-0.25"),
+        (3.0, 0, "3"),
+        (0.0, 1, "0.0"),
+        (1234567.0, 0, "1,234,567"),
+        (0.7, 2, "0.70"),
+    ],
 )
 def test_format_number(value: float, decimals: int, text: str) -> None:
-    assert nv.format_number(value, decimals) == text
+    assert st.format_number(value, decimals) == text
 
 
 @pytest.mark.parametrize(
     ("value", "decimals", "out"),
-    [(2.345, 1, 2.3), (-0.04, 1, 0.0), (float("nan"), 1, None), (None, 2, None),
-     (float("inf"), 0, None), (12.5, 0, 12.0)],
+    [
+        (2.345, 1, 2.3),
+        (-0.04, 1, 0.0),
+        (float("nan"), 1, None),
+        (None, 2, None),
+        (float("inf"), 0, None),
+        (12.5, 0, 12.0),
+    ],
 )
 def test_rounded(value: float | None, decimals: int, out: float | None) -> None:
-    result = nv.rounded(value, decimals)
+    result = st.rounded(value, decimals)
     assert result == out
     if out == 0.0:
         assert str(result) == "0.0"  # never "-0.0" in text or twin
@@ -48,79 +67,117 @@ def test_rounded(value: float | None, decimals: int, out: float | None) -> None:
 
 @pytest.mark.parametrize(
     ("unit", "text"),
-    [("%", "12.5%"), ("percent", "12.5%"), ("kEUR", "12.5 kEUR"), ("", "12.5"),
-     (" hours ", "12.5 hours")],
+    [
+        ("%", "12.5%"),
+        ("percent", "12.5%"),
+        ("kEUR", "12.5 kEUR"),
+        ("", "12.5"),
+        (" hours ", "12.5 hours"),
+    ],
 )
 def test_with_unit(unit: str, text: str) -> None:
-    assert nv.with_unit("12.5", unit) == text
+    assert st.with_unit("12.5", unit) == text
 
 
 @pytest.mark.parametrize(
     ("iso", "cadence", "text"),
-    [("2026-09-07", "weekly", "the week of 7 Sep 2026"), ("2026-09-01", "monthly", "Sep 2026"),
-     ("2026-10-14", "", "14 Oct 2026")],
+    [
+        ("2026-09-07", "weekly", "the week of 7 Sep 2026"),
+        ("2026-09-01", "monthly", "Sep 2026"),
+        ("2026-10-14", "", "14 Oct 2026"),
+    ],
 )
 def test_format_date(iso: str, cadence: str, text: str) -> None:
-    assert nv.format_date(iso, cadence) == text
+    assert st.format_date(iso, cadence) == text
 
 
 def test_magnitude_figure_shows_absolute_value_keeps_signed_value() -> None:
-    fig = nv.number("kpis[0].change.absolute", -6.7, 1, "kEUR", magnitude=True)
+    fig = st.number("kpis[0].change.absolute", -6.7, 1, "kEUR", magnitude=True)
     assert (fig.value, fig.text) == (-6.7, "6.7 kEUR")
 
 
 def test_say_keeps_figures_apart_from_wording() -> None:
-    s = nv.say("kpi_best", best=nv.number("kpis[0].best.value", 49.5, 1, "kEUR"),
-               when=nv.date("kpis[0].best.period", "2026-09-28", "weekly"))
+    s = st.say(
+        "kpi_best",
+        best=st.number("kpis[0].best.value", 49.5, 1, "kEUR"),
+        when=st.date("kpis[0].best.period", "2026-09-28", "weekly"),
+    )
     assert s.text == "New personal best: 49.5 kEUR in the week of 28 Sep 2026."
     assert [p for p in s.parts if isinstance(p, str)] == ["New personal best: ", " in ", "."]
     assert s.to_json()["figures"] == [
         {"path": "kpis[0].best.value", "value": 49.5, "text": "49.5 kEUR"},
-        {"path": "kpis[0].best.period", "value": "2026-09-28",
-         "text": "the week of 28 Sep 2026"},
+        {"path": "kpis[0].best.period", "value": "2026-09-28", "text": "the week of 28 Sep 2026"},
     ]
 
 
 def test_say_never_escapes_or_interprets_data() -> None:
     name = "<b>R&D</b> {{ 7*7 }} \ue0000\ue001"
-    s = nv.say("question_execution", kpi=nv.text("kpis[0].name", name))
+    s = st.say("question_execution", kpi=st.text("kpis[0].name", name))
     assert s.figures[0].text == name
     assert s.text.startswith("Execution: what's getting in the way of " + name)
 
 
 def test_say_requires_every_slot() -> None:
     with pytest.raises(Exception, match="best"):
-        nv.say("kpi_best", when=nv.date("x", "2026-09-28"))
+        st.say("kpi_best", when=st.date("x", "2026-09-28"))
 
 
 # --- section pieces on hand-written blocks ---------------------------------------------
 
 
 BLOCK: dict[str, Any] = {
-    "kpi_id": "revenue", "name": "New revenue closed", "unit": "kEUR", "direction": "up",
-    "kind": "lagging", "pair": None, "cadence": "weekly", "decimals": 1,
-    "definition_version": 1, "status": "routine", "points": 40, "n_people": 1,
+    "kpi_id": "revenue",
+    "name": "New revenue closed",
+    "unit": "kEUR",
+    "direction": "up",
+    "kind": "lagging",
+    "pair": None,
+    "cadence": "weekly",
+    "decimals": 1,
+    "definition_version": 1,
+    "status": "routine",
+    "points": 40,
+    "n_people": 1,
     "latest": {"period": "2026-09-28", "value": 41.0, "in_period": True},
     "level": {"value": 40.0, "points": 13},
-    "change": {"against": "previous_period", "period": "2026-Q2", "previous": 38.0,
-               "absolute": 2.0, "relative_pct": 5.3, "better": True,
-               "crosses_definition": False},
+    "change": {
+        "against": "previous_period",
+        "period": "2026-Q2",
+        "previous": 38.0,
+        "absolute": 2.0,
+        "relative_pct": 5.3,
+        "better": True,
+        "crosses_definition": False,
+    },
     "year_change": None,
     "trend": {"slope_per_week": 0.05, "direction": "steady", "points": 13},
-    "limits": {"baseline_start": "2025-10-06", "baseline_end": "2026-02-16",
-               "baseline_points": 20, "provisional": False, "centre": 39.0, "lower": 35.0,
-               "upper": 43.0},
-    "signals": [], "streak": {"length": 0, "unit": "week"},
-    "best": {"value": 44.0, "period": "2025-11-03", "is_new": False}, "recovery": None,
+    "limits": {
+        "baseline_start": "2025-10-06",
+        "baseline_end": "2026-02-16",
+        "baseline_points": 20,
+        "provisional": False,
+        "centre": 39.0,
+        "lower": 35.0,
+        "upper": 43.0,
+    },
+    "signals": [],
+    "streak": {"length": 0, "unit": "week"},
+    "best": {"value": 44.0, "period": "2025-11-03", "is_new": False},
+    "recovery": None,
     "goal": None,
-    "quality": {"expected": 13, "missing": 0, "stale": False, "last_observed": "2026-09-28",
-                "out_of_range": 0},
+    "quality": {
+        "expected": 13,
+        "missing": 0,
+        "stale": False,
+        "last_observed": "2026-09-28",
+        "out_of_range": 0,
+    },
     "definition_changes": [],
 }
-PERIOD = nv.text("period", "2026-Q3")
+PERIOD = st.text("period", "2026-Q3")
 
 
-def ref(**changes: Any) -> nv.Ref:
+def ref(**changes: Any) -> st.Ref:
     block = copy.deepcopy(BLOCK)
     for key, value in changes.items():
         target = block
@@ -128,11 +185,12 @@ def ref(**changes: Any) -> nv.Ref:
         for part in path:
             target = target[part]
         target[last] = value
-    return nv.Ref("kpis[0]", block, unit=block["unit"], decimals=block["decimals"],
-                  cadence=block["cadence"])
+    return st.Ref(
+        "kpis[0]", block, unit=block["unit"], decimals=block["decimals"], cadence=block["cadence"]
+    )
 
 
-def texts(sentences: list[nv.Sentence]) -> list[str]:
+def texts(sentences: list[st.Sentence]) -> list[str]:
     return [s.text for s in sentences]
 
 
@@ -151,12 +209,21 @@ def test_card_lower_is_better_kpi_that_rose() -> None:
 
 
 def test_card_signal_trend_streak_best_and_recovery() -> None:
-    r = ref(status="improving_signal",
-            signals=[{"rule": "beyond_limit", "period": "2026-09-21", "direction": "improving"}],
-            trend__direction="improving", trend__slope_per_week=0.58, streak__length=5,
-            best__is_new=True, best__period="2026-09-21",
-            recovery={"dip_period": "2026-07-06", "dip_value": 33.0, "since": "2026-08-03",
-                      "in_period": True})
+    r = ref(
+        status="improving_signal",
+        signals=[{"rule": "beyond_limit", "period": "2026-09-21", "direction": "improving"}],
+        trend__direction="improving",
+        trend__slope_per_week=0.58,
+        streak__length=5,
+        best__is_new=True,
+        best__period="2026-09-21",
+        recovery={
+            "dip_period": "2026-07-06",
+            "dip_value": 33.0,
+            "since": "2026-08-03",
+            "in_period": True,
+        },
+    )
     assert texts(nv.kpi_card(r, PERIOD))[2:] == [
         "In the week of 21 Sep 2026 it went past the usual range of 35.0 kEUR to 43.0 kEUR on "
         "the favourable side: a real improvement, not routine variation.",
@@ -170,16 +237,24 @@ def test_card_signal_trend_streak_best_and_recovery() -> None:
 
 
 def test_card_new_kpi_without_history() -> None:
-    r = ref(status="not_enough_history", limits=None, points=4, change=None,
-            level={"value": 40.0, "points": 4})
+    r = ref(
+        status="not_enough_history",
+        limits=None,
+        points=4,
+        change=None,
+        level={"value": 40.0, "points": 4},
+    )
     assert texts(nv.kpi_card(r, PERIOD))[1:] == [
         "There are 4 weekly values under the current definition so far, not yet enough to set "
-        "a usual range."]
+        "a usual range."
+    ]
 
 
 def test_headline_ranks_a_real_improvement_first_then_other_kpis() -> None:
-    signal = ref(status="improving_signal",
-                 signals=[{"rule": "run_of_8", "period": "2026-09-21", "direction": "improving"}])
+    signal = ref(
+        status="improving_signal",
+        signals=[{"rule": "run_of_8", "period": "2026-09-21", "direction": "improving"}],
+    )
     other = ref(name="Meetings booked")
     assert texts(nv.headline([other, signal], PERIOD)) == [
         "New revenue closed shows a real improvement: 40.0 kEUR in 2026-Q3, against a usual "
@@ -193,13 +268,24 @@ def test_headline_falls_back_to_strengths_when_nothing_improved() -> None:
     flat = ref(change__absolute=0.0, change__relative_pct=0.0, change__better=False)
     assert texts(nv.headline([flat], PERIOD)) == [
         "New revenue closed is steady and dependable: 40.0 kEUR in 2026-Q3, within its usual "
-        "range of 35.0 kEUR to 43.0 kEUR."]
+        "range of 35.0 kEUR to 43.0 kEUR."
+    ]
     assert [s.key for s in nv.headline([], PERIOD)] == ["headline_start"]
 
 
-GOAL = {"period": "2026-Q3", "target": 42.0, "baseline": 38.0, "baseline_source": "given",
-        "current": 40.8, "score": 0.7, "success": True, "projected": 41.5,
-        "projected_score": 0.88, "projected_success": True, "remaining_points": 3}
+GOAL = {
+    "period": "2026-Q3",
+    "target": 42.0,
+    "baseline": 38.0,
+    "baseline_source": "given",
+    "current": 40.8,
+    "score": 0.7,
+    "success": True,
+    "projected": 41.5,
+    "projected_score": 0.88,
+    "projected_success": True,
+    "remaining_points": 3,
+}
 
 
 def test_goal_at_point_seven_is_worded_as_success_with_projection() -> None:
@@ -215,14 +301,23 @@ def test_goal_below_point_seven_is_on_the_way_and_complete_period_has_no_project
     goal = {**GOAL, "score": 0.69, "success": False, "remaining_points": 0}
     assert texts(nv.goal_sentences(ref(goal=goal))) == [
         "New revenue closed scores 0.69 on its goal: from 38.0 kEUR toward 42.0 kEUR, now at "
-        "40.8 kEUR, on the way."]
+        "40.8 kEUR, on the way."
+    ]
 
 
 def test_data_notes() -> None:
-    r = ref(quality={"expected": 13, "missing": 2, "stale": True,
-                     "last_observed": "2026-09-07", "out_of_range": 1},
-            definition_changes=[{"version": 2, "effective_from": "2026-03-02",
-                                 "change": "business hours only"}])
+    r = ref(
+        quality={
+            "expected": 13,
+            "missing": 2,
+            "stale": True,
+            "last_observed": "2026-09-07",
+            "out_of_range": 1,
+        },
+        definition_changes=[
+            {"version": 2, "effective_from": "2026-03-02", "change": "business hours only"}
+        ],
+    )
     assert texts(nv.data_notes(r, PERIOD, pd.Timestamp("2026-07-01"))) == [
         "New revenue closed: 2 of 13 expected values are missing in 2026-Q3; they are left "
         "out, never counted as zero.",

@@ -70,8 +70,13 @@ def test_nfc_and_nfd_spellings_share_a_name_so_they_collide() -> None:
 
 def test_ids_differing_only_by_case_stop_the_plan_naming_both() -> None:
     with pytest.raises(BatchError) as caught:
-        plan_files([("employee", "E001", "employee", True), ("employee", "e001", "employee", True),
-                    ("employee", "E002", "employee", True)])
+        plan_files(
+            [
+                ("employee", "E001", "employee", True),
+                ("employee", "e001", "employee", True),
+                ("employee", "E002", "employee", True),
+            ]
+        )
     message = str(caught.value)
     assert "'E001'" in message and "'e001'" in message and "employees/E001.html" in message
     assert "E002" not in message
@@ -79,18 +84,26 @@ def test_ids_differing_only_by_case_stop_the_plan_naming_both() -> None:
 
 def test_second_view_file_collides_with_an_id_that_spells_it() -> None:
     with pytest.raises(BatchError):
-        plan_files([("employee", "E001", "manager", False),
-                    ("employee", "E001.manager", "employee", True)])
+        plan_files(
+            [("employee", "E001", "manager", False), ("employee", "E001.manager", "employee", True)]
+        )
 
 
 def test_plan_files_places_views_and_scopes() -> None:
-    planned = plan_files([("employee", "E001", "employee", True),
-                          ("employee", "E001", "manager", False),
-                          ("team", "T01", "manager", True),
-                          ("department", "Sales & Ops", "executive", True)])
+    planned = plan_files(
+        [
+            ("employee", "E001", "employee", True),
+            ("employee", "E001", "manager", False),
+            ("team", "T01", "manager", True),
+            ("department", "Sales & Ops", "executive", True),
+        ]
+    )
     assert [str(p.html) for p in planned] == [
-        "employees/E001.html", "employees/E001.manager.html", "teams/T01.html",
-        f"departments/Sales_Ops-{suffix('Sales & Ops')}.html"]
+        "employees/E001.html",
+        "employees/E001.manager.html",
+        "teams/T01.html",
+        f"departments/Sales_Ops-{suffix('Sales & Ops')}.html",
+    ]
     assert str(planned[0].json) == "employees/E001.json"
     assert str(planned[0].notebook) == "failed/employees/E001.ipynb"
 
@@ -115,8 +128,9 @@ def test_atomic_write_replaces_whole_and_leaves_no_temp(tmp_path: Path) -> None:
     assert target.stat().st_mode & 0o044 == 0o044  # readable by others, unlike mkstemp's 0600
 
 
-def test_atomic_write_failure_keeps_the_old_file(tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_atomic_write_failure_keeps_the_old_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = tmp_path / "report.html"
     atomic_write(target, "old")
 
@@ -152,12 +166,22 @@ def test_make_staging_removes_what_a_killed_run_left(tmp_path: Path) -> None:
 
 
 def test_index_escapes_names_and_strips_direction_overrides() -> None:
-    record = {"scope": "employee", "scope_id": "<b>E1</b>", "view": "employee", "status": "ok",
-              "html": "employees/b_E1_b-1.html", "json": "employees/b_E1_b-1.json",
-              "html_sha256": "x", "name": "<script>alert(1)</script> \u202eevil"}
-    page = render_index(period="2026-Q3", records=[record],
-                        warnings=["people.csv, row 3: <img src=x onerror=alert(1)>"],
-                        generated="2026-10-01 08:00")
+    record = {
+        "scope": "employee",
+        "scope_id": "<b>E1</b>",
+        "view": "employee",
+        "status": "ok",
+        "html": "employees/b_E1_b-1.html",
+        "json": "employees/b_E1_b-1.json",
+        "html_sha256": "x",
+        "name": "<script>alert(1)</script> \u202eevil",
+    }
+    page = render_index(
+        period="2026-Q3",
+        records=[record],
+        warnings=["people.csv, row 3: <img src=x onerror=alert(1)>"],
+        generated="2026-10-01 08:00",
+    )
     assert "<script>alert" not in page and "<img src=x" not in page and "<b>E1" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt; evil" in page
     assert "\u202e" not in page
@@ -166,12 +190,18 @@ def test_index_escapes_names_and_strips_direction_overrides() -> None:
 
 
 def test_index_keeps_the_previous_version_of_a_report_that_could_not_be_rebuilt() -> None:
-    failed = {"scope": "team", "scope_id": "T01", "view": "manager", "status": "failed",
-              "html": "teams/T01.html", "json": "teams/T01.json", "html_sha256": "x",
-              "name": "Sales North"}
+    failed = {
+        "scope": "team",
+        "scope_id": "T01",
+        "view": "manager",
+        "status": "failed",
+        "html": "teams/T01.html",
+        "json": "teams/T01.json",
+        "html_sha256": "x",
+        "name": "Sales North",
+    }
     never = {**failed, "scope_id": "T02", "html": "teams/T02.html", "html_sha256": None}
-    page = render_index(period="2026-Q3", records=[failed, never], warnings=[],
-                        generated="now")
+    page = render_index(period="2026-Q3", records=[failed, never], warnings=[], generated="now")
     assert page.count("not generated this run") == 2
     assert page.count("the previous version is kept") == 1
     assert 'href="teams/T02.html"' not in page
@@ -180,7 +210,7 @@ def test_index_keeps_the_previous_version_of_a_report_that_could_not_be_rebuilt(
 @pytest.mark.parametrize(
     ("snippet", "fetches"),
     [
-        ('<script>alert(1)</script>', True),
+        ("<script>alert(1)</script>", True),
         ('<img src="https://cdn.example.com/x.png">', True),
         ("<img src=//cdn.example.com/x.png>", True),
         ('<link rel="stylesheet" href="https://cdn.example.com/a.css">', True),
@@ -210,8 +240,13 @@ def _executed_notebook() -> nbformat.NotebookNode:
     code.outputs = [
         new_output("stream", name="stderr", text="FutureWarning: noise\n"),
         new_output("stream", name="stdout", text="a <b> line\n"),
-        new_output("display_data", data={"text/html": "<p class='r'>Report body</p>",
-                                         outputs.REPORT_MIME: {"id": "E001", "secret": 1}}),
+        new_output(
+            "display_data",
+            data={
+                "text/html": "<p class='r'>Report body</p>",
+                outputs.REPORT_MIME: {"id": "E001", "secret": 1},
+            },
+        ),
         new_output("execute_result", data={"text/plain": "1 < 2"}, execution_count=1),
     ]
     nb = new_notebook(cells=[new_markdown_cell("# How to run this notebook"), code])
@@ -220,12 +255,23 @@ def _executed_notebook() -> nbformat.NotebookNode:
 
 
 def test_notebook_page_shows_outputs_only() -> None:
-    page = outputs.notebook_html(outputs.make_exporter(), _executed_notebook(),
-                                 title="<i>Ana</i> \u202e", footer="kpinb & co")
+    page = outputs.notebook_html(
+        outputs.make_exporter(),
+        _executed_notebook(),
+        title="<i>Ana</i> \u202e",
+        footer="kpinb & co",
+    )
     assert "<p class='r'>Report body</p>" in page
     assert "a &lt;b&gt; line" in page and "1 &lt; 2" in page
-    for hidden in ("secret_source_code", "FutureWarning", "How to run", "In&nbsp;[", "In [",
-                   '"secret"', "<script"):
+    for hidden in (
+        "secret_source_code",
+        "FutureWarning",
+        "How to run",
+        "In&nbsp;[",
+        "In [",
+        '"secret"',
+        "<script",
+    ):
         assert hidden not in page
     assert "<title>&lt;i&gt;Ana&lt;/i&gt; </title>" in page
     assert "kpinb &amp; co" in page

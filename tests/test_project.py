@@ -12,10 +12,30 @@ import yaml
 import kpinb
 
 ROOT = Path(__file__).resolve().parents[1]
-PURE_CORE = ("errors", "periods", "kpis", "trend", "signals", "goals", "rollup", "quality",
-             "analysis")
-ADAPTER_LIBS = {"altair", "jinja2", "papermill", "nbclient", "nbconvert", "IPython",
-                "vl_convert", "sqlite3", "yaml", "openpyxl", "tqdm"}
+PURE_CORE = (
+    "errors",
+    "periods",
+    "kpis",
+    "trend",
+    "signals",
+    "goals",
+    "rollup",
+    "quality",
+    "analysis",
+)
+ADAPTER_LIBS = {
+    "altair",
+    "jinja2",
+    "papermill",
+    "nbclient",
+    "nbconvert",
+    "IPython",
+    "vl_convert",
+    "sqlite3",
+    "yaml",
+    "openpyxl",
+    "tqdm",
+}
 
 
 def _name(requirement: str) -> tuple[str, str]:
@@ -28,8 +48,11 @@ def test_environment_yml_names_the_same_dependencies_as_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     pip = dict(_name(r) for r in project["dependencies"] + project["optional-dependencies"]["dev"])
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
-    conda = dict(_name(d) for d in env["dependencies"]
-                 if isinstance(d, str) and not d.startswith(("python", "pip")))
+    conda = dict(
+        _name(d)
+        for d in env["dependencies"]
+        if isinstance(d, str) and not d.startswith(("python", "pip"))
+    )
     assert conda == pip
 
 

@@ -49,15 +49,34 @@ def test_report_identity_and_twin_header(demo_ws: Workspace) -> None:
     report = build_report(demo_ws, "employee", "E002", PERIOD)
     assert isinstance(report, Report)
     assert (report.scope, report.scope_id, report.period, report.view) == (
-        "employee", "E002", PERIOD, "employee")
+        "employee",
+        "E002",
+        PERIOD,
+        "employee",
+    )
     assert report.title == f"{person(demo_ws, 'E002')['name']}: coaching report, 2026-Q3"
     twin = report.to_json()
-    assert {k: twin[k] for k in ("schema", "scope", "id", "period", "period_start",
-                                 "period_end", "view")} == {
-        "schema": "kpinb.report/1", "scope": "employee", "id": "E002", "period": PERIOD,
-        "period_start": "2026-07-01", "period_end": "2026-09-30", "view": "employee"}
+    assert {
+        k: twin[k]
+        for k in ("schema", "scope", "id", "period", "period_start", "period_end", "view")
+    } == {
+        "schema": "kpinb.report/1",
+        "scope": "employee",
+        "id": "E002",
+        "period": PERIOD,
+        "period_start": "2026-07-01",
+        "period_end": "2026-09-30",
+        "view": "employee",
+    }
     assert [s["id"] for s in twin["sections"]] == [
-        "progress", "kpis", "goals", "own_goals", "routine", "questions", "notes"]
+        "progress",
+        "kpis",
+        "goals",
+        "own_goals",
+        "routine",
+        "questions",
+        "notes",
+    ]
 
 
 def test_period_object_gives_the_same_report(demo_ws: Workspace) -> None:
@@ -76,14 +95,22 @@ def test_to_json_returns_a_copy(demo_ws: Workspace) -> None:
 
 @pytest.mark.parametrize(
     ("scope", "scope_id", "view", "message"),
-    [("person", "E001", "employee", "scope 'person' is not one of employee, team, department"),
-     ("employee", "E001", "executive", "use one of employee, manager"),
-     ("department", "Sales", "manager", "use one of executive"),
-     ("employee", "E999", "employee", "employee 'E999' is not in the workspace; known ids: E001"),
-     ("team", "T99", "manager", "team 'T99' is not in the workspace")],
+    [
+        ("person", "E001", "employee", "scope 'person' is not one of employee, team, department"),
+        ("employee", "E001", "executive", "use one of employee, manager"),
+        ("department", "Sales", "manager", "use one of executive"),
+        (
+            "employee",
+            "E999",
+            "employee",
+            "employee 'E999' is not in the workspace; known ids: E001",
+        ),
+        ("team", "T99", "manager", "team 'T99' is not in the workspace"),
+    ],
 )
-def test_bad_requests_name_the_valid_choices(demo_ws: Workspace, scope: str, scope_id: str,
-                                             view: str, message: str) -> None:
+def test_bad_requests_name_the_valid_choices(
+    demo_ws: Workspace, scope: str, scope_id: str, view: str, message: str
+) -> None:
     with pytest.raises(UsageError, match=re.escape(message)):
         build_report(demo_ws, scope, scope_id, PERIOD, view)
 
@@ -93,11 +120,11 @@ def test_bad_period_is_a_usage_error(demo_ws: Workspace) -> None:
         build_report(demo_ws, "employee", "E001", "2026-Q5")
 
 
-def test_show_publishes_html_and_the_twin(demo_ws: Workspace,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_show_publishes_html_and_the_twin(
+    demo_ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
     published: list[tuple[object, dict]] = []
-    monkeypatch.setattr("IPython.display.display",
-                        lambda obj, **kw: published.append((obj, kw)))
+    monkeypatch.setattr("IPython.display.display", lambda obj, **kw: published.append((obj, kw)))
     report = build_report(demo_ws, "team", "T01", PERIOD, "manager")
     show(report)
     [(bundle, kwargs)] = published
@@ -134,10 +161,12 @@ def hostile_workspace(ws: Workspace) -> Workspace:
     return dataclasses.replace(ws, people=people, goals=goals, kpis=kpis)
 
 
-@pytest.mark.parametrize(("scope", "scope_id", "view"),
-                         [("employee", "E002", "employee"), ("team", "T01", "manager")])
-def test_untrusted_strings_appear_as_text(demo_ws: Workspace, scope: str, scope_id: str,
-                                          view: str) -> None:
+@pytest.mark.parametrize(
+    ("scope", "scope_id", "view"), [("employee", "E002", "employee"), ("team", "T01", "manager")]
+)
+def test_untrusted_strings_appear_as_text(
+    demo_ws: Workspace, scope: str, scope_id: str, view: str
+) -> None:
     ws = hostile_workspace(demo_ws)
     report = build_report(ws, scope, scope_id, PERIOD, view)
     page = page_html(report)
@@ -164,11 +193,13 @@ def test_routine_uses_the_latest_checkin_and_open_actions(demo_ws: Workspace) ->
     assert checkin["date"] == mine["date"]
     assert checkin["why_moved"] == mine["why_moved"]
     assert checkin["diagnosis"] == "dependency"
-    open_rows = checkins[(checkins["employee_id"] == "E004")
-                         & (checkins["action_status"] == "open")]
+    open_rows = checkins[
+        (checkins["employee_id"] == "E004") & (checkins["action_status"] == "open")
+    ]
     assert [a["text"] for a in twin["routine"]["open_actions"]] == open_rows["action"].tolist()
     assert [a["owner"] for a in twin["routine"]["open_actions"]] == open_rows[
-        "action_owner"].tolist()  # the manager view names people
+        "action_owner"
+    ].tolist()  # the manager view names people
     revenue = next(q for q in twin["questions"] if q["kpi_id"] == "revenue_closed")
     assert revenue["kinds"][0] == "dependency"
 
@@ -191,4 +222,5 @@ def test_without_a_journal_the_routine_is_empty(demo_ws: Workspace, tmp_path: Pa
     assert twin["routine"]["open_actions"] == []
     why = next(s for s in twin["sections"] if s["id"] == "routine")["sentences"]
     assert "Nothing recorded yet: a good question for the next check-in." in [
-        s["text"] for s in why]
+        s["text"] for s in why
+    ]

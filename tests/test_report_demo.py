@@ -9,7 +9,6 @@ department, are built with real SVG charts for the URL scanner.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import re
 from typing import Any
@@ -21,35 +20,47 @@ from kpinb import charts
 from kpinb.report import Report, build_report, page_html
 from kpinb.tone import find_forbidden, find_forbidden_html
 from kpinb.workspace import Workspace
-from tests.test_report import PERIOD, demo_ws  # noqa: F401 (a fixture)
+from tests.test_report import PERIOD, demo_workspace
 
 
-@functools.cache
-def _all_reports(ws_id: int, ws: Workspace) -> tuple[Report, ...]:
+@pytest.fixture(scope="module")
+def demo_ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    return demo_workspace(str(tmp_path_factory.getbasetemp()))  # shared with test_report.py
+
+
+def _all_reports(ws: Workspace) -> tuple[Report, ...]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(charts, "to_svg", lambda chart: '<svg class="stub"></svg>')
-        out = [build_report(ws, "employee", e, PERIOD, v)
-               for v in ("employee", "manager") for e in ws.people["employee_id"]]
-        out += [build_report(ws, "team", t, PERIOD, v)
-                for v in ("manager", "executive") for t in ws.teams["team_id"]]
-        out += [build_report(ws, "department", d, PERIOD, "executive")
-                for d in sorted(set(ws.teams["department"]))]
+        out = [
+            build_report(ws, "employee", e, PERIOD, v)
+            for v in ("employee", "manager")
+            for e in ws.people["employee_id"]
+        ]
+        out += [
+            build_report(ws, "team", t, PERIOD, v)
+            for v in ("manager", "executive")
+            for t in ws.teams["team_id"]
+        ]
+        out += [
+            build_report(ws, "department", d, PERIOD, "executive")
+            for d in sorted(set(ws.teams["department"]))
+        ]
     return tuple(out)
 
 
 @pytest.fixture(scope="module")
-def reports(demo_ws: Workspace) -> tuple[Report, ...]:  # noqa: F811
-    return _all_reports(id(demo_ws), demo_ws)
+def reports(demo_ws: Workspace) -> tuple[Report, ...]:
+    return _all_reports(demo_ws)
 
 
 @pytest.fixture(scope="module")
-def archetypes(demo_ws: Workspace) -> pd.DataFrame:  # noqa: F811
+def archetypes(demo_ws: Workspace) -> pd.DataFrame:
     table = pd.read_csv(demo_ws.root / "archetypes.csv", dtype=str)
     return table.sort_values(["archetype", "employee_id"]).drop_duplicates("archetype")
 
 
 @pytest.fixture(scope="module")
-def rendered(demo_ws: Workspace, archetypes: pd.DataFrame) -> list[Report]:  # noqa: F811
+def rendered(demo_ws: Workspace, archetypes: pd.DataFrame) -> list[Report]:
     """Reports with real SVG charts: one person per archetype, a team, a department."""
     out = [build_report(demo_ws, "employee", e, PERIOD) for e in archetypes["employee_id"]]
     out.append(build_report(demo_ws, "employee", "E004", PERIOD, "manager"))
@@ -59,7 +70,8 @@ def rendered(demo_ws: Workspace, archetypes: pd.DataFrame) -> list[Report]:  # n
 
 
 def test_the_pass_covers_every_person_team_and_department(
-        demo_ws: Workspace, reports: tuple[Report, ...]) -> None:  # noqa: F811
+    demo_ws: Workspace, reports: tuple[Report, ...]
+) -> None:
     employees = {r.scope_id for r in reports if r.scope == "employee" and r.view == "employee"}
     assert employees == set(demo_ws.people["employee_id"])
     assert len(reports) == 2 * len(demo_ws.people) + 2 * len(demo_ws.teams) + 3
@@ -88,8 +100,9 @@ def check_figure(twin: dict[str, Any], figure: dict[str, Any]) -> None:
         assert shown in (value, abs(value)), figure  # magnitude figures show |value|
     elif re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
         day = pd.Timestamp(value)
-        assert day.strftime("%b %Y") in text and (str(day.day) in text or
-                                                  text == day.strftime("%b %Y")), figure
+        assert day.strftime("%b %Y") in text and (
+            str(day.day) in text or text == day.strftime("%b %Y")
+        ), figure
     else:
         assert text == value, figure
 
@@ -100,7 +113,7 @@ def check_sentence(twin: dict[str, Any], sentence: dict[str, Any]) -> None:
         check_figure(twin, figure)
         at = rest.find(figure["text"])
         assert at >= 0, (figure, sentence["text"])
-        rest = rest[:at] + "\x00" + rest[at + len(figure["text"]):]
+        rest = rest[:at] + "\x00" + rest[at + len(figure["text"]) :]
     assert not re.search(r"\d", rest), sentence["text"]  # every number is a traced figure
 
 
@@ -116,14 +129,19 @@ def test_every_number_in_every_sentence_is_in_the_twin(reports: tuple[Report, ..
     assert count > 5000
 
 
-def test_sentences_in_the_twin_are_the_sentences_on_the_page(
-        reports: tuple[Report, ...]) -> None:
+def test_sentences_in_the_twin_are_the_sentences_on_the_page(reports: tuple[Report, ...]) -> None:
     for report in reports[:5]:
         visible = " ".join(re.sub(r"<[^>]+>", "", report.to_html()).split())
         for section in report.to_json()["sections"]:
             for sentence in section["sentences"]:
-                escaped = (sentence["text"].replace("&", "&amp;").replace("<", "&lt;")
-                           .replace(">", "&gt;").replace('"', "&#34;").replace("'", "&#39;"))
+                escaped = (
+                    sentence["text"]
+                    .replace("&", "&amp;")
+                    .replace("<", "&lt;")
+                    .replace(">", "&gt;")
+                    .replace('"', "&#34;")
+                    .replace("'", "&#39;")
+                )
                 assert " ".join(escaped.split()) in visible
 
 
@@ -138,8 +156,7 @@ def test_no_report_uses_a_forbidden_word(reports: tuple[Report, ...]) -> None:
                 assert find_forbidden(sentence["text"]) == [], sentence
 
 
-def test_every_employee_report_opens_with_progress_or_strength(
-        reports: tuple[Report, ...]) -> None:
+def test_every_employee_report_opens_with_progress_or_strength(reports: tuple[Report, ...]) -> None:
     for report in reports:
         if report.scope != "employee":
             continue
@@ -147,15 +164,18 @@ def test_every_employee_report_opens_with_progress_or_strength(
         assert first["id"] == "progress"
         assert first["sentences"], report
         assert first["sentences"][0]["id"].startswith("headline_"), report
-        assert re.search(r'<section class="sec-progress"', report.to_html()).start() < \
-            report.to_html().find('class="sec-kpis"')
+        assert re.search(
+            r'<section class="sec-progress"', report.to_html()
+        ).start() < report.to_html().find('class="sec-kpis"')
 
 
 # --- privacy --------------------------------------------------------------------------------
 
 
-def test_employee_view_names_nobody_else(demo_ws: Workspace,  # noqa: F811
-                                         reports: tuple[Report, ...]) -> None:
+def test_employee_view_names_nobody_else(
+    demo_ws: Workspace,
+    reports: tuple[Report, ...],
+) -> None:
     people = demo_ws.people[["employee_id", "name"]].astype(str).values.tolist()
     for report in reports:
         if report.view != "employee":
@@ -182,11 +202,12 @@ def small_team_workspace(ws: Workspace) -> Workspace:
     gone = set(t08[3:])
     people = ws.people[~ws.people["employee_id"].isin(gone)]
     obs = ws.observations[~ws.observations["employee_id"].astype(str).isin(gone)]
-    return dataclasses.replace(ws, people=people.reset_index(drop=True),
-                               observations=obs.reset_index(drop=True))
+    return dataclasses.replace(
+        ws, people=people.reset_index(drop=True), observations=obs.reset_index(drop=True)
+    )
 
 
-def test_executive_views_show_no_group_under_five(demo_ws: Workspace) -> None:  # noqa: F811
+def test_executive_views_show_no_group_under_five(demo_ws: Workspace) -> None:
     ws = small_team_workspace(demo_ws)
     small = ws.teams.loc[ws.teams["team_id"] == "T08", "name"].iloc[0]
     dept = ws.teams.loc[ws.teams["team_id"] == "T08", "department"].iloc[0]
@@ -204,9 +225,17 @@ def test_executive_views_show_no_group_under_five(demo_ws: Workspace) -> None:  
     assert re.match(r"\d+ figures? not shown for that reason\.", stated[1])
     hidden = build_report(ws, "team", "T08", PERIOD, "executive").to_json()
     assert hidden["kpis"] == []
-    assert hidden["not_shown"] == len({*ws.kpis} & set(
-        ws.observations.loc[ws.observations["employee_id"].astype(str).isin(
-            ws.people.loc[ws.people["team_id"] == "T08", "employee_id"]), "kpi_id"].astype(str)))
+    assert hidden["not_shown"] == len(
+        {*ws.kpis}
+        & set(
+            ws.observations.loc[
+                ws.observations["employee_id"]
+                .astype(str)
+                .isin(ws.people.loc[ws.people["team_id"] == "T08", "employee_id"]),
+                "kpi_id",
+            ].astype(str)
+        )
+    )
 
 
 # --- nothing fetched from another host ------------------------------------------------------
@@ -216,8 +245,7 @@ _FETCH = [
     re.compile(r"url\s*\(", re.I),
     re.compile(r"@import", re.I),
     re.compile(r"<(?:script|link|iframe|object|embed|img|video|audio|source)\b", re.I),
-    re.compile(r"(?:https?:)?//(?!www\.w3\.org/(?:2000/svg|1999/xlink)\")[\w.-]+\.[a-z]{2,}",
-               re.I),
+    re.compile(r"(?:https?:)?//(?!www\.w3\.org/(?:2000/svg|1999/xlink)\")[\w.-]+\.[a-z]{2,}", re.I),
     re.compile(r"requirejs|require\.config|vega-embed|cdn\.jsdelivr|unpkg|mathjax", re.I),
 ]
 
@@ -225,24 +253,33 @@ _FETCH = [
 def fetches(page: str) -> list[str]:
     """Anything in ``page`` a browser could fetch from elsewhere (SVG namespaces are names)."""
     page = page.replace('xmlns="http://www.w3.org/2000/svg"', "").replace(
-        'xmlns:xlink="http://www.w3.org/1999/xlink"', "")
+        'xmlns:xlink="http://www.w3.org/1999/xlink"', ""
+    )
     return [m.group(0) for pattern in _FETCH for m in pattern.finditer(page)]
 
 
-@pytest.mark.parametrize("page", [
-    '<script src="https://cdn.jsdelivr.net/npm/vega@5"></script>',
-    '<link rel="stylesheet" href="//fonts.googleapis.com/css">',
-    "<style>@import 'x.css'; body{background:url(a.png)}</style>",
-    '<div>{"loader": {"baseURL": "https://cdn.example.org/"}}</div>',
-    "require.config({paths: {vega: 'https://cdn.jsdelivr.net/npm/vega@5?noext'}})",
-])
+@pytest.mark.parametrize(
+    "page",
+    [
+        '<script src="https://cdn.jsdelivr.net/npm/vega@5"></script>',
+        '<link rel="stylesheet" href="//fonts.googleapis.com/css">',
+        "<style>@import 'x.css'; body{background:url(a.png)}</style>",
+        '<div>{"loader": {"baseURL": "https://cdn.example.org/"}}</div>',
+        "require.config({paths: {vega: 'https://cdn.jsdelivr.net/npm/vega@5?noext'}})",
+    ],
+)
 def test_scanner_finds_fetches(page: str) -> None:
     assert fetches(page)
 
 
 def test_scanner_ignores_svg_namespaces() -> None:
-    assert fetches('<svg xmlns="http://www.w3.org/2000/svg" '
-                   'xmlns:xlink="http://www.w3.org/1999/xlink"></svg>') == []
+    assert (
+        fetches(
+            '<svg xmlns="http://www.w3.org/2000/svg" '
+            'xmlns:xlink="http://www.w3.org/1999/xlink"></svg>'
+        )
+        == []
+    )
 
 
 def test_rendered_reports_fetch_nothing(rendered: list[Report]) -> None:

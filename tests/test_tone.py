@@ -50,7 +50,16 @@ def test_html_checker_reads_visible_text_only() -> None:
 
 
 def test_spec_words_are_all_forbidden() -> None:
-    spec = ("failed", "underperforming", "poor", "lazy", "missed", "behind", "worst", "unacceptable")
+    spec = (
+        "failed",
+        "underperforming",
+        "poor",
+        "lazy",
+        "missed",
+        "behind",
+        "worst",
+        "unacceptable",
+    )
     assert set(spec) <= set(PUNITIVE)
     assert set(FORBIDDEN) == set(PUNITIVE) | set(RANKING)
     assert list(FORBIDDEN) == sorted(FORBIDDEN)

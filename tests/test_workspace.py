@@ -12,9 +12,17 @@ from kpinb.workspace import load_workspace, validate_workspace
 from tests import wsfactory
 
 
-@pytest.mark.parametrize(("fmt", "sep", "bom"), [
-    ("csv", ",", False), ("csv", ";", False), ("csv", ",", True), ("csv", ";", True),
-    ("xlsx", ",", False), ("parquet", ",", False)])
+@pytest.mark.parametrize(
+    ("fmt", "sep", "bom"),
+    [
+        ("csv", ",", False),
+        ("csv", ";", False),
+        ("csv", ",", True),
+        ("csv", ";", True),
+        ("xlsx", ",", False),
+        ("parquet", ",", False),
+    ],
+)
 def test_every_format_loads_the_same_tables(tmp_path, fmt, sep, bom):
     ws = load_workspace(wsfactory.write(tmp_path, fmt=fmt, sep=sep, bom=bom))
     assert list(ws.people["employee_id"]) == ["00123", "00124", "00125"]  # zeros kept
@@ -43,8 +51,9 @@ def test_decimal_comma_in_semicolon_csv_and_stray_spaces(tmp_path):
 
 
 def test_optional_tables_may_be_absent(tmp_path):
-    frames = {k: v for k, v in wsfactory.tables().items()
-              if k in ("people", "teams", "observations")}
+    frames = {
+        k: v for k, v in wsfactory.tables().items() if k in ("people", "teams", "observations")
+    }
     ws = load_workspace(wsfactory.write(tmp_path, frames))
     assert ws.targets.empty and list(ws.targets.columns)[:2] == ["scope", "scope_id"]
     assert ws.goals.empty and ws.ratings.empty and ws.feasibility.empty
@@ -56,18 +65,19 @@ def _broken(tmp_path):
     f["people"].loc[3] = ["00126", "Loop A", "T9", "00127", "sales", "2024-13-01"]
     f["people"].loc[4] = ["00127", "Loop B", "T1", "00126", "sales", "2024-01-01"]
     obs = f["observations"]
-    obs.loc[len(obs)] = ["E404", "calls", "2026-06-01", 1]        # unknown employee
-    obs.loc[len(obs)] = ["00123", "nps", "2026-06-01", 1]         # unknown KPI
-    obs.loc[len(obs)] = ["00123", "calls", "2026-06-1x", 1]       # invalid date
-    obs.loc[len(obs)] = ["00123", "calls", "2026-06-08", "12%"]   # not a number
-    obs.loc[len(obs)] = ["00123", "deals", "2026-06-01", 99]      # conflicting duplicate
-    obs.loc[len(obs)] = ["00124", "calls", "2026-06-03", 5]       # not a Monday
+    obs.loc[len(obs)] = ["E404", "calls", "2026-06-01", 1]  # unknown employee
+    obs.loc[len(obs)] = ["00123", "nps", "2026-06-01", 1]  # unknown KPI
+    obs.loc[len(obs)] = ["00123", "calls", "2026-06-1x", 1]  # invalid date
+    obs.loc[len(obs)] = ["00123", "calls", "2026-06-08", "12%"]  # not a number
+    obs.loc[len(obs)] = ["00123", "deals", "2026-06-01", 99]  # conflicting duplicate
+    obs.loc[len(obs)] = ["00124", "calls", "2026-06-03", 5]  # not a Monday
     f["targets"].loc[2] = ["team", "T7", "calls", "2026-Q5", 3, ""]  # no such scope, period
-    f["feasibility"] = f["feasibility"].drop(columns=["reason"])   # missing column
-    del f["teams"]                                                 # missing file
+    f["feasibility"] = f["feasibility"].drop(columns=["reason"])  # missing column
+    del f["teams"]  # missing file
     kpis = wsfactory.KPIS_YAML.replace("direction: down", "direction: sideways").replace(
-        "effective_from: 2026-03-02", "effective_from: 2026-03-02\n        change: a\n"
-        "      - effective_from: 2025-01-01")
+        "effective_from: 2026-03-02",
+        "effective_from: 2026-03-02\n        change: a\n      - effective_from: 2025-01-01",
+    )
     root = wsfactory.write(tmp_path, f, kpis=kpis)
     return root
 
@@ -120,8 +130,14 @@ def test_validate_command_exit_codes(tmp_path, capsys):
 
 def test_repeated_problems_are_summarised_with_count_and_first_rows(tmp_path):
     f = wsfactory.tables()
-    bad = pd.DataFrame({"employee_id": [f"X{i}" for i in range(1000)], "kpi_id": "calls",
-                        "period": "2026-06-01", "value": 1})
+    bad = pd.DataFrame(
+        {
+            "employee_id": [f"X{i}" for i in range(1000)],
+            "kpi_id": "calls",
+            "period": "2026-06-01",
+            "value": 1,
+        }
+    )
     f["observations"] = pd.concat([f["observations"], bad], ignore_index=True)
     result = validate_workspace(wsfactory.write(tmp_path, f))
     [problem] = result.problems
@@ -134,16 +150,20 @@ def test_repeated_problems_are_summarised_with_count_and_first_rows(tmp_path):
 def test_identical_duplicates_and_quality_findings_are_warnings(tmp_path):
     f = wsfactory.tables()
     obs = f["observations"]
-    obs = pd.concat([obs, obs.iloc[[0]]], ignore_index=True)           # identical repeat
-    obs = obs.drop(index=[2, 3]).reset_index(drop=True)                # 00123/calls gaps
+    obs = pd.concat([obs, obs.iloc[[0]]], ignore_index=True)  # identical repeat
+    obs = obs.drop(index=[2, 3]).reset_index(drop=True)  # 00123/calls gaps
     obs = obs[~((obs.employee_id == "00125") & (obs.period > "2026-06-15"))]  # stale
-    f["observations"] = obs[obs.employee_id != "00124"]                # no data for 00124
-    extra = pd.DataFrame([("00123", f"k{i}", "2026-07-06", 1.0) for i in range(7)],
-                         columns=["employee_id", "kpi_id", "period", "value"])
+    f["observations"] = obs[obs.employee_id != "00124"]  # no data for 00124
+    extra = pd.DataFrame(
+        [("00123", f"k{i}", "2026-07-06", 1.0) for i in range(7)],
+        columns=["employee_id", "kpi_id", "period", "value"],
+    )
     f["observations"] = pd.concat([f["observations"], extra], ignore_index=True)
     kpis = wsfactory.KPIS_YAML + "".join(
         f"  - {{id: k{i}, name: K{i}, unit: n, direction: up, kind: leading, type: process, "
-        f"cadence: weekly, rollup: sum, owner: o, source: s, formula: f}}\n" for i in range(7))
+        f"cadence: weekly, rollup: sum, owner: o, source: s, formula: f}}\n"
+        for i in range(7)
+    )
     result = validate_workspace(wsfactory.write(tmp_path, f, kpis=kpis))
     assert result.ok, result.problems
     text = "\n".join(map(str, result.warnings))
@@ -159,7 +179,7 @@ def test_identical_duplicates_and_quality_findings_are_warnings(tmp_path):
 def test_other_problem_kinds_by_their_messages(tmp_path):
     f = wsfactory.tables()
     f["people"].loc[3] = ["00124", "Twin", "T1", "E999", "sales", "2024-01-01"]  # dup id
-    f["people"].loc[4] = ["00128", "", "T1", "00123", "sales", "2024-01-01"]     # empty name
+    f["people"].loc[4] = ["00128", "", "T1", "00123", "sales", "2024-01-01"]  # empty name
     f["targets"]["target"] = ["fifteen", "40"]
     f["ratings"].loc[0, "period"] = "Q2 2026"
     f["goals"].loc[0, "kpi_ids"] = "calls;nps"
@@ -180,15 +200,22 @@ def test_other_problem_kinds_by_their_messages(tmp_path):
         assert piece in text, f"not reported: {piece}\n--- got:\n{text}"
 
 
-@pytest.mark.parametrize(("kpis", "message"), [
-    (None, "kpis.yaml: file is missing"),
-    ("kpis: [\n  - id: x\n", "kpis.yaml: is not valid YAML"),
-    ("kpis: []\n", "kpis.yaml: no KPI definitions found"),
-    (wsfactory.KPIS_YAML.replace("    owner: Sales ops\n", "", 1),
-     "kpis.yaml, column 'owner': KPI #1 (calls): field 'owner' is missing"),
-    (wsfactory.KPIS_YAML.replace("pair: deals", "pair: revenue"),
-     "kpis.yaml, column 'pair': KPI 'calls': pair 'revenue' is not a KPI of the dictionary"),
-])
+@pytest.mark.parametrize(
+    ("kpis", "message"),
+    [
+        (None, "kpis.yaml: file is missing"),
+        ("kpis: [\n  - id: x\n", "kpis.yaml: is not valid YAML"),
+        ("kpis: []\n", "kpis.yaml: no KPI definitions found"),
+        (
+            wsfactory.KPIS_YAML.replace("    owner: Sales ops\n", "", 1),
+            "kpis.yaml, column 'owner': KPI #1 (calls): field 'owner' is missing",
+        ),
+        (
+            wsfactory.KPIS_YAML.replace("pair: deals", "pair: revenue"),
+            "kpis.yaml, column 'pair': KPI 'calls': pair 'revenue' is not a KPI of the dictionary",
+        ),
+    ],
+)
 def test_kpi_dictionary_problems(tmp_path, kpis, message):
     root = wsfactory.write(tmp_path, kpis=kpis or "")
     if kpis is None:
@@ -202,8 +229,9 @@ def test_unreadable_file_is_a_problem_not_a_crash(tmp_path):
     (root / "people.csv").unlink()
     (root / "people.xlsx").write_bytes(b"this is not a zip file")
     result = validate_workspace(root)
-    assert any(p.file == "people.xlsx" and "cannot be read" in p.problem
-               for p in result.problems), result.problems
+    assert any(
+        p.file == "people.xlsx" and "cannot be read" in p.problem for p in result.problems
+    ), result.problems
 
 
 def test_a_path_that_is_not_a_folder(tmp_path):

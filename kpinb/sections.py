@@ -1,0 +1,430 @@
+"""Report sections shared by the views: KPI cards and charts, goals, the person's own
+goals, the review routine (from the journal), coaching questions, feasibility flags
+and data notes. Each returns a :class:`kpinb.render.Section` and records what its
+sentences state in the twin's data.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from kpinb import narrative as nv
+from kpinb import sentences as st
+from kpinb import twin
+from kpinb.render import Card, ChartBlock, ItemList, Section, chart_block
+
+if TYPE_CHECKING:
+    from kpinb.analysis import Analysis
+    from kpinb.periods import Period
+    from kpinb.workspace import Workspace
+
+
+BADGES = {
+    "improving_signal": "real improvement",
+    "worsening_signal": "worth a conversation",
+    "routine": "routine variation, no action needed",
+    "not_enough_history": "building history",
+}
+
+
+def refs(blocks: list[dict[str, Any]], base: str = "kpis") -> list[st.Ref]:
+    return [
+        st.Ref(f"{base}[{i}]", b, unit=b["unit"], decimals=b["decimals"], cadence=b["cadence"])
+        for i, b in enumerate(blocks)
+    ]
+
+
+def _card_status(block: dict[str, Any]) -> str:
+    if block["status"] == "improving_signal" or block["trend"]["direction"] == "improving":
+        return "improving"
+    return "conversation" if block["status"] == "worsening_signal" else "routine"
+
+
+def cards(
+    part: Analysis,
+    refs: list[st.Ref],
+    period: st.Figure,
+    per: Period,
+    ws: Workspace,
+    *,
+    scope: str | None = None,
+) -> tuple[Card, ...]:
+    cards = []
+    for ref in refs:
+        block = ref.data
+        sentences = tuple(nv.kpi_card(ref, period)) + tuple(_pair_sentence(ref, refs))
+        chart = _trend_block(part, block, per, ws, sentences)
+        cards.append(
+            Card(
+                block["name"],
+                sentences,
+                _card_status(block),
+                BADGES.get(block["status"], ""),
+                chart,
+            )
+        )
+    return tuple(cards)
+
+
+def _pair_sentence(ref: st.Ref, refs: list[st.Ref]) -> list[st.Sentence]:
+    block = ref.data
+    partner = next((r for r in refs if r.data["kpi_id"] == block.get("pair")), None)
+    if block["kind"] != "leading" or partner is None:
+        return []
+    improving = _card_status(block) == "improving"
+    return [
+        st.say("kpi_pair", kpi=ref.txt("name"), partner=partner.txt("name"), improving=improving)
+    ]
+
+
+def _trend_block(
+    part: Analysis,
+    block: dict[str, Any],
+    per: Period,
+    ws: Workspace,
+    sentences: tuple[st.Sentence, ...],
+) -> ChartBlock | None:
+    from kpinb import charts
+
+    pts = part.points[
+        (part.points["kpi_id"] == block["kpi_id"])
+        & (part.points["period"] >= per.start - pd.DateOffset(months=9))
+    ]
+    if pts.empty:
+        return None
+    frame = pts.rename(columns={"smoothed": "level"})[["period", "value", "level"]]
+    lim = block["limits"]
+    limits = charts.Limits(lim["centre"], lim["lower"], lim["upper"]) if lim else None
+    goal = block["goal"]
+    markers = [
+        charts.Marker(pd.Timestamp(c["effective_from"]), f"definition v{c['version']}")
+        for c in block["definition_changes"]
+        if pd.Timestamp(c["effective_from"]) >= frame["period"].min()
+    ]
+    description = (
+        f"{block['name']} ({block['unit']}) per {twin.cadence_unit(block['cadence'])} with the "
+        "smoothed level (dashed)"
+        + (", the usual range as a band" if limits else "")
+        + (", the target as a green line" if goal else "")
+        + (", definition changes marked" if markers else "")
+        + ". "
+        + " ".join(s.text for s in sentences[:2])
+    )
+    chart = charts.trend_chart(
+        frame,
+        title=block["name"],
+        unit=block["unit"],
+        description=description,
+        limits=limits,
+        target=goal["target"] if goal else None,
+        markers=markers,
+    )
+    return chart_block(chart, description)
+
+
+def goals_section(refs: list[st.Ref], part: Analysis, period: st.Figure) -> Section:
+    with_goal = [r for r in refs if r.data["goal"] is not None]
+    if not with_goal:
+        return Section(
+            "goals", "Goals", lists=(ItemList("", (), "No targets are set for this period."),)
+        )
+    root = st.Ref("scoring", dict(twin.SCORING))
+    sentences = [
+        st.say(
+            "goals_intro",
+            low=root.num("low", decimals=1),
+            high=root.num("high", decimals=1),
+            success=root.num("success"),
+        )
+    ]
+    for ref in with_goal:
+        sentences += nv.goal_sentences(ref)
+    frame = pd.DataFrame(
+        {
+            "label": [r.data["name"] for r in with_goal],
+            "score": [r.data["goal"]["score"] for r in with_goal],
+            "projected": [r.data["goal"]["projected_score"] for r in with_goal],
+        }
+    )
+    from kpinb import charts
+
+    description = (
+        "Goal scores from 0 to 1 (bars), the projected landing (ticks) and the "
+        "0.7 success line. " + " ".join(s.text for s in sentences[1:])
+    )
+    chart = charts.goal_chart(
+        frame.astype({"score": float, "projected": float}),
+        title="Goal scores",
+        description=description,
+    )
+    return Section("goals", "Goals", tuple(sentences), charts=(chart_block(chart, description),))
+
+
+def own_goals_section(ws: Workspace, eid: str, refs: list[st.Ref], data: dict[str, Any]) -> Section:
+    rows = ws.goals[ws.goals["employee_id"] == eid]
+    by_id = {r.data["kpi_id"]: r for r in refs}
+    data["own_goals"] = []
+    lists = []
+    for i, (_, row) in enumerate(rows.iterrows()):
+        links = [
+            {
+                "kpi_id": k,
+                "name": ws.kpis[k].name if k in ws.kpis else k,
+                "state": _state(by_id[k].data) if k in by_id else "none",
+            }
+            for k in row["kpi_ids"]
+        ]
+        data["own_goals"].append({"goal": str(row["goal"]), "kpis": links})
+        ref = st.Ref(f"own_goals[{i}]", data["own_goals"][-1])
+        items = [st.say("own_goal", goal=ref.txt("goal"))]
+        items += [
+            st.say("own_goal_kpi", kpi=ref.txt(f"kpis.{j}.name"), state=link["state"])
+            for j, link in enumerate(links)
+        ]
+        lists.append(ItemList("", tuple(items)))
+    if not lists:
+        lists.append(
+            ItemList("", (), "No personal goals recorded yet: a good topic for the next check-in.")
+        )
+    return Section("own_goals", "Personal goals", lists=tuple(lists))
+
+
+def _state(block: dict[str, Any]) -> str:
+    """How a KPI serves a personal goal: improving, steady, worth a talk, or no values."""
+    if block["level"] is None:
+        return "none"
+    if _stall(block) in ("shift", "lean"):
+        return "conversation"
+    return "improving" if _card_status(block) == "improving" else "steady"
+
+
+def _moved_state(block: dict[str, Any]) -> str:
+    """What moved: a real change either way, a steady trend either way, or routine."""
+    if block["status"] == "improving_signal":
+        return "improving"
+    if block["status"] == "worsening_signal":
+        return "conversation"
+    return {"improving": "trend", "worsening": "lean"}.get(block["trend"]["direction"], "routine")
+
+
+def routine_section(
+    ws: Workspace,
+    eid: str,
+    refs: list[st.Ref],
+    per: Period,
+    root: Path | None,
+    mask: Callable[[str], str],
+    data: dict[str, Any],
+) -> Section:
+    entries, actions = journal_frames(root, [eid], per)
+    checkin = None
+    if len(entries):
+        row = entries.iloc[0]
+        checkin = {
+            "date": twin.iso(row["date"]),
+            "author": mask(str(row["author"])),
+            "diagnosis": str(row["diagnosis"] or "none"),
+            **{k: mask(str(row[k] or "")) for k in NOTE_FIELDS},
+        }
+    moved = [
+        {"kpi_id": r.data["kpi_id"], "name": r.data["name"], "state": _moved_state(r.data)}
+        for r in refs
+        if r.data["level"] is not None
+    ]
+    data["routine"] = {
+        "checkin": checkin,
+        "moved": moved,
+        "open_actions": [action(a, mask) for _, a in actions.iterrows()],
+    }
+    ref = st.Ref("routine", data["routine"])
+    items = [
+        st.say("routine_moved", kpi=ref.txt(f"moved.{i}.name"), state=m["state"])
+        for i, m in enumerate(moved)
+    ]
+    lists = [ItemList("What moved?", tuple(items + _note(ref, checkin, "what_moved")))]
+    for field_name, question in (
+        ("why_moved", "Why did it move?"),
+        ("expected_impact", "Expected impact next period?"),
+        ("support_needed", "Support needed?"),
+    ):
+        lists.append(
+            ItemList(
+                question, tuple(_note(ref, checkin, field_name) or [st.say("routine_no_note")])
+            )
+        )
+    acts = tuple(
+        st.say(
+            "action_open",
+            action=ref.txt(f"open_actions.{i}.text"),
+            owner=ref.txt(f"open_actions.{i}.owner"),
+            due=ref.day(f"open_actions.{i}.due"),
+        )
+        for i, a in enumerate(data["routine"]["open_actions"])
+        if a["due"]
+    )
+    lists.append(ItemList("Open actions", acts, "No open actions."))
+    return Section("routine", "Review routine", lists=tuple(lists))
+
+
+NOTE_FIELDS = ("what_moved", "why_moved", "expected_impact", "support_needed")
+
+
+def _note(ref: st.Ref, checkin: dict[str, Any] | None, field_name: str) -> list[st.Sentence]:
+    if not checkin or not checkin[field_name]:
+        return []
+    return [
+        st.say("routine_note", when=ref.day("checkin.date"), note=ref.txt(f"checkin.{field_name}"))
+    ]
+
+
+def action(row: pd.Series, mask: Callable[[str], str]) -> dict[str, Any]:
+    return {
+        "employee_id": str(row["employee_id"]),
+        "text": mask(str(row["text"])),
+        "owner": mask(str(row["owner"] or "")) or "not set",
+        "due": twin.iso(row["due"]),
+        "status": str(row["status"]),
+    }
+
+
+def journal_frames(
+    root: Path | None, ids: list[str], per: Period
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Latest check-ins and open actions; empty when there is no journal (or no module yet)."""
+    empty = pd.DataFrame(columns=["employee_id", "date", "author", "diagnosis", *NOTE_FIELDS])
+    no_actions = pd.DataFrame(columns=["employee_id", "text", "owner", "due", "status"])
+    if root is None:
+        return empty, no_actions
+    try:
+        from kpinb import journal
+    except ImportError:
+        return empty, no_actions
+    if not journal.journal_path(root).exists():
+        return empty, no_actions
+    return (
+        journal.latest_entries(root, ids, as_of=per.end),
+        journal.open_actions(root, ids, as_of=per.end),
+    )
+
+
+def questions_section(refs: list[st.Ref], data: dict[str, Any]) -> Section:
+    checkin = data["routine"]["checkin"]
+    diagnosis = checkin["diagnosis"] if checkin else "none"
+    focus = [(r, why) for r in refs if (why := _stall(r.data)) is not None][:2]
+    data["questions"] = [
+        {"kpi_id": r.data["kpi_id"], "reason": why, "kinds": list(_kinds(why, diagnosis))}
+        for r, why in focus
+    ]
+    sentences: list[st.Sentence] = []
+    for r, why in focus:
+        kpi = r.txt("name")
+        sentences.append(st.say("questions_intro", kpi=kpi, why=why))
+        sentences += [st.say(f"question_{kind}", kpi=kpi) for kind in _kinds(why, diagnosis)]
+    if not focus:
+        sentences = [st.say("question_growth", n=n) for n in (1, 2, 3)]
+    return Section("questions", "Coaching questions", tuple(sentences))
+
+
+def _stall(block: dict[str, Any]) -> str | None:
+    """Why a KPI deserves coaching questions: a shift, a plateau against its goal, a lean."""
+    if block["status"] == "worsening_signal":
+        return "shift"
+    if block["trend"]["direction"] == "worsening":
+        return "lean"
+    goal = block["goal"]
+    if (
+        goal
+        and block["status"] == "routine"
+        and block["trend"]["direction"] == "steady"
+        and not goal["success"]
+        and not goal["projected_success"]
+    ):
+        return "plateau"
+    return None
+
+
+def _kinds(why: str, diagnosis: str) -> tuple[str, ...]:
+    order = {
+        "shift": ("dependency", "execution", "capability"),
+        "plateau": ("capability", "execution", "dependency"),
+        "lean": ("execution", "capability", "dependency"),
+    }[why]
+    if diagnosis in order:
+        order = (diagnosis, *[k for k in order if k != diagnosis])
+    return order
+
+
+def notes_section(refs: list[st.Ref], period: st.Figure, per: Period) -> Section:
+    sentences = [s for ref in refs for s in nv.data_notes(ref, period, per.start)]
+    return Section("notes", "Data notes", tuple(sentences or [st.say("note_clear", period=period)]))
+
+
+def flags_section(
+    ws: Workspace, ids: list[str], team_id: str | None, per: Period, data: dict[str, Any]
+) -> Section:
+    f = ws.feasibility
+    mine = ((f["scope"] == "employee") & f["scope_id"].isin(ids)) | (
+        (f["scope"] == "team") & (f["scope_id"] == team_id)
+    )
+    rows = f[mine & (f["period"] == per.label)]
+    data["flags"] = [
+        {
+            "scope": str(r["scope"]),
+            "scope_id": str(r["scope_id"]),
+            "kpi_id": str(r["kpi_id"]),
+            "kpi": _kpi_name(ws, r["kpi_id"]),
+            "flagged_by": str(r["flagged_by"]),
+            "reason": str(r["reason"]),
+        }
+        for _, r in rows.iterrows()
+    ]
+    ref = st.Ref("flags", data["flags"])
+    items = tuple(
+        st.say(
+            "flag",
+            who=ref.txt(f"{i}.flagged_by"),
+            kpi=ref.txt(f"{i}.kpi"),
+            period=st.text("period", per.label),
+            reason=ref.txt(f"{i}.reason"),
+        )
+        for i in range(len(data["flags"]))
+    )
+    return Section(
+        "flags",
+        "Feasibility flags",
+        lists=(ItemList("", items, "No target has been flagged as hard to reach."),),
+    )
+
+
+def _kpi_name(ws: Workspace, kpi_id: str) -> str:
+    spec = ws.kpis.get(str(kpi_id))
+    return spec.name if spec else str(kpi_id)
+
+
+def identity(value: str) -> str:
+    return value
+
+
+def privacy(ws: Workspace, eid: str) -> Callable[[str], str]:
+    """Replace other people's names and ids in journal text by their role to this person."""
+    people = ws.people
+    me = people.loc[people["employee_id"] == eid].iloc[0]
+    manager = str(me["manager_id"]) if pd.notna(me["manager_id"]) else ""
+    swaps: list[tuple[str, str]] = []
+    for _, p in people.iterrows():
+        pid = str(p["employee_id"])
+        if pid == eid:
+            continue
+        role = "your manager" if pid == manager else "a colleague"
+        swaps += [(str(p["name"]), role), (pid, role)]
+    swaps.sort(key=lambda s: len(s[0]), reverse=True)
+    pattern = re.compile("|".join(rf"(?<!\w){re.escape(a)}(?!\w)" for a, _ in swaps if a))
+    lookup = dict(swaps)
+    if not swaps:
+        return identity
+    return lambda text: pattern.sub(lambda m: lookup[m.group(0)], text)

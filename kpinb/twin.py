@@ -1,0 +1,264 @@
+"""The JSON twin's data blocks, built from the period's analysis (docs/report-json.md).
+
+Every figure a sentence states is read from these blocks, which are rounded here
+once, exactly as the text shows them: KPI values to the KPI's decimals, slopes to
+one more, scores to 2 decimals, percentages to 1. So the text and the twin cannot
+disagree, and a test checks that they do not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from kpinb import sentences as st
+
+if TYPE_CHECKING:
+    from kpinb.analysis import Analysis
+    from kpinb.kpis import KpiSpec
+    from kpinb.periods import Period
+    from kpinb.render import Section
+    from kpinb.workspace import Workspace
+
+
+SCORING = {"low": 0.0, "high": 1.0, "success": 0.7}
+
+
+def blocks_of(ws: Workspace, part: Analysis) -> list[dict[str, Any]]:
+    """The twin's KPI blocks of one scope's analysis, in the KPI dictionary's order."""
+    order = {k: i for i, k in enumerate(ws.kpis)}
+    rows = part.summary.sort_values("kpi_id", key=lambda s: s.map(order))
+    points = split_by(part.points[part.points["current_version"]], "kpi_id")
+    goals, signals = split_by(part.goals, "kpi_id"), split_by(part.signals, "kpi_id")
+    out = []
+    for row in rows.to_dict("records"):
+        kpi = str(row["kpi_id"])
+        pts = points.get(kpi)
+        dec = st.decimals_for([row["level"]] if pts is None else pts["value"].tolist())
+        goal = goals.get(kpi)
+        out.append(
+            _block(
+                ws.kpis[kpi],
+                row,
+                None if goal is None else goal.iloc[0],
+                signals.get(kpi, part.signals.iloc[0:0]),
+                dec,
+                part.period,
+            )
+        )
+    return out
+
+
+def split_by(frame: pd.DataFrame, column: str) -> dict[str, pd.DataFrame]:
+    """``frame`` split by the values of ``column`` (one pass instead of one mask per key)."""
+    return {str(k): g for k, g in frame.groupby(column, observed=True, sort=False)}
+
+
+def _block(
+    spec: KpiSpec,
+    row: dict[str, Any],
+    goal: pd.Series | None,
+    signals: pd.DataFrame,
+    dec: int,
+    per: Period,
+) -> dict[str, Any]:
+    level = _num(row["level"], dec) if row["n_in_period"] > 0 else None
+    return {
+        "kpi_id": spec.id,
+        "name": spec.name,
+        "unit": spec.unit,
+        "direction": spec.direction,
+        "kind": spec.kind,
+        "pair": spec.pair,
+        "cadence": spec.cadence,
+        "decimals": dec,
+        "definition_version": int(row["definition_version"]),
+        "status": str(row["status"]),
+        "points": int(row["n_points"]),
+        "n_people": int(row["n_people"]),
+        "latest": _latest(row, dec),
+        "level": None if level is None else {"value": level, "points": int(row["n_in_period"])},
+        "change": _change(row, "prev", "previous_period", level, dec),
+        "year_change": _change(row, "yoy", "same_period_last_year", level, dec),
+        "trend": {
+            "slope_per_week": _num(row["trend_slope"], dec + 1),
+            "direction": _str(row["trend_direction"]),
+            "points": int(row["trend_n"]),
+        },
+        "limits": _limits(row, dec),
+        "signals": [
+            {"rule": str(s["rule"]), "period": iso(s["period"]), "direction": str(s["direction"])}
+            for _, s in signals.sort_values(["period", "rule"]).iterrows()
+        ],
+        "streak": {"length": int(row["streak_length"]), "unit": cadence_unit(spec.cadence)},
+        "best": _best(row, dec),
+        "recovery": _recovery(row, dec, per),
+        "goal": None if goal is None else _goal(goal, dec),
+        "quality": {
+            "expected": int(row["expected_in_period"]),
+            "missing": int(row["missing_in_period"]),
+            "stale": bool(row["stale"]),
+            "last_observed": iso(row["last_observed"]),
+            "out_of_range": int(row["out_of_range"]),
+        },
+        "definition_changes": [
+            {
+                "version": v,
+                "effective_from": iso(spec.version_start(v)),
+                "change": spec.versions[v - 2].change,
+            }
+            for v in range(2, len(spec.versions) + 2)
+        ],
+    }
+
+
+def _latest(row: dict[str, Any], dec: int) -> dict[str, Any] | None:
+    if pd.isna(row["latest_period"]):
+        return None
+    return {
+        "period": iso(row["latest_period"]),
+        "value": _num(row["latest_value"], dec),
+        "in_period": bool(row["latest_in_period"]),
+    }
+
+
+def _change(
+    row: dict[str, Any], prefix: str, against: str, level: float | None, dec: int
+) -> dict[str, Any] | None:
+    """Change of the period's level against an earlier period, from the shown (rounded) values.
+
+    absolute = shown level - shown earlier level, so the text's subtraction adds up;
+    relative_pct = absolute / |earlier| in percent, 1 decimal (None when earlier is 0).
+    """
+    previous = _num(row[f"{prefix}_level"], dec)
+    if level is None or previous is None:
+        return None
+    absolute = st.rounded(level - previous, dec)
+    assert absolute is not None
+    rel = st.rounded(100 * absolute / abs(previous), 1) if previous else None
+    sign = 1 if row["direction"] == "up" else -1
+    return {
+        "against": against,
+        "period": str(row[f"{prefix}_label"]),
+        "previous": previous,
+        "absolute": absolute,
+        "relative_pct": rel,
+        "better": sign * absolute > 0,
+        "crosses_definition": bool(row[f"{prefix}_crosses_definition"]),
+    }
+
+
+def _limits(row: dict[str, Any], dec: int) -> dict[str, Any] | None:
+    if pd.isna(row["centre"]) or row["status"] == "not_enough_history":
+        return None
+    return {
+        "baseline_start": iso(row["baseline_start"]),
+        "baseline_end": iso(row["baseline_end"]),
+        "baseline_points": int(row["baseline_n"]),
+        "provisional": bool(row["baseline_provisional"]),
+        "centre": _num(row["centre"], dec),
+        "lower": _num(row["lower"], dec),
+        "upper": _num(row["upper"], dec),
+    }
+
+
+def _best(row: dict[str, Any], dec: int) -> dict[str, Any] | None:
+    if pd.isna(row["best_value"]):
+        return None
+    return {
+        "value": _num(row["best_value"], dec),
+        "period": iso(row["best_period"]),
+        "is_new": bool(row["best_is_new"]),
+    }
+
+
+def _recovery(row: dict[str, Any], dec: int, per: Period) -> dict[str, Any] | None:
+    """The latest dip and the recovery from it; ``in_period`` when it came back this period."""
+    if pd.isna(row["dip_period"]) or not bool(row["recovered"]):
+        return None
+    since = pd.Timestamp(row["recovered_period"])
+    return {
+        "dip_period": iso(row["dip_period"]),
+        "dip_value": _num(row["dip_value"], dec),
+        "since": iso(since),
+        "in_period": bool(since >= per.start),
+    }
+
+
+def _goal(goal: pd.Series, dec: int) -> dict[str, Any]:
+    score, projected_score = _num(goal["score"], 2), _num(goal["projected_score"], 2)
+    success = SCORING["success"]
+    return {
+        "period": str(goal["period"]),
+        "target": _num(goal["target"], dec),
+        "baseline": _num(goal["baseline"], dec),
+        "baseline_source": str(goal["baseline_source"]),
+        "current": _num(goal["current"], dec),
+        "score": score,
+        "success": score is not None and score >= success,
+        "projected": _num(goal["projected"], dec),
+        "projected_score": projected_score,
+        "projected_success": projected_score is not None and projected_score >= success,
+        "remaining_points": int(goal["remaining_points"]),
+    }
+
+
+def _num(value: Any, dec: int) -> float | None:
+    return None if value is None or pd.isna(value) else st.rounded(float(value), dec)
+
+
+def iso(value: Any) -> str | None:
+    return None if value is None or pd.isna(value) else pd.Timestamp(value).date().isoformat()
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None or pd.isna(value) else str(value)
+
+
+def with_sentences(data: dict[str, Any], sections: list[Section]) -> dict[str, Any]:
+    """The twin's ``sections``: every sentence of every section, in reading order."""
+    out = []
+    for sec in sections:
+        sentences = [*sec.sentences]
+        for card in sec.cards:
+            sentences += [*card.sentences, *(s for lst in card.lists for s in lst.items)]
+        sentences += [s for lst in sec.lists for s in lst.items]
+        out.append(
+            {"id": sec.id, "heading": sec.heading, "sentences": [s.to_json() for s in sentences]}
+        )
+    return {**data, "sections": out}
+
+
+def subset(result: Analysis, scope: str, ids: list[str]) -> Analysis:
+    """The analysis restricted to several ids of one scope (one pass, not one per id)."""
+
+    def pick(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame[(frame["scope"] == scope) & frame["scope_id"].astype(str).isin(ids)]
+
+    return replace(
+        result,
+        summary=pick(result.summary),
+        points=pick(result.points),
+        signals=pick(result.signals),
+        goals=pick(result.goals),
+    )
+
+
+def split_ids(part: Analysis) -> dict[str, Analysis]:
+    """One analysis per scope_id of ``part`` (each table grouped once)."""
+    tables = {
+        name: split_by(getattr(part, name), "scope_id")
+        for name in ("summary", "points", "signals", "goals")
+    }
+    return {
+        sid: replace(
+            part, **{name: t.get(sid, getattr(part, name).iloc[0:0]) for name, t in tables.items()}
+        )
+        for sid in tables["summary"]
+    }
+
+
+def cadence_unit(cadence: str) -> str:
+    return "month" if cadence == "monthly" else "week"

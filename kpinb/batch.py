@@ -55,7 +55,7 @@ SCOPE_VIEWS = {
     "team": ("manager", "executive"),
     "department": ("executive",),
 }
-RESTART_EVERY = 50
+RESTART_EVERY = 200  # a kernel grows ~50 MB over its first 200 reports, then levels off
 
 
 @dataclass(frozen=True)
@@ -654,7 +654,7 @@ class _Run:
                     else:
                         todo.append(job)
                 if todo:
-                    asyncio.run(self._execute(todo))
+                    run_coroutine(self._execute(todo))
                 return self._finish(ws, time.perf_counter() - started)
             finally:
                 shutil.rmtree(self.staging, ignore_errors=True)
@@ -738,14 +738,15 @@ class _Run:
     def _finish(self, ws: Workspace, seconds: float) -> BatchResult:
         from kpinb import outputs
 
-        planned = {str(j.files.html) for j in self.jobs}
-        states = outputs.read_states(self.period_dir)
+        # the index lists every report of the period (not only this run's) whose
+        # subject is still in the workspace
+        members = scope_members(ws, self.per)
+        states = outputs.read_states(self.period_dir).values()
         index = self.period_dir / "index.html"
         page = outputs.render_index(
             period=self.per.label,
-            records=[s for k, s in states.items() if k in planned],
+            records=[s for s in states if s.get("scope_id") in members.get(s.get("scope"), {})],
             warnings=[str(w) for w in ws.warnings],
-            generated=self.started_at[:16].replace("T", " "),
         )
         outputs.write_if_changed(index, page, tmp_dir=self.staging)
         manifest = self.period_dir / "run.json"
@@ -801,6 +802,18 @@ def _manifest_row(outcome: ReportOutcome, period_dir: Path) -> dict[str, Any]:
     if outcome.failed_notebook is not None:
         row["failed_notebook"] = str(outcome.failed_notebook.relative_to(period_dir))
     return row
+
+
+def run_coroutine(coro: Any) -> Any:
+    """Run ``coro`` to completion, also when called from a running loop (a notebook)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 class _Progress:

@@ -55,11 +55,17 @@ SMALL_WIDTH, SMALL_HEIGHT = 150, 70
 
 @dataclass(frozen=True)
 class Limits:
-    """Natural process limits drawn as a band, with the centre line."""
+    """Natural process limits drawn as a band, with the centre line.
+
+    ``start``/``end`` bound the band in time (the definition version the limits
+    belong to); without them it spans the whole chart.
+    """
 
     centre: float
     lower: float
     upper: float
+    start: pd.Timestamp | None = None
+    end: pd.Timestamp | None = None
 
 
 @dataclass(frozen=True)
@@ -155,16 +161,24 @@ def trend_chart(
 
 
 def _limit_layers(limits: Limits) -> list[alt.Chart]:
-    frame = _rule_frame(lower=limits.lower, upper=limits.upper, centre=limits.centre)
+    values: dict[str, Any] = {"lower": limits.lower, "upper": limits.upper, "centre": limits.centre}
+    span: dict[str, Any] = {}
+    if limits.start is not None and limits.end is not None:
+        values |= {
+            "start": limits.start.strftime("%Y-%m-%d"),
+            "end": limits.end.strftime("%Y-%m-%d"),
+        }
+        span = {"x": alt.X("start", type="temporal"), "x2": alt.X2("end")}
+    frame = _rule_frame(**values)
     band = (
         alt.Chart(frame)
         .mark_rect(color=PALETTE["band"], opacity=0.18)
-        .encode(y=alt.Y("lower", type="quantitative"), y2=alt.Y2("upper"))
+        .encode(y=alt.Y("lower", type="quantitative"), y2=alt.Y2("upper"), **span)
     )
     centre = (
         alt.Chart(frame)
         .mark_rule(color=PALETTE["band"], strokeWidth=1, strokeDash=[1, 3])
-        .encode(y=alt.Y("centre", type="quantitative"))
+        .encode(y=alt.Y("centre", type="quantitative"), **span)
     )
     return [band, centre]
 
@@ -259,7 +273,9 @@ def to_svg(chart: alt.TopLevelMixin) -> str:
     """Render ``chart`` to an inline SVG string, offline (vl-convert, no JavaScript)."""
     import vl_convert as vlc
 
-    svg = vlc.vegalite_to_svg(chart.to_dict(validate=False), vl_version=_vl_version())
+    with debug_mode(False):  # no schema check of every intermediate copy
+        spec = chart.to_dict(validate=False)
+    svg = vlc.vegalite_to_svg(spec, vl_version=_vl_version())
     return _XML_DECL.sub("", svg)
 
 

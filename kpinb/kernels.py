@@ -36,7 +36,7 @@ for _name in ("pandas", "altair", "vl_convert", "kpinb.workspace", "kpinb.report
               "kpinb.views", "kpinb.charts", "kpinb.narrative", "kpinb.render"):
     try:
         importlib.import_module(_name)
-    except ImportError:
+    except Exception:  # a broken module shows up in the report that needs it
         pass
 gc.freeze()
 """
@@ -91,7 +91,7 @@ class WarmKernel:
         self,
         *,
         cwd: Path,
-        restart_every: int = 50,
+        restart_every: int = 200,
         timeout: int = 600,
         kernel_name: str = "python3",
         warmup: str = WARMUP,
@@ -103,6 +103,7 @@ class WarmKernel:
         self.warmup = warmup
         self.km: Any = None
         self.kc: Any = None
+        self.language_info: dict[str, Any] = {}
         self.runs = 0  # notebooks run by the current kernel process
         self.starts = 0  # kernel processes started so far
 
@@ -121,6 +122,8 @@ class WarmKernel:
         self.kc.start_channels()
         await self.kc.wait_for_ready(timeout=60)
         self.kc.allow_stdin = False
+        info = await self.kc.kernel_info(reply=True, timeout=60)
+        self.language_info = info["content"]["language_info"]
         self.runs = 0
         self.starts += 1
         if self.warmup:
@@ -178,8 +181,15 @@ class WarmKernel:
             resources={"metadata": {"path": str(self.cwd)}},
         )
         client.kc = self.kc
+        # what nbclient's async_execute does, minus its per-notebook set-up (a kernel_info
+        # round trip, signal handlers, atexit hooks): the kernel is already set up
+        nb.metadata["language_info"] = self.language_info
         try:
-            await client.async_execute()
+            for index, cell in enumerate(nb.cells):
+                await client.async_execute_cell(
+                    cell, index, execution_count=client.code_cells_executed + 1
+                )
+            client.set_widgets_metadata()
         except CellExecutionError as exc:
             return _cell_error(nb, exc.ename, exc.evalue)
         except (CellTimeoutError, DeadKernelError) as exc:

@@ -8,9 +8,11 @@ the wording lives in ``templates/phrases.j2`` and the sentence model in
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
-from kpinb.sentences import Figure, Ref, Sentence, say, values_word
+from kpinb.sentences import PERCENT_UNITS, Figure, Ref, Sentence, say, values_word
 
 
 def headline(refs: list[Ref], period: Figure, *, limit: int = 3) -> list[Sentence]:
@@ -37,14 +39,9 @@ def headline(refs: list[Ref], period: Figure, *, limit: int = 3) -> list[Sentenc
 
 def _best_progress(ref: Ref, period: Figure) -> tuple[float, Sentence | None]:
     kpi = ref.txt("name")
-    if ref.get("status") == "improving_signal" and ref.has("limits") and ref.has("level"):
-        return 6.0, say(
-            "headline_signal",
-            kpi=kpi,
-            level=ref.num("level.value"),
-            period=period,
-            centre=ref.num("limits.centre"),
-        )
+    last = latest_signal(ref.data)
+    if ref.get("status") == "improving_signal" and ref.has("limits") and last is not None:
+        return 6.0, say("headline_signal", kpi=kpi, **_signal_figures(ref, last))
     if ref.has("best") and ref.get("best.is_new"):
         return 5.0, say(
             "headline_best", kpi=kpi, best=ref.num("best.value"), when=ref.when("best.period")
@@ -66,7 +63,7 @@ def _best_progress(ref: Ref, period: Figure) -> tuple[float, Sentence | None]:
         return 2.0, say(
             "headline_trend",
             kpi=kpi,
-            slope=ref.num("trend.slope_per_week", decimals=ref.decimals + 1, magnitude=True),
+            slope=_slope(ref),
             more=ref.get("trend.slope_per_week") > 0,
         )
     return _change_or_goal(ref, kpi, period)
@@ -161,7 +158,7 @@ def _change(ref: Ref, kpi: Figure) -> list[Sentence]:
         out = [say("kpi_same", prev_period=prev_period, prev=prev)]
     else:
         flags = {"higher": change["absolute"] > 0, "better": bool(change["better"])}
-        delta = ref.num("change.absolute", magnitude=True)
+        delta = ref.num("change.absolute", unit=delta_unit(ref.unit), magnitude=True)
         if change["relative_pct"] is None:
             out = [say("kpi_change_abs", prev_period=prev_period, prev=prev, delta=delta, **flags)]
         else:
@@ -180,6 +177,43 @@ def _change(ref: Ref, kpi: Figure) -> list[Sentence]:
     return out
 
 
+def _slope(ref: Ref) -> Figure:
+    """The trend's slope per week, one decimal finer than the KPI's values."""
+    return ref.num(
+        "trend.slope_per_week",
+        unit=delta_unit(ref.unit),
+        decimals=ref.decimals + 1,
+        magnitude=True,
+    )
+
+
+def delta_unit(unit: str) -> str:
+    """The unit of a difference: percentage points for a KPI measured in percent."""
+    return "percentage points" if unit.strip().lower() in PERCENT_UNITS else unit
+
+
+def latest_signal(block: dict[str, Any]) -> int | None:
+    """Index of the signal a sentence names: the latest point, ``beyond_limit`` first."""
+    signals = block["signals"]
+    if not signals:
+        return None
+    last = signals[-1]["period"]
+    at = [i for i, s in enumerate(signals) if s["period"] == last]
+    return next((i for i in at if signals[i]["rule"] == "beyond_limit"), at[-1])
+
+
+def _signal_figures(ref: Ref, i: int) -> dict[str, Any]:
+    """The figures of a signal sentence, and whether the point lies beyond a limit."""
+    return {
+        "when": ref.when(f"signals.{i}.period"),
+        "value": ref.num(f"signals.{i}.value"),
+        "lower": ref.num("limits.lower"),
+        "upper": ref.num("limits.upper"),
+        "centre": ref.num("limits.centre"),
+        "beyond": ref.get(f"signals.{i}.rule") == "beyond_limit",
+    }
+
+
 def _status(ref: Ref) -> list[Sentence]:
     status = ref.get("status")
     if status == "not_enough_history":
@@ -187,15 +221,16 @@ def _status(ref: Ref) -> list[Sentence]:
             say(
                 "kpi_new",
                 n=ref.count("points", values_word(ref.cadence, 1), values_word(ref.cadence)),
+                single=ref.get("points") == 1,
             )
         ]
     if not ref.has("limits"):
         return []
     lower, upper = ref.num("limits.lower"), ref.num("limits.upper")
-    if status in ("improving_signal", "worsening_signal") and ref.data["signals"]:
+    last = latest_signal(ref.data)
+    if status in ("improving_signal", "worsening_signal") and last is not None:
         key = "kpi_signal_improving" if status == "improving_signal" else "kpi_signal_shift"
-        last = len(ref.data["signals"]) - 1
-        return [say(key, when=ref.when(f"signals.{last}.period"), lower=lower, upper=upper)]
+        return [say(key, **_signal_figures(ref, last))]
     return [
         say(
             "kpi_routine",
@@ -214,7 +249,7 @@ def _extras(ref: Ref) -> list[Sentence]:
         out.append(
             say(
                 "kpi_trend",
-                slope=ref.num("trend.slope_per_week", decimals=ref.decimals + 1, magnitude=True),
+                slope=_slope(ref),
                 n=ref.count("trend.points", values_word(ref.cadence, 1), values_word(ref.cadence)),
                 more=ref.get("trend.slope_per_week") > 0,
                 improving=direction == "improving",
@@ -240,10 +275,21 @@ def _extras(ref: Ref) -> list[Sentence]:
 def goal_sentences(ref: Ref) -> list[Sentence]:
     """A goal's OKR score (0.7 and above worded as a success) and its projected landing."""
     goal, kpi = ref.get("goal"), ref.txt("name")
-    if goal["current"] is None or goal["score"] is None:
+    if goal["current"] is None:
         return [say("goal_no_values", kpi=kpi, target=ref.num("goal.target"))]
+    sign = 1 if ref.get("direction") == "up" else -1
+    if goal["score"] is None:
+        return [
+            say(
+                "goal_no_baseline",
+                kpi=kpi,
+                target=ref.num("goal.target"),
+                current=ref.num("goal.current"),
+                met=sign * (goal["current"] - goal["target"]) >= 0,
+            )
+        ]
     score = ref.num("goal.score", unit="", decimals=2)
-    if goal["baseline"] is None:
+    if sign * (goal["target"] - goal["baseline"]) <= 0:  # a "hold the level" target
         out = [
             say(
                 "goal_hold",

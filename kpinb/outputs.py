@@ -9,6 +9,7 @@ only knows *how* to write it safely and how the index page and the manifest look
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -219,7 +220,7 @@ def dumps_json(data: Any) -> str:
 
 STATUS_TEXT = {
     "ok": "ready",
-    "failed": "not generated this run",
+    "failed": "could not be generated",
 }
 
 
@@ -238,14 +239,17 @@ def _environment() -> Any:
 
 
 def render_index(
-    *, period: str, records: Iterable[Mapping[str, Any]], warnings: Iterable[str], generated: str
+    *, period: str, records: Iterable[Mapping[str, Any]], warnings: Iterable[str]
 ) -> str:
     """The period's ``index.html``: every report, its status, and the data-quality summary.
 
     ``records`` are the per-report state records (scope, scope_id, name, view,
-    status, html, error); ``warnings`` are the workspace's data-quality warnings
-    as sentences. Every value is escaped by the template.
+    status, html, updated); ``warnings`` are the workspace's data-quality warnings
+    as sentences. Every value is escaped by the template. The page depends on the
+    records only (its date is the latest report's), so an unchanged period gives
+    the same bytes and the file is left alone.
     """
+    records = list(records)
     groups: dict[str, list[dict[str, Any]]] = {scope: [] for scope in SCOPE_DIRS}
     for record in sorted(records, key=lambda r: (r["scope_id"], r["view"])):
         groups.setdefault(record["scope"], []).append(_index_row(record))
@@ -256,9 +260,15 @@ def render_index(
         show_quality=any(r["quality"] is not None for rows in groups.values() for r in rows),
         groups=[(SCOPE_DIRS[scope].capitalize(), rows) for scope, rows in groups.items() if rows],
         warnings=warning_list,
-        generated=generated,
+        generated=_latest(records),
         css=_css(),
     )
+
+
+def _latest(records: list[Mapping[str, Any]]) -> str:
+    """When the newest published report was written (``2026-10-01 08:00``), or ''."""
+    stamps = [str(r.get("updated", "")) for r in records if r.get("status") == "ok"]
+    return max(stamps, default="")[:16].replace("T", " ")
 
 
 def _index_row(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -408,14 +418,13 @@ def hold_lock(period_dir: Path) -> Iterator[None]:
 
 TEMPLATE_DIR = Path(__file__).parent / "templates" / "nbconvert"
 REPORT_MIME = "application/vnd.kpinb.report+json"
-_FETCHES = re.compile(
-    r"<script\b"
-    r"|\b(?:src|srcset|poster|background|data|action)\s*=\s*[\"']?\s*(?:https?:)?//"
-    r"|<(?:link|image|use|feimage)\b[^>]*?\bhref\s*=\s*[\"']?\s*(?:https?:)?//"
-    r"|url\(\s*[\"']?\s*(?:https?:)?//"
-    r"|@import\b",
+# what comes right before a "//" that a browser would fetch: an attribute or url(
+_BEFORE_HOST = re.compile(
+    r"(?:\b(src|srcset|poster|background|data|action|href)\s*=\s*[\"']?|url\(\s*[\"']?)"
+    r"\s*(?:https?:)?$",
     re.IGNORECASE,
 )
+_TAG = re.compile(r"<\s*([a-zA-Z][a-zA-Z0-9:-]*)")
 
 
 def make_exporter() -> Any:
@@ -433,6 +442,9 @@ def make_exporter() -> Any:
         def from_notebook_node(self, nb: Any, resources: Any = None, **kw: Any) -> Any:
             return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
 
+        def _preprocess(self, nb: Any, resources: Any) -> Any:
+            return nb, resources  # no preprocessors: skip the defensive deep copy
+
     return KpinbExporter(
         template_name="kpinb",
         extra_template_basedirs=[str(TEMPLATE_DIR)],
@@ -449,9 +461,33 @@ def make_exporter() -> Any:
 def notebook_html(exporter: Any, nb: Any, *, title: str, footer: str) -> str:
     """The page of an executed report notebook (title and footer are escaped)."""
     body, _ = exporter.from_notebook_node(
-        nb, resources={"kpinb_title": display_text(title), "kpinb_footer": footer}
+        _without_twin(nb),
+        resources={"kpinb_title": display_text(title), "kpinb_footer": footer},
     )
     return str(body)
+
+
+def _without_twin(nb: Any) -> Any:
+    """A shallow view of ``nb`` without the JSON twin outputs, which the page never shows.
+
+    nbconvert deep-copies the notebook it converts; the twin is most of its nodes.
+    """
+    view = copy.copy(nb)
+    view.cells = []
+    for cell in nb.cells:
+        cell_view = copy.copy(cell)
+        if "outputs" in cell:
+            cell_view.outputs = [_output_view(o) for o in cell.outputs]
+        view.cells.append(cell_view)
+    return view
+
+
+def _output_view(output: Any) -> Any:
+    if REPORT_MIME not in output.get("data", {}):
+        return output
+    view = copy.copy(output)
+    view.data = {k: v for k, v in output.data.items() if k != REPORT_MIME}
+    return view
 
 
 def twin_of(nb: Any) -> dict[str, Any] | None:
@@ -478,8 +514,32 @@ def twin_mismatch(twin: Mapping[str, Any] | None, files: ReportFiles, period: st
 
 
 def external_fetches(page: str) -> list[str]:
-    """Snippets of ``page`` that would make a browser run a script or fetch from a host."""
-    return [page[max(0, m.start() - 20) : m.end() + 40] for m in _FETCHES.finditer(page)]
+    """Snippets of ``page`` that would make a browser run a script or fetch from a host.
+
+    Links (``<a href>``) are not fetched, so they are allowed; an ``href`` on any other
+    tag (a stylesheet, an SVG image) is not. Only the places before each ``//`` are
+    examined, which keeps the scan of a large page to a millisecond.
+    """
+    lower = page.lower()
+    found = [at for word in ("<script", "@import") for at in _positions(lower, word)]
+    for at in _positions(page, "//"):
+        before = _BEFORE_HOST.search(page, max(0, at - 80), at)
+        if before is None:
+            continue
+        if before.group(1) and before.group(1).lower() == "href":
+            tag = _TAG.match(page, page.rfind("<", 0, at))
+            if tag is not None and tag.group(1).lower() == "a":
+                continue
+        found.append(before.start())
+    return [page[max(0, at - 20) : at + 60] for at in sorted(found)]
+
+
+def _positions(text: str, word: str) -> list[int]:
+    found, at = [], text.find(word)
+    while at >= 0:
+        found.append(at)
+        at = text.find(word, at + 1)
+    return found
 
 
 # --- the manifest --------------------------------------------------------------------

@@ -33,13 +33,19 @@ BADGES = {
 
 
 def refs(blocks: list[dict[str, Any]], base: str = "kpis") -> list[st.Ref]:
-    return [
-        st.Ref(f"{base}[{i}]", b, unit=b["unit"], decimals=b["decimals"], cadence=b["cadence"])
-        for i, b in enumerate(blocks)
-    ]
+    """A figure source per KPI block at ``base[i]``."""
+    return [block_ref(f"{base}[{i}]", b) for i, b in enumerate(blocks)]
+
+
+def block_ref(path: str, block: dict[str, Any]) -> st.Ref:
+    """A figure source for one KPI block: its unit, decimals and cadence."""
+    return st.Ref(
+        path, block, unit=block["unit"], decimals=block["decimals"], cadence=block["cadence"]
+    )
 
 
 def _card_status(block: dict[str, Any]) -> str:
+    """Card colour: improving (signal or trend), conversation (shift), routine."""
     if block["status"] == "improving_signal" or block["trend"]["direction"] == "improving":
         return "improving"
     return "conversation" if block["status"] == "worsening_signal" else "routine"
@@ -51,9 +57,8 @@ def cards(
     period: st.Figure,
     per: Period,
     ws: Workspace,
-    *,
-    scope: str | None = None,
 ) -> tuple[Card, ...]:
+    """One card per KPI: its sentences (and the leading-indicator note) and trend chart."""
     cards = []
     for ref in refs:
         block = ref.data
@@ -72,6 +77,7 @@ def cards(
 
 
 def _pair_sentence(ref: st.Ref, refs: list[st.Ref]) -> list[st.Sentence]:
+    """For a leading indicator, what its move means for its lagging partner."""
     block = ref.data
     partner = next((r for r in refs if r.data["kpi_id"] == block.get("pair")), None)
     if block["kind"] != "leading" or partner is None:
@@ -89,6 +95,7 @@ def _trend_block(
     ws: Workspace,
     sentences: tuple[st.Sentence, ...],
 ) -> ChartBlock | None:
+    """The KPI's trend chart (last 4 quarters) with its text alternative."""
     from kpinb import charts
 
     pts = part.points[
@@ -99,7 +106,12 @@ def _trend_block(
         return None
     frame = pts.rename(columns={"smoothed": "level"})[["period", "value", "level"]]
     lim = block["limits"]
-    limits = charts.Limits(lim["centre"], lim["lower"], lim["upper"]) if lim else None
+    limits = None
+    if lim:
+        start = pts.loc[pts["current_version"], "period"].min()  # limits hold for this version
+        limits = charts.Limits(
+            lim["centre"], lim["lower"], lim["upper"], start, frame["period"].max()
+        )
     goal = block["goal"]
     markers = [
         charts.Marker(pd.Timestamp(c["effective_from"]), f"definition v{c['version']}")
@@ -128,6 +140,7 @@ def _trend_block(
 
 
 def goals_section(refs: list[st.Ref], part: Analysis, period: st.Figure) -> Section:
+    """OKR scores with the 0.7 success wording, projections and a goal chart."""
     with_goal = [r for r in refs if r.data["goal"] is not None]
     if not with_goal:
         return Section(
@@ -166,6 +179,7 @@ def goals_section(refs: list[st.Ref], part: Analysis, period: st.Figure) -> Sect
 
 
 def own_goals_section(ws: Workspace, eid: str, refs: list[st.Ref], data: dict[str, Any]) -> Section:
+    """The person's own goals (their why) and how each linked KPI serves them."""
     rows = ws.goals[ws.goals["employee_id"] == eid]
     by_id = {r.data["kpi_id"]: r for r in refs}
     data["own_goals"] = []
@@ -209,6 +223,8 @@ def _moved_state(block: dict[str, Any]) -> str:
         return "improving"
     if block["status"] == "worsening_signal":
         return "conversation"
+    if block["status"] == "not_enough_history":
+        return "new"
     return {"improving": "trend", "worsening": "lean"}.get(block["trend"]["direction"], "routine")
 
 
@@ -221,7 +237,8 @@ def routine_section(
     mask: Callable[[str], str],
     data: dict[str, Any],
 ) -> Section:
-    entries, actions = journal_frames(root, [eid], per)
+    """What moved, why, expected impact, support needed, and open actions."""
+    entries, actions = journal_frames(root, [eid], per, _everyone(ws))
     checkin = None
     if len(entries):
         row = entries.iloc[0]
@@ -258,17 +275,22 @@ def routine_section(
             )
         )
     acts = tuple(
-        st.say(
-            "action_open",
-            action=ref.txt(f"open_actions.{i}.text"),
-            owner=ref.txt(f"open_actions.{i}.owner"),
-            due=ref.day(f"open_actions.{i}.due"),
-        )
-        for i, a in enumerate(data["routine"]["open_actions"])
-        if a["due"]
+        action_sentence(st.Ref("routine.open_actions", data["routine"]["open_actions"]), i)
+        for i in range(len(data["routine"]["open_actions"]))
     )
     lists.append(ItemList("Open actions", acts, "No open actions."))
     return Section("routine", "Review routine", lists=tuple(lists))
+
+
+def action_sentence(ref: st.Ref, i: int, *, named: bool = False) -> st.Sentence:
+    """Open action ``i`` of the list ``ref``: text, owner and due date (if one is set)."""
+    args = {"action": ref.txt(f"{i}.text"), "owner": ref.txt(f"{i}.owner")}
+    if named:
+        args["name"] = ref.txt(f"{i}.name")
+    key = "action_open_member" if named else "action_open"
+    if ref.get(f"{i}.due") is None:
+        return st.say(f"{key}_undated", **args)
+    return st.say(key, due=ref.day(f"{i}.due"), **args)
 
 
 NOTE_FIELDS = ("what_moved", "why_moved", "expected_impact", "support_needed")
@@ -283,6 +305,7 @@ def _note(ref: st.Ref, checkin: dict[str, Any] | None, field_name: str) -> list[
 
 
 def action(row: pd.Series, mask: Callable[[str], str]) -> dict[str, Any]:
+    """An open action as the twin keeps it (names masked in the employee view)."""
     return {
         "employee_id": str(row["employee_id"]),
         "text": mask(str(row["text"])),
@@ -293,26 +316,56 @@ def action(row: pd.Series, mask: Callable[[str], str]) -> dict[str, Any]:
 
 
 def journal_frames(
-    root: Path | None, ids: list[str], per: Period
+    root: Path | None, ids: list[str], per: Period, everyone: tuple[str, ...]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Latest check-ins and open actions; empty when there is no journal (or no module yet)."""
-    empty = pd.DataFrame(columns=["employee_id", "date", "author", "diagnosis", *NOTE_FIELDS])
-    no_actions = pd.DataFrame(columns=["employee_id", "text", "owner", "due", "status"])
-    if root is None:
-        return empty, no_actions
+    """Latest check-ins and open actions of ``ids``; empty without a journal (or module).
+
+    The journal is read once for ``everyone`` and kept while its files are unchanged
+    (size and modification time of the database and its write-ahead log), so a
+    batch of reports does not query it once per person.
+    """
     try:
         from kpinb import journal
     except ImportError:
-        return empty, no_actions
-    if not journal.journal_path(root).exists():
-        return empty, no_actions
+        root = None
+    if root is None or not journal.journal_path(root).exists():
+        return _no_entries(), _no_actions()
+    path = journal.journal_path(root)
+    key = (str(path), _stamp(path), _stamp(path.with_name(path.name + "-wal")), per.label, everyone)
+    if key not in _JOURNAL:
+        _JOURNAL.clear()
+        _JOURNAL[key] = (
+            journal.latest_entries(root, everyone, as_of=per.end),
+            journal.open_actions(root, everyone, as_of=per.end),
+        )
+    entries, actions = _JOURNAL[key]
     return (
-        journal.latest_entries(root, ids, as_of=per.end),
-        journal.open_actions(root, ids, as_of=per.end),
+        entries[entries["employee_id"].isin(ids)].reset_index(drop=True),
+        actions[actions["employee_id"].isin(ids)].reset_index(drop=True),
     )
 
 
+_JOURNAL: dict[tuple[Any, ...], tuple[pd.DataFrame, pd.DataFrame]] = {}
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return None
+    return (info.st_mtime_ns, info.st_size)
+
+
+def _no_entries() -> pd.DataFrame:
+    return pd.DataFrame(columns=["employee_id", "date", "author", "diagnosis", *NOTE_FIELDS])
+
+
+def _no_actions() -> pd.DataFrame:
+    return pd.DataFrame(columns=["employee_id", "text", "owner", "due", "status"])
+
+
 def questions_section(refs: list[st.Ref], data: dict[str, Any]) -> Section:
+    """Coaching questions for stalled KPIs, or growth questions when none is."""
     checkin = data["routine"]["checkin"]
     diagnosis = checkin["diagnosis"] if checkin else "none"
     focus = [(r, why) for r in refs if (why := _stall(r.data)) is not None][:2]
@@ -349,6 +402,7 @@ def _stall(block: dict[str, Any]) -> str | None:
 
 
 def _kinds(why: str, diagnosis: str) -> tuple[str, ...]:
+    """Question kinds in the order the data suggests, the check-in's diagnosis first."""
     order = {
         "shift": ("dependency", "execution", "capability"),
         "plateau": ("capability", "execution", "dependency"),
@@ -360,13 +414,17 @@ def _kinds(why: str, diagnosis: str) -> tuple[str, ...]:
 
 
 def notes_section(refs: list[st.Ref], period: st.Figure, per: Period) -> Section:
+    """Gaps, stale series, definition changes and exclusions; says so when all is clear."""
     sentences = [s for ref in refs for s in nv.data_notes(ref, period, per.start)]
+    if not any(r.data["level"] for r in refs):
+        sentences.insert(0, st.say("note_no_values", period=period))
     return Section("notes", "Data notes", tuple(sentences or [st.say("note_clear", period=period)]))
 
 
 def flags_section(
     ws: Workspace, ids: list[str], team_id: str | None, per: Period, data: dict[str, Any]
 ) -> Section:
+    """Feasibility flags on the period's targets of these people (and team)."""
     f = ws.feasibility
     mine = ((f["scope"] == "employee") & f["scope_id"].isin(ids)) | (
         (f["scope"] == "team") & (f["scope_id"] == team_id)
@@ -407,24 +465,43 @@ def _kpi_name(ws: Workspace, kpi_id: str) -> str:
 
 
 def identity(value: str) -> str:
+    """No masking (manager and executive views)."""
     return value
 
 
 def privacy(ws: Workspace, eid: str) -> Callable[[str], str]:
-    """Replace other people's names and ids in journal text by their role to this person."""
+    """Replace other people's names and ids in journal text by their role to this person.
+
+    The pattern is built on first use only: most reports have little or no journal text.
+    """
     people = ws.people
     me = people.loc[people["employee_id"] == eid].iloc[0]
     manager = str(me["manager_id"]) if pd.notna(me["manager_id"]) else ""
-    swaps: list[tuple[str, str]] = []
-    for _, p in people.iterrows():
-        pid = str(p["employee_id"])
-        if pid == eid:
-            continue
-        role = "your manager" if pid == manager else "a colleague"
-        swaps += [(str(p["name"]), role), (pid, role)]
-    swaps.sort(key=lambda s: len(s[0]), reverse=True)
-    pattern = re.compile("|".join(rf"(?<!\w){re.escape(a)}(?!\w)" for a, _ in swaps if a))
-    lookup = dict(swaps)
-    if not swaps:
-        return identity
-    return lambda text: pattern.sub(lambda m: lookup[m.group(0)], text)
+    own = str(me["name"])
+    compiled: list[tuple[re.Pattern[str], dict[str, str]]] = []
+
+    def build() -> tuple[re.Pattern[str], dict[str, str]]:
+        lookup: dict[str, str] = {}
+        ids, names = people["employee_id"].astype(str), people["name"].astype(str)
+        for pid, name in zip(ids, names, strict=True):
+            if pid != eid:
+                role = "your manager" if pid == manager else "a colleague"
+                lookup[pid] = role
+                if name and name != own:
+                    lookup.setdefault(name, role)
+        keys = sorted(lookup, key=len, reverse=True)
+        return re.compile("|".join(rf"(?<!\w){re.escape(k)}(?!\w)" for k in keys)), lookup
+
+    def mask(text: str) -> str:
+        if not text or len(people) < 2:
+            return text
+        if not compiled:
+            compiled.append(build())
+        pattern, lookup = compiled[0]
+        return pattern.sub(lambda m: lookup[m.group(0)], text)
+
+    return mask
+
+
+def _everyone(ws: Workspace) -> tuple[str, ...]:
+    return tuple(ws.people["employee_id"].astype(str))

@@ -64,6 +64,7 @@ def _block(
     dec: int,
     per: Period,
 ) -> dict[str, Any]:
+    """One KPI block of the twin (docs/report-json.md), rounded as the text shows it."""
     level = _num(row["level"], dec) if row["n_in_period"] > 0 else None
     return {
         "kpi_id": spec.id,
@@ -89,7 +90,12 @@ def _block(
         },
         "limits": _limits(row, dec),
         "signals": [
-            {"rule": str(s["rule"]), "period": iso(s["period"]), "direction": str(s["direction"])}
+            {
+                "rule": str(s["rule"]),
+                "period": iso(s["period"]),
+                "value": _num(s["value"], dec),
+                "direction": str(s["direction"]),
+            }
             for _, s in signals.sort_values(["period", "rule"]).iterrows()
         ],
         "streak": {"length": int(row["streak_length"]), "unit": cadence_unit(spec.cadence)},
@@ -188,6 +194,7 @@ def _recovery(row: dict[str, Any], dec: int, per: Period) -> dict[str, Any] | No
 
 
 def _goal(goal: pd.Series, dec: int) -> dict[str, Any]:
+    """The goal block; success is judged on the rounded score, as the reader sees it."""
     score, projected_score = _num(goal["score"], 2), _num(goal["projected_score"], 2)
     success = SCORING["success"]
     return {
@@ -210,7 +217,10 @@ def _num(value: Any, dec: int) -> float | None:
 
 
 def iso(value: Any) -> str | None:
-    return None if value is None or pd.isna(value) else pd.Timestamp(value).date().isoformat()
+    """An ISO day, or None for a missing date (None, NaN, NaT or an empty string)."""
+    if value is None or (isinstance(value, str) and not value.strip()) or pd.isna(value):
+        return None
+    return pd.Timestamp(value).date().isoformat()
 
 
 def _str(value: Any) -> str | None:
@@ -261,4 +271,26 @@ def split_ids(part: Analysis) -> dict[str, Analysis]:
 
 
 def cadence_unit(cadence: str) -> str:
+    """``week`` or ``month``: the unit of a KPI's points."""
     return "month" if cadence == "monthly" else "week"
+
+
+_PARTS: dict[tuple[int, str], tuple[Analysis, dict[str, Analysis]]] = {}
+
+
+def part_of(result: Analysis, scope: str, scope_id: str) -> Analysis:
+    """``result.for_scope(scope, scope_id)``, from one split of the whole scope (cached).
+
+    A batch builds many reports from one analysis; splitting each table once per
+    scope instead of filtering it once per report saves most of that cost.
+    """
+    key = (id(result), scope)
+    hit = _PARTS.get(key)
+    if hit is None or hit[0] is not result:
+        if len(_PARTS) >= 6:
+            _PARTS.clear()
+        ids = result.summary.loc[result.summary["scope"] == scope, "scope_id"].astype(str)
+        hit = (result, split_ids(subset(result, scope, sorted(set(ids)))))
+        _PARTS[key] = hit
+    found = hit[1].get(str(scope_id))
+    return found if found is not None else result.for_scope(scope, scope_id)

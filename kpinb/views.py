@@ -14,7 +14,7 @@ import pandas as pd
 from kpinb import narrative as nv
 from kpinb import sections, twin
 from kpinb import sentences as st
-from kpinb.render import ItemList, Section, chart_block
+from kpinb.render import Card, ChartBlock, ItemList, Section, chart_block
 
 if TYPE_CHECKING:
     from kpinb.analysis import Analysis
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Built:
+    """What a view assembled: title, subtitle, sections in reading order, twin data."""
+
     title: str
     subtitle: str
     sections: tuple[Section, ...]
@@ -58,8 +60,9 @@ def _subtitle(per: Period, view: str) -> str:
 def _employee(
     ws: Workspace, result: Analysis, eid: str, per: Period, view: str, root: Path | None
 ) -> Built:
+    """A person's report: progress, KPI cards, goals, own goals, routine, questions, notes."""
     person = ws.people.loc[ws.people["employee_id"] == eid].iloc[0]
-    part = result.for_scope("employee", eid)
+    part = twin.part_of(result, "employee", eid)
     mask = sections.privacy(ws, eid) if view == "employee" else sections.identity
     blocks = twin.blocks_of(ws, part)
     refs = sections.refs(blocks)
@@ -92,8 +95,9 @@ def _employee(
 
 
 def _team(ws: Workspace, result: Analysis, tid: str, per: Period, root: Path | None) -> Built:
+    """A team's report for its manager: the rolled-up series and each member's."""
     team = ws.teams.loc[ws.teams["team_id"] == tid].iloc[0]
-    part = result.for_scope("team", tid)
+    part = twin.part_of(result, "team", tid)
     blocks = twin.blocks_of(ws, part)
     refs = sections.refs(blocks)
     members = ws.people[ws.people["team_id"] == tid].sort_values("employee_id")
@@ -124,7 +128,7 @@ def _team(ws: Workspace, result: Analysis, tid: str, per: Period, root: Path | N
         _members_section(ws, mpart, data, refs, period),
         _conversations_section(data),
         _team_goals_section(refs, part, period, data),
-        _team_actions_section(root, ids, per, data),
+        _team_actions_section(ws, root, ids, per, data),
         sections.flags_section(ws, ids, tid, per, data),
         _team_notes_section(refs, period, per, data),
     ]
@@ -135,63 +139,36 @@ def _team(ws: Workspace, result: Analysis, tid: str, per: Period, root: Path | N
 def _members_section(
     ws: Workspace, mpart: Analysis, data: dict[str, Any], refs: list[st.Ref], period: st.Figure
 ) -> Section:
-    from kpinb import charts
-
+    """One card per KPI: how many members have values, and each member's small multiple."""
     names = {m["employee_id"]: m["name"] for m in data["members"]}
+    in_review = mpart.points[mpart.points["in_review"]]
     data["trajectories"] = []
-    sentences, blocks = [], []
+    cards = []
     for ref in refs:
         kpi = ref.data["kpi_id"]
-        pts = mpart.points[
-            (mpart.points["kpi_id"] == kpi)
-            & mpart.points["current_version"]
-            & (mpart.points["period"] >= mpart.period.start - pd.DateOffset(months=9))
-        ]
-        people = sorted(set(pts.loc[pts["in_review"], "scope_id"].astype(str)))
-        data["trajectories"].append(
-            {"kpi_id": kpi, "name": ref.data["name"], "people": len(people)}
-        )
+        people = in_review.loc[in_review["kpi_id"] == kpi, "scope_id"].astype(str).nunique()
+        data["trajectories"].append({"kpi_id": kpi, "name": ref.data["name"], "people": people})
         tref = st.Ref(f"trajectories[{len(data['trajectories']) - 1}]", data["trajectories"][-1])
-        sentence = st.say(
+        line = st.say(
             "team_members",
             kpi=tref.txt("name"),
             n=tref.count("people", "person", "people"),
             period=period,
         )
-        sentences.append(sentence)
-        if pts.empty:
-            continue
-        frame = pts.assign(member=pts["scope_id"].astype(str).map(names)).rename(
-            columns={"smoothed": "level"}
-        )
-        description = (
-            f"{ref.data['name']}: one small chart per team member, values and "
-            f"smoothed level (dashed). {sentence.text}"
-        )
-        chart = charts.small_multiples(
-            frame,
-            title=f"{ref.data['name']} by member",
-            unit=ref.data["unit"],
-            description=description,
-        )
-        blocks.append(chart_block(chart, description))
-    return Section("members", "Each member's trajectory", tuple(sentences), charts=tuple(blocks))
+        chart = _multiples(mpart, kpi, list(names), names, ref.data, "member", (line,))
+        cards.append(Card(ref.data["name"], (line,), chart=chart))
+    return Section("members", "Each member's trajectory", cards=tuple(cards))
 
 
 def _conversations_section(data: dict[str, Any]) -> Section:
+    """Members' real changes (either way) and new personal bests, by name."""
     items = []
     for i, member in enumerate(data["members"]):
         for j, block in enumerate(member["kpis"]):
-            ref = st.Ref(
-                f"members[{i}].kpis[{j}]",
-                block,
-                unit=block["unit"],
-                decimals=block["decimals"],
-                cadence=block["cadence"],
-            )
+            ref = sections.block_ref(f"members[{i}].kpis[{j}]", block)
             name = st.text(f"members[{i}].name", member["name"])
-            if block["status"] in ("improving_signal", "worsening_signal") and block["signals"]:
-                last = len(block["signals"]) - 1
+            last = nv.latest_signal(block)
+            if block["status"] in ("improving_signal", "worsening_signal") and last is not None:
                 items.append(
                     st.say(
                         "member_signal",
@@ -228,6 +205,7 @@ def _conversations_section(data: dict[str, Any]) -> Section:
 def _team_goals_section(
     refs: list[st.Ref], part: Analysis, period: st.Figure, data: dict[str, Any]
 ) -> Section:
+    """The team's own targets, plus how many members' goals score a success."""
     section = sections.goals_section(refs, part, period)
     goals = [b["goal"] for m in data["members"] for b in m["kpis"] if b["goal"]]
     data["member_goals"] = {"goals": len(goals), "success": sum(1 for g in goals if g["success"])}
@@ -239,14 +217,17 @@ def _team_goals_section(
         n_success=ref.num("success", decimals=0),
         n=ref.num("goals", decimals=0),
         period=period,
+        single=data["member_goals"]["success"] == 1,
     )
     return replace(section, sentences=(*section.sentences, extra), lists=())
 
 
 def _team_actions_section(
-    root: Path | None, ids: list[str], per: Period, data: dict[str, Any]
+    ws: Workspace, root: Path | None, ids: list[str], per: Period, data: dict[str, Any]
 ) -> Section:
-    _, actions = sections.journal_frames(root, ids, per)
+    """Open actions of the team's members, from the journal."""
+    everyone = tuple(ws.people["employee_id"].astype(str))
+    _, actions = sections.journal_frames(root, ids, per, everyone)
     names = {m["employee_id"]: m["name"] for m in data["members"]}
     data["open_actions"] = [
         {**sections.action(a, sections.identity), "name": names.get(str(a["employee_id"]), "")}
@@ -254,15 +235,7 @@ def _team_actions_section(
     ]
     ref = st.Ref("open_actions", data["open_actions"])
     items = tuple(
-        st.say(
-            "action_open_member",
-            name=ref.txt(f"{i}.name"),
-            action=ref.txt(f"{i}.text"),
-            owner=ref.txt(f"{i}.owner"),
-            due=ref.day(f"{i}.due"),
-        )
-        for i, a in enumerate(data["open_actions"])
-        if a["due"]
+        sections.action_sentence(ref, i, named=True) for i in range(len(data["open_actions"]))
     )
     return Section("actions", "Open actions", lists=(ItemList("", items, "No open actions."),))
 
@@ -270,6 +243,7 @@ def _team_actions_section(
 def _team_notes_section(
     refs: list[st.Ref], period: st.Figure, per: Period, data: dict[str, Any]
 ) -> Section:
+    """Members' gaps per KPI (counts, no names) and the team series' notes."""
     gaps: dict[str, dict[str, Any]] = {}
     for member in data["members"]:
         for block in member["kpis"]:
@@ -297,6 +271,7 @@ def _team_notes_section(
 
 
 def _executive(ws: Workspace, result: Analysis, scope: str, sid: str, per: Period) -> Built:
+    """Team-level aggregates only: hidden groups are counted, never shown or named."""
     ex = result.executive()
     if scope == "department":
         team_ids = ws.teams.loc[ws.teams["department"] == sid, "team_id"].astype(str).tolist()
@@ -306,7 +281,7 @@ def _executive(ws: Workspace, result: Analysis, scope: str, sid: str, per: Perio
         name = str(ws.teams.loc[ws.teams["team_id"] == sid, "name"].iloc[0])
     subject = ex[(ex["scope"] == scope) & (ex["scope_id"].astype(str) == sid)]
     shown = subject.loc[~subject["suppressed"].astype(bool), "kpi_id"].astype(str).tolist()
-    part = result.for_scope(scope, sid)
+    part = twin.part_of(result, scope, sid)
     part = replace(part, summary=part.summary[part.summary["kpi_id"].isin(shown)])
     blocks = twin.blocks_of(ws, part)
     refs = sections.refs(blocks)
@@ -319,7 +294,7 @@ def _executive(ws: Workspace, result: Analysis, scope: str, sid: str, per: Perio
         "not_shown": int(subject["suppressed"].astype(bool).sum()),
     }
     parts = [
-        Section("progress", "Progress", tuple(nv.headline(refs, period))),
+        Section("progress", "Progress", _executive_headline(refs, period, data)),
         Section("kpis", "KPIs", cards=sections.cards(part, refs, period, per, ws)),
     ]
     if scope == "department":
@@ -330,7 +305,17 @@ def _executive(ws: Workspace, result: Analysis, scope: str, sid: str, per: Perio
     return Built(title, _subtitle(per, "executive"), tuple(parts), twin.with_sentences(data, parts))
 
 
+def _executive_headline(
+    refs: list[st.Ref], period: st.Figure, data: dict[str, Any]
+) -> tuple[st.Sentence, ...]:
+    """Progress of the shown series; when none can be shown, say why instead."""
+    if not refs and data["not_shown"]:
+        return (st.say("exec_hidden", subject=st.Ref("subject", data["subject"]).txt("name")),)
+    return tuple(nv.headline(refs, period))
+
+
 def _privacy_section(data: dict[str, Any]) -> Section:
+    """States the minimum group size and how many figures it hides."""
     ref = st.Ref("", data)
     sentences = [st.say("exec_min_group", size=ref.count("min_group_size", "person", "people"))]
     hidden = data["not_shown"] + data.get("teams_not_shown", 0)
@@ -350,24 +335,9 @@ def _teams_section(
     data: dict[str, Any],
     period: st.Figure,
 ) -> Section:
-    from kpinb import charts
-
-    rows = ex[(ex["scope"] == "team") & ex["scope_id"].astype(str).isin(team_ids)]
-    visible = rows[~rows["suppressed"].astype(bool)]
-    data["teams_not_shown"] = int(len(rows) - len(visible))
-    names = dict(zip(ws.teams["team_id"].astype(str), ws.teams["name"].astype(str), strict=True))
-    part = twin.subset(result, "team", sorted(set(visible["scope_id"].astype(str))))
-    data["teams"] = []
-    for tid in sorted(set(visible["scope_id"].astype(str))):
-        keep = part.summary["kpi_id"].isin(visible.loc[visible["scope_id"] == tid, "kpi_id"])
-        tpart = replace(
-            twin.subset(part, "team", [tid]),
-            summary=part.summary[keep & (part.summary["scope_id"] == tid)],
-        )
-        data["teams"].append(
-            {"team_id": tid, "name": names[tid], "kpis": twin.blocks_of(ws, tpart)}
-        )
-    sentences, blocks = [], []
+    """One card per KPI: each shown team's level and change, and its small multiple."""
+    part = _team_blocks(ws, result, ex, team_ids, data)
+    cards = []
     for kpi in ws.kpis:
         found = [
             (i, j, t, b)
@@ -375,42 +345,83 @@ def _teams_section(
             for j, b in enumerate(t["kpis"])
             if b["kpi_id"] == kpi and b["level"]
         ]
-        sentences += [_team_line(i, j, t, b, period) for i, j, t, b in found]
-        if found:
-            pts = part.points[
-                (part.points["kpi_id"] == kpi)
-                & part.points["scope_id"].isin([t["team_id"] for _, _, t, _ in found])
-                & (part.points["period"] >= result.period.start - pd.DateOffset(months=9))
-            ]
-            frame = pts.assign(member=pts["scope_id"].astype(str).map(names)).rename(
-                columns={"smoothed": "level"}
-            )
-            label = found[0][3]["name"]
-            description = f"{label}: one small chart per team, values and smoothed level."
-            blocks.append(
-                chart_block(
-                    charts.small_multiples(
-                        frame,
-                        title=f"{label} by team",
-                        unit=found[0][3]["unit"],
-                        description=description,
-                    ),
-                    description,
-                )
-            )
-    return Section("teams", "Teams", tuple(sentences), charts=tuple(blocks))
+        if not found:
+            continue
+        lines = tuple(_team_line(i, j, t, b, period) for i, j, t, b in found)
+        shown = [t["team_id"] for _, _, t, _ in found]
+        block = found[0][3]
+        chart = _multiples(part, kpi, shown, _team_names(ws), block, "team", lines)
+        cards.append(Card(block["name"], lines, chart=chart))
+    return Section("teams", "Teams", cards=tuple(cards))
+
+
+def _team_names(ws: Workspace) -> dict[str, str]:
+    return dict(zip(ws.teams["team_id"].astype(str), ws.teams["name"].astype(str), strict=True))
+
+
+def _team_blocks(
+    ws: Workspace, result: Analysis, ex: pd.DataFrame, team_ids: list[str], data: dict[str, Any]
+) -> Analysis:
+    """The twin's ``teams``: blocks of the shown (team, KPI) groups only; returns their part."""
+    rows = ex[(ex["scope"] == "team") & ex["scope_id"].astype(str).isin(team_ids)]
+    visible = rows[~rows["suppressed"].astype(bool)]
+    data["teams_not_shown"] = int(len(rows) - len(visible))
+    shown_ids = sorted(set(visible["scope_id"].astype(str)))
+    part = twin.subset(result, "team", shown_ids)
+    keep = set(zip(visible["scope_id"].astype(str), visible["kpi_id"].astype(str), strict=True))
+    pairs = zip(
+        part.summary["scope_id"].astype(str), part.summary["kpi_id"].astype(str), strict=True
+    )
+    shown = pd.Series([p in keep for p in pairs], index=part.summary.index, dtype=bool)
+    summary = part.summary[shown]
+    split = twin.split_ids(replace(part, summary=summary))
+    names = _team_names(ws)
+    data["teams"] = [
+        {"team_id": tid, "name": names[tid], "kpis": twin.blocks_of(ws, split[tid])}
+        for tid in shown_ids
+        if tid in split
+    ]
+    return part
+
+
+def _multiples(
+    part: Analysis,
+    kpi: str,
+    ids: list[str],
+    names: dict[str, str],
+    block: dict[str, Any],
+    noun: str,
+    lines: tuple[st.Sentence, ...],
+) -> ChartBlock | None:
+    """Small multiples of one KPI, one panel per team or member (last 4 quarters)."""
+    from kpinb import charts
+
+    pts = part.points[
+        (part.points["kpi_id"] == kpi)
+        & part.points["scope_id"].astype(str).isin(ids)
+        & part.points["current_version"]
+        & (part.points["period"] >= part.period.start - pd.DateOffset(months=9))
+    ]
+    if pts.empty:
+        return None
+    frame = pts.assign(member=pts["scope_id"].astype(str).map(names)).rename(
+        columns={"smoothed": "level"}
+    )
+    description = (
+        f"{block['name']}: one small chart per {noun}, values and smoothed level (dashed). "
+        + " ".join(s.text for s in lines)
+    )
+    chart = charts.small_multiples(
+        frame, title=f"{block['name']} by {noun}", unit=block["unit"], description=description
+    )
+    return chart_block(chart, description)
 
 
 def _team_line(
     i: int, j: int, team: dict[str, Any], block: dict[str, Any], period: st.Figure
 ) -> st.Sentence:
-    ref = st.Ref(
-        f"teams[{i}].kpis[{j}]",
-        block,
-        unit=block["unit"],
-        decimals=block["decimals"],
-        cadence=block["cadence"],
-    )
+    """One team's level for a KPI, with the relative change when there is one."""
+    ref = sections.block_ref(f"teams[{i}].kpis[{j}]", block)
     name = st.text(f"teams[{i}].name", team["name"])
     people = ref.count("n_people", "person", "people")
     level = ref.num("level.value")

@@ -79,9 +79,12 @@ def test_one_report_that_fails_does_not_stop_the_others(
 ) -> None:
     # kpinb's code is part of every key; pin it so edits made while the test runs don't count
     monkeypatch.setattr(batch, "code_fingerprint", lambda: "pinned")
-    notebooks = write_stand_in_notebooks(
-        tmp_path / "nb", body='if sid == "E003":\n    raise ValueError("made to fail: " + sid)'
+    # E003's notebook raises; E005's builds a report about someone else (a leaky kernel would)
+    body = (
+        'if sid == "E003":\n    raise ValueError("made to fail: " + sid)\n'
+        'if sid == "E005":\n    sid = "E006"'
     )
+    notebooks = write_stand_in_notebooks(tmp_path / "nb", body=body)
     out = tmp_path / "reports"
     args = [
         "run",
@@ -97,31 +100,39 @@ def test_one_report_that_fails_does_not_stop_the_others(
     ]
     assert main(args) == 1
     summary = capsys.readouterr().out
-    assert "15 written, 0 unchanged, 1 could not be generated" in summary
+    assert "14 written, 0 unchanged, 2 could not be generated" in summary
     # cell 2 of the executed notebook: papermill-style injected parameters are cell 1
     assert (
         "employee 'E003' (employee view): cell 2 (In [3]): ValueError: made to fail: E003"
         in summary
     )
+    assert (
+        "employee 'E005' (employee view): the report built is not the one asked for: "
+        "id='E006' (expected 'E005')" in summary
+    )
     period = out / "2026-Q3"
     files = published(period)
-    assert len(files) == 2 * 15  # HTML and twin for 12 - 1 employees, 2 teams, 2 departments
-    assert "employees/E003.html" not in files and "employees/E002.html" in files
+    assert len(files) == 2 * 14  # HTML and twin for 12 - 2 employees, 2 teams, 2 departments
+    assert "employees/E003.html" not in files and "employees/E005.html" not in files
+    assert "employees/E002.html" in files
     kept = nbformat.read(period / "failed" / "employees" / "E003.ipynb", as_version=4)
     assert kept.cells[-1].outputs[-1].ename == "ValueError"
     manifest = json.loads((period / "run.json").read_text())
     rows = {r["id"]: r for r in manifest["reports"]}
     assert rows["E003"]["status"] == "failed" and "made to fail" in rows["E003"]["error"]
     assert rows["E003"]["failed_notebook"] == "failed/employees/E003.ipynb"
-    assert manifest["counts"] == {"written": 15, "unchanged": 0, "failed": 1}
+    assert manifest["counts"] == {"written": 14, "unchanged": 0, "failed": 2}
     index = (period / "index.html").read_text()
     assert 'href="employees/E002.html"' in index and 'href="employees/E003.html"' not in index
-    assert index.count("not generated this run") == 1
+    assert index.count("could not be generated") == 2
 
-    # a rerun retries only the report that could not be generated
+    # a rerun retries only the reports that could not be generated
+    index_file = (period / "index.html").stat()
     assert main(args) == 1
-    assert "0 written, 15 unchanged, 1 could not be generated" in capsys.readouterr().out
+    assert "0 written, 14 unchanged, 2 could not be generated" in capsys.readouterr().out
     assert published(period) == files
+    after = (period / "index.html").stat()  # same content: the index is not rewritten
+    assert (after.st_ino, after.st_mtime_ns) == (index_file.st_ino, index_file.st_mtime_ns)
 
 
 def test_a_killed_run_leaves_whole_files_and_the_rerun_finishes_the_rest(tmp_path: Path) -> None:

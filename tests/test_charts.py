@@ -174,3 +174,20 @@ def test_svg_is_inline_and_fetches_nothing(svg: str) -> None:
 
 def test_svg_escapes_text(svg: str) -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp;" in svg
+
+
+def test_limits_band_can_cover_only_the_current_definition() -> None:
+    limits = charts.Limits(11.0, 7.0, 15.0, start=WEEKS[2], end=WEEKS[5])
+    spec = _trend(limits=limits)
+    band = _layer(spec, "rect")[0]
+    assert _rows(spec, band)[0] == {
+        "lower": 7.0,
+        "upper": 15.0,
+        "centre": 11.0,
+        "start": "2026-01-19",
+        "end": "2026-02-09",
+    }
+    assert band["encoding"]["x"]["field"] == "start"
+    assert band["encoding"]["x2"]["field"] == "end"
+    centre = _layer(spec, "rule", color=charts.PALETTE["band"])[0]
+    assert centre["encoding"]["x2"]["field"] == "end"

@@ -211,7 +211,16 @@ def test_card_lower_is_better_kpi_that_rose() -> None:
 def test_card_signal_trend_streak_best_and_recovery() -> None:
     r = ref(
         status="improving_signal",
-        signals=[{"rule": "beyond_limit", "period": "2026-09-21", "direction": "improving"}],
+        signals=[
+            {"rule": "3_of_4", "period": "2026-09-14", "value": 42.5, "direction": "improving"},
+            {
+                "rule": "beyond_limit",
+                "period": "2026-09-21",
+                "value": 44.0,
+                "direction": "improving",
+            },
+            {"rule": "run_of_8", "period": "2026-09-21", "value": 44.0, "direction": "improving"},
+        ],
         trend__direction="improving",
         trend__slope_per_week=0.58,
         streak__length=5,
@@ -225,8 +234,8 @@ def test_card_signal_trend_streak_best_and_recovery() -> None:
         },
     )
     assert texts(nv.kpi_card(r, PERIOD))[2:] == [
-        "In the week of 21 Sep 2026 it went past the usual range of 35.0 kEUR to 43.0 kEUR on "
-        "the favourable side: a real improvement, not routine variation.",
+        "In the week of 21 Sep 2026 it reached 44.0 kEUR, past the usual range of 35.0 kEUR to "
+        "43.0 kEUR on the favourable side: a real improvement, not routine variation.",
         "The recent trend is improving: about 0.58 kEUR more each week over the last 13 weekly "
         "values.",
         "It has improved for 5 weeks in a row.",
@@ -253,12 +262,14 @@ def test_card_new_kpi_without_history() -> None:
 def test_headline_ranks_a_real_improvement_first_then_other_kpis() -> None:
     signal = ref(
         status="improving_signal",
-        signals=[{"rule": "run_of_8", "period": "2026-09-21", "direction": "improving"}],
+        signals=[
+            {"rule": "run_of_8", "period": "2026-09-21", "value": 41.5, "direction": "improving"}
+        ],
     )
     other = ref(name="Meetings booked")
     assert texts(nv.headline([other, signal], PERIOD)) == [
-        "New revenue closed shows a real improvement: 40.0 kEUR in 2026-Q3, against a usual "
-        "level of 39.0 kEUR.",
+        "New revenue closed shows a real improvement: a sustained run on the favourable side of "
+        "its usual level of 39.0 kEUR, most recently 41.5 kEUR in the week of 21 Sep 2026.",
         "Meetings booked moved from 38.0 kEUR in 2026-Q2 to 40.0 kEUR in 2026-Q3, an "
         "improvement of 5.3%.",
     ]
@@ -323,8 +334,8 @@ def test_data_notes() -> None:
         "out, never counted as zero.",
         "New revenue closed: no value has arrived recently (the latest is from the week of "
         "7 Sep 2026).",
-        "New revenue closed changed its definition on 2 Mar 2026 (business hours only). "
-        "Limits, trend and bests use the current definition only.",
+        "New revenue closed changed its definition on 2 Mar 2026; limits, trend and bests use "
+        "the current definition only. The change: business hours only",
         "New revenue closed, not used: 1 value outside the plausible range for its unit.",
     ]
 
@@ -336,3 +347,58 @@ def test_every_phrase_keeps_digits_out_of_its_wording() -> None:
     source = resources.files("kpinb").joinpath("templates", "phrases.j2").read_text("utf-8")
     wording = re.sub(r"\{#.*?#\}|\{%.*?%\}|\{\{.*?\}\}", "", source, flags=re.DOTALL)
     assert re.findall(r"\d", wording) == []
+
+
+def test_a_shift_by_a_run_is_not_called_a_point_beyond_the_range() -> None:
+    r = ref(
+        status="worsening_signal",
+        signals=[
+            {"rule": "run_of_8", "period": "2026-09-21", "value": 37.5, "direction": "worsening"}
+        ],
+    )
+    assert texts(nv.kpi_card(r, PERIOD))[2] == (
+        "Up to the week of 21 Sep 2026 its values ran on the less favourable side of the usual "
+        "level of 39.0 kEUR (usual range 35.0 kEUR to 43.0 kEUR). That is a real change, worth "
+        "a conversation about what changed around the work."
+    )
+
+
+def test_percent_kpis_change_in_percentage_points() -> None:
+    r = ref(
+        unit="%",
+        change__absolute=-0.3,
+        change__relative_pct=-0.3,
+        change__better=False,
+        change__previous=90.3,
+        level={"value": 90.0, "points": 13},
+    )
+    assert texts(nv.kpi_card(r, PERIOD))[1] == (
+        "Compared with 2026-Q2 (90.3%), it is 0.3 percentage points lower (0.3% less)."
+    )
+
+
+def test_goal_without_a_starting_point_says_so_or_that_it_is_met() -> None:
+    goal = {
+        **GOAL,
+        "baseline": None,
+        "score": None,
+        "success": False,
+        "projected_score": None,
+        "current": 43.0,
+    }
+    assert texts(nv.goal_sentences(ref(goal=goal))) == [
+        "New revenue closed is at 43.0 kEUR against a target of 42.0 kEUR: already at or past "
+        "the target."
+    ]
+    lower_is_better = ref(goal=goal, direction="down")
+    assert texts(nv.goal_sentences(lower_is_better)) == [
+        "New revenue closed is at 43.0 kEUR against a target of 42.0 kEUR; there is no "
+        "starting point yet to score the progress from."
+    ]
+
+
+def test_hold_the_level_goal() -> None:
+    goal = {**GOAL, "baseline": 42.0, "target": 40.0, "current": 40.8, "score": 1.0}
+    assert texts(nv.goal_sentences(ref(goal=goal)))[0] == (
+        "New revenue closed aims to hold 40.0 kEUR and is now at 40.8 kEUR: holding it."
+    )

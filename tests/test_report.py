@@ -224,3 +224,84 @@ def test_without_a_journal_the_routine_is_empty(demo_ws: Workspace, tmp_path: Pa
     assert "Nothing recorded yet: a good question for the next check-in." in [
         s["text"] for s in why
     ]
+
+
+def test_journal_notes_are_escaped_and_name_nobody_else(demo_ws: Workspace, tmp_path: Path) -> None:
+    """A check-in whose notes carry markup and a colleague's name (imported from a CSV)."""
+    from kpinb import journal
+
+    me = person(demo_ws, "E004")
+    manager = person(demo_ws, me["manager_id"])
+    colleague = person(demo_ws, "E003")
+    row = {
+        "date": "2026-09-02",
+        "employee_id": "E004",
+        "author": manager["name"],
+        "what_moved": f"{HOSTILE} moved",
+        "why_moved": f"{colleague['name']} was away",
+        "expected_impact": IMG,
+        "support_needed": f"time with {colleague['employee_id']}",
+        "diagnosis": "execution",
+        "action": "Pair up",
+        "action_owner": colleague["name"],
+        "action_due": "2026-10-01",
+        "action_status": "open",
+    }
+    pd.DataFrame([row]).to_csv(tmp_path / "checkins.csv", index=False)
+    journal.import_checkins(tmp_path, tmp_path / "checkins.csv")
+    report = build_report(demo_ws, "employee", "E004", PERIOD, journal_root=tmp_path)
+    page = page_html(report)
+    assert "<script" not in page and "<img" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; moved" in page
+    checkin = report.to_json()["routine"]["checkin"]
+    assert checkin["why_moved"] == "a colleague was away"
+    assert checkin["support_needed"] == "time with a colleague"
+    assert checkin["author"] == "your manager"
+    assert report.to_json()["routine"]["open_actions"][0]["owner"] == "a colleague"
+    for name in (manager["name"], colleague["name"], colleague["employee_id"]):
+        assert name not in page
+    questions = report.to_json()["questions"]
+    assert questions, "E004's revenue shift gets coaching questions"
+    assert all(q["kinds"][0] == "execution" for q in questions)  # the check-in's diagnosis
+    manager_view = build_report(
+        demo_ws, "employee", "E004", PERIOD, "manager", journal_root=tmp_path
+    ).to_json()
+    assert manager_view["routine"]["checkin"]["why_moved"] == f"{colleague['name']} was away"
+
+
+def test_a_person_without_values_gets_a_starting_report(demo_ws: Workspace) -> None:
+    obs = demo_ws.observations
+    ws = dataclasses.replace(demo_ws, observations=obs[obs["employee_id"].astype(str) != "E005"])
+    twin = build_report(ws, "employee", "E005", PERIOD).to_json()
+    assert twin["kpis"] == []
+    first = twin["sections"][0]["sentences"]
+    assert [s["text"] for s in first] == [
+        "This report starts the record for 2026-Q3: trends and strengths will show as the "
+        "values build up."
+    ]
+    notes = next(s for s in twin["sections"] if s["id"] == "notes")["sentences"]
+    assert notes[0]["text"] == (
+        "There are no values for 2026-Q3 yet: the report will fill in as they arrive."
+    )
+
+
+def test_open_action_sentences_with_and_without_a_due_date() -> None:
+    from kpinb import sections
+    from kpinb import sentences as st
+
+    actions = [
+        {"name": "Ada", "text": "Shadow a colleague", "owner": "Ada", "due": None},
+        {"name": "Ada", "text": "Book training", "owner": "your manager", "due": "2026-10-14"},
+    ]
+    ref = st.Ref("open_actions", actions)
+    assert sections.action_sentence(ref, 0).text == (
+        "Shadow a colleague (owner: Ada, no due date yet)."
+    )
+    dated = sections.action_sentence(ref, 1, named=True)
+    assert dated.text == "Ada: Book training (owner: your manager, due 14 Oct 2026)."
+    assert [f.path for f in dated.figures] == [
+        "open_actions[1].name",
+        "open_actions[1].text",
+        "open_actions[1].owner",
+        "open_actions[1].due",
+    ]

@@ -225,6 +225,7 @@ def test_executive_views_show_no_group_under_five(demo_ws: Workspace) -> None:
     assert re.match(r"\d+ figures? not shown for that reason\.", stated[1])
     hidden = build_report(ws, "team", "T08", PERIOD, "executive").to_json()
     assert hidden["kpis"] == []
+    assert [s["id"] for s in hidden["sections"][0]["sentences"]] == ["exec_hidden"]
     assert hidden["not_shown"] == len(
         {*ws.kpis}
         & set(
@@ -292,3 +293,132 @@ def test_rendered_reports_fetch_nothing(rendered: list[Report]) -> None:
 def test_no_report_fetches_anything(reports: tuple[Report, ...]) -> None:
     for report in reports:
         assert fetches(page_html(report)) == [], report
+
+
+# --- the demo archetypes, one section at a time ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def by_person(reports: tuple[Report, ...]) -> dict[str, dict[str, Any]]:
+    return {r.scope_id: r.to_json() for r in reports if r.view == "employee"}
+
+
+def archetype_rows(demo_ws: Workspace, name: str) -> list[tuple[str, str]]:
+    table = pd.read_csv(demo_ws.root / "archetypes.csv", dtype=str)
+    rows = table[table["archetype"] == name]
+    assert len(rows), name
+    return list(zip(rows["employee_id"], rows["kpi_id"], strict=True))
+
+
+def kpi(twin: dict[str, Any], kpi_id: str) -> tuple[int, dict[str, Any]]:
+    return next((i, b) for i, b in enumerate(twin["kpis"]) if b["kpi_id"] == kpi_id)
+
+
+def said(twin: dict[str, Any], section: str, index: int) -> list[dict[str, Any]]:
+    """The sentences of ``section`` that state a figure of KPI ``index``."""
+    sentences = next(s for s in twin["sections"] if s["id"] == section)["sentences"]
+    own = f"kpis[{index}]."
+    return [s for s in sentences if any(f["path"].startswith(own) for f in s["figures"])]
+
+
+def raw_level(demo_ws: Workspace, eid: str, kpi_id: str, label: str) -> float:
+    """The period's level worked out from observations.csv directly (mean of its points)."""
+    obs = pd.read_csv(demo_ws.root / "observations.csv", dtype={"employee_id": str})
+    per = pd.Period(label, freq="Q")
+    dates = pd.to_datetime(obs["period"])
+    mine = obs[
+        (obs["employee_id"] == eid)
+        & (obs["kpi_id"] == kpi_id)
+        & (dates >= per.start_time)
+        & (dates <= per.end_time)
+    ]
+    return float(mine["value"].mean())
+
+
+def test_steady_improver_leads_with_its_improvement(demo_ws: Workspace, by_person: dict) -> None:
+    for eid, kpi_id in archetype_rows(demo_ws, "steady_improver"):
+        twin = by_person[eid]
+        i, block = kpi(twin, kpi_id)
+        assert block["trend"]["direction"] == "improving"
+        assert said(twin, "progress", i), eid  # the headline names this KPI
+        card = {s["id"]: s["text"] for s in said(twin, "kpis", i)}
+        assert card["kpi_trend"].startswith("The recent trend is improving")
+        assert block["change"]["better"]
+
+
+def test_card_states_the_level_and_change_worked_out_from_the_raw_file(
+    demo_ws: Workspace, by_person: dict
+) -> None:
+    eid, kpi_id = archetype_rows(demo_ws, "steady_improver")[0]
+    i, block = kpi(by_person[eid], kpi_id)
+    dec, unit = block["decimals"], block["unit"]
+    level, prev = (
+        raw_level(demo_ws, eid, kpi_id, "2026Q3"),
+        raw_level(demo_ws, eid, kpi_id, "2026Q2"),
+    )
+    level_text = f"{round(level, dec):,.{dec}f} {unit}"
+    delta_text = f"{round(round(level, dec) - round(prev, dec), dec):,.{dec}f} {unit}"
+    card = {s["id"]: s["text"] for s in said(by_person[eid], "kpis", i)}
+    assert f"averaged {level_text} in 2026-Q3" in card["kpi_level"]
+    assert f"({round(prev, dec):,.{dec}f} {unit}), it is {delta_text} higher" in card["kpi_change"]
+
+
+def test_noisy_stable_is_routine_with_no_action_needed(demo_ws: Workspace, by_person: dict) -> None:
+    for eid, kpi_id in archetype_rows(demo_ws, "noisy_stable"):
+        twin = by_person[eid]
+        i, block = kpi(twin, kpi_id)
+        assert block["status"] == "routine"
+        card = {s["id"]: s["text"] for s in said(twin, "kpis", i)}
+        assert card["kpi_routine"].endswith("routine variation, no action needed.")
+        assert all(q["reason"] != "shift" for q in twin["questions"] if q["kpi_id"] == kpi_id)
+
+
+def test_plateau_gets_capability_questions_first(demo_ws: Workspace, by_person: dict) -> None:
+    for eid, kpi_id in archetype_rows(demo_ws, "plateau"):
+        twin = by_person[eid]
+        [question] = [q for q in twin["questions"] if q["kpi_id"] == kpi_id]
+        assert question["reason"] == "plateau"
+        assert question["kinds"] == ["capability", "execution", "dependency"]
+        i, _ = kpi(twin, kpi_id)
+        asked = [s["text"] for s in said(twin, "questions", i)]
+        assert asked[0].endswith(
+            "has held level while its goal asks for more. These "
+            "questions can open the conversation:"
+        )
+        assert asked[1].startswith("Capability: which skill would move")
+
+
+def test_dependency_shift_is_a_conversation_with_dependency_first(
+    demo_ws: Workspace, by_person: dict
+) -> None:
+    for eid, kpi_id in archetype_rows(demo_ws, "dependency_shift"):
+        twin = by_person[eid]
+        i, block = kpi(twin, kpi_id)
+        assert block["status"] == "worsening_signal"
+        card = {s["id"]: s["text"] for s in said(twin, "kpis", i)}
+        assert "worth a conversation about what changed" in card["kpi_signal_shift"]
+        [question] = [q for q in twin["questions"] if q["kpi_id"] == kpi_id]
+        assert (question["reason"], question["kinds"][0]) == ("shift", "dependency")
+        asked = [s["text"] for s in said(twin, "questions", i)]
+        assert asked[1].startswith("Dependency: who or what outside the person's control")
+
+
+def test_dip_and_recovery_names_the_recovery(demo_ws: Workspace, by_person: dict) -> None:
+    for eid, kpi_id in archetype_rows(demo_ws, "dip_and_recovery"):
+        twin = by_person[eid]
+        i, block = kpi(twin, kpi_id)
+        recovery = block["recovery"]
+        assert recovery["dip_period"] < recovery["since"]
+        texts = [s["text"] for s in said(twin, "kpis", i) + said(twin, "progress", i)]
+        assert any("back at its usual level since" in t for t in texts), eid
+
+
+def test_new_hire_is_building_history(demo_ws: Workspace, by_person: dict) -> None:
+    for eid, kpi_id in archetype_rows(demo_ws, "new_hire"):
+        twin = by_person[eid]
+        i, block = kpi(twin, kpi_id)
+        assert block["status"] == "not_enough_history"
+        assert block["limits"] is None
+        card = {s["id"]: s["text"] for s in said(twin, "kpis", i)}
+        assert card["kpi_new"].endswith("not yet enough to set a usual range.")
+        assert all(not s["id"].startswith("headline_signal") for s in said(twin, "progress", i))

@@ -82,10 +82,10 @@ def _pair_sentence(ref: st.Ref, refs: list[st.Ref]) -> list[st.Sentence]:
     partner = next((r for r in refs if r.data["kpi_id"] == block.get("pair")), None)
     if block["kind"] != "leading" or partner is None:
         return []
-    improving = _card_status(block) == "improving"
-    return [
-        st.say("kpi_pair", kpi=ref.txt("name"), partner=partner.txt("name"), improving=improving)
-    ]
+    state = "improving" if _card_status(block) == "improving" else "steady"
+    if _stall(block) in ("shift", "lean"):
+        state = "drifting"
+    return [st.say("kpi_pair", kpi=ref.txt("name"), partner=partner.txt("name"), state=state)]
 
 
 def _trend_block(

@@ -305,3 +305,15 @@ def test_open_action_sentences_with_and_without_a_due_date() -> None:
         "open_actions[1].owner",
         "open_actions[1].due",
     ]
+
+
+def test_leading_indicator_sentence_follows_its_move(demo_ws: Workspace) -> None:
+    for eid in ("E002", "E004"):
+        twin = build_report(demo_ws, "employee", eid, PERIOD).to_json()
+        lead = next(b for b in twin["kpis"] if b["kind"] == "leading" and b["pair"])
+        drifting = lead["status"] == "worsening_signal" or lead["trend"]["direction"] == (
+            "worsening"
+        )
+        [pair] = [s["text"] for s in twin["sections"][1]["sentences"] if s["id"] == "kpi_pair"]
+        assert pair.startswith(f"{lead['name']} is a leading indicator for ")
+        assert ("an early warning worth a look" in pair) == drifting, (eid, pair)

@@ -827,7 +827,15 @@ class _Progress:
         if bar:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, unit="report", desc="kpinb run", file=sys.stderr)
+            size = shutil.get_terminal_size()  # 80x24 where a terminal reports no size
+            self.bar = tqdm(
+                total=total,
+                unit="report",
+                desc="kpinb run",
+                file=sys.stderr,
+                ncols=size.columns,
+                nrows=size.lines,
+            )
 
     def update(self, outcome: ReportOutcome) -> None:
         """Count one finished report; always mention one that could not be generated."""

@@ -14,6 +14,7 @@ import pandas as pd
 from kpinb.periods import Period
 
 SUCCESS = 0.7
+_EPS = 1e-9  # a score that is 0.7 on paper may come out as 0.6999999999999998 in floats
 _WEEKS_PER_MONTH = 365.25 / 12 / 7
 
 
@@ -118,9 +119,9 @@ def goal_progress(targets: pd.DataFrame, summary: pd.DataFrame, period: Period) 
         }
     )
     out["score"] = score(out["current"], baseline, out["target"], sign)
-    out["success"] = out["score"] >= SUCCESS
+    out["success"] = out["score"] >= SUCCESS - _EPS
     out["projected"] = proj["projected"]
     out["projected_score"] = score(out["projected"], baseline, out["target"], sign)
-    out["projected_success"] = out["projected_score"] >= SUCCESS
+    out["projected_success"] = out["projected_score"] >= SUCCESS - _EPS
     out["remaining_points"] = proj["remaining_points"]
     return out.reset_index(drop=True)

@@ -25,6 +25,8 @@ from kpinb.errors import Problem
 from kpinb.readers import RawTable
 
 PERIOD_LABEL = re.compile(r"^\d{4}-(Q[1-4]|0[1-9]|1[0-2])$")
+# what may follow YYYY-MM-DD in a date cell: nothing, or a time of day (Excel, exports)
+TIME_TAIL = r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
 
 
 @dataclass(frozen=True)
@@ -166,8 +168,11 @@ def _to_dates(col: pd.Series) -> tuple[pd.Series, np.ndarray]:
         parsed = pd.Series(dates.to_numpy()[remap[codes]], index=col.index).where(
             remap[codes] >= 0)
     else:
-        parsed = pd.to_datetime(col.astype("string").str.slice(0, 10), format="%Y-%m-%d",
+        text = col.astype("string")
+        parsed = pd.to_datetime(text.str.slice(0, 10), format="%Y-%m-%d",
                                 errors="coerce").astype("datetime64[ns]")
+        timed = text.str.slice(10).str.fullmatch(TIME_TAIL).fillna(False).astype(bool)
+        parsed = parsed.where(timed)
     bad = (col.notna() & parsed.isna()).to_numpy(bool)
     return parsed, bad
 

@@ -191,3 +191,19 @@ def test_limits_band_can_cover_only_the_current_definition() -> None:
     assert band["encoding"]["x2"]["field"] == "end"
     centre = _layer(spec, "rule", color=charts.PALETTE["band"])[0]
     assert centre["encoding"]["x2"]["field"] == "end"
+
+
+def test_small_multiples_svg_escapes_member_names_in_text_and_attributes() -> None:
+    """A member named ``x" onload="alert(1)`` or ``<b>y</b>`` (names are untrusted): parsed
+    as XML, the SVG has no onload attribute and no <b> element; the names are text."""
+    from xml.etree import ElementTree
+
+    hostile = ['x" onload="alert(1)', "<b>y</b>"]
+    frame = pd.concat([_points().assign(member=m) for m in hostile])
+    chart = charts.small_multiples(frame, title='t" onload="alert(2)', unit="u", description="d")
+    root = ElementTree.fromstring(charts.to_svg(chart))
+    elements = list(root.iter())
+    assert not any("onload" in e.attrib for e in elements)
+    assert not any(e.tag.rsplit("}", 1)[-1] in ("b", "script") for e in elements)
+    texts = {"".join(e.itertext()) for e in elements if e.tag.endswith("}text")}
+    assert set(hostile) <= texts

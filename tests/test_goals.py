@@ -44,6 +44,32 @@ def test_success_threshold() -> None:
     assert goals.SUCCESS == 0.7
 
 
+def test_a_score_of_exactly_point_seven_is_a_success_despite_float_rounding() -> None:
+    """Baseline 1.2, target 2.2, current 1.9: (1.9 - 1.2) / (2.2 - 1.2) = 0.7 / 1.0 = 0.7
+    exactly, but in floats it comes out as 0.6999999999999998. Current 1.89 gives 0.69."""
+    targets = pd.DataFrame(
+        {
+            "scope": ["employee", "employee"],
+            "scope_id": ["E1", "E2"],
+            "kpi_id": ["k", "k"],
+            "period": ["2026-Q3", "2026-Q3"],
+            "target": [2.2, 2.2],
+            "baseline": [1.2, 1.2],
+        }
+    )
+    summary = pd.concat(
+        [
+            _summary(level=1.9, trend_slope=np.nan, last_observed=pd.Timestamp("2026-09-28")),
+            _summary(scope_id="E2", level=1.89, trend_slope=np.nan),
+        ],
+        ignore_index=True,
+    )
+    out = goals.goal_progress(targets, summary, parse_period("2026-Q3"))
+    assert out["score"].tolist() == pytest.approx([0.7, 0.69])
+    assert out["success"].tolist() == [True, False]
+    assert out["projected_success"].tolist() == [True, False]
+
+
 def _summary(**overrides: object) -> pd.DataFrame:
     row = {
         "scope": "employee",

@@ -237,3 +237,21 @@ def test_unreadable_file_is_a_problem_not_a_crash(tmp_path):
 def test_a_path_that_is_not_a_folder(tmp_path):
     result = validate_workspace(tmp_path / "nowhere")
     assert not result.ok and "is not a folder" in str(result.problems[0])
+
+
+def test_a_date_with_trailing_characters_is_not_cut_to_its_first_ten(tmp_path):
+    """'2024-01-0812' (a typo) is not 2024-01-08; a time of day after the date is allowed."""
+    f = wsfactory.tables()
+    f["people"].loc[0, "start_date"] = "2024-01-0812"
+    f["people"].loc[1, "start_date"] = "2024-02-05 00:00:00"
+    f["people"].loc[2, "start_date"] = "2024-03-04T09:30:00"
+    result = validate_workspace(wsfactory.write(tmp_path, f))
+    text = "\n".join(map(str, result.problems))
+    assert "people.csv, row 2, column 'start_date': '2024-01-0812' is not a valid date" in text
+    assert "row 3" not in text and "row 4" not in text, text
+    f["people"].loc[0, "start_date"] = "2024-01-08"
+    ws = load_workspace(wsfactory.write(tmp_path / "fixed", f))
+    assert (
+        ws.people["start_date"].tolist()
+        == pd.to_datetime(["2024-01-08", "2024-02-05", "2024-03-04"]).tolist()
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -83,14 +84,122 @@ class Analysis:
         )
 
     def executive(self) -> pd.DataFrame:
-        """Team and department summary rows with every figure masked where suppressed."""
-        rows = self.summary[self.summary["scope"] != "employee"].copy()
+        """Team and department summary rows as executive views may show them: every
+        figure masked where the group is suppressed, and every figure resting on a date
+        or reference period with fewer than ``min_group_size`` contributors withheld
+        (column ``withheld`` names them)."""
+        return self.executive_analysis.summary
+
+    @cached_property
+    def executive_analysis(self) -> Analysis:
+        """The team and department part of the analysis with the executive masking
+        applied to every table: summary as :meth:`executive`, points of dates with
+        fewer than ``min_group_size`` contributors left out, signals and goals
+        recomputed on what is shown. Computed once per analysis."""
+        rows = self.summary[self.summary["scope"] != "employee"].reset_index(drop=True)
+        rows = _mask_small(rows, self.min_group_size)
         hidden = rows["suppressed"].to_numpy()
         for column in _GROUP_FIGURES:
             rows[column] = rows[column].mask(hidden)
         for column in ("status", "trend_direction", "signal_rules"):
             rows[column] = rows[column].mask(hidden, "suppressed")
-        return rows.reset_index(drop=True)
+        rows["withheld"] = rows["withheld"].mask(hidden, "")
+        targets = self.goals[self.goals["scope"] != "employee"]
+        targets = targets.assign(
+            baseline=targets["baseline"].where(targets["baseline_source"] == "given")
+        )
+        return replace(
+            self,
+            summary=rows,
+            points=_shown_points(self.points, rows, self.min_group_size),
+            signals=_shown(self.signals, rows, "limits"),
+            goals=goals.goal_progress(targets, rows, self.period),
+            pairs=self.pairs[self.pairs["scope"] != "employee"].iloc[0:0],
+            excluded=self.excluded.iloc[0:0],
+        )
+
+
+# --- executive privacy: nothing resting on fewer than min_group_size people -------------
+
+# figure group -> (count column, figures withheld when that count is below the threshold)
+_WITHHOLD: dict[str, tuple[str, tuple[str, ...]]] = {
+    "latest": ("latest_n", ("latest_value",)),
+    "level": ("n_min", ("level",)),
+    "change": (
+        "prev_n_min",
+        ("prev_level", "prev_change", "prev_change_rel", "prev_change_oriented"),
+    ),
+    "year_change": (
+        "yoy_n_min",
+        ("yoy_level", "yoy_change", "yoy_change_rel", "yoy_change_oriented"),
+    ),
+    "trend": ("trend_min_n", ("trend_slope", "trend_level", "trend_z")),
+    "limits": ("baseline_min_n", ("centre", "mr_bar", "lower", "upper", "url")),
+    "history": ("history_min_n", ("best_value", "dip_value")),
+}
+
+
+def _mask_small(rows: pd.DataFrame, size: int) -> pd.DataFrame:
+    """Withhold each figure group whose fewest contributors at one date is below ``size``.
+
+    A group without data for a figure (count NaN) has nothing to withhold.
+    """
+    names = []
+    for name, (count, columns) in _WITHHOLD.items():
+        small = (rows[count] < size).to_numpy()
+        names.append(np.where(small, name, ""))
+        for column in columns:
+            rows[column] = rows[column].mask(small)
+        if name == "latest":
+            rows["latest_period"] = rows["latest_period"].mask(small)
+        if name == "trend":
+            rows["trend_direction"] = rows["trend_direction"].mask(small)
+            rows["trend_n"] = np.where(small, 0, rows["trend_n"])
+        if name == "limits":
+            rows["status"] = rows["status"].mask(small & (rows["status"] != "no_data"), "withheld")
+            rows["signal_rules"] = rows["signal_rules"].mask(small, "")
+            rows["n_signals"] = np.where(small, 0, rows["n_signals"])
+            rows["last_signal_period"] = rows["last_signal_period"].mask(small)
+        if name in ("limits", "history"):  # a dip is a worsening signal: it needs limits
+            for column in ("dip_period", "dip_value", "recovered_period"):
+                rows[column] = rows[column].mask(small)
+            rows["recovered"] = rows["recovered"] & ~small
+        if name == "history":
+            rows["best_period"] = rows["best_period"].mask(small)
+            rows["best_is_new"] = rows["best_is_new"] & ~small
+            rows["streak_length"] = np.where(small, 0, rows["streak_length"])
+    rows["withheld"] = [",".join(n for n in group if n) for group in zip(*names, strict=True)]
+    return rows
+
+
+def _shown(frame: pd.DataFrame, rows: pd.DataFrame, group: str) -> pd.DataFrame:
+    """Rows of ``frame`` whose series is shown and has figure ``group`` not withheld."""
+    ok = ~rows["suppressed"].to_numpy()
+    if group:
+        ok &= ~rows["withheld"].str.contains(group).to_numpy()
+    keep = rows.loc[ok, _KEY_COLS].astype(str)
+    keys = pd.MultiIndex.from_frame(keep)
+    mine = pd.MultiIndex.from_frame(frame[_KEY_COLS].astype(str))
+    return frame[mine.isin(keys)].reset_index(drop=True)
+
+
+def _shown_points(points: pd.DataFrame, rows: pd.DataFrame, size: int) -> pd.DataFrame:
+    """Chart points executive views may show: shown series, dates with at least ``size``
+    contributors; limits, signals and smoothed levels only where not withheld."""
+    pts = _shown(points[(points["n"] >= size).to_numpy()], rows, "")
+    info = rows.set_index(_KEY_COLS)["withheld"]
+    withheld = info.reindex(pd.MultiIndex.from_frame(pts[_KEY_COLS].astype(str))).to_numpy()
+    no_limits = pd.Series(withheld).str.contains("limits").to_numpy(dtype=bool)
+    no_history = pd.Series(withheld).str.contains("history").to_numpy(dtype=bool)
+    for column in ("centre", "lower", "upper"):
+        pts[column] = pts[column].mask(no_limits)
+    pts["baseline"] = pts["baseline"] & ~no_limits
+    pts["signal"] = pts["signal"] & ~no_limits
+    pts["rules"] = pts["rules"].mask(no_limits, "")
+    pts["direction"] = pts["direction"].mask(no_limits | ~pts["signal"].to_numpy())
+    for column in ("smoothed", "moving_range"):
+        pts[column] = pts[column].mask(no_history)
+    return pts
 
 
 def analyse(
@@ -140,9 +249,10 @@ def _encode(frame: pd.DataFrame, scope: str) -> tuple[pd.DataFrame, pd.DataFrame
     raw = sid.cat.codes.to_numpy(np.int64) * width + kpi.cat.codes.to_numpy(np.int64)
     when = frame["period"].to_numpy("datetime64[ns]")
     value = frame["value"].to_numpy(dtype=float)
+    n = frame["n"].to_numpy(dtype=np.int64) if "n" in frame else np.ones(len(raw), np.int64)
     if len(raw) > 1 and not _is_sorted(raw, when):
         order = np.lexsort((when, raw))
-        raw, when, value = raw[order], when[order], value[order]
+        raw, when, value, n = raw[order], when[order], value[order], n[order]
     starts = np.r_[True, raw[1:] != raw[:-1]] if len(raw) else np.array([], bool)
     key = np.cumsum(starts) - 1
     first = raw[starts]
@@ -153,7 +263,7 @@ def _encode(frame: pd.DataFrame, scope: str) -> tuple[pd.DataFrame, pd.DataFrame
             "kpi_id": np.asarray(kpi.cat.categories.astype(str))[first % width],
         }
     )
-    return pd.DataFrame({"key": key, "period": when, "value": value}), keys
+    return pd.DataFrame({"key": key, "period": when, "value": value, "n": n}), keys
 
 
 def _is_sorted(raw: np.ndarray, when: np.ndarray) -> bool:
@@ -180,7 +290,17 @@ def _series(
     keys = _describe_keys(keys, kpis, period)
     points["version"] = _versions(points, keys, kpis)
     points["in_review"] = period.contains(points["period"]).to_numpy()
+    points["incomplete"] = _incomplete(points, keys)
     return points, keys
+
+
+def _incomplete(points: pd.DataFrame, keys: pd.DataFrame) -> np.ndarray:
+    """Team and department dates with fewer contributors than the series' usual count
+    (its median count): some members have no value that date, so the rolled-up value
+    is not comparable (a sum would fall as if they had contributed zero)."""
+    usual = points.groupby("key", sort=False)["n"].transform("median").to_numpy()
+    group = keys["scope"].to_numpy()[points["key"].to_numpy()] != "employee"
+    return group & (points["n"].to_numpy() < usual)
 
 
 def _describe_keys(keys: pd.DataFrame, kpis: Mapping[str, KpiSpec], period: Period) -> pd.DataFrame:
@@ -216,11 +336,7 @@ def _summarise(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The summary table (one row per key) and the per-point rule hits of current versions."""
     sign = keys["sign"]
-    current = (
-        points["version"].to_numpy()
-        == keys["definition_version"].to_numpy()[points["key"].to_numpy()]
-    )
-    cur = points[current].reset_index(drop=True)
+    cur = points[_used(points, keys)].reset_index(drop=True)
     cur["pos"] = signals.positions(cur["key"].to_numpy())
     cur["baseline"] = signals.baseline_mask(cur)
     limits = signals.xmr_limits(cur)
@@ -228,13 +344,38 @@ def _summarise(
     summary = keys.join(limits, how="left")
     summary["n_points"] = summary["n_points"].fillna(0).astype(int)
     summary = summary.join(_latest(points, period))
-    summary = summary.join(trend.period_changes(points, keys["definition_version"], sign, period))
+    complete = points[~points["incomplete"].to_numpy()]
+    summary = summary.join(trend.period_changes(complete, keys["definition_version"], sign, period))
     summary = summary.join(trend.theil_sen(cur, sign, trend_points))
+    summary = summary.join(_min_counts(cur, trend_points))
     summary = summary.join(_signal_summary(rows))
     summary["status"] = signals.statuses(summary["n_points"], summary["last_signal_direction"])
     summary = summary.join(_history(rows))
     summary = summary.join(_quality(points, summary, period))
     return _tidy(summary), rows
+
+
+def _used(points: pd.DataFrame, keys: pd.DataFrame) -> np.ndarray:
+    """Points the XmR, trend and history figures use: current version, not incomplete."""
+    version = keys["definition_version"].to_numpy()[points["key"].to_numpy()]
+    return (points["version"].to_numpy() == version) & ~points["incomplete"].to_numpy()
+
+
+def _min_counts(cur: pd.DataFrame, trend_points: int) -> pd.DataFrame:
+    """Fewest contributors at any date behind the limits (baseline points), the trend
+    (the last ``trend_points`` points) and the history figures (every point used)."""
+    key = cur["key"].to_numpy()
+    n = cur["n"].to_numpy(dtype=float)
+    from_end = signals.sizes(key) - 1 - cur["pos"].to_numpy()
+    g = pd.DataFrame(
+        {
+            "baseline_min_n": np.where(cur["baseline"].to_numpy(), n, np.inf),
+            "trend_min_n": np.where(from_end < trend_points, n, np.inf),
+            "history_min_n": n,
+        },
+        index=pd.Index(key, name="key"),
+    ).groupby(level=0, sort=True)
+    return g.min().replace(np.inf, np.nan)
 
 
 def _rule_rows(cur: pd.DataFrame, limits: pd.DataFrame, sign: np.ndarray) -> pd.DataFrame:
@@ -262,6 +403,7 @@ def _latest(points: pd.DataFrame, period: Period) -> pd.DataFrame:
             "latest_period": points["period"].to_numpy()[last],
             "latest_value": points["value"].to_numpy()[last],
             "latest_in_period": points["in_review"].to_numpy()[last],
+            "latest_n": points["n"].to_numpy()[last],
         },
         index=pd.Index(key[last], name="key"),
     )
@@ -379,10 +521,12 @@ def _points_table(points: pd.DataFrame, rows: pd.DataFrame, keys: pd.DataFrame) 
     """Every point with its version, limits and rule hits (chart data)."""
     key = points["key"].to_numpy()
     current = points["version"].to_numpy() == keys["definition_version"].to_numpy()[key]
-    idx = np.flatnonzero(current)
+    idx = np.flatnonzero(_used(points, keys))
     out: dict[str, object] = dict(_label(keys, key))
     out["period"] = points["period"].to_numpy()
     out["value"] = points["value"].to_numpy()
+    out["n"] = points["n"].to_numpy()
+    out["incomplete"] = points["incomplete"].to_numpy()
     out["definition_version"] = points["version"].to_numpy()
     out["current_version"] = current
     out["in_review"] = points["in_review"].to_numpy()

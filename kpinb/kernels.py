@@ -193,6 +193,9 @@ class WarmKernel:
         except CellExecutionError as exc:
             return _cell_error(nb, exc.ename, exc.evalue)
         except (CellTimeoutError, DeadKernelError) as exc:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():  # Ctrl-C: nbclient calls it "Kernel died"
+                raise asyncio.CancelledError from exc
             await self.restart()
             return _cell_error(nb, type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
         return None

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 from pandas.api.types import is_datetime64_any_dtype, is_numeric_dtype
 
 from kpinb.errors import Problem
@@ -51,8 +52,16 @@ def read_table(path: Path, categorical: tuple[str, ...] = (),
     if suffix == ".xlsx":
         frame = pd.read_excel(path, dtype=object, engine="openpyxl")
         return RawTable(_text_frame(frame), path.name, first_row=2)
-    frame = pd.read_parquet(path)
-    return RawTable(_text_frame(frame, categorical), path.name, first_row=1)
+    return RawTable(_text_frame(_read_parquet(path, categorical), categorical), path.name,
+                    first_row=1)
+
+
+def _read_parquet(path: Path, categorical: tuple[str, ...]) -> pd.DataFrame:
+    """Read a Parquet file; text id and date columns come back as categoricals directly."""
+    schema = pq.read_schema(path)
+    wanted = [f.name for f in schema if f.name.strip().lower() in categorical
+              and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))]
+    return pq.read_table(path, read_dictionary=wanted).to_pandas()
 
 
 def _read_csv(path: Path, categorical: tuple[str, ...], numbers: tuple[str, ...]) -> RawTable:

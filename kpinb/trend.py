@@ -26,8 +26,10 @@ _CHUNK = 20_000
 
 
 def _level(points: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
-    """Mean value, point count and definition versions of the masked points, per key."""
+    """Mean value, point count, definition versions and fewest contributors at one date
+    (column ``n`` of the points, 1 when absent) of the masked points, per key."""
     sub = points.loc[mask, ["key", "value", "version"]]
+    sub["people"] = points.loc[mask, "n"] if "n" in points else 1
     g = sub.groupby("key", sort=True)
     return pd.DataFrame(
         {
@@ -35,6 +37,7 @@ def _level(points: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
             "n": g.size(),
             "vmin": g["version"].min(),
             "vmax": g["version"].max(),
+            "min_people": g["people"].min(),
         }
     )
 
@@ -45,20 +48,25 @@ def period_changes(
     """Level in the review period (current-version points) and its change against the
     previous period and the same period a year earlier, per key.
 
-    ``points`` needs key, period, value, version (all versions); ``current`` and
-    ``sign`` are indexed by key. A reference period holding any point of another
-    version than ``current`` is flagged ``*_crosses_definition``.
+    ``points`` needs key, period, value, version (all versions), optionally ``n``
+    (contributors at each date); ``current`` and ``sign`` are indexed by key. A
+    reference period holding any point of another version than ``current`` is
+    flagged ``*_crosses_definition``. ``n_min``, ``prev_n_min``, ``yoy_n_min``: the
+    fewest contributors at any date behind each level (the privacy rule of
+    executive views).
     """
     dates = points["period"]
     cur_version = take(current, points["key"].to_numpy())
     in_review = period.contains(dates).to_numpy() & (points["version"].to_numpy() == cur_version)
     now = _level(points, in_review).reindex(current.index)
     out = pd.DataFrame({"level": now["level"], "n_in_period": now["n"].fillna(0).astype(int)})
+    out["n_min"] = now["min_people"]
     for prefix, ref in (("prev", period.previous()), ("yoy", period.year_earlier())):
         before = _level(points, ref.contains(dates).to_numpy()).reindex(current.index)
         change = out["level"] - before["level"]
         out[f"{prefix}_label"] = ref.label
         out[f"{prefix}_level"] = before["level"]
+        out[f"{prefix}_n_min"] = before["min_people"]
         out[f"{prefix}_change"] = change
         out[f"{prefix}_change_rel"] = change / before["level"].abs().replace(0, np.nan)
         out[f"{prefix}_change_oriented"] = change * sign

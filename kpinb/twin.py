@@ -65,7 +65,7 @@ def _block(
     per: Period,
 ) -> dict[str, Any]:
     """One KPI block of the twin (docs/report-json.md), rounded as the text shows it."""
-    level = _num(row["level"], dec) if row["n_in_period"] > 0 else None
+    level = _num(row["level"], dec) if row["n_in_period"] > 0 else None  # None: withheld too
     return {
         "kpi_id": spec.id,
         "name": spec.name,
@@ -109,6 +109,7 @@ def _block(
             "last_observed": iso(row["last_observed"]),
             "out_of_range": int(row["out_of_range"]),
         },
+        "withheld": [w for w in str(row.get("withheld") or "").split(",") if w],
         "definition_changes": [
             {
                 "version": v,

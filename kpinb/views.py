@@ -271,8 +271,11 @@ def _team_notes_section(
 
 
 def _executive(ws: Workspace, result: Analysis, scope: str, sid: str, per: Period) -> Built:
-    """Team-level aggregates only: hidden groups are counted, never shown or named."""
-    ex = result.executive()
+    """Team-level aggregates only: hidden groups are counted, never shown or named, and
+    no figure resting on fewer than the minimum group size is shown (the masked
+    analysis, :attr:`Analysis.executive_analysis`, feeds every block and chart)."""
+    result = result.executive_analysis
+    ex = result.summary
     if scope == "department":
         team_ids = ws.teams.loc[ws.teams["department"] == sid, "team_id"].astype(str).tolist()
         name = sid
@@ -300,7 +303,8 @@ def _executive(ws: Workspace, result: Analysis, scope: str, sid: str, per: Perio
     if scope == "department":
         parts.append(_teams_section(ws, result, ex, team_ids, data, period))
     parts.append(_privacy_section(data))
-    parts.append(sections.notes_section(refs, period, per))
+    notes = sections.notes_section(refs, period, per)
+    parts.append(replace(notes, sentences=(*_withheld_notes(refs, data), *notes.sentences)))
     title = f"{name}: {'department' if scope == 'department' else 'team'} overview, {per.label}"
     return Built(title, _subtitle(per, "executive"), tuple(parts), twin.with_sentences(data, parts))
 
@@ -312,6 +316,44 @@ def _executive_headline(
     if not refs and data["not_shown"]:
         return (st.say("exec_hidden", subject=st.Ref("subject", data["subject"]).txt("name")),)
     return tuple(nv.headline(refs, period))
+
+
+_WITHHELD_WORDS = {
+    "latest": "the latest value",
+    "level": "the level of the period",
+    "change": "the comparison with the previous period",
+    "year_change": "the comparison with a year earlier",
+    "trend": "the trend",
+    "limits": "the usual range and its signals",
+    "history": "the best value, streak and recovery",
+}
+
+
+def _withheld_notes(refs: list[st.Ref], data: dict[str, Any]) -> list[st.Sentence]:
+    """Which figures the minimum group size withholds, per KPI of the subject, and how
+    many team series leave something out (hidden groups are never named)."""
+    size = st.Ref("", data).count("min_group_size", "person", "people")
+    out = [
+        st.say(
+            "exec_withheld",
+            kpi=ref.txt("name"),
+            size=size,
+            parts=[_WITHHELD_WORDS[w] for w in ref.data["withheld"]],
+        )
+        for ref in refs
+        if ref.data["withheld"]
+    ]
+    teams = [b for t in data.get("teams", []) for b in t["kpis"] if b["withheld"]]
+    if teams:
+        data["teams_withheld"] = len(teams)
+        out.append(
+            st.say(
+                "exec_teams_withheld",
+                n=st.Ref("", data).count("teams_withheld", "team series", "team series"),
+                size=size,
+            )
+        )
+    return out
 
 
 def _privacy_section(data: dict[str, Any]) -> Section:

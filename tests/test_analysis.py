@@ -331,3 +331,78 @@ def test_demo_new_hire_has_not_enough_history_at_first(demo: Demo) -> None:
         first = period_of(obs["period"].min())
         result = analyse(ws, first).for_scope("employee", emp)
         assert (result.summary["status"] == "not_enough_history").all(), first.label
+
+
+# --- incomplete group dates and executive privacy ----------------------------------------
+
+
+def _drop(ws: Workspace, who: str, weeks: list[int]) -> Workspace:
+    """``ws`` without ``who``'s values in the given weeks (indexes into MONDAYS)."""
+    obs = ws.observations
+    gone = (obs["employee_id"] == who) & obs["period"].isin(MONDAYS[weeks])
+    return replace(ws, observations=obs[~gone.to_numpy()].reset_index(drop=True))
+
+
+def test_a_team_week_with_members_missing_is_incomplete_not_a_fall() -> None:
+    """Six steady people (about 50 a week each, sd 1); E0 has no value in weeks 44 and 47,
+    E1 none in weeks 49 and 50 (all in 2026-Q3). Summed as they are, those weeks fall by
+    about 50 against a usual sum near 300 with limits about +/- 7 wide: a "worsening
+    signal, beyond the limit" that is only missing data. The team's usual count is 6
+    (the median of its per-week counts), so those 4 weeks (5 contributors) are
+    incomplete: marked, and left out of limits, signals and the period's level."""
+    series = {(f"E{i}", "k"): noise(20 + i, sd=1) for i in range(6)}
+    ws = workspace(series, {"k": spec("k", rollup="sum")})
+    ws = _drop(_drop(ws, "E0", [44, 47]), "E1", [49, 50])
+    result = analyse(ws, "2026-Q3")
+    team = result.for_scope("team", "T1")
+    pts = team.points.set_index("period")
+    holes = MONDAYS[[44, 47, 49, 50]]
+    assert list(pts.index[pts["incomplete"]]) == list(holes)
+    assert (pts.loc[holes, "n"] == 5).all() and (pts.drop(holes)["n"] == 6).all()
+    assert not pts.loc[holes, "signal"].any() and pts.loc[holes, "centre"].isna().all()
+    summary = team.summary.iloc[0]
+    assert team.signals.empty and summary["status"] == "routine"
+    full = sum(noise(20 + i, sd=1) for i in range(6))  # weekly sums with everyone present
+    complete = np.delete(np.arange(39, 52), [44 - 39, 47 - 39, 49 - 39, 50 - 39])
+    assert summary["level"] == pytest.approx(full[complete].mean())
+    assert summary["centre"] == pytest.approx(full[:20].mean())
+
+
+def _late_joiners() -> Workspace:
+    """T1: E0 all year, E1..E4 join in 2026-Q3 (5 people in the period, 1 before).
+    T2: F0..F4 all year, but F1 has no value in week 45 (in Q3). Rollup: mean."""
+    series = {("E0", "k"): noise(30)}
+    series |= {(f"E{i}", "k"): noise(30 + i, n=13) for i in range(1, 5)}
+    series |= {(f"F{i}", "k"): noise(40 + i) for i in range(5)}
+    teams = {e: ("T1" if e.startswith("E") else "T2") for e, _ in series}
+    ws = workspace(series, {"k": spec("k", rollup="mean")}, teams)
+    return _drop(ws, "F1", [45])
+
+
+def test_executive_withholds_figures_resting_on_fewer_than_five_people() -> None:
+    """T1 counts 5 people in Q3, so it is shown, but before Q3 only E0 had values: its
+    previous-quarter level would be E0's own Q2 average, noise(30)[26:39].mean(). Every
+    figure resting on dates before Q3 (comparisons, limits from the first 20 weeks,
+    bests) is withheld; its Q3 level and the trend over the last 13 weeks (all with 5
+    people) stay. T2's week 45 has 4 contributors: never a chart point."""
+    result = analyse(_late_joiners(), "2026-Q3")
+    manager = result.for_scope("team", "T1").summary.iloc[0]
+    assert manager["prev_level"] == pytest.approx(noise(30)[26:39].mean())  # own team: shown
+    ex = result.executive().set_index("scope_id")
+    t1 = ex.loc["T1"]
+    assert not t1["suppressed"] and t1["n_people"] == 5
+    assert t1["withheld"] == "change,limits,history"  # no data a year earlier: nothing to hide
+    for column in ("prev_level", "prev_change", "yoy_level", "centre", "upper", "best_value"):
+        assert np.isnan(t1[column]), column
+    assert t1["status"] == "withheld" and t1["streak_length"] == 0
+    q3 = np.mean([noise(30)[39:], *(noise(30 + i, n=13) for i in range(1, 5))], axis=0)
+    assert t1["level"] == pytest.approx(q3.mean())
+    assert not np.isnan(t1["trend_slope"]) and t1["trend_n"] == 13
+    assert ex.loc["T2", "withheld"] == "" and ex.loc["D1", "withheld"] == ""
+    points = result.executive_analysis.points
+    assert (points["n"] >= 5).all()
+    t1_points = points[points["scope_id"] == "T1"]
+    assert len(t1_points) == 13 and t1_points["centre"].isna().all()
+    t2_dates = points.loc[points["scope_id"] == "T2", "period"]
+    assert MONDAYS[45] not in set(t2_dates) and len(t2_dates) == 51
+    assert result.executive_analysis.signals["scope_id"].isin(["T2", "D1"]).all()

@@ -317,3 +317,49 @@ def test_leading_indicator_sentence_follows_its_move(demo_ws: Workspace) -> None
         [pair] = [s["text"] for s in twin["sections"][1]["sentences"] if s["id"] == "kpi_pair"]
         assert pair.startswith(f"{lead['name']} is a leading indicator for ")
         assert ("an early warning worth a look" in pair) == drifting, (eid, pair)
+
+
+# --- executive views: nothing resting on fewer than 5 people ----------------------------
+
+
+def _perturbed(ws: Workspace) -> Workspace:
+    """The same workspace where only data resting on fewer than 5 people differs: E0's
+    values before 2026-Q3 (T1 had only E0 then) and the 4 T2 values of week 45."""
+    from tests.test_analysis import MONDAYS
+
+    obs = ws.observations.copy()
+    emp = obs["employee_id"].astype(str)
+    early = (emp == "E0") & (obs["period"] < pd.Timestamp("2026-07-01"))
+    week45 = emp.str.startswith("F") & (obs["period"] == MONDAYS[45])
+    obs.loc[early, "value"] = obs.loc[early, "value"] * 2 + 7
+    obs.loc[week45, "value"] += 40
+    return dataclasses.replace(ws, observations=obs)
+
+
+def test_executive_twin_holds_no_figure_over_fewer_than_five_people() -> None:
+    """Changing only what rests on fewer than 5 people (a late-joining team's history,
+    a week when one of five members has no value) leaves every team figure of the
+    executive twins unchanged; the withheld figures are named in the data notes."""
+    from tests.test_analysis import _late_joiners
+
+    a, b = _late_joiners(), _perturbed(_late_joiners())
+    for team in ("T1", "T2"):
+        assert (
+            build_report(a, "team", team, PERIOD, "executive").to_json()
+            == build_report(b, "team", team, PERIOD, "executive").to_json()
+        ), team
+    dept_a = build_report(a, "department", "D1", PERIOD, "executive").to_json()
+    dept_b = build_report(b, "department", "D1", PERIOD, "executive").to_json()
+    assert dept_a["teams"] == dept_b["teams"] and len(dept_a["teams"]) == 2
+    t1 = build_report(a, "team", "T1", PERIOD, "executive").to_json()
+    block = t1["kpis"][0]
+    assert block["change"] is None and block["limits"] is None and block["best"] is None
+    assert block["withheld"] == ["change", "limits", "history"]
+    notes = {s["id"]: s["text"] for s in t1["sections"][-1]["sentences"]}
+    assert notes["exec_withheld"] == (
+        "k: not shown here, because at some dates fewer than 5 people had values behind "
+        "them: the comparison with the previous period, the usual range and its signals, "
+        "the best value, streak and recovery."
+    )
+    dept_notes = [s["id"] for s in dept_a["sections"][-1]["sentences"]]
+    assert "exec_teams_withheld" in dept_notes and dept_a["teams_withheld"] == 1

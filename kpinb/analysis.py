@@ -294,13 +294,34 @@ def _series(
     return points, keys
 
 
+USUAL_WINDOW = 4  # points either side of a date whose median count is the "usual" one
+
+
 def _incomplete(points: pd.DataFrame, keys: pd.DataFrame) -> np.ndarray:
-    """Team and department dates with fewer contributors than the series' usual count
-    (its median count): some members have no value that date, so the rolled-up value
-    is not comparable (a sum would fall as if they had contributed zero)."""
-    usual = points.groupby("key", sort=False)["n"].transform("median").to_numpy()
+    """Team and department dates with fewer contributors than usual: some members have
+    no value that date, so the rolled-up value is not comparable (a sum would fall as
+    if they had contributed zero).
+
+    Usual = the median count over the 9 points centred on the date (fewer at the ends
+    of the series), so a team that grows or shrinks is only unsure for a few points
+    around the change, while a member missing a week (or the latest week) shows.
+    """
     group = keys["scope"].to_numpy()[points["key"].to_numpy()] != "employee"
-    return group & (points["n"].to_numpy() < usual)
+    key = points["key"].to_numpy()[group]
+    n = points["n"].to_numpy(dtype=float)[group]
+    pos = signals.positions(key)
+    size = signals.sizes(key)
+    around = np.full((len(n), 2 * USUAL_WINDOW + 1), np.nan)
+    for col, step in enumerate(range(-USUAL_WINDOW, USUAL_WINDOW + 1)):
+        ok = (pos + step >= 0) & (pos + step < size)
+        around[ok, col] = n[np.flatnonzero(ok) + step]
+    around.sort(axis=1)  # NaN last; the median of each row's k values (np.nanmedian is slow)
+    k = np.sum(~np.isnan(around), axis=1)
+    rows = np.arange(len(n))
+    usual = (around[rows, (k - 1) // 2] + around[rows, k // 2]) / 2
+    out = np.zeros(len(points), dtype=bool)
+    out[group] = n < usual
+    return out
 
 
 def _describe_keys(keys: pd.DataFrame, kpis: Mapping[str, KpiSpec], period: Period) -> pd.DataFrame:
@@ -350,6 +371,7 @@ def _summarise(
     summary = summary.join(_min_counts(cur, trend_points))
     summary = summary.join(_signal_summary(rows))
     summary["status"] = signals.statuses(summary["n_points"], summary["last_signal_direction"])
+    summary["status"] = summary["status"].mask(summary["n_in_period"] == 0, "no_data")
     summary = summary.join(_history(rows))
     summary = summary.join(_quality(points, summary, period))
     return _tidy(summary), rows
@@ -367,15 +389,17 @@ def _min_counts(cur: pd.DataFrame, trend_points: int) -> pd.DataFrame:
     key = cur["key"].to_numpy()
     n = cur["n"].to_numpy(dtype=float)
     from_end = signals.sizes(key) - 1 - cur["pos"].to_numpy()
-    g = pd.DataFrame(
-        {
-            "baseline_min_n": np.where(cur["baseline"].to_numpy(), n, np.inf),
-            "trend_min_n": np.where(from_end < trend_points, n, np.inf),
-            "history_min_n": n,
-        },
-        index=pd.Index(key, name="key"),
-    ).groupby(level=0, sort=True)
-    return g.min().replace(np.inf, np.nan)
+    columns = {
+        "baseline_min_n": np.where(cur["baseline"].to_numpy(), n, np.inf),
+        "trend_min_n": np.where(from_end < trend_points, n, np.inf),
+        "history_min_n": n,
+    }
+    starts = signals.starts_of(key)
+    out = pd.DataFrame(
+        {c: np.minimum.reduceat(v, starts) if len(starts) else v for c, v in columns.items()},
+        index=pd.Index(key[starts], name="key"),
+    )
+    return out.replace(np.inf, np.nan)
 
 
 def _rule_rows(cur: pd.DataFrame, limits: pd.DataFrame, sign: np.ndarray) -> pd.DataFrame:

@@ -634,6 +634,10 @@ class _Run:
         self.outcomes: list[ReportOutcome] = []
         self.staging = period_dir
         self.started_at = ""
+        # set when reports need building (_execute)
+        self.exporter: Any = None
+        self.templates: dict[Path, Any] = {}
+        self.bar = _Progress(0, False)
 
     def run(self, ws: Workspace, *, force: bool) -> BatchResult:
         """Skip what is current, build the rest, then write index.html and run.json."""

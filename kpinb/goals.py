@@ -79,8 +79,11 @@ def goal_progress(targets: pd.DataFrame, summary: pd.DataFrame, period: Period) 
     """Score every target of ``period`` against the matching series of ``summary``.
 
     ``summary`` is the analysis summary (scope, scope_id, kpi_id, sign, level,
-    prev_level, trend and last-point columns). The baseline is the target's own when
-    given, else the level of the previous period.
+    prev_level, prev_crosses_definition, trend and last-point columns). The baseline
+    is the target's own when given, else the level of the previous period, unless
+    that period's points are (partly) of another definition version: then there is
+    no baseline (``baseline_source`` = ``crosses_definition_change``) and no score,
+    since a level of the old definition says nothing about progress on the new one.
     """
     columns = ["scope", "scope_id", "kpi_id", "period", "target", "baseline"]
     targets = targets.reindex(columns=columns)  # an absent targets file: no columns at all
@@ -95,6 +98,7 @@ def goal_progress(targets: pd.DataFrame, summary: pd.DataFrame, period: Period) 
         "sign",
         "level",
         "prev_level",
+        "prev_crosses_definition",
         "n_in_period",
         "trend_slope",
         "trend_level",
@@ -103,7 +107,11 @@ def goal_progress(targets: pd.DataFrame, summary: pd.DataFrame, period: Period) 
     ]
     merged = mine.merge(summary[cols], on=["scope", "scope_id", "kpi_id"], how="left")
     given = merged["baseline"].notna()
-    baseline = merged["baseline"].where(given, merged["prev_level"])
+    crosses = ~given & merged["prev_crosses_definition"].fillna(False).astype(bool)
+    baseline = merged["baseline"].where(given, merged["prev_level"].mask(crosses))
+    source = np.where(
+        given, "given", np.where(crosses, "crosses_definition_change", "previous_period")
+    )
     sign = merged["sign"].fillna(1)
     proj = project(merged.assign(cadence=merged["cadence"].fillna("weekly")), period.end)
     out = pd.DataFrame(
@@ -114,7 +122,7 @@ def goal_progress(targets: pd.DataFrame, summary: pd.DataFrame, period: Period) 
             "period": period.label,
             "target": merged["target"],
             "baseline": baseline,
-            "baseline_source": np.where(given, "given", "previous_period").astype(object),
+            "baseline_source": source.astype(object),
             "current": merged["level"],
         }
     )

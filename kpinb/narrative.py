@@ -38,6 +38,8 @@ def headline(refs: list[Ref], period: Figure, *, limit: int = 3) -> list[Sentenc
 
 
 def _best_progress(ref: Ref, period: Figure) -> tuple[float, Sentence | None]:
+    if ref.get("status") == "no_data":  # a streak or trend that ended before the period
+        return 0.0, None
     kpi = ref.txt("name")
     last = latest_signal(ref.data)
     if ref.get("status") == "improving_signal" and ref.has("limits") and last is not None:
@@ -275,6 +277,7 @@ def _extras(ref: Ref) -> list[Sentence]:
 def goal_sentences(ref: Ref) -> list[Sentence]:
     """A goal's OKR score (0.7 and above worded as a success) and its projected landing."""
     goal, kpi = ref.get("goal"), ref.txt("name")
+    ref = Ref(ref.path, ref.data, unit=ref.unit, decimals=goal["decimals"], cadence=ref.cadence)
     if goal["current"] is None:
         return [say("goal_no_values", kpi=kpi, target=ref.num("goal.target"))]
     sign = 1 if ref.get("direction") == "up" else -1
@@ -286,6 +289,7 @@ def goal_sentences(ref: Ref) -> list[Sentence]:
                 target=ref.num("goal.target"),
                 current=ref.num("goal.current"),
                 met=sign * (goal["current"] - goal["target"]) >= 0,
+                crosses=goal["baseline_source"] == "crosses_definition_change",
             )
         ]
     score = ref.num("goal.score", unit="", decimals=2)

@@ -29,6 +29,8 @@ BADGES = {
     "worsening_signal": "worth a conversation",
     "routine": "routine variation, no action needed",
     "not_enough_history": "building history",
+    "no_data": "no value in this period",
+    "withheld": "some figures not shown (group size)",
 }
 
 
@@ -80,7 +82,7 @@ def _pair_sentence(ref: st.Ref, refs: list[st.Ref]) -> list[st.Sentence]:
     """For a leading indicator, what its move means for its lagging partner."""
     block = ref.data
     partner = next((r for r in refs if r.data["kpi_id"] == block.get("pair")), None)
-    if block["kind"] != "leading" or partner is None:
+    if block["kind"] != "leading" or partner is None or block["status"] == "no_data":
         return []
     state = "improving" if _card_status(block) == "improving" else "steady"
     if _stall(block) in ("shift", "lean"):
@@ -384,7 +386,10 @@ def questions_section(refs: list[st.Ref], data: dict[str, Any]) -> Section:
 
 
 def _stall(block: dict[str, Any]) -> str | None:
-    """Why a KPI deserves coaching questions: a shift, a plateau against its goal, a lean."""
+    """Why a KPI deserves coaching questions: a shift, a plateau against its goal, a lean.
+    None without a value in the period: no action is implied."""
+    if block["status"] == "no_data":
+        return None
     if block["status"] == "worsening_signal":
         return "shift"
     if block["trend"]["direction"] == "worsening":
@@ -472,35 +477,53 @@ def identity(value: str) -> str:
 def privacy(ws: Workspace, eid: str) -> Callable[[str], str]:
     """Replace other people's names and ids in journal text by their role to this person.
 
+    Full names and ids match in any case ("ALAN TURING", "e003"). A first name
+    matches too, written as in people.csv ("Alan", not "alan": a lower-case first
+    name is too often an ordinary word, like "will" or "grace"), when it is at least
+    3 letters long and no other person (this one included) shares it. Nicknames,
+    misspellings and surnames alone are not recognised (docs/report-json.md).
     The pattern is built on first use only: most reports have little or no journal text.
     """
     people = ws.people
-    me = people.loc[people["employee_id"] == eid].iloc[0]
-    manager = str(me["manager_id"]) if pd.notna(me["manager_id"]) else ""
-    own = str(me["name"])
-    compiled: list[tuple[re.Pattern[str], dict[str, str]]] = []
-
-    def build() -> tuple[re.Pattern[str], dict[str, str]]:
-        lookup: dict[str, str] = {}
-        ids, names = people["employee_id"].astype(str), people["name"].astype(str)
-        for pid, name in zip(ids, names, strict=True):
-            if pid != eid:
-                role = "your manager" if pid == manager else "a colleague"
-                lookup[pid] = role
-                if name and name != own:
-                    lookup.setdefault(name, role)
-        keys = sorted(lookup, key=len, reverse=True)
-        return re.compile("|".join(rf"(?<!\w){re.escape(k)}(?!\w)" for k in keys)), lookup
+    compiled: list[tuple[re.Pattern[str], dict[str, str], dict[str, str]]] = []
 
     def mask(text: str) -> str:
         if not text or len(people) < 2:
             return text
         if not compiled:
-            compiled.append(build())
-        pattern, lookup = compiled[0]
-        return pattern.sub(lambda m: lookup[m.group(0)], text)
+            compiled.append(_name_pattern(people, eid))
+        pattern, anycase, exact = compiled[0]
+        return pattern.sub(lambda m: anycase.get(m.group(0).lower()) or exact[m.group(0)], text)
 
     return mask
+
+
+def _name_pattern(
+    people: pd.DataFrame, eid: str
+) -> tuple[re.Pattern[str], dict[str, str], dict[str, str]]:
+    """The pattern of other people's ids, full names (any case) and unique first names
+    (exact case), and the role each stands for."""
+    me = people.loc[people["employee_id"] == eid].iloc[0]
+    manager = str(me["manager_id"]) if pd.notna(me["manager_id"]) else ""
+    own = str(me["name"]).lower()
+    ids, names = people["employee_id"].astype(str), people["name"].astype(str)
+    firsts = names.str.split().str[0].fillna("")
+    counts = firsts.value_counts()
+    anycase: dict[str, str] = {}
+    exact: dict[str, str] = {}
+    for pid, name, first in zip(ids, names, firsts, strict=True):
+        if pid == eid:
+            continue
+        role = "your manager" if pid == manager else "a colleague"
+        anycase[pid.lower()] = role
+        if name and name.lower() != own:
+            anycase.setdefault(name.lower(), role)
+        if len(first) >= 3 and counts[first] == 1 and first != name:
+            exact.setdefault(first, role)
+    keys = [(k, True) for k in anycase] + [(k, False) for k in exact if k.lower() not in anycase]
+    keys.sort(key=lambda kv: len(kv[0]), reverse=True)
+    alternatives = [rf"(?<!\w){'(?i:' if ci else '(?:'}{re.escape(k)})(?!\w)" for k, ci in keys]
+    return re.compile("|".join(alternatives)), anycase, exact
 
 
 def _everyone(ws: Workspace) -> tuple[str, ...]:

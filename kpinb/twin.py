@@ -101,7 +101,7 @@ def _block(
         "streak": {"length": int(row["streak_length"]), "unit": cadence_unit(spec.cadence)},
         "best": _best(row, dec),
         "recovery": _recovery(row, dec, per),
-        "goal": None if goal is None else _goal(goal, dec),
+        "goal": None if goal is None else _goal(goal, dec, spec.sign),
         "quality": {
             "expected": int(row["expected_in_period"]),
             "missing": int(row["missing_in_period"]),
@@ -194,12 +194,48 @@ def _recovery(row: dict[str, Any], dec: int, per: Period) -> dict[str, Any] | No
     }
 
 
-def _goal(goal: pd.Series, dec: int) -> dict[str, Any]:
-    """The goal block; success is judged on the rounded score, as the reader sees it."""
+def goal_decimals(goal: pd.Series, dec: int, sign: int) -> int:
+    """Decimals for a goal's figures: the KPI's, or more until the shown baseline,
+    target and current (and projected) give the shown scores again (to 2 decimals).
+
+    Example: baseline 10.538, target 11, current 10.692 score 0.33; at 1 decimal the
+    reader would work out (10.7 - 10.5) / (11.0 - 10.5) = 0.4, at 2 decimals
+    (10.69 - 10.54) / (11.00 - 10.54) = 0.33.
+    """
+    from kpinb.goals import score
+
+    def agrees(d: int, value: str, shown_score: str) -> bool:
+        figures = [_num(goal[c], d) for c in (value, "baseline", "target")]
+        if None in figures or pd.isna(goal[shown_score]):
+            return True
+        again = float(score(*figures, sign))
+        return st.rounded(again, 2) == st.rounded(float(goal[shown_score]), 2)
+
+    return next(
+        (
+            d
+            for d in range(dec, dec + _MORE_GOAL_DECIMALS)
+            if agrees(d, "current", "score") and agrees(d, "projected", "projected_score")
+        ),
+        dec + _MORE_GOAL_DECIMALS,
+    )
+
+
+_MORE_GOAL_DECIMALS = 3
+
+
+def _goal(goal: pd.Series, dec: int, sign: int) -> dict[str, Any]:
+    """The goal block; success is judged on the rounded score, as the reader sees it.
+
+    ``decimals``: the goal's figures may carry more decimals than the KPI's values
+    (:func:`goal_decimals`), so the reader's own arithmetic gives the shown score.
+    """
     score, projected_score = _num(goal["score"], 2), _num(goal["projected_score"], 2)
     success = SCORING["success"]
+    dec = goal_decimals(goal, dec, sign)
     return {
         "period": str(goal["period"]),
+        "decimals": dec,
         "target": _num(goal["target"], dec),
         "baseline": _num(goal["baseline"], dec),
         "baseline_source": str(goal["baseline_source"]),

@@ -406,3 +406,49 @@ def test_executive_withholds_figures_resting_on_fewer_than_five_people() -> None
     t2_dates = points.loc[points["scope_id"] == "T2", "period"]
     assert MONDAYS[45] not in set(t2_dates) and len(t2_dates) == 51
     assert result.executive_analysis.signals["scope_id"].isin(["T2", "D1"]).all()
+
+
+def test_goal_baseline_is_not_taken_across_a_definition_change() -> None:
+    """The definition changes on 2026-05-04, so 2026-Q2 mixes old points (April, level
+    about 100) and new ones: its level is no starting point for a Q3 target."""
+    change = (KpiVersion(pd.Timestamp("2026-05-04"), "new formula"),)
+    values = np.r_[noise(9, n=30, level=100), noise(10, n=22, level=50)]
+    targets = pd.DataFrame(
+        {
+            "scope": ["employee"],
+            "scope_id": ["E1"],
+            "kpi_id": ["k"],
+            "period": ["2026-Q3"],
+            "target": [55.0],
+            "baseline": [np.nan],
+        }
+    )
+    ws = workspace({("E1", "k"): values}, {"k": spec("k", versions=change)}, targets=targets)
+    goal = analyse(ws, "2026-Q3").goals.iloc[0]
+    assert goal["baseline_source"] == "crosses_definition_change"
+    assert np.isnan(goal["baseline"]) and np.isnan(goal["score"])
+    assert goal["current"] == pytest.approx(values[39:].mean())
+
+
+def test_a_series_without_values_in_the_period_has_status_no_data() -> None:
+    """E1 rose steadily (0.6 a week) until week 38 and then sent nothing in 2026-Q3:
+    its status is no_data, not routine or a signal; E2, with values, is routine."""
+    series = {("E1", "k"): noise(1) + np.arange(52) * 0.6, ("E2", "k"): noise(2)}
+    ws = _drop(workspace(series, {"k": spec("k")}), "E1", list(range(39, 52)))
+    result = analyse(ws, "2026-Q3")
+    e1 = row(result, "E1", "k")
+    assert e1["status"] == "no_data" and e1["n_in_period"] == 0 and np.isnan(e1["level"])
+    assert e1["missing_in_period"] == 13
+    assert row(result, "E2", "k")["status"] == "routine"
+
+
+def test_a_team_that_shrinks_is_not_incomplete_after_the_change() -> None:
+    """E5 leaves after week 30: from week 31 on the team has 5 contributors, its new
+    usual count (the median over 9 points around each date), so no date is incomplete
+    and the Q3 level is the mean of the 5 remaining people's weekly sums."""
+    series = {(f"E{i}", "k"): noise(20 + i, sd=1) for i in range(6)}
+    ws = _drop(workspace(series, {"k": spec("k", rollup="sum")}), "E5", list(range(31, 52)))
+    team = analyse(ws, "2026-Q3").for_scope("team", "T1")
+    assert not team.points["incomplete"].any()
+    five = sum(noise(20 + i, sd=1) for i in range(5))
+    assert team.summary.loc[0, "level"] == pytest.approx(five[39:].mean())

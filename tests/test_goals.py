@@ -78,6 +78,7 @@ def _summary(**overrides: object) -> pd.DataFrame:
         "sign": 1,
         "level": 50.0,
         "prev_level": 40.0,
+        "prev_crosses_definition": False,
         "n_in_period": 11,
         "trend_slope": 1.0,
         "trend_level": 55.0,
@@ -158,3 +159,31 @@ def test_goal_without_data_scores_nan() -> None:
 def test_no_targets_at_all() -> None:
     out = goals.goal_progress(pd.DataFrame(), _summary(), parse_period("2026-Q3"))
     assert out.empty and {"score", "projected_score", "success"} <= set(out.columns)
+
+
+def test_no_baseline_across_a_definition_change() -> None:
+    """Without a given baseline, a previous period of another definition version gives
+    no baseline and no score (its level measures something else); a given baseline
+    still scores: (50 - 45) / (60 - 45) = 1/3."""
+    targets = pd.DataFrame(
+        {
+            "scope": ["employee", "employee"],
+            "scope_id": ["E1", "E1"],
+            "kpi_id": ["k", "j"],
+            "period": ["2026-Q3", "2026-Q3"],
+            "target": [60.0, 60.0],
+            "baseline": [np.nan, 45.0],
+        }
+    )
+    summary = pd.concat(
+        [
+            _summary(prev_crosses_definition=True),
+            _summary(kpi_id="j", prev_crosses_definition=True),
+        ],
+        ignore_index=True,
+    )
+    out = goals.goal_progress(targets, summary, parse_period("2026-Q3"))
+    assert out["baseline_source"].tolist() == ["crosses_definition_change", "given"]
+    assert np.isnan(out.loc[0, "baseline"]) and np.isnan(out.loc[0, "score"])
+    assert np.isnan(out.loc[0, "projected_score"]) and not out.loc[0, "success"]
+    assert out.loc[1, "score"] == pytest.approx(1 / 3)

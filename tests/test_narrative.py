@@ -286,6 +286,7 @@ def test_headline_falls_back_to_strengths_when_nothing_improved() -> None:
 
 GOAL = {
     "period": "2026-Q3",
+    "decimals": 1,
     "target": 42.0,
     "baseline": 38.0,
     "baseline_source": "given",
@@ -402,3 +403,44 @@ def test_hold_the_level_goal() -> None:
     assert texts(nv.goal_sentences(ref(goal=goal)))[0] == (
         "New revenue closed aims to hold 40.0 kEUR and is now at 40.8 kEUR: holding it."
     )
+
+
+def test_goal_across_a_definition_change_is_not_scored_against_the_old_definition() -> None:
+    goal = {
+        **GOAL,
+        "baseline": None,
+        "baseline_source": "crosses_definition_change",
+        "score": None,
+        "success": False,
+        "projected_score": None,
+        "current": 41.0,
+    }
+    assert texts(nv.goal_sentences(ref(goal=goal))) == [
+        "New revenue closed is at 41.0 kEUR against a target of 42.0 kEUR; the definition "
+        "changed since the previous period, so the progress cannot be scored against the "
+        "old definition."
+    ]
+
+
+def test_kpi_without_values_in_the_period_says_so_and_implies_no_action() -> None:
+    """A no_data KPI whose last weeks (before the period) formed a streak and a trend:
+    its card says there is no value, the headline does not cite the old streak, and it
+    raises no coaching question."""
+    from kpinb import sections
+
+    r = ref(
+        status="no_data",
+        level=None,
+        change=None,
+        latest={"period": "2026-06-22", "value": 41.0, "in_period": False},
+        streak={"length": 4, "unit": "week"},
+        trend={"slope_per_week": -0.5, "direction": "worsening", "points": 13},
+    )
+    assert texts(nv.kpi_card(r, PERIOD)) == [
+        "New revenue closed has no value in 2026-Q3, so there is nothing to read for this "
+        "period and no action is implied; the latest is 41.0 kEUR in the week of 22 Jun 2026."
+    ]
+    assert [s.key for s in nv.headline([r], PERIOD)] == ["headline_start"]
+    data = {"routine": {"checkin": None}}
+    sections.questions_section([r], data)
+    assert data["questions"] == []

@@ -357,9 +357,41 @@ def test_executive_twin_holds_no_figure_over_fewer_than_five_people() -> None:
     assert block["withheld"] == ["change", "limits", "history"]
     notes = {s["id"]: s["text"] for s in t1["sections"][-1]["sentences"]}
     assert notes["exec_withheld"] == (
-        "k: not shown here, because at some dates fewer than 5 people had values behind "
-        "them: the comparison with the previous period, the usual range and its signals, "
-        "the best value, streak and recovery."
+        "k: not shown here, because fewer than 5 people had values at some of the dates "
+        "they rest on: the comparison with the previous period, the usual range and its "
+        "signals, the best value, streak and recovery."
     )
     dept_notes = [s["id"] for s in dept_a["sections"][-1]["sentences"]]
     assert "exec_teams_withheld" in dept_notes and dept_a["teams_withheld"] == 1
+
+
+def test_journal_masking_matches_any_case_and_unique_first_names() -> None:
+    """E1 (Ada Lovelace) reads her notes. Grace Hopper is her manager; Alan Turing and
+    Alan Kay share "Alan", so "Alan" alone could be either and stays; "Katherine" is
+    only Katherine Johnson's. Lower-case first names are ordinary words ("will")."""
+    from kpinb import sections
+
+    people = pd.DataFrame(
+        {
+            "employee_id": ["E1", "E2", "E3", "E4", "E5", "E6"],
+            "name": [
+                "Ada Lovelace",
+                "Grace Hopper",
+                "Alan Turing",
+                "Alan Kay",
+                "Katherine Johnson",
+                "Will Smith",
+            ],
+            "manager_id": ["E2", pd.NA, "E2", "E2", "E2", "E2"],
+        }
+    )
+    ws = Workspace({}, people, *(pd.DataFrame() for _ in range(6)))
+    mask = sections.privacy(ws, "E1")
+    assert (
+        mask("grace hopper met ALAN TURING and e5")
+        == "your manager met a colleague and a colleague"
+    )
+    assert mask("Grace and Katherine asked Alan; Ada will call") == (
+        "your manager and a colleague asked Alan; Ada will call"
+    )
+    assert mask("Will sent it, graceful as ever") == "a colleague sent it, graceful as ever"

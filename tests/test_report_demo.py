@@ -422,3 +422,46 @@ def test_new_hire_is_building_history(demo_ws: Workspace, by_person: dict) -> No
         card = {s["id"]: s["text"] for s in said(twin, "kpis", i)}
         assert card["kpi_new"].endswith("not yet enough to set a usual range.")
         assert all(not s["id"].startswith("headline_signal") for s in said(twin, "progress", i))
+
+
+def test_goal_figures_reproduce_the_goal_score(demo_ws: Workspace, by_person: dict) -> None:
+    """E004's meetings goal: baseline = its 2026-Q2 level, current = its Q3 level (worked
+    out from observations.csv), target 11. At the KPI's 1 decimal the reader would see
+    10.5, 11.0, 10.7 and work out 0.4 while the score is 0.33; the goal's figures carry
+    2 decimals instead, and (current - baseline) / (target - baseline) of the shown
+    figures gives the shown score."""
+    base = raw_level(demo_ws, "E004", "meetings_booked", "2026Q2")
+    now = raw_level(demo_ws, "E004", "meetings_booked", "2026Q3")
+    _, block = kpi(by_person["E004"], "meetings_booked")
+    goal = block["goal"]
+    assert goal["score"] == round((now - base) / (11 - base), 2) == 0.33
+    assert (goal["baseline"], goal["target"], goal["current"]) == (
+        round(base, 2),
+        11.0,
+        round(now, 2),
+    )
+    sentence = next(
+        s["text"]
+        for s in by_person["E004"]["sections"]
+        if s["id"] == "goals"
+        for s in s["sentences"]
+        if s["id"] == "goal_score" and "meetings booked" in s["text"]
+    )
+    assert f"from {base:.2f} meetings toward 11.00 meetings, now at {now:.2f}" in sentence
+
+
+def test_every_goal_score_follows_from_its_shown_figures(reports: tuple[Report, ...]) -> None:
+    checked = 0
+    for report in reports:
+        for block in report.to_json()["kpis"]:
+            goal = block["goal"]
+            if not goal or goal["score"] is None:
+                continue
+            sign = 1 if block["direction"] == "up" else -1
+            gap = sign * (goal["target"] - goal["baseline"])
+            if gap <= 0:
+                continue  # a hold-the-level target: scored 0 or 1
+            again = sign * (goal["current"] - goal["baseline"]) / gap
+            assert round(min(max(again, 0.0), 1.0), 2) == goal["score"], (report.title, block)
+            checked += 1
+    assert checked > 20

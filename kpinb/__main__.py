@@ -1,4 +1,5 @@
-from kpinb.cli import main
 import sys
+
+from kpinb.cli import main
 
 sys.exit(main())

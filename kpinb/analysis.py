@@ -457,7 +457,10 @@ def _history(rows: pd.DataFrame) -> pd.DataFrame:
     sign = rows["sign"].to_numpy()
     smooth = rows["smoothed"].to_numpy()
     gain = sign * (smooth - rows["centre"].to_numpy())
-    worsening = rows["direction"].to_numpy() < 0
+    # a dip is a worsening hit on a point that is itself on the unfavourable side (the
+    # last point of a 3-of-4 window can lie on the other side of the centre)
+    below = sign * (rows["value"].to_numpy() - rows["centre"].to_numpy()) < 0
+    worsening = (rows["direction"].to_numpy() < 0) & below
     return pd.concat(
         [
             trend.streaks(rows, sign, smooth),

@@ -452,3 +452,16 @@ def test_a_team_that_shrinks_is_not_incomplete_after_the_change() -> None:
     assert not team.points["incomplete"].any()
     five = sum(noise(20 + i, sd=1) for i in range(5))
     assert team.summary.loc[0, "level"] == pytest.approx(five[39:].mean())
+
+
+def test_a_dip_is_a_point_on_the_unfavourable_side() -> None:
+    """Baseline alternates 10, 12: centre 11, mean moving range 2, limits 11 +- 5.32, so a
+    point is "closer to the lower limit" below 11 - 2.66 = 8.34. Three 8s then a 12 in the
+    review period: the 3-of-4 windows ending on the third 8 and on the 12 both hit, but
+    the 12 lies above the centre, so the dip is the third 8 (value 8), not the 12."""
+    values = [10.0, 12.0] * 22 + [8.0, 8.0, 8.0, 12.0, 10.0, 12.0, 10.0, 12.0]
+    ws = workspace({("E1", "k"): values}, {"k": spec("k")})
+    row = analyse(ws, "2026-Q3").summary.query("scope == 'employee' and kpi_id == 'k'").iloc[0]
+    assert row["dip_value"] == 8.0
+    assert row["dip_period"] == MONDAYS[46]  # the third 8
+    assert row["recovered"]

@@ -103,6 +103,7 @@ def _trend_block(
     pts = part.points[
         (part.points["kpi_id"] == block["kpi_id"])
         & (part.points["period"] >= per.start - pd.DateOffset(months=9))
+        & ~part.points["incomplete"]  # a team week with members missing is not a real dip
     ]
     if pts.empty:
         return None

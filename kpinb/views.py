@@ -442,6 +442,7 @@ def _multiples(
         (part.points["kpi_id"] == kpi)
         & part.points["scope_id"].astype(str).isin(ids)
         & part.points["current_version"]
+        & ~part.points["incomplete"]  # a team week with members missing is not a real dip
         & (part.points["period"] >= part.period.start - pd.DateOffset(months=9))
     ]
     if pts.empty:

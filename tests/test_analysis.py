@@ -465,3 +465,34 @@ def test_a_dip_is_a_point_on_the_unfavourable_side() -> None:
     assert row["dip_value"] == 8.0
     assert row["dip_period"] == MONDAYS[46]  # the third 8
     assert row["recovered"]
+
+
+def test_team_charts_leave_out_incomplete_weeks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same six people as above: the team's trend chart and its members' small
+    multiples carry no value for the 4 weeks where a member sent none, so a sum that
+    falls only because data is missing is never drawn as a dip."""
+    from kpinb import report, sections, views
+    from kpinb.render import ChartBlock
+
+    drawn: list[dict] = []
+
+    def capture(chart, description):  # the chart's spec instead of its SVG
+        drawn.append(chart.to_dict())
+        return ChartBlock("", description)
+
+    monkeypatch.setattr(sections, "chart_block", capture)
+    monkeypatch.setattr(views, "chart_block", capture)
+    series = {(f"E{i}", "k"): noise(20 + i, sd=1) for i in range(6)}
+    ws = workspace(series, {"k": spec("k", rollup="sum")})
+    ws = _drop(_drop(ws, "E0", [44, 47]), "E1", [49, 50])
+    empty = {"goals": ["employee_id", "goal", "kpi_ids"],
+             "ratings": ["employee_id", "period", "rating"],
+             "feasibility": ["scope", "scope_id", "kpi_id", "period", "flagged_by", "reason"]}
+    ws = replace(ws, **{name: pd.DataFrame(columns=cols) for name, cols in empty.items()})
+    report.build_report(ws, "team", "T1", "2026-Q3", "manager")
+    holes = {d.strftime("%Y-%m-%d") for d in MONDAYS[[44, 47, 49, 50]]}
+    trend = next(spec for spec in drawn if "layer" in spec)
+    dates = {str(r["period"])[:10] for data in trend["datasets"].values() for r in data
+             if "period" in r and r.get("value") is not None}
+    assert dates and not dates & holes
+    assert str(MONDAYS[45].date()) in dates

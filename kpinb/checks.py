@@ -99,10 +99,12 @@ class ObservationCodes:
         return ((self.employee.astype(np.int64) * n_kpi + self.kpi) * n_period
                 + self.period + 1)
 
-    def dates(self, order: np.ndarray) -> np.ndarray:
+    def dates(self, order: Order) -> np.ndarray:
         """The period dates of the rows at ``order`` (NaT where missing)."""
         codes = self.period[order]
         values = np.append(self.periods.to_numpy(), np.datetime64("NaT", "ns"))
+        if len(codes) and codes.min() >= 0:
+            return values[codes]
         return values[np.where(codes < 0, len(self.periods), codes)]
 
 
@@ -123,26 +125,38 @@ def observation_codes(obs: pd.DataFrame) -> ObservationCodes:
                             obs["kpi_id"].cat.categories.astype(str))
 
 
-def sort_order(codes: ObservationCodes) -> np.ndarray:
-    """Positions that sort observations by employee, KPI and period (none if sorted)."""
+Order = np.ndarray | slice  # row positions, or slice(None) for "as they are"
+
+
+def sort_order(codes: ObservationCodes) -> Order:
+    """Positions that sort observations by employee, KPI and period.
+
+    ``slice(None)`` when they are sorted already (the usual export), so no copy is made.
+    """
     key = codes.key
     if len(key) < 2 or bool((key[1:] >= key[:-1]).all()):
-        return np.arange(len(key))
+        return slice(None)
     return np.argsort(key, kind="stable")
 
 
+def positions(order: Order, n: int) -> np.ndarray:
+    """``order`` as an array of row positions."""
+    return np.arange(n) if isinstance(order, slice) else order
+
+
 def duplicate_observations(obs: pd.DataFrame, raw: RawTable, codes: ObservationCodes,
-                           order: np.ndarray) -> tuple[list[Problem], np.ndarray]:
+                           order: Order) -> tuple[list[Problem], np.ndarray]:
     """Conflicting duplicates (an error) and identical repeats (dropped, with a warning).
 
     Returns the problems and a boolean mask (in ``order``) of rows to keep.
     """
     key = codes.key[order]
     v = obs["value"].to_numpy()[order]
-    same_key = np.zeros(len(order), bool)
+    same_key = np.zeros(len(key), bool)
     same_key[1:] = key[1:] == key[:-1]
     if not same_key.any():
-        return [], np.ones(len(order), bool)
+        return [], np.ones(len(key), bool)
+    order = positions(order, len(key))
     same_value = np.zeros(len(order), bool)
     same_value[1:] = (v[1:] == v[:-1]) | (np.isnan(v[1:]) & np.isnan(v[:-1]))
     known = ~np.isnan(v)

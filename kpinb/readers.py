@@ -114,7 +114,7 @@ def _text_frame(frame: pd.DataFrame, categorical: tuple[str, ...] = ()) -> pd.Da
             out[name] = cat.cat.rename_categories([_cell_text(v) for v in cat.cat.categories])
         else:
             out[name] = col.map(_cell_text, na_action="ignore").astype("string")
-    return _strip(pd.DataFrame(out, index=frame.index))
+    return _strip(pd.DataFrame(out, index=frame.index, copy=False))
 
 
 def _cell_text(value: object) -> str:

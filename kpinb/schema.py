@@ -107,7 +107,7 @@ def type_table(raw: RawTable, spec: TableSpec) -> tuple[pd.DataFrame | None, lis
                               f"(found: {found})",
                               f"add a header cell named {', '.join(missing)}",
                               column=", ".join(missing))]
-    frame = frame.copy()
+    frame = frame.copy(deep=False)  # columns are replaced, never changed in place
     for name in spec.optional:
         if name not in frame.columns:
             frame[name] = pd.Series(pd.NA, index=frame.index, dtype="string")

@@ -203,13 +203,14 @@ class _Loader:
         order = checks.sort_order(codes)
         problems, keep = checks.duplicate_observations(obs, raw, codes, order)
         self.problems += problems + checks.period_alignment(raw, codes, kpis)
-        order = order[keep]
-        obs = pd.DataFrame({
-            "employee_id": obs["employee_id"].take(order).reset_index(drop=True),
-            "kpi_id": obs["kpi_id"].take(order).reset_index(drop=True),
-            "period": codes.dates(order),
-            "value": obs["value"].to_numpy()[order],
-        })
+        if not keep.all():
+            order = checks.positions(order, len(obs))[keep]
+        if isinstance(order, slice):  # sorted already, nothing dropped: no copy
+            ids = {c: obs[c].reset_index(drop=True) for c in ("employee_id", "kpi_id")}
+        else:
+            ids = {c: obs[c].take(order).reset_index(drop=True) for c in ("employee_id", "kpi_id")}
+        obs = pd.DataFrame({**ids, "period": codes.dates(order),
+                            "value": obs["value"].to_numpy()[order]})
         if people is not None and not any(p.severity == "error" for p in self.problems):
             self.problems += checks.quality_warnings(obs, people, kpis, raw.file)
         return obs

@@ -2,7 +2,8 @@
 
 Writes a synthetic workspace of 10,000 people x 10 KPIs x 104 weeks (about 10
 million observations) once as CSV and once as Parquet, then times, each in a
-fresh process (fastest of ``--repeat`` runs, alternating): a plain ``pandas.read_csv`` / ``pandas.read_parquet`` of the
+fresh process (fastest of ``--repeat`` runs, alternating): a plain
+``pandas.read_csv`` / ``pandas.read_parquet`` of the
 observations file, and ``kpinb.load_workspace`` (read + type + validate) of the
 whole workspace. Prints seconds, peak memory (max RSS) and the ratios.
 

@@ -64,7 +64,7 @@ def _broken(tmp_path):
     f = wsfactory.tables()
     f["people"].loc[3] = ["00126", "Loop A", "T9", "00127", "sales", "2024-13-01"]
     f["people"].loc[4] = ["00127", "Loop B", "T1", "00126", "sales", "2024-01-01"]
-    obs = f["observations"]
+    obs = f["observations"] = f["observations"].astype({"value": object})  # room for "12%"
     obs.loc[len(obs)] = ["E404", "calls", "2026-06-01", 1]  # unknown employee
     obs.loc[len(obs)] = ["00123", "nps", "2026-06-01", 1]  # unknown KPI
     obs.loc[len(obs)] = ["00123", "calls", "2026-06-1x", 1]  # invalid date

@@ -11,6 +11,7 @@ and first rows.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -77,6 +78,22 @@ class Context:
     kpis: set[str] = field(default_factory=set)
     people_file: str = "people.csv"
     teams_file: str = "teams.csv"
+
+
+DISPLAY_TEXT = {"people": ("name",), "teams": ("name",), "goals": ("goal",),
+                "feasibility": ("flagged_by", "reason")}
+
+
+def display_text(col: pd.Series) -> pd.Series:
+    """Text shown to people, made safe to show: NFC-normalised (so "José" is one string
+    whichever way it was typed), with control and format characters (a right-to-left
+    override that spoofs a name, zero-width spaces, line breaks) removed."""
+
+    def clean(value: str) -> str:
+        text = unicodedata.normalize("NFC", value).replace("\n", " ").replace("\t", " ")
+        return "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf"))
+
+    return col.map(clean, na_action="ignore")
 
 
 def summarise(file: str, column: str | None, rows: np.ndarray, problem: str, fix: str,

@@ -13,7 +13,15 @@ from kpinb import checks
 from kpinb.errors import Problem, WorkspaceError
 from kpinb.kpis import KpiSpec, parse_kpis
 from kpinb.readers import RawTable, find_table, read_table
-from kpinb.schema import TABLES, Context, TableSpec, check_table, type_table
+from kpinb.schema import (
+    DISPLAY_TEXT,
+    TABLES,
+    Context,
+    TableSpec,
+    check_table,
+    display_text,
+    type_table,
+)
 
 
 @dataclass(frozen=True)
@@ -247,6 +255,8 @@ def _finish(root: Path, kpis: dict[str, KpiSpec],
                 continue
             if name != "observations":  # observations keep their categorical ids
                 frame[col] = frame[col].astype("str")
+            if col in DISPLAY_TEXT.get(name, ()):
+                frame[col] = display_text(frame[col])
     f["goals"]["kpi_ids"] = f["goals"]["kpi_ids"].map(
         lambda s: tuple(i.strip() for i in str(s).split(";") if i.strip()))
     for name in ("people", "teams", "targets", "goals", "ratings", "feasibility"):

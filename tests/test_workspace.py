@@ -255,3 +255,14 @@ def test_a_date_with_trailing_characters_is_not_cut_to_its_first_ten(tmp_path):
         ws.people["start_date"].tolist()
         == pd.to_datetime(["2024-01-08", "2024-02-05", "2024-03-04"]).tolist()
     )
+
+
+def test_display_text_is_normalised_and_stripped_of_spoofing_characters(tmp_path):
+    f = wsfactory.tables()
+    f["people"].loc[0, "name"] = "Jose\u0301 \u202eevil\u202c Zero\u200bwidth"  # NFD e + accent
+    f["goals"].loc[0, "goal"] = "Line one\nline two"
+    ws = load_workspace(wsfactory.write(tmp_path, f))
+    assert ws.people["name"].iloc[0] == "José evil Zerowidth"
+    assert ws.people["name"].iloc[0].startswith("Jos\u00e9")  # one code point: NFC
+    assert ws.goals["goal"].iloc[0] == "Line one line two"
+    assert ws.people["employee_id"].iloc[0] == "00123"  # ids are left as they are

@@ -18,6 +18,10 @@ check-in note says why), and a ``new_hire`` starts 4 weeks before the end.
 Everyone else shows mild routine noise. One KPI (first response time) changes
 its definition three quarters before the review quarter, with a level shift;
 a few people skip a few weeks (the rows are absent, not zero).
+
+The static data (the KPI definitions and how each is simulated, roles, teams,
+names, goals, check-in and feasibility texts) lives in ``demo_data.yaml`` next
+to this module and is read once on import; this module holds the generator.
 """
 
 from __future__ import annotations
@@ -28,7 +32,9 @@ import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -58,8 +64,6 @@ GENERATED = (
     "checkins.csv",
     "archetypes.csv",
 )
-VERSIONED_KPI = "first_response_hours"
-VERSION_FACTOR = 0.65  # business hours read about a third lower than calendar hours
 IMPROVER_WEEKS = 18  # the improvement starts this many weeks before the end (inclusive)
 MIN_REVIEW_WEEKS = 8  # weeks of the review quarter the archetypes need to show
 NEW_HIRE_WEEKS = 5  # weekly points a new hire has (fewer than 6 on purpose)
@@ -92,231 +96,39 @@ class KpiDef:
         return 1 if self.direction == "up" else -1
 
 
-KPIS: dict[str, KpiDef] = {
-    k.id: k
-    for k in (
-        KpiDef(
-            id="meetings_booked",
-            name="Pipeline meetings booked",
-            unit="meetings",
-            direction="up",
-            kind="leading",
-            type="process",
-            cadence="weekly",
-            rollup="sum",
-            owner="Head of Sales Operations",
-            source="CRM (calendar sync)",
-            formula="count of first meetings with a qualified prospect held in the week",
-            exclusions="internal meetings; meetings rebooked within the same week",
-            pair="revenue_closed",
-            decimals=0,
-            levels=(9, 16),
-            noise=0.15,
-        ),
-        KpiDef(
-            id="revenue_closed",
-            name="New revenue closed",
-            unit="kEUR",
-            direction="up",
-            kind="lagging",
-            type="result",
-            cadence="weekly",
-            rollup="sum",
-            owner="Head of Sales Operations",
-            source="CRM (closed-won opportunities)",
-            formula="sum of first-year contract value of deals marked closed-won in the week",
-            exclusions="renewals; deals reopened within 30 days",
-            pair="meetings_booked",
-            decimals=2,
-            levels=(18, 45),
-            noise=0.05,
-        ),
-        KpiDef(
-            id=VERSIONED_KPI,
-            name="First response time",
-            unit="hours",
-            direction="down",
-            kind="leading",
-            type="process",
-            cadence="weekly",
-            rollup="median",
-            owner="Support Operations Lead",
-            source="Helpdesk (ticket events)",
-            formula="median time from ticket creation to the first human reply",
-            exclusions="spam; tickets merged into another ticket",
-            pair="csat",
-            decimals=2,
-            levels=(4.0, 8.5),
-            noise=0.05,
-        ),
-        KpiDef(
-            id="csat",
-            name="Customer satisfaction",
-            unit="%",
-            direction="up",
-            kind="lagging",
-            type="result",
-            cadence="weekly",
-            rollup="mean",
-            owner="Support Operations Lead",
-            source="Helpdesk (post-ticket survey)",
-            formula="share of survey answers rated 4 or 5 out of 5",
-            exclusions="surveys answered more than 14 days after the ticket closed",
-            pair=VERSIONED_KPI,
-            decimals=1,
-            levels=(82, 94),
-            noise=0.02,
-        ),
-        KpiDef(
-            id="tickets_resolved",
-            name="Tickets resolved",
-            unit="tickets",
-            direction="up",
-            kind="lagging",
-            type="result",
-            cadence="weekly",
-            rollup="sum",
-            owner="Support Operations Lead",
-            source="Helpdesk (ticket events)",
-            formula="count of tickets set to solved in the week and not reopened within 7 days",
-            exclusions="duplicates; spam",
-            pair=None,
-            decimals=0,
-            levels=(30, 55),
-            noise=0.08,
-        ),
-        KpiDef(
-            id="cycle_time_days",
-            name="Cycle time",
-            unit="days",
-            direction="down",
-            kind="lagging",
-            type="process",
-            cadence="weekly",
-            rollup="median",
-            owner="Engineering Manager",
-            source="Git host (merged pull requests)",
-            formula="median days from first commit to merge, over pull requests merged in the week",
-            exclusions="dependency bumps; reverts",
-            pair=None,
-            decimals=2,
-            levels=(2.5, 6.0),
-            noise=0.05,
-        ),
-        KpiDef(
-            id="prs_reviewed",
-            name="Pull requests reviewed",
-            unit="reviews",
-            direction="up",
-            kind="leading",
-            type="process",
-            cadence="weekly",
-            rollup="sum",
-            owner="Engineering Manager",
-            source="Git host (review events)",
-            formula="count of pull requests by others that the person approved or commented on",
-            exclusions="own pull requests; bot pull requests",
-            pair="escaped_defects",
-            decimals=0,
-            levels=(4, 12),
-            noise=0.15,
-        ),
-        KpiDef(
-            id="escaped_defects",
-            name="Escaped defects",
-            unit="defects",
-            direction="down",
-            kind="lagging",
-            type="result",
-            cadence="monthly",
-            rollup="sum",
-            owner="Head of Quality",
-            source="Issue tracker (bugs labelled production)",
-            formula="count of production bugs traced to the person's merged changes in the month",
-            exclusions="bugs in third-party services",
-            pair="prs_reviewed",
-            decimals=0,
-            levels=(1, 3),
-            noise=0.0,
-        ),
-    )
-}
+# --------------------------------------------------------------------------- static data
 
+
+def _load_data() -> dict[str, Any]:
+    """The demo's static data (``demo_data.yaml`` next to this module), read once."""
+    text = resources.files("kpinb").joinpath("demo_data.yaml").read_text(encoding="utf-8")
+    data: dict[str, Any] = yaml.safe_load(text)
+    return data
+
+
+_DATA = _load_data()
+KPIS: dict[str, KpiDef] = {
+    k["id"]: KpiDef(**{**k, "levels": tuple(k["levels"])}) for k in _DATA["kpis"]
+}
+VERSIONED_KPI: str = _DATA["versioned_kpi"]["id"]
+VERSION_FACTOR: float = _DATA["versioned_kpi"]["factor"]  # old values = new ones / factor
+VERSION_CHANGE: str = _DATA["versioned_kpi"]["change"]
 # role -> (department, KPI ids (the first is the one archetypes shape))
 ROLES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "account_executive": ("Sales", ("revenue_closed", "meetings_booked")),
-    "support_specialist": ("Support", (VERSIONED_KPI, "csat", "tickets_resolved")),
-    "software_engineer": ("Product", ("cycle_time_days", "prs_reviewed", "escaped_defects")),
+    role: (r["department"], tuple(r["kpis"])) for role, r in _DATA["roles"].items()
 }
 # team_id, name, role (department follows from the role)
-TEAMS: tuple[tuple[str, str, str], ...] = (
-    ("T01", "Sales North", "account_executive"),
-    ("T02", "Sales South", "account_executive"),
-    ("T03", "Enterprise Sales", "account_executive"),
-    ("T04", "Support EMEA", "support_specialist"),
-    ("T05", "Support Americas", "support_specialist"),
-    ("T06", "Platform", "software_engineer"),
-    ("T07", "Mobile", "software_engineer"),
-    ("T08", "Payments", "software_engineer"),
-)
+TEAMS: tuple[tuple[str, str, str], ...] = tuple((t, n, r) for t, n, r in _DATA["teams"])
 SMALL_TEAMS = ("T01", "T04")  # the layout below 24 people: one sales and one support team
-
-# diverse on purpose (non-ASCII letters, an apostrophe); ";" or a line break ends a name
-_NAMES_TEXT = """
-José Núñez; Siobhán O'Brien; Amara Okafor; Lukas Schmidt; Priya Raghunathan
-Mei Lin Chen; Tomasz Kowalski; Fatima Al-Sayed; Kwame Mensah; Sofia Rossi
-Hiroshi Tanaka; Ingrid Johansson; Diego Fernández; Aisha Bello; Oliver Bennett
-Nguyen Thi Lan; Rahul Mehta; Chloé Dubois; Emeka Eze; Hannah Müller; Mateo Silva
-Yuki Sato; Olga Petrova; Samuel Cohen; Leila Haddad; Connor McCarthy; Ana Pereira
-Björn Lindqvist; Zanele Dlamini; Arjun Nair; Grace Kim; Pierre Lefèvre; Nadia Rahman
-Marco Bianchi; Elif Yılmaz; David Okonkwo; Julia Nowak; Kenji Watanabe; Lucía Martín
-Ahmed Hassan; Emma Wilson; Ravi Shankar; Sara Lindberg; Tunde Adebayo; Camille Laurent
-Wei Zhang; Maria Papadopoulou; Noah Fischer; Imani Johnson; Pablo Ruiz; Anja Novak
-Hamid Karimi; Freya Andersen; Daniel Mwangi; Isabel Costa; Ethan Clarke; Aylin Demir
-Jakub Horvát; Leah Goldberg; Omar Farouk; Nina Kovačić; Rory Gallagher; Thandiwe Moyo
-Felix Wagner
-"""
-NAMES = tuple(n.strip() for n in _NAMES_TEXT.replace("\n", ";").split(";") if n.strip())
-
+NAMES = tuple(n.strip() for n in _DATA["names"].replace("\n", ";").split(";") if n.strip())
 GOALS: dict[str, tuple[tuple[str, str], ...]] = {
-    "account_executive": (
-        ("Move into a senior account role", "meetings_booked;revenue_closed"),
-        ("Build a steadier pipeline so that month-end feels calmer", "meetings_booked"),
-        ("Lead the onboarding of the next sales hire", "revenue_closed"),
-    ),
-    "support_specialist": (
-        ("Become the team's go-to person for billing questions", "csat;tickets_resolved"),
-        ("Move into a team lead role next year", f"{VERSIONED_KPI};csat"),
-        ('Run the Q&A for the "Ask Support" webinar series', VERSIONED_KPI),
-    ),
-    "software_engineer": (
-        ("Grow into a tech lead for the payments flow", "cycle_time_days;prs_reviewed"),
-        (
-            "Ship smaller changes with fewer surprises in production",
-            "cycle_time_days;escaped_defects",
-        ),
-        ("Mentor the two junior engineers on code review", "prs_reviewed"),
-    ),
+    role: tuple((g["goal"], g["kpi_ids"]) for g in goals) for role, goals in _DATA["goals"].items()
 }
-
-# role -> (what moved, why it moved, action) for the dependency_shift check-in
-DEPENDENCY_NOTES: dict[str, tuple[str, str, str]] = {
-    "account_executive": (
-        "New revenue closed dropped from the first week of the quarter.",
-        "The CRM migration froze lead routing and contract e-signing for several weeks.",
-        "Ask Sales Operations for a date when e-signing is back",
-    ),
-    "support_specialist": (
-        "First response time went up from the first week of the quarter.",
-        "The helpdesk outage and migration to the new tool slowed every reply.",
-        "Ask IT for a fix date for the helpdesk queue views",
-    ),
-    "software_engineer": (
-        "Cycle time went up from the first week of the quarter.",
-        "The CI pipeline outage tripled build queue times.",
-        "Ask the platform team for a dedicated build runner",
-    ),
-}
+# role -> what_moved, why_moved and action of the dependency_shift check-in
+DEPENDENCY_NOTES: dict[str, dict[str, str]] = _DATA["dependency_notes"]
+FEASIBILITY_REASONS: dict[str, str] = _DATA["feasibility"]
+# archetype -> its check-in rows, with dates as [weeks, position, days] (see demo_data.yaml)
+CHECKIN_NOTES: dict[str, list[dict[str, Any]]] = _DATA["checkins"]
 
 
 # --------------------------------------------------------------------------- calendar
@@ -695,8 +507,7 @@ def kpis_yaml(cal: Calendar) -> str:
             entry["versions"] = [
                 {
                     "effective_from": cal.version_from.strftime("%Y-%m-%d"),
-                    "change": "Counted in business hours (Mon-Fri 08:00-18:00) instead of "
-                    "calendar hours; values read about a third lower.",
+                    "change": VERSION_CHANGE,
                 }
             ]
         entries.append(entry)
@@ -827,28 +638,14 @@ def feasibility_table(people: list[Person], cal: Calendar) -> pd.DataFrame:
     shifted = [p for p in people if p.archetype == "dependency_shift"]
     if shifted:
         p = shifted[0]
+        why = DEPENDENCY_NOTES[p.role]["why_moved"]
+        reason = f"{why} {FEASIBILITY_REASONS['dependency_shift']}"
         rows.append(
-            (
-                "employee",
-                p.employee_id,
-                ROLES[p.role][1][0],
-                cal.period.label,
-                p.name,
-                DEPENDENCY_NOTES[p.role][1] + " The target assumed the old tooling.",
-            )
+            ("employee", p.employee_id, ROLES[p.role][1][0], cal.period.label, p.name, reason)
         )
     team = next(p for p in people if p.team_id == SMALL_TEAMS[-1])  # its lead
-    rows.append(
-        (
-            "team",
-            team.team_id,
-            ROLES[team.role][1][0],
-            cal.period.label,
-            team.name,
-            "Two of the team are on parental leave this quarter; the team target "
-            "assumes full staffing.",
-        )
-    )
+    reason = FEASIBILITY_REASONS["team"]
+    rows.append(("team", team.team_id, ROLES[team.role][1][0], cal.period.label, team.name, reason))
     return pd.DataFrame(
         rows, columns=["scope", "scope_id", "kpi_id", "period", "flagged_by", "reason"]
     )
@@ -873,15 +670,25 @@ CHECKIN_COLUMNS = [
 def checkins_table(people: list[Person], cal: Calendar) -> pd.DataFrame:
     """A few past check-ins (import format): one row per action, same entry = same key."""
     names = {p.employee_id: p.name for p in people}
+    when = _When(cal)
     rows: list[list[str]] = []
-    for archetype, notes in _NOTES.items():
+    for archetype, notes in CHECKIN_NOTES.items():
         person = next((p for p in people if p.archetype == archetype), None)
         if person is not None:
             author = names[person.manager_id]
             kpi = KPIS[ROLES[person.role][1][0]].name
-            for entry in notes(_When(cal), person, author, kpi):
-                rows.append([entry[0], person.employee_id, author, *entry[1:]])
+            rows += [_checkin_row(note, when, person, author, kpi) for note in notes]
     return pd.DataFrame(rows, columns=CHECKIN_COLUMNS)
+
+
+def _checkin_row(note: dict[str, Any], when: _When, p: Person, author: str, kpi: str) -> list[str]:
+    """One checkins.csv row from its note in demo_data.yaml: dates placed, texts filled in."""
+    fill = {"kpi": kpi, **DEPENDENCY_NOTES[p.role]}
+    texts = [note.get(col, "").format(**fill) for col in CHECKIN_COLUMNS[3:9]]  # what..action
+    owner = {"employee": p.name, "manager": author}.get(note.get("action_owner", ""), "")
+    due = when.day(*note["action_due"]) if "action_due" in note else ""
+    status = note.get("action_status", "")
+    return [when.day(*note["date"]), p.employee_id, author, *texts, owner, due, status]
 
 
 class _When:
@@ -889,59 +696,16 @@ class _When:
 
     def __init__(self, cal: Calendar) -> None:
         self.cal = cal
-        self.review = cal.week_index(cal.period)
-        self.previous = cal.week_index(cal.period.previous())
+        self.positions = {
+            "review": cal.week_index(cal.period),
+            "previous": cal.week_index(cal.period.previous()),
+            "all": np.arange(WEEKS),
+        }
 
-    def day(self, week: int, days: int = 2) -> str:
-        """``days`` after the Monday of week position ``week`` (negative: from the end)."""
+    def day(self, weeks: str, position: int, days: int = 2) -> str:
+        """``days`` after the Monday at ``position`` among ``weeks`` (review, previous, all)."""
+        week = self.positions[weeks][position]
         return (self.cal.weeks[week] + pd.Timedelta(days=days)).strftime("%Y-%m-%d")
-
-
-# each returns (date, what, why, impact, support, diagnosis, action, owner, due, status) rows
-def _dependency_notes(w: _When, p: Person, author: str, kpi: str) -> list[tuple[str, ...]]:
-    what, why, action = DEPENDENCY_NOTES[p.role]
-    impact = "Back to the usual level within a few weeks of the fix."
-    base = (w.day(w.review[2]), what, why, impact, "An escalation to the owning team.")
-    return [
-        (*base, "dependency", action, author, w.day(w.review[-1], 9), "open"),
-        (*base, "dependency", "Note the outage weeks in the quarter's review", p.name,
-         w.day(w.review[4]), "done"),
-    ]  # fmt: skip
-
-
-def _dip_notes(w: _When, p: Person, author: str, kpi: str) -> list[tuple[str, ...]]:
-    dipped = (w.day(w.previous[4]), f"{kpi} dipped over the last weeks.",
-              "A large account changed its process and the playbook did not fit yet.",
-              "A recovery next quarter once the new playbook is in use.",
-              "Two coaching sessions on the new process.", "capability")  # fmt: skip
-    back = (w.day(w.review[6]), f"{kpi} is back at its usual level.",
-            "The new playbook is in use.", "Steady from here.", "None for now.",
-            "none")  # fmt: skip
-    pair = ("Pair with a colleague on the new process", p.name, w.day(w.previous[8]), "done")
-    return [(*dipped, *pair), (*back, "", "", "", "")]
-
-
-def _improver_notes(w: _When, p: Person, author: str, kpi: str) -> list[tuple[str, ...]]:
-    return [(w.day(w.review[5]), f"{kpi} has improved week after week since late spring.",
-             "A new preparation routine before each week.", "Further improvement next quarter.",
-             "Time to share the routine.", "none", "Share the preparation routine with the team",
-             p.name, w.day(w.review[-1], 16), "open")]  # fmt: skip
-
-
-def _new_hire_notes(w: _When, p: Person, author: str, kpi: str) -> list[tuple[str, ...]]:
-    return [(w.day(-2), "First weeks: onboarding on track.",
-             "Learning the tools and the product.", "Ramp-up over the next quarter.",
-             "A buddy for the first two months.", "capability",
-             "Pair with a senior colleague twice a week", author, w.day(-1, 30),
-             "open")]  # fmt: skip
-
-
-_NOTES: dict[str, Callable[[_When, Person, str, str], list[tuple[str, ...]]]] = {
-    "steady_improver": _improver_notes,
-    "dip_and_recovery": _dip_notes,
-    "dependency_shift": _dependency_notes,
-    "new_hire": _new_hire_notes,
-}
 
 
 def archetypes_table(people: list[Person]) -> pd.DataFrame:

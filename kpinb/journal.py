@@ -1,28 +1,24 @@
 """The check-in journal: decisions and actions that carry from one review to the next.
 
-``journal.sqlite`` in the workspace folder is read and written only here. It is
-append-only: an entry or an action is a chain of version rows, and editing an
-entry or closing an action adds a version (SQLite triggers refuse UPDATE and
-DELETE on every journal table). The file is in WAL mode with a busy timeout, so
-concurrent writers wait for each other instead of failing; every write is one
-``BEGIN IMMEDIATE`` transaction.
+What goes into ``journal.sqlite`` is decided only here: adding, editing and
+closing (:func:`add_entry`, :func:`edit_entry`, :func:`close_action`), importing
+and exporting check-ins, and the read API for reports (:func:`latest_entries`,
+:func:`open_actions`, ...). The file itself (schema versions, migrations, WAL
+and locking) belongs to :mod:`kpinb.journal_db`; these two modules own it.
 
-The schema is versioned (table ``schema_version``) and migrated forward on
-open: v1 holds entries and actions; v2 adds ``origin`` and ``note`` to every
-version row, an index for import matching, and the ``imports`` ledger.
-Readers (:func:`latest_entries`, :func:`open_actions`, ...) never create or
-migrate the file; they return empty frames when it does not exist.
+The journal is append-only: an entry or an action is a chain of version rows,
+and editing an entry or closing an action adds a version. Every write is one
+transaction. Readers never create or migrate the file; they return empty
+frames when it does not exist.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
 import sqlite3
-import time
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +39,16 @@ from kpinb.checkins import (
     plan_import,
 )
 from kpinb.errors import JournalError, Problem
+from kpinb.journal_db import (
+    SCHEMA_VERSION,
+    journal_path,
+    migrate,
+    now,
+    query,
+    schema_version,
+    transaction,
+    writer,
+)
 
 __all__ = [
     "ACTION_COLUMNS",
@@ -73,8 +79,6 @@ __all__ = [
     "schema_version",
 ]
 
-FILE_NAME = "journal.sqlite"
-BUSY_TIMEOUT_S = 60.0
 LATEST_COLUMNS = ("entry_id", "date", "employee_id", "author", *ENTRY_FIELDS)
 ACTION_COLUMNS = ("action_id", "entry_id", "employee_id", "text", "owner", "due", "status")
 
@@ -89,188 +93,13 @@ class ImportResult:
     previous_import: str | None = None
 
 
-# --- schema and migrations -------------------------------------------------------------------
-
-_APPEND_ONLY = """CREATE TRIGGER {table}_no_{verb} BEFORE {op} ON {table}
-BEGIN SELECT RAISE(ABORT, 'the check-in journal is append-only: {table} rows cannot be
-{verb}d; add a new version instead'); END"""
-
-
-def _append_only(*tables: str) -> list[str]:
-    """Triggers that make ``tables`` refuse UPDATE and DELETE."""
-    return [
-        _APPEND_ONLY.format(table=t, op=op, verb=verb)
-        for t in tables
-        for op, verb in (("UPDATE", "update"), ("DELETE", "delete"))
-    ]
-
-
-_V1 = [
-    "CREATE TABLE schema_version (version INTEGER NOT NULL, applied_at TEXT NOT NULL)",
-    "CREATE TABLE entries (entry_id INTEGER PRIMARY KEY AUTOINCREMENT, created_at TEXT NOT NULL)",
-    """CREATE TABLE entry_versions (
-        entry_id INTEGER NOT NULL REFERENCES entries(entry_id), version INTEGER NOT NULL,
-        date TEXT NOT NULL, employee_id TEXT NOT NULL, author TEXT NOT NULL,
-        what_moved TEXT NOT NULL, why_moved TEXT NOT NULL, expected_impact TEXT NOT NULL,
-        support_needed TEXT NOT NULL, diagnosis TEXT NOT NULL
-            CHECK (diagnosis IN ('execution', 'capability', 'dependency', 'none')),
-        recorded_at TEXT NOT NULL, PRIMARY KEY (entry_id, version))""",
-    """CREATE TABLE actions (action_id INTEGER PRIMARY KEY AUTOINCREMENT,
-        entry_id INTEGER NOT NULL REFERENCES entries(entry_id), created_at TEXT NOT NULL)""",
-    """CREATE TABLE action_versions (
-        action_id INTEGER NOT NULL REFERENCES actions(action_id), version INTEGER NOT NULL,
-        text TEXT NOT NULL, owner TEXT NOT NULL, due TEXT NOT NULL,
-        status TEXT NOT NULL CHECK (status IN ('open', 'done', 'dropped')),
-        recorded_at TEXT NOT NULL, PRIMARY KEY (action_id, version))""",
-    *_append_only("schema_version", "entries", "entry_versions", "actions", "action_versions"),
-]
-_V2 = [
-    "ALTER TABLE entry_versions ADD COLUMN origin TEXT NOT NULL DEFAULT 'v1'",
-    "ALTER TABLE entry_versions ADD COLUMN note TEXT NOT NULL DEFAULT ''",
-    "ALTER TABLE action_versions ADD COLUMN origin TEXT NOT NULL DEFAULT 'v1'",
-    "ALTER TABLE action_versions ADD COLUMN note TEXT NOT NULL DEFAULT ''",
-    "CREATE INDEX entry_versions_identity ON entry_versions (employee_id, date, author)",
-    """CREATE TABLE imports (import_id INTEGER PRIMARY KEY AUTOINCREMENT,
-        file_name TEXT NOT NULL, sha256 TEXT NOT NULL, imported_at TEXT NOT NULL,
-        added INTEGER NOT NULL, updated INTEGER NOT NULL, skipped INTEGER NOT NULL)""",
-    *_append_only("imports"),
-]
-MIGRATIONS: tuple[tuple[int, list[str]], ...] = ((1, _V1), (2, _V2))
-SCHEMA_VERSION = MIGRATIONS[-1][0]
-
-
-def journal_path(root: str | Path) -> Path:
-    """Where the journal of the workspace at ``root`` lives."""
-    return Path(root) / FILE_NAME
-
-
-def schema_version(root: str | Path) -> int:
-    """The schema version of the journal file (0 when it does not exist); read-only."""
-    with _reader(root) as conn:
-        return 0 if conn is None else _version(conn)
-
-
-def migrate(root: str | Path) -> int:
-    """Create the journal, or bring it to the current schema; returns the schema version.
-
-    Every write does this on its own; call it to upgrade a journal explicitly.
-    """
-    with _writer(root) as conn:
-        return _version(conn)
-
-
-@contextlib.contextmanager
-def _writer(root: str | Path) -> Iterator[sqlite3.Connection]:
-    """A connection to the journal, created and migrated to the current schema if needed."""
-    if not Path(root).is_dir():
-        raise JournalError(f"workspace folder '{root}' does not exist")
-    conn = sqlite3.connect(journal_path(root), timeout=BUSY_TIMEOUT_S, isolation_level=None)
-    try:
-        with _unreadable_as_journal_error(root):
-            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-            _ensure_wal(conn)
-            conn.execute("PRAGMA foreign_keys = ON")
-            _migrate(conn)
-        yield conn
-    finally:
-        conn.close()
-
-
-@contextlib.contextmanager
-def _unreadable_as_journal_error(root: str | Path) -> Iterator[None]:
-    """A file that is not a SQLite database (or is damaged) becomes a JournalError."""
-    try:
-        yield
-    except sqlite3.DatabaseError as exc:
-        if type(exc) is not sqlite3.DatabaseError:  # locked, constraint...: not about the file
-            raise
-        raise JournalError(
-            f"{journal_path(root)} cannot be read as a journal ({exc}); it was left as it is: "
-            "restore it from a backup, or move it aside to start a new journal"
-        ) from None
-
-
-def _ensure_wal(conn: sqlite3.Connection) -> None:
-    """Switch the file to WAL mode (persistent); retry while another process holds it."""
-    deadline = time.monotonic() + BUSY_TIMEOUT_S
-    while True:
-        try:
-            if conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
-                return
-            conn.execute("PRAGMA journal_mode = WAL")
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-
-
-@contextlib.contextmanager
-def _transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """One write transaction: the write lock is taken up front, so writers queue."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
-def _version(conn: sqlite3.Connection) -> int:
-    try:
-        row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
-    except sqlite3.OperationalError as exc:
-        if "no such table" not in str(exc):
-            raise
-        return 0  # a new, empty file
-    return int(row[0] or 0)
-
-
-def _migrate(conn: sqlite3.Connection) -> None:
-    """Apply every migration newer than the file's version, in one transaction."""
-    if _version(conn) == SCHEMA_VERSION:
-        return
-    with _transaction(conn):
-        current = _version(conn)  # again, now under the write lock
-        if current > SCHEMA_VERSION:
-            raise JournalError(
-                f"journal.sqlite has schema version {current}, newer than this kpinb "
-                f"knows ({SCHEMA_VERSION}); upgrade kpinb to use it"
-            )
-        for version, statements in MIGRATIONS:
-            if version > current:
-                for statement in statements:
-                    conn.execute(statement)
-                conn.execute("INSERT INTO schema_version VALUES (?, ?)", (version, _now()))
-
-
-@contextlib.contextmanager
-def _reader(root: str | Path) -> Iterator[sqlite3.Connection | None]:
-    """A read-only connection, or None when there is no journal (never creates the file)."""
-    path = journal_path(root)
-    if not path.is_file():
-        yield None
-        return
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
-    try:
-        with _unreadable_as_journal_error(root):
-            _version(conn)
-        yield conn
-    finally:
-        conn.close()
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
-
-
 # --- writing ---------------------------------------------------------------------------------
 
 
 def add_entry(root: str | Path, entry: Entry, *, known_ids: Collection[str] | None = None) -> int:
     """Validate ``entry`` and append it (with its actions); returns the new entry id."""
     _raise_problems("the check-in was not saved", check_entry(entry, known_ids))
-    with _writer(root) as conn, _transaction(conn):
+    with writer(root) as conn, transaction(conn):
         return _insert_entry(conn, entry, origin="add", note="")
 
 
@@ -291,7 +120,7 @@ def edit_entry(
     unknown = set(changes) - ({f.name for f in dataclasses.fields(Entry)} - {"actions"})
     if unknown:
         raise JournalError(f"cannot edit {sorted(unknown)}: not entry fields")
-    with _writer(root) as conn, _transaction(conn):
+    with writer(root) as conn, transaction(conn):
         version, current = _current_entry(conn, entry_id)
         edited = dataclasses.replace(current, **changes, actions=tuple(new_actions))  # type: ignore[arg-type]
         _raise_problems(f"entry {entry_id} was not changed", check_entry(edited, known_ids))
@@ -309,7 +138,7 @@ def close_action(root: str | Path, action_id: int, *, status: str = "done", note
     """Write a new version of action ``action_id`` with ``status``; returns its number."""
     if status not in STATUSES:
         raise JournalError(f"status '{status}' is not one of {', '.join(STATUSES)}")
-    with _writer(root) as conn, _transaction(conn):
+    with writer(root) as conn, transaction(conn):
         row = conn.execute(
             "SELECT version, text, owner, due, status FROM action_versions WHERE action_id = ? "
             "ORDER BY version DESC LIMIT 1",
@@ -322,7 +151,7 @@ def close_action(root: str | Path, action_id: int, *, status: str = "done", note
         conn.execute(
             "INSERT INTO action_versions (action_id, version, text, owner, due, status, "
             "recorded_at, origin, note) VALUES (?, ?, ?, ?, ?, ?, ?, 'close', ?)",
-            (action_id, row[0] + 1, row[1], row[2], row[3], status, _now(), note),
+            (action_id, row[0] + 1, row[1], row[2], row[3], status, now(), note),
         )
         return int(row[0]) + 1
 
@@ -340,7 +169,7 @@ def _current_entry(conn: sqlite3.Connection, entry_id: int) -> tuple[int, Entry]
 
 
 def _insert_entry(conn: sqlite3.Connection, entry: Entry, *, origin: str, note: str) -> int:
-    cursor = conn.execute("INSERT INTO entries (created_at) VALUES (?)", (_now(),))
+    cursor = conn.execute("INSERT INTO entries (created_at) VALUES (?)", (now(),))
     entry_id = int(cursor.lastrowid or 0)
     _insert_entry_version(conn, entry_id, 1, entry, origin, note)
     for action in entry.actions:
@@ -355,7 +184,7 @@ def _insert_entry_version(
         "INSERT INTO entry_versions (entry_id, version, date, employee_id, author, what_moved, "
         "why_moved, expected_impact, support_needed, diagnosis, recorded_at, origin, note) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (entry_id, version, *entry_values(entry), _now(), origin, note),
+        (entry_id, version, *entry_values(entry), now(), origin, note),
     )
 
 
@@ -371,13 +200,13 @@ def _insert_action(
 ) -> None:
     if action_id is None:
         cursor = conn.execute(
-            "INSERT INTO actions (entry_id, created_at) VALUES (?, ?)", (entry_id, _now())
+            "INSERT INTO actions (entry_id, created_at) VALUES (?, ?)", (entry_id, now())
         )
         action_id = int(cursor.lastrowid or 0)
     conn.execute(
         "INSERT INTO action_versions (action_id, version, text, owner, due, status, "
         "recorded_at, origin, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (action_id, version, *action_values(action), _now(), origin, note),
+        (action_id, version, *action_values(action), now(), origin, note),
     )
 
 
@@ -396,8 +225,6 @@ ACTION_VERSION_COLUMNS = (
     "action_id", "version", "entry_id", "text", "owner", "due", "status",
     "recorded_at", "origin", "note",
 )  # fmt: skip
-_DATE_COLUMNS = ("date", "due", "entry_date")
-_INT_COLUMNS = ("entry_id", "action_id", "version")
 _LATEST_ENTRY_SQL = """
 SELECT v.* FROM entry_versions v JOIN (SELECT entry_id, MAX(version) AS version
 FROM entry_versions GROUP BY entry_id) m USING (entry_id, version)"""
@@ -411,7 +238,7 @@ USING (action_id, version) JOIN ({_LATEST_ENTRY_SQL}) e ON e.entry_id = a.entry_
 
 def list_entries(root: str | Path, employee_ids: Iterable[str] | None = None) -> pd.DataFrame:
     """The latest version of every entry (optionally of some people), oldest first."""
-    frame = _query(root, _LATEST_ENTRY_SQL, ENTRY_VERSION_COLUMNS)
+    frame = query(root, _LATEST_ENTRY_SQL, ENTRY_VERSION_COLUMNS)
     frame = _only(frame, employee_ids).sort_values(["date", "entry_id"], kind="stable")
     return frame.reset_index(drop=True)
 
@@ -419,7 +246,7 @@ def list_entries(root: str | Path, employee_ids: Iterable[str] | None = None) ->
 def list_actions(root: str | Path, employee_ids: Iterable[str] | None = None) -> pd.DataFrame:
     """The latest version of every action, with its entry's employee_id and entry_date; by due."""
     columns = (*ACTION_VERSION_COLUMNS, "employee_id", "entry_date")
-    frame = _only(_query(root, _LATEST_ACTION_SQL, columns), employee_ids).sort_values(
+    frame = _only(query(root, _LATEST_ACTION_SQL, columns), employee_ids).sort_values(
         ["due", "action_id"], kind="stable"
     )
     return frame.reset_index(drop=True)
@@ -460,7 +287,7 @@ def entry_history(root: str | Path, entry_id: int) -> pd.DataFrame:
     Columns: kind (entry/action), id, version, recorded_at, origin, note, and the
     entry's or the action's fields. Raises JournalError for an unknown entry.
     """
-    entries = _query(root, "SELECT * FROM entry_versions", ENTRY_VERSION_COLUMNS)
+    entries = query(root, "SELECT * FROM entry_versions", ENTRY_VERSION_COLUMNS)
     entries = entries[entries["entry_id"] == entry_id]
     if entries.empty:
         raise JournalError(f"there is no entry {entry_id}; `kpinb checkin list` shows ids")
@@ -481,39 +308,15 @@ def entry_history(root: str | Path, entry_id: int) -> pd.DataFrame:
 
 def history_entries(root: str | Path) -> pd.DataFrame:
     """Every entry version ever written (the full, append-only history)."""
-    frame = _query(root, "SELECT * FROM entry_versions", ENTRY_VERSION_COLUMNS)
+    frame = query(root, "SELECT * FROM entry_versions", ENTRY_VERSION_COLUMNS)
     return frame.sort_values(["entry_id", "version"]).reset_index(drop=True)
 
 
 def history_actions(root: str | Path) -> pd.DataFrame:
     """Every action version ever written, with the entry it belongs to."""
     sql = "SELECT v.*, a.entry_id FROM action_versions v JOIN actions a USING (action_id)"
-    frame = _query(root, sql, ACTION_VERSION_COLUMNS)
+    frame = query(root, sql, ACTION_VERSION_COLUMNS)
     return frame.sort_values(["action_id", "version"]).reset_index(drop=True)
-
-
-def _query(root: str | Path, sql: str, columns: Sequence[str]) -> pd.DataFrame:
-    """Run ``sql`` read-only; typed frame with ``columns`` (empty when there is no journal)."""
-    with _reader(root) as conn:
-        rows: list[tuple[object, ...]] = []
-        names: list[str] = list(columns)
-        if conn is not None and _version(conn) > 0:
-            cursor = conn.execute(sql)
-            rows, names = cursor.fetchall(), [d[0] for d in cursor.description]
-    frame = pd.DataFrame.from_records(rows, columns=names).reindex(columns=list(columns))
-    return _typed(frame)
-
-
-def _typed(frame: pd.DataFrame) -> pd.DataFrame:
-    """Journal columns with their dtypes: ids int64, dates datetime64, text str (object)."""
-    for col in frame.columns:
-        if col in _INT_COLUMNS:
-            frame[col] = frame[col].astype("int64")
-        elif col in _DATE_COLUMNS:
-            frame[col] = pd.to_datetime(frame[col], format="%Y-%m-%d").astype("datetime64[ns]")
-        else:
-            frame[col] = frame[col].fillna("").astype(object)
-    return frame
 
 
 def _only(frame: pd.DataFrame, employee_ids: Iterable[str] | None) -> pd.DataFrame:
@@ -563,7 +366,7 @@ def import_checkins(
     data = path.read_bytes()
     entries, problems = parse_checkins(data, path.name, known_ids)
     _raise_problems(f"nothing was imported from {path.name}", problems)
-    with _writer(root) as conn, _transaction(conn):
+    with writer(root) as conn, transaction(conn):
         return _import(conn, entries, path.name, hashlib.sha256(data).hexdigest(), update)
 
 
@@ -607,6 +410,6 @@ def _record_import(
         conn.execute(
             "INSERT INTO imports (file_name, sha256, imported_at, added, updated, skipped) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            (file_name, sha, _now(), counts["added"], counts["updated"], counts["skipped"]),
+            (file_name, sha, now(), counts["added"], counts["updated"], counts["skipped"]),
         )
     return ImportResult(**counts, previous_import=before)

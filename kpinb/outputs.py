@@ -1,15 +1,16 @@
-"""Where batch outputs go and how they get there: safe names, atomic writes, the index.
+"""Where batch outputs go and how they get there: safe names, atomic writes, report state.
 
 File names come from ids, never from display names, and are made safe for every
 file system (:func:`safe_name`). Every file is written to a temporary name in the
 same folder tree, flushed to disk and renamed into place (:func:`atomic_write`), so a
-reader never sees half a report. The batch decides *what* to write; this module
-only knows *how* to write it safely and how the index page and the manifest look.
+reader never sees half a report. Each published report keeps a state record (its
+inputs key and file hashes) so a rerun can tell what is current. The batch decides
+*what* to write; this module only knows *how* to write it safely. The page itself
+comes from :mod:`kpinb.export`, the index and run.json from :mod:`kpinb.manifest`.
 """
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import os
@@ -21,7 +22,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -216,83 +216,11 @@ def dumps_json(data: Any) -> str:
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
 
 
-# --- the index page --------------------------------------------------------------------
+def now_iso() -> str:
+    """The current UTC time, ISO 8601 to the second (for the manifest and index only)."""
+    from datetime import UTC, datetime
 
-STATUS_TEXT = {
-    "ok": "ready",
-    "failed": "could not be generated",
-}
-
-
-@cache
-def _environment() -> Any:
-    import jinja2
-
-    folder = Path(__file__).parent / "templates" / "nbconvert" / "kpinb"
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(folder),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
-def render_index(
-    *, period: str, records: Iterable[Mapping[str, Any]], warnings: Iterable[str]
-) -> str:
-    """The period's ``index.html``: every report, its status, and the data-quality summary.
-
-    ``records`` are the per-report state records (scope, scope_id, name, view,
-    status, html, updated); ``warnings`` are the workspace's data-quality warnings
-    as sentences. Every value is escaped by the template. The page depends on the
-    records only (its date is the latest report's), so an unchanged period gives
-    the same bytes and the file is left alone.
-    """
-    records = list(records)
-    groups: dict[str, list[dict[str, Any]]] = {scope: [] for scope in SCOPE_DIRS}
-    for record in sorted(records, key=lambda r: (r["scope_id"], r["view"])):
-        groups.setdefault(record["scope"], []).append(_index_row(record))
-    warning_list = [display_text(w) for w in warnings]
-    template = _environment().get_template("run_index.html.j2")
-    return template.render(
-        period=period,
-        show_quality=any(r["quality"] is not None for rows in groups.values() for r in rows),
-        groups=[(SCOPE_DIRS[scope].capitalize(), rows) for scope, rows in groups.items() if rows],
-        warnings=warning_list,
-        generated=_latest(records),
-        css=_css(),
-    )
-
-
-def _latest(records: list[Mapping[str, Any]]) -> str:
-    """When the newest published report was written (``2026-10-01 08:00``), or ''."""
-    stamps = [str(r.get("updated", "")) for r in records if r.get("status") == "ok"]
-    return max(stamps, default="")[:16].replace("T", " ")
-
-
-def _index_row(record: Mapping[str, Any]) -> dict[str, Any]:
-    published = bool(record.get("html_sha256"))
-    return {
-        "name": display_text(record.get("name") or record["scope_id"]),
-        "scope_id": display_text(record["scope_id"]),
-        "view": record["view"],
-        "href": record["html"] if published else None,
-        "json": record["json"] if published else None,
-        "status": STATUS_TEXT.get(record["status"], record["status"]),
-        "attention": record["status"] != "ok",
-        "kept_previous": record["status"] != "ok" and published,
-        "updated": record.get("updated", ""),
-        "quality": record.get("quality"),
-    }
-
-
-@cache
-def _css() -> Any:
-    from markupsafe import Markup
-
-    folder = Path(__file__).parent / "templates" / "nbconvert" / "kpinb"
-    return Markup((folder / "kpinb.css").read_text(encoding="utf-8"))  # our own file
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 # --- per-report state: what was published, from which inputs ---------------------------
@@ -412,179 +340,3 @@ def hold_lock(period_dir: Path) -> Iterator[None]:
             msg = f"another kpinb run is writing {period_dir}; wait for it to finish"
             raise BatchError(msg) from None
         yield
-
-
-# --- notebook to page ------------------------------------------------------------------
-
-TEMPLATE_DIR = Path(__file__).parent / "templates" / "nbconvert"
-REPORT_MIME = "application/vnd.kpinb.report+json"
-# what comes right before a "//" that a browser would fetch: an attribute or url(
-_BEFORE_HOST = re.compile(
-    r"(?:\b(src|srcset|poster|background|data|action|href)\s*=\s*[\"']?|url\(\s*[\"']?)"
-    r"\s*(?:https?:)?$",
-    re.IGNORECASE,
-)
-_TAG = re.compile(r"<\s*([a-zA-Z][a-zA-Z0-9:-]*)")
-
-
-def make_exporter() -> Any:
-    """nbconvert's HTML exporter with kpinb's template: outputs only, no code, no prompts.
-
-    Two costs are cut, both spent on markup kpinb's template never emits: the
-    default preprocessors (tags, attachments, LaTeX, magics) and HTMLExporter's
-    final BeautifulSoup pass (alt text and tab stops for JupyterLab's cells), which
-    costs more than rendering the page. The template gives every image its alt text.
-    """
-    from nbconvert import HTMLExporter
-    from nbconvert.exporters.templateexporter import TemplateExporter
-
-    class KpinbExporter(HTMLExporter):  # type: ignore[misc]
-        def from_notebook_node(self, nb: Any, resources: Any = None, **kw: Any) -> Any:
-            return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
-
-        def _preprocess(self, nb: Any, resources: Any) -> Any:
-            return nb, resources  # no preprocessors: skip the defensive deep copy
-
-    return KpinbExporter(
-        template_name="kpinb",
-        extra_template_basedirs=[str(TEMPLATE_DIR)],
-        default_preprocessors=[],
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-        exclude_markdown=True,
-        exclude_raw=True,
-        exclude_unknown=True,
-    )
-
-
-def notebook_html(exporter: Any, nb: Any, *, title: str, footer: str) -> str:
-    """The page of an executed report notebook (title and footer are escaped)."""
-    body, _ = exporter.from_notebook_node(
-        _without_twin(nb),
-        resources={"kpinb_title": display_text(title), "kpinb_footer": footer},
-    )
-    return str(body)
-
-
-def _without_twin(nb: Any) -> Any:
-    """A shallow view of ``nb`` without the JSON twin outputs, which the page never shows.
-
-    nbconvert deep-copies the notebook it converts; the twin is most of its nodes.
-    """
-    view = copy.copy(nb)
-    view.cells = []
-    for cell in nb.cells:
-        cell_view = copy.copy(cell)
-        if "outputs" in cell:
-            cell_view.outputs = [_output_view(o) for o in cell.outputs]
-        view.cells.append(cell_view)
-    return view
-
-
-def _output_view(output: Any) -> Any:
-    if REPORT_MIME not in output.get("data", {}):
-        return output
-    view = copy.copy(output)
-    view.data = {k: v for k, v in output.data.items() if k != REPORT_MIME}
-    return view
-
-
-def twin_of(nb: Any) -> dict[str, Any] | None:
-    """The JSON twin a report notebook displayed (the last output of the kpinb MIME type)."""
-    twin = None
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            data = output.get("data", {})
-            if REPORT_MIME in data:
-                twin = data[REPORT_MIME]
-    return dict(twin) if twin is not None else None
-
-
-def twin_mismatch(twin: Mapping[str, Any] | None, files: ReportFiles, period: str) -> str | None:
-    """Why the twin is not the report asked for, or ``None`` when scope, id, period and
-    view all match (a reused kernel must never publish one person's report as another's)."""
-    if twin is None:
-        return f"the notebook displayed no report (no output of type {REPORT_MIME})"
-    wanted = {"scope": files.scope, "id": files.scope_id, "period": period, "view": files.view}
-    wrong = [
-        f"{k}={twin.get(k)!r} (expected {v!r})" for k, v in wanted.items() if str(twin.get(k)) != v
-    ]
-    return f"the report built is not the one asked for: {', '.join(wrong)}" if wrong else None
-
-
-def external_fetches(page: str) -> list[str]:
-    """Snippets of ``page`` that would make a browser run a script or fetch from a host.
-
-    Links (``<a href>``) are not fetched, so they are allowed; an ``href`` on any other
-    tag (a stylesheet, an SVG image) is not. Only the places before each ``//`` are
-    examined, which keeps the scan of a large page to a millisecond.
-    """
-    lower = page.lower()
-    found = [at for word in ("<script", "@import") for at in _positions(lower, word)]
-    for at in _positions(page, "//"):
-        before = _BEFORE_HOST.search(page, max(0, at - 80), at)
-        if before is None:
-            continue
-        if before.group(1) and before.group(1).lower() == "href":
-            tag = _TAG.match(page, page.rfind("<", 0, at))
-            if tag is not None and tag.group(1).lower() == "a":
-                continue
-        found.append(before.start())
-    return [page[max(0, at - 20) : at + 60] for at in sorted(found)]
-
-
-def _positions(text: str, word: str) -> list[int]:
-    found, at = [], text.find(word)
-    while at >= 0:
-        found.append(at)
-        at = text.find(word, at + 1)
-    return found
-
-
-# --- the manifest --------------------------------------------------------------------
-
-
-def now_iso() -> str:
-    """The current UTC time, ISO 8601 to the second (for the manifest and index only)."""
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def workspace_files(root: Path | None) -> dict[str, str]:
-    """SHA-256 of every file at the top of the workspace folder (hidden files skipped)."""
-    if root is None:
-        return {}
-    return {
-        p.name: sha256_file(p)
-        for p in sorted(Path(root).iterdir())
-        if p.is_file() and not p.name.startswith(".")
-    }
-
-
-def package_versions() -> dict[str, str]:
-    """Versions of Python and of the packages a report depends on."""
-    import platform
-    from importlib import metadata
-
-    names = (
-        "kpinb",
-        "papermill",
-        "nbclient",
-        "nbconvert",
-        "nbformat",
-        "ipykernel",
-        "pandas",
-        "numpy",
-        "altair",
-        "vl-convert-python",
-        "jinja2",
-    )
-    versions = {"python": platform.python_version()}
-    for name in names:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions

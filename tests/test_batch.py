@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kpinb import batch
+from kpinb import plan
 from kpinb.cli import main
 from kpinb.errors import BatchError, UsageError
 from kpinb.periods import parse_period
@@ -25,7 +25,7 @@ def ws() -> Workspace:
 
 
 def test_default_plan_is_each_scope_in_its_primary_view(ws: Workspace) -> None:
-    requests = batch.plan_requests(ws, Q3)
+    requests = plan.plan_requests(ws, Q3)
     by_scope = {
         s: [(r.scope_id, r.view) for r in requests if r.scope == s]
         for s in ("employee", "team", "department")
@@ -39,12 +39,12 @@ def test_default_plan_is_each_scope_in_its_primary_view(ws: Workspace) -> None:
 
 def test_people_who_start_after_the_period_get_no_report(ws: Workspace) -> None:
     # E010 starts on 2026-08-31: inside Q3, outside Q2
-    ids = {r.scope_id for r in batch.plan_requests(ws, parse_period("2026-Q2"))}
+    ids = {r.scope_id for r in plan.plan_requests(ws, parse_period("2026-Q2"))}
     assert "E010" not in ids and "E009" in ids
 
 
 def test_views_pick_every_scope_that_offers_them(ws: Workspace) -> None:
-    requests = batch.plan_requests(ws, Q3, views=("manager",), only=["E002", "T01", "Sales"])
+    requests = plan.plan_requests(ws, Q3, views=("manager",), only=["E002", "T01", "Sales"])
     assert [(r.scope, r.scope_id, r.view, r.primary) for r in requests] == [
         ("employee", "E002", "manager", False),
         ("team", "T01", "manager", True),
@@ -53,35 +53,35 @@ def test_views_pick_every_scope_that_offers_them(ws: Workspace) -> None:
 
 def test_unknown_only_ids_are_refused_with_a_suggestion(ws: Workspace) -> None:
     with pytest.raises(UsageError, match=r"'E0013' \(did you mean [^)]*'E001'"):
-        batch.plan_requests(ws, Q3, only=["E001", "E0013"])
+        plan.plan_requests(ws, Q3, only=["E001", "E0013"])
 
 
 def test_batch_views_match_the_facade() -> None:
     from kpinb.report import VIEWS
 
-    assert {k: tuple(v) for k, v in VIEWS.items()} == batch.SCOPE_VIEWS
+    assert {k: tuple(v) for k, v in VIEWS.items()} == plan.SCOPE_VIEWS
 
 
 @pytest.mark.parametrize("scope", ["employee", "team", "department"])
 def test_each_notebook_declares_exactly_what_the_batch_sends(scope: str) -> None:
     import papermill
 
-    notebook = batch.NOTEBOOKS_DIR / batch.NOTEBOOKS[scope]
+    notebook = plan.NOTEBOOKS_DIR / plan.NOTEBOOKS[scope]
     declared = papermill.inspect_notebook(str(notebook))
-    sent = batch.job_parameters(scope, "X1", "2026-Q3", batch.PRIMARY_VIEW[scope], "/ws")
-    assert set(declared) == set(sent) == batch.expected_parameters(scope)
+    sent = plan.job_parameters(scope, "X1", "2026-Q3", plan.PRIMARY_VIEW[scope], "/ws")
+    assert set(declared) == set(sent) == plan.expected_parameters(scope)
     assert all(isinstance(v, str) for v in sent.values())
     assert declared["workspace"]["default"] == '"../tests/data/workspace"'
-    batch.check_parameters(notebook, set(sent))  # does not raise
+    plan.check_parameters(notebook, set(sent))  # does not raise
 
 
 def test_parameter_drift_stops_the_run(tmp_path: Path) -> None:
     notebook = tmp_path / "employee_report.ipynb"
-    shutil.copy(batch.NOTEBOOKS_DIR / "employee_report.ipynb", notebook)
+    shutil.copy(plan.NOTEBOOKS_DIR / "employee_report.ipynb", notebook)
     text = notebook.read_text().replace('view: str = \\"employee\\"', 'show: str = \\"employee\\"')
     notebook.write_text(text)
     with pytest.raises(BatchError, match=r"declares \['employee_id', 'period', 'show', "):
-        batch.check_parameters(notebook, batch.expected_parameters("employee"))
+        plan.check_parameters(notebook, plan.expected_parameters("employee"))
 
 
 def rename_ids(root: Path, new: dict[str, str]) -> None:
@@ -95,7 +95,7 @@ def rename_ids(root: Path, new: dict[str, str]) -> None:
 
 
 def _keys(ws: Workspace) -> dict[tuple[str, str], str]:
-    jobs = batch.make_jobs(ws, Q3, batch.plan_requests(ws, Q3), notebooks_dir=batch.NOTEBOOKS_DIR)
+    jobs = plan.make_jobs(ws, Q3, plan.plan_requests(ws, Q3), notebooks_dir=plan.NOTEBOOKS_DIR)
     return {(j.files.scope, j.files.scope_id): j.key for j in jobs}
 
 

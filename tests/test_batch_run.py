@@ -21,7 +21,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from kpinb import batch
+from kpinb import batch, inputs, plan
 from kpinb.cli import main
 from kpinb.outputs import safe_name
 from tests.test_batch import WORKSPACE, rename_ids
@@ -36,8 +36,8 @@ def write_stand_in_notebooks(folder: Path, *, body: str = "") -> Path:
     ``body`` is extra code run before the display (to fail or to be slow on purpose).
     """
     folder.mkdir(parents=True, exist_ok=True)
-    for scope, name in batch.NOTEBOOKS.items():
-        param = batch.ID_PARAMETER[scope]
+    for scope, name in plan.NOTEBOOKS.items():
+        param = plan.ID_PARAMETER[scope]
         params = new_code_cell(
             f'workspace: str = "."\n{param}: str = "x"\n'
             'period: str = "2026-Q3"\nview: str = "employee"'
@@ -78,7 +78,7 @@ def test_one_report_that_fails_does_not_stop_the_others(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # kpinb's code is part of every key; pin it so edits made while the test runs don't count
-    monkeypatch.setattr(batch, "code_fingerprint", lambda: "pinned")
+    monkeypatch.setattr(inputs, "code_fingerprint", lambda: "pinned")
     # E003's notebook raises; E005's builds a report about someone else (a leaky kernel would)
     body = (
         'if sid == "E003":\n    raise ValueError("made to fail: " + sid)\n'
@@ -252,7 +252,7 @@ def test_reports_from_a_reused_kernel_equal_a_fresh_papermill_run(tmp_path: Path
     )
     assert [o.status for o in result.outcomes] == ["written"] * 3
     fresh = papermill.execute_notebook(
-        str(batch.NOTEBOOKS_DIR / "employee_report.ipynb"),
+        str(plan.NOTEBOOKS_DIR / "employee_report.ipynb"),
         str(tmp_path / "fresh.ipynb"),
         parameters={
             "workspace": str(WORKSPACE.resolve()),
@@ -260,7 +260,7 @@ def test_reports_from_a_reused_kernel_equal_a_fresh_papermill_run(tmp_path: Path
             "period": "2026-Q3",
             "view": "employee",
         },
-        cwd=str(batch.NOTEBOOKS_DIR),
+        cwd=str(plan.NOTEBOOKS_DIR),
         progress_bar=False,
         kernel_name="python3",
     )

@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from kpinb import batch
+from kpinb import plan
 from kpinb.report import MIME_TYPE
 from tests.test_batch import WORKSPACE, rename_ids
 
@@ -16,10 +16,10 @@ DEFAULT_ID = {"employee": "E001", "team": "T01", "department": "Sales"}
 
 
 def _notebook(scope: str) -> nbformat.NotebookNode:
-    return nbformat.read(batch.NOTEBOOKS_DIR / batch.NOTEBOOKS[scope], as_version=4)
+    return nbformat.read(plan.NOTEBOOKS_DIR / plan.NOTEBOOKS[scope], as_version=4)
 
 
-@pytest.mark.parametrize("scope", sorted(batch.NOTEBOOKS))
+@pytest.mark.parametrize("scope", sorted(plan.NOTEBOOKS))
 def test_notebook_is_stored_thin_and_without_outputs(scope: str) -> None:
     nb = _notebook(scope)
     code = [c for c in nb.cells if c.cell_type == "code"]
@@ -29,7 +29,7 @@ def test_notebook_is_stored_thin_and_without_outputs(scope: str) -> None:
     assert "def " not in "".join(c.source for c in code)
     assert all(": str = " in line and "  # " in line for line in code[0].source.splitlines())
     guide = nb.cells[0].source
-    param = batch.ID_PARAMETER[scope]
+    param = plan.ID_PARAMETER[scope]
     assert f"-r {param}" in guide and "00123" in guide  # ids travel raw, not through -p
 
 
@@ -39,10 +39,10 @@ def _run(
     import papermill
 
     nb = papermill.execute_notebook(
-        str(batch.NOTEBOOKS_DIR / batch.NOTEBOOKS[scope]),
+        str(plan.NOTEBOOKS_DIR / plan.NOTEBOOKS[scope]),
         str(tmp_path / f"{scope}.ipynb"),
         parameters=parameters or {},
-        cwd=str(batch.NOTEBOOKS_DIR),
+        cwd=str(plan.NOTEBOOKS_DIR),
         progress_bar=False,
         kernel_name="python3",
     )
@@ -57,14 +57,14 @@ def _run(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("scope", sorted(batch.NOTEBOOKS))
+@pytest.mark.parametrize("scope", sorted(plan.NOTEBOOKS))
 def test_notebook_runs_under_papermill_with_its_defaults(scope: str, tmp_path: Path) -> None:
     twin = _run(scope, tmp_path)
     assert (twin["scope"], twin["id"], twin["period"], twin["view"]) == (
         scope,
         DEFAULT_ID[scope],
         "2026-Q3",
-        batch.PRIMARY_VIEW[scope],
+        plan.PRIMARY_VIEW[scope],
     )
 
 

@@ -12,9 +12,10 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from kpinb import outputs
+from kpinb import export, outputs
 from kpinb.errors import BatchError
-from kpinb.outputs import ReportFiles, atomic_write, plan_files, render_index, safe_name
+from kpinb.manifest import render_index
+from kpinb.outputs import ReportFiles, atomic_write, plan_files, safe_name
 
 SAFE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")
 
@@ -185,7 +186,7 @@ def test_index_escapes_names_and_strips_direction_overrides() -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt; evil" in page
     assert "\u202e" not in page
     assert 'href="employees/b_E1_b-1.html"' in page
-    assert outputs.external_fetches(page) == []
+    assert export.external_fetches(page) == []
 
 
 def test_index_keeps_the_previous_version_of_a_report_that_could_not_be_rebuilt() -> None:
@@ -222,16 +223,16 @@ def test_index_keeps_the_previous_version_of_a_report_that_could_not_be_rebuilt(
     ],
 )
 def test_external_fetches(snippet: str, fetches: bool) -> None:
-    assert bool(outputs.external_fetches(snippet)) is fetches
+    assert bool(export.external_fetches(snippet)) is fetches
 
 
 def test_twin_mismatch_names_what_differs() -> None:
     files = ReportFiles("employee", "E001", "employee", "E001")
     twin = {"scope": "employee", "id": "E001", "period": "2026-Q3", "view": "employee"}
-    assert outputs.twin_mismatch(twin, files, "2026-Q3") is None
-    wrong = outputs.twin_mismatch({**twin, "id": "E002"}, files, "2026-Q3")
+    assert export.twin_mismatch(twin, files, "2026-Q3") is None
+    wrong = export.twin_mismatch({**twin, "id": "E002"}, files, "2026-Q3")
     assert wrong is not None and "id='E002' (expected 'E001')" in wrong
-    assert "no report" in (outputs.twin_mismatch(None, files, "2026-Q3") or "")
+    assert "no report" in (export.twin_mismatch(None, files, "2026-Q3") or "")
 
 
 def _executed_notebook() -> nbformat.NotebookNode:
@@ -243,7 +244,7 @@ def _executed_notebook() -> nbformat.NotebookNode:
             "display_data",
             data={
                 "text/html": "<p class='r'>Report body</p>",
-                outputs.REPORT_MIME: {"id": "E001", "secret": 1},
+                export.REPORT_MIME: {"id": "E001", "secret": 1},
             },
         ),
         new_output("execute_result", data={"text/plain": "1 < 2"}, execution_count=1),
@@ -254,8 +255,8 @@ def _executed_notebook() -> nbformat.NotebookNode:
 
 
 def test_notebook_page_shows_outputs_only() -> None:
-    page = outputs.notebook_html(
-        outputs.make_exporter(),
+    page = export.notebook_html(
+        export.make_exporter(),
         _executed_notebook(),
         title="<i>Ana</i> \u202e",
         footer="kpinb & co",
@@ -274,10 +275,10 @@ def test_notebook_page_shows_outputs_only() -> None:
         assert hidden not in page
     assert "<title>&lt;i&gt;Ana&lt;/i&gt; </title>" in page
     assert "kpinb &amp; co" in page
-    assert outputs.external_fetches(page) == []
+    assert export.external_fetches(page) == []
     assert page.rstrip().endswith("</html>")
 
 
 def test_twin_of_reads_the_report_output() -> None:
-    assert outputs.twin_of(_executed_notebook()) == {"id": "E001", "secret": 1}
-    assert outputs.twin_of(new_notebook()) is None
+    assert export.twin_of(_executed_notebook()) == {"id": "E001", "secret": 1}
+    assert export.twin_of(new_notebook()) is None

@@ -21,6 +21,8 @@ PURE_CORE = (
     "goals",
     "rollup",
     "quality",
+    "series",
+    "executive",
     "analysis",
 )
 ADAPTER_LIBS = {

@@ -39,7 +39,7 @@ class Problem:
             where += f", row{'s' if self.count > 1 else ''} {shown}{more}"
         if self.column:
             where += f", column '{self.column}'"
-        times = f" [{self.count} rows]" if self.count > 1 else ""
+        times = f" [{self.count} rows]" if self.rows and self.count > 1 else ""
         return f"{where}: {self.problem}{times}. Fix: {self.fix}"
 
 

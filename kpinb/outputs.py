@@ -312,11 +312,12 @@ def keep_failed(
     if nb is not None:
         kept = resolve_under(period_dir, files.notebook)
         atomic_write(kept, nbformat.writes(nb), tmp_dir=staging)
+    # the published page (from the last good run, however many failures ago) stays put
     previous = read_states(period_dir).get(str(files.html), {})
     record = {
         key: previous[key]
         for key in ("html_sha256", "json_sha256", "quality")
-        if key in previous and previous.get("status") == "ok"
+        if previous.get("html_sha256") and key in previous
     }
     record.update({"status": "failed", "key": "", "name": name, "error": error})
     _write_state(period_dir, files, record, staging)

@@ -134,8 +134,12 @@ def make_jobs(
     """Jobs for ``requests``: safe file names (collisions stop the run), parameters, keys.
 
     Raises :class:`BatchError` on a file-name collision or when a notebook's
-    parameters differ from what the batch sends.
+    parameters differ from what the batch sends. Collisions are checked over every
+    report the period can hold, not only those asked for: a run limited by ``--only``
+    or ``--views`` must not publish a file that another id's report would overwrite.
     """
+    everyone = plan_requests(ws, per, views=ALL_VIEWS)
+    plan_files((r.scope, r.scope_id, r.view, r.primary) for r in everyone)
     files = plan_files((r.scope, r.scope_id, r.view, r.primary) for r in requests)
     scopes = sorted({r.scope for r in requests})
     notebooks = {scope: notebooks_dir / NOTEBOOKS[scope] for scope in scopes}

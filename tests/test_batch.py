@@ -160,3 +160,21 @@ def test_bad_usage_exits_2_and_writes_nothing(
     assert main(["run", str(WORKSPACE), "--out", str(out), *args]) == 2
     assert message in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_a_clash_outside_only_and_views_still_stops_the_run(tmp_path: Path) -> None:
+    # E012 renamed e001: --only E001 alone must not write employees/E001.html, which a
+    # later --only e001 run would overwrite on a case-insensitive disk (macOS, Windows)
+    clash = tmp_path / "ws"
+    shutil.copytree(WORKSPACE, clash)
+    rename_ids(clash, {"E012": "e001"})
+    ws = load_workspace(clash)
+    requests = plan.plan_requests(ws, Q3, only=["E001"])
+    with pytest.raises(BatchError, match=r"'E001'.*'e001'"):
+        plan.make_jobs(ws, Q3, requests, notebooks_dir=plan.NOTEBOOKS_DIR)
+    # an employee whose id is E003.manager clashes with E003's manager view, asked or not
+    rename_ids(clash, {"E012": "e001", "E005": "E003.manager"})
+    ws = load_workspace(clash)
+    requests = plan.plan_requests(ws, Q3, only=["E003"])
+    with pytest.raises(BatchError, match=r"employees/E003\.manager\.html"):
+        plan.make_jobs(ws, Q3, requests, notebooks_dir=plan.NOTEBOOKS_DIR)

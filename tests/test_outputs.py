@@ -220,6 +220,25 @@ def test_index_keeps_the_previous_version_of_a_report_that_could_not_be_rebuilt(
         ('<svg xmlns="http://www.w3.org/2000/svg"><path d="M0 0"/></svg>', False),
         ('<a href="https://example.com/help">help</a>', False),  # a link is not fetched
         ('<img alt="chart" src="data:image/png;base64,AAAA">', False),
+        # a browser decodes entities in attributes and reads every srcset candidate
+        ('<img src="&#47;&#47;x.example/a.png">', True),
+        ('<img src="ht&#x74;ps://x.example/a.png">', True),
+        ('<img srcset="a.png 1x, //x.example/b.png 2x">', True),
+        ('<img src="https:x.example/a.png">', True),  # no slashes: still another host
+        ('<img src="\\\\x.example/a.png">', True),  # backslashes count as slashes
+        ('<div style="background:url(&#47;&#47;x.example/a)">', True),
+        ('<meta http-equiv="refresh" content="0;url=//x.example">', True),
+        ('<iframe srcdoc="&lt;p&gt;"></iframe>', True),
+        # script without <script>: event handlers and javascript: links
+        ("<img src=x onerror=alert(1)>", True),
+        ('<svg><rect onmouseover="alert(1)"/></svg>', True),
+        ('<a href="jav&#x61;script:alert(1)">x</a>', True),
+        # the same words in escaped text are only text
+        ("<p>&lt;img src=x onerror=alert(1)&gt; on=Monday, javascript: basics</p>", False),
+        ('<p aria-label="O&#x27;Brien">E&#x27;s url(notes)</p>', False),
+        ('<text aria-label="Name: &lt;img src=x onerror=alert(1)&gt; href=//x">', False),
+        # "İ".lower() is two characters: positions found in the lowered page must still fit
+        ("<p>" + "İ" * 40 + "</p><img src=x onerror=alert(1)>", True),
     ],
 )
 def test_external_fetches(snippet: str, fetches: bool) -> None:
@@ -282,3 +301,19 @@ def test_notebook_page_shows_outputs_only() -> None:
 def test_twin_of_reads_the_report_output() -> None:
     assert export.twin_of(_executed_notebook()) == {"id": "E001", "secret": 1}
     assert export.twin_of(new_notebook()) is None
+
+
+def test_a_report_failing_twice_still_shows_its_kept_previous_version(tmp_path: Path) -> None:
+    # published once, then two runs that could not rebuild it: the good page stays on
+    # disk both times, so the index must keep linking it as "the previous version"
+    files = ReportFiles("employee", "E001", "employee", "E001")
+    staging = outputs.make_staging(tmp_path)
+    twin = {"id": "E001", "data_quality": []}
+    outputs.publish(tmp_path, files, "<p>ok</p>", twin, name="Ana", key="k1", staging=staging)
+    for _ in range(2):
+        outputs.keep_failed(tmp_path, files, None, "boom", name="Ana", staging=staging)
+        record = outputs.read_states(tmp_path)["employees/E001.html"]
+        assert record["status"] == "failed"
+        assert record["html_sha256"] == hashlib.sha256(b"<p>ok</p>").hexdigest()
+    page = render_index(period="2026-Q3", records=[record], warnings=[])
+    assert 'href="employees/E001.html"' in page and "the previous version is kept" in page

@@ -66,7 +66,9 @@ def sha256_path(path: Path) -> str:
 
 
 def code_fingerprint() -> str:
-    """kpinb's version and a hash of its code and templates: a change rebuilds reports."""
+    """kpinb's version, a hash of its code and templates, and the versions of the packages
+    a report is made with (an Altair or nbconvert upgrade can change a page): a change to
+    any of them rebuilds reports."""
     root = Path(__file__).resolve().parent
     files = sorted(
         p
@@ -75,7 +77,36 @@ def code_fingerprint() -> str:
         and p.suffix in {".py", ".j2", ".css", ".json", ".yaml"}
         and "__pycache__" not in p.parts
     )
-    return digest(__version__, *(f"{p.relative_to(root)}:{sha256_path(p)}" for p in files))
+    versions = sorted(package_versions().items())
+    return digest(__version__, *(f"{p.relative_to(root)}:{sha256_path(p)}" for p in files),
+                  *(f"{name}=={version}" for name, version in versions))
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of Python and of the packages a report depends on."""
+    import platform
+    from importlib import metadata
+
+    names = (
+        "kpinb",
+        "papermill",
+        "nbclient",
+        "nbconvert",
+        "nbformat",
+        "ipykernel",
+        "pandas",
+        "numpy",
+        "altair",
+        "vl-convert-python",
+        "jinja2",
+    )
+    versions = {"python": platform.python_version()}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
 
 
 def _kpis_digest(ws: Workspace) -> str:

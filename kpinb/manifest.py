@@ -124,7 +124,7 @@ def run_manifest(
         "workspace_files": files,
         "notebooks": {p.name: inputs.sha256_path(p) for p in sorted({j.notebook for j in jobs})},
         "code_fingerprint": inputs.code_fingerprint(),
-        "versions": package_versions(),
+        "versions": inputs.package_versions(),
         "started": started,
         "finished": now_iso(),
         "seconds": round(seconds, 3),
@@ -164,30 +164,3 @@ def workspace_files(root: Path | None) -> dict[str, str]:
         for p in sorted(Path(root).iterdir())
         if p.is_file() and not p.name.startswith(".")
     }
-
-
-def package_versions() -> dict[str, str]:
-    """Versions of Python and of the packages a report depends on."""
-    import platform
-    from importlib import metadata
-
-    names = (
-        "kpinb",
-        "papermill",
-        "nbclient",
-        "nbconvert",
-        "nbformat",
-        "ipykernel",
-        "pandas",
-        "numpy",
-        "altair",
-        "vl-convert-python",
-        "jinja2",
-    )
-    versions = {"python": platform.python_version()}
-    for name in names:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions

@@ -178,3 +178,16 @@ def test_a_clash_outside_only_and_views_still_stops_the_run(tmp_path: Path) -> N
     requests = plan.plan_requests(ws, Q3, only=["E003"])
     with pytest.raises(BatchError, match=r"employees/E003\.manager\.html"):
         plan.make_jobs(ws, Q3, requests, notebooks_dir=plan.NOTEBOOKS_DIR)
+
+
+def test_a_package_upgrade_changes_the_inputs_key(monkeypatch):
+    """An Altair or nbconvert upgrade can change a page, so it must not be skipped."""
+    from kpinb import inputs
+
+    before = inputs.code_fingerprint()
+    real = inputs.package_versions
+    monkeypatch.setattr(inputs, "package_versions",
+                        lambda: {**real(), "altair": "99.0.0"})
+    assert inputs.code_fingerprint() != before
+    monkeypatch.setattr(inputs, "package_versions", real)
+    assert inputs.code_fingerprint() == before

@@ -18,6 +18,7 @@ import pandas as pd
 import yaml
 
 from kpinb.errors import UsageError
+from kpinb.kpis import KpiSpec
 from kpinb.periods import Period, period_of
 
 WEEKS = 104
@@ -34,31 +35,13 @@ MIN_REVIEW_WEEKS = 8  # weeks of the review quarter the archetypes need to show
 NEW_HIRE_WEEKS = 5  # weekly points a new hire has (fewer than 6 on purpose)
 
 
-@dataclass(frozen=True)
-class KpiDef:
-    """A demo KPI: its dictionary entry plus how to simulate it."""
+@dataclass(frozen=True, kw_only=True)
+class KpiDef(KpiSpec):
+    """A demo KPI: its dictionary entry (a :class:`KpiSpec`) plus how to simulate it."""
 
-    id: str
-    name: str
-    unit: str
-    direction: str
-    kind: str
-    type: str
-    cadence: str
-    rollup: str
-    owner: str
-    source: str
-    formula: str
-    exclusions: str
-    pair: str | None
     decimals: int  # written with this many decimals
     levels: tuple[float, float]  # range of a person's usual level
     noise: float  # routine weekly noise, as a fraction of the level
-
-    @property
-    def sign(self) -> int:
-        """+1 when higher is better, -1 when lower is better."""
-        return 1 if self.direction == "up" else -1
 
 
 # --------------------------------------------------------------------------- static data

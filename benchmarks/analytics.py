@@ -96,17 +96,7 @@ def build(people: int, weeks: int, seed: int = 1) -> Workspace:
             "baseline": np.nan,
         }
     )
-    empty = pd.DataFrame()
-    return Workspace(
-        kpis=_kpis(),
-        people=people_df,
-        teams=teams,
-        observations=obs,
-        targets=targets,
-        goals=empty,
-        ratings=empty,
-        feasibility=empty,
-    )
+    return Workspace.from_tables(_kpis(), people_df, teams, obs, targets=targets)
 
 
 def _best_of(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from kpinb.checkins import CHECKIN_COLUMNS  # the journal's import format
 from kpinb.demo_model import (
     CHECKIN_NOTES,
     DEPENDENCY_NOTES,
@@ -247,22 +248,6 @@ def feasibility_table(people: list[Person], cal: Calendar) -> pd.DataFrame:
     )
 
 
-CHECKIN_COLUMNS = [
-    "date",
-    "employee_id",
-    "author",
-    "what_moved",
-    "why_moved",
-    "expected_impact",
-    "support_needed",
-    "diagnosis",
-    "action",
-    "action_owner",
-    "action_due",
-    "action_status",
-]
-
-
 def checkins_table(people: list[Person], cal: Calendar) -> pd.DataFrame:
     """A few past check-ins (import format): one row per action, same entry = same key."""
     names = {p.employee_id: p.name for p in people}
@@ -274,7 +259,7 @@ def checkins_table(people: list[Person], cal: Calendar) -> pd.DataFrame:
             author = names[person.manager_id]
             kpi = KPIS[ROLES[person.role][1][0]].name
             rows += [_checkin_row(note, when, person, author, kpi) for note in notes]
-    return pd.DataFrame(rows, columns=CHECKIN_COLUMNS)
+    return pd.DataFrame(rows, columns=list(CHECKIN_COLUMNS))
 
 
 def _checkin_row(note: dict[str, Any], when: _When, p: Person, author: str, kpi: str) -> list[str]:

@@ -43,6 +43,19 @@ class Workspace:
     root: Path | None = None
     warnings: tuple[Problem, ...] = field(default=())
 
+    @classmethod
+    def from_tables(cls, kpis: Mapping[str, KpiSpec], people: pd.DataFrame,
+                    teams: pd.DataFrame, observations: pd.DataFrame,
+                    **optional: pd.DataFrame) -> Workspace:
+        """A workspace from frames already typed (tests, notebooks, benchmarks), without
+        the disk: optional tables that are not given become empty frames with their columns."""
+        unknown = set(optional) - {"targets", "goals", "ratings", "feasibility"}
+        if unknown:
+            raise TypeError(f"not optional workspace tables: {sorted(unknown)}")
+        tables = {name: optional.get(name, _empty(TABLES[name]))
+                  for name in ("targets", "goals", "ratings", "feasibility")}
+        return cls(kpis=kpis, people=people, teams=teams, observations=observations, **tables)
+
 
 @dataclass(frozen=True)
 class Validation:

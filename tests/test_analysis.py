@@ -98,21 +98,8 @@ def workspace(
             "department": ["D1" if t != "T9" else "D2" for t in team_ids],
         }
     )
-    if targets is None:
-        targets = pd.DataFrame(
-            columns=["scope", "scope_id", "kpi_id", "period", "target", "baseline"]
-        )
-    empty = pd.DataFrame()
-    return Workspace(
-        kpis=kpis,
-        people=people,
-        teams=teams_df,
-        observations=obs,
-        targets=targets,
-        goals=empty,
-        ratings=empty,
-        feasibility=empty,
-    )
+    extra = {} if targets is None else {"targets": targets}
+    return Workspace.from_tables(kpis, people, teams_df, obs, **extra)
 
 
 def noise(seed: int, n: int = 52, level: float = 50, sd: float = 3) -> np.ndarray:
@@ -485,10 +472,6 @@ def test_team_charts_leave_out_incomplete_weeks(monkeypatch: pytest.MonkeyPatch)
     series = {(f"E{i}", "k"): noise(20 + i, sd=1) for i in range(6)}
     ws = workspace(series, {"k": spec("k", rollup="sum")})
     ws = _drop(_drop(ws, "E0", [44, 47]), "E1", [49, 50])
-    empty = {"goals": ["employee_id", "goal", "kpi_ids"],
-             "ratings": ["employee_id", "period", "rating"],
-             "feasibility": ["scope", "scope_id", "kpi_id", "period", "flagged_by", "reason"]}
-    ws = replace(ws, **{name: pd.DataFrame(columns=cols) for name, cols in empty.items()})
     report.build_report(ws, "team", "T1", "2026-Q3", "manager")
     holes = {d.strftime("%Y-%m-%d") for d in MONDAYS[[44, 47, 49, 50]]}
     trend = next(spec for spec in drawn if "layer" in spec)

@@ -385,7 +385,7 @@ def test_journal_masking_matches_any_case_and_unique_first_names() -> None:
             "manager_id": ["E2", pd.NA, "E2", "E2", "E2", "E2"],
         }
     )
-    ws = Workspace({}, people, *(pd.DataFrame() for _ in range(6)))
+    ws = Workspace.from_tables({}, people, pd.DataFrame(), pd.DataFrame())
     mask = sections.privacy(ws, "E1")
     assert (
         mask("grace hopper met ALAN TURING and e5")

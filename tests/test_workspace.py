@@ -266,3 +266,18 @@ def test_display_text_is_normalised_and_stripped_of_spoofing_characters(tmp_path
     assert ws.people["name"].iloc[0].startswith("Jos\u00e9")  # one code point: NFC
     assert ws.goals["goal"].iloc[0] == "Line one line two"
     assert ws.people["employee_id"].iloc[0] == "00123"  # ids are left as they are
+
+
+def test_a_workspace_from_frames_gets_empty_optional_tables_with_their_columns():
+    from kpinb.workspace import Workspace
+
+    frames = wsfactory.tables()
+    ws = Workspace.from_tables({}, frames["people"], frames["teams"], frames["observations"],
+                               targets=frames["targets"])
+    assert ws.targets is frames["targets"]
+    assert ws.goals.empty and list(ws.goals.columns) == ["employee_id", "goal", "kpi_ids"]
+    assert list(ws.feasibility.columns) == ["scope", "scope_id", "kpi_id", "period",
+                                            "flagged_by", "reason"]
+    with pytest.raises(TypeError, match="not optional workspace tables: \\['journal'\\]"):
+        Workspace.from_tables({}, frames["people"], frames["teams"], frames["observations"],
+                              journal=frames["goals"])

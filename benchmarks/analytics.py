@@ -15,7 +15,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from kpinb.analysis import analyse
+from kpinb.analytics import analyse
 from kpinb.kpis import KpiSpec, KpiVersion
 from kpinb.workspace import Workspace
 

@@ -34,30 +34,44 @@ def write_workspace(root: Path, people: int, fmt: str) -> None:
     root.mkdir(parents=True, exist_ok=True)
     lines = ["kpis:"]
     for k in range(KPIS):
-        lines.append(f"  - {{id: K{k:02d}, name: KPI {k}, unit: n, direction: "
-                     f"{'up' if k % 3 else 'down'}, kind: leading, type: process, cadence: "
-                     "weekly, rollup: mean, owner: o, source: s, formula: f}")
+        lines.append(
+            f"  - {{id: K{k:02d}, name: KPI {k}, unit: n, direction: "
+            f"{'up' if k % 3 else 'down'}, kind: leading, type: process, cadence: "
+            "weekly, rollup: mean, owner: o, source: s, formula: f}"
+        )
     (root / "kpis.yaml").write_text("\n".join(lines) + "\n")
     ids = np.array([f"E{i:05d}" for i in range(people)])
     teams = people // 8
     tables = {
-        "teams": pd.DataFrame({"team_id": [f"T{t:04d}" for t in range(teams)],
-                               "name": [f"Team {t}" for t in range(teams)],
-                               "department": [f"D{t % 12}" for t in range(teams)]}),
-        "people": pd.DataFrame({"employee_id": ids, "name": [f"Person {i}" for i in ids],
-                                "team_id": [f"T{(i // 8) % teams:04d}" for i in range(people)],
-                                "manager_id": [""] + ["E00000"] * (people - 1),
-                                "role": "analyst", "start_date": "2023-01-02"}),
+        "teams": pd.DataFrame(
+            {
+                "team_id": [f"T{t:04d}" for t in range(teams)],
+                "name": [f"Team {t}" for t in range(teams)],
+                "department": [f"D{t % 12}" for t in range(teams)],
+            }
+        ),
+        "people": pd.DataFrame(
+            {
+                "employee_id": ids,
+                "name": [f"Person {i}" for i in ids],
+                "team_id": [f"T{(i // 8) % teams:04d}" for i in range(people)],
+                "manager_id": [""] + ["E00000"] * (people - 1),
+                "role": "analyst",
+                "start_date": "2023-01-02",
+            }
+        ),
     }
     weeks = pd.date_range("2024-10-07", periods=WEEKS, freq="7D").strftime("%Y-%m-%d")
     rng = np.random.default_rng(1)
     n = people * KPIS * WEEKS
-    tables["observations"] = pd.DataFrame({
-        "employee_id": np.repeat(ids, KPIS * WEEKS),
-        "kpi_id": np.tile(np.repeat([f"K{k:02d}" for k in range(KPIS)], WEEKS), people),
-        "period": np.tile(weeks, people * KPIS),
-        "value": np.round(rng.normal(50, 10, n), 2),
-    })
+    tables["observations"] = pd.DataFrame(
+        {
+            "employee_id": np.repeat(ids, KPIS * WEEKS),
+            "kpi_id": np.tile(np.repeat([f"K{k:02d}" for k in range(KPIS)], WEEKS), people),
+            "period": np.tile(weeks, people * KPIS),
+            "value": np.round(rng.normal(50, 10, n), 2),
+        }
+    )
     for name, frame in tables.items():
         table = pa.Table.from_pandas(frame, preserve_index=False)
         if fmt == "csv":
@@ -96,24 +110,29 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=Path("/tmp/kpinb-bench-load"))
     parser.add_argument("--repeat", type=int, default=3, help="runs of each; the fastest counts")
     args = parser.parse_args()
-    print(f"workspace: {args.people} people x {KPIS} KPIs x {WEEKS} weeks "
-          f"= {args.people * KPIS * WEEKS:,} observations; fastest of {args.repeat} runs each")
+    print(
+        f"workspace: {args.people} people x {KPIS} KPIs x {WEEKS} weeks "
+        f"= {args.people * KPIS * WEEKS:,} observations; fastest of {args.repeat} runs each"
+    )
     for fmt in ("csv", "parquet"):
         root = args.dir / f"{fmt}-{args.people}"
         if not (root / f"observations.{fmt}").exists():
             t = time.perf_counter()
             write_workspace(root, args.people, fmt)
             print(f"  wrote {fmt} workspace in {time.perf_counter() - t:.1f} s")
-        runs = [(measure("plain", root, fmt), measure("kpinb", root, fmt))
-                for _ in range(args.repeat)]  # alternate, then keep each one's fastest run
+        runs = [
+            (measure("plain", root, fmt), measure("kpinb", root, fmt)) for _ in range(args.repeat)
+        ]  # alternate, then keep each one's fastest run
         plain = min((p for p, _ in runs), key=lambda m: m["seconds"])
         kpinb = min((k for _, k in runs), key=lambda m: m["seconds"])
         reader = "pandas.read_csv" if fmt == "csv" else "pandas.read_parquet"
         print(f"{fmt:8s} plain {reader}: {plain['seconds']:6.2f} s, peak {plain['rss_mb']:6.0f} MB")
-        print(f"{fmt:8s} kpinb load+validate: {kpinb['seconds']:6.2f} s, "
-              f"peak {kpinb['rss_mb']:6.0f} MB  "
-              f"ratio {kpinb['seconds'] / plain['seconds']:.2f}x time, "
-              f"{kpinb['rss_mb'] / plain['rss_mb']:.2f}x memory")
+        print(
+            f"{fmt:8s} kpinb load+validate: {kpinb['seconds']:6.2f} s, "
+            f"peak {kpinb['rss_mb']:6.0f} MB  "
+            f"ratio {kpinb['seconds'] / plain['seconds']:.2f}x time, "
+            f"{kpinb['rss_mb'] / plain['rss_mb']:.2f}x memory"
+        )
 
 
 if __name__ == "__main__":

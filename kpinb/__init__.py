@@ -1,26 +1,46 @@
-"""kpinb: coaching analytics workbook. KPIs start a conversation; they are not verdicts."""
+"""kpinb: coaching analytics workbook. KPIs start a conversation; they are not verdicts.
+
+The errors load at once; the rest of the public surface loads on first use, so
+``import kpinb`` and ``kpinb --help`` stay light (no pandas, pandera, Jinja2 or Altair
+until a name that needs them is used).
+"""
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING
+
 from kpinb.errors import KpinbError, Problem, UsageError, WorkspaceError
-from kpinb.kpis import KpiSpec, KpiVersion
-from kpinb.periods import Period, parse_period
-from kpinb.workspace import Validation, Workspace, load_workspace, validate_workspace
+from kpinb.version import __version__
 
-__version__ = "0.1.0"
+if TYPE_CHECKING:
+    from kpinb.kpis import KpiSpec, KpiVersion
+    from kpinb.periods import Period, parse_period
+    from kpinb.report import Report, build_report, page_html, show
+    from kpinb.workspace import Validation, Workspace, load_workspace, validate_workspace
 
-# the report facade pulls in Altair and Jinja2: import it only when first used,
-# so the command line and the loader start fast
-_LAZY = {"Report": "kpinb.report", "build_report": "kpinb.report", "page_html": "kpinb.report",
-         "show": "kpinb.report"}
+
+_LAZY = {
+    "KpiSpec": "kpinb.kpis",
+    "KpiVersion": "kpinb.kpis",
+    "Period": "kpinb.periods",
+    "Report": "kpinb.report",
+    "Validation": "kpinb.workspace",
+    "Workspace": "kpinb.workspace",
+    "build_report": "kpinb.report",
+    "load_workspace": "kpinb.workspace",
+    "page_html": "kpinb.report",
+    "parse_period": "kpinb.periods",
+    "show": "kpinb.report",
+    "validate_workspace": "kpinb.workspace",
+}
 
 
 def __getattr__(name: str) -> object:
     if name in _LAZY:
-        import importlib
-
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'kpinb' has no attribute {name!r}")
+
 
 __all__ = [
     "KpiSpec",

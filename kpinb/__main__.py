@@ -1,5 +1,5 @@
 import sys
 
-from kpinb.cli import main
+from kpinb.cli.main import main
 
 sys.exit(main())

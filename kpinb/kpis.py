@@ -16,6 +16,10 @@ import pandas as pd
 
 from kpinb.errors import Problem
 
+# a series is stale when this many days or more have passed since its last point
+# (two cadence steps): the data-quality check and the analytics use the same line
+STALE_DAYS = {"weekly": 14, "monthly": 62}
+
 ALLOWED: dict[str, tuple[str, ...]] = {
     "direction": ("up", "down"),
     "kind": ("leading", "lagging"),
@@ -23,8 +27,19 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "cadence": ("weekly", "monthly"),
     "rollup": ("sum", "mean", "median"),
 }
-REQUIRED = ("id", "name", "unit", "direction", "kind", "type", "cadence", "rollup",
-            "owner", "source", "formula")
+REQUIRED = (
+    "id",
+    "name",
+    "unit",
+    "direction",
+    "kind",
+    "type",
+    "cadence",
+    "rollup",
+    "owner",
+    "source",
+    "formula",
+)
 
 
 @dataclass(frozen=True)
@@ -80,8 +95,13 @@ def parse_kpis(data: Any, file: str = "kpis.yaml") -> tuple[dict[str, KpiSpec], 
     if isinstance(entries, Mapping):  # mapping of id -> fields
         entries = [{"id": k, **(v or {})} for k, v in entries.items()]
     if not isinstance(entries, list) or not entries:
-        problems.append(Problem(file, "no KPI definitions found",
-                                "write a list of KPIs under a top-level 'kpis:' key"))
+        problems.append(
+            Problem(
+                file,
+                "no KPI definitions found",
+                "write a list of KPIs under a top-level 'kpis:' key",
+            )
+        )
         return {}, problems
     specs: dict[str, KpiSpec] = {}
     for n, entry in enumerate(entries, start=1):
@@ -89,68 +109,117 @@ def parse_kpis(data: Any, file: str = "kpis.yaml") -> tuple[dict[str, KpiSpec], 
         if spec is None:
             continue
         if spec.id in specs:
-            problems.append(Problem(file, f"KPI #{n}: id {spec.id!r} is defined twice",
-                                    "give each KPI a unique id", column="id"))
+            problems.append(
+                Problem(
+                    file,
+                    f"KPI #{n}: id {spec.id!r} is defined twice",
+                    "give each KPI a unique id",
+                    column="id",
+                )
+            )
         specs[spec.id] = spec
     for spec in specs.values():
         if spec.pair is not None and spec.pair not in specs:
-            problems.append(Problem(
-                file, f"KPI {spec.id!r}: pair {spec.pair!r} is not a KPI of the dictionary",
-                f"use one of {sorted(specs)} or remove 'pair'", column="pair"))
+            problems.append(
+                Problem(
+                    file,
+                    f"KPI {spec.id!r}: pair {spec.pair!r} is not a KPI of the dictionary",
+                    f"use one of {sorted(specs)} or remove 'pair'",
+                    column="pair",
+                )
+            )
     return specs, problems
 
 
 def _parse_one(entry: Any, n: int, file: str, problems: list[Problem]) -> KpiSpec | None:
     if not isinstance(entry, Mapping):
-        problems.append(Problem(file, f"KPI #{n} is not a mapping of fields",
-                                "write each KPI as 'key: value' lines"))
+        problems.append(
+            Problem(
+                file, f"KPI #{n} is not a mapping of fields", "write each KPI as 'key: value' lines"
+            )
+        )
         return None
     label = f"KPI #{n} ({entry.get('id', '?')})"
     fields = {k: ("" if entry.get(k) is None else str(entry.get(k)).strip()) for k in REQUIRED}
     ok = True
     for key in REQUIRED:
         if not fields[key]:
-            problems.append(Problem(file, f"{label}: field '{key}' is missing",
-                                    f"add '{key}:' to this KPI", column=key))
+            problems.append(
+                Problem(
+                    file,
+                    f"{label}: field '{key}' is missing",
+                    f"add '{key}:' to this KPI",
+                    column=key,
+                )
+            )
             ok = False
     for key, allowed in ALLOWED.items():
         if fields[key] and fields[key] not in allowed:
-            problems.append(Problem(
-                file, f"{label}: {key} {fields[key]!r} is not allowed",
-                f"use one of {', '.join(allowed)}", column=key))
+            problems.append(
+                Problem(
+                    file,
+                    f"{label}: {key} {fields[key]!r} is not allowed",
+                    f"use one of {', '.join(allowed)}",
+                    column=key,
+                )
+            )
             ok = False
     versions = _parse_versions(entry.get("versions") or [], label, file, problems)
     if not ok or versions is None:
         return None
     pair = entry.get("pair")
-    return KpiSpec(**fields, exclusions=str(entry.get("exclusions") or ""),
-                   pair=str(pair).strip() if pair else None, versions=versions)
+    return KpiSpec(
+        **fields,
+        exclusions=str(entry.get("exclusions") or ""),
+        pair=str(pair).strip() if pair else None,
+        versions=versions,
+    )
 
 
-def _parse_versions(raw: Any, label: str, file: str,
-                    problems: list[Problem]) -> tuple[KpiVersion, ...] | None:
+def _parse_versions(
+    raw: Any, label: str, file: str, problems: list[Problem]
+) -> tuple[KpiVersion, ...] | None:
     if not isinstance(raw, list):
-        problems.append(Problem(file, f"{label}: versions is not a list",
-                                "write versions as a list of effective_from + change",
-                                column="versions"))
+        problems.append(
+            Problem(
+                file,
+                f"{label}: versions is not a list",
+                "write versions as a list of effective_from + change",
+                column="versions",
+            )
+        )
         return None
     out: list[KpiVersion] = []
     ok = True
     for i, item in enumerate(raw, start=1):
-        when = pd.to_datetime(str((item or {}).get("effective_from", "")), errors="coerce",
-                              format="%Y-%m-%d") if isinstance(item, Mapping) else pd.NaT
+        when = (
+            pd.to_datetime(
+                str((item or {}).get("effective_from", "")), errors="coerce", format="%Y-%m-%d"
+            )
+            if isinstance(item, Mapping)
+            else pd.NaT
+        )
         if pd.isna(when):
-            problems.append(Problem(
-                file, f"{label}: version {i} has no valid effective_from date",
-                "write effective_from as YYYY-MM-DD", column="versions"))
+            problems.append(
+                Problem(
+                    file,
+                    f"{label}: version {i} has no valid effective_from date",
+                    "write effective_from as YYYY-MM-DD",
+                    column="versions",
+                )
+            )
             ok = False
             continue
         if out and when <= out[-1].effective_from:
-            problems.append(Problem(
-                file, f"{label}: version {i} ({when.date()}) is not after version {i - 1} "
-                f"({out[-1].effective_from.date()})",
-                "list definition changes in date order, each on a later date",
-                column="versions"))
+            problems.append(
+                Problem(
+                    file,
+                    f"{label}: version {i} ({when.date()}) is not after version {i - 1} "
+                    f"({out[-1].effective_from.date()})",
+                    "list definition changes in date order, each on a later date",
+                    column="versions",
+                )
+            )
             ok = False
         out.append(KpiVersion(pd.Timestamp(when), str(item.get("change") or "").strip()))
     return tuple(out) if ok else None

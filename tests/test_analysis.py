@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kpinb.analysis import Analysis, analyse
+from kpinb.analytics import Analysis, analyse
 from kpinb.kpis import KpiSpec, KpiVersion
 from kpinb.periods import period_of
 from kpinb.workspace import Workspace
@@ -458,8 +458,9 @@ def test_team_charts_leave_out_incomplete_weeks(monkeypatch: pytest.MonkeyPatch)
     """The same six people as above: the team's trend chart and its members' small
     multiples carry no value for the 4 weeks where a member sent none, so a sum that
     falls only because data is missing is never drawn as a dip."""
-    from kpinb import report, sections, views
-    from kpinb.render import ChartBlock
+    from kpinb.report import facade as report
+    from kpinb.report import sections, views
+    from kpinb.report.render import ChartBlock
 
     drawn: list[dict] = []
 
@@ -475,7 +476,11 @@ def test_team_charts_leave_out_incomplete_weeks(monkeypatch: pytest.MonkeyPatch)
     report.build_report(ws, "team", "T1", "2026-Q3", "manager")
     holes = {d.strftime("%Y-%m-%d") for d in MONDAYS[[44, 47, 49, 50]]}
     trend = next(spec for spec in drawn if "layer" in spec)
-    dates = {str(r["period"])[:10] for data in trend["datasets"].values() for r in data
-             if "period" in r and r.get("value") is not None}
+    dates = {
+        str(r["period"])[:10]
+        for data in trend["datasets"].values()
+        for r in data
+        if "period" in r and r.get("value") is not None
+    }
     assert dates and not dates & holes
     assert str(MONDAYS[45].date()) in dates

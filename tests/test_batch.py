@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kpinb import plan
-from kpinb.cli import main
+from kpinb.batch import plan
+from kpinb.cli.main import main
 from kpinb.errors import BatchError, UsageError
 from kpinb.periods import parse_period
 from kpinb.workspace import Workspace, load_workspace
@@ -57,7 +57,7 @@ def test_unknown_only_ids_are_refused_with_a_suggestion(ws: Workspace) -> None:
 
 
 def test_batch_views_match_the_facade() -> None:
-    from kpinb.report import VIEWS
+    from kpinb.scopes import SCOPE_VIEWS as VIEWS
 
     assert {k: tuple(v) for k, v in VIEWS.items()} == plan.SCOPE_VIEWS
 
@@ -182,12 +182,11 @@ def test_a_clash_outside_only_and_views_still_stops_the_run(tmp_path: Path) -> N
 
 def test_a_package_upgrade_changes_the_inputs_key(monkeypatch):
     """An Altair or nbconvert upgrade can change a page, so it must not be skipped."""
-    from kpinb import inputs
+    from kpinb.batch import inputs
 
     before = inputs.code_fingerprint()
     real = inputs.package_versions
-    monkeypatch.setattr(inputs, "package_versions",
-                        lambda: {**real(), "altair": "99.0.0"})
+    monkeypatch.setattr(inputs, "package_versions", lambda: {**real(), "altair": "99.0.0"})
     assert inputs.code_fingerprint() != before
     monkeypatch.setattr(inputs, "package_versions", real)
     assert inputs.code_fingerprint() == before

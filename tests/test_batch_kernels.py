@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from kpinb.kernels import KernelPool, WarmKernel
+from kpinb.batch.kernels import KernelPool, WarmKernel
 
 pytestmark = pytest.mark.slow
 

@@ -21,9 +21,10 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from kpinb import batch, inputs, plan
-from kpinb.cli import main
-from kpinb.outputs import safe_name
+from kpinb.batch import inputs, plan
+from kpinb.batch import run as batch
+from kpinb.batch.outputs import safe_name
+from kpinb.cli.main import main
 from tests.test_batch import WORKSPACE, rename_ids
 
 pytestmark = pytest.mark.slow

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kpinb import charts
+from kpinb.report import charts
 
 WEEKS = pd.date_range("2026-01-05", periods=6, freq="7D")
 

@@ -19,7 +19,8 @@ import pytest
 import yaml
 
 from kpinb import cli
-from kpinb.demo import GENERATED, build_demo, main_args, run_demo, write_demo
+from kpinb.cli.demo import main_args, run_demo
+from kpinb.demo import GENERATED, build_demo, write_demo
 from kpinb.errors import UsageError
 from kpinb.journal import latest_entries
 
@@ -443,9 +444,9 @@ def test_end_too_early_in_its_quarter_is_refused(tmp_path: Path, capsys) -> None
 
 def test_run_calls_the_batch_for_the_review_quarter(tmp_path: Path, monkeypatch, capsys) -> None:
     calls = []
-    fake = types.ModuleType("kpinb.batch")
+    fake = types.ModuleType("kpinb.batch.run")
     fake.run_batch = lambda path, period, **kw: calls.append((path, period, kw))
-    monkeypatch.setitem(sys.modules, "kpinb.batch", fake)
+    monkeypatch.setitem(sys.modules, "kpinb.batch.run", fake)
     out = tmp_path / "ws"
     args = main_args([str(out), "--people", "12", "--reports", str(tmp_path / "r")])
     code = run_demo(args)
@@ -462,7 +463,7 @@ def test_run_calls_the_batch_for_the_review_quarter(tmp_path: Path, monkeypatch,
 def test_run_without_a_batch_still_writes_the_workspace(
     tmp_path: Path, monkeypatch, capsys
 ) -> None:
-    monkeypatch.setitem(sys.modules, "kpinb.batch", types.ModuleType("kpinb.batch"))
+    monkeypatch.setitem(sys.modules, "kpinb.batch.run", types.ModuleType("kpinb.batch.run"))
     out = tmp_path / "ws"
     assert run_demo(main_args(["--out", str(out), "--people", "12"])) == 0
     assert (out / "kpis.yaml").exists()

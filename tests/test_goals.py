@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kpinb import goals
+from kpinb.analytics import goals
 from kpinb.periods import parse_period
 
 

@@ -400,7 +400,7 @@ def test_an_import_that_breaks_while_writing_is_rolled_back(tmp_path, monkeypatc
     def broken(*args: object) -> None:
         raise sqlite3.OperationalError("disk I/O error")
 
-    monkeypatch.setattr(journal, "_record_import", broken)
+    monkeypatch.setattr("kpinb.journal.entries._record_import", broken)
     with pytest.raises(sqlite3.OperationalError):
         journal.import_checkins(tmp_path, _csv(tmp_path, GOOD))
     assert _sha(tmp_path / "journal.sqlite") == before
@@ -421,7 +421,7 @@ def test_semicolons_bom_extra_columns_and_neutralised_text_are_read(tmp_path) ->
 
 
 def test_an_export_imports_again_as_the_same_journal(tmp_path) -> None:
-    from kpinb.sheets import write_csv
+    from kpinb.journal.sheets import write_csv
 
     first, second = tmp_path / "a", tmp_path / "b"
     first.mkdir(), second.mkdir()

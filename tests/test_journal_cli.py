@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 
 from kpinb import journal
-from kpinb.cli import main
+from kpinb.cli.main import main
 from tests import wsfactory
 
 FLAGS = [

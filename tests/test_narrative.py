@@ -13,8 +13,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from kpinb import narrative as nv
-from kpinb import sentences as st
+from kpinb.report import narrative as nv
+from kpinb.report import sentences as st
 
 
 @pytest.mark.parametrize(
@@ -426,7 +426,7 @@ def test_kpi_without_values_in_the_period_says_so_and_implies_no_action() -> Non
     """A no_data KPI whose last weeks (before the period) formed a streak and a trend:
     its card says there is no value, the headline does not cite the old streak, and it
     raises no coaching question."""
-    from kpinb import sections
+    from kpinb.report import journal_sections
 
     r = ref(
         status="no_data",
@@ -442,5 +442,5 @@ def test_kpi_without_values_in_the_period_says_so_and_implies_no_action() -> Non
     ]
     assert [s.key for s in nv.headline([r], PERIOD)] == ["headline_start"]
     data = {"routine": {"checkin": None}}
-    sections.questions_section([r], data)
+    journal_sections.questions_section([r], data)
     assert data["questions"] == []

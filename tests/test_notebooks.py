@@ -8,8 +8,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from kpinb import plan
-from kpinb.report import MIME_TYPE
+from kpinb.batch import plan
+from kpinb.scopes import REPORT_MIME as MIME_TYPE
 from tests.test_batch import WORKSPACE, rename_ids
 
 DEFAULT_ID = {"employee": "E001", "team": "T01", "department": "Sales"}

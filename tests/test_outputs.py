@@ -12,10 +12,10 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from kpinb import export, outputs
+from kpinb.batch import export, outputs
+from kpinb.batch.manifest import render_index
+from kpinb.batch.outputs import ReportFiles, atomic_write, plan_files, safe_name
 from kpinb.errors import BatchError
-from kpinb.manifest import render_index
-from kpinb.outputs import ReportFiles, atomic_write, plan_files, safe_name
 
 SAFE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")
 

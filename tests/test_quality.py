@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from kpinb import quality
+from kpinb.analytics import quality
 from kpinb.kpis import KpiSpec
 
 

@@ -16,7 +16,8 @@ import pytest
 
 from kpinb.errors import UsageError
 from kpinb.periods import parse_period
-from kpinb.report import MIME_TYPE, Report, build_report, page_html, show
+from kpinb.report import Report, build_report, page_html, show
+from kpinb.scopes import REPORT_MIME as MIME_TYPE
 from kpinb.workspace import Workspace, load_workspace
 
 PERIOD = "2026-Q3"
@@ -286,18 +287,18 @@ def test_a_person_without_values_gets_a_starting_report(demo_ws: Workspace) -> N
 
 
 def test_open_action_sentences_with_and_without_a_due_date() -> None:
-    from kpinb import sections
-    from kpinb import sentences as st
+    from kpinb.report import journal_sections
+    from kpinb.report import sentences as st
 
     actions = [
         {"name": "Ada", "text": "Shadow a colleague", "owner": "Ada", "due": None},
         {"name": "Ada", "text": "Book training", "owner": "your manager", "due": "2026-10-14"},
     ]
     ref = st.Ref("open_actions", actions)
-    assert sections.action_sentence(ref, 0).text == (
+    assert journal_sections.action_sentence(ref, 0).text == (
         "Shadow a colleague (owner: Ada, no due date yet)."
     )
-    dated = sections.action_sentence(ref, 1, named=True)
+    dated = journal_sections.action_sentence(ref, 1, named=True)
     assert dated.text == "Ada: Book training (owner: your manager, due 14 Oct 2026)."
     assert [f.path for f in dated.figures] == [
         "open_actions[1].name",
@@ -369,7 +370,7 @@ def test_journal_masking_matches_any_case_and_unique_first_names() -> None:
     """E1 (Ada Lovelace) reads her notes. Grace Hopper is her manager; Alan Turing and
     Alan Kay share "Alan", so "Alan" alone could be either and stays; "Katherine" is
     only Katherine Johnson's. Lower-case first names are ordinary words ("will")."""
-    from kpinb import sections
+    from kpinb.report import masking
 
     people = pd.DataFrame(
         {
@@ -386,7 +387,7 @@ def test_journal_masking_matches_any_case_and_unique_first_names() -> None:
         }
     )
     ws = Workspace.from_tables({}, people, pd.DataFrame(), pd.DataFrame())
-    mask = sections.privacy(ws, "E1")
+    mask = masking.privacy(ws, "E1")
     assert (
         mask("grace hopper met ALAN TURING and e5")
         == "your manager met a colleague and a colleague"

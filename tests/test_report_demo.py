@@ -16,9 +16,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from kpinb import charts
-from kpinb.report import Report, build_report, page_html
-from kpinb.tone import find_forbidden, find_forbidden_html
+from kpinb.report import Report, build_report, charts, page_html
+from kpinb.report.tone import find_forbidden, find_forbidden_html
 from kpinb.workspace import Workspace
 from tests.test_report import PERIOD, demo_workspace
 

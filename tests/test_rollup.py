@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kpinb import rollup
+from kpinb.analytics import rollup
 from kpinb.errors import UsageError
 from kpinb.kpis import KpiSpec
 from kpinb.periods import parse_period

@@ -11,7 +11,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from kpinb.sheets import neutralise, unneutralise, write_csv, write_xlsx
+from kpinb.journal.sheets import neutralise, unneutralise, write_csv, write_xlsx
 
 HOSTILE = ["=1+2", "+1+2", "-3 calls", "@SUM(1)", "\tx", "\rx", "\nx", '=1+2";=1+2']
 HARMLESS = ["plain", "a=b", "", "3-2", " =1"]

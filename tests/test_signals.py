@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kpinb import signals
+from kpinb.analytics import signals
 
 
 def frame(values: list[float], review_from: int | None = None, key: int = 0) -> pd.DataFrame:

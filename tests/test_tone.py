@@ -7,7 +7,7 @@ from importlib import resources
 
 import pytest
 
-from kpinb.tone import FORBIDDEN, PUNITIVE, RANKING, find_forbidden, find_forbidden_html
+from kpinb.report.tone import FORBIDDEN, PUNITIVE, RANKING, find_forbidden, find_forbidden_html
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kpinb import trend
+from kpinb.analytics import trend
 from kpinb.periods import parse_period
 
 

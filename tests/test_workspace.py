@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kpinb.cli import main
+from kpinb.cli.main import main
 from kpinb.errors import WorkspaceError
 from kpinb.workspace import load_workspace, validate_workspace
 from tests import wsfactory
@@ -272,12 +272,20 @@ def test_a_workspace_from_frames_gets_empty_optional_tables_with_their_columns()
     from kpinb.workspace import Workspace
 
     frames = wsfactory.tables()
-    ws = Workspace.from_tables({}, frames["people"], frames["teams"], frames["observations"],
-                               targets=frames["targets"])
+    ws = Workspace.from_tables(
+        {}, frames["people"], frames["teams"], frames["observations"], targets=frames["targets"]
+    )
     assert ws.targets is frames["targets"]
     assert ws.goals.empty and list(ws.goals.columns) == ["employee_id", "goal", "kpi_ids"]
-    assert list(ws.feasibility.columns) == ["scope", "scope_id", "kpi_id", "period",
-                                            "flagged_by", "reason"]
+    assert list(ws.feasibility.columns) == [
+        "scope",
+        "scope_id",
+        "kpi_id",
+        "period",
+        "flagged_by",
+        "reason",
+    ]
     with pytest.raises(TypeError, match="not optional workspace tables: \\['journal'\\]"):
-        Workspace.from_tables({}, frames["people"], frames["teams"], frames["observations"],
-                              journal=frames["goals"])
+        Workspace.from_tables(
+            {}, frames["people"], frames["teams"], frames["observations"], journal=frames["goals"]
+        )

@@ -1,0 +1,12 @@
+"""The pure analytics core (rank 2): plain functions over pandas objects, no file access.
+
+:func:`analyse` computes, in one pass, everything a period's reports state for every
+person, team and department: XmR limits and rule hits, trends, streaks and bests,
+goal scores, data quality, and the executive masking (docs/analytics.md).
+"""
+
+from kpinb.analytics.analysis import Analysis, analyse, split_by
+from kpinb.analytics.goals import SUCCESS
+from kpinb.analytics.goals import score as goal_score
+
+__all__ = ["SUCCESS", "Analysis", "analyse", "goal_score", "split_by"]

@@ -1,0 +1,372 @@
+"""One call computes every figure for everyone for one review period.
+
+``analyse(ws, "2026-Q3")`` returns an :class:`Analysis`: frames keyed by scope
+(employee, team, department), scope id and KPI, described column by column in
+docs/analytics.md. The work is grouped and vectorised over the whole workspace:
+there is no Python loop over people; reports slice the result with
+:meth:`Analysis.for_scope`. The long frame of series and the chart-data tables are
+built in :mod:`kpinb.analytics.series`; the executive masking lives in
+:mod:`kpinb.analytics.executive`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from kpinb.analytics import goals, quality, rollup, series, signals, trend
+from kpinb.analytics.executive import masked
+from kpinb.analytics.series import KEY_COLS
+from kpinb.kpis import KpiSpec
+from kpinb.periods import Period, parse_period
+
+if TYPE_CHECKING:
+    from kpinb.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything the reports state for one review period (docs/analytics.md)."""
+
+    period: Period
+    min_group_size: int
+    summary: pd.DataFrame
+    points: pd.DataFrame
+    signals: pd.DataFrame
+    goals: pd.DataFrame
+    pairs: pd.DataFrame
+    groups: pd.DataFrame
+    excluded: pd.DataFrame
+    # per-scope splits, made on first use by :meth:`part`; a copy made by ``replace``
+    # starts empty, so a split never outlives the tables it was made from
+    _splits: dict[str, dict[str, Analysis]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def subset(self, scope: str, ids: list[str]) -> Analysis:
+        """The analysis restricted to several ids of one scope (one pass, not one per id)."""
+
+        def pick(frame: pd.DataFrame) -> pd.DataFrame:
+            return frame[(frame["scope"] == scope) & frame["scope_id"].astype(str).isin(ids)]
+
+        return replace(
+            self,
+            summary=pick(self.summary),
+            points=pick(self.points),
+            signals=pick(self.signals),
+            goals=pick(self.goals),
+        )
+
+    def split_ids(self) -> dict[str, Analysis]:
+        """One analysis per scope_id of this one (each table grouped once)."""
+        tables = {
+            name: split_by(getattr(self, name), "scope_id")
+            for name in ("summary", "points", "signals", "goals")
+        }
+        return {
+            sid: replace(
+                self,
+                **{name: t.get(sid, getattr(self, name).iloc[0:0]) for name, t in tables.items()},
+            )
+            for sid in tables["summary"]
+        }
+
+    def part(self, scope: str, scope_id: str) -> Analysis:
+        """:meth:`for_scope`, from one split of the whole scope made on first use.
+
+        A batch builds many reports from one analysis; splitting each table once per
+        scope instead of filtering it once per report saves most of that cost.
+        """
+        if scope not in self._splits:
+            ids = self.summary.loc[self.summary["scope"] == scope, "scope_id"].astype(str)
+            self._splits[scope] = self.subset(scope, sorted(set(ids))).split_ids()
+        found = self._splits[scope].get(str(scope_id))
+        return found if found is not None else self.for_scope(scope, scope_id)
+
+    def for_scope(self, scope: str, scope_id: str) -> Analysis:
+        """The same analysis restricted to one employee, team or department."""
+
+        def pick(frame: pd.DataFrame, column: str = "scope_id") -> pd.DataFrame:
+            mask = (frame["scope"] == scope) & (frame[column].astype(str) == str(scope_id))
+            return frame[mask.to_numpy()].reset_index(drop=True)
+
+        excluded = self.excluded
+        if scope == "employee":
+            excluded = excluded[excluded["scope_id"] == str(scope_id)].reset_index(drop=True)
+        else:
+            excluded = excluded.iloc[:0]
+        return replace(
+            self,
+            summary=pick(self.summary),
+            points=pick(self.points),
+            signals=pick(self.signals),
+            goals=pick(self.goals),
+            pairs=pick(self.pairs),
+            groups=pick(self.groups),
+            excluded=excluded,
+        )
+
+    def executive(self) -> pd.DataFrame:
+        """Team and department summary rows as executive views may show them: every
+        figure masked where the group is suppressed, and every figure resting on a date
+        or reference period with fewer than ``min_group_size`` contributors withheld
+        (column ``withheld`` names them)."""
+        return self.executive_analysis.summary
+
+    @cached_property
+    def executive_analysis(self) -> Analysis:
+        """The team and department part of the analysis with the executive masking
+        applied to every table: summary as :meth:`executive`, points of dates with
+        fewer than ``min_group_size`` contributors left out, signals and goals
+        recomputed on what is shown (:mod:`kpinb.analytics.executive`). Computed once
+        per analysis."""
+        return masked(self)
+
+
+def analyse(
+    ws: Workspace,
+    period: Period | str,
+    *,
+    min_group_size: int = rollup.MIN_GROUP_SIZE,
+    trend_points: int = trend.TREND_POINTS,
+) -> Analysis:
+    """Analyse every person, team and department of ``ws`` for ``period``.
+
+    Only observations dated on or before the period's end are used.
+    """
+    period = period if isinstance(period, Period) else parse_period(period)
+    obs = ws.observations[ws.observations["period"] <= period.end]
+    obs = obs.assign(
+        kpi_id=obs["kpi_id"].astype("category"), employee_id=obs["employee_id"].astype("category")
+    )
+    obs = obs[obs["kpi_id"].isin(list(ws.kpis)).to_numpy()]
+    clean, excluded = quality.split_plausible(obs, ws.kpis)
+    members = rollup.memberships(ws.people, ws.teams)
+    groups = rollup.suppress(rollup.group_sizes(clean, members, period), min_group_size)
+    points, keys = series.long_frame(clean, members, ws.kpis, period)
+    summary, rows = _summarise(points, keys, period, trend_points)
+    summary = _attach_groups(summary, groups, excluded, members)
+    return Analysis(
+        period=period,
+        min_group_size=min_group_size,
+        summary=summary,
+        points=series.points_table(points, rows, keys),
+        signals=series.signals_table(rows, keys),
+        goals=goals.goal_progress(ws.targets, summary, period),
+        pairs=_pairs(summary, ws.kpis),
+        groups=groups,
+        excluded=excluded,
+    )
+
+
+def split_by(frame: pd.DataFrame, column: str) -> dict[str, pd.DataFrame]:
+    """``frame`` split by the values of ``column`` (one pass instead of one mask per key)."""
+    return {str(k): g for k, g in frame.groupby(column, observed=True, sort=False)}
+
+
+# --- per-series figures -----------------------------------------------------------------
+
+
+def _summarise(
+    points: pd.DataFrame, keys: pd.DataFrame, period: Period, trend_points: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The summary table (one row per key) and the per-point rule hits of current versions."""
+    sign = keys["sign"]
+    cur = points[series.used(points, keys)].reset_index(drop=True)
+    cur["pos"] = signals.positions(cur["key"].to_numpy())
+    cur["baseline"] = signals.baseline_mask(cur)
+    limits = signals.xmr_limits(cur)
+    rows = _rule_rows(cur, limits, sign.to_numpy()[cur["key"].to_numpy()])
+    summary = keys.join(limits, how="left")
+    summary["n_points"] = summary["n_points"].fillna(0).astype(int)
+    summary = summary.join(_latest(points, period))
+    complete = points[~points["incomplete"].to_numpy()]
+    summary = summary.join(trend.period_changes(complete, keys["definition_version"], sign, period))
+    summary = summary.join(trend.theil_sen(cur, sign, trend_points))
+    summary = summary.join(_min_counts(cur, trend_points))
+    summary = summary.join(_signal_summary(rows))
+    summary["status"] = signals.statuses(summary["n_points"], summary["last_signal_direction"])
+    summary["status"] = summary["status"].mask(summary["n_in_period"] == 0, "no_data")
+    summary = summary.join(_history(rows))
+    summary = summary.join(_quality(points, summary, period))
+    return _tidy(summary), rows
+
+
+def _min_counts(cur: pd.DataFrame, trend_points: int) -> pd.DataFrame:
+    """Fewest contributors at any date behind the limits (baseline points), the trend
+    (the last ``trend_points`` points) and the history figures (every point used)."""
+    key = cur["key"].to_numpy()
+    n = cur["n"].to_numpy(dtype=float)
+    from_end = signals.sizes(key) - 1 - cur["pos"].to_numpy()
+    columns = {
+        "baseline_min_n": np.where(cur["baseline"].to_numpy(), n, np.inf),
+        "trend_min_n": np.where(from_end < trend_points, n, np.inf),
+        "history_min_n": n,
+    }
+    starts = signals.starts_of(key)
+    out = pd.DataFrame(
+        {c: np.minimum.reduceat(v, starts) if len(starts) else v for c, v in columns.items()},
+        index=pd.Index(key[starts], name="key"),
+    )
+    return out.replace(np.inf, np.nan)
+
+
+def _rule_rows(cur: pd.DataFrame, limits: pd.DataFrame, sign: np.ndarray) -> pd.DataFrame:
+    """Current-version points with limits, rule hits and oriented signal direction."""
+    hits = signals.run_rules(cur, limits)
+    rows = pd.concat([cur, hits], axis=1)
+    for column in ("centre", "lower", "upper"):
+        rows[column] = signals.take(limits[column], cur["key"].to_numpy())
+    rows["sign"] = sign
+    rows["direction"] = signals.signal_direction(hits) * sign
+    rows["smoothed"] = trend.smoothed(cur)
+    pos = cur["pos"].to_numpy()
+    rows["moving_range"] = np.abs(
+        cur["value"].to_numpy() - signals.lag(cur["value"].to_numpy(dtype=float), pos, 1)
+    )
+    return rows
+
+
+def _latest(points: pd.DataFrame, period: Period) -> pd.DataFrame:
+    """Last point on or before the period end, any version."""
+    key = points["key"].to_numpy()
+    last = np.flatnonzero(np.r_[key[1:] != key[:-1], True]) if len(key) else np.array([], int)
+    return pd.DataFrame(
+        {
+            "latest_period": points["period"].to_numpy()[last],
+            "latest_value": points["value"].to_numpy()[last],
+            "latest_in_period": points["in_review"].to_numpy()[last],
+            "latest_n": points["n"].to_numpy()[last],
+        },
+        index=pd.Index(key[last], name="key"),
+    )
+
+
+def _signal_summary(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per key: signals in the review period, rules hit, latest signal and its direction."""
+    live = rows["in_review"].to_numpy() & (rows["direction"].to_numpy() != 0)
+    hit = rows[live]
+    g = hit.groupby("key", sort=True)
+    code = signals.rule_codes((hit[list(signals.RULES)] != 0).groupby(hit["key"]).any())
+    last = g.tail(1).set_index("key")
+    return pd.DataFrame(
+        {
+            "n_signals": (hit[list(signals.RULES)] != 0).sum(axis=1).groupby(hit["key"]).sum(),
+            "signal_rules": np.asarray(signals.RULE_NAMES, dtype=object)[code],
+            "last_signal_period": last["period"],
+            "last_signal_direction": last["direction"],
+        },
+        index=last.index,
+    )
+
+
+def _history(rows: pd.DataFrame) -> pd.DataFrame:
+    """Streaks, personal bests and recoveries per key (current version)."""
+    sign = rows["sign"].to_numpy()
+    smooth = rows["smoothed"].to_numpy()
+    gain = sign * (smooth - rows["centre"].to_numpy())
+    # a dip is a worsening hit on a point that is itself on the unfavourable side (the
+    # last point of a 3-of-4 window can lie on the other side of the centre)
+    below = sign * (rows["value"].to_numpy() - rows["centre"].to_numpy()) < 0
+    worsening = (rows["direction"].to_numpy() < 0) & below
+    return pd.concat(
+        [
+            trend.streaks(rows, sign, smooth),
+            trend.personal_bests(rows, sign),
+            trend.recoveries(rows, worsening, gain),
+        ],
+        axis=1,
+    )
+
+
+def _quality(points: pd.DataFrame, summary: pd.DataFrame, period: Period) -> pd.DataFrame:
+    """Expected and missing points in the review period, staleness."""
+    g = points.groupby("key", sort=True)
+    first = g["period"].first().reindex(summary.index)
+    seen = g["in_review"].sum().reindex(summary.index).fillna(0).astype(int)
+    expected = quality.expected_points(first, summary["cadence"], period.start, period.end)
+    out = pd.DataFrame({"expected_in_period": expected}, index=summary.index)
+    out["missing_in_period"] = np.clip(expected - seen.to_numpy(), 0, None)
+    out["last_observed"] = summary["latest_period"]
+    stale = quality.staleness(summary["latest_period"], summary["cadence"], period.end)
+    return out.join(stale)
+
+
+def _tidy(summary: pd.DataFrame) -> pd.DataFrame:
+    """Fill the counts and flags of series with no signal, no trend, no dip."""
+    summary["n_signals"] = summary["n_signals"].fillna(0).astype(int)
+    summary["signal_rules"] = summary["signal_rules"].fillna("").astype(object)
+    summary["streak_length"] = summary["streak_length"].fillna(0).astype(int)
+    summary["trend_n"] = summary["trend_n"].fillna(0).astype(int)
+    summary["recovered"] = summary["recovered"].fillna(False).astype(bool)
+    summary["best_is_new"] = summary["best_is_new"].fillna(False).astype(bool)
+    summary["baseline_provisional"] = summary["baseline_provisional"].fillna(True).astype(bool)
+    summary["baseline_n"] = summary["baseline_n"].fillna(0).astype(int)
+    return summary.drop(columns=["last_signal_direction"])
+
+
+def _attach_groups(
+    summary: pd.DataFrame, groups: pd.DataFrame, excluded: pd.DataFrame, members: pd.DataFrame
+) -> pd.DataFrame:
+    """Add n_people, suppression and out-of-range counts; reset to a plain index."""
+    summary = summary.reset_index(drop=True)
+    sizes = groups.set_index(KEY_COLS)[["n_people", "suppressed", "reason"]]
+    summary = summary.join(sizes, on=KEY_COLS)
+    is_person = (summary["scope"] == "employee").to_numpy()
+    summary["n_people"] = np.where(is_person, 1, summary["n_people"].fillna(0)).astype(int)
+    summary["suppressed"] = summary["suppressed"].fillna(False).astype(bool)
+    summary["suppressed_reason"] = summary.pop("reason").fillna("").astype(object)
+    summary["out_of_range"] = _out_of_range(summary, excluded, members)
+    return summary
+
+
+def _out_of_range(
+    summary: pd.DataFrame, excluded: pd.DataFrame, members: pd.DataFrame
+) -> np.ndarray:
+    """Excluded observations per series (a group counts its people's)."""
+    if excluded.empty:
+        return np.zeros(len(summary), dtype=int)
+    ex = excluded[["scope_id", "kpi_id"]].join(members, on="scope_id")
+    counts = [
+        ex.groupby(["scope_id", "kpi_id"]).size().rename("n").reset_index().assign(scope="employee")
+    ]
+    for scope, column in (("team", "team_id"), ("department", "department")):
+        c = ex.groupby([column, "kpi_id"]).size().rename("n").reset_index()
+        counts.append(c.rename(columns={column: "scope_id"}).assign(scope=scope))
+    table = pd.concat(counts).set_index(KEY_COLS)["n"]
+    found = summary.join(table, on=KEY_COLS)["n"]
+    return found.fillna(0).astype(int).to_numpy()
+
+
+_PAIR_COLS = (
+    "status",
+    "trend_direction",
+    "prev_change",
+    "prev_change_oriented",
+    "prev_change_rel",
+    "level",
+)
+
+
+def _pairs(summary: pd.DataFrame, kpis: Mapping[str, KpiSpec]) -> pd.DataFrame:
+    """Leading KPIs beside their lagging partners, per scope."""
+    links = {
+        (s.id, s.pair) if s.kind == "leading" else (s.pair, s.id) for s in kpis.values() if s.pair
+    }
+    cols = ["scope", "scope_id", "leading_kpi", "lagging_kpi"]
+    cols += [f"{side}_{c}" for side in ("leading", "lagging") for c in _PAIR_COLS]
+    if not links:
+        return pd.DataFrame(columns=cols)
+    pairs = pd.DataFrame(sorted(links), columns=["leading_kpi", "lagging_kpi"])
+    base = summary[["scope", "scope_id", "kpi_id", *_PAIR_COLS]]
+    lead = base.rename(columns={"kpi_id": "leading_kpi"} | {c: f"leading_{c}" for c in _PAIR_COLS})
+    lag = base.rename(columns={"kpi_id": "lagging_kpi"} | {c: f"lagging_{c}" for c in _PAIR_COLS})
+    out = lead.merge(pairs, on="leading_kpi").merge(
+        lag, on=["scope", "scope_id", "lagging_kpi"], how="inner"
+    )
+    return out[cols].reset_index(drop=True)

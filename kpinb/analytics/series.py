@@ -1,0 +1,202 @@
+"""The long frame of every series, and the chart-data tables built from it.
+
+Every person's, team's and department's KPI series sits in one frame of points
+(``key`` = an int series id, ``period``, ``value``, ``n`` contributors, sorted by key
+then period) beside a keys table (scope, scope_id, kpi_id, direction, sign, cadence,
+current definition version). Each point carries its definition version, whether it
+lies in the review period and whether a team date is incomplete (members missing).
+:func:`points_table` and :func:`signals_table` turn it into the ``points`` and
+``signals`` tables of :class:`kpinb.analytics.analysis.Analysis`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from kpinb.analytics import rollup, signals
+from kpinb.kpis import KpiSpec
+from kpinb.periods import Period
+
+KEY_COLS = ["scope", "scope_id", "kpi_id"]  # what names one series in every table
+
+
+def _encode(frame: pd.DataFrame, scope: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Points of one scope (key, period, value) sorted, and its keys table."""
+    sid = frame["scope_id"].astype("category")
+    kpi = frame["kpi_id"].astype("category")
+    width = max(len(kpi.cat.categories), 1)
+    raw = sid.cat.codes.to_numpy(np.int64) * width + kpi.cat.codes.to_numpy(np.int64)
+    when = frame["period"].to_numpy("datetime64[ns]")
+    value = frame["value"].to_numpy(dtype=float)
+    n = frame["n"].to_numpy(dtype=np.int64) if "n" in frame else np.ones(len(raw), np.int64)
+    if len(raw) > 1 and not _is_sorted(raw, when):
+        order = np.lexsort((when, raw))
+        raw, when, value, n = raw[order], when[order], value[order], n[order]
+    starts = np.r_[True, raw[1:] != raw[:-1]] if len(raw) else np.array([], bool)
+    key = np.cumsum(starts) - 1
+    first = raw[starts]
+    keys = pd.DataFrame(
+        {
+            "scope": scope,
+            "scope_id": np.asarray(sid.cat.categories.astype(str))[first // width],
+            "kpi_id": np.asarray(kpi.cat.categories.astype(str))[first % width],
+        }
+    )
+    return pd.DataFrame({"key": key, "period": when, "value": value, "n": n}), keys
+
+
+def _is_sorted(raw: np.ndarray, when: np.ndarray) -> bool:
+    step = np.diff(raw)
+    return bool(np.all(step >= 0) and np.all((step > 0) | (np.diff(when) > np.timedelta64(0))))
+
+
+def long_frame(
+    clean: pd.DataFrame, members: pd.DataFrame, kpis: Mapping[str, KpiSpec], period: Period
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """All series (people, teams, departments) as one long frame plus a keys table."""
+    people = clean[["employee_id", "kpi_id", "period", "value"]].rename(
+        columns={"employee_id": "scope_id"}
+    )
+    groups = rollup.rollup_series(clean, members, kpis)
+    parts = [_encode(people, "employee")]
+    parts += [_encode(groups[groups["scope"] == s], s) for s in ("team", "department")]
+    offset, frames = 0, []
+    for pts, _ in parts:
+        frames.append(pts.assign(key=pts["key"] + offset))
+        offset += int(pts["key"].max()) + 1 if len(pts) else 0
+    points = pd.concat(frames, ignore_index=True)
+    keys = pd.concat([k for _, k in parts], ignore_index=True)
+    keys = _describe_keys(keys, kpis, period)
+    points["version"] = _versions(points, keys, kpis)
+    points["in_review"] = period.contains(points["period"]).to_numpy()
+    points["incomplete"] = _incomplete(points, keys)
+    return points, keys
+
+
+USUAL_WINDOW = 4  # points either side of a date whose median count is the "usual" one
+
+
+def _incomplete(points: pd.DataFrame, keys: pd.DataFrame) -> np.ndarray:
+    """Team and department dates with fewer contributors than usual: some members have
+    no value that date, so the rolled-up value is not comparable (a sum would fall as
+    if they had contributed zero).
+
+    Usual = the median count over the 9 points centred on the date (fewer at the ends
+    of the series), so a team that grows or shrinks is only unsure for a few points
+    around the change, while a member missing a week (or the latest week) shows.
+    """
+    group = keys["scope"].to_numpy()[points["key"].to_numpy()] != "employee"
+    key = points["key"].to_numpy()[group]
+    n = points["n"].to_numpy(dtype=float)[group]
+    pos = signals.positions(key)
+    size = signals.sizes(key)
+    around = np.full((len(n), 2 * USUAL_WINDOW + 1), np.nan)
+    for col, step in enumerate(range(-USUAL_WINDOW, USUAL_WINDOW + 1)):
+        ok = (pos + step >= 0) & (pos + step < size)
+        around[ok, col] = n[np.flatnonzero(ok) + step]
+    around.sort(axis=1)  # NaN last; the median of each row's k values (np.nanmedian is slow)
+    k = np.sum(~np.isnan(around), axis=1)
+    rows = np.arange(len(n))
+    usual = (around[rows, (k - 1) // 2] + around[rows, k // 2]) / 2
+    out = np.zeros(len(points), dtype=bool)
+    out[group] = n < usual
+    return out
+
+
+def _describe_keys(keys: pd.DataFrame, kpis: Mapping[str, KpiSpec], period: Period) -> pd.DataFrame:
+    """Add each KPI's direction, sign, cadence and current definition version."""
+    kpi = keys["kpi_id"]
+    keys["definition_version"] = kpi.map({k: s.version_at(period.end) for k, s in kpis.items()})
+    keys["direction"] = kpi.map({k: s.direction for k, s in kpis.items()}).astype(object)
+    keys["sign"] = kpi.map({k: s.sign for k, s in kpis.items()}).astype(int)
+    keys["cadence"] = kpi.map({k: s.cadence for k, s in kpis.items()}).astype(object)
+    keys.index.name = "key"
+    return keys
+
+
+def _versions(points: pd.DataFrame, keys: pd.DataFrame, kpis: Mapping[str, KpiSpec]) -> np.ndarray:
+    """Definition version of each point (1 + changes in force on its date), one KPI at a time."""
+    version = np.ones(len(points), dtype=np.int64)
+    kpi_of_row = keys["kpi_id"].to_numpy()[points["key"].to_numpy()]
+    when = points["period"].to_numpy("datetime64[ns]")
+    for kpi_id, spec in kpis.items():
+        if not spec.versions:
+            continue
+        mask = kpi_of_row == kpi_id
+        changes = np.array([v.effective_from for v in spec.versions], dtype="datetime64[ns]")
+        version[mask] = 1 + np.searchsorted(changes, when[mask], side="right")
+    return version
+
+
+def used(points: pd.DataFrame, keys: pd.DataFrame) -> np.ndarray:
+    """Points the XmR, trend and history figures use: current version, not incomplete."""
+    version = keys["definition_version"].to_numpy()[points["key"].to_numpy()]
+    return (points["version"].to_numpy() == version) & ~points["incomplete"].to_numpy()
+
+
+# --- output tables ----------------------------------------------------------------------
+
+
+def _label(keys: pd.DataFrame, key: np.ndarray) -> dict[str, pd.Categorical]:
+    """Categorical scope, scope_id, kpi_id columns for rows given by ``key``."""
+    out = {}
+    for column in KEY_COLS:
+        cat = keys[column].astype("category")
+        out[column] = pd.Categorical.from_codes(
+            cat.cat.codes.to_numpy()[key], categories=cat.cat.categories
+        )
+    return out
+
+
+def points_table(points: pd.DataFrame, rows: pd.DataFrame, keys: pd.DataFrame) -> pd.DataFrame:
+    """Every point with its version, limits and rule hits (chart data)."""
+    key = points["key"].to_numpy()
+    current = points["version"].to_numpy() == keys["definition_version"].to_numpy()[key]
+    idx = np.flatnonzero(used(points, keys))
+    out: dict[str, object] = dict(_label(keys, key))
+    out["period"] = points["period"].to_numpy()
+    out["value"] = points["value"].to_numpy()
+    out["n"] = points["n"].to_numpy()
+    out["incomplete"] = points["incomplete"].to_numpy()
+    out["definition_version"] = points["version"].to_numpy()
+    out["current_version"] = current
+    out["in_review"] = points["in_review"].to_numpy()
+    for column in ("baseline", "centre", "lower", "upper", "moving_range", "smoothed"):
+        empty = False if column == "baseline" else np.nan
+        full = np.full(len(points), empty, dtype=rows[column].dtype)
+        full[idx] = rows[column].to_numpy()
+        out[column] = full
+    live = (rows["in_review"] & (rows["direction"] != 0)).to_numpy()
+    signal = np.zeros(len(points), dtype=bool)
+    signal[idx] = live
+    out["signal"] = signal
+    rules = np.zeros(len(points), dtype=np.int64)
+    rules[idx] = np.where(rows["in_review"].to_numpy(), signals.rule_codes(rows), 0)
+    out["rules"] = pd.Categorical.from_codes(rules, categories=signals.RULE_NAMES)
+    direction = np.full(len(points), -1, dtype=np.int64)
+    direction[idx[live]] = (rows["direction"].to_numpy()[live] > 0).astype(np.int64)
+    out["direction"] = pd.Categorical.from_codes(direction, categories=["worsening", "improving"])
+    return pd.DataFrame(out)
+
+
+def signals_table(rows: pd.DataFrame, keys: pd.DataFrame) -> pd.DataFrame:
+    """One row per review-period point and rule hit."""
+    hit = rows[rows["in_review"].to_numpy() & (rows["direction"].to_numpy() != 0)]
+    long = hit.melt(
+        id_vars=["key", "period", "value", "direction"],
+        value_vars=list(signals.RULES),
+        var_name="rule",
+        value_name="hit",
+    )
+    long = long[long["hit"] != 0].sort_values(["key", "period", "rule"])
+    out = pd.DataFrame(_label(keys, long["key"].to_numpy()))
+    out["period"] = long["period"].to_numpy()
+    out["value"] = long["value"].to_numpy()
+    out["rule"] = long["rule"].to_numpy().astype(object)
+    out["direction"] = np.where(long["direction"].to_numpy() > 0, "improving", "worsening").astype(
+        object
+    )
+    return out

@@ -1,0 +1,217 @@
+"""What a report depends on: the hashes that decide whether a rerun can skip it.
+
+A report's inputs key hashes its workspace slice (the rows it may read), its
+notebook, the review period, the KPI definitions, kpinb's version and kpinb's code.
+The batch skips a report whose key and published files are unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kpinb.version import __version__
+
+if TYPE_CHECKING:
+    from kpinb.batch.jobs import ReportJob
+    from kpinb.batch.outputs import ReportFiles
+    from kpinb.periods import Period
+    from kpinb.workspace import Workspace
+
+
+def inputs_keys(ws: Workspace, per: Period, jobs: Sequence[ReportJob]) -> dict[ReportFiles, str]:
+    """Each job's inputs key: a hash of its workspace slice, notebook and kpinb code.
+
+    A slice is conservative (a superset of what the report reads): an employee's
+    report covers their own rows, their manager's and direct reports' rows, and their
+    team's row and targets; a team's covers all its members and their managers; a
+    department's covers its teams.
+    """
+    own = _person_digests(ws)
+    teams = _team_digests(ws)
+    relations = _Relations.of(ws)
+    common = digest(code_fingerprint(), _kpis_digest(ws), per.label)
+    notebook_digests = {job.notebook: sha256_path(job.notebook) for job in jobs}
+    keys = {}
+    for job in jobs:
+        files = job.files
+        people, team_ids = relations.related(files.scope, files.scope_id)
+        part = digest(
+            *(f"{e}:{own.get(e, '')}" for e in sorted(people)),
+            *(f"{t}:{teams.get(t, '')}" for t in sorted(team_ids)),
+        )
+        keys[files] = digest(
+            common, notebook_digests[job.notebook], files.scope, files.scope_id, files.view, part
+        )
+    return keys
+
+
+def digest(*parts: object) -> str:
+    """Hex SHA-256 of ``parts`` as text, each ended by a NUL byte (so parts never run together)."""
+    hasher = hashlib.sha256()
+    for part in parts:
+        hasher.update(str(part).encode("utf-8"))
+        hasher.update(b"\0")
+    return hasher.hexdigest()
+
+
+def sha256_path(path: Path) -> str:
+    """Hex SHA-256 of a file."""
+    from kpinb.batch.outputs import sha256_file
+
+    return sha256_file(path)
+
+
+def code_fingerprint() -> str:
+    """kpinb's version, a hash of its code and templates, and the versions of the packages
+    a report is made with (an Altair or nbconvert upgrade can change a page): a change to
+    any of them rebuilds reports."""
+    root = Path(__file__).resolve().parents[1]
+    files = sorted(
+        p
+        for p in root.rglob("*")
+        if p.is_file()
+        and p.suffix in {".py", ".j2", ".css", ".json", ".yaml"}
+        and "__pycache__" not in p.parts
+    )
+    versions = sorted(package_versions().items())
+    return digest(
+        __version__,
+        *(f"{p.relative_to(root)}:{sha256_path(p)}" for p in files),
+        *(f"{name}=={version}" for name, version in versions),
+    )
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of Python and of the packages a report depends on."""
+    import platform
+    from importlib import metadata
+
+    names = (
+        "kpinb",
+        "papermill",
+        "nbclient",
+        "nbconvert",
+        "nbformat",
+        "ipykernel",
+        "pandas",
+        "numpy",
+        "altair",
+        "vl-convert-python",
+        "jinja2",
+    )
+    versions = {"python": platform.python_version()}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def _kpis_digest(ws: Workspace) -> str:
+    return digest(*(repr(ws.kpis[k]) for k in sorted(ws.kpis)))
+
+
+def _frame_digests(frame: Any, key: str) -> dict[str, str]:
+    """One digest per value of ``key`` over the rows holding it."""
+    import pandas as pd
+
+    if frame.empty:
+        return {}
+    prepared = frame.copy()
+    for column in prepared.columns:
+        if prepared[column].dtype == object or str(prepared[column].dtype) == "category":
+            prepared[column] = prepared[column].astype(str)
+    hashes = pd.util.hash_pandas_object(prepared, index=False).to_numpy()
+    groups = frame.groupby(frame[key].astype(str), sort=False, observed=True).indices
+    return {k: hashlib.sha256(hashes[idx].tobytes()).hexdigest() for k, idx in groups.items()}
+
+
+def _scoped(frame: Any, scope: str) -> Any:
+    return frame[frame["scope"] == scope]
+
+
+def _person_digests(ws: Workspace) -> dict[str, str]:
+    """Per employee: their people row, observations, goals, own targets and flags, journal."""
+    tables = [
+        _frame_digests(ws.people, "employee_id"),
+        _frame_digests(ws.observations, "employee_id"),
+        _frame_digests(ws.goals, "employee_id"),
+        _frame_digests(_scoped(ws.targets, "employee"), "scope_id"),
+        _frame_digests(_scoped(ws.feasibility, "employee"), "scope_id"),
+        *_journal_digests(ws),
+    ]
+    ids = ws.people["employee_id"].astype(str)
+    return {e: digest(*(t.get(e, "") for t in tables)) for e in ids}
+
+
+def _journal_digests(ws: Workspace) -> list[dict[str, str]]:
+    if ws.root is None:
+        return []
+    try:
+        from kpinb import journal
+    except ImportError:  # no journal module: any change of the file rebuilds everything
+        path = Path(ws.root) / "journal.sqlite"
+        whole = sha256_path(path) if path.is_file() else ""
+        return [dict.fromkeys(ws.people["employee_id"].astype(str), whole)]
+    return [
+        _frame_digests(journal.list_entries(ws.root), "employee_id"),
+        _frame_digests(journal.list_actions(ws.root), "employee_id"),
+    ]
+
+
+def _team_digests(ws: Workspace) -> dict[str, str]:
+    """Per team: its row and its team-level targets and flags (not its members)."""
+    tables = [
+        _frame_digests(ws.teams, "team_id"),
+        _frame_digests(_scoped(ws.targets, "team"), "scope_id"),
+        _frame_digests(_scoped(ws.feasibility, "team"), "scope_id"),
+    ]
+    return {t: digest(*(d.get(t, "") for d in tables)) for t in ws.teams["team_id"].astype(str)}
+
+
+@dataclass(frozen=True)
+class _Relations:
+    """Who relates to whom, for slices: managers, direct reports, team members, departments."""
+
+    manager: dict[str, str]
+    reports: dict[str, list[str]]
+    team_of: dict[str, str]
+    members: dict[str, list[str]]
+    teams_in: dict[str, list[str]]
+
+    @classmethod
+    def of(cls, ws: Workspace) -> _Relations:
+        ids = ws.people["employee_id"].astype(str).tolist()
+        bosses = ws.people["manager_id"].astype("string").fillna("").tolist()
+        teams = ws.people["team_id"].astype(str).tolist()
+        reports: dict[str, list[str]] = {}
+        members: dict[str, list[str]] = {}
+        for person, boss, team in zip(ids, bosses, teams, strict=True):
+            reports.setdefault(boss, []).append(person)
+            members.setdefault(team, []).append(person)
+        teams_in: dict[str, list[str]] = {}
+        for team, department in zip(
+            ws.teams["team_id"].astype(str), ws.teams["department"].astype(str), strict=True
+        ):
+            teams_in.setdefault(department, []).append(team)
+        return cls(
+            dict(zip(ids, bosses, strict=True)),
+            reports,
+            dict(zip(ids, teams, strict=True)),
+            members,
+            teams_in,
+        )
+
+    def related(self, scope: str, scope_id: str) -> tuple[set[str], set[str]]:
+        """The employees and teams whose rows a report of ``scope_id`` may read."""
+        if scope == "employee":
+            people = {scope_id, self.manager.get(scope_id, ""), *self.reports.get(scope_id, [])}
+            return people - {""}, {self.team_of.get(scope_id, "")} - {""}
+        team_ids = {scope_id} if scope == "team" else set(self.teams_in.get(scope_id, []))
+        people = {p for t in team_ids for p in self.members.get(t, [])}
+        return (people | {self.manager.get(p, "") for p in people}) - {""}, team_ids

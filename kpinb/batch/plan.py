@@ -1,0 +1,182 @@
+"""Planning a run: which reports a period has, their files, parameters and inputs keys.
+
+Each scope (employee, team, department) is published in its primary view, plus
+any other requested view it offers. Planning names every report's files (two ids
+that would share a file stop the run), checks that each notebook declares exactly
+the parameters the batch sends, and gives each report its inputs key
+(:mod:`kpinb.batch.inputs`). Nothing here runs a notebook or writes a file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kpinb.batch.inputs import inputs_keys
+from kpinb.batch.jobs import ReportJob
+from kpinb.batch.outputs import plan_files
+from kpinb.errors import BatchError, UsageError
+from kpinb.scopes import ALL_VIEWS, SCOPE_VIEWS
+from kpinb.text import display_text
+
+if TYPE_CHECKING:
+    from kpinb.periods import Period
+    from kpinb.workspace import Workspace
+
+NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
+NOTEBOOKS = {
+    "employee": "employee_report.ipynb",
+    "team": "team_report.ipynb",
+    "department": "department_report.ipynb",
+}
+ID_PARAMETER = {"employee": "employee_id", "team": "team_id", "department": "department"}
+# the view each scope is published in by default, to <dir>/<id>.html
+PRIMARY_VIEW = {"employee": "employee", "team": "manager", "department": "executive"}
+
+
+@dataclass(frozen=True)
+class Request:
+    """A report asked for: scope, id, view, whether it is the scope's primary view, name."""
+
+    scope: str
+    scope_id: str
+    view: str
+    primary: bool
+    name: str
+
+
+def scope_members(ws: Workspace, per: Period) -> dict[str, dict[str, str]]:
+    """Every scope's ids and display names: employees who started by the period's end,
+    every team, every department."""
+    people = ws.people[ws.people["start_date"] <= per.end]
+    return {
+        "employee": dict(
+            zip(people["employee_id"].astype(str), people["name"].astype(str), strict=True)
+        ),
+        "team": dict(
+            zip(ws.teams["team_id"].astype(str), ws.teams["name"].astype(str), strict=True)
+        ),
+        "department": {d: d for d in sorted(set(ws.teams["department"].astype(str)))},
+    }
+
+
+def plan_requests(
+    ws: Workspace,
+    per: Period,
+    *,
+    views: Sequence[str] | None = None,
+    only: Iterable[str] | None = None,
+) -> list[Request]:
+    """The reports of a run: for each scope, each requested view it offers, each id.
+
+    Raises :class:`UsageError` when ``only`` names an id found in no scope.
+    """
+    members = scope_members(ws, per)
+    wanted = _check_only(only, members)
+    requests = []
+    for scope, ids in members.items():
+        scope_views = (
+            [PRIMARY_VIEW[scope]]
+            if views is None
+            else [v for v in SCOPE_VIEWS[scope] if v in views]
+        )
+        for scope_id, name in ids.items():
+            if wanted is not None and scope_id not in wanted:
+                continue
+            for view in scope_views:
+                requests.append(Request(scope, scope_id, view, view == PRIMARY_VIEW[scope], name))
+    return requests
+
+
+def _check_only(only: Iterable[str] | None, members: dict[str, dict[str, str]]) -> set[str] | None:
+    if only is None:
+        return None
+    wanted = {str(i).strip() for i in only if str(i).strip()}
+    known = set().union(*members.values())
+    unknown = sorted(wanted - known)
+    if unknown:
+        import difflib
+
+        hints = [
+            f"{u!r} (did you mean {', '.join(map(repr, near))}?)"
+            if (near := difflib.get_close_matches(u, known, n=3))
+            else repr(u)
+            for u in unknown
+        ]
+        msg = (
+            f"--only names id(s) not in the workspace for this period: {'; '.join(hints)}. "
+            "Use employee ids, team ids or department names."
+        )
+        raise UsageError(msg)
+    return wanted
+
+
+def make_jobs(
+    ws: Workspace, per: Period, requests: Sequence[Request], *, notebooks_dir: Path
+) -> list[ReportJob]:
+    """Jobs for ``requests``: safe file names (collisions stop the run), parameters, keys.
+
+    Raises :class:`BatchError` on a file-name collision or when a notebook's
+    parameters differ from what the batch sends. Collisions are checked over every
+    report the period can hold, not only those asked for: a run limited by ``--only``
+    or ``--views`` must not publish a file that another id's report would overwrite.
+    """
+    everyone = plan_requests(ws, per, views=ALL_VIEWS)
+    plan_files((r.scope, r.scope_id, r.view, r.primary) for r in everyone)
+    files = plan_files((r.scope, r.scope_id, r.view, r.primary) for r in requests)
+    scopes = sorted({r.scope for r in requests})
+    notebooks = {scope: notebooks_dir / NOTEBOOKS[scope] for scope in scopes}
+    for scope in scopes:
+        check_parameters(notebooks[scope], expected_parameters(scope))
+    workspace = str(Path(ws.root).resolve()) if ws.root is not None else ""
+    jobs = [
+        ReportJob(
+            f,
+            display_text(r.name),
+            notebooks[r.scope],
+            job_parameters(r.scope, r.scope_id, per.label, r.view, workspace),
+        )
+        for r, f in zip(requests, files, strict=True)
+    ]
+    keys = inputs_keys(ws, per, jobs)
+    return [ReportJob(j.files, j.name, j.notebook, j.parameters, keys[j.files]) for j in jobs]
+
+
+def expected_parameters(scope: str) -> set[str]:
+    """The parameter names the batch sends to the notebook of ``scope``."""
+    return {"workspace", ID_PARAMETER[scope], "period", "view"}
+
+
+def job_parameters(
+    scope: str, scope_id: str, period: str, view: str, workspace: str
+) -> dict[str, str]:
+    """The parameters the batch injects for one report (all plain strings)."""
+    return {
+        "workspace": workspace,
+        ID_PARAMETER[scope]: str(scope_id),
+        "period": period,
+        "view": view,
+    }
+
+
+def check_parameters(notebook: Path, sent: set[str]) -> None:
+    """Stop the run unless ``notebook``'s parameters cell declares exactly ``sent``.
+
+    papermill only warns about an unknown name, and a declared name the batch
+    does not send would silently keep its default (the test workspace).
+    """
+    import papermill
+
+    if not notebook.is_file():
+        msg = f"notebook {notebook} is missing; the batch needs it to build these reports"
+        raise BatchError(msg)
+    declared = set(papermill.inspect_notebook(str(notebook)))
+    if declared != sent:
+        msg = (
+            f"{notebook.name}: its parameters cell declares {sorted(declared)} but the batch "
+            f"sends {sorted(sent)}. Fix: make the cell tagged 'parameters' declare exactly "
+            "those names."
+        )
+        raise BatchError(msg)

@@ -1,0 +1,138 @@
+"""The batch: every coaching report of a review period, in parallel and safely (``kpinb run``).
+
+One run:
+
+1. checks the period, views and ids, validates the workspace (invalid: nothing written);
+2. plans every report and its file names, stopping when two ids would share a file,
+   and checks that each notebook declares exactly the parameters the batch sends;
+3. gives each report an inputs key (its workspace slice, notebook, kpinb code) and
+   skips reports whose key and published files are unchanged, unless ``force``;
+4. runs the rest on warm kernels (:mod:`kpinb.batch.kernels`), one per worker, checks that
+   each finished notebook is about the id it was asked for, converts it to HTML with
+   kpinb's nbconvert template and publishes the page and its JSON twin atomically;
+   a report that stops keeps its executed notebook under ``failed/`` and is never
+   published, and never stops the others;
+5. writes ``index.html`` and ``run.json``.
+
+This module checks the arguments (1) and is the ``kpinb run`` command; planning
+and inputs keys (2, 3) are :mod:`kpinb.batch.plan` and :mod:`kpinb.batch.inputs`, running and
+publishing (4, 5) :mod:`kpinb.batch.runner`, with :mod:`kpinb.batch.outputs` (safe names, atomic
+writes, report state), :mod:`kpinb.batch.export` (the page) and :mod:`kpinb.batch.manifest`
+(``index.html``, ``run.json``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kpinb.batch.jobs import BatchResult
+from kpinb.batch.outputs import resolve_under
+from kpinb.batch.plan import NOTEBOOKS_DIR, make_jobs, plan_requests
+from kpinb.batch.runner import RESTART_EVERY, PeriodRun
+from kpinb.errors import UsageError, WorkspaceError
+from kpinb.periods import Period, parse_period
+from kpinb.scopes import ALL_VIEWS
+
+if TYPE_CHECKING:
+    from kpinb.workspace import Workspace
+
+
+def run_batch(
+    workspace_path: str | os.PathLike[str],
+    period: str | Period,
+    *,
+    out: str | os.PathLike[str] = Path("reports"),
+    only: Iterable[str] | None = None,
+    workers: int | None = None,
+    views: Iterable[str] | None = None,
+    force: bool = False,
+    notebooks_dir: str | os.PathLike[str] | None = None,
+    restart_every: int = RESTART_EVERY,
+    progress: bool | None = None,
+) -> BatchResult:
+    """Generate every report of ``period`` for the workspace at ``workspace_path``.
+
+    Parameters
+    ----------
+    workspace_path
+        The workspace folder (SPEC.md "Workspace").
+    period
+        ``2026-Q3`` or ``2026-09`` (or a :class:`Period`).
+    out
+        The reports folder; this run writes only inside ``out/<period>/``.
+    only
+        Ids to limit the run to: employee ids, team ids or department names.
+    workers
+        Kernels running in parallel (default: the machine's cores).
+    views
+        Views to produce (employee, manager, executive). Default: each scope in its
+        primary view (employees: employee, teams: manager, departments: executive).
+    force
+        Regenerate reports whose inputs have not changed.
+    notebooks_dir
+        Folder holding the three report notebooks (default: the repository's).
+    restart_every
+        Notebooks one kernel runs before it is replaced by a fresh one.
+    progress
+        Progress bar (True), plain log lines (False), or decide by the terminal (None).
+
+    Raises
+    ------
+    UsageError
+        Bad period, view, worker count or unknown ids (nothing written).
+    WorkspaceError
+        The workspace is invalid; every problem is listed (nothing written).
+    BatchError
+        Two reports would share a file, or a notebook's parameters differ from what
+        the batch sends (nothing written).
+    """
+    per = period if isinstance(period, Period) else parse_period(period)
+    chosen = _check_views(views)
+    count = _check_workers(workers)
+    ws = _load(Path(workspace_path))
+    requests = plan_requests(ws, per, views=chosen, only=only)
+    folder = Path(notebooks_dir) if notebooks_dir is not None else NOTEBOOKS_DIR
+    jobs = make_jobs(ws, per, requests, notebooks_dir=folder)
+    period_dir = resolve_under(Path(out), per.label)
+    run = PeriodRun(
+        per,
+        period_dir,
+        jobs,
+        notebooks_dir=folder,
+        workers=count,
+        restart_every=restart_every,
+        progress=progress,
+    )
+    return run.run(ws, force=force)
+
+
+def _check_views(views: Iterable[str] | None) -> tuple[str, ...] | None:
+    if views is None:
+        return None
+    chosen = tuple(dict.fromkeys(v.strip() for v in views if v.strip()))
+    unknown = [v for v in chosen if v not in ALL_VIEWS]
+    if unknown or not chosen:
+        msg = f"unknown view(s) {', '.join(unknown) or '(none given)'}; use {', '.join(ALL_VIEWS)}"
+        raise UsageError(msg)
+    return chosen
+
+
+def _check_workers(workers: int | None) -> int:
+    if workers is None:
+        return os.cpu_count() or 1
+    if workers < 1:
+        msg = f"--workers must be 1 or more (got {workers})"
+        raise UsageError(msg)
+    return workers
+
+
+def _load(path: Path) -> Workspace:
+    from kpinb.workspace import validate_workspace
+
+    result = validate_workspace(path)
+    if result.workspace is None:
+        raise WorkspaceError(list(result.problems), list(result.warnings))
+    return result.workspace

@@ -1,0 +1,262 @@
+"""Running a planned batch over one period folder, safely and in parallel.
+
+A run holds the period folder's lock, skips every report whose inputs key and
+published files are unchanged (unless forced), runs the rest on warm kernels
+(:mod:`kpinb.batch.kernels`), one per worker, checks that each finished notebook is the
+report it was asked for, converts it (:mod:`kpinb.batch.export`) and publishes the page and
+its JSON twin atomically (:mod:`kpinb.batch.outputs`). A report that stops keeps its
+executed notebook under ``failed/``, is never published and never stops the others.
+At the end the run writes ``index.html`` and ``run.json`` (:mod:`kpinb.batch.manifest`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kpinb.batch.jobs import BatchResult, ReportJob, ReportOutcome
+from kpinb.batch.plan import scope_members
+from kpinb.version import __version__
+
+if TYPE_CHECKING:
+    from kpinb.periods import Period
+    from kpinb.workspace import Workspace
+
+RESTART_EVERY = 200  # a kernel grows ~50 MB over its first 200 reports, then levels off
+
+
+@dataclass
+class _Built:
+    """A notebook that ran: its HTML and twin when publishable, else the reason why not."""
+
+    run_seconds: float
+    html: str = ""
+    twin: dict[str, Any] | None = None
+    error: str | None = None
+    nb: Any = None
+
+
+class PeriodRun:
+    """One run over a period folder: skip, execute, publish, index (holds the folder lock)."""
+
+    def __init__(
+        self,
+        per: Period,
+        period_dir: Path,
+        jobs: list[ReportJob],
+        *,
+        notebooks_dir: Path,
+        workers: int,
+        restart_every: int,
+        progress: bool | None,
+    ) -> None:
+        self.per = per
+        self.period_dir = period_dir
+        self.jobs = jobs
+        self.notebooks_dir = notebooks_dir
+        self.workers = workers
+        self.restart_every = restart_every
+        self.progress = sys.stderr.isatty() if progress is None else progress
+        self.outcomes: list[ReportOutcome] = []
+        self.staging = period_dir
+        self.started_at = ""
+        # set when reports need building (_execute)
+        self.exporter: Any = None
+        self.templates: dict[Path, Any] = {}
+        self.bar = _Progress(0, False)
+
+    def run(self, ws: Workspace, *, force: bool) -> BatchResult:
+        """Skip what is current, build the rest, then write index.html and run.json."""
+        from kpinb.batch import outputs
+
+        self.started_at = outputs.now_iso()
+        started = time.perf_counter()
+        self.period_dir.mkdir(parents=True, exist_ok=True)
+        with outputs.hold_lock(self.period_dir):
+            self.staging = outputs.make_staging(self.period_dir)
+            try:
+                states = outputs.read_states(self.period_dir)
+                todo = []
+                for job in self.jobs:
+                    state = states.get(str(job.files.html))
+                    if not force and outputs.is_current(self.period_dir, state, job.key):
+                        self.outcomes.append(ReportOutcome(job, "unchanged"))
+                    else:
+                        todo.append(job)
+                if todo:
+                    run_coroutine(self._execute(todo))
+                return self._finish(ws, time.perf_counter() - started)
+            finally:
+                shutil.rmtree(self.staging, ignore_errors=True)
+
+    async def _execute(self, todo: list[ReportJob]) -> None:
+        from papermill.iorw import load_notebook_node
+
+        from kpinb.batch.export import make_exporter
+        from kpinb.batch.kernels import KernelPool
+
+        self.exporter = make_exporter()
+        self.templates = {nb: load_notebook_node(str(nb)) for nb in {j.notebook for j in todo}}
+        self.bar = _Progress(len(todo), self.progress)
+        try:
+            async with KernelPool(
+                min(self.workers, len(todo)),
+                cwd=self.notebooks_dir,
+                restart_every=self.restart_every,
+            ) as pool:
+                await pool.map(todo, self._work, self._done)
+        finally:
+            self.bar.close()
+
+    async def _work(self, kernel: Any, job: ReportJob) -> _Built:
+        from papermill.parameterize import parameterize_notebook
+
+        nb = parameterize_notebook(copy.deepcopy(self.templates[job.notebook]), job.parameters)
+        nb.metadata.papermill["input_path"] = str(job.notebook)
+        run = await kernel.run(nb)
+        if run.error is not None:
+            return _Built(run.seconds, error=str(run.error), nb=run.nb)
+        return self._convert(job, run.nb, run.seconds)
+
+    def _convert(self, job: ReportJob, nb: Any, seconds: float) -> _Built:
+        from kpinb.batch import export
+
+        twin = export.twin_of(nb)
+        problem = export.twin_mismatch(twin, job.files, self.per.label)
+        if problem is None:
+            footer = f"kpinb {__version__} · {self.per.label} · {job.files.view} view"
+            title = str(twin.get("title", job.name)) if twin else job.name
+            html = export.notebook_html(self.exporter, nb, title=title, footer=footer)
+            fetched = export.external_fetches(html)
+            if not fetched:
+                return _Built(seconds, html=html, twin=twin, nb=nb)
+            problem = f"the page would fetch from another host: {', '.join(fetched[:3])}"
+        return _Built(seconds, error=problem, nb=nb)
+
+    async def _done(self, job: ReportJob, built: _Built) -> None:
+        # file writes wait on fsync: in a thread, so the kernels' messages keep flowing
+        outcome = await asyncio.to_thread(self._publish, job, built)
+        self.outcomes.append(outcome)
+        self.bar.update(outcome)
+
+    def _publish(self, job: ReportJob, built: _Built) -> ReportOutcome:
+        from kpinb.batch import outputs
+
+        if built.error is None:
+            outputs.publish(
+                self.period_dir,
+                job.files,
+                built.html,
+                built.twin or {},
+                name=job.name,
+                key=job.key,
+                staging=self.staging,
+            )
+            outcome = ReportOutcome(job, "written", built.run_seconds)
+        else:
+            kept = outputs.keep_failed(
+                self.period_dir,
+                job.files,
+                built.nb,
+                built.error,
+                name=job.name,
+                staging=self.staging,
+            )
+            outcome = ReportOutcome(job, "failed", built.run_seconds, built.error, kept)
+        return outcome
+
+    def _finish(self, ws: Workspace, seconds: float) -> BatchResult:
+        from kpinb.batch import outputs
+        from kpinb.batch.manifest import render_index, run_manifest
+
+        # the index lists every report of the period (not only this run's) whose
+        # subject is still in the workspace
+        members = scope_members(ws, self.per)
+        states = outputs.read_states(self.period_dir).values()
+        index = self.period_dir / "index.html"
+        page = render_index(
+            period=self.per.label,
+            records=[s for s in states if s.get("scope_id") in members.get(s.get("scope"), {})],
+            warnings=[str(w) for w in ws.warnings],
+        )
+        outputs.write_if_changed(index, page, tmp_dir=self.staging)
+        manifest = self.period_dir / "run.json"
+        order = {str(j.files.html): i for i, j in enumerate(self.jobs)}
+        outcomes = tuple(sorted(self.outcomes, key=lambda o: order[str(o.job.files.html)]))
+        outputs.atomic_write(
+            manifest,
+            outputs.dumps_json(
+                run_manifest(
+                    ws,
+                    self.per.label,
+                    self.jobs,
+                    outcomes,
+                    period_dir=self.period_dir,
+                    workers=self.workers,
+                    started=self.started_at,
+                    seconds=seconds,
+                )
+            ),
+            tmp_dir=self.staging,
+        )
+        return BatchResult(self.per.label, self.period_dir, index, manifest, outcomes)
+
+
+def run_coroutine(coro: Any) -> Any:
+    """Run ``coro`` to completion, also when called from a running loop (a notebook)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+class _Progress:
+    """A tqdm bar on a terminal; otherwise a plain line about every tenth report."""
+
+    def __init__(self, total: int, bar: bool) -> None:
+        self.total = total
+        self.count = 0
+        self.step = max(1, total // 10)
+        self.bar = None
+        if bar:
+            from tqdm import tqdm
+
+            size = shutil.get_terminal_size()  # 80x24 where a terminal reports no size
+            self.bar = tqdm(
+                total=total,
+                unit="report",
+                desc="kpinb run",
+                file=sys.stderr,
+                ncols=size.columns,
+                nrows=size.lines,
+            )
+
+    def update(self, outcome: ReportOutcome) -> None:
+        """Count one finished report; always mention one that could not be generated."""
+        self.count += 1
+        if self.bar is not None:
+            self.bar.update(1)
+            if outcome.status == "failed":
+                self.bar.write(
+                    f"kpinb: {outcome.job.files.label}: {outcome.error}", file=sys.stderr
+                )
+            return
+        if outcome.status == "failed":
+            print(f"kpinb: {outcome.job.files.label}: {outcome.error}", file=sys.stderr)
+        if self.count % self.step == 0 or self.count == self.total:
+            print(f"kpinb: {self.count}/{self.total} reports done", file=sys.stderr)
+
+    def close(self) -> None:
+        """Close the bar (if any)."""
+        if self.bar is not None:
+            self.bar.close()

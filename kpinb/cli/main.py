@@ -1,0 +1,64 @@
+"""The ``kpinb`` command: parses arguments, calls the feature modules, sets the exit code.
+
+Each feature module owns its sub-command through ``register(subparsers)``,
+which adds a parser whose ``func`` takes the parsed arguments and returns the
+exit code (0 ok, 1 invalid or failed, 2 bad usage).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from kpinb.errors import KpinbError, UsageError
+from kpinb.version import __version__
+
+# modules that own a sub-command, in the order --help lists them
+COMMAND_MODULES = ("kpinb.cli.demo", "kpinb.cli.validate", "kpinb.cli.run", "kpinb.cli.checkin")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse exits 2 on bad usage: keep that
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser, with every feature module's sub-command."""
+    parser = _Parser(
+        prog="kpinb",
+        description="Coaching analytics workbook: KPI reports that start a conversation.",
+    )
+    parser.add_argument("--version", action="version", version=f"kpinb {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:  # a feature not built yet
+            if exc.name != name:
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except UsageError as exc:
+        print(f"kpinb: error: {exc}", file=sys.stderr)
+        return 2
+    except KpinbError as exc:
+        print(f"kpinb: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("kpinb: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""``kpinb run``: every report of a review period (the batch), with a summary at the end."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kpinb.errors import BatchError, WorkspaceError
+
+if TYPE_CHECKING:
+    from kpinb.batch import BatchResult
+
+
+def register(subparsers: Any) -> None:
+    """Add ``kpinb run`` to the ``kpinb`` command."""
+    parser = subparsers.add_parser(
+        "run",
+        help="generate every report of a review period",
+        description="Generate every coaching report of a review period into OUT/PERIOD/ "
+        "(index.html, employees/, teams/, departments/, run.json). Exit 0 when all are "
+        "written or unchanged, 1 when some could not be generated, 2 for bad usage, an "
+        "invalid workspace or clashing file names (nothing written).",
+    )
+    parser.add_argument("workspace", type=Path, help="the workspace folder")
+    parser.add_argument("--period", required=True, help="review period, e.g. 2026-Q3 or 2026-09")
+    parser.add_argument(
+        "--out", type=Path, default=Path("reports"), help="reports folder (default: reports)"
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="IDS",
+        help="comma-separated employee ids, team ids or department names",
+    )
+    parser.add_argument("--workers", type=int, help="parallel kernels (default: the cores)")
+    parser.add_argument(
+        "--views",
+        action="append",
+        metavar="VIEWS",
+        help="comma-separated views: employee, manager, executive",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="regenerate reports whose inputs have not changed"
+    )
+    parser.add_argument(
+        "--notebooks",
+        type=Path,
+        metavar="DIR",
+        help="folder with your own employee_report.ipynb, team_report.ipynb and "
+        "department_report.ipynb (default: kpinb's)",
+    )
+    parser.set_defaults(func=_cmd_run)
+
+
+def _split(values: list[str] | None) -> list[str] | None:
+    if values is None:
+        return None
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from kpinb.batch import run_batch
+
+    try:
+        result = run_batch(
+            args.workspace,
+            args.period,
+            out=args.out,
+            only=_split(args.only),
+            workers=args.workers,
+            views=_split(args.views),
+            force=args.force,
+            notebooks_dir=args.notebooks,
+        )
+    except (WorkspaceError, BatchError) as exc:
+        print(f"kpinb: {exc}", file=sys.stderr)
+        print("kpinb: nothing was written.", file=sys.stderr)
+        return 2
+    print(summary(result))
+    return result.exit_code
+
+
+def summary(result: BatchResult) -> str:
+    """The end-of-run summary: counts, each report that could not be generated, the index."""
+    lines = [
+        f"{len(result.by_status('written'))} written, "
+        f"{len(result.by_status('unchanged'))} unchanged, "
+        f"{len(result.failed)} could not be generated ({result.period})."
+    ]
+    for outcome in result.failed:
+        lines.append(f"  - {outcome.job.files.label}: {outcome.error}")
+        if outcome.failed_notebook is not None:
+            lines.append(f"    executed notebook kept at {outcome.failed_notebook}")
+    lines.append(f"Index: {result.index}")
+    return "\n".join(lines)

@@ -1,0 +1,42 @@
+"""``kpinb validate WORKSPACE``: every problem and data-quality warning, readable by a person."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    """Add the ``validate`` sub-command."""
+    parser = sub.add_parser(
+        "validate",
+        help="check a workspace: errors and data-quality warnings (exit 0 valid, 1 invalid)",
+    )
+    parser.add_argument("workspace", help="the workspace folder")
+    parser.set_defaults(func=run_validate)
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    """Print the validation report; exit 0 when valid (warnings allowed), 1 when invalid."""
+    from kpinb.workspace import validate_workspace
+
+    result = validate_workspace(args.workspace)
+    out = sys.stdout
+    if result.problems:
+        print(f"{args.workspace}: INVALID, {len(result.problems)} problem(s):", file=out)
+        for problem in result.problems:
+            print(f"  error: {problem}", file=out)
+    else:
+        ws = result.workspace
+        assert ws is not None
+        print(
+            f"{args.workspace}: valid: {len(ws.people)} people, {len(ws.teams)} teams, "
+            f"{len(ws.kpis)} KPIs, {len(ws.observations)} observations",
+            file=out,
+        )
+    if result.warnings:
+        print(f"{len(result.warnings)} data-quality warning(s):", file=out)
+        for warning in result.warnings:
+            print(f"  warning: {warning}", file=out)
+    return 0 if result.ok else 1

@@ -1,0 +1,72 @@
+"""One atomic file writer: readers see the old file or the new one, never half of it.
+
+Every file kpinb publishes (reports, twins, index, run.json, spreadsheets, the demo's
+tables) goes through :func:`atomic_open` or :func:`atomic_write`: the bytes go to a
+temporary file in the same folder, are flushed and fsynced, get the permissions an
+ordinary file would get under the process umask (``mkstemp`` makes them private),
+then are renamed over the target, and the folder is fsynced.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it where the system allows."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # no other way to read it: set and restore at once
+    os.umask(mask)
+    return mask
+
+
+@contextmanager
+def atomic_open(
+    path: Path, mode: str = "wb", *, tmp_dir: Path | None = None, **open_kwargs: Any
+) -> Iterator[IO[Any]]:
+    """Open a temporary file for writing; on success it replaces ``path`` atomically.
+
+    ``tmp_dir`` must be on the same file system as ``path`` (default: its folder).
+    On any error the temporary file is removed and ``path`` is left as it was.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=tmp_dir or path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.chmod(tmp, 0o666 & ~current_umask())
+        with os.fdopen(fd, mode, **open_kwargs) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def atomic_write(path: Path, data: bytes | str, *, tmp_dir: Path | None = None) -> None:
+    """Write ``data`` (text as UTF-8) to ``path`` atomically."""
+    with atomic_open(path, "wb", tmp_dir=tmp_dir) as handle:
+        handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # platforms that cannot open a folder (Windows): rename is enough
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

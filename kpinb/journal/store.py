@@ -1,0 +1,239 @@
+"""The journal's SQLite file: schema versions, migrations, connections.
+
+``journal.sqlite`` in the workspace folder is opened only here; what goes into
+it is decided only in :mod:`kpinb.journal.entries` (these two modules own the file). It
+is append-only: SQLite triggers refuse UPDATE and DELETE on every journal
+table. The file is in WAL mode with a busy timeout, so concurrent writers wait
+for each other instead of failing; every write is one ``BEGIN IMMEDIATE``
+transaction (:func:`transaction`).
+
+The schema is versioned (table ``schema_version``) and migrated forward when a
+writer opens it: v1 holds entries and actions; v2 adds ``origin`` and ``note``
+to every version row, an index for import matching, and the ``imports`` ledger.
+Readers never create or migrate the file: :func:`query` returns an empty frame
+when it does not exist.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from kpinb.errors import JournalError
+
+FILE_NAME = "journal.sqlite"
+BUSY_TIMEOUT_S = 60.0
+
+# --- schema and migrations -------------------------------------------------------------------
+
+_APPEND_ONLY = """CREATE TRIGGER {table}_no_{verb} BEFORE {op} ON {table}
+BEGIN SELECT RAISE(ABORT, 'the check-in journal is append-only: {table} rows cannot be
+{verb}d; add a new version instead'); END"""
+
+
+def _append_only(*tables: str) -> list[str]:
+    """Triggers that make ``tables`` refuse UPDATE and DELETE."""
+    return [
+        _APPEND_ONLY.format(table=t, op=op, verb=verb)
+        for t in tables
+        for op, verb in (("UPDATE", "update"), ("DELETE", "delete"))
+    ]
+
+
+_V1 = [
+    "CREATE TABLE schema_version (version INTEGER NOT NULL, applied_at TEXT NOT NULL)",
+    "CREATE TABLE entries (entry_id INTEGER PRIMARY KEY AUTOINCREMENT, created_at TEXT NOT NULL)",
+    """CREATE TABLE entry_versions (
+        entry_id INTEGER NOT NULL REFERENCES entries(entry_id), version INTEGER NOT NULL,
+        date TEXT NOT NULL, employee_id TEXT NOT NULL, author TEXT NOT NULL,
+        what_moved TEXT NOT NULL, why_moved TEXT NOT NULL, expected_impact TEXT NOT NULL,
+        support_needed TEXT NOT NULL, diagnosis TEXT NOT NULL
+            CHECK (diagnosis IN ('execution', 'capability', 'dependency', 'none')),
+        recorded_at TEXT NOT NULL, PRIMARY KEY (entry_id, version))""",
+    """CREATE TABLE actions (action_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        entry_id INTEGER NOT NULL REFERENCES entries(entry_id), created_at TEXT NOT NULL)""",
+    """CREATE TABLE action_versions (
+        action_id INTEGER NOT NULL REFERENCES actions(action_id), version INTEGER NOT NULL,
+        text TEXT NOT NULL, owner TEXT NOT NULL, due TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('open', 'done', 'dropped')),
+        recorded_at TEXT NOT NULL, PRIMARY KEY (action_id, version))""",
+    *_append_only("schema_version", "entries", "entry_versions", "actions", "action_versions"),
+]
+_V2 = [
+    "ALTER TABLE entry_versions ADD COLUMN origin TEXT NOT NULL DEFAULT 'v1'",
+    "ALTER TABLE entry_versions ADD COLUMN note TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE action_versions ADD COLUMN origin TEXT NOT NULL DEFAULT 'v1'",
+    "ALTER TABLE action_versions ADD COLUMN note TEXT NOT NULL DEFAULT ''",
+    "CREATE INDEX entry_versions_identity ON entry_versions (employee_id, date, author)",
+    """CREATE TABLE imports (import_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        file_name TEXT NOT NULL, sha256 TEXT NOT NULL, imported_at TEXT NOT NULL,
+        added INTEGER NOT NULL, updated INTEGER NOT NULL, skipped INTEGER NOT NULL)""",
+    *_append_only("imports"),
+]
+MIGRATIONS: tuple[tuple[int, list[str]], ...] = ((1, _V1), (2, _V2))
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def journal_path(root: str | Path) -> Path:
+    """Where the journal of the workspace at ``root`` lives."""
+    return Path(root) / FILE_NAME
+
+
+def schema_version(root: str | Path) -> int:
+    """The schema version of the journal file (0 when it does not exist); read-only."""
+    with reader(root) as conn:
+        return 0 if conn is None else _version(conn)
+
+
+def migrate(root: str | Path) -> int:
+    """Create the journal, or bring it to the current schema; returns the schema version.
+
+    Every write does this on its own; call it to upgrade a journal explicitly.
+    """
+    with writer(root) as conn:
+        return _version(conn)
+
+
+def _version(conn: sqlite3.Connection) -> int:
+    try:
+        row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+    except sqlite3.OperationalError as exc:
+        if "no such table" not in str(exc):
+            raise
+        return 0  # a new, empty file
+    return int(row[0] or 0)
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Apply every migration newer than the file's version, in one transaction."""
+    if _version(conn) == SCHEMA_VERSION:
+        return
+    with transaction(conn):
+        current = _version(conn)  # again, now under the write lock
+        if current > SCHEMA_VERSION:
+            raise JournalError(
+                f"journal.sqlite has schema version {current}, newer than this kpinb "
+                f"knows ({SCHEMA_VERSION}); upgrade kpinb to use it"
+            )
+        for version, statements in MIGRATIONS:
+            if version > current:
+                for statement in statements:
+                    conn.execute(statement)
+                conn.execute("INSERT INTO schema_version VALUES (?, ?)", (version, now()))
+
+
+# --- connections -----------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def writer(root: str | Path) -> Iterator[sqlite3.Connection]:
+    """A connection to the journal, created and migrated to the current schema if needed."""
+    if not Path(root).is_dir():
+        raise JournalError(f"workspace folder '{root}' does not exist")
+    conn = sqlite3.connect(journal_path(root), timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    try:
+        with _unreadable_as_journal_error(root):
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            _ensure_wal(conn)
+            conn.execute("PRAGMA foreign_keys = ON")
+            _migrate(conn)
+        yield conn
+    finally:
+        conn.close()
+
+
+@contextlib.contextmanager
+def _unreadable_as_journal_error(root: str | Path) -> Iterator[None]:
+    """A file that is not a SQLite database (or is damaged) becomes a JournalError."""
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        if type(exc) is not sqlite3.DatabaseError:  # locked, constraint...: not about the file
+            raise
+        raise JournalError(
+            f"{journal_path(root)} cannot be read as a journal ({exc}); it was left as it is: "
+            "restore it from a backup, or move it aside to start a new journal"
+        ) from None
+
+
+def _ensure_wal(conn: sqlite3.Connection) -> None:
+    """Switch the file to WAL mode (persistent); retry while another process holds it."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                return
+            conn.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction: the write lock is taken up front, so writers queue."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+@contextlib.contextmanager
+def reader(root: str | Path) -> Iterator[sqlite3.Connection | None]:
+    """A read-only connection, or None when there is no journal (never creates the file)."""
+    path = journal_path(root)
+    if not path.is_file():
+        yield None
+        return
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
+    try:
+        with _unreadable_as_journal_error(root):
+            _version(conn)
+        yield conn
+    finally:
+        conn.close()
+
+
+def now() -> str:
+    """The time a row is recorded at: UTC, ISO 8601 with microseconds."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+
+# --- typed reads -----------------------------------------------------------------------------
+
+_DATE_COLUMNS = ("date", "due", "entry_date")
+_INT_COLUMNS = ("entry_id", "action_id", "version")
+
+
+def query(root: str | Path, sql: str, columns: Sequence[str]) -> pd.DataFrame:
+    """Run ``sql`` read-only; typed frame with ``columns`` (empty when there is no journal)."""
+    with reader(root) as conn:
+        rows: list[tuple[object, ...]] = []
+        names: list[str] = list(columns)
+        if conn is not None and _version(conn) > 0:
+            cursor = conn.execute(sql)
+            rows, names = cursor.fetchall(), [d[0] for d in cursor.description]
+    frame = pd.DataFrame.from_records(rows, columns=names).reindex(columns=list(columns))
+    return _typed(frame)
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Journal columns with their dtypes: ids int64, dates datetime64, text str (object)."""
+    for col in frame.columns:
+        if col in _INT_COLUMNS:
+            frame[col] = frame[col].astype("int64")
+        elif col in _DATE_COLUMNS:
+            frame[col] = pd.to_datetime(frame[col], format="%Y-%m-%d").astype("datetime64[ns]")
+        else:
+            frame[col] = frame[col].fillna("").astype(object)
+    return frame

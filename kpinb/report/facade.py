@@ -1,0 +1,171 @@
+"""The report facade: the one thing notebooks and the batch call.
+
+``build_report(ws, scope, scope_id, period, view)`` turns a workspace into a
+:class:`Report`: its HTML fragment (escaped text, inline SVG charts, nothing
+fetched) and its JSON twin (docs/report-json.md), in which every figure that a
+sentence states can be found at the path the sentence gives.
+
+The layers under it: ``kpinb.analytics.analysis`` computes (once per workspace and period,
+cached here), ``kpinb.report.twin`` rounds it into the twin's blocks, ``kpinb.report.views`` and
+``kpinb.report.sections`` choose what to say (``kpinb.report.narrative``, worded in
+``templates/phrases.j2``) and ``kpinb.report.render`` writes the HTML.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kpinb.errors import UsageError
+from kpinb.periods import Period, parse_period
+from kpinb.report.render import render_fragment
+from kpinb.scopes import REPORT_MIME, SCOPE_VIEWS
+
+if TYPE_CHECKING:
+    from kpinb.analytics import Analysis
+    from kpinb.workspace import Workspace
+
+
+SCHEMA = "kpinb.report/1"
+
+
+@dataclass(frozen=True)
+class Report:
+    """One built report: identity, its HTML fragment and its JSON twin."""
+
+    scope: str
+    scope_id: str
+    period: str
+    view: str
+    title: str
+    html: str = field(repr=False)
+    twin: dict[str, Any] = field(repr=False)
+
+    def to_html(self) -> str:
+        """The self-contained HTML fragment (escaped text, inline SVG, no external URL)."""
+        return self.html
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON twin (a fresh copy): every figure the narrative states."""
+        import copy
+
+        return copy.deepcopy(self.twin)
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        return {"text/html": self.html, REPORT_MIME: self.to_json()}
+
+
+def build_report(
+    ws: Workspace,
+    scope: str,
+    scope_id: str,
+    period: str | Period,
+    view: str = "employee",
+    *,
+    journal_root: str | Path | None = None,
+    analysis: Analysis | None = None,
+) -> Report:
+    """Build the report of one scope (employee, team, department) in one view.
+
+    Parameters
+    ----------
+    ws
+        The loaded workspace.
+    scope, scope_id
+        ``employee`` and an employee_id, ``team`` and a team_id, or ``department``
+        and a department name.
+    period
+        The review period, a label like ``2026-Q3`` or a :class:`Period`.
+    view
+        ``employee`` (the person's own report), ``manager`` or ``executive``.
+    journal_root
+        Folder holding ``journal.sqlite``; defaults to ``ws.root``.
+    analysis
+        The period's analysis of ``ws`` when the caller holds it; by default it is
+        computed once per workspace object and period.
+
+    Raises
+    ------
+    UsageError
+        For an unknown scope, view, combination or id (the message lists the valid ones).
+    """
+    per = period if isinstance(period, Period) else parse_period(period)
+    _check_request(ws, scope, str(scope_id), view)
+    root = Path(journal_root) if journal_root is not None else ws.root
+    from kpinb.report import views
+
+    result = analysis if analysis is not None else _analysis(ws, per)
+    built = views.build(ws, result, scope, str(scope_id), per, view, root)
+    twin = {
+        "schema": SCHEMA,
+        "scope": scope,
+        "id": str(scope_id),
+        "period": per.label,
+        "period_start": per.start.date().isoformat(),
+        "period_end": per.end.date().isoformat(),
+        "view": view,
+        "title": built.title,
+        **built.data,
+    }
+    html = render_fragment(
+        title=built.title,
+        subtitle=built.subtitle,
+        scope=scope,
+        scope_id=str(scope_id),
+        view=view,
+        sections=built.sections,
+    )
+    return Report(scope, str(scope_id), per.label, view, built.title, html, twin)
+
+
+def _analysis(ws: Workspace, per: Period) -> Analysis:
+    """The period's analysis, computed once per workspace object (kept in ``ws.derived``)."""
+    from kpinb.analytics import analyse
+
+    key = ("analysis", per.label)
+    if key not in ws.derived:
+        ws.derived[key] = analyse(ws, per)
+    return ws.derived[key]
+
+
+def _check_request(ws: Workspace, scope: str, scope_id: str, view: str) -> None:
+    if scope not in SCOPE_VIEWS:
+        msg = f"scope {scope!r} is not one of {', '.join(SCOPE_VIEWS)}"
+        raise UsageError(msg)
+    if view not in SCOPE_VIEWS[scope]:
+        msg = (
+            f"view {view!r} is not available for scope {scope!r}; "
+            f"use one of {', '.join(SCOPE_VIEWS[scope])}"
+        )
+        raise UsageError(msg)
+    known = _ids(ws, scope)
+    if scope_id not in known:
+        shown = ", ".join(sorted(known)[:10]) + (" ..." if len(known) > 10 else "")
+        msg = f"{scope} {scope_id!r} is not in the workspace; known ids: {shown}"
+        raise UsageError(msg)
+
+
+def _ids(ws: Workspace, scope: str) -> set[str]:
+    if scope == "employee":
+        return set(ws.people["employee_id"].astype(str))
+    if scope == "team":
+        return set(ws.teams["team_id"].astype(str))
+    return set(ws.teams["department"].astype(str))
+
+
+def page_html(report: Report) -> str:
+    """A full standalone HTML page for ``report`` (own CSS, print styles, nothing fetched)."""
+    from kpinb.report.render import render_page
+
+    return render_page(title=report.title, body=report.to_html())
+
+
+def show(report: Report) -> None:
+    """Display ``report`` in a notebook: its HTML plus the JSON twin under :data:`MIME_TYPE`."""
+    from IPython.display import display
+
+    display({"text/html": report.to_html(), REPORT_MIME: report.to_json()}, raw=True)

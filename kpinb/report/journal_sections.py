@@ -1,0 +1,226 @@
+"""Journal-driven report sections: the review routine (what moved, why, expected
+impact, support needed, open actions, from the latest check-in) and the coaching
+questions; the journal read behind them (once per batch) and the masking of other
+people's names in journal text for the employee view. Each section returns a
+:class:`kpinb.report.render.Section` and records what its sentences state in the twin's data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from kpinb.report import sentences as st
+from kpinb.report import twin
+from kpinb.report.render import ItemList, Section
+
+if TYPE_CHECKING:
+    from kpinb.periods import Period
+    from kpinb.workspace import Workspace
+
+
+def _moved_state(block: dict[str, Any]) -> str:
+    """What moved: a real change either way, a steady trend either way, or routine."""
+    if block["status"] == "improving_signal":
+        return "improving"
+    if block["status"] == "worsening_signal":
+        return "conversation"
+    if block["status"] == "not_enough_history":
+        return "new"
+    return {"improving": "trend", "worsening": "lean"}.get(block["trend"]["direction"], "routine")
+
+
+def routine_section(
+    ws: Workspace,
+    eid: str,
+    refs: list[st.Ref],
+    per: Period,
+    root: Path | None,
+    mask: Callable[[str], str],
+    data: dict[str, Any],
+) -> Section:
+    """What moved, why, expected impact, support needed, and open actions."""
+    entries, actions = journal_frames(ws, root, [eid], per, _everyone(ws))
+    checkin = None
+    if len(entries):
+        row = entries.iloc[0]
+        checkin = {
+            "date": twin.iso(row["date"]),
+            "author": mask(str(row["author"])),
+            "diagnosis": str(row["diagnosis"] or "none"),
+            **{k: mask(str(row[k] or "")) for k in NOTE_FIELDS},
+        }
+    moved = [
+        {"kpi_id": r.data["kpi_id"], "name": r.data["name"], "state": _moved_state(r.data)}
+        for r in refs
+        if r.data["level"] is not None
+    ]
+    data["routine"] = {
+        "checkin": checkin,
+        "moved": moved,
+        "open_actions": [action(a, mask) for _, a in actions.iterrows()],
+    }
+    ref = st.Ref("routine", data["routine"])
+    items = [
+        st.say("routine_moved", kpi=ref.txt(f"moved.{i}.name"), state=m["state"])
+        for i, m in enumerate(moved)
+    ]
+    lists = [ItemList("What moved?", tuple(items + _note(ref, checkin, "what_moved")))]
+    for field_name, question in (
+        ("why_moved", "Why did it move?"),
+        ("expected_impact", "Expected impact next period?"),
+        ("support_needed", "Support needed?"),
+    ):
+        lists.append(
+            ItemList(
+                question, tuple(_note(ref, checkin, field_name) or [st.say("routine_no_note")])
+            )
+        )
+    acts = tuple(
+        action_sentence(st.Ref("routine.open_actions", data["routine"]["open_actions"]), i)
+        for i in range(len(data["routine"]["open_actions"]))
+    )
+    lists.append(ItemList("Open actions", acts, "No open actions."))
+    return Section("routine", "Review routine", lists=tuple(lists))
+
+
+def action_sentence(ref: st.Ref, i: int, *, named: bool = False) -> st.Sentence:
+    """Open action ``i`` of the list ``ref``: text, owner and due date (if one is set)."""
+    args = {"action": ref.txt(f"{i}.text"), "owner": ref.txt(f"{i}.owner")}
+    if named:
+        args["name"] = ref.txt(f"{i}.name")
+    key = "action_open_member" if named else "action_open"
+    if ref.get(f"{i}.due") is None:
+        return st.say(f"{key}_undated", **args)
+    return st.say(key, due=ref.day(f"{i}.due"), **args)
+
+
+NOTE_FIELDS = ("what_moved", "why_moved", "expected_impact", "support_needed")
+
+
+def _note(ref: st.Ref, checkin: dict[str, Any] | None, field_name: str) -> list[st.Sentence]:
+    if not checkin or not checkin[field_name]:
+        return []
+    return [
+        st.say("routine_note", when=ref.day("checkin.date"), note=ref.txt(f"checkin.{field_name}"))
+    ]
+
+
+def action(row: pd.Series, mask: Callable[[str], str]) -> dict[str, Any]:
+    """An open action as the twin keeps it (names masked in the employee view)."""
+    return {
+        "employee_id": str(row["employee_id"]),
+        "text": mask(str(row["text"])),
+        "owner": mask(str(row["owner"] or "")) or "not set",
+        "due": twin.iso(row["due"]),
+        "status": str(row["status"]),
+    }
+
+
+def journal_frames(
+    ws: Workspace, root: Path | None, ids: list[str], per: Period, everyone: tuple[str, ...]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Latest check-ins and open actions of ``ids``; empty without a journal (or module).
+
+    The journal is read once for ``everyone`` and kept in ``ws.derived`` while its files
+    are unchanged (size and modification time of the database and its write-ahead
+    log), so a batch of reports does not query it once per person.
+    """
+    try:
+        from kpinb import journal
+    except ImportError:
+        root = None
+    if root is None or not journal.journal_path(root).exists():
+        return _no_entries(), _no_actions()
+    path = journal.journal_path(root)
+    stamp = (_stamp(path), _stamp(path.with_name(path.name + "-wal")))
+    key = ("journal", str(path), per.label, everyone)
+    held = ws.derived.get(key)
+    if held is None or held[0] != stamp:
+        ws.derived[key] = held = (
+            stamp,
+            (
+                journal.latest_entries(root, everyone, as_of=per.end),
+                journal.open_actions(root, everyone, as_of=per.end),
+            ),
+        )
+    entries, actions = held[1]
+    return (
+        entries[entries["employee_id"].isin(ids)].reset_index(drop=True),
+        actions[actions["employee_id"].isin(ids)].reset_index(drop=True),
+    )
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return None
+    return (info.st_mtime_ns, info.st_size)
+
+
+def _no_entries() -> pd.DataFrame:
+    return pd.DataFrame(columns=["employee_id", "date", "author", "diagnosis", *NOTE_FIELDS])
+
+
+def _no_actions() -> pd.DataFrame:
+    return pd.DataFrame(columns=["employee_id", "text", "owner", "due", "status"])
+
+
+def questions_section(refs: list[st.Ref], data: dict[str, Any]) -> Section:
+    """Coaching questions for stalled KPIs, or growth questions when none is."""
+    checkin = data["routine"]["checkin"]
+    diagnosis = checkin["diagnosis"] if checkin else "none"
+    focus = [(r, why) for r in refs if (why := stall(r.data)) is not None][:2]
+    data["questions"] = [
+        {"kpi_id": r.data["kpi_id"], "reason": why, "kinds": list(_kinds(why, diagnosis))}
+        for r, why in focus
+    ]
+    sentences: list[st.Sentence] = []
+    for r, why in focus:
+        kpi = r.txt("name")
+        sentences.append(st.say("questions_intro", kpi=kpi, why=why))
+        sentences += [st.say(f"question_{kind}", kpi=kpi) for kind in _kinds(why, diagnosis)]
+    if not focus:
+        sentences = [st.say("question_growth", n=n) for n in (1, 2, 3)]
+    return Section("questions", "Coaching questions", tuple(sentences))
+
+
+def stall(block: dict[str, Any]) -> str | None:
+    """Why a KPI deserves coaching questions: a shift, a plateau against its goal, a lean.
+    None without a value in the period: no action is implied."""
+    if block["status"] == "no_data":
+        return None
+    if block["status"] == "worsening_signal":
+        return "shift"
+    if block["trend"]["direction"] == "worsening":
+        return "lean"
+    goal = block["goal"]
+    if (
+        goal
+        and block["status"] == "routine"
+        and block["trend"]["direction"] == "steady"
+        and not goal["success"]
+        and not goal["projected_success"]
+    ):
+        return "plateau"
+    return None
+
+
+def _kinds(why: str, diagnosis: str) -> tuple[str, ...]:
+    """Question kinds in the order the data suggests, the check-in's diagnosis first."""
+    order = {
+        "shift": ("dependency", "execution", "capability"),
+        "plateau": ("capability", "execution", "dependency"),
+        "lean": ("execution", "capability", "dependency"),
+    }[why]
+    if diagnosis in order:
+        order = (diagnosis, *[k for k in order if k != diagnosis])
+    return order
+
+
+def _everyone(ws: Workspace) -> tuple[str, ...]:
+    return tuple(ws.people["employee_id"].astype(str))

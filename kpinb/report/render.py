@@ -1,0 +1,99 @@
+"""HTML assembly: the Jinja2 environment, the report fragment and the standalone page.
+
+Autoescape is on and undefined variables are errors, so data reaches the page
+only as escaped text and a template typo fails loudly instead of printing a
+blank. Charts enter as SVG rendered offline (``kpinb.report.charts.to_svg``); the page
+carries its own CSS and fetches nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from markupsafe import Markup
+
+from kpinb.report.sentences import Sentence
+from kpinb.templating import css, environment
+
+
+@dataclass(frozen=True)
+class ChartBlock:
+    """A rendered chart: inline SVG and its text alternative."""
+
+    svg: Markup
+    description: str
+
+
+@dataclass(frozen=True)
+class ItemList:
+    """A list of sentences under an optional heading; ``empty`` is said when it has none."""
+
+    heading: str
+    items: tuple[Sentence, ...]
+    empty: str = ""
+
+
+@dataclass(frozen=True)
+class Card:
+    """One KPI (or member) card: heading, sentences, an optional chart and lists."""
+
+    heading: str
+    sentences: tuple[Sentence, ...]
+    status: str = "routine"
+    badge: str = ""
+    chart: ChartBlock | None = None
+    lists: tuple[ItemList, ...] = ()
+
+
+@dataclass(frozen=True)
+class Section:
+    """A report section in reading order."""
+
+    id: str
+    heading: str
+    sentences: tuple[Sentence, ...] = ()
+    cards: tuple[Card, ...] = ()
+    charts: tuple[ChartBlock, ...] = ()
+    lists: tuple[ItemList, ...] = field(default=())
+
+
+def render_fragment(
+    *,
+    title: str,
+    subtitle: str,
+    scope: str,
+    scope_id: str,
+    view: str,
+    sections: tuple[Section, ...],
+) -> str:
+    """The report's HTML fragment (its own scoped CSS included)."""
+    template = environment().get_template("report.html.j2")
+    return template.render(
+        title=title,
+        subtitle=subtitle,
+        scope=scope,
+        scope_id=scope_id,
+        view=view,
+        sections=sections,
+        css=css("report.css"),
+        anchor=_anchor(scope, scope_id),
+    )
+
+
+def render_page(*, title: str, body: str) -> str:
+    """A full standalone HTML page around a rendered fragment."""
+    template = environment().get_template("page.html.j2")
+    return template.render(title=title, body=Markup(body), css=css("page.css"))
+
+
+def chart_block(chart: Any, description: str) -> ChartBlock:
+    """Render an Altair chart to an inline SVG block."""
+    from kpinb.report.charts import to_svg
+
+    return ChartBlock(Markup(to_svg(chart)), description)
+
+
+def _anchor(scope: str, scope_id: str) -> str:
+    safe = "".join(c if c.isalnum() else "-" for c in scope_id)
+    return f"{scope}-{safe}"

@@ -1,0 +1,270 @@
+"""Report sections shared by the views: KPI cards and charts, goals, the person's own
+goals, feasibility flags and data notes. Each returns a :class:`kpinb.report.render.Section`
+and records what its sentences state in the twin's data. The journal-driven sections
+(review routine, coaching questions) and the name masking live in :mod:`kpinb.report.routine`
+and are importable from here too.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from kpinb.report import narrative as nv
+from kpinb.report import sentences as st
+from kpinb.report import twin
+from kpinb.report.journal_sections import stall
+from kpinb.report.render import Card, ChartBlock, ItemList, Section, chart_block
+
+if TYPE_CHECKING:
+    from kpinb.analytics import Analysis
+    from kpinb.periods import Period
+    from kpinb.workspace import Workspace
+
+
+BADGES = {
+    "improving_signal": "real improvement",
+    "worsening_signal": "worth a conversation",
+    "routine": "routine variation, no action needed",
+    "not_enough_history": "building history",
+    "no_data": "no value in this period",
+    "withheld": "some figures not shown (group size)",
+}
+
+
+def refs(blocks: list[dict[str, Any]], base: str = "kpis") -> list[st.Ref]:
+    """A figure source per KPI block at ``base[i]``."""
+    return [block_ref(f"{base}[{i}]", b) for i, b in enumerate(blocks)]
+
+
+def block_ref(path: str, block: dict[str, Any]) -> st.Ref:
+    """A figure source for one KPI block: its unit, decimals and cadence."""
+    return st.Ref(
+        path, block, unit=block["unit"], decimals=block["decimals"], cadence=block["cadence"]
+    )
+
+
+def _card_status(block: dict[str, Any]) -> str:
+    """Card colour: improving (signal or trend), conversation (shift), routine."""
+    if block["status"] == "improving_signal" or block["trend"]["direction"] == "improving":
+        return "improving"
+    return "conversation" if block["status"] == "worsening_signal" else "routine"
+
+
+def cards(
+    part: Analysis,
+    refs: list[st.Ref],
+    period: st.Figure,
+    per: Period,
+    ws: Workspace,
+) -> tuple[Card, ...]:
+    """One card per KPI: its sentences (and the leading-indicator note) and trend chart."""
+    cards = []
+    for ref in refs:
+        block = ref.data
+        sentences = tuple(nv.kpi_card(ref, period)) + tuple(_pair_sentence(ref, refs))
+        chart = _trend_block(part, block, per, ws, sentences)
+        cards.append(
+            Card(
+                block["name"],
+                sentences,
+                _card_status(block),
+                BADGES.get(block["status"], ""),
+                chart,
+            )
+        )
+    return tuple(cards)
+
+
+def _pair_sentence(ref: st.Ref, refs: list[st.Ref]) -> list[st.Sentence]:
+    """For a leading indicator, what its move means for its lagging partner."""
+    block = ref.data
+    partner = next((r for r in refs if r.data["kpi_id"] == block.get("pair")), None)
+    if block["kind"] != "leading" or partner is None or block["status"] == "no_data":
+        return []
+    state = "improving" if _card_status(block) == "improving" else "steady"
+    if stall(block) in ("shift", "lean"):
+        state = "drifting"
+    return [st.say("kpi_pair", kpi=ref.txt("name"), partner=partner.txt("name"), state=state)]
+
+
+def _trend_block(
+    part: Analysis,
+    block: dict[str, Any],
+    per: Period,
+    ws: Workspace,
+    sentences: tuple[st.Sentence, ...],
+) -> ChartBlock | None:
+    """The KPI's trend chart (last 4 quarters) with its text alternative."""
+    from kpinb.report import charts
+
+    pts = part.points[
+        (part.points["kpi_id"] == block["kpi_id"])
+        & (part.points["period"] >= per.start - pd.DateOffset(months=9))
+        & ~part.points["incomplete"]  # a team week with members missing is not a real dip
+    ]
+    if pts.empty:
+        return None
+    frame = pts.rename(columns={"smoothed": "level"})[["period", "value", "level"]]
+    lim = block["limits"]
+    limits = None
+    if lim:
+        start = pts.loc[pts["current_version"], "period"].min()  # limits hold for this version
+        limits = charts.Limits(
+            lim["centre"], lim["lower"], lim["upper"], start, frame["period"].max()
+        )
+    goal = block["goal"]
+    markers = [
+        charts.Marker(pd.Timestamp(c["effective_from"]), f"definition v{c['version']}")
+        for c in block["definition_changes"]
+        if pd.Timestamp(c["effective_from"]) >= frame["period"].min()
+    ]
+    description = (
+        f"{block['name']} ({block['unit']}) per {twin.cadence_unit(block['cadence'])} with the "
+        "smoothed level (dashed)"
+        + (", the usual range as a band" if limits else "")
+        + (", the target as a green line" if goal else "")
+        + (", definition changes marked" if markers else "")
+        + ". "
+        + " ".join(s.text for s in sentences[:2])
+    )
+    chart = charts.trend_chart(
+        frame,
+        title=block["name"],
+        unit=block["unit"],
+        description=description,
+        limits=limits,
+        target=goal["target"] if goal else None,
+        markers=markers,
+    )
+    return chart_block(chart, description)
+
+
+def goals_section(refs: list[st.Ref], part: Analysis, period: st.Figure) -> Section:
+    """OKR scores with the 0.7 success wording, projections and a goal chart."""
+    with_goal = [r for r in refs if r.data["goal"] is not None]
+    if not with_goal:
+        return Section(
+            "goals", "Goals", lists=(ItemList("", (), "No targets are set for this period."),)
+        )
+    root = st.Ref("scoring", dict(twin.SCORING))
+    sentences = [
+        st.say(
+            "goals_intro",
+            low=root.num("low", decimals=1),
+            high=root.num("high", decimals=1),
+            success=root.num("success"),
+        )
+    ]
+    for ref in with_goal:
+        sentences += nv.goal_sentences(ref)
+    frame = pd.DataFrame(
+        {
+            "label": [r.data["name"] for r in with_goal],
+            "score": [r.data["goal"]["score"] for r in with_goal],
+            "projected": [r.data["goal"]["projected_score"] for r in with_goal],
+        }
+    )
+    from kpinb.report import charts
+
+    description = (
+        "Goal scores from 0 to 1 (bars), the projected landing (ticks) and the "
+        "0.7 success line. " + " ".join(s.text for s in sentences[1:])
+    )
+    chart = charts.goal_chart(
+        frame.astype({"score": float, "projected": float}),
+        title="Goal scores",
+        description=description,
+    )
+    return Section("goals", "Goals", tuple(sentences), charts=(chart_block(chart, description),))
+
+
+def own_goals_section(ws: Workspace, eid: str, refs: list[st.Ref], data: dict[str, Any]) -> Section:
+    """The person's own goals (their why) and how each linked KPI serves them."""
+    rows = ws.goals[ws.goals["employee_id"] == eid]
+    by_id = {r.data["kpi_id"]: r for r in refs}
+    data["own_goals"] = []
+    lists = []
+    for i, (_, row) in enumerate(rows.iterrows()):
+        links = [
+            {
+                "kpi_id": k,
+                "name": ws.kpis[k].name if k in ws.kpis else k,
+                "state": _state(by_id[k].data) if k in by_id else "none",
+            }
+            for k in row["kpi_ids"]
+        ]
+        data["own_goals"].append({"goal": str(row["goal"]), "kpis": links})
+        ref = st.Ref(f"own_goals[{i}]", data["own_goals"][-1])
+        items = [st.say("own_goal", goal=ref.txt("goal"))]
+        items += [
+            st.say("own_goal_kpi", kpi=ref.txt(f"kpis.{j}.name"), state=link["state"])
+            for j, link in enumerate(links)
+        ]
+        lists.append(ItemList("", tuple(items)))
+    if not lists:
+        lists.append(
+            ItemList("", (), "No personal goals recorded yet: a good topic for the next check-in.")
+        )
+    return Section("own_goals", "Personal goals", lists=tuple(lists))
+
+
+def _state(block: dict[str, Any]) -> str:
+    """How a KPI serves a personal goal: improving, steady, worth a talk, or no values."""
+    if block["level"] is None:
+        return "none"
+    if stall(block) in ("shift", "lean"):
+        return "conversation"
+    return "improving" if _card_status(block) == "improving" else "steady"
+
+
+def notes_section(refs: list[st.Ref], period: st.Figure, per: Period) -> Section:
+    """Gaps, stale series, definition changes and exclusions; says so when all is clear."""
+    sentences = [s for ref in refs for s in nv.data_notes(ref, period, per.start)]
+    if not any(r.data["level"] for r in refs):
+        sentences.insert(0, st.say("note_no_values", period=period))
+    return Section("notes", "Data notes", tuple(sentences or [st.say("note_clear", period=period)]))
+
+
+def flags_section(
+    ws: Workspace, ids: list[str], team_id: str | None, per: Period, data: dict[str, Any]
+) -> Section:
+    """Feasibility flags on the period's targets of these people (and team)."""
+    f = ws.feasibility
+    mine = ((f["scope"] == "employee") & f["scope_id"].isin(ids)) | (
+        (f["scope"] == "team") & (f["scope_id"] == team_id)
+    )
+    rows = f[mine & (f["period"] == per.label)]
+    data["flags"] = [
+        {
+            "scope": str(r["scope"]),
+            "scope_id": str(r["scope_id"]),
+            "kpi_id": str(r["kpi_id"]),
+            "kpi": _kpi_name(ws, r["kpi_id"]),
+            "flagged_by": str(r["flagged_by"]),
+            "reason": str(r["reason"]),
+        }
+        for _, r in rows.iterrows()
+    ]
+    ref = st.Ref("flags", data["flags"])
+    items = tuple(
+        st.say(
+            "flag",
+            who=ref.txt(f"{i}.flagged_by"),
+            kpi=ref.txt(f"{i}.kpi"),
+            period=st.text("period", per.label),
+            reason=ref.txt(f"{i}.reason"),
+        )
+        for i in range(len(data["flags"]))
+    )
+    return Section(
+        "flags",
+        "Feasibility flags",
+        lists=(ItemList("", items, "No target has been flagged as hard to reach."),),
+    )
+
+
+def _kpi_name(ws: Workspace, kpi_id: str) -> str:
+    spec = ws.kpis.get(str(kpi_id))
+    return spec.name if spec else str(kpi_id)

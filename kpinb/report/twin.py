@@ -1,0 +1,278 @@
+"""The JSON twin's data blocks, built from the period's analysis (docs/report-json.md).
+
+Every figure a sentence states is read from these blocks, which are rounded here
+once, exactly as the text shows them: KPI values to the KPI's decimals, slopes to
+one more, scores to 2 decimals, percentages to 1. So the text and the twin cannot
+disagree, and a test checks that they do not.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from kpinb.analytics import SUCCESS, split_by
+from kpinb.report import sentences as st
+
+if TYPE_CHECKING:
+    from kpinb.analytics import Analysis
+    from kpinb.kpis import KpiSpec
+    from kpinb.periods import Period
+    from kpinb.report.render import Section
+    from kpinb.workspace import Workspace
+
+
+SCORING = {"low": 0.0, "high": 1.0, "success": SUCCESS}
+
+
+def blocks_of(ws: Workspace, part: Analysis) -> list[dict[str, Any]]:
+    """The twin's KPI blocks of one scope's analysis, in the KPI dictionary's order."""
+    order = {k: i for i, k in enumerate(ws.kpis)}
+    rows = part.summary.sort_values("kpi_id", key=lambda s: s.map(order))
+    points = split_by(part.points[part.points["current_version"]], "kpi_id")
+    goals, signals = split_by(part.goals, "kpi_id"), split_by(part.signals, "kpi_id")
+    out = []
+    for row in rows.to_dict("records"):
+        kpi = str(row["kpi_id"])
+        pts = points.get(kpi)
+        dec = st.decimals_for([row["level"]] if pts is None else pts["value"].tolist())
+        goal = goals.get(kpi)
+        out.append(
+            _block(
+                ws.kpis[kpi],
+                row,
+                None if goal is None else goal.iloc[0],
+                signals.get(kpi, part.signals.iloc[0:0]),
+                dec,
+                part.period,
+            )
+        )
+    return out
+
+
+def _block(
+    spec: KpiSpec,
+    row: dict[str, Any],
+    goal: pd.Series | None,
+    signals: pd.DataFrame,
+    dec: int,
+    per: Period,
+) -> dict[str, Any]:
+    """One KPI block of the twin (docs/report-json.md), rounded as the text shows it."""
+    level = _num(row["level"], dec) if row["n_in_period"] > 0 else None  # None: withheld too
+    return {
+        "kpi_id": spec.id,
+        "name": spec.name,
+        "unit": spec.unit,
+        "direction": spec.direction,
+        "kind": spec.kind,
+        "pair": spec.pair,
+        "cadence": spec.cadence,
+        "decimals": dec,
+        "definition_version": int(row["definition_version"]),
+        "status": str(row["status"]),
+        "points": int(row["n_points"]),
+        "n_people": int(row["n_people"]),
+        "latest": _latest(row, dec),
+        "level": None if level is None else {"value": level, "points": int(row["n_in_period"])},
+        "change": _change(row, "prev", "previous_period", level, dec),
+        "year_change": _change(row, "yoy", "same_period_last_year", level, dec),
+        "trend": {
+            "slope_per_week": _num(row["trend_slope"], dec + 1),
+            "direction": _str(row["trend_direction"]),
+            "points": int(row["trend_n"]),
+        },
+        "limits": _limits(row, dec),
+        "signals": [
+            {
+                "rule": str(s["rule"]),
+                "period": iso(s["period"]),
+                "value": _num(s["value"], dec),
+                "direction": str(s["direction"]),
+            }
+            for _, s in signals.sort_values(["period", "rule"]).iterrows()
+        ],
+        "streak": {"length": int(row["streak_length"]), "unit": cadence_unit(spec.cadence)},
+        "best": _best(row, dec),
+        "recovery": _recovery(row, dec, per),
+        "goal": None if goal is None else _goal(goal, dec, spec.sign),
+        "quality": {
+            "expected": int(row["expected_in_period"]),
+            "missing": int(row["missing_in_period"]),
+            "stale": bool(row["stale"]),
+            "last_observed": iso(row["last_observed"]),
+            "out_of_range": int(row["out_of_range"]),
+        },
+        "withheld": [w for w in str(row.get("withheld") or "").split(",") if w],
+        "definition_changes": [
+            {
+                "version": v,
+                "effective_from": iso(spec.version_start(v)),
+                "change": spec.versions[v - 2].change,
+            }
+            for v in range(2, len(spec.versions) + 2)
+        ],
+    }
+
+
+def _latest(row: dict[str, Any], dec: int) -> dict[str, Any] | None:
+    if pd.isna(row["latest_period"]):
+        return None
+    return {
+        "period": iso(row["latest_period"]),
+        "value": _num(row["latest_value"], dec),
+        "in_period": bool(row["latest_in_period"]),
+    }
+
+
+def _change(
+    row: dict[str, Any], prefix: str, against: str, level: float | None, dec: int
+) -> dict[str, Any] | None:
+    """Change of the period's level against an earlier period, from the shown (rounded) values.
+
+    absolute = shown level - shown earlier level, so the text's subtraction adds up;
+    relative_pct = absolute / |earlier| in percent, 1 decimal (None when earlier is 0).
+    """
+    previous = _num(row[f"{prefix}_level"], dec)
+    if level is None or previous is None:
+        return None
+    absolute = st.rounded(level - previous, dec)
+    assert absolute is not None
+    rel = st.rounded(100 * absolute / abs(previous), 1) if previous else None
+    sign = 1 if row["direction"] == "up" else -1
+    return {
+        "against": against,
+        "period": str(row[f"{prefix}_label"]),
+        "previous": previous,
+        "absolute": absolute,
+        "relative_pct": rel,
+        "better": sign * absolute > 0,
+        "crosses_definition": bool(row[f"{prefix}_crosses_definition"]),
+    }
+
+
+def _limits(row: dict[str, Any], dec: int) -> dict[str, Any] | None:
+    if pd.isna(row["centre"]) or row["status"] == "not_enough_history":
+        return None
+    return {
+        "baseline_start": iso(row["baseline_start"]),
+        "baseline_end": iso(row["baseline_end"]),
+        "baseline_points": int(row["baseline_n"]),
+        "provisional": bool(row["baseline_provisional"]),
+        "centre": _num(row["centre"], dec),
+        "lower": _num(row["lower"], dec),
+        "upper": _num(row["upper"], dec),
+    }
+
+
+def _best(row: dict[str, Any], dec: int) -> dict[str, Any] | None:
+    if pd.isna(row["best_value"]):
+        return None
+    return {
+        "value": _num(row["best_value"], dec),
+        "period": iso(row["best_period"]),
+        "is_new": bool(row["best_is_new"]),
+    }
+
+
+def _recovery(row: dict[str, Any], dec: int, per: Period) -> dict[str, Any] | None:
+    """The latest dip and the recovery from it; ``in_period`` when it came back this period."""
+    if pd.isna(row["dip_period"]) or not bool(row["recovered"]):
+        return None
+    since = pd.Timestamp(row["recovered_period"])
+    return {
+        "dip_period": iso(row["dip_period"]),
+        "dip_value": _num(row["dip_value"], dec),
+        "since": iso(since),
+        "in_period": bool(since >= per.start),
+    }
+
+
+def goal_decimals(goal: pd.Series, dec: int, sign: int) -> int:
+    """Decimals for a goal's figures: the KPI's, or more until the shown baseline,
+    target and current (and projected) give the shown scores again (to 2 decimals).
+
+    Example: baseline 10.538, target 11, current 10.692 score 0.33; at 1 decimal the
+    reader would work out (10.7 - 10.5) / (11.0 - 10.5) = 0.4, at 2 decimals
+    (10.69 - 10.54) / (11.00 - 10.54) = 0.33.
+    """
+    from kpinb.analytics import goal_score as score
+
+    def agrees(d: int, value: str, shown_score: str) -> bool:
+        figures = [_num(goal[c], d) for c in (value, "baseline", "target")]
+        if None in figures or pd.isna(goal[shown_score]):
+            return True
+        again = float(score(*figures, sign))
+        return st.rounded(again, 2) == st.rounded(float(goal[shown_score]), 2)
+
+    return next(
+        (
+            d
+            for d in range(dec, dec + _MORE_GOAL_DECIMALS)
+            if agrees(d, "current", "score") and agrees(d, "projected", "projected_score")
+        ),
+        dec + _MORE_GOAL_DECIMALS,
+    )
+
+
+_MORE_GOAL_DECIMALS = 3
+
+
+def _goal(goal: pd.Series, dec: int, sign: int) -> dict[str, Any]:
+    """The goal block; success is judged on the rounded score, as the reader sees it.
+
+    ``decimals``: the goal's figures may carry more decimals than the KPI's values
+    (:func:`goal_decimals`), so the reader's own arithmetic gives the shown score.
+    """
+    score, projected_score = _num(goal["score"], 2), _num(goal["projected_score"], 2)
+    success = SCORING["success"]
+    dec = goal_decimals(goal, dec, sign)
+    return {
+        "period": str(goal["period"]),
+        "decimals": dec,
+        "target": _num(goal["target"], dec),
+        "baseline": _num(goal["baseline"], dec),
+        "baseline_source": str(goal["baseline_source"]),
+        "current": _num(goal["current"], dec),
+        "score": score,
+        "success": score is not None and score >= success,
+        "projected": _num(goal["projected"], dec),
+        "projected_score": projected_score,
+        "projected_success": projected_score is not None and projected_score >= success,
+        "remaining_points": int(goal["remaining_points"]),
+    }
+
+
+def _num(value: Any, dec: int) -> float | None:
+    return None if value is None or pd.isna(value) else st.rounded(float(value), dec)
+
+
+def iso(value: Any) -> str | None:
+    """An ISO day, or None for a missing date (None, NaN, NaT or an empty string)."""
+    if value is None or (isinstance(value, str) and not value.strip()) or pd.isna(value):
+        return None
+    return pd.Timestamp(value).date().isoformat()
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None or pd.isna(value) else str(value)
+
+
+def with_sentences(data: dict[str, Any], sections: list[Section]) -> dict[str, Any]:
+    """The twin's ``sections``: every sentence of every section, in reading order."""
+    out = []
+    for sec in sections:
+        sentences = [*sec.sentences]
+        for card in sec.cards:
+            sentences += [*card.sentences, *(s for lst in card.lists for s in lst.items)]
+        sentences += [s for lst in sec.lists for s in lst.items]
+        out.append(
+            {"id": sec.id, "heading": sec.heading, "sentences": [s.to_json() for s in sentences]}
+        )
+    return {**data, "sections": out}
+
+
+def cadence_unit(cadence: str) -> str:
+    """``week`` or ``month``: the unit of a KPI's points."""
+    return "month" if cadence == "monthly" else "week"

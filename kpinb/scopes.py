@@ -1,0 +1,19 @@
+"""The scopes a report can be about, the views each offers, and where their pages go.
+
+One table for the report facade, the batch planner and the published folders, so a
+scope or view is added in one place.
+"""
+
+from __future__ import annotations
+
+ALL_VIEWS = ("employee", "manager", "executive")
+# the views each scope offers: a person reads their own report, a manager a team's,
+# executives see teams and departments only
+SCOPE_VIEWS: dict[str, tuple[str, ...]] = {
+    "employee": ("employee", "manager"),
+    "team": ("manager", "executive"),
+    "department": ("executive",),
+}
+SCOPE_DIRS = {"employee": "employees", "team": "teams", "department": "departments"}
+# the MIME type under which a report notebook displays its JSON twin (the batch reads it)
+REPORT_MIME = "application/vnd.kpinb.report+json"

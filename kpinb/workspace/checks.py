@@ -1,0 +1,369 @@
+"""Checks across tables (errors) and data-quality findings (warnings).
+
+Per-column checks live in :mod:`kpinb.workspace.schema`; these need more than one column
+or table: manager loops, target scopes, conflicting duplicate observations,
+periods that are not the first day of their week or month, and the warnings
+that do not stop a run (missing weeks, stale KPIs, people with no data, more
+than 7 core KPIs for one role).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from kpinb.errors import Problem
+from kpinb.kpis import STALE_DAYS, KpiSpec
+from kpinb.workspace.readers import RawTable
+from kpinb.workspace.schema import examples, summarise
+
+MAX_CORE_KPIS = 7
+
+
+def _rows(raw: RawTable, index: pd.Index | np.ndarray) -> np.ndarray:
+    return np.asarray(index, dtype=np.int64) + raw.first_row
+
+
+def manager_loops(people: pd.DataFrame, raw: RawTable) -> list[Problem]:
+    """People whose chain of managers comes back to themselves."""
+    manager = dict(
+        zip(
+            people["employee_id"].astype(str),
+            people["manager_id"].astype("string").fillna(""),
+            strict=False,
+        )
+    )
+    in_loop: set[str] = set()
+    for start in manager:
+        seen: list[str] = []
+        node = start
+        while node and node in manager and node not in seen:
+            seen.append(node)
+            node = manager[node]
+        if node == start:
+            in_loop.update(seen)
+    if not in_loop:
+        return []
+    mask = people["employee_id"].astype(str).isin(in_loop).to_numpy()
+    return [
+        summarise(
+            raw.file,
+            "manager_id",
+            _rows(raw, people.index[mask]),
+            f"the manager chain of {examples(sorted(in_loop), 5)} loops back on itself",
+            "give the person at the top of the chain an empty manager_id",
+        )
+    ]
+
+
+def scopes_exist(
+    frame: pd.DataFrame, raw: RawTable, people: set[str], teams: set[str]
+) -> list[Problem]:
+    """Each target or flag points at an existing employee or team."""
+    ids = frame["scope_id"].astype("string")
+    scope = frame["scope"].astype("string")
+    known = (scope.eq("employee") & ids.isin(list(people))) | (
+        scope.eq("team") & ids.isin(list(teams))
+    )
+    bad = (ids.notna() & scope.isin(["employee", "team"]) & ~known).to_numpy(bool)
+    if not bad.any():
+        return []
+    labels = (scope[bad] + " " + ids[bad]).tolist()
+    return [
+        summarise(
+            raw.file,
+            "scope_id",
+            _rows(raw, frame.index[bad]),
+            f"scope {examples(labels)} does not exist",
+            "use an employee_id from people or a team_id from teams matching scope",
+        )
+    ]
+
+
+def goal_kpis(goals: pd.DataFrame, raw: RawTable, kpis: Mapping[str, KpiSpec]) -> list[Problem]:
+    """Every KPI id named in a goal's semicolon-separated list is in the dictionary."""
+    lists = goals["kpi_ids"].astype("string").fillna("").str.split(";")
+    unknown = lists.map(lambda ids: [i.strip() for i in ids if i.strip() and i.strip() not in kpis])
+    bad = unknown.map(bool).to_numpy(bool)
+    if not bad.any():
+        return []
+    values = [v for ids in unknown[bad] for v in ids]
+    return [
+        summarise(
+            raw.file,
+            "kpi_ids",
+            _rows(raw, goals.index[bad]),
+            f"unknown KPI id(s) {examples(values)}",
+            "separate KPI ids with ';' and use ids from kpis.yaml",
+        )
+    ]
+
+
+@dataclass(frozen=True)
+class ObservationCodes:
+    """Observations as integer codes, so 10 million rows sort and compare quickly.
+
+    ``period`` codes are ranks of ``periods`` (sorted dates); -1 marks a missing cell.
+    """
+
+    employee: np.ndarray
+    kpi: np.ndarray
+    period: np.ndarray
+    periods: pd.DatetimeIndex
+    kpis: pd.Index
+
+    @cached_property
+    def key(self) -> np.ndarray:
+        """One int64 per row that orders rows by employee, KPI and period."""
+        n_kpi, n_period = len(self.kpis) + 1, len(self.periods) + 2
+        return (self.employee.astype(np.int64) * n_kpi + self.kpi) * n_period + self.period + 1
+
+    def dates(self, order: Order) -> np.ndarray:
+        """The period dates of the rows at ``order`` (NaT where missing)."""
+        codes = self.period[order]
+        values = np.append(self.periods.to_numpy(), np.datetime64("NaT", "ns"))
+        if len(codes) and codes.min() >= 0:
+            return values[codes]
+        return values[np.where(codes < 0, len(self.periods), codes)]
+
+
+def observation_codes(obs: pd.DataFrame) -> ObservationCodes:
+    """Integer codes of the id and period columns (categoricals keep their codes)."""
+    period = obs["period"]
+    if isinstance(period.dtype, pd.CategoricalDtype):
+        cats = pd.DatetimeIndex(period.cat.categories)
+        rank = np.empty(len(cats) + 1, dtype=np.int64)
+        rank[np.argsort(cats.to_numpy(), kind="stable")] = np.arange(len(cats))
+        rank[-1] = -1
+        codes, periods = rank[period.cat.codes.to_numpy()], cats.sort_values()
+    else:
+        codes, uniques = pd.factorize(period, sort=True)
+        periods = pd.DatetimeIndex(uniques)
+    return ObservationCodes(
+        obs["employee_id"].cat.codes.to_numpy(),
+        obs["kpi_id"].cat.codes.to_numpy(),
+        codes,
+        periods,
+        obs["kpi_id"].cat.categories.astype(str),
+    )
+
+
+Order = np.ndarray | slice  # row positions, or slice(None) for "as they are"
+
+
+def sort_order(codes: ObservationCodes) -> Order:
+    """Positions that sort observations by employee, KPI and period.
+
+    ``slice(None)`` when they are sorted already (the usual export), so no copy is made.
+    """
+    key = codes.key
+    if len(key) < 2 or bool((key[1:] >= key[:-1]).all()):
+        return slice(None)
+    return np.argsort(key, kind="stable")
+
+
+def positions(order: Order, n: int) -> np.ndarray:
+    """``order`` as an array of row positions."""
+    return np.arange(n) if isinstance(order, slice) else order
+
+
+def duplicate_observations(
+    obs: pd.DataFrame, raw: RawTable, codes: ObservationCodes, order: Order
+) -> tuple[list[Problem], np.ndarray]:
+    """Conflicting duplicates (an error) and identical repeats (dropped, with a warning).
+
+    Returns the problems and a boolean mask (in ``order``) of rows to keep.
+    """
+    key = codes.key[order]
+    v = obs["value"].to_numpy()[order]
+    same_key = np.zeros(len(key), bool)
+    same_key[1:] = key[1:] == key[:-1]
+    if not same_key.any():
+        return [], np.ones(len(key), bool)
+    order = positions(order, len(key))
+    same_value = np.zeros(len(order), bool)
+    same_value[1:] = (v[1:] == v[:-1]) | (np.isnan(v[1:]) & np.isnan(v[:-1]))
+    known = ~np.isnan(v)
+    known_pair = np.zeros(len(order), bool)
+    known_pair[1:] = known[1:] & known[:-1]
+    conflict = same_key & ~same_value & known_pair  # a bad number is reported on its own
+    problems = []
+    if conflict.any():
+        starts = np.flatnonzero(conflict)
+        rows = np.union1d(order[starts], order[starts - 1])
+        problems.append(
+            summarise(
+                raw.file,
+                "value",
+                _rows(raw, rows),
+                "the same employee, KPI and period has different values",
+                "keep one row per employee_id, kpi_id and period (correct or remove the other)",
+            )
+        )
+    repeat = same_key & same_value
+    if repeat.any():
+        problems.append(
+            summarise(
+                raw.file,
+                None,
+                _rows(raw, order[repeat]),
+                "identical duplicate rows (kept once)",
+                "remove the repeated rows",
+                severity="warning",
+            )
+        )
+    return problems, ~repeat
+
+
+def period_alignment(
+    raw: RawTable, codes: ObservationCodes, kpis: Mapping[str, KpiSpec]
+) -> list[Problem]:
+    """A weekly observation is dated on a Monday; a monthly one on the 1st.
+
+    Checked once per distinct date and KPI, then spread to rows through the codes.
+    """
+    days = codes.periods.to_numpy().astype("datetime64[D]")
+    weekday = (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday: Monday is 0
+    month_start = days.astype("datetime64[M]").astype("datetime64[D]") == days
+    problems = []
+    rules = (
+        ("weekly", weekday != 0, "the Monday that starts the week"),
+        ("monthly", ~month_start, "the first day of the month"),
+    )
+    for name, off_date, fix in rules:
+        of_cadence = np.append([k in kpis and kpis[k].cadence == name for k in codes.kpis], False)
+        bad = of_cadence[codes.kpi] & np.append(off_date, False)[codes.period]
+        if bad.any():
+            shown = pd.DatetimeIndex(codes.dates(np.flatnonzero(bad))).strftime("%Y-%m-%d")
+            problems.append(
+                summarise(
+                    raw.file,
+                    "period",
+                    _rows(raw, np.flatnonzero(bad)),
+                    f"{examples(shown)} is not the first day of a {name[:-2]} for a {name} KPI",
+                    f"date each {name} value on {fix}",
+                )
+            )
+    return problems
+
+
+def quality_warnings(
+    obs: pd.DataFrame, people: pd.DataFrame, kpis: Mapping[str, KpiSpec], file: str
+) -> list[Problem]:
+    """Findings that do not stop a run: missing weeks, stale KPIs, no data, KPI overload."""
+    warnings = []
+    if obs.empty:
+        return warnings
+    series = _series_spans(obs)
+    kpi_level = series.index.get_level_values("kpi_id").astype(str)
+    monthly = {k for k, spec in kpis.items() if spec.cadence == "monthly"}
+    weekly = ~np.asarray(kpi_level.isin(list(monthly)))
+    expected = np.where(
+        weekly,
+        (series["max"] - series["min"]).dt.days // 7 + 1,
+        _months_between(series["min"], series["max"]) + 1,
+    )
+    gaps = expected - series["count"].to_numpy()
+    if (gaps > 0).any():
+        warnings.append(
+            _warn(
+                file,
+                int((gaps > 0).sum()),
+                int(gaps[gaps > 0].sum()),
+                series.index[gaps > 0],
+                "series have missing periods",
+                "missing periods in all; they are skipped, not counted as zero",
+            )
+        )
+    latest = obs["period"].max()
+    limit = np.where(weekly, STALE_DAYS["weekly"], STALE_DAYS["monthly"])
+    stale = (latest - series["max"]).dt.days.to_numpy() >= limit
+    if stale.any():
+        warnings.append(
+            _warn(
+                file,
+                int(stale.sum()),
+                None,
+                series.index[stale],
+                "series were not updated for over two cadences",
+                f"before the latest data ({latest.date()})",
+            )
+        )
+    warnings += _people_without_data(obs, people) + _kpi_overload(series, people)
+    return warnings
+
+
+def _series_spans(obs: pd.DataFrame) -> pd.DataFrame:
+    """First and last period and count of each employee/KPI series (``obs`` is sorted)."""
+    e = obs["employee_id"].cat.codes.to_numpy()
+    k = obs["kpi_id"].cat.codes.to_numpy()
+    p = obs["period"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, (e[1:] != e[:-1]) | (k[1:] != k[:-1])])
+    ends = np.r_[starts[1:], len(p)]
+    index = pd.MultiIndex.from_arrays(
+        [obs["employee_id"].cat.categories[e[starts]], obs["kpi_id"].cat.categories[k[starts]]],
+        names=["employee_id", "kpi_id"],
+    )
+    return pd.DataFrame({"min": p[starts], "max": p[ends - 1], "count": ends - starts}, index=index)
+
+
+def _months_between(a: pd.Series, b: pd.Series) -> np.ndarray:
+    return ((b.dt.year - a.dt.year) * 12 + (b.dt.month - a.dt.month)).to_numpy()
+
+
+def _warn(
+    file: str, n: int, total: int | None, index: pd.MultiIndex, what: str, detail: str
+) -> Problem:
+    pairs = [f"{e}/{k}" for e, k in index[:3]]
+    extra = f" ({total} {detail})" if total is not None else f" ({detail})"
+    return Problem(
+        file,
+        f"{n} employee/KPI {what}{extra}, e.g. {', '.join(pairs)}",
+        "check the source system's export for these people",
+        count=n,
+        severity="warning",
+    )
+
+
+def _people_without_data(obs: pd.DataFrame, people: pd.DataFrame) -> list[Problem]:
+    col = obs["employee_id"].cat
+    seen = (
+        np.bincount(col.codes.to_numpy()[col.codes.to_numpy() >= 0], minlength=len(col.categories))
+        > 0
+    )
+    has = set(col.categories[seen].astype(str))
+    none = sorted(set(people["employee_id"].astype(str)) - has)
+    if not none:
+        return []
+    return [
+        Problem(
+            "observations",
+            f"{len(none)} people have no observations: {examples(none, 5)}",
+            "add their KPI values, or expect reports that say there is no data yet",
+            count=len(none),
+            severity="warning",
+        )
+    ]
+
+
+def _kpi_overload(series: pd.DataFrame, people: pd.DataFrame) -> list[Problem]:
+    per_person = pd.Series(series.index.get_level_values("employee_id")).value_counts()
+    over = per_person[per_person > MAX_CORE_KPIS]
+    if over.empty:
+        return []
+    roles = people.set_index(people["employee_id"].astype(str))["role"]
+    role_names = sorted({str(roles.get(str(e), "?")) for e in over.index})
+    return [
+        Problem(
+            "observations",
+            f"{len(over)} people have more than {MAX_CORE_KPIS} core "
+            f"KPIs (roles: {examples(role_names, 5)}; e.g. {examples(over.index, 3)})",
+            "keep a small core set of KPIs per role (SPEC.md idea 1)",
+            count=len(over),
+            severity="warning",
+        )
+    ]

@@ -1,0 +1,338 @@
+"""Loading a workspace folder into validated, typed tables (the only reader of its files)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from kpinb.errors import Problem, WorkspaceError
+from kpinb.kpis import KpiSpec, parse_kpis
+from kpinb.workspace import checks
+from kpinb.workspace.readers import RawTable, find_table, read_table
+from kpinb.workspace.schema import (
+    DISPLAY_TEXT,
+    TABLES,
+    Context,
+    TableSpec,
+    check_table,
+    display_column,
+    type_table,
+)
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A validated workspace: the KPI dictionary and typed tables (see docs/architecture.md).
+
+    Tables that are optional in the folder are present here as empty frames with
+    their columns, so callers never test for ``None``.
+    """
+
+    kpis: Mapping[str, KpiSpec]
+    people: pd.DataFrame
+    teams: pd.DataFrame
+    observations: pd.DataFrame
+    targets: pd.DataFrame
+    goals: pd.DataFrame
+    ratings: pd.DataFrame
+    feasibility: pd.DataFrame
+    root: Path | None = None
+    warnings: tuple[Problem, ...] = field(default=())
+    # results later layers derive from this workspace (a period's analysis, a journal
+    # snapshot), kept with it: a batch kernel that reuses the workspace reuses them, and
+    # they go when it goes (no process-wide cache keyed by object ids)
+    derived: dict[tuple[Any, ...], Any] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    @classmethod
+    def from_tables(
+        cls,
+        kpis: Mapping[str, KpiSpec],
+        people: pd.DataFrame,
+        teams: pd.DataFrame,
+        observations: pd.DataFrame,
+        **optional: pd.DataFrame,
+    ) -> Workspace:
+        """A workspace from frames already typed (tests, notebooks, benchmarks), without
+        the disk: optional tables that are not given become empty frames with their columns."""
+        unknown = set(optional) - {"targets", "goals", "ratings", "feasibility"}
+        if unknown:
+            raise TypeError(f"not optional workspace tables: {sorted(unknown)}")
+        tables = {
+            name: optional.get(name, _empty(TABLES[name]))
+            for name in ("targets", "goals", "ratings", "feasibility")
+        }
+        return cls(kpis=kpis, people=people, teams=teams, observations=observations, **tables)
+
+
+@dataclass(frozen=True)
+class Validation:
+    """The outcome of checking a workspace: every problem, every warning, and the tables."""
+
+    problems: tuple[Problem, ...]
+    warnings: tuple[Problem, ...]
+    workspace: Workspace | None
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing stops the workspace from being used (warnings allowed)."""
+        return not self.problems
+
+
+def load_workspace(path: str | Path, *, cache: bool = False) -> Workspace:
+    """Load and validate the workspace folder at ``path``.
+
+    With ``cache=True`` a workspace loaded earlier in this process is reused while
+    the folder's files are unchanged (same names, sizes and modification times): the
+    batch runs many report notebooks in one kernel and loads the workspace once.
+
+    Raises :class:`kpinb.errors.WorkspaceError` listing every problem when it is invalid.
+    """
+    key = _fingerprint(Path(path)) if cache else None
+    if key is not None and key in _CACHE:
+        return _CACHE[key]
+    result = validate_workspace(path)
+    if result.workspace is None:
+        raise WorkspaceError(list(result.problems), list(result.warnings))
+    if key is not None:
+        _CACHE.clear()  # one workspace per process is enough; keeps memory bounded
+        _CACHE[key] = result.workspace
+    return result.workspace
+
+
+_CACHE: dict[tuple[object, ...], Workspace] = {}
+
+
+def _fingerprint(root: Path) -> tuple[object, ...] | None:
+    """The folder's identity for the cache: its path and each file's name, size, mtime."""
+    try:
+        entries = sorted(
+            (p.name, p.stat().st_size, p.stat().st_mtime_ns)
+            for p in root.resolve().iterdir()
+            if p.is_file()
+        )
+    except OSError:
+        return None
+    return (str(root.resolve()), *entries)
+
+
+def validate_workspace(path: str | Path) -> Validation:
+    """Check every file of the workspace in one pass; never raises for bad data."""
+    root = Path(path)
+    if not root.is_dir():
+        problem = Problem(
+            str(root),
+            "is not a folder",
+            "pass the path of a workspace folder (see SPEC.md, 'Workspace')",
+        )
+        return Validation((problem,), (), None)
+    loader = _Loader(root)
+    workspace = loader.run()
+    errors = tuple(p for p in loader.problems if p.severity == "error")
+    warnings = tuple(p for p in loader.problems if p.severity != "error")
+    if errors or workspace is None:
+        return Validation(errors, warnings, None)
+    return Validation((), warnings, replace(workspace, warnings=warnings))
+
+
+class _Loader:
+    """One validation pass over a workspace folder, collecting problems as it goes."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.problems: list[Problem] = []
+        self.ctx = Context()
+        self.raw: dict[str, RawTable] = {}
+        self.named_kpis: set[str] = set()
+
+    def run(self) -> Workspace | None:
+        kpis = self._kpis()
+        self.ctx.kpis = set(kpis) | self.named_kpis  # a KPI with a bad field still exists
+        frames = {"teams": self._table("teams")}
+        self.ctx.teams = _ids(frames["teams"], "team_id")
+        people = self._typed("people")
+        self.ctx.people = _ids(people, "employee_id")
+        frames["people"] = self._checked("people", people)
+        for name in ("observations", "targets", "goals", "ratings", "feasibility"):
+            frames[name] = self._table(name)
+        frames = self._cross_checks(frames, kpis)
+        if any(p.severity == "error" for p in self.problems) or any(
+            f is None for f in frames.values()
+        ):
+            return None
+        return _finish(self.root, kpis, frames)
+
+    def _kpis(self) -> dict[str, KpiSpec]:
+        path = self.root / "kpis.yaml"
+        if not path.is_file():
+            self.problems.append(
+                Problem(
+                    "kpis.yaml",
+                    "file is missing",
+                    "write the KPI dictionary (SPEC.md, 'Workspace')",
+                )
+            )
+            return {}
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            self.problems.append(
+                Problem(
+                    "kpis.yaml",
+                    f"is not valid YAML ({exc})".replace("\n", " "),
+                    "fix the YAML syntax at the line shown",
+                )
+            )
+            return {}
+        kpis, problems = parse_kpis(data)
+        self.problems += problems
+        self.named_kpis = _named_ids(data)
+        return kpis
+
+    def _typed(self, name: str) -> pd.DataFrame | None:
+        spec = TABLES[name]
+        path, problems = find_table(self.root, name)
+        self.problems += problems
+        if path is None:
+            if spec.required_file and not problems:
+                self.problems.append(
+                    Problem(
+                        f"{name}.csv",
+                        "file is missing",
+                        f"add {name}.csv "
+                        "(or .xlsx / .parquet) with columns " + ", ".join(spec.required),
+                    )
+                )
+            return _empty(spec) if not spec.required_file else None
+        try:
+            raw = read_table(path, spec.categorical, spec.numbers)
+        except Exception as exc:  # an unreadable file is a problem to report, not a crash
+            self.problems.append(
+                Problem(
+                    path.name,
+                    f"cannot be read ({type(exc).__name__}: {exc})".replace("\n", " "),
+                    "save it as UTF-8 CSV, .xlsx or .parquet",
+                )
+            )
+            return None
+        self.raw[name] = raw
+        if name == "people":
+            self.ctx.people_file = raw.file
+        if name == "teams":
+            self.ctx.teams_file = raw.file
+        frame, problems = type_table(raw, spec)
+        self.problems += problems
+        return frame
+
+    def _checked(self, name: str, frame: pd.DataFrame | None) -> pd.DataFrame | None:
+        if frame is not None and name in self.raw:
+            self.problems += check_table(frame, self.raw[name], TABLES[name], self.ctx)
+        return frame
+
+    def _table(self, name: str) -> pd.DataFrame | None:
+        return self._checked(name, self._typed(name))
+
+    def _cross_checks(
+        self, frames: dict[str, pd.DataFrame | None], kpis: dict[str, KpiSpec]
+    ) -> dict[str, pd.DataFrame | None]:
+        raw, p = self.raw, self.problems
+        if frames["people"] is not None and "people" in raw:
+            p += checks.manager_loops(frames["people"], raw["people"])
+        for name in ("targets", "feasibility"):
+            if frames[name] is not None and name in raw:
+                p += checks.scopes_exist(frames[name], raw[name], self.ctx.people, self.ctx.teams)
+        if frames["goals"] is not None and "goals" in raw:
+            p += checks.goal_kpis(frames["goals"], raw["goals"], kpis)
+        obs = frames["observations"]
+        if obs is not None and "observations" in raw:
+            frames["observations"] = self._observations(
+                obs, raw["observations"], kpis, frames["people"]
+            )
+        return frames
+
+    def _observations(
+        self,
+        obs: pd.DataFrame,
+        raw: RawTable,
+        kpis: dict[str, KpiSpec],
+        people: pd.DataFrame | None,
+    ) -> pd.DataFrame:
+        for col in ("employee_id", "kpi_id"):
+            if not isinstance(obs[col].dtype, pd.CategoricalDtype):
+                obs[col] = obs[col].astype("category")
+        codes = checks.observation_codes(obs)
+        order = checks.sort_order(codes)
+        problems, keep = checks.duplicate_observations(obs, raw, codes, order)
+        self.problems += problems + checks.period_alignment(raw, codes, kpis)
+        if not keep.all():
+            order = checks.positions(order, len(obs))[keep]
+        if isinstance(order, slice):  # sorted already, nothing dropped: no copy
+            ids = {c: obs[c].reset_index(drop=True) for c in ("employee_id", "kpi_id")}
+        else:
+            ids = {c: obs[c].take(order).reset_index(drop=True) for c in ("employee_id", "kpi_id")}
+        obs = pd.DataFrame(
+            {**ids, "period": codes.dates(order), "value": obs["value"].to_numpy()[order]}
+        )
+        if people is not None and not any(p.severity == "error" for p in self.problems):
+            self.problems += checks.quality_warnings(obs, people, kpis, raw.file)
+        return obs
+
+
+def _named_ids(data: object) -> set[str]:
+    entries = data.get("kpis", data) if isinstance(data, Mapping) else data
+    if isinstance(entries, Mapping):
+        return {str(k) for k in entries}
+    if isinstance(entries, list):
+        return {str(e["id"]).strip() for e in entries if isinstance(e, Mapping) and "id" in e}
+    return set()
+
+
+def _ids(frame: pd.DataFrame | None, column: str) -> set[str]:
+    if frame is None or column not in frame:
+        return set()
+    return set(frame[column].dropna().astype(str))
+
+
+def _empty(spec: TableSpec) -> pd.DataFrame:
+    return pd.DataFrame(
+        {c: pd.Series(dtype="float64" if c in spec.numbers else "str") for c in spec.columns}
+    )
+
+
+def _finish(
+    root: Path, kpis: dict[str, KpiSpec], frames: dict[str, pd.DataFrame | None]
+) -> Workspace:
+    """Give every table its documented dtypes (docs/architecture.md)."""
+    f = {k: v for k, v in frames.items() if v is not None}
+    for name, frame in f.items():
+        spec = TABLES[name]
+        for col in spec.columns:
+            if col in spec.numbers or col in spec.dates:
+                continue
+            if name != "observations":  # observations keep their categorical ids
+                frame[col] = frame[col].astype("str")
+            if col in DISPLAY_TEXT.get(name, ()):
+                frame[col] = display_column(frame[col])
+    f["goals"]["kpi_ids"] = f["goals"]["kpi_ids"].map(
+        lambda s: tuple(i.strip() for i in str(s).split(";") if i.strip())
+    )
+    for name in ("people", "teams", "targets", "goals", "ratings", "feasibility"):
+        f[name] = f[name][list(TABLES[name].columns)].reset_index(drop=True)
+    obs = f["observations"][["employee_id", "kpi_id", "period", "value"]]
+    return Workspace(
+        kpis=kpis,
+        people=f["people"],
+        teams=f["teams"],
+        observations=obs,
+        targets=f["targets"],
+        goals=f["goals"],
+        ratings=f["ratings"],
+        feasibility=f["feasibility"],
+        root=root,
+    )

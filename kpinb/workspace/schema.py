@@ -1,0 +1,356 @@
+"""The input contract: each workspace table's columns, types and checks.
+
+Typing (text -> dates, numbers, period labels) is done here with a count of
+every cell that would not convert, and the per-column checks (required cells,
+allowed values, unique keys, known ids) are pandera schemas validated lazily,
+so one pass reports every problem. Failures are summarised into
+:class:`kpinb.errors.Problem` lines: one per distinct problem, with its count
+and first rows.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+import pyarrow as pyarrow
+import pyarrow.compute as pc
+from pandas.api.types import is_bool_dtype, is_datetime64_any_dtype, is_numeric_dtype
+
+from kpinb.errors import Problem
+from kpinb.text import display_text
+from kpinb.workspace.readers import RawTable
+
+PERIOD_LABEL = re.compile(r"^\d{4}-(Q[1-4]|0[1-9]|1[0-2])$")
+# what may follow YYYY-MM-DD in a date cell: nothing, or a time of day (Excel, exports)
+TIME_TAIL = r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """What one table must hold."""
+
+    name: str
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+    nullable: tuple[str, ...] = ()
+    dates: tuple[str, ...] = ()
+    numbers: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()  # review-period labels such as 2026-Q3
+    categorical: tuple[str, ...] = ()
+    required_file: bool = True
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.required + self.optional
+
+
+TABLES: dict[str, TableSpec] = {
+    "people": TableSpec(
+        "people",
+        ("employee_id", "name", "team_id", "manager_id", "role", "start_date"),
+        nullable=("manager_id",),
+        dates=("start_date",),
+    ),
+    "teams": TableSpec("teams", ("team_id", "name", "department")),
+    "observations": TableSpec(
+        "observations",
+        ("employee_id", "kpi_id", "period", "value"),
+        dates=("period",),
+        numbers=("value",),
+        categorical=("employee_id", "kpi_id", "period"),
+    ),
+    "targets": TableSpec(
+        "targets",
+        ("scope", "scope_id", "kpi_id", "period", "target"),
+        optional=("baseline",),
+        nullable=("baseline",),
+        numbers=("target", "baseline"),
+        labels=("period",),
+        required_file=False,
+    ),
+    "goals": TableSpec("goals", ("employee_id", "goal", "kpi_ids"), required_file=False),
+    "ratings": TableSpec(
+        "ratings",
+        ("employee_id", "period", "rating"),
+        numbers=("rating",),
+        labels=("period",),
+        required_file=False,
+    ),
+    "feasibility": TableSpec(
+        "feasibility",
+        ("scope", "scope_id", "kpi_id", "period", "flagged_by", "reason"),
+        labels=("period",),
+        required_file=False,
+    ),
+}
+
+
+@dataclass
+class Context:
+    """Ids known from other tables, for the checks of referential integrity."""
+
+    people: set[str] = field(default_factory=set)
+    teams: set[str] = field(default_factory=set)
+    kpis: set[str] = field(default_factory=set)
+    people_file: str = "people.csv"
+    teams_file: str = "teams.csv"
+
+
+DISPLAY_TEXT = {
+    "people": ("name",),
+    "teams": ("name",),
+    "goals": ("goal",),
+    "feasibility": ("flagged_by", "reason"),
+}
+
+
+def display_column(col: pd.Series) -> pd.Series:
+    """Text shown to people, made safe to show (:func:`kpinb.text.display_text`)."""
+    return col.map(display_text, na_action="ignore")
+
+
+def summarise(
+    file: str, column: str | None, rows: np.ndarray, problem: str, fix: str, severity: str = "error"
+) -> Problem:
+    """One Problem for many rows: the count and the first five row numbers."""
+    rows = np.sort(np.asarray(rows, dtype=np.int64))
+    return Problem(
+        file,
+        problem,
+        fix,
+        column=column,
+        rows=tuple(int(r) for r in rows[:5]),
+        count=max(len(rows), 1),
+        severity=severity,
+    )
+
+
+def examples(values: Iterable[object], n: int = 3) -> str:
+    """A short, quoted list of the first distinct values, for a problem's text."""
+    seen = list(dict.fromkeys(str(v) for v in values))
+    shown = ", ".join(repr(v) for v in seen[:n])
+    return shown + (f" and {len(seen) - n} more" if len(seen) > n else "")
+
+
+# ---------------------------------------------------------------- typing
+
+
+def type_table(raw: RawTable, spec: TableSpec) -> tuple[pd.DataFrame | None, list[Problem]]:
+    """Check the columns, then convert text to dates, numbers and labels, noting bad cells."""
+    frame = raw.frame
+    missing = [c for c in spec.required if c not in frame.columns]
+    if missing:
+        found = ", ".join(map(str, frame.columns)) or "none"
+        return None, [
+            Problem(
+                raw.file,
+                f"missing column(s) {', '.join(missing)} (found: {found})",
+                f"add a header cell named {', '.join(missing)}",
+                column=", ".join(missing),
+            )
+        ]
+    frame = frame.copy(deep=False)  # columns are replaced, never changed in place
+    for name in spec.optional:
+        if name not in frame.columns:
+            frame[name] = pd.Series(pd.NA, index=frame.index, dtype="string")
+    problems: list[Problem] = []
+    for name in spec.columns:  # numeric ids from Excel or Parquet become text: 123 -> "123"
+        if name not in spec.numbers + spec.dates and is_numeric_dtype(frame[name]):
+            frame[name] = _number_text(frame[name])
+    for name in spec.dates:
+        frame[name], bad = _to_dates(frame[name])
+        if bad.any():
+            problems.append(
+                _bad_cells(
+                    raw,
+                    name,
+                    frame.index[bad],
+                    raw.frame[name][bad],
+                    "is not a valid date",
+                    "write dates as YYYY-MM-DD",
+                )
+            )
+    for name in spec.numbers:
+        frame[name], bad = _to_numbers(frame[name], raw.decimal_comma)
+        if bad.any():
+            problems.append(
+                _bad_cells(
+                    raw,
+                    name,
+                    frame.index[bad],
+                    raw.frame[name][bad],
+                    "is not a number",
+                    "write a plain number such as 42 "
+                    "or 0.85, without units or thousands separators",
+                )
+            )
+    for name in spec.labels:
+        text = frame[name].astype("string")
+        bad = (text.notna() & ~text.fillna("").str.match(PERIOD_LABEL)).to_numpy(bool)
+        if bad.any():
+            problems.append(
+                _bad_cells(
+                    raw,
+                    name,
+                    frame.index[bad],
+                    text[bad],
+                    "is not a review period",
+                    "write a quarter such as 2026-Q3 or a month such as 2026-09",
+                )
+            )
+    return frame, problems
+
+
+def _bad_cells(
+    raw: RawTable, column: str, index: pd.Index, values: pd.Series, what: str, fix: str
+) -> Problem:
+    rows = index.to_numpy() + raw.first_row
+    return summarise(raw.file, column, rows, f"{examples(values)} {what}", fix)
+
+
+def _number_text(col: pd.Series) -> pd.Series:
+    whole = col.dropna()
+    if (whole == whole.round()).all():
+        col = col.astype("Int64")
+    return col.astype("string")
+
+
+def _to_dates(col: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    if is_datetime64_any_dtype(col):
+        return col.astype("datetime64[ns]").dt.normalize(), np.zeros(len(col), bool)
+    if isinstance(col.dtype, pd.CategoricalDtype):  # parse each distinct text once
+        cats = pd.to_datetime(
+            pd.Series(col.cat.categories.astype(str)), format="%Y-%m-%d", errors="coerce"
+        )
+        good = cats.notna().to_numpy()
+        codes = col.cat.codes.to_numpy()
+        bad = np.append(~good, False)[codes]
+        remap = np.full(len(cats) + 1, -1, dtype=np.int64)
+        remap[np.flatnonzero(good)] = np.arange(good.sum())
+        dates = pd.DatetimeIndex(cats[good]).astype("datetime64[ns]")
+        if not dates.has_duplicates:  # a categorical of dates: expanded after validation
+            return pd.Series(
+                pd.Categorical.from_codes(remap[codes], categories=dates), index=col.index
+            ), bad
+        parsed = pd.Series(dates.to_numpy()[remap[codes]], index=col.index).where(remap[codes] >= 0)
+    else:
+        text = col.astype("string")
+        parsed = pd.to_datetime(text.str.slice(0, 10), format="%Y-%m-%d", errors="coerce").astype(
+            "datetime64[ns]"
+        )
+        timed = text.str.slice(10).str.fullmatch(TIME_TAIL).fillna(False).astype(bool)
+        parsed = parsed.where(timed)
+    bad = (col.notna() & parsed.isna()).to_numpy(bool)
+    return parsed, bad
+
+
+def _to_numbers(col: pd.Series, decimal_comma: bool) -> tuple[pd.Series, np.ndarray]:
+    if is_numeric_dtype(col) and not is_bool_dtype(col):
+        values = col.astype("float64")
+        return values, (col.notna() & ~np.isfinite(values)).to_numpy(bool)
+    arr = pyarrow.array(col.astype("string"), type=pyarrow.string(), from_pandas=True)
+    if decimal_comma:
+        arr = pc.replace_substring(arr, ",", ".")
+    try:
+        values = pc.cast(arr, pyarrow.float64()).to_numpy(zero_copy_only=False)
+    except pyarrow.ArrowInvalid:  # some cell is not a number: find which, slowly
+        values = pd.to_numeric(pd.Series(arr.to_pandas()), errors="coerce").to_numpy(float)
+    parsed = pd.Series(values, index=col.index, dtype="float64")
+    bad = col.notna().to_numpy(bool) & ~np.isfinite(values)
+    return parsed.where(~pd.Series(bad, index=col.index)), bad
+
+
+# ---------------------------------------------------------------- checks
+
+# check key -> (problem, fix); {values} and {file} are filled in when reported
+MESSAGES: dict[str, tuple[str, str]] = {
+    "not_nullable": ("is empty", "fill in this required cell"),
+    "field_uniqueness": (
+        "{values} appear(s) on more than one row",
+        "keep one row per id (merge or renumber the duplicates)",
+    ),
+    "known_person": ("unknown employee id(s) {values}", "add them to {people} or correct the id"),
+    "known_manager": (
+        "unknown manager id(s) {values}",
+        "use an employee_id from {people}, or leave it empty for the top",
+    ),
+    "known_team": ("unknown team id(s) {values}", "add them to {teams} or correct the id"),
+    "known_kpi": ("unknown KPI id(s) {values}", "add them to kpis.yaml or correct the id"),
+    "scope": ("scope {values} is not allowed", "use employee or team"),
+}
+
+
+def _isin(key: str, allowed: set[str]) -> pa.Check:
+    return pa.Check(lambda s: s.isna() | isin(s, allowed), error=key)
+
+
+def isin(col: pd.Series, allowed: set[str]) -> pd.Series:
+    """``col.isin(allowed)`` that looks at each distinct value of a categorical once."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        ok = np.append(col.cat.categories.astype(str).isin(list(allowed)), False)
+        return pd.Series(ok[col.cat.codes.to_numpy()], index=col.index)
+    return col.astype("string").isin(list(allowed))
+
+
+def table_schema(spec: TableSpec, ctx: Context) -> pa.DataFrameSchema:
+    """The pandera schema of one typed table, with the ids known from the others."""
+    refs: dict[str, list[pa.Check]] = {
+        "employee_id": [_isin("known_person", ctx.people)] if spec.name != "people" else [],
+        "manager_id": [_isin("known_manager", ctx.people)],
+        "team_id": [_isin("known_team", ctx.teams)] if spec.name != "teams" else [],
+        "kpi_id": [_isin("known_kpi", ctx.kpis)],
+        "scope": [_isin("scope", {"employee", "team"})],
+    }
+    unique = {"people": "employee_id", "teams": "team_id"}.get(spec.name)
+    columns = {
+        name: pa.Column(
+            nullable=name in spec.nullable or name in spec.optional,
+            unique=name == unique,
+            checks=refs.get(name, []),
+            required=True,
+        )
+        for name in spec.columns
+    }
+    return pa.DataFrameSchema(columns, strict=False)
+
+
+def check_table(frame: pd.DataFrame, raw: RawTable, spec: TableSpec, ctx: Context) -> list[Problem]:
+    """Run the table's checks lazily; one Problem per distinct (column, check)."""
+    try:
+        table_schema(spec, ctx).validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        return _problems_from(exc.failure_cases, raw, ctx)
+    return []
+
+
+def _problems_from(cases: pd.DataFrame, raw: RawTable, ctx: Context) -> list[Problem]:
+    problems = []
+    cases = cases[cases["index"].notna()]
+    cases = cases[~cases.apply(lambda c: _already_reported(c, raw), axis=1).astype(bool)]
+    for (column, check), group in cases.groupby(["column", "check"], sort=False):
+        text, fix = MESSAGES.get(str(check), (f"fails check {check}", "correct the value"))
+        fill: dict[str, str] = {
+            "values": examples(group["failure_case"]),
+            "people": ctx.people_file,
+            "teams": ctx.teams_file,
+        }
+        rows = group["index"].astype("int64").to_numpy() + raw.first_row
+        problems.append(
+            summarise(
+                raw.file, str(column), np.unique(rows), text.format(**fill), fix.format(**fill)
+            )
+        )
+    return problems
+
+
+def _already_reported(case: pd.Series, raw: RawTable) -> bool:
+    """An empty cell that was not empty in the file failed to convert: reported already."""
+    column = str(case["column"])
+    if case["check"] != "not_nullable" or column not in raw.frame:
+        return False
+    return bool(pd.notna(raw.frame[column].iloc[int(case["index"])]))

@@ -19,6 +19,14 @@ from kpinb.errors import Problem
 # a series is stale when this many days or more have passed since its last point
 # (two cadence steps): the data-quality check and the analytics use the same line
 STALE_DAYS = {"weekly": 14, "monthly": 62}
+# units that are a share of 100: values from 0 to 100, shown as "12.5%"
+PERCENT_UNITS = frozenset({"%", "percent", "pct", "per cent", "percentage"})
+
+
+def is_percent(unit: str) -> bool:
+    """True when ``unit`` is a share of 100."""
+    return str(unit).strip().lower() in PERCENT_UNITS
+
 
 ALLOWED: dict[str, tuple[str, ...]] = {
     "direction": ("up", "down"),
@@ -68,6 +76,10 @@ class KpiSpec:
     exclusions: str = ""
     pair: str | None = None
     versions: tuple[KpiVersion, ...] = ()
+    # natural boundaries (a count cannot be negative, a share cannot pass 100); None:
+    # the analytics choose (0 for a KPI never negative, 100 for a % unit)
+    min: float | None = None
+    max: float | None = None
 
     @property
     def higher_is_better(self) -> bool:
@@ -165,7 +177,18 @@ def _parse_one(entry: Any, n: int, file: str, problems: list[Problem]) -> KpiSpe
             )
             ok = False
     versions = _parse_versions(entry.get("versions") or [], label, file, problems)
-    if not ok or versions is None:
+    low, high = (_bound(entry, key, label, file, problems) for key in ("min", "max"))
+    if isinstance(low, float) and isinstance(high, float) and not low < high:
+        problems.append(
+            Problem(
+                file,
+                f"{label}: min {low:g} is not below max {high:g}",
+                "give a min below the max, or leave one out",
+                column="min",
+            )
+        )
+        ok = False
+    if not ok or versions is None or low is False or high is False:
         return None
     pair = entry.get("pair")
     return KpiSpec(
@@ -173,7 +196,33 @@ def _parse_one(entry: Any, n: int, file: str, problems: list[Problem]) -> KpiSpe
         exclusions=str(entry.get("exclusions") or ""),
         pair=str(pair).strip() if pair else None,
         versions=versions,
+        min=low,
+        max=high,
     )
+
+
+def _bound(
+    entry: Mapping[str, Any], key: str, label: str, file: str, problems: list[Problem]
+) -> float | bool | None:
+    """The optional ``min`` or ``max`` as a float; None when absent, False when invalid."""
+    raw = entry.get(key)
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    try:
+        value = float(raw) if not isinstance(raw, bool) else float("nan")
+    except (TypeError, ValueError):
+        value = float("nan")
+    if value != value or value in (float("inf"), float("-inf")):
+        problems.append(
+            Problem(
+                file,
+                f"{label}: {key} {raw!r} is not a number",
+                f"write '{key}:' as a plain number (the natural boundary), or leave it out",
+                column=key,
+            )
+        )
+        return False
+    return value
 
 
 def _parse_versions(

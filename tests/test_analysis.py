@@ -129,14 +129,21 @@ def test_statuses_for_everyone_in_one_call() -> None:
     status = {e: row(result, e, "k")["status"] for e in ("E1", "E2", "E3", "E4", "E5")}
     assert status == {
         "E1": "routine",
-        "E2": "improving_signal",
-        "E3": "worsening_signal",
-        "E4": "improving_signal",
+        "E2": "improving_shift",
+        "E3": "worsening_shift",
+        "E4": "improving_shift",
         "E5": "not_enough_history",
     }
     assert row(result, "E4", "k")["trend_direction"] == "improving"
-    assert row(result, "E2", "k")["baseline_n"] == 20
-    assert row(result, "E2", "k")["baseline_end"] == MONDAYS[19]
+    # the baseline: the 39 weeks before the period (at most 40), locked
+    assert row(result, "E2", "k")["baseline_n"] == 39
+    assert row(result, "E2", "k")["baseline_end"] == MONDAYS[38]
+    assert row(result, "E2", "k")["baseline_kind"] == "locked"
+    # the step began in the period's first week, 12 above the usual level
+    assert row(result, "E2", "k")["shift_onset"] == MONDAYS[39]
+    assert row(result, "E2", "k")["shift_size"] == pytest.approx(
+        (noise(2)[39:] + 12).mean() - noise(2)[:39].mean()
+    )
 
 
 def test_direction_symmetry_on_the_whole_pipeline() -> None:
@@ -184,16 +191,17 @@ def test_later_data_is_ignored() -> None:
 
 def test_definition_change_splits_the_series() -> None:
     """The definition changes on 2026-05-04: only the 22 later points count. 9 of them
-    (May and June) lie before the review period, fewer than 12, so the baseline is
-    provisional: the first 12 points of the new version."""
+    (May and June) lie before the review period, fewer than 20: trial limits from those
+    9, and no shift verdict."""
     change = (KpiVersion(pd.Timestamp("2026-05-04"), "new formula"),)
     values = np.r_[noise(9, n=30, level=100), noise(10, n=22, level=50)]
     result = analyse(workspace({("E1", "k"): values}, {"k": spec("k", versions=change)}), "2026-Q3")
     r = row(result, "E1", "k")
     assert r["definition_version"] == 2
     assert r["n_points"] == 22 and r["baseline_start"] == pd.Timestamp("2026-05-04")
-    assert bool(r["baseline_provisional"]) and r["baseline_n"] == 12
-    assert r["centre"] == pytest.approx(values[30:42].mean())
+    assert r["baseline_kind"] == "trial" and r["baseline_n"] == 9
+    assert r["centre"] == pytest.approx(values[30:39].mean())
+    assert r["status"] == "not_enough_history"
     assert bool(r["prev_crosses_definition"]) and bool(r["yoy_crosses_definition"]) is False
     points = result.for_scope("employee", "E1").points
     assert points["current_version"].sum() == 22 and points["centre"].isna().sum() == 30
@@ -227,14 +235,16 @@ def test_team_rollups_and_suppression_with_executive_masking() -> None:
 
 
 def test_team_limits_come_from_the_rolled_up_series() -> None:
-    """The team's centre is the mean of its weekly sums over its own baseline (the first
-    20 weeks), and its moving ranges are those of the sums (second method by hand)."""
+    """The team's centre is the mean of its weekly sums over its own baseline (the 39
+    weeks before the period), and its moving ranges are those of the sums, the ones
+    above 3.267 times their mean left out (second method by hand)."""
     series = {(f"E{i}", "k"): noise(i) for i in range(5)}
     result = analyse(workspace(series, {"k": spec("k", rollup="sum")}), "2026-Q3")
-    sums = sum(noise(i) for i in range(5))[:20]
+    sums = sum(noise(i) for i in range(5))[:39]
     team = result.for_scope("team", "T1").summary.iloc[0]
+    ranges = np.abs(np.diff(sums))
     assert team["centre"] == pytest.approx(sums.mean())
-    assert team["mr_bar"] == pytest.approx(np.abs(np.diff(sums)).mean())
+    assert team["mr_bar"] == pytest.approx(ranges[ranges <= 3.267 * ranges.mean()].mean())
     assert team["n_people"] == 5 and not team["suppressed"]
 
 
@@ -291,7 +301,7 @@ def _demo_rows(demo: Demo, archetype: str) -> list[pd.Series]:
 
 def test_demo_steady_improver_improves(demo: Demo) -> None:
     for r in _demo_rows(demo, "steady_improver"):
-        assert r["status"] == "improving_signal" or r["trend_direction"] == "improving", r.to_dict()
+        assert r["status"] == "improving_shift" and r["trend_direction"] == "improving", r.to_dict()
 
 
 def test_demo_noisy_but_stable_is_routine(demo: Demo) -> None:
@@ -299,14 +309,20 @@ def test_demo_noisy_but_stable_is_routine(demo: Demo) -> None:
         assert r["status"] == "routine", r.to_dict()
 
 
-def test_demo_dependency_shift_is_a_worsening_signal(demo: Demo) -> None:
+def test_demo_dependency_shift_is_a_worsening_shift_from_the_period_start(demo: Demo) -> None:
+    """The demo steps these the wrong way at the start of the review quarter (its first
+    Monday is 2026-06-29, in the week holding 1 July)."""
     for r in _demo_rows(demo, "dependency_shift"):
-        assert r["status"] == "worsening_signal", r.to_dict()
+        assert r["status"] == "worsening_shift", r.to_dict()
+        assert r["shift_direction"] == -1
+        assert pd.Timestamp("2026-06-29") <= r["shift_onset"] <= pd.Timestamp("2026-07-13")
 
 
 def test_demo_dip_and_recovery_recovers(demo: Demo) -> None:
     for r in _demo_rows(demo, "dip_and_recovery"):
         assert r["recovered"] and r["dip_period"] < r["recovered_period"], r.to_dict()
+        # back at the usual level after a dip, not a rise against a baseline holding it
+        assert r["status"] == "returned" and r["shift_direction"] == -1, r.to_dict()
 
 
 def test_demo_new_hire_has_not_enough_history_at_first(demo: Demo) -> None:
@@ -352,7 +368,7 @@ def test_a_team_week_with_members_missing_is_incomplete_not_a_fall() -> None:
     full = sum(noise(20 + i, sd=1) for i in range(6))  # weekly sums with everyone present
     complete = np.delete(np.arange(39, 52), [44 - 39, 47 - 39, 49 - 39, 50 - 39])
     assert summary["level"] == pytest.approx(full[complete].mean())
-    assert summary["centre"] == pytest.approx(full[:20].mean())
+    assert summary["centre"] == pytest.approx(full[:39].mean())
 
 
 def _late_joiners() -> Workspace:

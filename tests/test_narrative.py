@@ -15,6 +15,7 @@ import pytest
 
 from kpinb.report import narrative as nv
 from kpinb.report import sentences as st
+from kpinb.report import twin
 
 
 @pytest.mark.parametrize(
@@ -134,8 +135,10 @@ BLOCK: dict[str, Any] = {
     "pair": None,
     "cadence": "weekly",
     "decimals": 1,
+    "value_decimals": 1,
     "definition_version": 1,
     "status": "routine",
+    "shift": None,
     "points": 40,
     "n_people": 1,
     "latest": {"period": "2026-09-28", "value": 41.0, "in_period": True},
@@ -155,11 +158,15 @@ BLOCK: dict[str, Any] = {
         "baseline_start": "2025-10-06",
         "baseline_end": "2026-02-16",
         "baseline_points": 20,
-        "provisional": False,
+        "kind": "locked",
+        "needed": 0,
         "centre": 39.0,
         "lower": 35.0,
         "upper": 43.0,
+        "lower_bounded": False,
+        "upper_bounded": False,
     },
+    "unusual_weeks": 0,
     "signals": [],
     "streak": {"length": 0, "unit": "week"},
     "best": {"value": 44.0, "period": "2025-11-03", "is_new": False},
@@ -185,8 +192,14 @@ def ref(**changes: Any) -> st.Ref:
         for part in path:
             target = target[part]
         target[last] = value
+    block["story"] = twin.story(block)  # as the twin derives it from the block
     return st.Ref(
-        "kpis[0]", block, unit=block["unit"], decimals=block["decimals"], cadence=block["cadence"]
+        "kpis[0]",
+        block,
+        unit=block["unit"],
+        decimals=block["decimals"],
+        cadence=block["cadence"],
+        value_decimals=block["value_decimals"],
     )
 
 
@@ -195,9 +208,10 @@ def texts(sentences: list[st.Sentence]) -> list[str]:
 
 
 def test_card_routine_kpi() -> None:
+    """A routine move is not called an improvement: it is a routine move."""
     assert texts(nv.kpi_card(ref(), PERIOD)) == [
         "New revenue closed averaged 40.0 kEUR in 2026-Q3, over 13 weekly values.",
-        "Compared with 2026-Q2 (38.0 kEUR), it is 2.0 kEUR higher: an improvement of 5.3%.",
+        "Compared with 2026-Q2 (38.0 kEUR), it is 2.0 kEUR higher (5.3% more).",
         "Its values stay within the usual range of 35.0 kEUR to 43.0 kEUR (set from the week "
         "of 6 Oct 2025 to the week of 16 Feb 2026): routine variation, no action needed.",
     ]
@@ -208,18 +222,29 @@ def test_card_lower_is_better_kpi_that_rose() -> None:
     assert card[1].text == "Compared with 2026-Q2 (38.0 kEUR), it is 2.0 kEUR higher (5.3% more)."
 
 
-def test_card_signal_trend_streak_best_and_recovery() -> None:
+SHIFT_UP = {
+    "direction": "improving",
+    "holds": True,
+    "after_previous": False,
+    "previous_period": None,
+    "onset": "2026-07-06",
+    "size": 3.5,
+}
+
+
+def test_card_shift_trend_streak_and_best_tell_one_story() -> None:
+    """A shift up: it names the week it began and how far it moved from the usual level;
+    the change is an improvement; a recovery from an earlier dip is not told beside it."""
     r = ref(
-        status="improving_signal",
+        status="improving_shift",
+        shift=dict(SHIFT_UP),
         signals=[
-            {"rule": "3_of_4", "period": "2026-09-14", "value": 42.5, "direction": "improving"},
             {
                 "rule": "beyond_limit",
                 "period": "2026-09-21",
                 "value": 44.0,
                 "direction": "improving",
             },
-            {"rule": "run_of_8", "period": "2026-09-21", "value": 44.0, "direction": "improving"},
         ],
         trend__direction="improving",
         trend__slope_per_week=0.58,
@@ -233,15 +258,103 @@ def test_card_signal_trend_streak_best_and_recovery() -> None:
             "in_period": True,
         },
     )
-    assert texts(nv.kpi_card(r, PERIOD))[2:] == [
-        "In the week of 21 Sep 2026 it reached 44.0 kEUR, past the usual range of 35.0 kEUR to "
-        "43.0 kEUR on the favourable side: a real improvement, not routine variation.",
+    assert texts(nv.kpi_card(r, PERIOD))[1:] == [
+        "Compared with 2026-Q2 (38.0 kEUR), it is 2.0 kEUR higher: an improvement of 5.3%.",
+        "Since the week of 6 Jul 2026 it has run about 3.5 kEUR above its usual level of "
+        "39.0 kEUR (usual range of 35.0 kEUR to 43.0 kEUR): a real improvement, not routine "
+        "variation.",
         "The recent trend is improving: about 0.58 kEUR more each week over the last 13 weekly "
         "values.",
         "It has improved for 5 weeks in a row.",
         "New personal best: 44.0 kEUR in the week of 21 Sep 2026.",
-        "After a dip to 33.0 kEUR in the week of 6 Jul 2026, it has been back at its usual "
-        "level since the week of 3 Aug 2026.",
+    ]
+
+
+def test_a_shift_against_both_the_change_and_the_trend_is_told_as_easing_back() -> None:
+    """Above the usual level since July, but lower than last quarter and trending down: the
+    badge may not say "real improvement"; the card says it is easing back."""
+    r = ref(
+        status="improving_shift",
+        shift=dict(SHIFT_UP),
+        change__absolute=-2.0,
+        change__relative_pct=-5.3,
+        change__better=False,
+        trend__direction="worsening",
+        trend__slope_per_week=-0.3,
+    )
+    assert r.data["story"] == "easing"
+    assert texts(nv.kpi_card(r, PERIOD))[2] == (
+        "Since the week of 6 Jul 2026 it has run about 3.5 kEUR above its usual level of "
+        "39.0 kEUR (usual range of 35.0 kEUR to 43.0 kEUR) on the favourable side, and it "
+        "eased back during the period: worth watching where it settles."
+    )
+    assert texts(nv.headline([r], PERIOD)) == [
+        "No real improvement stands out in 2026-Q3 yet; each KPI below says where it stands "
+        "and what would help."
+    ]
+
+
+def test_one_unusual_week_is_one_unusual_week_not_a_shift() -> None:
+    r = ref(
+        unusual_weeks=1,
+        signals=[
+            {
+                "rule": "beyond_limit",
+                "period": "2026-08-10",
+                "value": 33.1,
+                "direction": "worsening",
+            }
+        ]
+    )
+    assert texts(nv.kpi_card(r, PERIOD))[3] == (
+        "One unusual week: 33.1 kEUR in the week of 10 Aug 2026, beyond the usual range on the "
+        "less favourable side. A single week, not a shift."
+    )
+
+
+def test_a_limit_replaced_by_a_natural_boundary_is_not_stated() -> None:
+    """Counts 0 to 5.8 a week: the lower limit would be below 0; the range reads "up to"."""
+    r = ref(unit="deals", limits__lower=0.0, limits__upper=5.8, limits__lower_bounded=True)
+    assert "usual range of up to 5.8 deals (set from" in texts(nv.kpi_card(r, PERIOD))[2]
+    assert "0.0 deals to" not in " ".join(texts(nv.kpi_card(r, PERIOD)))
+
+
+def test_trial_limits_say_how_much_more_history_is_needed() -> None:
+    r = ref(
+        status="not_enough_history",
+        limits__kind="trial",
+        limits__baseline_points=12,
+        limits__needed=8,
+    )
+    assert texts(nv.kpi_card(r, PERIOD))[2] == (
+        "Its usual range of 35.0 kEUR to 43.0 kEUR is a first estimate from only 12 weekly "
+        "values before this period; 8 weekly values more are needed before a real change can "
+        "be told from routine variation."
+    )
+
+
+def test_a_dip_in_the_previous_period_that_recovered_is_a_recovery() -> None:
+    r = ref(
+        status="returned",
+        shift={
+            "direction": "worsening",
+            "holds": False,
+            "after_previous": True,
+            "previous_period": "2026-Q2",
+            "onset": None,
+            "size": None,
+        },
+        change__absolute=6.0,
+        change__relative_pct=17.6,
+    )
+    assert r.data["story"] == "recovered"
+    assert texts(nv.kpi_card(r, PERIOD))[1:] == [
+        "Compared with 2026-Q2 (38.0 kEUR), it is 6.0 kEUR higher: an improvement of 17.6%.",
+        "It is back at the level it held before a dip in 2026-Q2: a recovery (the usual range "
+        "on the chart still includes 2026-Q2).",
+    ]
+    assert texts(nv.headline([r], PERIOD)) == [
+        "New revenue closed is back at the level it held before a dip in 2026-Q2."
     ]
 
 
@@ -259,19 +372,14 @@ def test_card_new_kpi_without_history() -> None:
     ]
 
 
-def test_headline_ranks_a_real_improvement_first_then_other_kpis() -> None:
-    signal = ref(
-        status="improving_signal",
-        signals=[
-            {"rule": "run_of_8", "period": "2026-09-21", "value": 41.5, "direction": "improving"}
-        ],
-    )
+def test_headline_lists_real_improvements_only() -> None:
+    """A shift up comes first; a routine KPI that is 5.3 % higher than last quarter is not
+    progress (routine variation is never praised as a change)."""
+    shift = ref(status="improving_shift", shift=dict(SHIFT_UP))
     other = ref(name="Meetings booked")
-    assert texts(nv.headline([other, signal], PERIOD)) == [
-        "New revenue closed shows a real improvement: a sustained run on the favourable side of "
-        "its usual level of 39.0 kEUR, most recently 41.5 kEUR in the week of 21 Sep 2026.",
-        "Meetings booked moved from 38.0 kEUR in 2026-Q2 to 40.0 kEUR in 2026-Q3, an "
-        "improvement of 5.3%.",
+    assert texts(nv.headline([other, shift], PERIOD)) == [
+        "New revenue closed shows a real improvement: since the week of 6 Jul 2026 it has run "
+        "about 3.5 kEUR above its usual level of 39.0 kEUR."
     ]
 
 
@@ -309,11 +417,35 @@ def test_goal_at_point_seven_is_worded_as_success_with_projection() -> None:
     ]
 
 
-def test_goal_below_point_seven_is_on_the_way_and_complete_period_has_no_projection() -> None:
+def test_goal_of_a_finished_period_landed_and_has_no_projection() -> None:
     goal = {**GOAL, "score": 0.69, "success": False, "remaining_points": 0}
     assert texts(nv.goal_sentences(ref(goal=goal))) == [
-        "New revenue closed scores 0.69 on its goal: from 38.0 kEUR toward 42.0 kEUR, now at "
+        "New revenue closed landed at 40.8 kEUR on its goal, from 38.0 kEUR toward 42.0 kEUR: "
+        "a score of 0.69. What would help close the rest of the gap is a good topic for the "
+        "check-in."
+    ]
+
+
+def test_goal_on_the_way_only_while_moving_toward_it_with_time_left() -> None:
+    goal = {**GOAL, "score": 0.5, "success": False, "projected_success": False}
+    moving = ref(goal=dict(goal), trend__direction="improving", trend__slope_per_week=0.2)
+    assert texts(nv.goal_sentences(moving))[0] == (
+        "New revenue closed scores 0.50 on its goal: from 38.0 kEUR toward 42.0 kEUR, now at "
         "40.8 kEUR, on the way."
+    )
+    flat = ref(goal=dict(goal))
+    assert texts(nv.goal_sentences(flat))[0] == (
+        "New revenue closed scores 0.50 on its goal: from 38.0 kEUR toward 42.0 kEUR, now at "
+        "40.8 kEUR; it has not been moving toward the target lately, a good topic for the "
+        "check-in."
+    )
+
+
+def test_a_goal_moving_away_from_its_target_is_said_plainly() -> None:
+    goal = {**GOAL, "current": 36.5, "score": 0.0, "success": False, "remaining_points": 0}
+    assert texts(nv.goal_sentences(ref(goal=goal))) == [
+        "New revenue closed ended the period at 36.5 kEUR, further from its target of 42.0 kEUR "
+        "than its starting point of 38.0 kEUR (a score of 0.00): a good topic for the check-in."
     ]
 
 
@@ -350,17 +482,18 @@ def test_every_phrase_keeps_digits_out_of_its_wording() -> None:
     assert re.findall(r"\d", wording) == []
 
 
-def test_a_shift_by_a_run_is_not_called_a_point_beyond_the_range() -> None:
+def test_a_shift_down_names_its_onset_and_size_and_opens_a_conversation() -> None:
     r = ref(
-        status="worsening_signal",
-        signals=[
-            {"rule": "run_of_8", "period": "2026-09-21", "value": 37.5, "direction": "worsening"}
-        ],
+        status="worsening_shift",
+        shift={**SHIFT_UP, "direction": "worsening", "size": -4.2},
+        change__absolute=-3.0,
+        change__relative_pct=-7.9,
+        change__better=False,
     )
     assert texts(nv.kpi_card(r, PERIOD))[2] == (
-        "Up to the week of 21 Sep 2026 its values ran on the less favourable side of the usual "
-        "level of 39.0 kEUR (usual range 35.0 kEUR to 43.0 kEUR). That is a real change, worth "
-        "a conversation about what changed around the work."
+        "Since the week of 6 Jul 2026 it has run about 4.2 kEUR below its usual level of "
+        "39.0 kEUR (usual range of 35.0 kEUR to 43.0 kEUR), on the less favourable side. That "
+        "is a real change, worth a conversation about what changed around the work."
     )
 
 

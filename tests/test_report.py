@@ -317,7 +317,7 @@ def test_leading_indicator_sentence_follows_its_move(demo_ws: Workspace) -> None
         )
         [pair] = [s["text"] for s in twin["sections"][1]["sentences"] if s["id"] == "kpi_pair"]
         assert pair.startswith(f"{lead['name']} is a leading indicator for ")
-        assert ("an early warning worth a look" in pair) == drifting, (eid, pair)
+        assert ("an early signal worth a look" in pair) == drifting, (eid, pair)
 
 
 # --- executive views: nothing resting on fewer than 5 people ----------------------------

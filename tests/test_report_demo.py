@@ -393,9 +393,12 @@ def test_dependency_shift_is_a_conversation_with_dependency_first(
     for eid, kpi_id in archetype_rows(demo_ws, "dependency_shift"):
         twin = by_person[eid]
         i, block = kpi(twin, kpi_id)
-        assert block["status"] == "worsening_signal"
+        assert block["status"] == "worsening_shift" and block["story"] == "worsening_shift"
+        # the step begins in the period's first week (the week of 6 Jul 2026)
+        assert block["shift"]["onset"] == "2026-07-06", (eid, block["shift"])
         card = {s["id"]: s["text"] for s in said(twin, "kpis", i)}
-        assert "worth a conversation about what changed" in card["kpi_signal_shift"]
+        assert "worth a conversation about what changed" in card["kpi_worsening_shift"]
+        assert card["kpi_worsening_shift"].startswith("Since the week of 6 Jul 2026")
         [question] = [q for q in twin["questions"] if q["kpi_id"] == kpi_id]
         assert (question["reason"], question["kinds"][0]) == ("shift", "dependency")
         asked = [s["text"] for s in said(twin, "questions", i)]
@@ -408,8 +411,9 @@ def test_dip_and_recovery_names_the_recovery(demo_ws: Workspace, by_person: dict
         i, block = kpi(twin, kpi_id)
         recovery = block["recovery"]
         assert recovery["dip_period"] < recovery["since"]
+        assert block["status"] == "returned" and block["story"] == "recovered", eid
         texts = [s["text"] for s in said(twin, "kpis", i) + said(twin, "progress", i)]
-        assert any("back at its usual level since" in t for t in texts), eid
+        assert any("back at the level it held before a dip in 2026-Q2" in t for t in texts), eid
 
 
 def test_new_hire_is_building_history(demo_ws: Workspace, by_person: dict) -> None:
@@ -446,7 +450,9 @@ def test_goal_figures_reproduce_the_goal_score(demo_ws: Workspace, by_person: di
         for s in s["sentences"]
         if s["id"] == "goal_score" and "meetings booked" in s["text"]
     )
-    assert f"from {base:.2f} meetings toward 11.00 meetings, now at {now:.2f}" in sentence
+    assert f"landed at {now:.2f} meetings on its goal, from {base:.2f} meetings toward 11.00" in (
+        sentence
+    )
 
 
 def test_every_goal_score_follows_from_its_shown_figures(reports: tuple[Report, ...]) -> None:

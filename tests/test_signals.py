@@ -1,4 +1,5 @@
-"""XmR limits and Wheeler's detection rules, on series worked out by hand."""
+"""The locked baseline, XmR limits within natural boundaries, Wheeler's rules and the
+CUSUM status, on series worked out by hand."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ def rules_of(values: list[float], review_from: int | None = None) -> pd.DataFram
 def test_hand_worked_example() -> None:
     """values 10 12 11 13 12 14: moving ranges 2 1 2 1 2, mean 8/5 = 1.6;
     centre 72/6 = 12; limits 12 -/+ 2.66 x 1.6 = 7.744 .. 16.256; URL 3.268 x 1.6 = 5.2288.
-    Only 6 points, none before the review period: the baseline is all 6 (provisional)."""
+    Only 6 points, none in a review period: the baseline is all 6, trial limits."""
     lim = signals.xmr_limits(frame([10, 12, 11, 13, 12, 14])).iloc[0]
     assert lim["centre"] == pytest.approx(12)
     assert lim["mr_bar"] == pytest.approx(1.6)
@@ -41,7 +42,7 @@ def test_hand_worked_example() -> None:
     assert lim["upper"] == pytest.approx(16.256)
     assert lim["url"] == pytest.approx(5.2288)
     assert lim["baseline_n"] == 6
-    assert bool(lim["baseline_provisional"])
+    assert lim["baseline_kind"] == "trial"
 
 
 def test_textbook_example_montgomery() -> None:
@@ -80,28 +81,155 @@ def test_textbook_example_montgomery() -> None:
     assert not rules_of(costs)[list(signals.RULES)].to_numpy().any()  # in control
 
 
-def test_baseline_is_first_20_points_before_the_review_period() -> None:
-    values = [10.0, 12.0] * 15 + [11.0] * 5  # 30 points before the review period, 5 in it
-    points = frame(values, review_from=30)
+def test_baseline_is_the_last_40_points_before_the_review_period() -> None:
+    """60 points before the period: the baseline is points 20..59, locked; their mean is
+    the centre (a step long before the period leaves the baseline)."""
+    values = [0.0] * 20 + [10.0, 12.0] * 20 + [11.0] * 5
+    points = frame(values, review_from=60)
     lim = signals.xmr_limits(points).iloc[0]
-    assert lim["baseline_n"] == 20
-    assert lim["baseline_end"] == points["period"].iloc[19]
-    assert not bool(lim["baseline_provisional"])
-    assert signals.baseline_mask(points).sum() == 20
+    assert lim["baseline_n"] == 40
+    assert lim["baseline_start"] == points["period"].iloc[20]
+    assert lim["baseline_end"] == points["period"].iloc[59]
+    assert lim["baseline_kind"] == "locked"
+    assert lim["centre"] == pytest.approx(11.0)
+    assert lim["mr_bar"] == pytest.approx(2.0)
+    assert signals.baseline_mask(points).tolist() == [False] * 20 + [True] * 40 + [False] * 5
 
 
-def test_short_history_gives_a_provisional_baseline_of_12() -> None:
-    points = frame([10.0, 12.0] * 4 + [11.0] * 6, review_from=8)  # 8 before, 6 in review
-    lim = signals.xmr_limits(points).iloc[0]
-    assert lim["baseline_n"] == 12
-    assert bool(lim["baseline_provisional"])
+@pytest.mark.parametrize(
+    ("before", "kind"), [(25, "locked"), (20, "locked"), (19, "trial"), (6, "trial"), (5, "none")]
+)
+def test_baseline_kind_follows_the_points_before_the_period(before: int, kind: str) -> None:
+    points = frame([10.0, 12.0] * 13 + [11.0] * 6, review_from=26)[26 - before :]
+    lim = signals.xmr_limits(points.reset_index(drop=True)).iloc[0]
+    assert lim["baseline_n"] == before
+    assert lim["baseline_kind"] == kind
+    assert np.isnan(lim["centre"]) == (kind == "none")
+
+
+def test_moving_range_screen_drops_a_wild_range_once() -> None:
+    """Moving ranges 1 x 8 and 11: mean 19/9 = 2.11, 3.267 x 2.11 = 6.90 < 11, so the 11
+    leaves the estimate: mR-bar = 8/8 = 1; the centre keeps every point: 15/10 = 1.5."""
+    lim = signals.xmr_limits(frame([0, 1, 0, 1, 0, 1, 0, 1, 0, 11, 5], review_from=10)).iloc[0]
+    assert lim["mr_bar"] == pytest.approx(1.0)
+    assert lim["centre"] == pytest.approx(1.5)
 
 
 def test_fewer_than_six_points_has_no_limits_and_not_enough_history() -> None:
-    lim = signals.xmr_limits(frame([1, 2, 3, 100, 4], review_from=0))
+    points = frame([1, 2, 3, 100, 4, 5, 6], review_from=5)
+    lim = signals.xmr_limits(points)
     assert np.isnan(lim["centre"].iloc[0])
-    status = signals.statuses(lim["n_points"], pd.Series([1.0], index=lim.index))
-    assert status.iloc[0] == "not_enough_history"
+    assert _status(points, lim) == "not_enough_history"
+
+
+def test_boundaries_replace_limits_beyond_them_and_stop_detection_there() -> None:
+    """Counts 0..3 (centre 1.5, mR-bar 1): limits 1.5 -/+ 2.66 = -1.16 .. 4.16; the floor 0
+    replaces the lower limit, and a 0 in the period is not "beyond" it."""
+    values = [1.0, 2.0, 1.0, 2.0, 3.0, 2.0, 1.0, 0.0, 1.0, 2.0] * 2 + [0.0, 5.0]
+    points = frame(values, review_from=20)
+    raw = signals.xmr_limits(points)
+    lim = signals.apply_boundaries(raw, np.array([0.0]), np.array([np.nan]))
+    row = lim.iloc[0]
+    assert raw.iloc[0]["lower"] < 0
+    assert row["lower"] == 0.0 and bool(row["lower_bounded"])
+    assert row["upper"] == pytest.approx(raw.iloc[0]["upper"]) and not bool(row["upper_bounded"])
+    rules = signals.run_rules(points, lim)
+    assert rules["beyond_limit"].tolist()[-2:] == [0, 1]  # 0 on the floor, 5 above 4.41
+
+
+def test_a_ceiling_of_100_replaces_an_upper_limit_beyond_it() -> None:
+    values = [90.0, 100.0] * 10 + [100.0]
+    lim = signals.apply_boundaries(
+        signals.xmr_limits(frame(values, review_from=20)), np.array([0.0]), np.array([100.0])
+    )
+    assert lim.iloc[0]["upper"] == 100.0 and bool(lim.iloc[0]["upper_bounded"])
+    assert lim.iloc[0]["lower"] == pytest.approx(95 - 2.66 * 10)
+
+
+def _limits(centre: float, sigma: float, kind: str = "locked") -> pd.DataFrame:
+    return pd.DataFrame(
+        {"centre": [centre], "sigma": [sigma], "baseline_kind": [kind]},
+        index=pd.Index([0], name="key"),
+    )
+
+
+def test_cusum_worked_by_hand() -> None:
+    """centre 10, sigma 2 (k 0.75, h 4.75); z of the review weeks and the upper sum:
+
+        z    0.5  2.0  -1.0  1.5  2.5  2.0  1.0  1.25  1.0  1.0
+        S+   0    1.25  0    0.75 2.5  3.75 4.0  4.5   4.75 5.0
+
+    4.75 is not above h; 5.0 is, in week 9. The run began in week 3 (S+ left 0 there):
+    the shift's onset. Its size: the mean z from week 3 on, (1.5+2.5+2+1+1.25+1+1)/7
+    = 1.464 sigmas, 2.929 in the KPI's units."""
+    z = [0.5, 2.0, -1.0, 1.5, 2.5, 2.0, 1.0, 1.25, 1.0, 1.0]
+    points = frame([10 + 2 * v for v in z], review_from=0)
+    out = signals.shift_status(points, _limits(10.0, 2.0)).iloc[0]
+    assert out["shift"] == 1 and bool(out["shift_holds"])
+    assert out["shift_onset"] == points["period"].iloc[3]
+    assert out["shift_detected"] == points["period"].iloc[9]
+    assert out["shift_sigmas"] == pytest.approx(10.25 / 7)
+    assert out["shift_size"] == pytest.approx(2 * 10.25 / 7)
+
+
+def test_a_shift_that_came_and_went_does_not_hold() -> None:
+    """z 3 3 3: S+ 2.25 4.5 6.75 (passes h in week 2); then -1 x 7: back to 0 in week 9."""
+    z = [3, 3, 3, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0]
+    out = signals.shift_status(frame(z, review_from=0), _limits(0.0, 1.0)).iloc[0]
+    assert out["shift"] == 1 and not bool(out["shift_holds"])
+    assert _status(frame(z, review_from=0), _limits(0.0, 1.0)) == "returned"
+
+
+def test_trial_limits_give_no_verdict() -> None:
+    z = [3.0] * 13
+    assert signals.shift_status(frame(z, 0), _limits(0.0, 1.0, "trial")).iloc[0]["shift"] == 0
+
+
+def test_a_constant_baseline_shifts_after_two_points_off_its_level() -> None:
+    """sigma 0: a point off the level counts as z = 3: S+ 2.25, 4.5 > 4.75? no; 6.75 yes."""
+    values = [5.0] * 20 + [6.0, 6.0, 6.0, 5.0]
+    out = signals.shift_status(frame(values, 20), signals.xmr_limits(frame(values, 20))).iloc[0]
+    assert out["shift"] == 1
+    assert out["shift_detected"] == frame(values, 20)["period"].iloc[22]
+
+
+def _status(points: pd.DataFrame, limits: pd.DataFrame, sign: int = 1) -> str:
+    shift = signals.shift_status(points, limits)
+    previous = np.zeros(len(points), dtype=bool)
+    earlier = pd.DataFrame({"previous_shift": 0, "back_to_normal": False}, index=shift.index)
+    if len(points) > len(limits):  # a real frame: ask the earlier-period check too
+        earlier = signals.earlier_move(points, previous)
+    lim = limits if "baseline_kind" in limits else limits.assign(baseline_kind="locked")
+    sign_series = pd.Series(sign, index=shift.index)
+    return signals.statuses(lim, shift, earlier, sign_series).iloc[0]["status"]
+
+
+def test_status_orients_the_shift_by_the_kpis_direction() -> None:
+    values = [10.0, 12.0] * 10 + [14.0] * 13  # centre 11, sigma 2/1.128 = 1.77: z = 1.69
+    points = frame(values, review_from=20)
+    lim = signals.xmr_limits(points)
+    assert _status(points, lim, sign=1) == "improving_shift"
+    assert _status(points, lim, sign=-1) == "worsening_shift"
+    flat = frame([10.0, 12.0] * 10 + [11.0, 12.0, 10.0] * 4 + [11.0], review_from=20)
+    assert _status(flat, signals.xmr_limits(flat)) == "routine"
+
+
+def test_back_to_normal_after_a_dip_is_a_return_not_a_rise() -> None:
+    """40 weeks at 100 +/- 2, then a previous quarter 10 lower, then the review quarter back
+    at 100: against the baseline (which holds the dip) it is a rise; against the normal
+    before the dip it is routine. The status names the recovered dip."""
+    normal = [100.0, 102.0, 98.0, 101.0, 99.0] * 8
+    dip = [90.0, 92.0, 88.0, 91.0, 89.0, 90.0, 92.0, 88.0, 91.0, 89.0, 90.0, 92.0, 88.0]
+    back = [100.0, 102.0, 98.0, 101.0, 99.0, 100.0, 102.0, 98.0, 101.0, 99.0, 100.0, 101.0, 99.0]
+    points = frame(normal + dip + back, review_from=53)
+    previous = (np.arange(len(points)) >= 40) & (np.arange(len(points)) < 53)
+    lim = signals.xmr_limits(points)
+    shift = signals.shift_status(points, lim)
+    assert shift.iloc[0]["shift"] == 1  # against the baseline, a rise
+    earlier = signals.earlier_move(points, previous)
+    assert earlier.iloc[0]["previous_shift"] == -1 and bool(earlier.iloc[0]["back_to_normal"])
+    out = signals.statuses(lim, shift, earlier, pd.Series(1, index=shift.index)).iloc[0]
+    assert out["status"] == "returned" and out["shift_direction"] == -1
 
 
 # Baseline for the rule tests: 12, 10 repeated six times: centre 11, every moving range 2,
@@ -143,17 +271,6 @@ def test_three_of_four_not_triggered(tail: list[float]) -> None:
     assert rules_of([*BASE, *tail], review_from=12)["3_of_4"].eq(0).all()
 
 
-def test_status_follows_the_latest_signal_direction() -> None:
-    n = pd.Series([20, 20, 20, 5])
-    latest = pd.Series([1.0, -1.0, np.nan, 1.0])
-    assert signals.statuses(n, latest).tolist() == [
-        "improving_signal",
-        "worsening_signal",
-        "routine",
-        "not_enough_history",
-    ]
-
-
 def test_signal_direction_takes_the_side_of_the_hit() -> None:
     rules = rules_of([*BASE, 14, 11.5, 14, 17], review_from=12)
     direction = signals.signal_direction(rules)
@@ -176,10 +293,7 @@ def _verdicts(values: np.ndarray, review_from: int) -> tuple[np.ndarray, str]:
     points = frame(list(values), review_from)
     lim = signals.xmr_limits(points)
     rules = signals.run_rules(points, lim)
-    direction = signals.signal_direction(rules)
-    live = direction[points["in_review"].to_numpy() & (direction != 0)]
-    latest = pd.Series([live[-1] if len(live) else np.nan], index=lim.index)
-    return rules[list(signals.RULES)].to_numpy(), signals.statuses(lim["n_points"], latest).iloc[0]
+    return rules[list(signals.RULES)].to_numpy(), _status(points, lim)
 
 
 series = st.lists(st.integers(-1000, 1000), min_size=6, max_size=40)
@@ -208,9 +322,10 @@ def test_scaling_by_a_positive_factor_changes_no_signal(
 def test_many_series_at_once_match_one_at_a_time() -> None:
     """Grouped computation equals computing each series on its own (second method)."""
     rng = np.random.default_rng(5)
+    step = np.r_[np.zeros(47), np.full(13, 3.0)]  # the last series shifts in its period
     parts = [
-        frame(list(rng.normal(0, 1, n)), review_from=n - 5, key=k)
-        for k, n in enumerate((8, 25, 40))
+        frame(list(rng.normal(0, 1, n) + (step if n == 60 else 0)), review_from=n - 13, key=k)
+        for k, n in enumerate((8, 25, 40, 60))
     ]
     together = pd.concat(parts, ignore_index=True)
     lim_all = signals.xmr_limits(together)
@@ -219,8 +334,11 @@ def test_many_series_at_once_match_one_at_a_time() -> None:
     for k, part in enumerate(parts):
         lim_one = signals.xmr_limits(part)
         rules_one = signals.run_rules(part, lim_one)
-        assert lim_all.loc[k, "centre"] == pytest.approx(lim_one.iloc[0]["centre"])
-        assert lim_all.loc[k, "mr_bar"] == pytest.approx(lim_one.iloc[0]["mr_bar"])
+        for column in ("centre", "mr_bar"):
+            expected = lim_one.iloc[0][column]
+            assert lim_all.loc[k, column] == pytest.approx(expected, nan_ok=True)
+        one = signals.shift_status(part, lim_one).iloc[0]
+        assert signals.shift_status(together, lim_all).loc[k].equals(one)
         got = rules_all.iloc[offset : offset + len(part)][list(signals.RULES)].to_numpy()
         assert (got == rules_one[list(signals.RULES)].to_numpy()).all()
         offset += len(part)

@@ -8,5 +8,14 @@ goal scores, data quality, and the executive masking (docs/analytics.md).
 from kpinb.analytics.analysis import Analysis, analyse, split_by
 from kpinb.analytics.goals import SUCCESS
 from kpinb.analytics.goals import score as goal_score
+from kpinb.analytics.signals import BASELINE_LOCKED, STATUSES
 
-__all__ = ["SUCCESS", "Analysis", "analyse", "goal_score", "split_by"]
+__all__ = [
+    "BASELINE_LOCKED",
+    "STATUSES",
+    "SUCCESS",
+    "Analysis",
+    "analyse",
+    "goal_score",
+    "split_by",
+]

@@ -149,7 +149,8 @@ def analyse(
     members = rollup.memberships(ws.people, ws.teams)
     groups = rollup.suppress(rollup.group_sizes(clean, members, period), min_group_size)
     points, keys = series.long_frame(clean, members, ws.kpis, period)
-    summary, rows = _summarise(points, keys, period, trend_points)
+    bounds = quality.natural_bounds(ws.kpis, ws.observations)
+    summary, rows = _summarise(points, keys, period, trend_points, bounds)
     summary = _attach_groups(summary, groups, excluded, members)
     return Analysis(
         period=period,
@@ -173,7 +174,11 @@ def split_by(frame: pd.DataFrame, column: str) -> dict[str, pd.DataFrame]:
 
 
 def _summarise(
-    points: pd.DataFrame, keys: pd.DataFrame, period: Period, trend_points: int
+    points: pd.DataFrame,
+    keys: pd.DataFrame,
+    period: Period,
+    trend_points: int,
+    bounds: pd.DataFrame,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The summary table (one row per key) and the per-point rule hits of current versions."""
     sign = keys["sign"]
@@ -181,8 +186,15 @@ def _summarise(
     cur["pos"] = signals.positions(cur["key"].to_numpy())
     cur["baseline"] = signals.baseline_mask(cur)
     limits = signals.xmr_limits(cur)
+    kpi = keys["kpi_id"].reindex(limits.index).astype(str)
+    limits = signals.apply_boundaries(
+        limits,
+        kpi.map(bounds["floor"]).to_numpy(dtype=float),
+        kpi.map(bounds["ceiling"]).to_numpy(dtype=float),
+    )
     rows = _rule_rows(cur, limits, sign.to_numpy()[cur["key"].to_numpy()])
-    summary = keys.join(limits, how="left")
+    shift = signals.shift_status(cur, limits)
+    summary = keys.join(limits, how="left").join(shift.drop(columns="n_review"))
     summary["n_points"] = summary["n_points"].fillna(0).astype(int)
     summary = summary.join(_latest(points, period))
     complete = points[~points["incomplete"].to_numpy()]
@@ -190,8 +202,14 @@ def _summarise(
     summary = summary.join(trend.theil_sen(cur, sign, trend_points))
     summary = summary.join(_min_counts(cur, trend_points))
     summary = summary.join(_signal_summary(rows))
-    summary["status"] = signals.statuses(summary["n_points"], summary["last_signal_direction"])
+    previous = period.previous().contains(cur["period"])
+    earlier = signals.earlier_move(cur, np.asarray(previous, dtype=bool))
+    status = signals.statuses(limits, shift, earlier, sign).reindex(summary.index)
+    summary["status"] = status["status"].fillna("not_enough_history")
     summary["status"] = summary["status"].mask(summary["n_in_period"] == 0, "no_data")
+    summary["shift_direction"] = status["shift_direction"].fillna(0).astype(int)
+    summary["returned_after_previous"] = status["returned_after_previous"].fillna(False)
+    summary["shift_holds"] = summary["status"].isin(["improving_shift", "worsening_shift"])
     summary = summary.join(_history(rows))
     summary = summary.join(_quality(points, summary, period))
     return _tidy(summary), rows
@@ -305,7 +323,9 @@ def _tidy(summary: pd.DataFrame) -> pd.DataFrame:
     summary["trend_n"] = summary["trend_n"].fillna(0).astype(int)
     summary["recovered"] = summary["recovered"].fillna(False).astype(bool)
     summary["best_is_new"] = summary["best_is_new"].fillna(False).astype(bool)
-    summary["baseline_provisional"] = summary["baseline_provisional"].fillna(True).astype(bool)
+    summary["baseline_kind"] = summary["baseline_kind"].fillna("none").astype(object)
+    for flag in ("lower_bounded", "upper_bounded", "shift_holds"):
+        summary[flag] = summary[flag].fillna(False).astype(bool)
     summary["baseline_n"] = summary["baseline_n"].fillna(0).astype(int)
     return summary.drop(columns=["last_signal_direction"])
 

@@ -53,6 +53,9 @@ _GROUP_FIGURES = (
     "lower",
     "upper",
     "url",
+    "sigma",
+    "shift_size",
+    "shift_sigmas",
     "best_value",
     "dip_value",
 )
@@ -69,6 +72,10 @@ def masked(analysis: A) -> A:
     hidden = rows["suppressed"].to_numpy()
     for column in _GROUP_FIGURES:
         rows[column] = rows[column].mask(hidden)
+    for column in ("shift_onset", "shift_detected"):
+        rows[column] = rows[column].mask(hidden)
+    rows["shift_direction"] = np.where(hidden, 0, rows["shift_direction"])
+    rows["shift_holds"] = rows["shift_holds"] & ~hidden
     for column in ("status", "trend_direction", "signal_rules"):
         rows[column] = rows[column].mask(hidden, "suppressed")
     rows["withheld"] = rows["withheld"].mask(hidden, "")
@@ -100,7 +107,10 @@ _WITHHOLD: dict[str, tuple[str, tuple[str, ...]]] = {
         ("yoy_level", "yoy_change", "yoy_change_rel", "yoy_change_oriented"),
     ),
     "trend": ("trend_min_n", ("trend_slope", "trend_level", "trend_z")),
-    "limits": ("baseline_min_n", ("centre", "mr_bar", "lower", "upper", "url")),
+    "limits": (
+        "baseline_min_n",
+        ("centre", "mr_bar", "lower", "upper", "url", "sigma", "shift_size", "shift_sigmas"),
+    ),
     "history": ("history_min_n", ("best_value", "dip_value")),
 }
 
@@ -126,6 +136,10 @@ def _mask_small(rows: pd.DataFrame, size: int) -> pd.DataFrame:
             rows["signal_rules"] = rows["signal_rules"].mask(small, "")
             rows["n_signals"] = np.where(small, 0, rows["n_signals"])
             rows["last_signal_period"] = rows["last_signal_period"].mask(small)
+            for column in ("shift_onset", "shift_detected"):
+                rows[column] = rows[column].mask(small)
+            rows["shift_direction"] = np.where(small, 0, rows["shift_direction"])
+            rows["shift_holds"] = rows["shift_holds"] & ~small
         if name in ("limits", "history"):  # a dip is a worsening signal: it needs limits
             for column in ("dip_period", "dip_value", "recovered_period"):
                 rows[column] = rows[column].mask(small)

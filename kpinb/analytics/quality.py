@@ -11,9 +11,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from kpinb.kpis import STALE_DAYS, KpiSpec
+from kpinb.kpis import STALE_DAYS, KpiSpec, is_percent
 
-PERCENT_UNITS = frozenset({"%", "percent", "pct", "percentage"})
 NON_NEGATIVE_UNITS = frozenset(
     {
         "count",
@@ -49,11 +48,30 @@ NON_NEGATIVE_UNITS = frozenset(
 def plausible_range(unit: str) -> tuple[float, float]:
     """The (low, high) plausible values of a unit: 0..100 for %, >= 0 for counts, else any."""
     key = str(unit).strip().lower()
-    if key in PERCENT_UNITS:
+    if is_percent(key):
         return 0.0, 100.0
     if key in NON_NEGATIVE_UNITS:
         return 0.0, np.inf
     return -np.inf, np.inf
+
+
+def natural_bounds(kpis: Mapping[str, KpiSpec], observations: pd.DataFrame) -> pd.DataFrame:
+    """Per KPI id: the ``floor`` and ``ceiling`` no value can pass (NaN = none).
+
+    A KPI's own ``min`` / ``max`` when given; otherwise 0 is the floor of a KPI that
+    has never been negative in the workspace (a count, an amount, a duration) and 100
+    the ceiling of a percentage.
+    """
+    lowest = observations.groupby("kpi_id", observed=True)["value"].min()
+    rows = {}
+    for kid, spec in kpis.items():
+        low = lowest.get(kid, np.nan)
+        floor = spec.min if spec.min is not None else (0.0 if not low < 0 else np.nan)
+        ceiling = spec.max if spec.max is not None else (100.0 if is_percent(spec.unit) else np.nan)
+        rows[kid] = (floor, ceiling)
+    out = pd.DataFrame.from_dict(rows, orient="index", columns=["floor", "ceiling"], dtype=float)
+    out.index.name = "kpi_id"
+    return out
 
 
 def split_plausible(

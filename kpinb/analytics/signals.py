@@ -1,4 +1,5 @@
-"""Process-behaviour signals: XmR natural process limits and Wheeler's detection rules.
+"""Process-behaviour signals: a locked baseline, XmR limits within natural boundaries,
+Wheeler's rules for single weeks and runs, and a CUSUM for the period's status.
 
 Works on many series at once. ``points`` frames hold one row per point of the
 current definition version, sorted by ``key`` then ``period``, with columns
@@ -6,7 +7,22 @@ current definition version, sorted by ``key`` then ``period``, with columns
 the review period). Directions are raw here (+1 above the centre, -1 below);
 callers multiply by the KPI's sign to say improving or worsening.
 
-Hand-worked example (baseline = all 6 points, none in review)::
+The rule (docs/analytics.md, "Status", with the measured rates):
+
+- **Baseline**: the most recent points before the review period, at most
+  :data:`BASELINE_MAX`, locked for the period. With :data:`BASELINE_LOCKED` or more
+  the limits are locked; with :data:`MIN_POINTS` to 19 they are trial limits (drawn,
+  no shift verdict); with fewer there are none.
+- **Limits**: centre = mean, limits = centre -/+ 2.66 x mean moving range, moving
+  ranges above 3.267 x their mean left out of the estimate once (NHSRplotthedots). A
+  limit beyond a natural boundary is replaced by it and nothing is detected beyond
+  it on that side (:func:`apply_boundaries`).
+- **Status**: a two-sided CUSUM over the review points on z = (x - centre) / sigma,
+  sigma = mR-bar / 1.128, with k = :data:`CUSUM_K` and h = :data:`CUSUM_H`
+  (:func:`shift_status`). Wheeler's rules (:func:`run_rules`) mark unusual weeks and
+  runs on the chart and in the text; they do not set the status.
+
+Hand-worked example (a 6-point baseline: trial limits)::
 
     values        10  12  11  13  12  14
     moving ranges      2   1   2   1   2      mean moving range = 8 / 5 = 1.6
@@ -20,11 +36,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-BASELINE_MIN = 12
-BASELINE_MAX = 20
-MIN_POINTS = 6
+BASELINE_MAX = 40  # the baseline: at most the last 40 points before the period
+BASELINE_LOCKED = 20  # locked limits (and a shift verdict) from this many
+MIN_POINTS = 6  # trial limits from this many (fewer: no limits)
 NPL_FACTOR = 2.66
 URL_FACTOR = 3.268
+D2 = 1.128  # sigma = mean moving range / d2
+MR_SCREEN = 3.267  # moving ranges above 3.267 x their mean leave the estimate (once)
+CUSUM_K = 0.75  # reference value, in sigmas: half the smallest shift worth finding
+CUSUM_H = 4.75  # decision interval, in sigmas (tuned with benchmarks/signals.py)
+CUSUM_RECENT = 4  # a shift still holds when its last 4 points stay on its side
+CONSTANT_Z = 3.0  # z of a point off the level of a constant baseline (sigma 0)
 RUN_LENGTH = 8
 RULES = ("beyond_limit", "run_of_8", "3_of_4")
 # a point's rule hits as one bit code (bit i = RULES[i]) and the name of each code
@@ -33,6 +55,7 @@ RULE_NAMES = [
 ]
 _TOL = 1e-9  # of the mean moving range
 _TOL_CENTRE = 1e-12  # of |centre|: absorbs rounding of large levels
+_NAT = np.datetime64("NaT", "ns")
 
 
 def positions(key: np.ndarray) -> np.ndarray:
@@ -93,65 +116,90 @@ def lag(values: np.ndarray, pos: np.ndarray, k: int, fill: float = np.nan) -> np
 
 
 def baseline_mask(points: pd.DataFrame) -> np.ndarray:
-    """Rows in the XmR baseline: the first 12 to 20 points before the review period.
-
-    With fewer than 12 points before it, the baseline is provisional: the first
-    min(12, n) points of the series, review-period points included. Uses the
-    ``baseline`` column when the frame already has one.
-    """
+    """Rows in the baseline: the last :data:`BASELINE_MAX` points before the first point
+    of the review period (the ``baseline`` column when the frame already has one)."""
     if "baseline" in points:
         return points["baseline"].to_numpy()
     key = points["key"].to_numpy()
     counts = counts_of(key)
-    before = seg_sum((~points["in_review"].to_numpy()).astype(np.int64), key)
-    n_base = np.where(
-        before >= BASELINE_MIN,
-        np.minimum(before, BASELINE_MAX),
-        np.minimum(BASELINE_MIN, counts),
-    )
-    return position(points) < np.repeat(n_base, counts)
+    pos = position(points)
+    review = points["in_review"].to_numpy(dtype=bool)
+    if not len(key):
+        return np.zeros(0, dtype=bool)
+    first = np.minimum(np.minimum.reduceat(np.where(review, pos, len(key)), starts_of(key)), counts)
+    start = np.repeat(np.maximum(first - BASELINE_MAX, 0), counts)
+    return (pos >= start) & (pos < np.repeat(first, counts))
 
 
 def xmr_limits(points: pd.DataFrame) -> pd.DataFrame:
-    """Per ``key``: baseline window, centre, mean moving range, limits, upper range limit.
+    """Per ``key``: baseline window and kind, centre, mean moving range, sigma, limits.
 
-    Limits are NaN for a series with fewer than 6 points (not enough history).
+    ``baseline_kind`` is ``locked`` (at least :data:`BASELINE_LOCKED` points), ``trial``
+    (:data:`MIN_POINTS` or more) or ``none`` (fewer: limits NaN). Moving ranges above
+    3.267 x their mean are left out of the estimate once, so one wild week does not
+    widen the limits for a whole quarter.
     """
     key = points["key"].to_numpy()
     pos = position(points)
     value = points["value"].to_numpy(dtype=float)
     base = baseline_mask(points)
-    ranged = base & (pos > 0)
+    ranged = base & (pos > 0) & np.r_[False, base[:-1]]
     mr = np.where(ranged, np.abs(value - lag(value, pos, 1)), 0.0)
     n_base = seg_sum(base.astype(np.int64), key)
-    before = seg_sum((~points["in_review"].to_numpy()).astype(np.int64), key)
     period = points["period"].to_numpy("datetime64[ns]")
+    counts = counts_of(key)
     with np.errstate(divide="ignore", invalid="ignore"):
         centre = seg_sum(np.where(base, value, 0.0), key) / n_base
-        mr_bar = seg_sum(mr, key) / seg_sum(ranged.astype(np.int64), key)
-    enough = counts_of(key) >= MIN_POINTS
+        first_mr = seg_sum(mr, key) / seg_sum(ranged.astype(np.int64), key)
+        kept = ranged & (mr <= MR_SCREEN * np.repeat(first_mr, counts) * (1 + _TOL))
+        mr_bar = seg_sum(np.where(kept, mr, 0.0), key) / seg_sum(kept.astype(np.int64), key)
+    mr_bar = np.where(np.isnan(mr_bar) & (n_base > 0), 0.0, mr_bar)
+    kind = np.where(
+        n_base >= BASELINE_LOCKED, "locked", np.where(n_base >= MIN_POINTS, "trial", "none")
+    )
+    enough = n_base >= MIN_POINTS
+    starts = starts_of(key)
+    idx = np.arange(len(key))
+    has = n_base > 0
+    if len(key):
+        first_row = np.minimum.reduceat(np.where(base, idx, len(key) - 1), starts)
+        last_row = np.maximum.reduceat(np.where(base, idx, 0), starts)
+    else:
+        first_row = last_row = starts
     out = pd.DataFrame(
         {
-            "n_points": counts_of(key),
+            "n_points": counts,
             "baseline_n": n_base.astype(int),
-            "baseline_start": period[pos == 0],
-            "baseline_end": period[base & ~_next_in_base(base, key)],
-            "baseline_provisional": before < BASELINE_MIN,
+            "baseline_start": np.where(has, period[first_row], _NAT),
+            "baseline_end": np.where(has, period[last_row], _NAT),
+            "baseline_kind": kind.astype(object),
             "centre": np.where(enough, centre, np.nan),
             "mr_bar": np.where(enough, mr_bar, np.nan),
         },
-        index=pd.Index(key[starts_of(key)], name="key"),
+        index=pd.Index(key[starts], name="key"),
     )
+    out["sigma"] = out["mr_bar"] / D2
     out["lower"] = out["centre"] - NPL_FACTOR * out["mr_bar"]
     out["upper"] = out["centre"] + NPL_FACTOR * out["mr_bar"]
     out["url"] = URL_FACTOR * out["mr_bar"]
     return out
 
 
-def _next_in_base(base: np.ndarray, key: np.ndarray) -> np.ndarray:
-    """True where the next row is a baseline row of the same series."""
-    out = np.zeros(len(base), dtype=bool)
-    out[:-1] = base[1:] & (key[1:] == key[:-1])
+def apply_boundaries(limits: pd.DataFrame, floor: np.ndarray, ceiling: np.ndarray) -> pd.DataFrame:
+    """Limits within natural boundaries (``floor`` and ``ceiling`` per row, NaN = none).
+
+    A limit at or beyond its boundary is replaced by it and ``lower_bounded`` /
+    ``upper_bounded`` is set: no point can lie beyond it, so nothing is detected
+    beyond a limit on that side (a count's usual range "up to 5.8", never "-1.8 to
+    5.8"). The centre and sigma are unchanged: the CUSUM works on the mean.
+    """
+    out = limits.copy()
+    lower_bounded = out["lower"].to_numpy() <= floor  # False where either is NaN
+    upper_bounded = out["upper"].to_numpy() >= ceiling
+    out["floor"], out["ceiling"] = floor, ceiling
+    out["lower"] = np.where(lower_bounded, floor, out["lower"])
+    out["upper"] = np.where(upper_bounded, ceiling, out["upper"])
+    out["lower_bounded"], out["upper_bounded"] = lower_bounded, upper_bounded
     return out
 
 
@@ -198,9 +246,16 @@ def run_rules(points: pd.DataFrame, limits: pd.DataFrame) -> pd.DataFrame:
     tol = _TOL * mr_bar + _TOL_CENTRE * np.abs(centre)
     side = _band(value, centre, np.zeros_like(centre), tol)
     half = _band(value, centre, NPL_FACTOR / 2 * mr_bar, tol)
+    beyond = _band(value, centre, NPL_FACTOR * mr_bar, tol)
+    if "lower_bounded" in limits:  # nothing is detected beyond a natural boundary
+        off = np.where(take(limits["lower_bounded"].astype(float), key) == 1, -1, 0)
+        off = np.stack([off, np.where(take(limits["upper_bounded"].astype(float), key) == 1, 1, 0)])
+        for side_off in off:
+            beyond = np.where((beyond == side_off) & (side_off != 0), 0, beyond)
+            half = np.where((half == side_off) & (side_off != 0), 0, half)
     out = pd.DataFrame(index=points.index)
     out["side"] = side
-    out["beyond_limit"] = _band(value, centre, NPL_FACTOR * mr_bar, tol)
+    out["beyond_limit"] = beyond.astype(np.int8)
     out["run_of_8"] = _run_of_eight(side, key)
     out["3_of_4"] = _three_of_four(half, pos)
     return out
@@ -219,16 +274,195 @@ def signal_direction(rules: pd.DataFrame) -> np.ndarray:
     return out
 
 
-def statuses(n_points: pd.Series, last_signal: pd.Series) -> pd.Series:
-    """Status per series from its point count and the oriented direction of its latest
-    signal in the review period (+1, -1, or 0/NaN for none)."""
-    status = np.where(
-        last_signal > 0,
-        "improving_signal",
-        np.where(last_signal < 0, "worsening_signal", "routine"),
+def _z_scores(value: np.ndarray, centre: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """(value - centre) / sigma; with sigma 0, +/-:data:`CONSTANT_Z` off the level, else 0."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (value - centre) / sigma
+    off = np.abs(value - centre) > _TOL_CENTRE * np.abs(centre)
+    return np.where(sigma == 0, np.where(off, np.sign(value - centre) * CONSTANT_Z, 0.0), z)
+
+
+def _cusum(z: np.ndarray, k: float, h: float) -> dict[str, np.ndarray]:
+    """One-sided upper CUSUM along axis 1 of ``z`` (NaN = no point: the sum is kept).
+
+    Per row: the end value, the column where the latest run that crossed ``h`` began
+    (its onset) and where it crossed (-1 if none), and whether that run still goes on
+    at the end (the sum has not returned to 0 since).
+    """
+    n = z.shape[0]
+    s = np.zeros(n)
+    run_start = np.full(n, -1)
+    crossed = np.zeros(n, dtype=bool)
+    onset = np.full(n, -1)
+    detected = np.full(n, -1)
+    for t in range(z.shape[1]):
+        zt = z[:, t]
+        valid = ~np.isnan(zt)
+        new = np.where(valid, np.maximum(0.0, s + np.nan_to_num(zt) - k), s)
+        run_start = np.where(valid & (s == 0) & (new > 0), t, run_start)
+        cross = valid & (new > h) & ~crossed
+        onset = np.where(cross, run_start, onset)
+        detected = np.where(cross, t, detected)
+        crossed = (crossed | cross) & (new > 0)
+        s = new
+    return {"end": s, "onset": onset, "detected": detected, "ongoing": crossed}
+
+
+def shift_status(points: pd.DataFrame, limits: pd.DataFrame) -> pd.DataFrame:
+    """Per key of ``limits``: did the level shift during the review period?
+
+    Two-sided CUSUM on z = (x - centre) / sigma over the review points, S+ = max(0,
+    S+ + z - k) and S- = max(0, S- - z - k) from 0; a shift is declared when one passes
+    h. ``shift_onset`` is the first point of the run that passed (the week the shift
+    began), ``shift_detected`` the point where it passed; if both sides passed, the
+    larger sum at the end wins. The shift still holds at the end (``shift_holds``) when
+    that run has not returned to 0 and the mean of its last :data:`CUSUM_RECENT`
+    points is still on its side of the centre; otherwise it came and went (a dip that
+    recovered). ``shift_size``: mean of the points from onset to the end minus the
+    centre. No verdict without locked limits (``shift`` 0).
+
+    Columns: shift (+1 up, -1 down, 0 none, raw), shift_holds, shift_onset,
+    shift_detected, shift_size, shift_sigmas, n_review.
+    """
+    index = limits.index
+    nk = len(index)
+    review = points["in_review"].to_numpy(dtype=bool)
+    rkey = points["key"].to_numpy(np.int64)[review]
+    row = index.get_indexer(rkey)
+    rpos = positions(rkey)
+    keep = row >= 0
+    row, rpos = row[keep], rpos[keep]
+    width = int(rpos.max()) + 1 if len(rpos) else 1
+    centre = limits["centre"].to_numpy(dtype=float)
+    sigma = limits["sigma"].to_numpy(dtype=float)
+    x = np.full((nk, width), np.nan)
+    x[row, rpos] = points["value"].to_numpy(dtype=float)[review][keep]
+    dates = np.full((nk, width), _NAT)
+    dates[row, rpos] = points["period"].to_numpy("datetime64[ns]")[review][keep]
+    n_review = np.bincount(row, minlength=nk)
+
+    z = _z_scores(x, centre[:, None], sigma[:, None])
+    up, down = _cusum(z, CUSUM_K, CUSUM_H), _cusum(-z, CUSUM_K, CUSUM_H)
+    fired_up, fired_down = up["detected"] >= 0, down["detected"] >= 0
+    pick_up = fired_up & (
+        ~fired_down
+        | (up["end"] > down["end"])
+        | ((up["end"] == down["end"]) & (up["detected"] >= down["detected"]))
     )
-    status = np.where(n_points < MIN_POINTS, "not_enough_history", status)
-    return pd.Series(status, index=n_points.index, dtype=object)
+    direction = pick_up.astype(np.int64) - (fired_down & ~pick_up).astype(np.int64)
+    onset = np.where(pick_up, up["onset"], down["onset"])
+    detected = np.where(pick_up, up["detected"], down["detected"])
+    ongoing = np.where(pick_up, up["ongoing"], down["ongoing"])
+
+    prefix = np.zeros((nk, width + 1))
+    prefix[:, 1:] = np.cumsum(np.nan_to_num(x), axis=1)
+    count = np.zeros((nk, width + 1))
+    count[:, 1:] = np.cumsum(~np.isnan(x), axis=1)
+    rows = np.arange(nk)
+    a = np.clip(onset, 0, width)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        since = (prefix[rows, width] - prefix[rows, a]) / (count[rows, width] - count[rows, a])
+        tail = np.maximum(a, n_review - CUSUM_RECENT)
+        last = (prefix[rows, width] - prefix[rows, tail]) / (count[rows, width] - count[rows, tail])
+    since, last = since - centre, last - centre
+    holds = ongoing & (direction * last > 0)
+
+    verdict = (limits["baseline_kind"].to_numpy(dtype=object) == "locked") & (n_review > 0)
+    verdict &= ~np.isnan(centre) & ~np.isnan(sigma)
+    shifted = verdict & (direction != 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sigmas = np.where(sigma > 0, since / sigma, np.nan)
+    at = np.maximum(onset, 0)
+    return pd.DataFrame(
+        {
+            "shift": np.where(shifted, direction, 0).astype(np.int8),
+            "shift_holds": shifted & holds,
+            "shift_onset": np.where(shifted, dates[rows, at], _NAT),
+            "shift_detected": np.where(shifted, dates[rows, np.maximum(detected, 0)], _NAT),
+            "shift_size": np.where(shifted, since, np.nan),
+            "shift_sigmas": np.where(shifted, sigmas, np.nan),
+            "n_review": n_review,
+        },
+        index=index,
+    )
+
+
+def earlier_move(points: pd.DataFrame, previous: np.ndarray) -> pd.DataFrame:
+    """Per key: did the ``previous`` period (a mask of points just before the review
+    period) shift against the normal before it, and is the review period back at that
+    normal? Columns ``previous_shift`` (raw +1/-1/0; a shift that held at the previous
+    period's end) and ``back_to_normal`` (the review period shows no shift against
+    the normal before the previous period).
+
+    A quarter that dipped sits in the baseline of the next one and lowers its centre,
+    so the next quarter's return to the usual level reads as a rise against that
+    baseline: this tells the two apart ("back at its usual level after a dip").
+    """
+    review = points["in_review"].to_numpy(dtype=bool)
+    before = points[~review].reset_index(drop=True)
+    before = before.assign(in_review=previous[~review])
+    before = before.drop(columns=[c for c in ("pos", "baseline") if c in before])
+    prev = shift_status(before, xmr_limits(before))
+    older = points[~previous].reset_index(drop=True)
+    older = older.drop(columns=[c for c in ("pos", "baseline") if c in older])
+    now = shift_status(older, xmr_limits(older))
+    keys = pd.Index(np.unique(points["key"].to_numpy()), name="key")
+    held = prev["shift"].where(prev["shift_holds"], 0).reindex(keys, fill_value=0)
+    back = now["shift"].reindex(keys, fill_value=0).eq(0) & now["n_review"].reindex(keys).gt(0)
+    return pd.DataFrame({"previous_shift": held.astype(np.int8), "back_to_normal": back})
+
+
+STATUSES = (
+    "improving_shift",
+    "worsening_shift",
+    "returned",
+    "routine",
+    "not_enough_history",
+    "no_data",
+)
+
+
+def statuses(
+    limits: pd.DataFrame, shift: pd.DataFrame, earlier: pd.DataFrame, sign: pd.Series
+) -> pd.DataFrame:
+    """The period's status per series and the oriented direction of the move it names.
+
+    ``improving_shift`` / ``worsening_shift``: a shift that holds at the period's end;
+    ``returned``: a move that came and went this period, or a return to the usual level
+    after the previous period moved the other way (``shift_direction`` says which way
+    the move went: -1 for a dip that recovered); ``routine``; ``not_enough_history`` (no
+    locked baseline: no verdict); ``no_data`` (no point in the period). ``shift`` and
+    ``earlier`` are raw; ``sign`` orients them.
+    """
+    idx = shift.index
+    s = sign.reindex(idx).to_numpy()
+    raw = shift["shift"].to_numpy()
+    previous = earlier["previous_shift"].reindex(idx, fill_value=0).to_numpy()
+    back = earlier["back_to_normal"].reindex(idx, fill_value=False).to_numpy(dtype=bool)
+    # the period moved against a baseline holding a previous shift the other way, and
+    # is back at the normal before it: a return, named by the previous move
+    returned_after = (raw != 0) & (previous == -raw) & back
+    holds = shift["shift_holds"].to_numpy(dtype=bool) & ~returned_after
+    direction = np.where(returned_after, previous, raw) * s
+    status = np.select(
+        [
+            shift["n_review"].to_numpy() == 0,
+            limits["baseline_kind"].reindex(idx).to_numpy(dtype=object) != "locked",
+            direction == 0,
+            ~holds,
+            direction > 0,
+        ],
+        ["no_data", "not_enough_history", "routine", "returned", "improving_shift"],
+        "worsening_shift",
+    )
+    return pd.DataFrame(
+        {
+            "status": status.astype(object),
+            "shift_direction": np.where(np.isin(status, STATUSES[:3]), direction, 0),
+            "returned_after_previous": returned_after & (status == "returned"),
+        },
+        index=idx,
+    )
 
 
 def rule_codes(hits: pd.DataFrame) -> np.ndarray:

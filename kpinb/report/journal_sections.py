@@ -22,15 +22,17 @@ if TYPE_CHECKING:
     from kpinb.workspace import Workspace
 
 
+MOVED_STATES = {
+    "improving_shift": "improving",
+    "worsening_shift": "conversation",
+    "trend_up": "trend",
+    "new": "new",
+}
+
+
 def _moved_state(block: dict[str, Any]) -> str:
-    """What moved: a real change either way, a steady trend either way, or routine."""
-    if block["status"] == "improving_signal":
-        return "improving"
-    if block["status"] == "worsening_signal":
-        return "conversation"
-    if block["status"] == "not_enough_history":
-        return "new"
-    return {"improving": "trend", "worsening": "lean"}.get(block["trend"]["direction"], "routine")
+    """What moved, in the words of the KPI's one story (twin ``story``)."""
+    return MOVED_STATES.get(block["story"], block["story"])
 
 
 def routine_section(
@@ -192,16 +194,15 @@ def questions_section(refs: list[st.Ref], data: dict[str, Any]) -> Section:
 def stall(block: dict[str, Any]) -> str | None:
     """Why a KPI deserves coaching questions: a shift, a plateau against its goal, a lean.
     None without a value in the period: no action is implied."""
-    if block["status"] == "no_data":
-        return None
-    if block["status"] == "worsening_signal":
+    told = block["story"]
+    if told in ("worsening_shift", "recovering"):
         return "shift"
-    if block["trend"]["direction"] == "worsening":
+    if told == "lean":
         return "lean"
     goal = block["goal"]
     if (
         goal
-        and block["status"] == "routine"
+        and told == "routine"
         and block["trend"]["direction"] == "steady"
         and not goal["success"]
         and not goal["projected_success"]

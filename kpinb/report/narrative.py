@@ -12,21 +12,24 @@ from typing import Any
 
 import pandas as pd
 
-from kpinb.report.sentences import PERCENT_UNITS, Figure, Ref, Sentence, say, values_word
+from kpinb.kpis import is_percent
+from kpinb.report.sentences import Figure, Ref, Sentence, say, values_word
+from kpinb.report.twin import STORY_POLARITY
 
 
 def headline(refs: list[Ref], period: Figure, *, limit: int = 3) -> list[Sentence]:
     """Up to ``limit`` progress sentences (one per KPI), else the most stable strengths.
 
-    Progress, strongest first: a real improvement (signal), a new personal best,
-    a recovery, an improvement streak, an improving trend, a better level than
-    the previous period, a goal scored a success.
+    Progress is real improvement only, strongest first: a shift up against the person's
+    own recent normal, a new personal best, a return to the usual level after a dip, a
+    sustained improving trend, a goal scored a success. A routine move is never called
+    an improvement.
     """
     ranked = sorted(
         (
             (score, i, s)
             for i, ref in enumerate(refs)
-            for score, s in [_best_progress(ref, period)]
+            for score, s in [_best_progress(ref)]
             if s is not None
         ),
         key=lambda t: (-t[0], t[1]),
@@ -34,79 +37,58 @@ def headline(refs: list[Ref], period: Figure, *, limit: int = 3) -> list[Sentenc
     if ranked:
         return [s for _, _, s in ranked[:limit]]
     strengths = [s for ref in refs if (s := _strength(ref, period)) is not None]
-    return strengths[:limit] or [say("headline_start", period=period)]
+    if strengths:
+        return strengths[:limit]
+    if any(ref.has("level") for ref in refs):
+        return [say("headline_none", period=period)]
+    return [say("headline_start", period=period)]
 
 
-def _best_progress(ref: Ref, period: Figure) -> tuple[float, Sentence | None]:
-    if ref.get("status") == "no_data":  # a streak or trend that ended before the period
-        return 0.0, None
-    kpi = ref.txt("name")
-    last = latest_signal(ref.data)
-    if ref.get("status") == "improving_signal" and ref.has("limits") and last is not None:
-        return 6.0, say("headline_signal", kpi=kpi, **_signal_figures(ref, last))
-    if ref.has("best") and ref.get("best.is_new"):
+def polarity(ref: Ref) -> int:
+    """+1 when the KPI's story is good news, -1 when it is a topic to talk about."""
+    return STORY_POLARITY.get(ref.get("story"), 0)
+
+
+def _best_progress(ref: Ref) -> tuple[float, Sentence | None]:
+    told, kpi = ref.get("story"), ref.txt("name")
+    if told == "improving_shift" and ref.has("limits"):
+        return 6.0, say("headline_shift", kpi=kpi, **_shift_figures(ref))
+    if ref.has("best") and ref.get("best.is_new") and polarity(ref) >= 0:
         return 5.0, say(
-            "headline_best", kpi=kpi, best=ref.num("best.value"), when=ref.when("best.period")
+            "headline_best", kpi=kpi, best=ref.val("best.value"), when=ref.when("best.period")
         )
-    if ref.has("recovery") and ref.get("recovery.in_period"):
-        return 4.0, say(
-            "headline_recovered",
-            kpi=kpi,
-            since=ref.when("recovery.since"),
-            dip_when=ref.when("recovery.dip_period"),
-        )
-    if ref.has("streak") and ref.get("streak.length") >= 3:
+    if told == "recovered":
+        if ref.get("shift.after_previous"):
+            return 4.0, say(
+                "headline_back",
+                kpi=kpi,
+                previous=ref.txt("shift.previous_period"),
+            )
+        return 4.0, say("headline_dip_back", kpi=kpi, onset=ref.when("shift.onset"))
+    if told == "trend_up" and _improving_trend(ref):
         return 3.0, say(
-            "headline_streak",
-            kpi=kpi,
-            n=ref.count("streak.length", _unit_word(ref.cadence), _unit_word(ref.cadence) + "s"),
-        )
-    if _improving_trend(ref):
-        return 2.0, say(
             "headline_trend",
             kpi=kpi,
             slope=_slope(ref),
             more=ref.get("trend.slope_per_week") > 0,
         )
-    return _change_or_goal(ref, kpi, period)
-
-
-def _change_or_goal(ref: Ref, kpi: Figure, period: Figure) -> tuple[float, Sentence | None]:
-    change = ref.data.get("change")
-    if (
-        change
-        and change["better"]
-        and change["relative_pct"] not in (None, 0.0)
-        and not change["crosses_definition"]
-    ):
-        return 1.0 + min(abs(change["relative_pct"]), 99) / 100, say(
-            "headline_change",
-            kpi=kpi,
-            prev=ref.num("change.previous"),
-            prev_period=ref.txt("change.period"),
-            level=ref.num("level.value"),
-            period=period,
-            rel=ref.pct("change.relative_pct", magnitude=True),
-        )
     if ref.has("goal") and ref.get("goal.success"):
-        return 0.5, say("headline_goal", kpi=kpi, score=ref.num("goal.score", unit="", decimals=2))
+        return 2.0, say("headline_goal", kpi=kpi, score=ref.num("goal.score", unit="", decimals=2))
     return 0.0, None
 
 
 def _strength(ref: Ref, period: Figure) -> Sentence | None:
-    if not ref.has("level"):
+    if not ref.has("level") or ref.get("story") not in ("routine", "eased"):
         return None
-    kpi, level = ref.txt("name"), ref.num("level.value")
-    if ref.get("status") == "routine" and ref.has("limits"):
-        return say(
-            "headline_strength",
-            kpi=kpi,
-            level=level,
-            period=period,
-            lower=ref.num("limits.lower"),
-            upper=ref.num("limits.upper"),
-        )
-    return say("headline_held", kpi=kpi, level=level, period=period)
+    if not ref.has("limits"):
+        return None
+    return say(
+        "headline_strength",
+        kpi=ref.txt("name"),
+        level=ref.num("level.value"),
+        period=period,
+        **_range(ref),
+    )
 
 
 def _improving_trend(ref: Ref) -> bool:
@@ -121,8 +103,35 @@ def _unit_word(cadence: str) -> str:
     return "month" if cadence == "monthly" else "week"
 
 
-def kpi_card(ref: Ref, period: Figure) -> list[Sentence]:
-    """The sentences of one KPI card: level, change, status, trend, streak, best, recovery."""
+def _range(ref: Ref) -> dict[str, Any]:
+    """The usual range's figures: a limit replaced by a natural boundary is left out of
+    the words ("up to 5.8 deals", never "-1.8 to 5.8")."""
+    return {
+        "lower": ref.num("limits.lower"),
+        "upper": ref.num("limits.upper"),
+        "open_low": bool(ref.get("limits.lower_bounded")),
+        "open_high": bool(ref.get("limits.upper_bounded")),
+    }
+
+
+def _shift_figures(ref: Ref) -> dict[str, Any]:
+    """When the shift began, how far it moved from the usual level, and that level."""
+    return {
+        "onset": ref.when("shift.onset"),
+        "size": ref.num("shift.size", magnitude=True),
+        "higher": ref.get("shift.size") > 0,
+        "centre": ref.num("limits.centre"),
+        **_range(ref),
+    }
+
+
+def kpi_card(ref: Ref, period: Figure, *, within: int = 0) -> list[Sentence]:
+    """The sentences of one KPI card, all telling its one story (twin ``story``): level,
+    change, status, unusual weeks, trend, streak, best, recovery.
+
+    ``within``: how many of its members or teams show a shift of their own; the card
+    then never says "no action needed" (the view names them).
+    """
     kpi = ref.txt("name")
     if not ref.has("level"):
         if not ref.has("latest"):
@@ -132,7 +141,7 @@ def kpi_card(ref: Ref, period: Figure) -> list[Sentence]:
                 "kpi_no_values",
                 kpi=kpi,
                 period=period,
-                latest=ref.num("latest.value"),
+                latest=ref.val("latest.value"),
                 when=ref.when("latest.period"),
             )
         ]
@@ -146,7 +155,8 @@ def kpi_card(ref: Ref, period: Figure) -> list[Sentence]:
         )
     ]
     out += _change(ref, kpi)
-    out += _status(ref)
+    out += _status(ref, within)
+    out += _unusual(ref)
     out += _extras(ref)
     return out
 
@@ -159,7 +169,11 @@ def _change(ref: Ref, kpi: Figure) -> list[Sentence]:
     if change["absolute"] == 0:
         out = [say("kpi_same", prev_period=prev_period, prev=prev)]
     else:
-        flags = {"higher": change["absolute"] > 0, "better": bool(change["better"])}
+        # "an improvement" only when the KPI's story is one: a routine move is not
+        flags = {
+            "higher": change["absolute"] > 0,
+            "praise": bool(change["better"]) and polarity(ref) > 0,
+        }
         delta = ref.num("change.absolute", unit=delta_unit(ref.unit), magnitude=True)
         if change["relative_pct"] is None:
             out = [say("kpi_change_abs", prev_period=prev_period, prev=prev, delta=delta, **flags)]
@@ -191,34 +205,22 @@ def _slope(ref: Ref) -> Figure:
 
 def delta_unit(unit: str) -> str:
     """The unit of a difference: percentage points for a KPI measured in percent."""
-    return "percentage points" if unit.strip().lower() in PERCENT_UNITS else unit
+    return "percentage points" if is_percent(unit) else unit
 
 
-def latest_signal(block: dict[str, Any]) -> int | None:
-    """Index of the signal a sentence names: the latest point, ``beyond_limit`` first."""
-    signals = block["signals"]
-    if not signals:
-        return None
-    last = signals[-1]["period"]
-    at = [i for i, s in enumerate(signals) if s["period"] == last]
-    return next((i for i in at if signals[i]["rule"] == "beyond_limit"), at[-1])
-
-
-def _signal_figures(ref: Ref, i: int) -> dict[str, Any]:
-    """The figures of a signal sentence, and whether the point lies beyond a limit."""
-    return {
-        "when": ref.when(f"signals.{i}.period"),
-        "value": ref.num(f"signals.{i}.value"),
-        "lower": ref.num("limits.lower"),
-        "upper": ref.num("limits.upper"),
-        "centre": ref.num("limits.centre"),
-        "beyond": ref.get(f"signals.{i}.rule") == "beyond_limit",
-    }
-
-
-def _status(ref: Ref) -> list[Sentence]:
-    status = ref.get("status")
-    if status == "not_enough_history":
+def _status(ref: Ref, within: int) -> list[Sentence]:
+    told = ref.get("story")
+    if told == "new":
+        if ref.has("limits") and ref.get("limits.kind") == "trial":
+            word = values_word(ref.cadence)
+            return [
+                say(
+                    "kpi_trial",
+                    n=ref.count("limits.baseline_points", values_word(ref.cadence, 1), word),
+                    needed=ref.count("limits.needed", values_word(ref.cadence, 1), word),
+                    **_range(ref),
+                )
+            ]
         return [
             say(
                 "kpi_new",
@@ -228,24 +230,74 @@ def _status(ref: Ref) -> list[Sentence]:
         ]
     if not ref.has("limits"):
         return []
-    lower, upper = ref.num("limits.lower"), ref.num("limits.upper")
-    last = latest_signal(ref.data)
-    if status in ("improving_signal", "worsening_signal") and last is not None:
-        key = "kpi_signal_improving" if status == "improving_signal" else "kpi_signal_shift"
-        return [say(key, **_signal_figures(ref, last))]
+    if told in ("improving_shift", "worsening_shift", "easing", "recovering"):
+        return [say(f"kpi_{told}", **_shift_figures(ref))]
+    if told in ("recovered", "eased") and ref.has("shift") and ref.get("shift.after_previous"):
+        return [
+            say(
+                "kpi_back_after",
+                previous=ref.txt("shift.previous_period"),
+                dip=told == "recovered",
+            )
+        ]
+    if told in ("recovered", "eased"):
+        return [
+            say(
+                "kpi_came_and_went",
+                onset=ref.when("shift.onset"),
+                centre=ref.num("limits.centre"),
+                dip=told == "recovered",
+                **_range(ref),
+            )
+        ]
     return [
         say(
             "kpi_routine",
-            lower=lower,
-            upper=upper,
             start=ref.when("limits.baseline_start"),
             end=ref.when("limits.baseline_end"),
+            settled=told == "routine" and not within,
+            **_range(ref),
         )
     ]
 
 
+def _unusual(ref: Ref) -> list[Sentence]:
+    """Wheeler's rules as what they are: one unusual week, or a run, never a shift."""
+    if ref.get("story") not in ("routine", "trend_up", "lean", "eased", "recovered"):
+        return []
+    if ref.has("shift") and ref.get("shift.after_previous"):
+        return []  # against limits holding the previous period's move: not news
+    signals = ref.get("signals")
+    beyond = [i for i, s in enumerate(signals) if s["rule"] == "beyond_limit"]
+    if beyond:
+        i = beyond[-1]
+        return [
+            say(
+                "kpi_unusual_week",
+                n=ref.count("unusual_weeks", "week", "weeks"),
+                single=len(beyond) == 1,
+                value=ref.val(f"signals.{i}.value"),
+                when=ref.when(f"signals.{i}.period"),
+                favourable=signals[i]["direction"] == "improving",
+            )
+        ]
+    runs = [i for i, s in enumerate(signals) if s["rule"] == "run_of_8"]
+    if runs:
+        i = runs[-1]
+        return [
+            say(
+                "kpi_run",
+                when=ref.when(f"signals.{i}.period"),
+                centre=ref.num("limits.centre"),
+                favourable=signals[i]["direction"] == "improving",
+            )
+        ]
+    return []
+
+
 def _extras(ref: Ref) -> list[Sentence]:
     out = []
+    good = polarity(ref)
     direction = ref.get("trend.direction") if ref.has("trend.slope_per_week") else None
     if direction in ("improving", "worsening") and ref.get("trend.slope_per_week") != 0:
         out.append(
@@ -257,16 +309,21 @@ def _extras(ref: Ref) -> list[Sentence]:
                 improving=direction == "improving",
             )
         )
-    if ref.has("streak") and ref.get("streak.length") >= 2:
+    if good > 0 and ref.has("streak") and ref.get("streak.length") >= 3:
         word = _unit_word(ref.cadence)
         out.append(say("kpi_streak", n=ref.count("streak.length", word, word + "s")))
-    if ref.has("best") and ref.get("best.is_new"):
-        out.append(say("kpi_best", best=ref.num("best.value"), when=ref.when("best.period")))
-    if ref.has("recovery") and ref.get("recovery.in_period"):
+    if ref.has("best") and ref.get("best.is_new") and good >= 0:
+        out.append(say("kpi_best", best=ref.val("best.value"), when=ref.when("best.period")))
+    if (
+        ref.has("recovery")
+        and ref.get("recovery.in_period")
+        and ref.get("story") == "recovered"
+        and not ref.get("shift.after_previous")
+    ):
         out.append(
             say(
                 "kpi_recovered",
-                dip=ref.num("recovery.dip_value"),
+                dip=ref.val("recovery.dip_value"),
                 dip_when=ref.when("recovery.dip_period"),
                 since=ref.when("recovery.since"),
             )
@@ -277,6 +334,7 @@ def _extras(ref: Ref) -> list[Sentence]:
 def goal_sentences(ref: Ref) -> list[Sentence]:
     """A goal's OKR score (0.7 and above worded as a success) and its projected landing."""
     goal, kpi = ref.get("goal"), ref.txt("name")
+    trend = ref.get("trend.direction")
     ref = Ref(ref.path, ref.data, unit=ref.unit, decimals=goal["decimals"], cadence=ref.cadence)
     if goal["current"] is None:
         return [say("goal_no_values", kpi=kpi, target=ref.num("goal.target"))]
@@ -312,7 +370,7 @@ def goal_sentences(ref: Ref) -> list[Sentence]:
                 baseline=ref.num("goal.baseline"),
                 target=ref.num("goal.target"),
                 current=ref.num("goal.current"),
-                success=goal["success"],
+                state=goal_state(goal, sign, trend),
             )
         ]
     if goal["baseline_source"] == "previous_period" and ref.has("change"):
@@ -327,6 +385,19 @@ def goal_sentences(ref: Ref) -> list[Sentence]:
             )
         )
     return out
+
+
+def goal_state(goal: dict[str, Any], sign: int, trend: str | None) -> str:
+    """How a scored goal stands: ``success`` (0.7 or more), ``away`` (further from the
+    target than at the start), ``landed`` (the period is over), ``on_the_way`` (moving
+    toward the target with time left) or ``not_moving`` (time left, no move toward it)."""
+    if goal["success"]:
+        return "landed_success" if goal["remaining_points"] == 0 else "success"
+    if sign * (goal["current"] - goal["baseline"]) < 0:
+        return "away_landed" if goal["remaining_points"] == 0 else "away"
+    if goal["remaining_points"] == 0:
+        return "landed"
+    return "on_the_way" if trend == "improving" else "not_moving"
 
 
 def data_notes(ref: Ref, period: Figure, start: pd.Timestamp) -> list[Sentence]:
@@ -357,15 +428,5 @@ def data_notes(ref: Ref, period: Figure, start: pd.Timestamp) -> list[Sentence]:
     if ref.get("quality.out_of_range"):
         out.append(
             say("note_excluded", kpi=kpi, n=ref.count("quality.out_of_range", "value", "values"))
-        )
-    if ref.has("limits") and ref.get("limits.provisional"):
-        out.append(
-            say(
-                "note_provisional",
-                kpi=kpi,
-                n=ref.count(
-                    "limits.baseline_points", values_word(ref.cadence, 1), values_word(ref.cadence)
-                ),
-            )
         )
     return out

@@ -1,8 +1,7 @@
 """Report sections shared by the views: KPI cards and charts, goals, the person's own
 goals, feasibility flags and data notes. Each returns a :class:`kpinb.report.render.Section`
 and records what its sentences state in the twin's data. The journal-driven sections
-(review routine, coaching questions) and the name masking live in :mod:`kpinb.report.routine`
-and are importable from here too.
+(review routine, coaching questions) live in :mod:`kpinb.report.journal_sections`.
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ import pandas as pd
 from kpinb.report import narrative as nv
 from kpinb.report import sentences as st
 from kpinb.report import twin
-from kpinb.report.journal_sections import stall
 from kpinb.report.render import Card, ChartBlock, ItemList, Section, chart_block
 
 if TYPE_CHECKING:
@@ -23,14 +21,24 @@ if TYPE_CHECKING:
     from kpinb.workspace import Workspace
 
 
+# the badge of each story (twin ``story``): what the card's sentences then tell
 BADGES = {
-    "improving_signal": "real improvement",
-    "worsening_signal": "worth a conversation",
+    "improving_shift": "real improvement",
+    "worsening_shift": "real change, worth a conversation",
+    "easing": "above its usual level, easing back",
+    "recovering": "coming back toward its usual level",
+    "recovered": "back at its usual level",
+    "eased": "back at its usual level",
+    "trend_up": "improving trend",
+    "lean": "within its usual range, drifting",
     "routine": "routine variation, no action needed",
-    "not_enough_history": "building history",
+    "new": "building history",
     "no_data": "no value in this period",
     "withheld": "some figures not shown (group size)",
+    "suppressed": "not shown (group size)",
 }
+# a routine aggregate whose members or teams show shifts of their own
+BADGE_WITHIN = "routine overall, changes within"
 
 
 def refs(blocks: list[dict[str, Any]], base: str = "kpis") -> list[st.Ref]:
@@ -41,15 +49,27 @@ def refs(blocks: list[dict[str, Any]], base: str = "kpis") -> list[st.Ref]:
 def block_ref(path: str, block: dict[str, Any]) -> st.Ref:
     """A figure source for one KPI block: its unit, decimals and cadence."""
     return st.Ref(
-        path, block, unit=block["unit"], decimals=block["decimals"], cadence=block["cadence"]
+        path,
+        block,
+        unit=block["unit"],
+        decimals=block["decimals"],
+        cadence=block["cadence"],
+        value_decimals=block["value_decimals"],
     )
 
 
 def _card_status(block: dict[str, Any]) -> str:
-    """Card colour: improving (signal or trend), conversation (shift), routine."""
-    if block["status"] == "improving_signal" or block["trend"]["direction"] == "improving":
+    """Card colour from the KPI's story: improving, conversation (a shift), routine."""
+    polarity = twin.STORY_POLARITY.get(block["story"], 0)
+    if polarity > 0:
         return "improving"
-    return "conversation" if block["status"] == "worsening_signal" else "routine"
+    return "conversation" if block["story"] == "worsening_shift" else "routine"
+
+
+def _badge(block: dict[str, Any], within: int) -> str:
+    if within and block["story"] in ("routine", "lean", "trend_up", "eased", "recovered"):
+        return BADGE_WITHIN
+    return BADGES.get(block["story"], "")
 
 
 def cards(
@@ -58,21 +78,25 @@ def cards(
     period: st.Figure,
     per: Period,
     ws: Workspace,
+    within: dict[str, list[st.Sentence]] | None = None,
 ) -> tuple[Card, ...]:
-    """One card per KPI: its sentences (and the leading-indicator note) and trend chart."""
+    """One card per KPI: its sentences (and the leading-indicator note) and trend chart.
+
+    ``within``: per KPI id, sentences naming members or teams with a shift of their own
+    (a team's or department's card then says so instead of "no action needed").
+    """
     cards = []
     for ref in refs:
         block = ref.data
-        sentences = tuple(nv.kpi_card(ref, period)) + tuple(_pair_sentence(ref, refs))
+        inner = (within or {}).get(block["kpi_id"], [])
+        sentences = (
+            tuple(nv.kpi_card(ref, period, within=len(inner)))
+            + tuple(inner)
+            + tuple(_pair_sentence(ref, refs))
+        )
         chart = _trend_block(part, block, per, ws, sentences)
         cards.append(
-            Card(
-                block["name"],
-                sentences,
-                _card_status(block),
-                BADGES.get(block["status"], ""),
-                chart,
-            )
+            Card(block["name"], sentences, _card_status(block), _badge(block, len(inner)), chart)
         )
     return tuple(cards)
 
@@ -84,7 +108,7 @@ def _pair_sentence(ref: st.Ref, refs: list[st.Ref]) -> list[st.Sentence]:
     if block["kind"] != "leading" or partner is None or block["status"] == "no_data":
         return []
     state = "improving" if _card_status(block) == "improving" else "steady"
-    if stall(block) in ("shift", "lean"):
+    if block["story"] in ("worsening_shift", "lean"):
         state = "drifting"
     return [st.say("kpi_pair", kpi=ref.txt("name"), partner=partner.txt("name"), state=state)]
 
@@ -214,7 +238,7 @@ def _state(block: dict[str, Any]) -> str:
     """How a KPI serves a personal goal: improving, steady, worth a talk, or no values."""
     if block["level"] is None:
         return "none"
-    if stall(block) in ("shift", "lean"):
+    if block["story"] in ("worsening_shift", "recovering", "lean"):
         return "conversation"
     return "improving" if _card_status(block) == "improving" else "steady"
 

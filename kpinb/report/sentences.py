@@ -22,7 +22,10 @@ from typing import Any
 
 import pandas as pd
 
-PERCENT_UNITS = frozenset({"%", "percent", "pct", "per cent"})
+from kpinb.kpis import is_percent
+
+# units that only say "a number of things": the number is shown bare ("7", not "7 count")
+_BARE_UNITS = frozenset({"count", "counts", "number", "#", "n", "no.", "qty", "quantity"})
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,22 @@ def decimals_for(values: Any) -> int:
     return 0 if mid >= 100 else 1 if mid >= 10 else 2
 
 
+def data_decimals(values: Any, most: int = 6) -> int:
+    """The decimals the data itself carries: 0 for whole numbers (weekly counts), 1 for
+    values like 32.4, and so on up to ``most``.
+
+    Examples
+    --------
+    >>> data_decimals([7.0, 3.0]), data_decimals([32.4, 30.0]), data_decimals([1 / 3])
+    (0, 1, 6)
+    """
+    finite = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    for d in range(most):
+        if all(abs(v - round(v, d)) <= 1e-9 * max(1.0, abs(v)) for v in finite):
+            return d
+    return most
+
+
 def rounded(value: float | None, decimals: int) -> float | None:
     """``value`` rounded as the twin stores it (None for missing or not finite)."""
     if value is None or not math.isfinite(float(value)):
@@ -104,11 +123,35 @@ def format_number(value: float, decimals: int) -> str:
 
 
 def with_unit(number: str, unit: str) -> str:
-    """A formatted number with its unit: ``12.5%`` or ``12.5 calls``."""
+    """A formatted number with its unit: ``12.5%``, ``12.5 calls``, ``1 call``, ``7`` (a
+    unit that only says "count" is left out)."""
     unit = unit.strip()
-    if not unit:
+    if not unit or unit.lower() in _BARE_UNITS:
         return number
-    return f"{number}%" if unit.lower() in PERCENT_UNITS else f"{number} {unit}"
+    if is_percent(unit):
+        return f"{number}%"
+    return f"{number} {singular(unit) if number.lstrip('-') == '1' else unit}"
+
+
+def singular(unit: str) -> str:
+    """The unit for exactly one: ``deals`` -> ``deal``, ``calls/week`` -> ``call/week``;
+    a unit that is not a plain English plural (``kEUR``, ``USD``, ``h``) stays as it is.
+
+    Examples
+    --------
+    >>> singular("hours"), singular("calls/week"), singular("kEUR"), singular("class")
+    ('hour', 'call/week', 'kEUR', 'class')
+    """
+    head, sep, tail = unit.partition("/")
+    word = head.split(" ")[-1]
+    if (
+        len(word) > 2
+        and word.islower()
+        and word.endswith("s")
+        and not word.endswith(("ss", "us", "is", "series", "species", "news"))
+    ):
+        head = head[: len(head) - 1]
+    return head + sep + tail
 
 
 def number(
@@ -211,10 +254,18 @@ class Ref:
     """
 
     def __init__(
-        self, path: str, data: Any, *, unit: str = "", decimals: int = 1, cadence: str = "weekly"
+        self,
+        path: str,
+        data: Any,
+        *,
+        unit: str = "",
+        decimals: int = 1,
+        cadence: str = "weekly",
+        value_decimals: int | None = None,
     ) -> None:
         self.path, self.data = path, data
         self.unit, self.decimals, self.cadence = unit, decimals, cadence
+        self.value_decimals = decimals if value_decimals is None else value_decimals
 
     def get(self, key: str) -> Any:
         """The value at dotted ``key`` (``change.absolute``, ``signals.2.rule``) in this block."""
@@ -257,6 +308,10 @@ class Ref:
             self.unit if unit is None else unit,
             magnitude=magnitude,
         )
+
+    def val(self, key: str) -> Figure:
+        """A single observed value, at the precision the data has ("7 deals")."""
+        return self.num(key, decimals=self.value_decimals)
 
     def pct(self, key: str, *, magnitude: bool = False) -> Figure:
         """A percentage (the twin stores percent with 1 decimal)."""

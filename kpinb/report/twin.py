@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from kpinb.analytics import SUCCESS, split_by
+from kpinb.analytics import BASELINE_LOCKED, SUCCESS, split_by
 from kpinb.report import sentences as st
 
 if TYPE_CHECKING:
@@ -31,23 +31,25 @@ def blocks_of(ws: Workspace, part: Analysis) -> list[dict[str, Any]]:
     order = {k: i for i, k in enumerate(ws.kpis)}
     rows = part.summary.sort_values("kpi_id", key=lambda s: s.map(order))
     points = split_by(part.points[part.points["current_version"]], "kpi_id")
+    first = part.points.groupby("kpi_id", observed=True)["period"].min()
     goals, signals = split_by(part.goals, "kpi_id"), split_by(part.signals, "kpi_id")
     out = []
     for row in rows.to_dict("records"):
         kpi = str(row["kpi_id"])
         pts = points.get(kpi)
-        dec = st.decimals_for([row["level"]] if pts is None else pts["value"].tolist())
+        values = [row["level"]] if pts is None else pts["value"].tolist()
+        size, held = st.decimals_for(values), st.data_decimals(values)
         goal = goals.get(kpi)
-        out.append(
-            _block(
-                ws.kpis[kpi],
-                row,
-                None if goal is None else goal.iloc[0],
-                signals.get(kpi, part.signals.iloc[0:0]),
-                dec,
-                part.period,
-            )
+        block = _block(
+            ws.kpis[kpi],
+            row,
+            None if goal is None else goal.iloc[0],
+            signals.get(kpi, part.signals.iloc[0:0]),
+            (min(size, held + 1), min(size, held)),
+            part.period,
+            first.get(kpi),
         )
+        out.append({**block, "story": story(block)})
     return out
 
 
@@ -56,10 +58,16 @@ def _block(
     row: dict[str, Any],
     goal: pd.Series | None,
     signals: pd.DataFrame,
-    dec: int,
+    decimals: tuple[int, int],
     per: Period,
+    first: Any,
 ) -> dict[str, Any]:
-    """One KPI block of the twin (docs/report-json.md), rounded as the text shows it."""
+    """One KPI block of the twin (docs/report-json.md), rounded as the text shows it.
+
+    ``decimals``: (averages and ranges, single values). A weekly count of 7 is "7", its
+    quarter's average "6.8": values at the precision the data has, averages one finer.
+    """
+    dec, point = decimals
     level = _num(row["level"], dec) if row["n_in_period"] > 0 else None  # None: withheld too
     return {
         "kpi_id": spec.id,
@@ -70,11 +78,13 @@ def _block(
         "pair": spec.pair,
         "cadence": spec.cadence,
         "decimals": dec,
+        "value_decimals": point,
         "definition_version": int(row["definition_version"]),
         "status": str(row["status"]),
+        "shift": _shift(row, dec, per),
         "points": int(row["n_points"]),
         "n_people": int(row["n_people"]),
-        "latest": _latest(row, dec),
+        "latest": _latest(row, point),
         "level": None if level is None else {"value": level, "points": int(row["n_in_period"])},
         "change": _change(row, "prev", "previous_period", level, dec),
         "year_change": _change(row, "yoy", "same_period_last_year", level, dec),
@@ -84,18 +94,19 @@ def _block(
             "points": int(row["trend_n"]),
         },
         "limits": _limits(row, dec),
+        "unusual_weeks": int((signals["rule"] == "beyond_limit").sum()) if len(signals) else 0,
         "signals": [
             {
                 "rule": str(s["rule"]),
                 "period": iso(s["period"]),
-                "value": _num(s["value"], dec),
+                "value": _num(s["value"], point),
                 "direction": str(s["direction"]),
             }
             for _, s in signals.sort_values(["period", "rule"]).iterrows()
         ],
         "streak": {"length": int(row["streak_length"]), "unit": cadence_unit(spec.cadence)},
-        "best": _best(row, dec),
-        "recovery": _recovery(row, dec, per),
+        "best": _best(row, point),
+        "recovery": _recovery(row, point, per),
         "goal": None if goal is None else _goal(goal, dec, spec.sign),
         "quality": {
             "expected": int(row["expected_in_period"]),
@@ -112,6 +123,8 @@ def _block(
                 "change": spec.versions[v - 2].change,
             }
             for v in range(2, len(spec.versions) + 2)
+            # a version in force before the series' first point is its first definition
+            if first is None or pd.isna(first) or spec.version_start(v) > pd.Timestamp(first)
         ],
     }
 
@@ -153,17 +166,81 @@ def _change(
 
 
 def _limits(row: dict[str, Any], dec: int) -> dict[str, Any] | None:
-    if pd.isna(row["centre"]) or row["status"] == "not_enough_history":
+    """The usual range and the baseline it rests on; ``kind`` trial (fewer than 20 points
+    before the period: drawn, no verdict; ``needed`` more points give locked limits)."""
+    if pd.isna(row["centre"]):
         return None
+    kind = str(row["baseline_kind"])
     return {
         "baseline_start": iso(row["baseline_start"]),
         "baseline_end": iso(row["baseline_end"]),
         "baseline_points": int(row["baseline_n"]),
-        "provisional": bool(row["baseline_provisional"]),
+        "kind": kind,
+        "needed": max(BASELINE_LOCKED - int(row["baseline_n"]), 0) if kind == "trial" else 0,
         "centre": _num(row["centre"], dec),
         "lower": _num(row["lower"], dec),
         "upper": _num(row["upper"], dec),
+        "lower_bounded": bool(row["lower_bounded"]),
+        "upper_bounded": bool(row["upper_bounded"]),
     }
+
+
+def _shift(row: dict[str, Any], dec: int, per: Period) -> dict[str, Any] | None:
+    """The move the status names: which way, when it began, how far from the usual level;
+    ``after_previous``: back at the usual level after the previous period moved."""
+    direction = int(row.get("shift_direction") or 0)
+    if direction == 0 or row["status"] not in SHIFT_STATUSES:
+        return None
+    after = bool(row.get("returned_after_previous"))
+    return {
+        "direction": "improving" if direction > 0 else "worsening",
+        "holds": bool(row["shift_holds"]),
+        "after_previous": after,
+        "previous_period": per.previous().label if after else None,
+        "onset": None if after else iso(row["shift_onset"]),
+        "size": None if after else _num(row["shift_size"], dec),
+    }
+
+
+SHIFT_STATUSES = ("improving_shift", "worsening_shift", "returned")
+# the story a KPI's parts tell, and its direction: +1 good news, -1 a topic to talk about
+STORY_POLARITY = {
+    "improving_shift": 1,
+    "trend_up": 1,
+    "recovered": 1,
+    "worsening_shift": -1,
+    "lean": -1,
+}
+
+
+def story(block: dict[str, Any]) -> str:
+    """The one story of a KPI that its badge, card, headline, routine and questions tell.
+
+    From the status (against the person's own recent normal), then the trend. A badge
+    never points one way while the quarter's change and the trend both point the other:
+    such a shift is told as easing back or recovering instead.
+    """
+    status, trend = block["status"], block["trend"]["direction"]
+    if status in ("no_data", "withheld", "suppressed"):
+        return status
+    if status == "not_enough_history":
+        return "new"
+    shift = block["shift"] or {}
+    if status == "returned":
+        told = "recovered" if shift.get("direction") == "worsening" else "eased"
+    elif status == "improving_shift":
+        told = "improving_shift"
+    elif status == "worsening_shift":
+        told = "worsening_shift"
+    else:
+        told = {"improving": "trend_up", "worsening": "lean"}.get(trend, "routine")
+    change = block["change"]
+    better = None if not change or not change["absolute"] else bool(change["better"])
+    polarity = STORY_POLARITY.get(told, 0)
+    trend_sign = {"improving": 1, "worsening": -1}.get(trend, 0)
+    if polarity and better is not None and (1 if better else -1) == -polarity == trend_sign:
+        return {"improving_shift": "easing", "worsening_shift": "recovering"}.get(told, "routine")
+    return told
 
 
 def _best(row: dict[str, Any], dec: int) -> dict[str, Any] | None:

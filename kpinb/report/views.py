@@ -124,7 +124,13 @@ def _team(ws: Workspace, result: Analysis, tid: str, per: Period, root: Path | N
     }
     parts = [
         Section("progress", "Team progress", tuple(nv.headline(refs, period))),
-        Section("kpis", "Team KPIs", cards=sections.cards(part, refs, period, per, ws)),
+        Section(
+            "kpis",
+            "Team KPIs",
+            cards=sections.cards(
+                part, refs, period, per, ws, _within(data["members"], "members", data)
+            ),
+        ),
         _members_section(ws, mpart, data, refs, period),
         _conversations_section(data),
         _team_goals_section(refs, part, period, data),
@@ -160,6 +166,38 @@ def _members_section(
     return Section("members", "Each member's trajectory", cards=tuple(cards))
 
 
+# stories that name a shift against the usual level (the team and department views
+# name the members or teams that have one)
+SHIFT_STORIES = ("improving_shift", "worsening_shift", "easing", "recovering")
+
+
+def _within(
+    groups: list[dict[str, Any]], noun: str, data: dict[str, Any]
+) -> dict[str, list[st.Sentence]]:
+    """Per KPI id, a sentence saying how many members (or teams) show a shift of their
+    own; the counts go to the twin's ``shifts_within``."""
+    counts: dict[str, int] = {}
+    for group in groups:
+        for block in group["kpis"]:
+            if block["story"] in SHIFT_STORIES:
+                counts[block["kpi_id"]] = counts.get(block["kpi_id"], 0) + 1
+    data["shifts_within"] = [{"kpi_id": k, "count": n} for k, n in counts.items()]
+    ref = st.Ref("shifts_within", data["shifts_within"])
+    one, many = ("member", "members") if noun == "members" else ("team", "teams")
+    heading = "Signals worth a conversation" if noun == "members" else "Teams"
+    return {
+        item["kpi_id"]: [
+            st.say(
+                "within_shifts",
+                n=ref.count(f"{i}.count", one, many),
+                single=item["count"] == 1,
+                where=heading,
+            )
+        ]
+        for i, item in enumerate(data["shifts_within"])
+    }
+
+
 def _conversations_section(data: dict[str, Any]) -> Section:
     """Members' real changes (either way) and new personal bests, by name."""
     items = []
@@ -167,15 +205,14 @@ def _conversations_section(data: dict[str, Any]) -> Section:
         for j, block in enumerate(member["kpis"]):
             ref = sections.block_ref(f"members[{i}].kpis[{j}]", block)
             name = st.text(f"members[{i}].name", member["name"])
-            last = nv.latest_signal(block)
-            if block["status"] in ("improving_signal", "worsening_signal") and last is not None:
+            if block["story"] in SHIFT_STORIES:
                 items.append(
                     st.say(
-                        "member_signal",
+                        "member_shift",
                         name=name,
                         kpi=ref.txt("name"),
-                        when=ref.when(f"signals.{last}.period"),
-                        improving=block["status"] == "improving_signal",
+                        onset=ref.when("shift.onset"),
+                        story=block["story"],
                     )
                 )
             elif block["best"] and block["best"]["is_new"]:
@@ -184,7 +221,7 @@ def _conversations_section(data: dict[str, Any]) -> Section:
                         "member_best",
                         name=name,
                         kpi=ref.txt("name"),
-                        best=ref.num("best.value"),
+                        best=ref.val("best.value"),
                         when=ref.when("best.period"),
                     )
                 )
@@ -195,7 +232,7 @@ def _conversations_section(data: dict[str, Any]) -> Section:
             ItemList(
                 "",
                 tuple(items),
-                "No signals this period: every member's KPIs show routine "
+                "No real changes this period: every member's KPIs show routine "
                 "variation, no action needed.",
             ),
         ),
@@ -300,12 +337,16 @@ def _executive(ws: Workspace, result: Analysis, scope: str, sid: str, per: Perio
         "kpis": blocks,
         "not_shown": int(subject["suppressed"].astype(bool).sum()),
     }
+    teams = None
+    if scope == "department":
+        teams = _teams_section(ws, result, ex, team_ids, data, period)
+    within = _within(data["teams"], "teams", data) if teams else None
     parts = [
         Section("progress", "Progress", _executive_headline(refs, period, data)),
-        Section("kpis", "KPIs", cards=sections.cards(part, refs, period, per, ws)),
+        Section("kpis", "KPIs", cards=sections.cards(part, refs, period, per, ws, within)),
     ]
-    if scope == "department":
-        parts.append(_teams_section(ws, result, ex, team_ids, data, period))
+    if teams is not None:
+        parts.append(teams)
     parts.append(_privacy_section(data))
     notes = sections.notes_section(refs, period, per)
     parts.append(replace(notes, sentences=(*_withheld_notes(refs, data), *notes.sentences)))
@@ -393,7 +434,7 @@ def _teams_section(
         ]
         if not found:
             continue
-        lines = tuple(_team_line(i, j, t, b, period) for i, j, t, b in found)
+        lines = tuple(s for i, j, t, b in found for s in _team_line(i, j, t, b, period))
         shown = [t["team_id"] for _, _, t, _ in found]
         block = found[0][3]
         chart = _multiples(part, kpi, shown, _team_names(ws), block, "team", lines)
@@ -466,10 +507,28 @@ def _multiples(
 
 def _team_line(
     i: int, j: int, team: dict[str, Any], block: dict[str, Any], period: st.Figure
-) -> st.Sentence:
-    """One team's level for a KPI, with the relative change when there is one."""
+) -> list[st.Sentence]:
+    """One team's level for a KPI, with the relative change when there is one, and the
+    shift it shows against its own usual level, if any."""
     ref = sections.block_ref(f"teams[{i}].kpis[{j}]", block)
     name = st.text(f"teams[{i}].name", team["name"])
+    shift = []
+    if block["story"] in SHIFT_STORIES:
+        shift = [
+            st.say(
+                "exec_team_shift",
+                team=name,
+                kpi=ref.txt("name"),
+                onset=ref.when("shift.onset"),
+                story=block["story"],
+            )
+        ]
+    return [_team_level(ref, name, block, period), *shift]
+
+
+def _team_level(
+    ref: st.Ref, name: st.Figure, block: dict[str, Any], period: st.Figure
+) -> st.Sentence:
     people = ref.count("n_people", "person", "people")
     level = ref.num("level.value")
     change = block["change"]

@@ -81,6 +81,33 @@ def test_with_unit(unit: str, text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("number", "unit", "text"),
+    [
+        ("1", "deals", "1 deal"),
+        ("7", "deals", "7 deals"),
+        ("1.0", "deals", "1.0 deals"),
+        ("1", "calls/week", "1 call/week"),
+        ("1", "kEUR", "1 kEUR"),
+        ("7", "count", "7"),
+        ("1", "%", "1%"),
+        ("-1", "days", "-1 day"),
+    ],
+)
+def test_units_are_plural_aware_and_a_bare_count_has_none(
+    number: str, unit: str, text: str
+) -> None:
+    assert st.with_unit(number, unit) == text
+
+
+@pytest.mark.parametrize(
+    ("values", "decimals"),
+    [([7.0, 3.0, 0.0], 0), ([32.4, 30.0], 1), ([0.125], 3), ([1 / 3], 6), ([], 0)],
+)
+def test_data_decimals_is_the_precision_the_data_has(values: list[float], decimals: int) -> None:
+    assert st.data_decimals(values) == decimals
+
+
+@pytest.mark.parametrize(
     ("iso", "cadence", "text"),
     [
         ("2026-09-07", "weekly", "the week of 7 Sep 2026"),
@@ -304,7 +331,7 @@ def test_one_unusual_week_is_one_unusual_week_not_a_shift() -> None:
                 "value": 33.1,
                 "direction": "worsening",
             }
-        ]
+        ],
     )
     assert texts(nv.kpi_card(r, PERIOD))[3] == (
         "One unusual week: 33.1 kEUR in the week of 10 Aug 2026, beyond the usual range on the "

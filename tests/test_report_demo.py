@@ -470,3 +470,119 @@ def test_every_goal_score_follows_from_its_shown_figures(reports: tuple[Report, 
             assert round(min(max(again, 0.0), 1.0), 2) == goal["score"], (report.title, block)
             checked += 1
     assert checked > 20
+
+
+# --- one true story per KPI ---------------------------------------------------------------
+
+BADGE_WAY = {"real improvement": 1, "improving trend": 1, "real change, worth a conversation": -1}
+
+
+def _blocks(report: Report) -> list[dict[str, Any]]:
+    twin = report.to_json()
+    out = list(twin["kpis"])
+    out += [b for m in twin.get("members", []) for b in m["kpis"]]
+    out += [b for t in twin.get("teams", []) for b in t["kpis"]]
+    return out
+
+
+def test_no_report_states_a_limit_beyond_a_natural_boundary(
+    demo_ws: Workspace, reports: tuple[Report, ...]
+) -> None:
+    """Counts, amounts and durations never below 0; percentages never above 100 (the
+    demo's KPIs are never negative, so 0 is every KPI's floor)."""
+    checked = 0
+    for report in reports:
+        for block in _blocks(report):
+            limits = block["limits"]
+            if not limits:
+                continue
+            checked += 1
+            assert limits["lower"] >= 0, (report.title, block["kpi_id"], limits)
+            if block["unit"] == "%":
+                assert limits["upper"] <= 100, (report.title, block["kpi_id"], limits)
+    assert checked > 100
+
+
+def test_no_badge_points_against_both_the_change_and_the_trend(
+    reports: tuple[Report, ...],
+) -> None:
+    """A card's badge, read as good news (+1) or a topic to talk about (-1), never points
+    one way while the quarter's change and the trend both point the other."""
+    from kpinb.report.sections import BADGES
+
+    checked = 0
+    for report in reports:
+        for block in report.to_json()["kpis"]:
+            way = BADGE_WAY.get(BADGES.get(block["story"], ""), 0)
+            change = block["change"]
+            if not way or not change or not change["absolute"]:
+                continue
+            checked += 1
+            change_way = 1 if change["better"] else -1
+            trend_way = {"improving": 1, "worsening": -1}.get(block["trend"]["direction"], 0)
+            assert not (change_way == trend_way == -way), (report.title, block["kpi_id"])
+    assert checked > 10
+
+
+def _said_keys(report: Report, section: str) -> list[str]:
+    twin = report.to_json()
+    return [s["id"] for s in twin["sections"] if s["id"] == section for s in s["sentences"]]
+
+
+def test_routine_variation_is_never_praised_or_blamed(reports: tuple[Report, ...]) -> None:
+    """A KPI whose story is routine is never called "an improvement" nor "worth a
+    conversation" in its card; in Progress it can only be a steady strength, a new
+    personal best (a fact of its own past) or a goal scored a success; in the review
+    routine it is "routine variation"."""
+    progress_ok = {"headline_strength", "headline_best", "headline_goal"}
+    checked = 0
+    for report in reports:
+        twin = report.to_json()
+        routine = [(i, b) for i, b in enumerate(twin["kpis"]) if b["story"] == "routine"]
+        present = {s["id"] for s in twin["sections"]}
+        for i, _ in routine:
+            checked += 1
+            card = [s["text"] for s in said(twin, "kpis", i)]
+            assert not any("improvement" in c or "conversation" in c for c in card), card
+            for sentence in said(twin, "progress", i) if "progress" in present else []:
+                assert sentence["id"] in progress_ok, (report.title, sentence["text"])
+        moved = {m["kpi_id"]: m["state"] for m in (twin.get("routine") or {}).get("moved", [])}
+        for _, block in routine:
+            assert moved.get(block["kpi_id"], "routine") == "routine", report.title
+    assert checked > 50
+
+
+def test_every_shift_names_the_week_it_began(reports: tuple[Report, ...]) -> None:
+    found = 0
+    for report in reports:
+        twin = report.to_json()
+        for i, block in enumerate(twin["kpis"]):
+            if block["story"] not in ("improving_shift", "worsening_shift"):
+                continue
+            found += 1
+            onset = block["shift"]["onset"]
+            assert onset >= twin["period_start"][:10] or onset <= twin["period_end"]
+            card = {s["id"]: s for s in said(twin, "kpis", i)}
+            sentence = card[f"kpi_{block['story']}"]
+            assert sentence["figures"][0]["value"] == onset
+            assert sentence["figures"][1]["value"] == block["shift"]["size"]
+    assert found >= 4
+
+
+def test_the_first_definition_is_not_a_definition_change(demo_ws: Workspace) -> None:
+    """A KPI whose first listed version starts before its first value lists no change."""
+    import dataclasses as dc
+
+    from kpinb.kpis import KpiVersion
+
+    kpi = next(iter(demo_ws.kpis.values()))
+    first = demo_ws.observations.loc[demo_ws.observations["kpi_id"] == kpi.id, "period"].min()
+    initial = KpiVersion(first - pd.Timedelta(days=30), "first definition")
+    kpis = {**demo_ws.kpis, kpi.id: dc.replace(kpi, versions=(initial,))}
+    ws = dc.replace(demo_ws, kpis=kpis)
+    eid = str(demo_ws.people["employee_id"].iloc[0])
+    twin = build_report(ws, "employee", eid, PERIOD).to_json()
+    [block] = [b for b in twin["kpis"] if b["kpi_id"] == kpi.id]
+    assert block["definition_changes"] == []
+    notes = [s["id"] for s in twin["sections"] if s["id"] == "notes" for s in s["sentences"]]
+    assert "note_definition" not in notes

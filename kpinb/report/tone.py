@@ -60,6 +60,11 @@ PUNITIVE: tuple[str, ...] = (
     "underperforming",
     "unacceptable",
     "unsatisfactory",
+    # a warning is a disciplinary step in HR: a report says "early signal"
+    "warn",
+    "warned",
+    "warning",
+    "warnings",
     "weak",
     "weakness",
     "worse",

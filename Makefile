@@ -26,6 +26,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/load.py
 	$(BIN)/python benchmarks/analytics.py
 	$(BIN)/python benchmarks/batch.py
+	$(BIN)/python benchmarks/signals.py
 
 clean:
 	rm -rf $(VENV) reports/*/ demo-workspace

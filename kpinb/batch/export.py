@@ -88,6 +88,36 @@ def notebook_html(exporter: Any, nb: Any, *, title: str, footer: str) -> str:
     return str(body)
 
 
+def page_footer(period: str, view: str) -> str:
+    """The line at the foot of every published page: kpinb's version, period and view."""
+    from kpinb.version import __version__
+
+    return f"kpinb {__version__} · {period} · {view} view"
+
+
+def render_report(nb: Any, exporter: Any = None) -> tuple[str, dict[str, Any]]:
+    """The page and JSON twin of one executed report notebook, as the batch publishes them.
+
+    For a notebook run by hand (``kpinb render``). Raises :class:`ValueError` saying
+    why when the notebook displayed no report or the page would fetch from another host.
+    """
+    twin = twin_of(nb)
+    if twin is None:
+        msg = (
+            f"the notebook displayed no report (no output of type {REPORT_MIME}); "
+            "run a report notebook with papermill first, then render its output"
+        )
+        raise ValueError(msg)
+    footer = page_footer(str(twin.get("period", "")), str(twin.get("view", "")))
+    title = str(twin.get("title", ""))
+    html = notebook_html(exporter or make_exporter(), nb, title=title, footer=footer)
+    fetched = external_fetches(html)
+    if fetched:
+        msg = f"the page would fetch from another host: {', '.join(fetched[:3])}"
+        raise ValueError(msg)
+    return html, twin
+
+
 def _without_twin(nb: Any) -> Any:
     """A shallow view of ``nb`` without the JSON twin outputs, which the page never shows.
 
@@ -138,16 +168,19 @@ def external_fetches(page: str) -> list[str]:
     """Snippets of ``page`` that would make a browser run a script or fetch from a host.
 
     Flags script-running or fetching tags (script, iframe, object, embed, base, meta
-    refresh), event-handler attributes, ``@import``, and URL attributes (entity-decoded,
-    as a browser reads them; every ``srcset`` candidate; ``style`` CSS) that name a
-    scheme other than ``data:`` or start with ``//``. Links (``<a href>``) are not
-    fetched, so http(s) links are allowed, but not ``javascript:`` ones. Only the
+    refresh), event-handler attributes, ``@import`` and ``url(...)`` in CSS (``<style>``
+    blocks), and URL attributes (entity-decoded, as a browser reads them; every
+    ``srcset`` candidate; ``style`` CSS) that name a scheme other than ``data:`` or start
+    with ``//``. Links (``<a href>``) are not fetched, so http(s) links are allowed, but
+    not ``javascript:`` ones. Text is never flagged: a goal that reads "@import" or
+    "url(//x)" is escaped text, which a browser shows and does not fetch. Only the
     places found by ``str.find`` are examined: a few milliseconds for a large page.
     """
     lower = page.lower()
     if len(lower) != len(page):  # "İ".lower() is two characters: keep positions aligned
         lower = page.translate(_ASCII_LOWER)
-    found = _positions(lower, "@import")
+    styles = _style_blocks(lower)
+    found = [at for at in _positions(lower, "@import") if _inside(styles, at)]
     found += [m.start() for m in _ACTIVE_TAG.finditer(page)]
     found += [at for at in _attributes(lower, ("on",)) if _HANDLER.match(page, at)]
     for at in _attributes(lower, _URL_WORDS):
@@ -156,14 +189,31 @@ def external_fetches(page: str) -> list[str]:
             found.append(at)
     for at in _positions(page, "//"):
         before = _BEFORE_HOST.search(page, max(0, at - 80), at)
-        if before is None or (before.group(1) and not _in_tag(page, before.start())):
+        if before is None:
             continue
+        if before.group(1) and not _in_tag(page, before.start()):
+            continue  # an attribute-like word in text
+        if not before.group(1) and not _inside(styles, before.start()):
+            continue  # "url(" in text: only CSS fetches
         if before.group(1) and before.group(1).lower() == "href":
             tag = _TAG.match(page, page.rfind("<", 0, at))
             if tag is not None and tag.group(1).lower() == "a":
                 continue
         found.append(before.start())
     return [page[max(0, at - 20) : at + 60] for at in sorted(set(found))]
+
+
+def _style_blocks(lower: str) -> list[tuple[int, int]]:
+    """The (start, end) of the CSS inside each ``<style>`` element."""
+    spans = []
+    for match in re.finditer(r"<\s*style\b[^>]*>", lower):
+        end = lower.find("</style", match.end())
+        spans.append((match.end(), len(lower) if end < 0 else end))
+    return spans
+
+
+def _inside(spans: list[tuple[int, int]], at: int) -> bool:
+    return any(start <= at < end for start, end in spans)
 
 
 def _attributes(lower: str, words: tuple[str, ...]) -> list[int]:

@@ -32,7 +32,7 @@ from kpinb.batch.jobs import BatchResult
 from kpinb.batch.outputs import resolve_under
 from kpinb.batch.plan import NOTEBOOKS_DIR, make_jobs, plan_requests
 from kpinb.batch.runner import RESTART_EVERY, PeriodRun
-from kpinb.errors import UsageError, WorkspaceError
+from kpinb.errors import BatchError, UsageError, WorkspaceError
 from kpinb.periods import Period, parse_period
 from kpinb.scopes import ALL_VIEWS
 
@@ -86,13 +86,14 @@ def run_batch(
     WorkspaceError
         The workspace is invalid; every problem is listed (nothing written).
     BatchError
-        Two reports would share a file, or a notebook's parameters differ from what
-        the batch sends (nothing written).
+        Two reports would share a file, a notebook's parameters differ from what the
+        batch sends, or the workspace's journal is damaged (nothing written).
     """
     per = period if isinstance(period, Period) else parse_period(period)
     chosen = _check_views(views)
     count = _check_workers(workers)
     ws = _load(Path(workspace_path))
+    _check_journal(Path(workspace_path))
     requests = plan_requests(ws, per, views=chosen, only=only)
     folder = Path(notebooks_dir) if notebooks_dir is not None else NOTEBOOKS_DIR
     jobs = make_jobs(ws, per, requests, notebooks_dir=folder)
@@ -127,6 +128,18 @@ def _check_workers(workers: int | None) -> int:
         msg = f"--workers must be 1 or more (got {workers})"
         raise UsageError(msg)
     return workers
+
+
+def _check_journal(root: Path) -> None:
+    """A damaged journal stops the run before anything is written (reports would show
+    check-ins read wrong, or fail one by one)."""
+    from kpinb.errors import JournalError
+    from kpinb.journal import check_journal
+
+    try:
+        check_journal(root)
+    except JournalError as exc:
+        raise BatchError(str(exc)) from None
 
 
 def _load(path: Path) -> Workspace:

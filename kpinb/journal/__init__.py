@@ -28,7 +28,13 @@ from kpinb.journal.records import (
     parse_date,
 )
 from kpinb.journal.sheets import neutralise, unneutralise, write_csv, write_xlsx
-from kpinb.journal.store import SCHEMA_VERSION, journal_path, migrate, schema_version
+from kpinb.journal.store import (
+    SCHEMA_VERSION,
+    check_journal,
+    journal_path,
+    migrate,
+    schema_version,
+)
 
 __all__ = [
     "ACTION_COLUMNS",
@@ -42,6 +48,7 @@ __all__ = [
     "ImportResult",
     "add_entry",
     "check_entry",
+    "check_journal",
     "checkins_frame",
     "close_action",
     "edit_entry",

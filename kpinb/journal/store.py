@@ -9,7 +9,9 @@ transaction (:func:`transaction`).
 
 The schema is versioned (table ``schema_version``) and migrated forward when a
 writer opens it: v1 holds entries and actions; v2 adds ``origin`` and ``note``
-to every version row, an index for import matching, and the ``imports`` ledger.
+to every version row, an index for import matching, and the ``imports`` ledger; v3
+refuses REPLACE (an insert over an existing key). Every open checks the file
+(``PRAGMA quick_check``) and refuses a damaged one, saying how to recover.
 Readers never create or migrate the file: :func:`query` returns an empty frame
 when it does not exist.
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -76,13 +79,37 @@ _V2 = [
         added INTEGER NOT NULL, updated INTEGER NOT NULL, skipped INTEGER NOT NULL)""",
     *_append_only("imports"),
 ]
-MIGRATIONS: tuple[tuple[int, list[str]], ...] = ((1, _V1), (2, _V2))
+# REPLACE (INSERT OR REPLACE, REPLACE INTO) deletes the old row without firing DELETE
+# triggers: a BEFORE INSERT trigger refuses any insert whose key already exists
+_NO_REPLACE = """CREATE TRIGGER {table}_no_replace BEFORE INSERT ON {table}
+WHEN EXISTS (SELECT 1 FROM {table} WHERE {match})
+BEGIN SELECT RAISE(ABORT, 'the check-in journal is append-only: {table} rows cannot be
+replaced; add a new version instead'); END"""
+_KEYS = {
+    "entries": ("entry_id",),
+    "entry_versions": ("entry_id", "version"),
+    "actions": ("action_id",),
+    "action_versions": ("action_id", "version"),
+    "imports": ("import_id",),
+}
+_V3 = [
+    _NO_REPLACE.format(table=table, match=" AND ".join(f"{k} = NEW.{k}" for k in keys))
+    for table, keys in _KEYS.items()
+]
+MIGRATIONS: tuple[tuple[int, list[str]], ...] = ((1, _V1), (2, _V2), (3, _V3))
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
 def journal_path(root: str | Path) -> Path:
     """Where the journal of the workspace at ``root`` lives."""
     return Path(root) / FILE_NAME
+
+
+def check_journal(root: str | Path) -> None:
+    """Raise :class:`JournalError` (saying how to recover) when the workspace's journal
+    exists and is damaged; a missing journal is fine (there are no check-ins yet)."""
+    with reader(root):
+        pass
 
 
 def schema_version(root: str | Path) -> int:
@@ -136,16 +163,42 @@ def writer(root: str | Path) -> Iterator[sqlite3.Connection]:
     """A connection to the journal, created and migrated to the current schema if needed."""
     if not Path(root).is_dir():
         raise JournalError(f"workspace folder '{root}' does not exist")
-    conn = sqlite3.connect(journal_path(root), timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    path = journal_path(root)
+    if not path.exists():  # notes about people: readable by its owner only
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
     try:
         with _unreadable_as_journal_error(root):
             conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            _check_intact(conn, root)
             _ensure_wal(conn)
             conn.execute("PRAGMA foreign_keys = ON")
             _migrate(conn)
         yield conn
     finally:
         conn.close()
+
+
+def _check_intact(conn: sqlite3.Connection, root: str | Path) -> None:
+    """Refuse a damaged journal (``PRAGMA quick_check``: a few ms for a journal's size),
+    so nothing is read wrong from it or written into it."""
+    found = [row[0] for row in conn.execute("PRAGMA quick_check(5)").fetchall()]
+    if found != ["ok"]:
+        detail = " ".join("; ".join(found).split())
+        raise JournalError(damaged(root, detail[:160] + ("..." if len(detail) > 160 else "")))
+
+
+def damaged(root: str | Path, detail: str) -> str:
+    """What to say about a damaged journal, and how to recover."""
+    path = journal_path(root)
+    return (
+        f"{path} cannot be read as a journal: it is damaged ({detail}); nothing was read "
+        "from it or written to it. "
+        f"Recover: restore the last backup of {path.name}, or move it aside and rebuild "
+        f"what can still be read with the sqlite3 tool "
+        f"(sqlite3 {path.name} .recover | sqlite3 recovered.sqlite), then put the "
+        f"recovered file in its place"
+    )
 
 
 @contextlib.contextmanager
@@ -156,10 +209,7 @@ def _unreadable_as_journal_error(root: str | Path) -> Iterator[None]:
     except sqlite3.DatabaseError as exc:
         if type(exc) is not sqlite3.DatabaseError:  # locked, constraint...: not about the file
             raise
-        raise JournalError(
-            f"{journal_path(root)} cannot be read as a journal ({exc}); it was left as it is: "
-            "restore it from a backup, or move it aside to start a new journal"
-        ) from None
+        raise JournalError(damaged(root, str(exc))) from None
 
 
 def _ensure_wal(conn: sqlite3.Connection) -> None:
@@ -198,6 +248,7 @@ def reader(root: str | Path) -> Iterator[sqlite3.Connection | None]:
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
     try:
         with _unreadable_as_journal_error(root):
+            _check_intact(conn, root)
             _version(conn)
         yield conn
     finally:
@@ -221,8 +272,9 @@ def query(root: str | Path, sql: str, columns: Sequence[str]) -> pd.DataFrame:
         rows: list[tuple[object, ...]] = []
         names: list[str] = list(columns)
         if conn is not None and _version(conn) > 0:
-            cursor = conn.execute(sql)
-            rows, names = cursor.fetchall(), [d[0] for d in cursor.description]
+            with _unreadable_as_journal_error(root):
+                cursor = conn.execute(sql)
+                rows, names = cursor.fetchall(), [d[0] for d in cursor.description]
     frame = pd.DataFrame.from_records(rows, columns=names).reindex(columns=list(columns))
     return _typed(frame)
 

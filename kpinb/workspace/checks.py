@@ -219,36 +219,41 @@ def duplicate_observations(
     return problems, ~repeat
 
 
-def period_alignment(
-    raw: RawTable, codes: ObservationCodes, kpis: Mapping[str, KpiSpec]
-) -> list[Problem]:
-    """A weekly observation is dated on a Monday; a monthly one on the 1st.
+def align_periods(
+    obs: pd.DataFrame, kpis: Mapping[str, KpiSpec], file: str
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """Each value counted for the week (or month) holding its date.
 
-    Checked once per distinct date and KPI, then spread to rows through the codes.
+    A weekly value belongs to the week that starts on the Monday on or before its date
+    (exports dated on a Friday or a Sunday are common); a monthly one to its month. The
+    dates are moved to the period's first day and a warning says how many moved, once.
+    Two values of one person and KPI in the same week are then duplicates.
     """
-    days = codes.periods.to_numpy().astype("datetime64[D]")
+    if obs.empty:
+        return obs, []
+    kpi = obs["kpi_id"]
+    cadence = kpi.map({k: s.cadence for k, s in kpis.items()}).astype(object).to_numpy()
+    days = obs["period"].to_numpy("datetime64[D]")
     weekday = (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday: Monday is 0
-    month_start = days.astype("datetime64[M]").astype("datetime64[D]") == days
-    problems = []
-    rules = (
-        ("weekly", weekday != 0, "the Monday that starts the week"),
-        ("monthly", ~month_start, "the first day of the month"),
+    monday = days - weekday.astype("timedelta64[D]")
+    first = days.astype("datetime64[M]").astype("datetime64[D]")
+    aligned = np.where(cadence == "weekly", monday, np.where(cadence == "monthly", first, days))
+    moved = (aligned != days) & ~np.isnat(days)
+    if not moved.any():
+        return obs, []
+    out = obs.assign(period=aligned.astype("datetime64[ns]"))
+    shown = pd.DatetimeIndex(np.unique(days[moved])).strftime("%Y-%m-%d")
+    note = Problem(
+        file,
+        f"{int(moved.sum())} value(s) are dated inside their week or month, not on its first "
+        f"day ({examples(shown)}); each is counted for the week (from its Monday) or the "
+        "month that holds it",
+        "nothing to do; date values on the first day of the week or month to silence this",
+        column="period",
+        count=int(moved.sum()),
+        severity="warning",
     )
-    for name, off_date, fix in rules:
-        of_cadence = np.append([k in kpis and kpis[k].cadence == name for k in codes.kpis], False)
-        bad = of_cadence[codes.kpi] & np.append(off_date, False)[codes.period]
-        if bad.any():
-            shown = pd.DatetimeIndex(codes.dates(np.flatnonzero(bad))).strftime("%Y-%m-%d")
-            problems.append(
-                summarise(
-                    raw.file,
-                    "period",
-                    _rows(raw, np.flatnonzero(bad)),
-                    f"{examples(shown)} is not the first day of a {name[:-2]} for a {name} KPI",
-                    f"date each {name} value on {fix}",
-                )
-            )
-    return problems
+    return out, [note]
 
 
 def quality_warnings(
@@ -257,7 +262,15 @@ def quality_warnings(
     """Findings that do not stop a run: missing weeks, stale KPIs, no data, KPI overload."""
     warnings = []
     if obs.empty:
-        return warnings
+        return [
+            Problem(
+                file,
+                "there are no values yet (the file has its header only)",
+                "add observations when they arrive; until then every report says it has no "
+                "values for its period",
+                severity="warning",
+            )
+        ]
     series = _series_spans(obs)
     kpi_level = series.index.get_level_values("kpi_id").astype(str)
     monthly = {k for k, spec in kpis.items() if spec.cadence == "monthly"}

@@ -266,10 +266,12 @@ class _Loader:
         for col in ("employee_id", "kpi_id"):
             if not isinstance(obs[col].dtype, pd.CategoricalDtype):
                 obs[col] = obs[col].astype("category")
+        obs, notes = checks.align_periods(obs, kpis, raw.file)
+        self.problems += notes
         codes = checks.observation_codes(obs)
         order = checks.sort_order(codes)
         problems, keep = checks.duplicate_observations(obs, raw, codes, order)
-        self.problems += problems + checks.period_alignment(raw, codes, kpis)
+        self.problems += problems
         if not keep.all():
             order = checks.positions(order, len(obs))[keep]
         if isinstance(order, slice):  # sorted already, nothing dropped: no copy

@@ -54,7 +54,10 @@ def read_table(
     if suffix == ".csv":
         return _read_csv(path, categorical, numbers)
     if suffix == ".xlsx":
-        frame = pd.read_excel(path, dtype=object, engine="openpyxl")
+        # only an empty cell is empty: "NA", "N/A", "null" are text (a department, a name)
+        frame = pd.read_excel(
+            path, dtype=object, engine="openpyxl", keep_default_na=False, na_values=[""]
+        )
         return RawTable(_text_frame(frame), path.name, first_row=2)
     return RawTable(
         _text_frame(_read_parquet(path, categorical), categorical), path.name, first_row=1
@@ -100,6 +103,7 @@ def _read_csv(path: Path, categorical: tuple[str, ...], numbers: tuple[str, ...]
                 parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=newlines),
                 convert_options=pacsv.ConvertOptions(
                     column_types=column_types,
+                    null_values=[""],  # only an empty cell is empty: "NA" is a name
                     strings_can_be_null=True,
                     quoted_strings_can_be_null=True,
                     decimal_point=decimal,

@@ -99,9 +99,9 @@ def test_every_problem_is_reported_in_one_pass(tmp_path):
         "observations.csv, row 27, column 'kpi_id': unknown KPI id(s) 'nps'",
         "observations.csv, row 28, column 'period': '2026-06-1x' is not a valid date",
         "observations.csv, row 29, column 'value': '12%' is not a number",
-        "observations.csv, rows 8, 30, column 'value': the same employee, KPI and period has "
-        "different values",
-        "observations.csv, row 31, column 'period': '2026-06-03' is not the first day of a week",
+        # 2026-06-03 counts for the week of 2026-06-01, where 00124 has a value already
+        "observations.csv, rows 8, 14, 30, 31, column 'value': the same employee, KPI and "
+        "period has different values",
         "targets.csv, row 4, column 'period': '2026-Q5' is not a review period",
         "targets.csv, rows 3, 4, column 'scope_id': scope 'team T1', 'team T7' does not exist",
         "feasibility.csv, column 'reason': missing column(s) reason",
@@ -289,3 +289,23 @@ def test_a_workspace_from_frames_gets_empty_optional_tables_with_their_columns()
         Workspace.from_tables(
             {}, frames["people"], frames["teams"], frames["observations"], journal=frames["goals"]
         )
+
+
+def test_values_dated_inside_their_week_count_for_that_week(tmp_path):
+    """A Friday export: each value belongs to the week starting the Monday before; one
+    warning says so; two values in one week are still refused."""
+    frames = wsfactory.tables()
+    obs = frames["observations"].copy()
+    monday = pd.to_datetime(obs["period"])
+    obs["period"] = (monday + pd.Timedelta(days=4)).dt.strftime("%Y-%m-%d")  # Fridays
+    frames["observations"] = obs
+    result = validate_workspace(wsfactory.write(tmp_path / "friday", frames))
+    assert result.ok, result.problems
+    assert (result.workspace.observations["period"].dt.day_of_week == 0).all()
+    assert sorted(result.workspace.observations["period"]) == sorted(monday)
+    notes = [w for w in result.warnings if "inside their week" in str(w)]
+    assert len(notes) == 1 and notes[0].count == len(obs)
+    twice = pd.concat([frames["observations"], obs.iloc[:1].assign(value="999")])
+    frames["observations"] = twice
+    again = validate_workspace(wsfactory.write(tmp_path / "twice", frames))
+    assert any("has different values" in str(p) for p in again.problems)

@@ -11,3 +11,9 @@ def display_text(value: object) -> str:
     override that spoofs a name, zero-width spaces) removed."""
     text = unicodedata.normalize("NFC", str(value)).replace("\n", " ").replace("\t", " ")
     return "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf"))
+
+
+def clean_text(value: object) -> str:
+    """:func:`display_text` without surrounding spaces: how journal text is stored and
+    compared (a terminal escape or a leading space never reaches a page or a conflict)."""
+    return display_text(value).strip()

@@ -205,3 +205,63 @@ def test_a_run_on_a_workspace_with_a_damaged_journal_writes_nothing(
     assert cli.main(["run", str(ws), "--period", "2026-Q3", "--out", str(out)]) == 2
     assert "damaged" in capsys.readouterr().err
     assert not any(out.rglob("*.html"))
+
+
+# --- 5. the journal's own export imports back as nothing new ------------------------------
+
+
+def test_export_then_import_of_the_same_journal_adds_nothing(tmp_path: Path) -> None:
+    from kpinb.journal import Action
+
+    tricky = [
+        ("'=Ann", "=SUM(A1)"),
+        (" Bea", "@bot"),
+        ("''Cy", "+1 call"),
+        ("Dee\x1b[31m", "note\u202e with an override\x07"),
+    ]
+    for n, (author, text) in enumerate(tricky):
+        entry = _entry(n, author=author)
+        entry = Entry(
+            **{
+                **entry.__dict__,
+                "what_moved": text,
+                "actions": (Action(text, author, dt.date(2026, 9, 1), "open"),),
+            }
+        )
+        journal.add_entry(tmp_path, entry)
+    before = journal.history_entries(tmp_path)
+    for fmt in ("csv",):
+        out = tmp_path / f"export.{fmt}"
+        assert (
+            cli.main(["checkin", "export", str(tmp_path), "--format", fmt, "--out", str(out)]) == 0
+        )
+        result = journal.import_checkins(tmp_path, out)
+        assert (result.added, result.updated) == (0, 0)
+    pd.testing.assert_frame_equal(journal.history_entries(tmp_path), before)
+    stored = set(journal.list_entries(tmp_path)["author"])
+    assert stored == {"'=Ann", "Bea", "''Cy", "Dee[31m"}  # trimmed, escapes removed
+
+
+def test_journal_text_holds_no_terminal_escape(tmp_path: Path) -> None:
+    journal.add_entry(tmp_path, _entry(1, author="Eve\x1b]0;x\x07\u202e"))
+    [author] = journal.list_entries(tmp_path)["author"]
+    assert author == "Eve]0;x"
+
+
+# --- 6. an oversized check-in cell ---------------------------------------------------------
+
+
+def test_an_oversized_checkin_cell_is_named_not_a_crash(tmp_path: Path) -> None:
+    header = (
+        "date,employee_id,author,what_moved,why_moved,expected_impact,support_needed,"
+        "diagnosis,action,action_owner,action_due,action_status\n"
+    )
+    big = "x" * (200 * 1024)
+    body = f"2026-07-01,E001,Ann,{big},why,impact,none,none,,,,\n"
+    path = tmp_path / "checkins.csv"
+    path.write_text(header + body, encoding="utf-8")
+    with pytest.raises(JournalError) as caught:
+        journal.import_checkins(tmp_path, path)
+    message = str(caught.value)
+    assert "row 2" in message and "'what_moved'" in message and "204,800 characters" in message
+    assert not journal.journal_path(tmp_path).exists() or journal.list_entries(tmp_path).empty

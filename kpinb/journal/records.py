@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from kpinb.errors import Problem
 from kpinb.journal.sheets import unneutralise
+from kpinb.text import clean_text
 
 DIAGNOSES = ("execution", "capability", "dependency", "none")
 STATUSES = ("open", "done", "dropped")
@@ -54,13 +55,24 @@ class Entry:
 
 
 def entry_values(entry: Entry) -> tuple[str, ...]:
-    """The stored columns of an entry version, as stored (dates ISO)."""
-    fields = (getattr(entry, f) for f in ENTRY_FIELDS)
-    return (entry.date.isoformat(), entry.employee_id, entry.author, *fields)
+    """The stored columns of an entry version, as stored (dates ISO, text cleaned)."""
+    fields = (clean_text(getattr(entry, f)) for f in ENTRY_FIELDS)
+    return (
+        entry.date.isoformat(),
+        clean_text(entry.employee_id),
+        clean_text(entry.author),
+        *fields,
+    )
 
 
 def action_values(action: Action) -> tuple[str, str, str, str]:
-    return (action.text, action.owner, action.due.isoformat(), action.status)
+    """The stored columns of an action version (text cleaned)."""
+    return (
+        clean_text(action.text),
+        clean_text(action.owner),
+        action.due.isoformat(),
+        action.status,
+    )
 
 
 # --- checks -------------------------------------------------------------------------------------
@@ -178,12 +190,36 @@ def _records(data: bytes, file_name: str) -> tuple[list[_Row], list[Problem]]:
             Problem(file=file_name, rows=(1,), column=c, problem="column missing", fix=fix)
             for c in missing
         ]
-    records = []
-    for row, cells in enumerate(reader, start=2):
-        if any(c.strip() for c in cells):
-            values = dict(zip(header, (_clean(c) for c in cells), strict=False))
-            records.append((row, {c: values.get(c, "") for c in CHECKIN_COLUMNS}))
-    return records, []
+    records, problems = [], []
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, 1 << 30))  # read big cells, then name them
+    try:
+        for row, cells in enumerate(reader, start=2):
+            if any(c.strip() for c in cells):
+                problems += _oversized(file_name, row, header, cells)
+                values = dict(zip(header, (_clean(c) for c in cells), strict=False))
+                records.append((row, {c: values.get(c, "") for c in CHECKIN_COLUMNS}))
+    finally:
+        csv.field_size_limit(limit)
+    return ([], problems) if problems else (records, [])
+
+
+MAX_CELL = 64 * 1024  # characters in one check-in cell (a note, not a document)
+
+
+def _oversized(file_name: str, row: int, header: list[str], cells: list[str]) -> list[Problem]:
+    return [
+        Problem(
+            file=file_name,
+            rows=(row,),
+            column=column,
+            problem=f"the cell holds {len(cell):,} characters, more than the "
+            f"{MAX_CELL:,} a check-in cell may hold",
+            fix="shorten the note (keep the decision and its reason; link long documents)",
+        )
+        for column, cell in zip(header, cells, strict=False)
+        if len(cell) > MAX_CELL
+    ]
 
 
 def _clean(cell: str) -> str:
@@ -322,6 +358,8 @@ class _History:
     ) -> None:
         self.versions: dict[int, set[tuple[object, ...]]] = {}
         self.latest: dict[int, tuple[int, tuple[object, ...]]] = {}
+        entry_rows = [(e, v, *map(_cleaned, rest)) for e, v, *rest in entry_rows]
+        action_rows = [(a, e, v, *map(_cleaned, rest)) for a, e, v, *rest in action_rows]
         for entry_id, version, *values in entry_rows:
             self.versions.setdefault(entry_id, set()).add(tuple(values))  # type: ignore[arg-type]
             self.latest[entry_id] = (version, tuple(values))  # type: ignore[index]
@@ -340,7 +378,10 @@ class _History:
         if entry_values(entry) not in self.versions[entry_id]:
             return False
         have = self.actions.get(entry_id, {})
-        return all(a.text in have and action_values(a) in have[a.text][2] for a in entry.actions)
+        return all(
+            clean_text(a.text) in have and action_values(a) in have[clean_text(a.text)][2]
+            for a in entry.actions
+        )
 
     def differences(self, entry_id: int, entry: Entry) -> list[str]:
         """The columns in which ``entry`` differs from the journal's latest version."""
@@ -349,9 +390,10 @@ class _History:
         found = [n for n, a, b in zip(names, entry_values(entry), values, strict=True) if a != b]
         have = self.actions.get(entry_id, {})
         for action in entry.actions:
-            if action.text not in have:
+            text = clean_text(action.text)
+            if text not in have:
                 found.append(f"new action '{action.text}'")
-            elif action_values(action) not in have[action.text][2]:
+            elif action_values(action) not in have[text][2]:
                 found.append(f"action '{action.text}'")
         return found
 
@@ -362,11 +404,17 @@ class _History:
             plan.entry_versions.append((entry_id, version + 1, entry))
         have = self.actions.get(entry_id, {})
         for action in entry.actions:
-            if action.text not in have:
+            text = clean_text(action.text)
+            if text not in have:
                 plan.new_actions.append((entry_id, action))
-            elif action_values(action) not in have[action.text][2]:
-                action_id, last, _ = have[action.text]
+            elif action_values(action) not in have[text][2]:
+                action_id, last, _ = have[text]
                 plan.action_versions.append((action_id, last + 1, action))
+
+
+def _cleaned(value: object) -> object:
+    """A stored value as stored today (an older journal may hold untrimmed text)."""
+    return clean_text(value) if isinstance(value, str) else value
 
 
 def _conflict(

@@ -31,18 +31,21 @@ _TYPED = (str, bool, int, float, decimal.Decimal, dt.date, dt.time, dt.timedelta
 
 
 def neutralise(value: Any) -> Any:
-    """``value`` made safe for a spreadsheet: text starting with a trigger gets a ``'``.
+    """``value`` made safe for a spreadsheet: text starting with a trigger gets a ``'``,
+    and so does text starting with ``'`` (so that :func:`unneutralise` gives it back
+    exactly: ``'=Ann`` is written ``''=Ann``).
 
     Anything that is not text (numbers, dates, None) is returned unchanged.
     """
-    if isinstance(value, str) and value.startswith(TRIGGERS):
+    if isinstance(value, str) and value.startswith((*TRIGGERS, "'")):
         return "'" + value
     return value
 
 
 def unneutralise(value: Any) -> Any:
-    """Undo :func:`neutralise`: ``'=x`` read back from an exported sheet becomes ``=x``."""
-    if isinstance(value, str) and value.startswith("'") and value[1:].startswith(TRIGGERS):
+    """Undo :func:`neutralise`: ``'=x`` read back from an exported sheet becomes ``=x``,
+    ``''x`` becomes ``'x``; a ``'`` before anything else is the text's own."""
+    if isinstance(value, str) and value.startswith("'") and value[1:].startswith((*TRIGGERS, "'")):
         return value[1:]
     return value
 

@@ -29,6 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from kpinb.errors import JournalError
+from kpinb.text import clean_text
 
 FILE_NAME = "journal.sqlite"
 BUSY_TIMEOUT_S = 60.0
@@ -286,6 +287,6 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
             frame[col] = frame[col].astype("int64")
         elif col in _DATE_COLUMNS:
             frame[col] = pd.to_datetime(frame[col], format="%Y-%m-%d").astype("datetime64[ns]")
-        else:
-            frame[col] = frame[col].fillna("").astype(object)
+        else:  # text as stored today: an older row may hold a terminal escape
+            frame[col] = frame[col].fillna("").map(clean_text).astype(object)
     return frame

@@ -265,3 +265,39 @@ def test_an_oversized_checkin_cell_is_named_not_a_crash(tmp_path: Path) -> None:
     message = str(caught.value)
     assert "row 2" in message and "'what_moved'" in message and "204,800 characters" in message
     assert not journal.journal_path(tmp_path).exists() or journal.list_entries(tmp_path).empty
+
+
+# --- 8. values too large to add up --------------------------------------------------------
+
+
+def test_values_that_would_overflow_are_refused_with_their_row(tmp_path: Path) -> None:
+    ws = _copy(tmp_path)
+    obs = pd.read_csv(ws / "observations.csv", dtype=str)
+    obs.loc[3, "value"] = "1e308"
+    obs.loc[5, "value"] = "z" * 5000
+    obs.to_csv(ws / "observations.csv", index=False)
+    problems = [str(p) for p in validate_workspace(ws).problems]
+    assert any("row 5" in p and "'1e308' is beyond 1e+15" in p for p in problems), problems
+    long = next(p for p in problems if "zzz" in p)
+    assert "(5,000 characters)" in long and len(long) < 400
+
+
+def test_no_twin_states_a_goal_score_without_its_current_value() -> None:
+    from kpinb.report.twin import _goal
+
+    goal = pd.Series(
+        {
+            "period": "2026-Q3",
+            "target": 10.0,
+            "baseline": 5.0,
+            "baseline_source": "given",
+            "current": float("nan"),
+            "score": 1.0,
+            "projected": float("nan"),
+            "projected_score": 1.0,
+            "remaining_points": 0,
+        }
+    )
+    block = _goal(goal, 1, 1)
+    assert block["current"] is None and block["score"] is None and not block["success"]
+    assert block["projected_score"] is None

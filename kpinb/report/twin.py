@@ -305,6 +305,10 @@ def _goal(goal: pd.Series, dec: int, sign: int) -> dict[str, Any]:
     score, projected_score = _num(goal["score"], 2), _num(goal["projected_score"], 2)
     success = SCORING["success"]
     dec = goal_decimals(goal, dec, sign)
+    if _num(goal["current"], dec) is None:  # never a score without the figures it rests on
+        score = None
+    if _num(goal["projected"], dec) is None:
+        projected_score = None
     return {
         "period": str(goal["period"]),
         "decimals": dec,

@@ -133,11 +133,20 @@ def summarise(
 def examples(values: Iterable[object], n: int = 3) -> str:
     """A short, quoted list of the first distinct values, for a problem's text."""
     seen = list(dict.fromkeys(str(v) for v in values))
-    shown = ", ".join(repr(v) for v in seen[:n])
+    shown = ", ".join(repr(_cut(v)) for v in seen[:n])
     return shown + (f" and {len(seen) - n} more" if len(seen) > n else "")
 
 
+def _cut(text: str, most: int = 40) -> str:
+    """A value as echoed in a message: a 1 MB cell is shown by its start and its size."""
+    return text if len(text) <= most else f"{text[:most]}... ({len(text):,} characters)"
+
+
 # ---------------------------------------------------------------- typing
+
+# the largest value kpinb computes with: sums and means of millions of such values stay
+# finite (a value near 1e308 overflows to infinity when two are added)
+MAX_MAGNITUDE = 1e15
 
 
 def type_table(raw: RawTable, spec: TableSpec) -> tuple[pd.DataFrame | None, list[Problem]]:
@@ -189,6 +198,20 @@ def type_table(raw: RawTable, spec: TableSpec) -> tuple[pd.DataFrame | None, lis
                     "or 0.85, without units or thousands separators",
                 )
             )
+        huge = (frame[name].abs() > MAX_MAGNITUDE).to_numpy(bool)
+        if huge.any():
+            problems.append(
+                _bad_cells(
+                    raw,
+                    name,
+                    frame.index[huge],
+                    raw.frame[name][huge],
+                    f"is beyond {MAX_MAGNITUDE:.0e} in size, too large to add up or average",
+                    "check the export (a unit or exponent error?) and write the value in "
+                    "the KPI's unit",
+                )
+            )
+            frame[name] = frame[name].mask(huge)
     for name in spec.labels:
         text = frame[name].astype("string")
         bad = (text.notna() & ~text.fillna("").str.match(PERIOD_LABEL)).to_numpy(bool)

@@ -99,3 +99,31 @@ def test_pool_runs_every_job_once_across_kernels(tmp_path: Path) -> None:
 
     asyncio.run(scenario())
     assert seen == {j: str(j * j) for j in range(6)}
+
+
+def test_pool_kernels_talk_over_ipc_in_a_private_folder_removed_after(tmp_path: Path) -> None:
+    """No TCP port is opened; the sockets and connection files sit in a 0700 folder that
+    goes with the pool, and a folder left by a killed run (dead pid) is cleaned."""
+    import json
+    import os
+    import stat
+
+    from kpinb.batch.kernels import private_runtime
+
+    stale = private_runtime().parent / "run-999999999-x"
+    stale.mkdir()
+
+    async def scenario() -> tuple[dict, Path, int]:
+        async with KernelPool(1, cwd=tmp_path, warmup="") as pool:
+            kernel = pool.kernels[0]
+            info = json.loads(Path(kernel.km.connection_file).read_text())
+            mode = stat.S_IMODE(os.stat(pool.runtime.parent).st_mode)
+            run = await kernel.run(notebook("print(6 * 7)"))
+            assert _text(run, 0).strip() == "42"
+            return info, pool.runtime, mode
+
+    info, runtime, mode = asyncio.run(scenario())
+    assert info["transport"] == "ipc" and str(runtime) in info["ip"]
+    assert mode == 0o700
+    assert not runtime.exists()
+    assert not stale.exists()

@@ -8,14 +8,19 @@ are reset (``%reset -f``), its working folder restored and its execution counter
 back to 1, exactly as in a fresh kernel; every ``restart_every`` notebooks the kernel
 is replaced so memory stays bounded. Kernels run concurrently on one asyncio loop
 (:class:`KernelPool`); a kernel outlives nothing: jupyter_client tells it its parent's
-pid and it exits when that process dies, even on SIGKILL.
+pid and it exits when that process dies, even on SIGKILL. Kernels talk over IPC
+sockets in a private runtime folder (0700, one per pool, under the temp folder), never
+over TCP ports; a folder left by a killed run is removed by the next one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -95,8 +100,10 @@ class WarmKernel:
         timeout: int = 600,
         kernel_name: str = "python3",
         warmup: str = WARMUP,
+        runtime: Path | None = None,
     ) -> None:
         self.cwd = Path(cwd).resolve()
+        self.runtime = runtime
         self.restart_every = max(1, restart_every)
         self.timeout = timeout
         self.kernel_name = kernel_name
@@ -111,7 +118,16 @@ class WarmKernel:
         """Start the kernel process and its client, then run the warm-up code."""
         from jupyter_client.manager import AsyncKernelManager
 
-        self.km = AsyncKernelManager(kernel_name=self.kernel_name)
+        if self.runtime is None:
+            self.km = AsyncKernelManager(kernel_name=self.kernel_name)
+        else:  # IPC sockets and the connection file in the pool's private folder
+            name = f"k{id(self):x}-{self.starts}"
+            self.km = AsyncKernelManager(
+                kernel_name=self.kernel_name,
+                transport="ipc",
+                ip=str(self.runtime / name),
+                connection_file=str(self.runtime / f"{name}.json"),
+            )
         await self.km.start_kernel(
             cwd=str(self.cwd),
             extra_arguments=["--HistoryManager.hist_file=:memory:"],
@@ -238,7 +254,9 @@ class KernelPool:
     """
 
     def __init__(self, size: int, **kernel_options: Any) -> None:
-        self.kernels = [WarmKernel(**kernel_options) for _ in range(max(1, size))]
+        self.runtime = private_runtime()
+        options = {"runtime": self.runtime, **kernel_options}
+        self.kernels = [WarmKernel(**options) for _ in range(max(1, size))]
 
     async def __aenter__(self) -> KernelPool:
         await asyncio.gather(*(kernel.start() for kernel in self.kernels))
@@ -246,6 +264,7 @@ class KernelPool:
 
     async def __aexit__(self, *exc: object) -> None:
         await asyncio.gather(*(kernel.shutdown() for kernel in self.kernels))
+        shutil.rmtree(self.runtime, ignore_errors=True)
 
     async def map(
         self,
@@ -268,3 +287,26 @@ class KernelPool:
                 await done(job, await work(kernel, job))
 
         await asyncio.gather(*(worker(kernel) for kernel in self.kernels))
+
+
+def private_runtime() -> Path:
+    """A new folder for kernel sockets and connection files, readable by this user only,
+    after removing the folders of earlier runs whose process is gone (a killed run)."""
+    base = Path(tempfile.gettempdir()) / f"kpinb-{os.getuid() if hasattr(os, 'getuid') else 0}"
+    base.mkdir(mode=0o700, exist_ok=True)
+    os.chmod(base, 0o700)
+    for old in base.glob("run-*"):
+        pid = old.name.split("-")[1]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"run-{os.getpid()}-", dir=base))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

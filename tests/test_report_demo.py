@@ -255,6 +255,7 @@ def fetches(page: str) -> list[str]:
     page = page.replace('xmlns="http://www.w3.org/2000/svg"', "").replace(
         'xmlns:xlink="http://www.w3.org/1999/xlink"', ""
     )
+    page = re.sub(r'<a href="\.\./employees/[\w.-]+\.html">', "<a>", page)  # a team's members
     return [m.group(0) for pattern in _FETCH for m in pattern.finditer(page)]
 
 

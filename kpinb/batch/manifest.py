@@ -1,20 +1,23 @@
 """What a run leaves to read: the period's ``index.html`` and the run's ``run.json``.
 
-The index lists every report of the period with its status and the workspace's
-data-quality notes, for readers; the manifest records what one run did and from
+The index lists every report of the period by department and team, with what each
+holds at a glance, the reports that could not be generated and why, and the
+workspace's data-quality notes, for readers; the manifest records what one run did and from
 which inputs (files, notebooks, code, package versions), for whoever runs the batch.
 Both are written at the end of a run (by :mod:`kpinb.batch.run`, atomically).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kpinb.batch import inputs
+from kpinb.batch.glance import GLANCE_KEYS
 from kpinb.batch.outputs import now_iso, sha256_file
-from kpinb.scopes import SCOPE_DIRS
+from kpinb.batch.plan import PRIMARY_VIEW
 from kpinb.templating import css, environment
 from kpinb.text import display_text
 from kpinb.version import __version__
@@ -25,37 +28,91 @@ if TYPE_CHECKING:
 
 # --- the index page --------------------------------------------------------------------
 
-STATUS_TEXT = {
-    "ok": "ready",
-    "failed": "could not be generated",
-}
+FAILED_TEXT = "could not be generated"
+REASON_CHARS = 300  # a failure's reason is cut to its first line and this many characters
+
+
+def org_chart(ws: Workspace) -> dict[str, dict[str, dict[str, str]]]:
+    """Who sits where, for the index: per employee their team and manager's name, per
+    team its name, department and manager (the person most of its members report to).
+
+    ``{"employees": {id: {"team_id", "manager"}}, "teams": {id: {"name", "department",
+    "manager"}}}``; names are display text, a missing manager is ``""``.
+    """
+    people = ws.people
+    ids = people["employee_id"].astype(str).tolist()
+    names = dict(zip(ids, people["name"].astype(str), strict=True))
+    bosses = [
+        "" if m is None or m != m else str(m)  # NA or NaN: the top of the chain
+        for m in people["manager_id"].astype(object).tolist()
+    ]
+    team_of = people["team_id"].astype(str).tolist()
+    reports_to: dict[str, Counter[str]] = {}
+    for tid, boss in zip(team_of, bosses, strict=True):
+        if boss:
+            reports_to.setdefault(tid, Counter())[boss] += 1
+    employees = {
+        eid: {"team_id": tid, "manager": display_text(names.get(boss, ""))}
+        for eid, tid, boss in zip(ids, team_of, bosses, strict=True)
+    }
+    teams = {}
+    for tid, name, dept in zip(
+        ws.teams["team_id"].astype(str),
+        ws.teams["name"].astype(str),
+        ws.teams["department"].astype(str),
+        strict=True,
+    ):
+        counts = reports_to.get(tid)
+        # most members' manager; ties go to the smallest id, so the page is stable
+        boss = min(counts, key=lambda b: (-counts[b], b)) if counts else ""
+        teams[tid] = {
+            "name": display_text(name),
+            "department": display_text(dept),
+            "manager": display_text(names.get(boss, "")),
+        }
+    return {"employees": employees, "teams": teams}
 
 
 def render_index(
-    *, period: str, records: Iterable[Mapping[str, Any]], warnings: Iterable[str]
+    *,
+    period: str,
+    records: Iterable[Mapping[str, Any]],
+    warnings: Iterable[str],
+    org: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None,
 ) -> str:
-    """The period's ``index.html``: every report, its status, and the data-quality summary.
+    """The period's ``index.html``: every report grouped by department and team, what
+    each holds at a glance, failures with their reason, and the data-quality summary.
 
     ``records`` are the per-report state records (scope, scope_id, name, view,
-    status, html, updated); ``warnings`` are the workspace's data-quality warnings
-    as sentences. Every value is escaped by the template. The page depends on the
-    records only (its date is the latest report's), so an unchanged period gives
+    status, html, updated, error, and the at-a-glance counts of
+    :mod:`kpinb.batch.glance`); ``org`` is :func:`org_chart` of the workspace (without
+    it, or for a report whose subject it does not place, the report is listed under
+    "Other reports"). ``warnings`` are the workspace's data-quality warnings as
+    sentences. Every value is escaped by the template. The page depends on its
+    arguments only (its date is the latest report's), so an unchanged period gives
     the same bytes and the file is left alone.
     """
     records = list(records)
-    groups: dict[str, list[dict[str, Any]]] = {scope: [] for scope in SCOPE_DIRS}
-    for record in sorted(records, key=lambda r: (r["scope_id"], r["view"])):
-        groups.setdefault(record["scope"], []).append(_index_row(record))
-    warning_list = [display_text(w) for w in warnings]
+    subjects: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for record in sorted(records, key=_record_order):
+        subjects.setdefault((record["scope"], str(record["scope_id"])), []).append(record)
+    rows = {key: _subject_row(key[0], recs, org) for key, recs in subjects.items()}
+    departments, other = _group(rows, org)
     template = environment().get_template("nbconvert/kpinb/run_index.html.j2")
     return template.render(
         period=period,
-        show_quality=any(r["quality"] is not None for rows in groups.values() for r in rows),
-        groups=[(SCOPE_DIRS[scope].capitalize(), rows) for scope, rows in groups.items() if rows],
-        warnings=warning_list,
+        departments=departments,
+        other=other,
+        attention=sum(len(r["failures"]) for r in rows.values()),
+        warnings=[display_text(w) for w in warnings],
         generated=_latest(records),
         css=css("nbconvert/kpinb/kpinb.css"),
     )
+
+
+def _record_order(record: Mapping[str, Any]) -> tuple[str, str, int, str]:
+    primary = PRIMARY_VIEW.get(record["scope"]) == record["view"]
+    return (record["scope"], str(record["scope_id"]), 0 if primary else 1, record["view"])
 
 
 def _latest(records: list[Mapping[str, Any]]) -> str:
@@ -64,20 +121,92 @@ def _latest(records: list[Mapping[str, Any]]) -> str:
     return max(stamps, default="")[:16].replace("T", " ")
 
 
-def _index_row(record: Mapping[str, Any]) -> dict[str, Any]:
-    published = bool(record.get("html_sha256"))
+def _subject_row(
+    scope: str, records: list[Mapping[str, Any]], org: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """One line of the index: a person, team or department, its reports (one per view,
+    the primary first), the at-a-glance counts of its first published report, and
+    every view that could not be generated this time, with the reason."""
+    first = records[0]
+    scope_id = str(first["scope_id"])
+    links, failures, counts = [], [], None
+    for record in records:
+        published = bool(record.get("html_sha256"))
+        if published:
+            links.append({"view": record["view"], "href": record["html"], "json": record["json"]})
+        if record["status"] != "ok":
+            failures.append(
+                {
+                    "view": record["view"],
+                    "reason": _reason(record.get("error")),
+                    "kept_previous": published,
+                }
+            )
+        elif counts is None and all(k in record for k in GLANCE_KEYS):
+            counts = {k: int(record[k]) for k in GLANCE_KEYS}
+    place = ((org or {}).get("employees") or {}).get(scope_id) if scope == "employee" else None
     return {
-        "name": display_text(record.get("name") or record["scope_id"]),
-        "scope_id": display_text(record["scope_id"]),
-        "view": record["view"],
-        "href": record["html"] if published else None,
-        "json": record["json"] if published else None,
-        "status": STATUS_TEXT.get(record["status"], record["status"]),
-        "attention": record["status"] != "ok",
-        "kept_previous": record["status"] != "ok" and published,
-        "updated": record.get("updated", ""),
-        "quality": record.get("quality"),
+        "scope": scope,
+        "scope_id": display_text(scope_id),
+        "name": display_text(first.get("name") or scope_id),
+        "manager": place["manager"] if place else "",
+        "links": links,
+        "failures": failures,
+        "glance": counts,
     }
+
+
+def _reason(error: Any) -> str:
+    """The first line of a failure's reason, cut to :data:`REASON_CHARS` characters."""
+    lines = [line.strip() for line in str(error or "").splitlines() if line.strip()]
+    text = display_text(lines[0]) if lines else "no reason was recorded"
+    return text if len(text) <= REASON_CHARS else text[: REASON_CHARS - 3].rstrip() + "..."
+
+
+def _group(
+    rows: dict[tuple[str, str], dict[str, Any]], org: Mapping[str, Any] | None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Rows by department, then team (its report first, then its people by name);
+    rows ``org`` cannot place go to the second list."""
+    teams_org = (org or {}).get("teams") or {}
+    people_org = (org or {}).get("employees") or {}
+    departments: dict[str, dict[str, Any]] = {}
+
+    def department(name: str) -> dict[str, Any]:
+        return departments.setdefault(name, {"name": name, "overview": None, "teams": {}})
+
+    def team(tid: str) -> dict[str, Any]:
+        info = teams_org[tid]
+        teams = department(info["department"])["teams"]
+        return teams.setdefault(
+            tid,
+            {
+                "team_id": display_text(tid),
+                "name": info["name"],
+                "manager": info["manager"],
+                "report": None,
+                "people": [],
+            },
+        )
+
+    other = []
+    for (scope, scope_id), row in rows.items():
+        if scope == "department" and org is not None:
+            department(display_text(scope_id))["overview"] = row
+        elif scope == "team" and scope_id in teams_org:
+            team(scope_id)["report"] = row
+        elif scope == "employee" and people_org.get(scope_id, {}).get("team_id") in teams_org:
+            team(people_org[scope_id]["team_id"])["people"].append(row)
+        else:
+            other.append(row)
+    out = []
+    for name in sorted(departments):
+        dept = departments[name]
+        teams = sorted(dept["teams"].values(), key=lambda t: (t["name"], t["team_id"]))
+        for t in teams:
+            t["people"].sort(key=lambda r: (r["name"], r["scope_id"]))
+        out.append({**dept, "teams": teams})
+    return out, other
 
 
 # --- run.json ----------------------------------------------------------------------------

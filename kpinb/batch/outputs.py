@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import shutil
 import tempfile
-import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -24,39 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from kpinb.batch.glance import glance
 from kpinb.errors import BatchError
+from kpinb.filenames import safe_name
 from kpinb.files import atomic_write
 from kpinb.scopes import SCOPE_DIRS
 from kpinb.text import display_text
 
-MAX_STEM = 64  # characters kept from an id before the hash suffix
-_NOT_ALLOWED = re.compile(r"[^A-Za-z0-9._-]+")
-_WINDOWS_RESERVED = frozenset(
-    {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"}
-    | {f"COM{i}" for i in range(10)}
-    | {f"LPT{i}" for i in range(10)}
-)
 STAGING_PREFIX = ".staging-"
 STATE_DIR = ".kpinb"
-
-
-def safe_name(identifier: object) -> str:
-    """A file-name stem made from an id: ``[A-Za-z0-9._-]``, no leading dot, not reserved.
-
-    An id that is already safe is kept as it is (``E001`` -> ``E001``). Any other id
-    is cleaned and gets a short hash of its NFC form, so ``../x`` and ``x`` never share
-    a file: ``../x`` -> ``x-<8 hex>``. Ids equal after NFC normalisation share a name
-    on purpose, so that :func:`plan_files` reports them as a collision.
-    """
-    raw = str(identifier)
-    text = display_text(raw).strip()
-    stem = _NOT_ALLOWED.sub("_", text).strip("._-")[:MAX_STEM].rstrip("._-")
-    if stem.split(".")[0].upper() in _WINDOWS_RESERVED:
-        stem = f"_{stem}"
-    if stem and stem == raw:
-        return stem
-    digest = hashlib.sha256(unicodedata.normalize("NFC", raw).encode("utf-8")).hexdigest()
-    return f"{stem or 'id'}-{digest[:8]}"
 
 
 @dataclass(frozen=True)
@@ -249,6 +223,7 @@ def publish(
         "html_sha256": sha256_bytes(html),
         "json_sha256": sha256_bytes(twin_text),
         "quality": len(quality) if isinstance(quality, list | tuple) else None,
+        **glance(twin),  # the index's at-a-glance figures
     }
     _write_state(period_dir, files, record, staging)
 

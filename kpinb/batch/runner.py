@@ -173,7 +173,7 @@ class PeriodRun:
 
     def _finish(self, ws: Workspace, seconds: float) -> BatchResult:
         from kpinb.batch import outputs
-        from kpinb.batch.manifest import render_index, run_manifest
+        from kpinb.batch.manifest import org_chart, render_index, run_manifest
 
         # the index lists every report of the period (not only this run's) whose
         # subject is still in the workspace
@@ -184,6 +184,7 @@ class PeriodRun:
             period=self.per.label,
             records=[s for s in states if s.get("scope_id") in members.get(s.get("scope"), {})],
             warnings=[str(w) for w in ws.warnings],
+            org=org_chart(ws),
         )
         outputs.write_if_changed(index, page, tmp_dir=self.staging)
         manifest = self.period_dir / "run.json"

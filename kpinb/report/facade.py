@@ -118,6 +118,7 @@ def build_report(
         scope_id=str(scope_id),
         view=view,
         sections=built.sections,
+        members=_linked_members(ws, per, built.data),
     )
     return Report(scope, str(scope_id), per.label, view, built.title, html, twin)
 
@@ -130,6 +131,12 @@ def _analysis(ws: Workspace, per: Period) -> Analysis:
     if key not in ws.derived:
         ws.derived[key] = analyse(ws, per)
     return ws.derived[key]
+
+
+def _linked_members(ws: Workspace, per: Period, data: dict[str, Any]) -> list[dict[str, Any]]:
+    """A team's members who started by the period's end: the page links to their reports."""
+    started = set(ws.people.loc[ws.people["start_date"] <= per.end, "employee_id"].astype(str))
+    return [m for m in data.get("members", ()) if m["employee_id"] in started]
 
 
 def _check_request(ws: Workspace, scope: str, scope_id: str, view: str) -> None:

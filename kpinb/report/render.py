@@ -8,13 +8,17 @@ carries its own CSS and fetches nothing.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from markupsafe import Markup
 
+from kpinb.filenames import safe_name
 from kpinb.report.sentences import Sentence
+from kpinb.scopes import SCOPE_DIRS
 from kpinb.templating import css, environment
+from kpinb.text import display_text
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,14 @@ class Section:
     lists: tuple[ItemList, ...] = field(default=())
 
 
+@dataclass(frozen=True)
+class MemberLink:
+    """A link from a team report to one member's report, as the batch publishes it."""
+
+    name: str
+    href: str
+
+
 def render_fragment(
     *,
     title: str,
@@ -66,8 +78,14 @@ def render_fragment(
     scope_id: str,
     view: str,
     sections: tuple[Section, ...],
+    members: Iterable[Mapping[str, Any]] = (),
 ) -> str:
-    """The report's HTML fragment (its own scoped CSS included)."""
+    """The report's HTML fragment (its own scoped CSS included).
+
+    ``members`` (a team's manager view: the twin's ``members``, ``employee_id`` and
+    ``name``) become links to each member's report; every report ends with a short
+    note on how to read it.
+    """
     template = environment().get_template("report.html.j2")
     return template.render(
         title=title,
@@ -76,8 +94,23 @@ def render_fragment(
         scope_id=scope_id,
         view=view,
         sections=sections,
+        members=member_links(members),
         css=css("report.css"),
         anchor=_anchor(scope, scope_id),
+    )
+
+
+def member_links(members: Iterable[Mapping[str, Any]]) -> tuple[MemberLink, ...]:
+    """Links to members' reports where the batch publishes them: a team page lives in
+    ``teams/``, a person's page (its primary, employee view) at
+    ``employees/<safe_name(employee_id)>.html`` beside it, so the link is relative."""
+    folder = SCOPE_DIRS["employee"]
+    return tuple(
+        MemberLink(
+            display_text(m.get("name") or m["employee_id"]),
+            f"../{folder}/{safe_name(m['employee_id'])}.html",
+        )
+        for m in members
     )
 
 

@@ -14,6 +14,7 @@ from kpinb.report import narrative as nv
 from kpinb.report import sentences as st
 from kpinb.report import twin
 from kpinb.report.render import Card, ChartBlock, ItemList, Section, chart_block
+from kpinb.text import display_text
 
 if TYPE_CHECKING:
     from kpinb.analytics import Analysis
@@ -95,10 +96,37 @@ def cards(
             + tuple(_pair_sentence(ref, refs))
         )
         chart = _trend_block(part, block, per, ws, sentences)
+        sentences += _about(ws, ref)
         cards.append(
             Card(block["name"], sentences, _card_status(block), _badge(block, len(inner)), chart)
         )
     return tuple(cards)
+
+
+ABOUT_FIELDS = (("formula", ""), ("source", "Source: "), ("owner", "Owner: "))
+
+
+def _about(ws: Workspace, ref: st.Ref) -> tuple[st.Sentence, ...]:
+    """The card's last line, from the KPI dictionary: what the KPI counts (its formula),
+    its source of truth and its owner (``About this KPI: <formula>. Source: <source>.
+    Owner: <owner>.``). The twin keeps them in the block's ``about``."""
+    spec = ws.kpis.get(ref.data["kpi_id"])
+    if spec is None:
+        return ()
+    about = {key: display_text(getattr(spec, key)).strip() for key, _ in ABOUT_FIELDS}
+    ref.data["about"] = about
+    shown = st.Ref(ref.at("about"), about)
+    parts: list[str | st.Figure] = ["About this KPI:"]
+    for key, label in ABOUT_FIELDS:
+        if about[key]:
+            parts += [
+                f" {label}",
+                shown.txt(key),
+                "" if about[key].endswith((".", "!", "?")) else ".",
+            ]
+    if len(parts) == 1:
+        return ()
+    return (st.Sentence("kpi_about", tuple(p for p in parts if p)),)
 
 
 def _pair_sentence(ref: st.Ref, refs: list[st.Ref]) -> list[st.Sentence]:

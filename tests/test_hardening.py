@@ -301,3 +301,20 @@ def test_no_twin_states_a_goal_score_without_its_current_value() -> None:
     block = _goal(goal, 1, 1)
     assert block["current"] is None and block["score"] is None and not block["success"]
     assert block["projected_score"] is None
+
+
+# --- minor: Latin-1 bytes, and no follow-on "unknown id" errors --------------------------
+
+
+def test_latin1_bytes_name_the_first_bad_row_and_no_follow_on_errors(tmp_path: Path) -> None:
+    ws = _copy(tmp_path)
+    path = ws / "people.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    ascii_only = [line.encode("ascii", "replace").decode() for line in lines]
+    ascii_only[3] = ascii_only[3].replace(",", ",Zoë ", 1)  # row 4 gains a non-ASCII name
+    path.write_bytes("\n".join(ascii_only).encode("latin-1"))
+    result = validate_workspace(ws)
+    [problem] = result.problems
+    assert problem.file == "people.csv" and problem.rows == (4,)
+    assert "not UTF-8" in problem.problem and "0xeb" in problem.problem
+    assert any("were not checked" in str(w) for w in result.warnings)

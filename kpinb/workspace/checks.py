@@ -375,7 +375,7 @@ def _kpi_overload(series: pd.DataFrame, people: pd.DataFrame) -> list[Problem]:
             "observations",
             f"{len(over)} people have more than {MAX_CORE_KPIS} core "
             f"KPIs (roles: {examples(role_names, 5)}; e.g. {examples(over.index, 3)})",
-            "keep a small core set of KPIs per role (SPEC.md idea 1)",
+            "keep a small core set of KPIs per role (docs/workspace.md, 'more than 7 core KPIs')",
             count=len(over),
             severity="warning",
         )

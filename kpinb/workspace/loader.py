@@ -129,7 +129,7 @@ def validate_workspace(path: str | Path) -> Validation:
         problem = Problem(
             str(root),
             "is not a folder",
-            "pass the path of a workspace folder (see SPEC.md, 'Workspace')",
+            "pass the path of a workspace folder (see docs/workspace.md)",
         )
         return Validation((problem,), (), None)
     loader = _Loader(root)
@@ -175,7 +175,7 @@ class _Loader:
                 Problem(
                     "kpis.yaml",
                     "file is missing",
-                    "write the KPI dictionary (SPEC.md, 'Workspace')",
+                    "write the KPI dictionary (docs/workspace.md, 'kpis.yaml')",
                 )
             )
             return {}
@@ -213,13 +213,18 @@ class _Loader:
         try:
             raw = read_table(path, spec.categorical, spec.numbers)
         except Exception as exc:  # an unreadable file is a problem to report, not a crash
-            self.problems.append(
-                Problem(
-                    path.name,
-                    f"cannot be read ({type(exc).__name__}: {exc})".replace("\n", " "),
-                    "save it as UTF-8 CSV, .xlsx or .parquet",
+            self.ctx.unread.add(name)
+            self.problems.append(unreadable(path, exc))
+            if name in ("people", "teams"):
+                self.problems.append(
+                    Problem(
+                        path.name,
+                        f"references to {name} from the other tables were not checked, "
+                        "because this file could not be read",
+                        "fix this file first; the next validation checks them",
+                        severity="warning",
+                    )
                 )
-            )
             return None
         self.raw[name] = raw
         if name == "people":
@@ -245,7 +250,11 @@ class _Loader:
         if frames["people"] is not None and "people" in raw:
             p += checks.manager_loops(frames["people"], raw["people"])
         for name in ("targets", "feasibility"):
-            if frames[name] is not None and name in raw:
+            if (
+                frames[name] is not None
+                and name in raw
+                and not {"people", "teams"} & (self.ctx.unread)
+            ):
                 p += checks.scopes_exist(frames[name], raw[name], self.ctx.people, self.ctx.teams)
         if frames["goals"] is not None and "goals" in raw:
             p += checks.goal_kpis(frames["goals"], raw["goals"], kpis)
@@ -337,4 +346,26 @@ def _finish(
         ratings=f["ratings"],
         feasibility=f["feasibility"],
         root=root,
+    )
+
+
+def unreadable(path: Path, exc: Exception) -> Problem:
+    """Why a table file cannot be read; for text that is not UTF-8, the first bad row."""
+    fix = "save it as UTF-8 CSV, .xlsx or .parquet"
+    if path.suffix.lower() == ".csv":
+        data = path.read_bytes()
+        try:
+            data.decode("utf-8-sig")
+        except UnicodeDecodeError as bad:
+            row = data[: bad.start].count(b"\n") + 1
+            byte = data[bad.start : bad.start + 1].hex()
+            return Problem(
+                path.name,
+                f"is not UTF-8 text: it holds the byte 0x{byte}, which UTF-8 does not "
+                "allow (the file was probably saved as Latin-1 or Windows-1252)",
+                "save the file as 'CSV UTF-8' (Excel: Save As > CSV UTF-8)",
+                rows=(row,),
+            )
+    return Problem(
+        path.name, f"cannot be read ({type(exc).__name__}: {exc})".replace("\n", " "), fix
     )

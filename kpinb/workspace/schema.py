@@ -99,6 +99,9 @@ class Context:
     kpis: set[str] = field(default_factory=set)
     people_file: str = "people.csv"
     teams_file: str = "teams.csv"
+    # tables that could not be read: references to them are not checked (an unreadable
+    # people.csv would otherwise make every employee id elsewhere "unknown")
+    unread: set[str] = field(default_factory=set)
 
 
 DISPLAY_TEXT = {
@@ -322,11 +325,14 @@ def isin(col: pd.Series, allowed: set[str]) -> pd.Series:
 
 def table_schema(spec: TableSpec, ctx: Context) -> pa.DataFrameSchema:
     """The pandera schema of one typed table, with the ids known from the others."""
+    people, teams = "people" not in ctx.unread, "teams" not in ctx.unread
     refs: dict[str, list[pa.Check]] = {
-        "employee_id": [_isin("known_person", ctx.people)] if spec.name != "people" else [],
-        "manager_id": [_isin("known_manager", ctx.people)],
-        "team_id": [_isin("known_team", ctx.teams)] if spec.name != "teams" else [],
-        "kpi_id": [_isin("known_kpi", ctx.kpis)],
+        "employee_id": [_isin("known_person", ctx.people)]
+        if spec.name != "people" and people
+        else [],
+        "manager_id": [_isin("known_manager", ctx.people)] if people else [],
+        "team_id": [_isin("known_team", ctx.teams)] if spec.name != "teams" and teams else [],
+        "kpi_id": [_isin("known_kpi", ctx.kpis)] if "kpis" not in ctx.unread else [],
         "scope": [_isin("scope", {"employee", "team"})],
     }
     unique = {"people": "employee_id", "teams": "team_id"}.get(spec.name)

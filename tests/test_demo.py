@@ -407,7 +407,7 @@ def test_cli_no_run_writes_and_prints_the_path(tmp_path: Path, capsys) -> None:
 
 def test_rewrite_keeps_the_journal_and_replaces_the_tables(tmp_path: Path) -> None:
     out = tmp_path / "ws"
-    out.mkdir()
+    write_demo(out, people=12)  # an earlier demo: kpinb demo refuses any other folder
     (out / "journal.sqlite").write_bytes(b"journal bytes")
     (out / "observations.csv").write_text("stale", encoding="utf-8")
     write_demo(out, people=12)

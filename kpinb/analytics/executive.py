@@ -148,7 +148,8 @@ def _mask_small(rows: pd.DataFrame, size: int) -> pd.DataFrame:
             rows["best_period"] = rows["best_period"].mask(small)
             rows["best_is_new"] = rows["best_is_new"] & ~small
             rows["streak_length"] = np.where(small, 0, rows["streak_length"])
-    rows["withheld"] = [",".join(n for n in group if n) for group in zip(*names, strict=True)]
+    withheld = [",".join(n for n in group if n) for group in zip(*names, strict=True)]
+    rows["withheld"] = pd.Series(withheld, index=rows.index, dtype=str)  # str when empty too
     return rows
 
 

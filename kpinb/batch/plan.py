@@ -25,12 +25,28 @@ if TYPE_CHECKING:
     from kpinb.periods import Period
     from kpinb.workspace import Workspace
 
-NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 NOTEBOOKS = {
     "employee": "employee_report.ipynb",
     "team": "team_report.ipynb",
     "department": "department_report.ipynb",
 }
+
+
+def find_notebooks_dir() -> Path:
+    """The folder of kpinb's report notebooks.
+
+    An installed wheel carries them inside the package (``kpinb/_notebooks``, copied
+    from the repository's ``notebooks/`` at build time); a checkout (an editable
+    install) uses the repository's ``notebooks/`` itself.
+    """
+    package = Path(__file__).resolve().parents[1]
+    for folder in (package / "_notebooks", package.parent / "notebooks"):
+        if all((folder / name).is_file() for name in NOTEBOOKS.values()):
+            return folder
+    return package.parent / "notebooks"  # missing: make_jobs names it in its error
+
+
+NOTEBOOKS_DIR = find_notebooks_dir()
 ID_PARAMETER = {"employee": "employee_id", "team": "team_id", "department": "department"}
 # the view each scope is published in by default, to <dir>/<id>.html
 PRIMARY_VIEW = {"employee": "employee", "team": "manager", "department": "executive"}
@@ -93,9 +109,17 @@ def plan_requests(
 def _check_only(only: Iterable[str] | None, members: dict[str, dict[str, str]]) -> set[str] | None:
     if only is None:
         return None
-    wanted = {str(i).strip() for i in only if str(i).strip()}
+    asked = {str(i).strip() for i in only if str(i).strip()}
     known = set().union(*members.values())
+    # a team's name stands for its id ("Sales North" is T01), unless it is an id itself
+    by_name: dict[str, set[str]] = {}
+    for team_id, name in members["team"].items():
+        by_name.setdefault(name.strip(), set()).add(team_id)
+    wanted = set()
+    for item in asked:
+        wanted |= {item} if item in known else by_name.get(item, {item})
     unknown = sorted(wanted - known)
+    known |= set(by_name)  # for the hints
     if unknown:
         import difflib
 
@@ -107,7 +131,7 @@ def _check_only(only: Iterable[str] | None, members: dict[str, dict[str, str]]) 
         ]
         msg = (
             f"--only names id(s) not in the workspace for this period: {'; '.join(hints)}. "
-            "Use employee ids, team ids or department names."
+            "Use employee ids, team ids or names, or department names."
         )
         raise UsageError(msg)
     return wanted
@@ -180,3 +204,26 @@ def check_parameters(notebook: Path, sent: set[str]) -> None:
             "those names."
         )
         raise BatchError(msg)
+
+
+def empty_period_note(ws: Workspace, per: Period) -> str | None:
+    """A note when no one has a value in ``per``: it names the latest period with data.
+
+    ``None`` when some value falls in ``per`` (or the workspace has no values at all).
+    """
+    from kpinb.periods import period_of
+
+    dates = ws.observations["period"]
+    if dates.empty or per.contains(dates).any():
+        return None
+    latest = period_of(dates.max(), per.months)
+    where = ""
+    if per.end < dates.min():
+        where = " (it is before the first value)"
+    elif per.start > dates.max():
+        where = " (it is after the latest value)"
+    return (
+        f"note: no one has a value in {per.label}{where}, so its reports say there is "
+        f"nothing to show yet. The latest period with data is {latest.label}: "
+        f"--period {latest.label}."
+    )

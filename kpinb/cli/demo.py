@@ -15,7 +15,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "demo",
         help="write the deterministic demo workspace and run every report on it",
         description="Write a realistic demo workspace (the same bytes on every machine) "
-        "and, unless --no-run, generate every report for its review period.",
+        "and, unless --no-run, generate every report for its review period. It writes only "
+        "into a new or empty folder or an earlier demo (marked by a .kpinb-demo file), "
+        "never into your own workspace.",
     )
     p.add_argument("dir", nargs="?", help="same as --out")
     p.add_argument("--out", help="workspace folder (default: demo-workspace)")
@@ -27,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="last day of the history, YYYY-MM-DD (default: 2026-09-30); "
         "the review period is the quarter holding it",
     )
-    p.add_argument("--people", type=int, default=60, help="number of people (8-64)")
+    p.add_argument("--people", type=int, default=60, help="number of people, 8 to 64 (default: 60)")
     p.add_argument("--reports", default="reports", help="report folder (default: reports)")
     p.set_defaults(func=run_demo)
 
@@ -39,13 +41,31 @@ def run_demo(args: argparse.Namespace, *, echo: Callable[[str], None] = print) -
         raise UsageError(msg)
     from kpinb.demo import period_label, write_demo
 
+    reports = Path(args.reports)
+    if not args.no_run:
+        check_out_folder(reports, "--reports")
     path = write_demo(
         args.dir or args.out or "demo-workspace", seed=args.seed, end=args.end, people=args.people
     )
     echo(f"demo workspace written to {path}")
+    period = period_label(args.end)
     if args.no_run:
+        echo(f"Next: generate its reports with `kpinb run {path} --period {period}`.")
         return 0
-    return _run_batch(path, period_label(args.end), Path(args.reports), echo)
+    return _run_batch(path, period, reports, echo)
+
+
+def check_out_folder(folder: Path, flag: str) -> None:
+    """Refuse an output folder that is a file, or lies under one (bad usage, exit 2)."""
+    for path in (folder, *folder.parents):
+        if path.exists():
+            if not path.is_dir():
+                msg = (
+                    f"{flag} {folder}: {path} is a file, not a folder. Fix: give a folder for "
+                    "the reports (it is created when missing)."
+                )
+                raise UsageError(msg)
+            return
 
 
 def _run_batch(path: Path, period: str, reports: Path, echo: Callable[[str], None]) -> int:
@@ -69,7 +89,19 @@ def _run_batch(path: Path, period: str, reports: Path, echo: Callable[[str], Non
     failed = len(getattr(result, "failed", ()))
     note = f" ({failed} could not be generated; the index says why)" if failed else ""
     echo(f"reports: {index}{note}")
+    echo(next_steps(index, path, period))
     return int(getattr(result, "exit_code", 0))
+
+
+def next_steps(index: Path, workspace: Path, period: str) -> str:
+    """What a newcomer does after the demo: read the reports, then try their own data."""
+    return (
+        "\nWhat next:\n"
+        f"  1. Open {index} in a browser: every report of {period}.\n"
+        f"  2. Check your own data: lay out your tables like {workspace} "
+        "(docs/workspace.md says how) and run `kpinb validate YOUR-FOLDER`.\n"
+        f"  3. Generate its reports: `kpinb run YOUR-FOLDER --period {period}`."
+    )
 
 
 def main_args(argv: Sequence[str]) -> argparse.Namespace:

@@ -16,7 +16,13 @@ from kpinb.errors import KpinbError, UsageError
 from kpinb.version import __version__
 
 # modules that own a sub-command, in the order --help lists them
-COMMAND_MODULES = ("kpinb.cli.demo", "kpinb.cli.validate", "kpinb.cli.run", "kpinb.cli.checkin")
+COMMAND_MODULES = (
+    "kpinb.cli.demo",
+    "kpinb.cli.validate",
+    "kpinb.cli.run",
+    "kpinb.cli.render",
+    "kpinb.cli.checkin",
+)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -62,7 +62,9 @@ def _split(values: list[str] | None) -> list[str] | None:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from kpinb.batch import run_batch
+    from kpinb.cli.demo import check_out_folder
 
+    check_out_folder(args.out, "--out")  # a file there: bad usage (exit 2), not a traceback
     try:
         result = run_batch(
             args.workspace,
@@ -79,7 +81,24 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print("kpinb: nothing was written.", file=sys.stderr)
         return 2
     print(summary(result))
+    note = _empty_period_note(args.workspace, result.period)
+    if note:
+        print(note)
     return result.exit_code
+
+
+def _empty_period_note(workspace: Path, period: str) -> str | None:
+    """The note for a period in which no one has a value (see ``empty_period_note``)."""
+    from kpinb.batch.plan import empty_period_note
+    from kpinb.errors import KpinbError
+    from kpinb.periods import parse_period
+    from kpinb.workspace import load_workspace
+
+    try:
+        ws = load_workspace(workspace, cache=True)
+    except KpinbError:  # changed since the run began: no note rather than a false one
+        return None
+    return empty_period_note(ws, parse_period(period))
 
 
 def summary(result: BatchResult) -> str:
@@ -92,6 +111,7 @@ def summary(result: BatchResult) -> str:
     for outcome in result.failed:
         lines.append(f"  - {outcome.job.files.label}: {outcome.error}")
         if outcome.failed_notebook is not None:
-            lines.append(f"    executed notebook kept at {outcome.failed_notebook}")
+            lines.append(f"    executed notebook kept (for you only) at {outcome.failed_notebook}")
+    lines += [f"  ! {problem}" for problem in result.unwritten]
     lines.append(f"Index: {result.index}")
     return "\n".join(lines)

@@ -12,6 +12,12 @@ def register(sub: Any) -> None:
     parser = sub.add_parser(
         "validate",
         help="check a workspace: errors and data-quality warnings (exit 0 valid, 1 invalid)",
+        description="Check every file of a workspace folder (kpis.yaml, people, teams, "
+        "observations and the optional tables) and print every problem found, each naming "
+        "the file, row and column, what is wrong and how to fix it, then the data-quality "
+        "warnings (gaps, stale KPIs, duplicates, out-of-range values). Exit 0 when the "
+        "workspace is valid (warnings allowed), 1 when it is not. docs/workspace.md "
+        "describes the files.",
     )
     parser.add_argument("workspace", help="the workspace folder")
     parser.set_defaults(func=run_validate)

@@ -47,7 +47,15 @@ from kpinb.demo.tables import (
 )
 from kpinb.errors import UsageError
 
+# the marker that tells an earlier demo (which ``write_demo`` may replace) from a real
+# workspace (which it never touches)
+MARKER = ".kpinb-demo"
+MARKER_TEXT = (
+    "This folder was written by `kpinb demo`; a later `kpinb demo` may replace its files.\n"
+    "Delete this file to keep `kpinb demo` from ever writing here.\n"
+)
 GENERATED = (
+    MARKER,
     "kpis.yaml",
     "people.csv",
     "teams.csv",
@@ -96,15 +104,17 @@ def write_demo(
 ) -> Path:
     """Write the demo workspace to ``out_dir`` atomically and return its path.
 
-    The files are written into a temporary folder next to ``out_dir`` and swapped in
-    whole. Files of an existing ``out_dir`` that the demo does not generate (such as
-    ``journal.sqlite``) are carried over, never deleted.
+    ``out_dir`` must be new, empty, or an earlier demo (it holds :data:`MARKER`);
+    any other folder is refused with a :class:`UsageError` before anything is
+    written, so a real workspace and its journal are never touched. The files are
+    written into a temporary folder next to ``out_dir`` and swapped in whole. Files
+    of an earlier demo that the demo does not generate (such as ``journal.sqlite``)
+    are carried over, never deleted.
     """
     out = Path(out_dir).resolve()
-    if out.exists() and not out.is_dir():
-        msg = f"{out} exists and is not a folder; choose another --out"
-        raise UsageError(msg)
+    check_demo_folder(out)
     files = build_demo(seed=seed, end=end, people=people)
+    files[MARKER] = MARKER_TEXT
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
     try:
@@ -115,6 +125,22 @@ def write_demo(
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out
+
+
+def check_demo_folder(out: Path) -> None:
+    """Refuse ``out`` unless it is missing, an empty folder or an earlier demo."""
+    if out.exists() and not out.is_dir():
+        msg = f"{out} exists and is not a folder; choose another --out"
+        raise UsageError(msg)
+    if not out.is_dir() or (out / MARKER).is_file() or not any(out.iterdir()):
+        return
+    msg = (
+        f"{out} already holds files and is not an earlier kpinb demo (it has no {MARKER} "
+        "file), so kpinb demo leaves it as it is: nothing was written. Fix: give a new or "
+        "empty folder, for example `kpinb demo --out kpinb-demo`; a demo written by an "
+        "older kpinb can be deleted and written again."
+    )
+    raise UsageError(msg)
 
 
 def _swap_in(tmp: Path, out: Path) -> None:

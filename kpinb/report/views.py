@@ -233,7 +233,9 @@ def _conversations_section(data: dict[str, Any]) -> Section:
                 "",
                 tuple(items),
                 "No real changes this period: every member's KPIs show routine "
-                "variation, no action needed.",
+                "variation, no action needed."
+                if any(b["level"] is not None for m in data["members"] for b in m["kpis"])
+                else "No values for this period yet: nothing to discuss from the data.",
             ),
         ),
     )
@@ -308,6 +310,8 @@ def _team_notes_section(
         for i in range(len(data["member_gaps"]))
     ]
     sentences += [s for r in refs for s in nv.data_notes(r, period, per.start)]
+    if all(r.data["level"] is None for r in refs):  # a period before the data: say so
+        sentences.insert(0, st.say("note_no_values", period=period))
     return Section("notes", "Data notes", tuple(sentences or [st.say("note_clear", period=period)]))
 
 

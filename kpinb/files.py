@@ -33,17 +33,24 @@ def current_umask() -> int:
 
 @contextmanager
 def atomic_open(
-    path: Path, mode: str = "wb", *, tmp_dir: Path | None = None, **open_kwargs: Any
+    path: Path,
+    mode: str = "wb",
+    *,
+    tmp_dir: Path | None = None,
+    private: bool = False,
+    **open_kwargs: Any,
 ) -> Iterator[IO[Any]]:
     """Open a temporary file for writing; on success it replaces ``path`` atomically.
 
     ``tmp_dir`` must be on the same file system as ``path`` (default: its folder).
     On any error the temporary file is removed and ``path`` is left as it was.
+    ``private``: readable by the owner only (0600), for files about people that
+    readers of the reports must not see.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=tmp_dir or path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        os.chmod(tmp, 0o666 & ~current_umask())
+        os.chmod(tmp, 0o600 if private else 0o666 & ~current_umask())
         with os.fdopen(fd, mode, **open_kwargs) as handle:
             yield handle
             handle.flush()
@@ -55,10 +62,58 @@ def atomic_open(
     _fsync_dir(path.parent)
 
 
-def atomic_write(path: Path, data: bytes | str, *, tmp_dir: Path | None = None) -> None:
+def atomic_write(
+    path: Path, data: bytes | str, *, tmp_dir: Path | None = None, private: bool = False
+) -> None:
     """Write ``data`` (text as UTF-8) to ``path`` atomically."""
-    with atomic_open(path, "wb", tmp_dir=tmp_dir) as handle:
+    with atomic_open(path, "wb", tmp_dir=tmp_dir, private=private) as handle:
         handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+
+
+def atomic_write_together(files: list[tuple[Path, bytes | str]], *, tmp_dir: Path) -> None:
+    """Write several files so that all of them are replaced or none is (a page and its
+    twin): every new file is written whole to ``tmp_dir`` first (a full disk stops it
+    there), then each is renamed into place; if a rename fails, the ones already
+    renamed get their earlier version back."""
+    written: list[tuple[Path, Path]] = []
+    try:
+        for path, data in files:
+            fd, tmp = tempfile.mkstemp(dir=tmp_dir, prefix=f".{path.name}.", suffix=".tmp")
+            written.append((path, Path(tmp)))
+            os.chmod(tmp, 0o666 & ~current_umask())
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        _swap_in(written, tmp_dir)
+    finally:
+        for _, tmp in written:
+            tmp.unlink(missing_ok=True)
+
+
+def _swap_in(written: list[tuple[Path, Path]], tmp_dir: Path) -> None:
+    """Rename each new file over its target, keeping the old ones until all are in."""
+    kept: list[tuple[Path, Path | None]] = []
+    try:
+        for path, tmp in written:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            old = None
+            if path.exists():
+                old = Path(tempfile.mktemp(dir=tmp_dir, prefix=f".{path.name}.", suffix=".old"))
+                os.replace(path, old)
+            kept.append((path, old))
+            os.replace(tmp, path)
+    except BaseException:
+        for path, old in reversed(kept):
+            if old is not None:
+                os.replace(old, path)
+            else:
+                path.unlink(missing_ok=True)
+        raise
+    for path, old in kept:
+        if old is not None:
+            old.unlink(missing_ok=True)
+        _fsync_dir(path.parent)
 
 
 def _fsync_dir(folder: Path) -> None:

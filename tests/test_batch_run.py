@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -116,12 +117,26 @@ def test_one_report_that_fails_does_not_stop_the_others(
     assert len(files) == 2 * 14  # HTML and twin for 12 - 2 employees, 2 teams, 2 departments
     assert "employees/E003.html" not in files and "employees/E005.html" not in files
     assert "employees/E002.html" in files
-    kept = nbformat.read(period / "failed" / "employees" / "E003.ipynb", as_version=4)
+    # failure details stay outside the folder readers browse, for the operator only
+    assert not (period / "failed").exists()
+    private = out / ".kpinb-private" / "2026-Q3"
+    kept = nbformat.read(private / "failed" / "employees" / "E003.ipynb", as_version=4)
     assert kept.cells[-1].outputs[-1].ename == "ValueError"
+    for path in (private, private.parent):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o700
+    for path in (private / "failed" / "employees" / "E003.ipynb", private / "details.json"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    details = {d["html"]: d for d in json.loads((private / "details.json").read_text())["failed"]}
+    assert "made to fail: E003" in details["employees/E003.html"]["error"]
+    assert details["employees/E003.html"]["notebook"] == "failed/employees/E003.ipynb"
     manifest = json.loads((period / "run.json").read_text())
     rows = {r["id"]: r for r in manifest["reports"]}
-    assert rows["E003"]["status"] == "failed" and "made to fail" in rows["E003"]["error"]
-    assert rows["E003"]["failed_notebook"] == "failed/employees/E003.ipynb"
+    # run.json (linked from the index) names the kind of failure, never its details
+    assert rows["E003"]["status"] == "failed"
+    assert rows["E003"]["error_kind"] == "ValueError in cell 2"
+    assert rows["E005"]["error_kind"] == "the report built is not the one asked for"
+    assert "made to fail" not in (period / "run.json").read_text()
+    assert str(WORKSPACE.resolve()) not in (period / "run.json").read_text()
     assert manifest["counts"] == {"written": 14, "unchanged": 0, "failed": 2}
     index = (period / "index.html").read_text()
     assert 'href="employees/E002.html"' in index and 'href="employees/E003.html"' not in index

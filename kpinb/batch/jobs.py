@@ -3,6 +3,7 @@ the batch (planning, inputs keys, running, the manifest) passes around."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +31,32 @@ class ReportOutcome:
     error: str | None = None
     failed_notebook: Path | None = None
 
+    @property
+    def error_kind(self) -> str | None:
+        """What kind of failure, without its details (which may quote goals, notes or
+        values): ``ValueError in cell 2``, ``disk: No space left on device``. This is what
+        the index and run.json show; the details stay in the private folder."""
+        return error_kind(self.error) if self.error is not None else None
+
+
+_CELL = re.compile(r"^(?:cell (\d+)|the kernel)(?: \(In \[\d*\]\))?: ([A-Za-z_][\w.]*)")
+_KNOWN = (
+    "the page would fetch from another host",
+    "the report built is not the one asked for",
+    "the notebook displayed no report",
+)
+
+
+def error_kind(error: str) -> str:
+    """The kind of a report's error message, with nothing from the data in it."""
+    match = _CELL.match(error)
+    if match:
+        where = f"cell {match.group(1)}" if match.group(1) else "the kernel"
+        return f"{match.group(2)} in {where}"
+    if error.startswith("disk: "):
+        return error.split(" (", 1)[0]
+    return next((known for known in _KNOWN if error.startswith(known)), "other error")
+
 
 @dataclass(frozen=True)
 class BatchResult:
@@ -40,6 +67,8 @@ class BatchResult:
     index: Path
     manifest: Path
     outcomes: tuple[ReportOutcome, ...] = field(default=())
+    # files of the run itself that could not be written (index.html, run.json), and why
+    unwritten: tuple[str, ...] = field(default=())
 
     def by_status(self, status: str) -> list[ReportOutcome]:
         """The outcomes with ``status`` (written, unchanged, failed)."""
@@ -53,4 +82,4 @@ class BatchResult:
     @property
     def exit_code(self) -> int:
         """0 when every report is written or unchanged, 1 when any could not be generated."""
-        return 1 if self.failed else 0
+        return 1 if self.failed or self.unwritten else 0

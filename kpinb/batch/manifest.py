@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from kpinb.batch import inputs
 from kpinb.batch.glance import GLANCE_KEYS
-from kpinb.batch.outputs import now_iso, sha256_file
+from kpinb.batch.outputs import PRIVATE_DIR, now_iso, sha256_file
 from kpinb.batch.plan import PRIMARY_VIEW
 from kpinb.templating import css, environment
 from kpinb.text import display_text
@@ -79,6 +79,7 @@ def render_index(
     records: Iterable[Mapping[str, Any]],
     warnings: Iterable[str],
     org: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None,
+    private: str = "",
 ) -> str:
     """The period's ``index.html``: every report grouped by department and team, what
     each holds at a glance, failures with their reason, and the data-quality summary.
@@ -87,7 +88,8 @@ def render_index(
     status, html, updated, error, and the at-a-glance counts of
     :mod:`kpinb.batch.glance`); ``org`` is :func:`org_chart` of the workspace (without
     it, or for a report whose subject it does not place, the report is listed under
-    "Other reports"). ``warnings`` are the workspace's data-quality warnings as
+    "Other reports"). ``private`` names the folder of failure details, relative to the
+    reports folder. ``warnings`` are the workspace's data-quality warnings as
     sentences. Every value is escaped by the template. The page depends on its
     arguments only (its date is the latest report's), so an unchanged period gives
     the same bytes and the file is left alone.
@@ -106,6 +108,7 @@ def render_index(
         attention=sum(len(r["failures"]) for r in rows.values()),
         warnings=[display_text(w) for w in warnings],
         generated=_latest(records),
+        private=private,
         css=css("nbconvert/kpinb/kpinb.css"),
     )
 
@@ -228,7 +231,7 @@ def run_manifest(
     return {
         "kpinb_version": __version__,
         "period": period,
-        "workspace": str(ws.root),
+        "workspace": ws.root.name if ws.root is not None else "",
         "inputs_hash": inputs.digest(*(f"{k}:{v}" for k, v in sorted(files.items()))),
         "workspace_files": files,
         "notebooks": {p.name: inputs.sha256_path(p) for p in sorted({j.notebook for j in jobs})},
@@ -257,19 +260,45 @@ def _manifest_row(outcome: ReportOutcome, period_dir: Path) -> dict[str, Any]:
         "seconds": round(outcome.seconds, 3),
         "inputs_key": outcome.job.key,
     }
-    if outcome.error is not None:
-        row["error"] = outcome.error
-    if outcome.failed_notebook is not None:
-        row["failed_notebook"] = str(outcome.failed_notebook.relative_to(period_dir))
+    if outcome.error is not None:  # the kind only: details may quote people's data
+        row["error_kind"] = outcome.error_kind
     return row
 
 
+def failure_details(outcomes: Sequence[ReportOutcome], period_dir: Path) -> dict[str, Any]:
+    """What the operator needs to fix failed reports (``details.json`` in the private
+    folder): each report's full error and where its executed notebook is kept."""
+    private = period_dir.parent / PRIVATE_DIR / period_dir.name
+    return {
+        "period": period_dir.name,
+        "failed": [
+            {
+                "report": o.job.files.label,
+                "html": str(o.job.files.html),
+                "error": o.error,
+                "notebook": (
+                    str(o.failed_notebook.relative_to(private)) if o.failed_notebook else None
+                ),
+            }
+            for o in outcomes
+            if o.status == "failed"
+        ],
+    }
+
+
 def workspace_files(root: Path | None) -> dict[str, str]:
-    """SHA-256 of every file at the top of the workspace folder (hidden files skipped)."""
+    """SHA-256 of every file at the top of the workspace folder.
+
+    Hidden files are skipped, and so are SQLite's side files of the journal
+    (``journal.sqlite-wal``, ``-shm``, ``-journal``): they come and go with open
+    connections, so their bytes say nothing about the run's inputs.
+    """
     if root is None:
         return {}
     return {
         p.name: sha256_file(p)
         for p in sorted(Path(root).iterdir())
-        if p.is_file() and not p.name.startswith(".")
+        if p.is_file()
+        and not p.name.startswith(".")
+        and not p.name.endswith(("-wal", "-shm", "-journal"))
     }

@@ -25,12 +25,15 @@ from typing import Any
 from kpinb.batch.glance import glance
 from kpinb.errors import BatchError
 from kpinb.filenames import safe_name
-from kpinb.files import atomic_write
+from kpinb.files import atomic_write, atomic_write_together
 from kpinb.scopes import SCOPE_DIRS
 from kpinb.text import display_text
 
 STAGING_PREFIX = ".staging-"
 STATE_DIR = ".kpinb"
+# failure details (executed notebooks, full errors): next to the period folders that
+# readers browse, never inside them, readable by the account that ran kpinb only
+PRIVATE_DIR = ".kpinb-private"
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,8 @@ class ReportFiles:
 
     @property
     def notebook(self) -> PurePosixPath:
-        """Where the executed notebook of a report that could not be built is kept."""
+        """Where the executed notebook of a report that could not be built is kept,
+        relative to the period's private folder (:func:`private_dir`)."""
         return PurePosixPath("failed") / self.html.with_suffix(".ipynb")
 
     @property
@@ -206,15 +210,23 @@ def publish(
     key: str,
     staging: Path,
 ) -> None:
-    """Put one finished report in place: JSON twin, then HTML page, then its state record.
+    """Put one finished report in place: its JSON twin and HTML page together, then its
+    state record.
 
-    Each file is renamed into place whole; a run killed in between leaves the
-    state record behind, so the next run rebuilds this report.
+    Both files are written whole before either replaces its earlier version, so a full
+    disk or an unwritable folder leaves the earlier pair as it was (and raises); a run
+    killed in between leaves the state record behind, so the next run rebuilds it.
     """
     twin_text = dumps_json(twin)
-    atomic_write(resolve_under(period_dir, files.json), twin_text, tmp_dir=staging)
-    atomic_write(resolve_under(period_dir, files.html), html, tmp_dir=staging)
-    resolve_under(period_dir, files.notebook).unlink(missing_ok=True)  # an earlier failure
+    atomic_write_together(
+        [
+            (resolve_under(period_dir, files.json), twin_text),
+            (resolve_under(period_dir, files.html), html),
+        ],
+        tmp_dir=staging,
+    )
+    private = private_dir(period_dir, create=False)
+    resolve_under(private, files.notebook).unlink(missing_ok=True)  # an earlier failure
     quality = twin.get("data_quality")
     record = {
         "status": "ok",
@@ -231,17 +243,24 @@ def publish(
 def keep_failed(
     period_dir: Path, files: ReportFiles, nb: Any, error: str, *, name: str, staging: Path
 ) -> Path | None:
-    """Keep the executed notebook of a report that could not be built, under ``failed/``.
+    """Keep the executed notebook of a report that could not be built, in the period's
+    private folder (``failed/``); the state record keeps the error's kind only.
 
     Nothing is published, and a previously published version stays where it was.
     Returns the notebook's path (``None`` when there is no notebook to keep).
     """
     import nbformat
 
+    from kpinb.batch.jobs import error_kind
+
     kept = None
     if nb is not None:
-        kept = resolve_under(period_dir, files.notebook)
-        atomic_write(kept, nbformat.writes(nb), tmp_dir=staging)
+        try:
+            kept = resolve_under(private_dir(period_dir), files.notebook)
+            kept.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            atomic_write(kept, nbformat.writes(nb), tmp_dir=staging, private=True)
+        except OSError:  # a full disk: the record below still says what happened
+            kept = None
     # the published page (from the last good run, however many failures ago) stays put
     previous = read_states(period_dir).get(str(files.html), {})
     record = {
@@ -249,9 +268,35 @@ def keep_failed(
         for key in ("html_sha256", "json_sha256", "quality")
         if previous.get("html_sha256") and key in previous
     }
-    record.update({"status": "failed", "key": "", "name": name, "error": error})
+    record.update({"status": "failed", "key": "", "name": name, "error": error_kind(error)})
     _write_state(period_dir, files, record, staging)
     return kept
+
+
+def private_dir(period_dir: Path, *, create: bool = True) -> Path:
+    """``<out>/.kpinb-private/<period>/``: failure details of a period's run, outside the
+    folder readers browse, readable by its owner only (0700)."""
+    folder = period_dir.parent / PRIVATE_DIR / period_dir.name
+    if create:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for level in (folder.parent, folder):
+            level.chmod(0o700)
+    return folder
+
+
+def check_writable(period_dir: Path) -> None:
+    """Stop before anything is written when the period folder cannot be written at all
+    (a read-only disk, a file in its place, no permission)."""
+    try:
+        period_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=period_dir, prefix=".probe-"):
+            pass
+    except OSError as exc:
+        msg = (
+            f"cannot write reports to {period_dir} ({exc.strerror or exc}); choose another "
+            "--out folder or make this one writable"
+        )
+        raise BatchError(msg) from None
 
 
 @contextmanager

@@ -77,7 +77,7 @@ class PeriodRun:
 
         self.started_at = outputs.now_iso()
         started = time.perf_counter()
-        self.period_dir.mkdir(parents=True, exist_ok=True)
+        outputs.check_writable(self.period_dir)
         with outputs.hold_lock(self.period_dir):
             self.staging = outputs.make_staging(self.period_dir)
             try:
@@ -146,34 +146,37 @@ class PeriodRun:
         self.bar.update(outcome)
 
     def _publish(self, job: ReportJob, built: _Built) -> ReportOutcome:
+        """Publish a built report, or keep the failure's details; a disk error (full,
+        read-only, no permission) fails this report only, with its reason."""
         from kpinb.batch import outputs
 
-        if built.error is None:
-            outputs.publish(
-                self.period_dir,
-                job.files,
-                built.html,
-                built.twin or {},
-                name=job.name,
-                key=job.key,
-                staging=self.staging,
-            )
-            outcome = ReportOutcome(job, "written", built.run_seconds)
-        else:
+        error = built.error
+        if error is None:
+            try:
+                outputs.publish(
+                    self.period_dir,
+                    job.files,
+                    built.html,
+                    built.twin or {},
+                    name=job.name,
+                    key=job.key,
+                    staging=self.staging,
+                )
+                return ReportOutcome(job, "written", built.run_seconds)
+            except OSError as exc:
+                error = f"disk: {exc.strerror or exc} ({exc.filename or 'writing the report'})"
+        try:
             kept = outputs.keep_failed(
-                self.period_dir,
-                job.files,
-                built.nb,
-                built.error,
-                name=job.name,
-                staging=self.staging,
+                self.period_dir, job.files, built.nb, error, name=job.name, staging=self.staging
             )
-            outcome = ReportOutcome(job, "failed", built.run_seconds, built.error, kept)
-        return outcome
+        except OSError:  # the disk is full or read-only: the outcome still says why
+            kept = None
+        return ReportOutcome(job, "failed", built.run_seconds, error, kept)
 
     def _finish(self, ws: Workspace, seconds: float) -> BatchResult:
         from kpinb.batch import outputs
-        from kpinb.batch.manifest import org_chart, render_index, run_manifest
+        from kpinb.batch.manifest import failure_details, org_chart, render_index, run_manifest
+        from kpinb.batch.outputs import PRIVATE_DIR
 
         # the index lists every report of the period (not only this run's) whose
         # subject is still in the workspace
@@ -185,28 +188,48 @@ class PeriodRun:
             records=[s for s in states if s.get("scope_id") in members.get(s.get("scope"), {})],
             warnings=[str(w) for w in ws.warnings],
             org=org_chart(ws),
+            private=f"{PRIVATE_DIR}/{self.period_dir.name}",
         )
-        outputs.write_if_changed(index, page, tmp_dir=self.staging)
-        manifest = self.period_dir / "run.json"
+        unwritten = []
         order = {str(j.files.html): i for i, j in enumerate(self.jobs)}
         outcomes = tuple(sorted(self.outcomes, key=lambda o: order[str(o.job.files.html)]))
-        outputs.atomic_write(
-            manifest,
-            outputs.dumps_json(
-                run_manifest(
-                    ws,
-                    self.per.label,
-                    self.jobs,
-                    outcomes,
-                    period_dir=self.period_dir,
-                    workers=self.workers,
-                    started=self.started_at,
-                    seconds=seconds,
-                )
-            ),
-            tmp_dir=self.staging,
+        if any(o.status == "failed" for o in outcomes):
+            unwritten += self._write(
+                outputs.private_dir(self.period_dir) / "details.json",
+                outputs.dumps_json(failure_details(outcomes, self.period_dir)),
+                private=True,
+            )
+        unwritten += self._write(index, page, if_changed=True)
+        manifest = self.period_dir / "run.json"
+        content = run_manifest(
+            ws,
+            self.per.label,
+            self.jobs,
+            outcomes,
+            period_dir=self.period_dir,
+            workers=self.workers,
+            started=self.started_at,
+            seconds=seconds,
         )
-        return BatchResult(self.per.label, self.period_dir, index, manifest, outcomes)
+        unwritten += self._write(manifest, outputs.dumps_json(content))
+        return BatchResult(
+            self.per.label, self.period_dir, index, manifest, outcomes, tuple(unwritten)
+        )
+
+    def _write(
+        self, path: Path, text: str, *, if_changed: bool = False, private: bool = False
+    ) -> list[str]:
+        """Write one of the run's own files; a disk error is reported, not raised."""
+        from kpinb.batch import outputs
+
+        try:
+            if if_changed:
+                outputs.write_if_changed(path, text, tmp_dir=self.staging)
+            else:
+                outputs.atomic_write(path, text, tmp_dir=self.staging, private=private)
+        except OSError as exc:
+            return [f"{path.name} could not be written: {exc.strerror or exc}"]
+        return []
 
 
 def run_coroutine(coro: Any) -> Any:

@@ -114,3 +114,41 @@ def test_one_unwritable_subfolder_fails_its_reports_and_the_others_go_on(
     kinds = {r["scope"]: r.get("error_kind") for r in manifest["reports"]}
     assert kinds["team"].startswith("disk: ") and kinds["employee"] is None
     assert "could not be generated" in (period / "index.html").read_text()
+
+
+def test_a_planted_symlink_is_refused_before_anything_is_written(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "reports"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (out / "2026-Q3").mkdir(parents=True)
+    (out / "2026-Q3" / "teams").symlink_to(elsewhere, target_is_directory=True)
+    args = ["run", str(SMALL), "--period", "2026-Q3", "--out", str(out)]
+    assert main(args) == 2
+    assert "outside the output folder" in capsys.readouterr().err
+    assert not list(out.rglob("*.html")) and not list(elsewhere.iterdir())
+
+
+def test_reports_of_people_who_left_are_removed_and_the_run_says_so(tmp_path: Path, capsys) -> None:
+    ws = Path(shutil.copytree(SMALL, tmp_path / "ws"))
+    out = tmp_path / "reports"
+    args = ["run", str(ws), "--period", "2026-Q3", "--out", str(out), "--workers", "2"]
+    assert main(args) == 0
+    period = out / "2026-Q3"
+    assert (period / "employees" / "E010.html").exists()
+    people = pd.read_csv(ws / "people.csv", dtype=str, keep_default_na=False)
+    people = people[people["employee_id"] != "E010"]
+    people.loc[people["manager_id"] == "E010", "manager_id"] = ""
+    people.to_csv(ws / "people.csv", index=False)
+    for name in ("observations", "goals", "ratings", "targets", "feasibility"):
+        path = ws / f"{name}.csv"
+        if path.exists():
+            table = pd.read_csv(path, dtype=str, keep_default_na=False)
+            column = "employee_id" if "employee_id" in table else "scope_id"
+            table[table[column] != "E010"].to_csv(path, index=False)
+    capsys.readouterr()
+    assert main(args) == 0
+    said = capsys.readouterr().out
+    assert "Removed 1 report(s)" in said and "E010" in said
+    assert not (period / "employees" / "E010.html").exists()
+    assert not (period / "employees" / "E010.json").exists()
+    assert "E010" not in (period / "index.html").read_text()

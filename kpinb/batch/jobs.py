@@ -69,6 +69,8 @@ class BatchResult:
     outcomes: tuple[ReportOutcome, ...] = field(default=())
     # files of the run itself that could not be written (index.html, run.json), and why
     unwritten: tuple[str, ...] = field(default=())
+    # published reports removed because their subject left the workspace
+    removed: tuple[str, ...] = field(default=())
 
     def by_status(self, status: str) -> list[ReportOutcome]:
         """The outcomes with ``status`` (written, unchanged, failed)."""

@@ -159,8 +159,12 @@ def now_iso() -> str:
 # --- per-report state: what was published, from which inputs ---------------------------
 
 
+def _state_relative(files: ReportFiles) -> PurePosixPath:
+    return PurePosixPath(STATE_DIR, "state", f"{files.html}.json")
+
+
 def _state_path(period_dir: Path, files: ReportFiles) -> Path:
-    return resolve_under(period_dir, PurePosixPath(STATE_DIR, "state", f"{files.html}.json"))
+    return resolve_under(period_dir, _state_relative(files))
 
 
 def read_states(period_dir: Path) -> dict[str, dict[str, Any]]:
@@ -271,6 +275,24 @@ def keep_failed(
     record.update({"status": "failed", "key": "", "name": name, "error": error_kind(error)})
     _write_state(period_dir, files, record, staging)
     return kept
+
+
+def check_targets(period_dir: Path, files: Iterable[ReportFiles]) -> None:
+    """Refuse, before anything is written, a report whose files would land outside the
+    period folder (a planted symlink): :func:`resolve_under` for every file a run writes."""
+    for item in files:
+        for relative in (item.html, item.json, _state_relative(item)):
+            resolve_under(period_dir, relative)
+
+
+def remove_report(period_dir: Path, html: str) -> None:
+    """Unpublish one report: its page, its twin and its state record."""
+    page = resolve_under(period_dir, html)
+    for path in (page, page.with_suffix(".json")):
+        path.unlink(missing_ok=True)
+    resolve_under(period_dir, PurePosixPath(STATE_DIR, "state", f"{html}.json")).unlink(
+        missing_ok=True
+    )
 
 
 def private_dir(period_dir: Path, *, create: bool = True) -> Path:

@@ -78,6 +78,7 @@ class PeriodRun:
         self.started_at = outputs.now_iso()
         started = time.perf_counter()
         outputs.check_writable(self.period_dir)
+        outputs.check_targets(self.period_dir, (job.files for job in self.jobs))
         with outputs.hold_lock(self.period_dir):
             self.staging = outputs.make_staging(self.period_dir)
             try:
@@ -181,6 +182,11 @@ class PeriodRun:
         # the index lists every report of the period (not only this run's) whose
         # subject is still in the workspace
         members = scope_members(ws, self.per)
+        removed = []
+        for html, state in outputs.read_states(self.period_dir).items():
+            if html and state.get("scope_id") not in members.get(state.get("scope"), {}):
+                outputs.remove_report(self.period_dir, html)  # its subject left the workspace
+                removed.append(f"{state.get('scope')} {state.get('scope_id')!r} ({html})")
         states = outputs.read_states(self.period_dir).values()
         index = self.period_dir / "index.html"
         page = render_index(
@@ -213,7 +219,13 @@ class PeriodRun:
         )
         unwritten += self._write(manifest, outputs.dumps_json(content))
         return BatchResult(
-            self.per.label, self.period_dir, index, manifest, outcomes, tuple(unwritten)
+            self.per.label,
+            self.period_dir,
+            index,
+            manifest,
+            outcomes,
+            tuple(unwritten),
+            tuple(removed),
         )
 
     def _write(

@@ -113,5 +113,10 @@ def summary(result: BatchResult) -> str:
         if outcome.failed_notebook is not None:
             lines.append(f"    executed notebook kept (for you only) at {outcome.failed_notebook}")
     lines += [f"  ! {problem}" for problem in result.unwritten]
+    if result.removed:
+        lines.append(
+            f"Removed {len(result.removed)} report(s) whose subject is no longer in the "
+            "workspace: " + "; ".join(result.removed)
+        )
     lines.append(f"Index: {result.index}")
     return "\n".join(lines)

@@ -3,11 +3,10 @@ the batch (planning, inputs keys, running, the manifest) passes around."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kpinb.batch.outputs import ReportFiles
+from kpinb.batch.outputs import ReportFiles, error_kind
 
 
 @dataclass(frozen=True)
@@ -37,25 +36,6 @@ class ReportOutcome:
         values): ``ValueError in cell 2``, ``disk: No space left on device``. This is what
         the index and run.json show; the details stay in the private folder."""
         return error_kind(self.error) if self.error is not None else None
-
-
-_CELL = re.compile(r"^(?:cell (\d+)|the kernel)(?: \(In \[\d*\]\))?: ([A-Za-z_][\w.]*)")
-_KNOWN = (
-    "the page would fetch from another host",
-    "the report built is not the one asked for",
-    "the notebook displayed no report",
-)
-
-
-def error_kind(error: str) -> str:
-    """The kind of a report's error message, with nothing from the data in it."""
-    match = _CELL.match(error)
-    if match:
-        where = f"cell {match.group(1)}" if match.group(1) else "the kernel"
-        return f"{match.group(2)} in {where}"
-    if error.startswith("disk: "):
-        return error.split(" (", 1)[0]
-    return next((known for known in _KNOWN if error.startswith(known)), "other error")
 
 
 @dataclass(frozen=True)

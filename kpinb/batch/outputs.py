@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import tempfile
 from collections import defaultdict
@@ -255,8 +256,6 @@ def keep_failed(
     """
     import nbformat
 
-    from kpinb.batch.jobs import error_kind
-
     kept = None
     if nb is not None:
         try:
@@ -293,6 +292,25 @@ def remove_report(period_dir: Path, html: str) -> None:
     resolve_under(period_dir, PurePosixPath(STATE_DIR, "state", f"{html}.json")).unlink(
         missing_ok=True
     )
+
+
+_CELL = re.compile(r"^(?:cell (\d+)|the kernel)(?: \(In \[\d*\]\))?: ([A-Za-z_][\w.]*)")
+_KNOWN = (
+    "the page would fetch from another host",
+    "the report built is not the one asked for",
+    "the notebook displayed no report",
+)
+
+
+def error_kind(error: str) -> str:
+    """The kind of a report's error message, with nothing from the data in it."""
+    match = _CELL.match(error)
+    if match:
+        where = f"cell {match.group(1)}" if match.group(1) else "the kernel"
+        return f"{match.group(2)} in {where}"
+    if error.startswith("disk: "):
+        return error.split(" (", 1)[0]
+    return next((known for known in _KNOWN if error.startswith(known)), "other error")
 
 
 def private_dir(period_dir: Path, *, create: bool = True) -> Path:

@@ -318,3 +318,14 @@ def test_latin1_bytes_name_the_first_bad_row_and_no_follow_on_errors(tmp_path: P
     assert problem.file == "people.csv" and problem.rows == (4,)
     assert "not UTF-8" in problem.problem and "0xeb" in problem.problem
     assert any("were not checked" in str(w) for w in result.warnings)
+
+
+def test_a_cell_too_big_for_the_reader_is_named_with_the_limit(tmp_path: Path) -> None:
+    ws = _copy(tmp_path)
+    people = pd.read_csv(ws / "people.csv", dtype=str, keep_default_na=False)
+    people.loc[2, "role"] = "r" * 3_000_000
+    people.to_csv(ws / "people.csv", index=False)
+    [problem] = validate_workspace(ws).problems
+    assert (problem.file, problem.rows, problem.column) == ("people.csv", (4,), "role")
+    assert "3,000,000 characters" in problem.problem and "1,048,576 bytes" in problem.problem
+    assert "straddl" not in str(problem)

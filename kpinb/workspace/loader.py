@@ -366,6 +366,45 @@ def unreadable(path: Path, exc: Exception) -> Problem:
                 "save the file as 'CSV UTF-8' (Excel: Save As > CSV UTF-8)",
                 rows=(row,),
             )
+        big = _oversized_cell(data)
+        if big is not None:
+            row, column, size = big
+            return Problem(
+                path.name,
+                f"a cell holds {size:,} characters, more than the {MAX_CELL_BYTES:,} bytes a "
+                "table cell may hold",
+                "check the export: a cell this long is usually a broken quote that runs "
+                "on over many rows",
+                column=column,
+                rows=(row,),
+            )
     return Problem(
         path.name, f"cannot be read ({type(exc).__name__}: {exc})".replace("\n", " "), fix
     )
+
+
+MAX_CELL_BYTES = 1 << 20  # pyarrow reads cells up to its block size (1 MiB)
+
+
+def _oversized_cell(data: bytes) -> tuple[int, str | None, int] | None:
+    """(row, column, size) of the first cell over :data:`MAX_CELL_BYTES`, if any."""
+    import csv
+    import io
+
+    text = data.decode("utf-8-sig", errors="replace")
+    first = text.split("\n", 1)[0]
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, 1 << 30))
+    try:
+        reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+        header = [h.strip().lower() for h in next(reader, [])]
+        for row, cells in enumerate(reader, start=2):
+            for i, cell in enumerate(cells):
+                if len(cell.encode("utf-8")) > MAX_CELL_BYTES:
+                    return row, header[i] if i < len(header) else None, len(cell)
+    except csv.Error:
+        return None
+    finally:
+        csv.field_size_limit(limit)
+    return None

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench screenshot clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,13 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/analytics.py
 	$(BIN)/python benchmarks/batch.py
 	$(BIN)/python benchmarks/signals.py
+
+# the README's picture (docs/img/employee-report.png): runs the demo when needed, then
+# headless Chromium, installed here when missing
+screenshot: $(STAMP)
+	command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
+		|| (apt-get update && apt-get install -y chromium)
+	$(BIN)/python docs/screenshot.py
 
 clean:
 	rm -rf $(VENV) reports/*/ demo-workspace

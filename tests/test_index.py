@@ -4,6 +4,7 @@ links between pages (team to members, every page back to the index)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from html.parser import HTMLParser
@@ -136,26 +137,36 @@ def _page(ws: Workspace, period_dir: Path) -> str:
 def test_index_groups_by_department_and_team_and_names_managers(
     ws: Workspace, period_dir: Path
 ) -> None:
-    page = IndexPage(_page(ws, period_dir))
+    # E002 reports across teams: the index says so in E002's row
+    people = ws.people.copy()
+    people.loc[people["employee_id"] == "E002", "manager_id"] = "E007"
+    moved = dataclasses.replace(ws, people=people)
+    records = list(outputs.read_states(period_dir).values())
+    html = render_index(period="2026-Q3", records=records, warnings=[], org=org_chart(moved))
+    page = IndexPage(html)
     teams = ws.teams.set_index("team_id")
-    people = ws.people.set_index("employee_id")
+    people = people.set_index("employee_id")
     names = people["name"]
     assert page.departments == sorted(set(teams["department"]))
+    team_boss = {}
     for tid, team in teams.iterrows():
         members = people[people["team_id"] == tid]
-        boss = members["manager_id"].dropna().mode().iloc[0]  # whom most members report to
+        team_boss[tid] = members["manager_id"].dropna().mode().iloc[0]  # most members' manager
         dept, heading = page.teams[tid]
         assert dept == team["department"]
-        assert heading == f"{team['name']} manager: {names[boss]}"
-        assert page.rows[("team", tid)]["cells"]["manager"] == names[boss]
+        assert heading == f"{team['name']} manager: {names[team_boss[tid]]}"
+        assert page.rows[("team", tid)]["team"] == tid
     for eid, person in people.iterrows():
         row = page.rows[("employee", eid)]
-        assert (row["dept"], row["team"]) == (
-            teams.loc[person["team_id"], "department"],
-            person["team_id"],
-        )
+        place = (teams.loc[person["team_id"], "department"], person["team_id"])
+        assert (row["dept"], row["team"]) == place
+        text = " ".join("".join(row["text"]).split())
         boss = person["manager_id"]
-        assert row["cells"]["manager"] == ("" if pd.isna(boss) else names[boss])
+        if pd.isna(boss) or boss == team_boss[person["team_id"]]:
+            assert "reports to" not in text
+        else:
+            assert f"reports to {names[boss]}" in text
+    assert "reports to Tomasz Kowalski" in html  # E002's manager now
     for dept in set(teams["department"]):
         assert page.rows[("department", dept)]["dept"] == dept
 
@@ -175,29 +186,31 @@ def test_index_shows_at_a_glance_what_each_report_holds(ws: Workspace, period_di
 
 
 def test_a_report_that_could_not_be_generated_shows_its_reason(
-    ws: Workspace, period_dir: Path, tmp_path: Path
+    ws: Workspace, period_dir: Path
 ) -> None:
     records = list(outputs.read_states(period_dir).values())
-    error = "cell 2 (In [3]): ValueError: made to fail: E003\nTraceback (most recent call last):"
+    # the state record keeps the error's kind only (details may quote people's data)
+    error = outputs.error_kind("cell 2 (In [3]): ValueError: made to fail: E003\nTraceback")
     failed = []
     for record in records:
         if record["scope_id"] == "E003":  # published before: its previous version is kept
             record = {**record, "status": "failed", "error": error}
         if record["scope_id"] == "T04":  # never published
-            record = {**record, "status": "failed", "error": "no report", "html_sha256": None}
+            record = {**record, "status": "failed", "error": "line one\nline two"}
+            record["html_sha256"] = None
             for key in ("shifts_up", "shifts_down", "goals", "goals_met", "notes"):
                 record.pop(key)
         failed.append(record)
-    html = render_index(period="2026-Q3", records=failed, warnings=[], org=org_chart(ws))
+    html = render_index(
+        period="2026-Q3", records=failed, warnings=[], org=org_chart(ws), private=".private"
+    )
     page = IndexPage(html)
     e003 = " ".join("".join(page.rows[("employee", "E003")]["text"]).split())
-    assert (
-        "could not be generated: cell 2 (In [3]): ValueError: made to fail: E003 "
-        "(the previous version is kept)" in e003
-    )
-    assert "Traceback" not in html
+    assert "could not be generated: ValueError in cell 2 (the previous version is kept)" in e003
+    assert e003.count("JSON") == 1 and "not available" in e003  # the kept page's twin
     t04 = " ".join("".join(page.rows[("team", "T04")]["text"]).split())
-    assert "could not be generated: no report" in t04 and "not available" in t04
+    assert "could not be generated: line one" in t04 and "line two" not in t04
+    assert "not available" in t04
     assert 'href="teams/T04.html"' not in html
     assert "2 reports of this period need another run" in html
     assert html.count("could not be generated") == 2

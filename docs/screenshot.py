@@ -1,0 +1,68 @@
+"""The README's picture: a demo employee report, photographed by headless Chromium.
+
+    make screenshot            # or: .venv/bin/python docs/screenshot.py
+
+Runs the demo first when its report is not there yet (``kpinb demo``: the demo
+workspace in ``demo-workspace/``, the reports in ``reports/``), then opens
+``reports/2026-Q3/employees/E002.html`` (a steady improver of the demo) in
+Chromium without a window and writes ``docs/img/employee-report.png``. Chromium
+must be installed (``apt-get install -y chromium``; ``make screenshot`` does it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "/usr/bin/chromium")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Make the screenshot; 0 when written, 1 when Chromium or the report is missing."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workspace", type=Path, default=REPO / "demo-workspace")
+    parser.add_argument("--reports", type=Path, default=REPO / "reports")
+    parser.add_argument("--period", default="2026-Q3")
+    parser.add_argument("--employee", default="E002", help="the demo employee to show")
+    parser.add_argument("--out", type=Path, default=REPO / "docs" / "img" / "employee-report.png")
+    parser.add_argument("--size", default="1200,2400", help="window width,height in pixels")
+    args = parser.parse_args(argv)
+
+    page = args.reports / args.period / "employees" / f"{args.employee}.html"
+    if not page.is_file():
+        print(f"{page} is not there yet: running the demo first", file=sys.stderr)
+        command = [sys.executable, "-m", "kpinb", "demo", "--out", str(args.workspace)]
+        subprocess.run([*command, "--reports", str(args.reports)], cwd=REPO, check=True)
+    if not page.is_file():
+        print(f"the demo wrote no {page}", file=sys.stderr)
+        return 1
+    browser = next((found for b in BROWSERS if (found := shutil.which(b))), None)
+    if browser is None:
+        print("Chromium is not installed: apt-get install -y chromium", file=sys.stderr)
+        return 1
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--force-device-scale-factor=1",
+            f"--window-size={args.size}",
+            f"--screenshot={args.out.resolve()}",
+            page.resolve().as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -342,3 +342,35 @@ def test_many_series_at_once_match_one_at_a_time() -> None:
         got = rules_all.iloc[offset : offset + len(part)][list(signals.RULES)].to_numpy()
         assert (got == rules_one[list(signals.RULES)].to_numpy()).all()
         offset += len(part)
+
+
+RARE_BASE = [0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0] * 4  # 8 deals in 40 weeks
+
+
+def _rare(review: list[float]) -> pd.Series:
+    points = frame(RARE_BASE + review, review_from=40)
+    return signals.shift_status(points, signals.xmr_limits(points)).iloc[0]
+
+
+def test_one_busy_week_of_a_rare_count_is_not_a_shift() -> None:
+    """Baseline mean 0.2 a week: 3 and 2 deals in two weeks pass the CUSUM's h (z = 7.9),
+    but 5 deals in the 8 weeks since against 8 in 40 is binomial(13, 8/48) tail 0.07:
+    not a shift (the exact test asks for 0.005)."""
+    assert _rare([0, 0, 0, 0, 0, 3, 2, 0, 0, 0, 0, 0, 0])["shift"] == 0
+
+
+def test_a_sustained_rise_of_a_rare_count_is_a_shift() -> None:
+    """2 deals every week of the period: 26 against 8 in 40 weeks, tail far below 0.005."""
+    out = _rare([2.0] * 13)
+    assert out["shift"] == 1 and bool(out["shift_holds"])
+
+
+def test_the_exact_test_matches_a_hand_worked_binomial_tail() -> None:
+    """P(X >= 5) for X ~ binomial(13, 1/6): 1 - sum_{k<5} C(13,k) (1/6)^k (5/6)^(13-k)."""
+    from math import comb
+
+    from scipy.stats import binom
+
+    by_hand = 1 - sum(comb(13, k) * (1 / 6) ** k * (5 / 6) ** (13 - k) for k in range(5))
+    assert binom.sf(4, 13, 1 / 6) == pytest.approx(by_hand)
+    assert 0.005 < by_hand < 0.1

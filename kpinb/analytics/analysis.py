@@ -187,6 +187,7 @@ def _summarise(
     cur["baseline"] = signals.baseline_mask(cur)
     limits = signals.xmr_limits(cur)
     kpi = keys["kpi_id"].reindex(limits.index).astype(str)
+    limits["count_like"] &= ~kpi.map(bounds["percent"]).fillna(False).to_numpy(bool)
     limits = signals.apply_boundaries(
         limits,
         kpi.map(bounds["floor"]).to_numpy(dtype=float),

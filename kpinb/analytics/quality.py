@@ -56,7 +56,8 @@ def plausible_range(unit: str) -> tuple[float, float]:
 
 
 def natural_bounds(kpis: Mapping[str, KpiSpec], observations: pd.DataFrame) -> pd.DataFrame:
-    """Per KPI id: the ``floor`` and ``ceiling`` no value can pass (NaN = none).
+    """Per KPI id: the ``floor`` and ``ceiling`` no value can pass (NaN = none), and
+    whether its unit is a ``percent`` (a share, never a count).
 
     A KPI's own ``min`` / ``max`` when given; otherwise 0 is the floor of a KPI that
     has never been negative in the workspace (a count, an amount, a duration) and 100
@@ -68,8 +69,9 @@ def natural_bounds(kpis: Mapping[str, KpiSpec], observations: pd.DataFrame) -> p
         low = lowest.get(kid, np.nan)
         floor = spec.min if spec.min is not None else (0.0 if not low < 0 else np.nan)
         ceiling = spec.max if spec.max is not None else (100.0 if is_percent(spec.unit) else np.nan)
-        rows[kid] = (floor, ceiling)
-    out = pd.DataFrame.from_dict(rows, orient="index", columns=["floor", "ceiling"], dtype=float)
+        rows[kid] = (floor, ceiling, is_percent(spec.unit))
+    out = pd.DataFrame.from_dict(rows, orient="index", columns=["floor", "ceiling", "percent"])
+    out = out.astype({"floor": float, "ceiling": float, "percent": bool})
     out.index.name = "kpi_id"
     return out
 

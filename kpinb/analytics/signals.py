@@ -47,6 +47,10 @@ CUSUM_K = 0.75  # reference value, in sigmas: half the smallest shift worth find
 CUSUM_H = 4.75  # decision interval, in sigmas (tuned with benchmarks/signals.py)
 CUSUM_RECENT = 4  # a shift still holds when its last 4 points stay on its side
 CONSTANT_Z = 3.0  # z of a point off the level of a constant baseline (sigma 0)
+# counts too small for the normal approximation (a baseline mean under 5 a point): a
+# shift must also pass an exact test of its counts against the baseline's (one-sided)
+RARE_MEAN = 5.0
+RARE_ALPHA = 0.005
 RUN_LENGTH = 8
 RULES = ("beyond_limit", "run_of_8", "3_of_4")
 # a point's rule hits as one bit code (bit i = RULES[i]) and the name of each code
@@ -178,6 +182,10 @@ def xmr_limits(points: pd.DataFrame) -> pd.DataFrame:
         },
         index=pd.Index(key[starts], name="key"),
     )
+    whole = np.abs(value - np.round(value)) <= 1e-9
+    out["count_like"] = seg_sum((base & ~(whole & (value >= 0))).astype(np.int64), key) == 0
+    out["count_like"] &= n_base > 0
+    out["baseline_sum"] = seg_sum(np.where(base, value, 0.0), key)
     out["sigma"] = out["mr_bar"] / D2
     out["lower"] = out["centre"] - NPL_FACTOR * out["mr_bar"]
     out["upper"] = out["centre"] + NPL_FACTOR * out["mr_bar"]
@@ -370,6 +378,8 @@ def shift_status(points: pd.DataFrame, limits: pd.DataFrame) -> pd.DataFrame:
     verdict = (limits["baseline_kind"].to_numpy(dtype=object) == "locked") & (n_review > 0)
     verdict &= ~np.isnan(centre) & ~np.isnan(sigma)
     shifted = verdict & (direction != 0)
+    if "count_like" in limits:
+        shifted &= ~_rare_and_unproven(limits, x, onset, direction, shifted)
     with np.errstate(divide="ignore", invalid="ignore"):
         sigmas = np.where(sigma > 0, since / sigma, np.nan)
     at = np.maximum(onset, 0)
@@ -420,6 +430,42 @@ STATUSES = (
     "not_enough_history",
     "no_data",
 )
+
+
+def _rare_and_unproven(
+    limits: pd.DataFrame,
+    x: np.ndarray,
+    onset: np.ndarray,
+    direction: np.ndarray,
+    shifted: np.ndarray,
+) -> np.ndarray:
+    """Shifts of small counts that an exact test does not bear out.
+
+    With a baseline mean under :data:`RARE_MEAN` a point, counts are too skewed for the
+    CUSUM's normal scale (a quiet baseline makes one busy week look like a shift). Given
+    the counts since the onset (W, over w points) and in the baseline (B, over b points),
+    W is binomial(W + B, w / (w + b)) when the rate did not change: the shift stands only
+    when that tail, in its direction, is below :data:`RARE_ALPHA`.
+    """
+    from scipy.stats import binom
+
+    rare = shifted & limits["count_like"].to_numpy(bool) & (limits["centre"].to_numpy() < RARE_MEAN)
+    rare &= np.all(np.isnan(x) | (np.abs(x - np.round(x)) <= 1e-9) & (x >= 0), axis=1)
+    if not rare.any():
+        return rare
+    cols = np.arange(x.shape[1])[None, :]
+    since = (cols >= np.maximum(onset, 0)[:, None]) & ~np.isnan(x)
+    window = np.where(since, x, 0.0).sum(axis=1)
+    points = since.sum(axis=1)
+    base_sum = limits["baseline_sum"].to_numpy(dtype=float)
+    base_n = limits["baseline_n"].to_numpy(dtype=float)
+    total = np.round(window + base_sum)
+    share = points / np.maximum(points + base_n, 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        upper = binom.sf(np.round(window) - 1, total, share)  # P(W >= observed)
+        lower = binom.cdf(np.round(window), total, share)  # P(W <= observed)
+    p = np.where(direction > 0, upper, lower)
+    return rare & ~(p < RARE_ALPHA)
 
 
 def statuses(

@@ -317,3 +317,24 @@ def test_a_report_failing_twice_still_shows_its_kept_previous_version(tmp_path: 
         assert record["html_sha256"] == hashlib.sha256(b"<p>ok</p>").hexdigest()
     page = render_index(period="2026-Q3", records=[record], warnings=[])
     assert 'href="employees/E001.html"' in page and "the previous version is kept" in page
+
+
+def test_a_failed_report_whose_page_is_kept_keeps_its_at_a_glance_counts(tmp_path: Path) -> None:
+    files = ReportFiles("employee", "E001", "employee", "E001")
+    staging = outputs.make_staging(tmp_path)
+    twin = {
+        "id": "E001",
+        "kpis": [
+            {"story": "improving_shift", "goal": {"score": 0.8, "success": True}},
+            {"story": "worsening_shift", "goal": None},
+        ],
+    }
+    outputs.publish(tmp_path, files, "<p>ok</p>", twin, name="Ana", key="k1", staging=staging)
+    before = outputs.read_states(tmp_path)["employees/E001.html"]
+    assert (before["shifts_up"], before["shifts_down"], before["goals_met"]) == (1, 1, 1)
+    outputs.keep_failed(tmp_path, files, None, "cell 2 (In [3]): ValueError: x", name="Ana",
+                        staging=staging)  # fmt: skip
+    after = outputs.read_states(tmp_path)["employees/E001.html"]
+    assert after["status"] == "failed" and after["error"] == "ValueError in cell 2"
+    for key in ("shifts_up", "shifts_down", "goals", "goals_met", "notes", "html_sha256"):
+        assert after[key] == before[key], key

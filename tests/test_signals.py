@@ -354,7 +354,7 @@ def _rare(review: list[float]) -> pd.Series:
 
 def test_one_busy_week_of_a_rare_count_is_not_a_shift() -> None:
     """Baseline mean 0.2 a week: 3 and 2 deals in two weeks pass the CUSUM's h (z = 7.9),
-    but 5 deals in the 8 weeks since against 8 in 40 is binomial(13, 8/48) tail 0.07:
+    but 5 deals in the 8 weeks since against 8 in 40 is binomial(13, 8/48) tail 0.05:
     not a shift (the exact test asks for 0.005)."""
     assert _rare([0, 0, 0, 0, 0, 3, 2, 0, 0, 0, 0, 0, 0])["shift"] == 0
 

@@ -79,11 +79,18 @@ def make_exporter() -> Any:
     )
 
 
-def notebook_html(exporter: Any, nb: Any, *, title: str, footer: str) -> str:
-    """The page of an executed report notebook (title and footer are escaped)."""
+def notebook_html(
+    exporter: Any, nb: Any, *, title: str, footer: str, index: str = "../index.html"
+) -> str:
+    """The page of an executed report notebook (title and footer are escaped); ``index``
+    is the link back to the period's index ("" for a page that stands alone)."""
     body, _ = exporter.from_notebook_node(
         _without_twin(nb),
-        resources={"kpinb_title": display_text(title), "kpinb_footer": footer},
+        resources={
+            "kpinb_title": display_text(title),
+            "kpinb_footer": footer,
+            "kpinb_index": index,
+        },
     )
     return str(body)
 
@@ -110,7 +117,8 @@ def render_report(nb: Any, exporter: Any = None) -> tuple[str, dict[str, Any]]:
         raise ValueError(msg)
     footer = page_footer(str(twin.get("period", "")), str(twin.get("view", "")))
     title = str(twin.get("title", ""))
-    html = notebook_html(exporter or make_exporter(), nb, title=title, footer=footer)
+    # a page rendered by hand stands alone: no link to an index that is not there
+    html = notebook_html(exporter or make_exporter(), nb, title=title, footer=footer, index="")
     fetched = external_fetches(html)
     if fetched:
         msg = f"the page would fetch from another host: {', '.join(fetched[:3])}"

@@ -266,10 +266,20 @@ def keep_failed(
             kept = None
     # the published page (from the last good run, however many failures ago) stays put
     previous = read_states(period_dir).get(str(files.html), {})
-    record = {
-        key: previous[key]
-        for key in ("html_sha256", "json_sha256", "quality")
-        if previous.get("html_sha256") and key in previous
+    keep = (
+        "status",
+        "key",
+        "name",
+        "error",
+        "html",
+        "json",
+        "scope",
+        "scope_id",
+        "view",
+        "updated",
+    )
+    record = {  # the kept page's hashes and at-a-glance counts stay with it
+        k: v for k, v in previous.items() if previous.get("html_sha256") and k not in keep
     }
     record.update({"status": "failed", "key": "", "name": name, "error": error_kind(error)})
     _write_state(period_dir, files, record, staging)

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 
 from kpinb.batch.jobs import BatchResult, ReportJob, ReportOutcome
 from kpinb.batch.plan import scope_members
-from kpinb.version import __version__
 
 if TYPE_CHECKING:
     from kpinb.periods import Period
@@ -131,7 +130,7 @@ class PeriodRun:
         twin = export.twin_of(nb)
         problem = export.twin_mismatch(twin, job.files, self.per.label)
         if problem is None:
-            footer = f"kpinb {__version__} · {self.per.label} · {job.files.view} view"
+            footer = export.page_footer(self.per.label, job.files.view)
             title = str(twin.get("title", job.name)) if twin else job.name
             html = export.notebook_html(self.exporter, nb, title=title, footer=footer)
             fetched = export.external_fetches(html)

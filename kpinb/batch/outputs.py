@@ -57,6 +57,11 @@ class ReportFiles:
         return self.html.with_suffix(".json")
 
     @property
+    def pdf(self) -> PurePosixPath:
+        """The PDF next to the HTML page (``kpinb run --formats html,pdf``)."""
+        return self.html.with_suffix(".pdf")
+
+    @property
     def notebook(self) -> PurePosixPath:
         """Where the executed notebook of a report that could not be built is kept,
         relative to the period's private folder (:func:`private_dir`)."""
@@ -180,11 +185,16 @@ def read_states(period_dir: Path) -> dict[str, dict[str, Any]]:
     return states
 
 
-def is_current(period_dir: Path, state: Mapping[str, Any] | None, key: str) -> bool:
-    """True when the published report was built from ``key`` and its files are intact."""
+def is_current(
+    period_dir: Path, state: Mapping[str, Any] | None, key: str, *, pdf: bool = False
+) -> bool:
+    """True when the published report was built from ``key`` and its files are intact
+    (with ``pdf``, its PDF too)."""
     if not state or state.get("status") != "ok" or state.get("key") != key:
         return False
-    for part in ("html", "json"):
+    for part in ("html", "json", "pdf") if pdf else ("html", "json"):
+        if not state.get(part):
+            return False
         path = period_dir / state[part]
         if not path.is_file() or sha256_file(path) != state.get(f"{part}_sha256"):
             return False
@@ -214,22 +224,26 @@ def publish(
     name: str,
     key: str,
     staging: Path,
+    pdf: bytes | None = None,
 ) -> None:
-    """Put one finished report in place: its JSON twin and HTML page together, then its
-    state record.
+    """Put one finished report in place: its JSON twin, HTML page and PDF (when given)
+    together, then its state record.
 
-    Both files are written whole before either replaces its earlier version, so a full
-    disk or an unwritable folder leaves the earlier pair as it was (and raises); a run
-    killed in between leaves the state record behind, so the next run rebuilds it.
+    All files are written whole before any replaces its earlier version, so a full
+    disk or an unwritable folder leaves the earlier set as it was (and raises); a run
+    killed in between leaves the state record behind, so the next run rebuilds it. A
+    page published without a PDF removes an earlier PDF, which would no longer match.
     """
     twin_text = dumps_json(twin)
-    atomic_write_together(
-        [
-            (resolve_under(period_dir, files.json), twin_text),
-            (resolve_under(period_dir, files.html), html),
-        ],
-        tmp_dir=staging,
-    )
+    written = [
+        (resolve_under(period_dir, files.json), twin_text),
+        (resolve_under(period_dir, files.html), html),
+    ]
+    if pdf is not None:
+        written.append((resolve_under(period_dir, files.pdf), pdf))
+    atomic_write_together(written, tmp_dir=staging)
+    if pdf is None:
+        resolve_under(period_dir, files.pdf).unlink(missing_ok=True)
     private = private_dir(period_dir, create=False)
     resolve_under(private, files.notebook).unlink(missing_ok=True)  # an earlier failure
     quality = twin.get("data_quality")
@@ -239,6 +253,7 @@ def publish(
         "name": name,
         "html_sha256": sha256_bytes(html),
         "json_sha256": sha256_bytes(twin_text),
+        **({"pdf": str(files.pdf), "pdf_sha256": sha256_bytes(pdf)} if pdf is not None else {}),
         "quality": len(quality) if isinstance(quality, list | tuple) else None,
         **glance(twin),  # the index's at-a-glance figures
     }
@@ -290,14 +305,14 @@ def check_targets(period_dir: Path, files: Iterable[ReportFiles]) -> None:
     """Refuse, before anything is written, a report whose files would land outside the
     period folder (a planted symlink): :func:`resolve_under` for every file a run writes."""
     for item in files:
-        for relative in (item.html, item.json, _state_relative(item)):
+        for relative in (item.html, item.json, item.pdf, _state_relative(item)):
             resolve_under(period_dir, relative)
 
 
 def remove_report(period_dir: Path, html: str) -> None:
-    """Unpublish one report: its page, its twin and its state record."""
+    """Unpublish one report: its page, its twin, its PDF and its state record."""
     page = resolve_under(period_dir, html)
-    for path in (page, page.with_suffix(".json")):
+    for path in (page, page.with_suffix(".json"), page.with_suffix(".pdf")):
         path.unlink(missing_ok=True)
     resolve_under(period_dir, PurePosixPath(STATE_DIR, "state", f"{html}.json")).unlink(
         missing_ok=True

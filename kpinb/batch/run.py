@@ -52,6 +52,7 @@ def run_batch(
     notebooks_dir: str | os.PathLike[str] | None = None,
     restart_every: int = RESTART_EVERY,
     progress: bool | None = None,
+    formats: Iterable[str] = ("html",),
 ) -> BatchResult:
     """Generate every report of ``period`` for the workspace at ``workspace_path``.
 
@@ -78,11 +79,15 @@ def run_batch(
         Notebooks one kernel runs before it is replaced by a fresh one.
     progress
         Progress bar (True), plain log lines (False), or decide by the terminal (None).
+    formats
+        ``html`` (always) and optionally ``pdf``: each report printed to PDF by headless
+        Chromium (:mod:`kpinb.batch.browser`), published together with its page.
 
     Raises
     ------
     UsageError
-        Bad period, view, worker count or unknown ids (nothing written).
+        Bad period, view, worker count, format or unknown ids, or ``pdf`` asked for
+        without Chromium (nothing written).
     WorkspaceError
         The workspace is invalid; every problem is listed (nothing written).
     BatchError
@@ -92,6 +97,7 @@ def run_batch(
     per = period if isinstance(period, Period) else parse_period(period)
     chosen = _check_views(views)
     count = _check_workers(workers)
+    pdf = _check_formats(formats)
     ws = _load(Path(workspace_path))
     _check_journal(Path(workspace_path))
     requests = plan_requests(ws, per, views=chosen, only=only)
@@ -106,6 +112,7 @@ def run_batch(
         workers=count,
         restart_every=restart_every,
         progress=progress,
+        pdf=pdf,
     )
     return run.run(ws, force=force)
 
@@ -119,6 +126,22 @@ def _check_views(views: Iterable[str] | None) -> tuple[str, ...] | None:
         msg = f"unknown view(s) {', '.join(unknown) or '(none given)'}; use {', '.join(ALL_VIEWS)}"
         raise UsageError(msg)
     return chosen
+
+
+def _check_formats(formats: Iterable[str]) -> bool:
+    """True when PDFs are asked for (and Chromium is there to print them)."""
+    chosen = {f.strip().lower() for f in formats if f.strip()}
+    unknown = sorted(chosen - {"html", "pdf"})
+    if unknown:
+        msg = f"unknown format(s) {', '.join(unknown)}; use html, pdf"
+        raise UsageError(msg)
+    if "pdf" not in chosen:
+        return False
+    from kpinb.batch.browser import find_chromium, missing_message
+
+    if find_chromium() is None:
+        raise UsageError(missing_message())
+    return True
 
 
 def _check_workers(workers: int | None) -> int:

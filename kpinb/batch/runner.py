@@ -12,10 +12,12 @@ At the end the run writes ``index.html`` and ``run.json`` (:mod:`kpinb.batch.man
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import shutil
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -54,6 +56,7 @@ class PeriodRun:
         workers: int,
         restart_every: int,
         progress: bool | None,
+        pdf: bool = False,
     ) -> None:
         self.per = per
         self.period_dir = period_dir
@@ -69,6 +72,8 @@ class PeriodRun:
         self.exporter: Any = None
         self.templates: dict[Path, Any] = {}
         self.bar = _Progress(0, False)
+        self.pdf = pdf  # also print each report to PDF (one browser for the run)
+        self.printer: Any = None
 
     def run(self, ws: Workspace, *, force: bool) -> BatchResult:
         """Skip what is current, build the rest, then write index.html and run.json."""
@@ -85,15 +90,29 @@ class PeriodRun:
                 todo = []
                 for job in self.jobs:
                     state = states.get(str(job.files.html))
-                    if not force and outputs.is_current(self.period_dir, state, job.key):
+                    if not force and outputs.is_current(
+                        self.period_dir, state, job.key, pdf=self.pdf
+                    ):
                         self.outcomes.append(ReportOutcome(job, "unchanged"))
                     else:
                         todo.append(job)
                 if todo:
-                    run_coroutine(self._execute(todo))
+                    with self._printer():
+                        run_coroutine(self._execute(todo))
                 return self._finish(ws, time.perf_counter() - started)
             finally:
                 shutil.rmtree(self.staging, ignore_errors=True)
+
+    @contextlib.contextmanager
+    def _printer(self) -> Iterator[None]:
+        """With PDFs asked for, one headless Chromium for the whole run."""
+        if not self.pdf:
+            yield
+            return
+        from kpinb.batch.browser import pdf_printer
+
+        with pdf_printer(self.staging) as self.printer:
+            yield
 
     async def _execute(self, todo: list[ReportJob]) -> None:
         from papermill.iorw import load_notebook_node
@@ -153,6 +172,7 @@ class PeriodRun:
         error = built.error
         if error is None:
             try:
+                pdf = self._print(job, built)
                 outputs.publish(
                     self.period_dir,
                     job.files,
@@ -161,10 +181,13 @@ class PeriodRun:
                     name=job.name,
                     key=job.key,
                     staging=self.staging,
+                    pdf=pdf,
                 )
                 return ReportOutcome(job, "written", built.run_seconds)
             except OSError as exc:
                 error = f"disk: {exc.strerror or exc} ({exc.filename or 'writing the report'})"
+            except RuntimeError as exc:  # kpinb.batch.browser.BrowserError
+                error = f"PDF: {exc}"
         try:
             kept = outputs.keep_failed(
                 self.period_dir, job.files, built.nb, error, name=job.name, staging=self.staging
@@ -172,6 +195,12 @@ class PeriodRun:
         except OSError:  # the disk is full or read-only: the outcome still says why
             kept = None
         return ReportOutcome(job, "failed", built.run_seconds, error, kept)
+
+    def _print(self, job: ReportJob, built: _Built) -> bytes | None:
+        """The report's PDF, when asked for (printed before anything is published)."""
+        if self.printer is None:
+            return None
+        return self.printer.print_html(built.html, job.files.stem)
 
     def _finish(self, ws: Workspace, seconds: float) -> BatchResult:
         from kpinb.batch import outputs

@@ -45,6 +45,13 @@ def register(subparsers: Any) -> None:
         "--force", action="store_true", help="regenerate reports whose inputs have not changed"
     )
     parser.add_argument(
+        "--formats",
+        action="append",
+        metavar="FORMATS",
+        help="comma-separated output formats: html (always), pdf (printed by headless "
+        "Chromium, which must be installed)",
+    )
+    parser.add_argument(
         "--notebooks",
         type=Path,
         metavar="DIR",
@@ -75,6 +82,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             views=_split(args.views),
             force=args.force,
             notebooks_dir=args.notebooks,
+            formats=_split(args.formats) or ("html",),
         )
     except (WorkspaceError, BatchError) as exc:
         print(f"kpinb: {exc}", file=sys.stderr)

@@ -329,3 +329,21 @@ def test_a_cell_too_big_for_the_reader_is_named_with_the_limit(tmp_path: Path) -
     assert (problem.file, problem.rows, problem.column) == ("people.csv", (4,), "role")
     assert "3,000,000 characters" in problem.problem and "1,048,576 bytes" in problem.problem
     assert "straddl" not in str(problem)
+
+
+def test_reports_of_a_workspace_without_values_say_so(tmp_path: Path) -> None:
+    from kpinb.report import build_report
+
+    ws = _copy(tmp_path)
+    header = (ws / "observations.csv").read_text(encoding="utf-8").splitlines()[0]
+    (ws / "observations.csv").write_text(header + "\n", encoding="utf-8")
+    loaded = load_workspace(ws)
+    for scope, sid, view in [
+        ("employee", "E001", "employee"),
+        ("team", "T01", "manager"),
+        ("team", "T01", "executive"),
+        ("department", str(loaded.teams["department"].iloc[0]), "executive"),
+    ]:
+        twin = build_report(loaded, scope, sid, "2026-Q3", view).to_json()
+        text = " ".join(s["text"] for sec in twin["sections"] for s in sec["sentences"])
+        assert "no values" in text or "no value" in text, (scope, view, text[:300])

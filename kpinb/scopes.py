@@ -14,6 +14,9 @@ SCOPE_VIEWS: dict[str, tuple[str, ...]] = {
     "team": ("manager", "executive"),
     "department": ("executive",),
 }
+# views that are not one report per scope but a pack of the whole period, published in
+# their own folder of the period (never linked from a report, never in the index)
+PACK_VIEWS = ("calibration",)
 SCOPE_DIRS = {"employee": "employees", "team": "teams", "department": "departments"}
 # the MIME type under which a report notebook displays its JSON twin (the batch reads it)
 REPORT_MIME = "application/vnd.kpinb.report+json"

@@ -122,7 +122,12 @@ def test_export_xlsx_is_typed_and_neutralised(ws, capsys, tmp_path) -> None:
     out = tmp_path / "j.xlsx"
     assert _run(capsys, "checkin", "export", ws, "--format", "xlsx", "--out", out)[0] == 0
     book = openpyxl.load_workbook(out)
-    assert book.sheetnames == ["checkins", "entry history", "action history"]
+    assert book.sheetnames == [
+        "checkins",
+        "entry history",
+        "action history",
+        "calibration decisions",
+    ]
     header, row = list(book["checkins"].iter_rows(values_only=False))[:2]
     cells = {h.value: c for h, c in zip(header, row, strict=True)}
     for column, text in [("what_moved", "'=1+2 calls"), ("expected_impact", "'+5 deals"),

@@ -51,6 +51,8 @@ class BatchResult:
     unwritten: tuple[str, ...] = field(default=())
     # published reports removed because their subject left the workspace
     removed: tuple[str, ...] = field(default=())
+    # the calibration pack's index, when the run published one (--views calibration)
+    calibration: Path | None = None
 
     def by_status(self, status: str) -> list[ReportOutcome]:
         """The outcomes with ``status`` (written, unchanged, failed)."""

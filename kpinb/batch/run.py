@@ -34,7 +34,7 @@ from kpinb.batch.plan import NOTEBOOKS_DIR, make_jobs, plan_requests
 from kpinb.batch.runner import RESTART_EVERY, PeriodRun
 from kpinb.errors import BatchError, UsageError, WorkspaceError
 from kpinb.periods import Period, parse_period
-from kpinb.scopes import ALL_VIEWS
+from kpinb.scopes import ALL_VIEWS, PACK_VIEWS
 
 if TYPE_CHECKING:
     from kpinb.workspace import Workspace
@@ -69,8 +69,10 @@ def run_batch(
     workers
         Kernels running in parallel (default: the machine's cores).
     views
-        Views to produce (employee, manager, executive). Default: each scope in its
-        primary view (employees: employee, teams: manager, departments: executive).
+        Views to produce (employee, manager, executive, calibration). Default: each scope
+        in its primary view (employees: employee, teams: manager, departments:
+        executive). ``calibration`` publishes the period's calibration pack in
+        ``out/<period>/calibration/`` (:mod:`kpinb.batch.packs`).
     force
         Regenerate reports whose inputs have not changed.
     notebooks_dir
@@ -114,16 +116,22 @@ def run_batch(
         progress=progress,
         pdf=pdf,
     )
-    return run.run(ws, force=force)
+    result = run.run(ws, force=force)
+    if chosen and "calibration" in chosen:
+        from kpinb.batch.packs import publish_calibration
+
+        result = publish_calibration(ws, per, period_dir, result)
+    return result
 
 
 def _check_views(views: Iterable[str] | None) -> tuple[str, ...] | None:
     if views is None:
         return None
     chosen = tuple(dict.fromkeys(v.strip() for v in views if v.strip()))
-    unknown = [v for v in chosen if v not in ALL_VIEWS]
+    known = ALL_VIEWS + PACK_VIEWS
+    unknown = [v for v in chosen if v not in known]
     if unknown or not chosen:
-        msg = f"unknown view(s) {', '.join(unknown) or '(none given)'}; use {', '.join(ALL_VIEWS)}"
+        msg = f"unknown view(s) {', '.join(unknown) or '(none given)'}; use {', '.join(known)}"
         raise UsageError(msg)
     return chosen
 

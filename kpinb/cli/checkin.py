@@ -255,6 +255,7 @@ def run_export(args: argparse.Namespace) -> int:
             "checkins": journal.checkins_frame(args.workspace),
             "entry history": journal.history_entries(args.workspace),
             "action history": journal.history_actions(args.workspace),
+            "calibration decisions": journal.decision_history(args.workspace),
         }
         sheets.write_xlsx(frames, out)
     print(f"wrote {out}")

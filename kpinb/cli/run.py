@@ -39,7 +39,8 @@ def register(subparsers: Any) -> None:
         "--views",
         action="append",
         metavar="VIEWS",
-        help="comma-separated views: employee, manager, executive",
+        help="comma-separated views: employee, manager, executive, calibration (the "
+        "period's calibration pack in OUT/PERIOD/calibration/)",
     )
     parser.add_argument(
         "--force", action="store_true", help="regenerate reports whose inputs have not changed"
@@ -127,4 +128,6 @@ def summary(result: BatchResult) -> str:
             "workspace: " + "; ".join(result.removed)
         )
     lines.append(f"Index: {result.index}")
+    if result.calibration is not None:
+        lines.append(f"Calibration pack (HR and managers only): {result.calibration}")
     return "\n".join(lines)

@@ -216,21 +216,43 @@ def goals_table(people: list[Person], seed: int) -> pd.DataFrame:
 
 
 def ratings_table(people: list[Person], cal: Calendar, seed: int) -> pd.DataFrame:
-    """Manager ratings (1-5) per quarter, for calibration only."""
+    """Manager ratings (1-5) per quarter, for calibration only.
+
+    Two planted calibration cases in the review quarter: the person rated low whose
+    KPIs improve (:func:`calibration_cases`), and a manager who rates all their direct
+    reports 4 or 5 whatever the evidence, new hires included.
+    """
     rng = np.random.default_rng([seed, 6])
     lift = {"steady_improver": 1, "dependency_shift": -1}
+    low, lenient = calibration_cases(people)
     rows = []
     for q in _quarters(cal):
         for p in people:
             draw = int(rng.integers(-1, 2))
-            if p.start_date <= q.start:
-                rating = 3 + (lift.get(p.archetype, 0) if q == cal.period else 0) + draw
+            review = q == cal.period
+            if review and p.manager_id == lenient and p.start_date <= q.end:
+                rows.append((p.employee_id, q.label, str(4 + (draw > 0))))
+            elif p.start_date <= q.start:
+                rating = 3 + (lift.get(p.archetype, 0) if review else 0) + draw
+                rating = 2 if review and p.employee_id == low else rating
                 rows.append((p.employee_id, q.label, str(min(5, max(1, rating)))))
     return pd.DataFrame(rows, columns=["employee_id", "period", "rating"])
 
 
+def calibration_cases(people: list[Person]) -> tuple[str, str]:
+    """The planted calibration cases: (the person rated low whose KPIs improve, the
+    manager whose ratings run high). The manager leads the support team that exists at
+    every size; the person is the last steady improver outside that team."""
+    lead = next(p for p in people if p.team_id == SMALL_TEAMS[-1])
+    improvers = [
+        p for p in people if p.archetype == "steady_improver" and p.manager_id != lead.employee_id
+    ]
+    return improvers[-1].employee_id, lead.employee_id
+
+
 def feasibility_table(people: list[Person], cal: Calendar) -> pd.DataFrame:
-    """Two flags: one person hit by the dependency, one team short of people."""
+    """Three flags: one person hit by the dependency, the person rated low whose KPIs
+    improve (a dependency of their own), one team short of people."""
     rows = []
     shifted = [p for p in people if p.archetype == "dependency_shift"]
     if shifted:
@@ -240,6 +262,11 @@ def feasibility_table(people: list[Person], cal: Calendar) -> pd.DataFrame:
         rows.append(
             ("employee", p.employee_id, ROLES[p.role][1][0], cal.period.label, p.name, reason)
         )
+    low = next(p for p in people if p.employee_id == calibration_cases(people)[0])
+    reason = FEASIBILITY_REASONS["rated_low_improving"]
+    rows.append(
+        ("employee", low.employee_id, ROLES[low.role][1][0], cal.period.label, low.name, reason)
+    )
     team = next(p for p in people if p.team_id == SMALL_TEAMS[-1])  # its lead
     reason = FEASIBILITY_REASONS["team"]
     rows.append(("team", team.team_id, ROLES[team.role][1][0], cal.period.label, team.name, reason))
@@ -290,11 +317,17 @@ class _When:
 
 
 def archetypes_table(people: list[Person]) -> pd.DataFrame:
-    """What the generator built: one row per person and KPI an archetype shapes."""
+    """What the generator built: one row per person and KPI an archetype shapes, then
+    the two calibration cases."""
     rows = [
         (p.employee_id, k, p.archetype)
         for p in people
         for k in ROLES[p.role][1]
         if p.archetype and is_shaped(p, KPIS[k])
     ]
+    # the planted calibration cases (ratings_table): the person rated low on their
+    # improving KPI, and the manager whose ratings run high (no KPI: kpi_id empty)
+    low, lenient = calibration_cases(people)
+    low_kpi = next(k for e, k, a in rows if e == low and a == "steady_improver")
+    rows += [(low, low_kpi, "rated_low_improving"), (lenient, "", "lenient_rater")]
     return pd.DataFrame(rows, columns=["employee_id", "kpi_id", "archetype"])

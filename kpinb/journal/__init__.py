@@ -1,6 +1,12 @@
 """The check-in journal (rank 2): records, the SQLite store, import and export, and
 spreadsheet-safe writing. ``journal.sqlite`` is only touched through these functions."""
 
+from kpinb.journal.decisions import (
+    DECISION_COLUMNS,
+    decision_history,
+    latest_decisions,
+    record_decision,
+)
 from kpinb.journal.entries import (
     ACTION_COLUMNS,
     LATEST_COLUMNS,
@@ -39,6 +45,7 @@ from kpinb.journal.store import (
 __all__ = [
     "ACTION_COLUMNS",
     "CHECKIN_COLUMNS",
+    "DECISION_COLUMNS",
     "DIAGNOSES",
     "LATEST_COLUMNS",
     "SCHEMA_VERSION",
@@ -51,12 +58,14 @@ __all__ = [
     "check_journal",
     "checkins_frame",
     "close_action",
+    "decision_history",
     "edit_entry",
     "entry_history",
     "history_actions",
     "history_entries",
     "import_checkins",
     "journal_path",
+    "latest_decisions",
     "latest_entries",
     "list_actions",
     "list_entries",
@@ -64,6 +73,7 @@ __all__ = [
     "neutralise",
     "open_actions",
     "parse_date",
+    "record_decision",
     "schema_version",
     "unneutralise",
     "write_csv",

@@ -10,8 +10,11 @@ transaction (:func:`transaction`).
 The schema is versioned (table ``schema_version``) and migrated forward when a
 writer opens it: v1 holds entries and actions; v2 adds ``origin`` and ``note``
 to every version row, an index for import matching, and the ``imports`` ledger; v3
-refuses REPLACE (an insert over an existing key). Every open checks the file
-(``PRAGMA quick_check``) and refuses a damaged one, saying how to recover.
+refuses REPLACE (an insert over an existing key); v4 adds the calibration decision log
+(``calibration_decisions``: proposed and agreed ratings with their reason, one row per
+decision, a revised decision is a new row), append-only and REPLACE-proof like the rest.
+Every open checks the file (``PRAGMA quick_check``) and refuses a damaged one, saying
+how to recover.
 Readers never create or migrate the file: :func:`query` returns an empty frame
 when it does not exist.
 """
@@ -97,7 +100,19 @@ _V3 = [
     _NO_REPLACE.format(table=table, match=" AND ".join(f"{k} = NEW.{k}" for k in keys))
     for table, keys in _KEYS.items()
 ]
-MIGRATIONS: tuple[tuple[int, list[str]], ...] = ((1, _V1), (2, _V2), (3, _V3))
+# the calibration decision log: a revised decision is a new row (the latest per period and
+# employee is the current one); ratings are REAL so any rating scale fits
+_V4 = [
+    """CREATE TABLE calibration_decisions (decision_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        period TEXT NOT NULL, employee_id TEXT NOT NULL, proposed_rating REAL,
+        agreed_rating REAL NOT NULL, reason TEXT NOT NULL CHECK (length(trim(reason)) > 0),
+        decided_by TEXT NOT NULL CHECK (length(trim(decided_by)) > 0),
+        decided_on TEXT NOT NULL, recorded_at TEXT NOT NULL)""",
+    "CREATE INDEX calibration_decisions_period ON calibration_decisions (period, employee_id)",
+    *_append_only("calibration_decisions"),
+    _NO_REPLACE.format(table="calibration_decisions", match="decision_id = NEW.decision_id"),
+]
+MIGRATIONS: tuple[tuple[int, list[str]], ...] = ((1, _V1), (2, _V2), (3, _V3), (4, _V4))
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
@@ -263,16 +278,18 @@ def now() -> str:
 
 # --- typed reads -----------------------------------------------------------------------------
 
-_DATE_COLUMNS = ("date", "due", "entry_date")
-_INT_COLUMNS = ("entry_id", "action_id", "version")
+_DATE_COLUMNS = ("date", "due", "entry_date", "decided_on")
+_INT_COLUMNS = ("entry_id", "action_id", "version", "decision_id")
+_FLOAT_COLUMNS = ("proposed_rating", "agreed_rating")
 
 
-def query(root: str | Path, sql: str, columns: Sequence[str]) -> pd.DataFrame:
-    """Run ``sql`` read-only; typed frame with ``columns`` (empty when there is no journal)."""
+def query(root: str | Path, sql: str, columns: Sequence[str], *, since: int = 1) -> pd.DataFrame:
+    """Run ``sql`` read-only; typed frame with ``columns`` (empty when there is no journal,
+    or when its schema is older than ``since``, the version that added the table read)."""
     with reader(root) as conn:
         rows: list[tuple[object, ...]] = []
         names: list[str] = list(columns)
-        if conn is not None and _version(conn) > 0:
+        if conn is not None and _version(conn) >= max(since, 1):
             with _unreadable_as_journal_error(root):
                 cursor = conn.execute(sql)
                 rows, names = cursor.fetchall(), [d[0] for d in cursor.description]
@@ -285,6 +302,8 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     for col in frame.columns:
         if col in _INT_COLUMNS:
             frame[col] = frame[col].astype("int64")
+        elif col in _FLOAT_COLUMNS:
+            frame[col] = pd.to_numeric(frame[col]).astype("float64")
         elif col in _DATE_COLUMNS:
             frame[col] = pd.to_datetime(frame[col], format="%Y-%m-%d").astype("datetime64[ns]")
         else:  # text as stored today: an older row may hold a terminal escape

@@ -1,0 +1,41 @@
+"""Packs of a whole period, published beside the reports (``--views calibration``).
+
+The calibration pack (:mod:`kpinb.calibration`) goes to ``<period>/calibration/``: its
+own index, a page per department and a workbook, written whole and swapped in together
+under the period folder's lock. It is never linked from a report and never listed in
+the period's index. A pack that cannot be built or written is named in the run's
+summary (and the run exits 1); the earlier pack, if any, stays as it was.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kpinb.batch import outputs
+from kpinb.errors import KpinbError
+
+if TYPE_CHECKING:
+    from kpinb.batch.jobs import BatchResult
+    from kpinb.periods import Period
+    from kpinb.workspace import Workspace
+
+CALIBRATION_DIR = "calibration"
+
+
+def publish_calibration(
+    ws: Workspace, per: Period, period_dir: Path, result: BatchResult
+) -> BatchResult:
+    """Build and publish the period's calibration pack; ``result`` says where, or why not."""
+    from kpinb.calibration import build_pack, write_pack
+
+    folder = outputs.resolve_under(period_dir, CALIBRATION_DIR)
+    try:
+        with outputs.hold_lock(period_dir):
+            write_pack(build_pack(ws, per), folder)
+    except (KpinbError, OSError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        problem = f"the calibration pack could not be written ({why})"
+        return dataclasses.replace(result, unwritten=(*result.unwritten, problem))
+    return dataclasses.replace(result, calibration=folder / "index.html")

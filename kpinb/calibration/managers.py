@@ -1,0 +1,151 @@
+"""Per manager: the ratings they proposed beside their people's evidence, and an
+indication of leniency or severity that states its basis, sample size and uncertainty.
+
+Basis of the indication. Each rated person's rating is compared with the mean rating
+that people *outside this manager's group* with the same evidence direction received
+(improving, steady, worsening, mixed, thin: :func:`kpinb.calibration.evidence.direction_of`;
+where fewer than :data:`MIN_REFERENCE` others share it, all others). The indication is
+the mean of these gaps over the manager's rated people, with a 95 % Student t interval
+(small groups get wide intervals, as they should; a bootstrap interval is too narrow
+at 5 to 8 people).
+It reads "higher than the evidence suggests" only when the whole interval is above 0,
+"lower" only when it is below 0, and "in line" otherwise. A group of fewer than
+``min_group_size`` rated people gets no indication at all, only its counts.
+Shares of people with an improving shift and with a goal at 0.7 or more come with a
+95 % Wilson interval.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+LEVEL = 0.95
+MIN_REFERENCE = 3
+_Z = 1.959963984540054  # the normal quantile of 0.975
+
+MANAGER_COLUMNS = (
+    "manager_id", "manager", "department", "people", "rated", "ratings", "mean_rating",
+    "share_above_middle", "improving_share", "improving_low", "improving_high",
+    "goal_success_share", "goal_success_low", "goal_success_high", "gap", "gap_low",
+    "gap_high", "indication", "basis",
+)  # fmt: skip
+
+
+def wilson(successes: int, n: int, z: float = _Z) -> tuple[float, float]:
+    """The Wilson score interval of a share (95 % by default); (nan, nan) when n is 0."""
+    if n <= 0:
+        return float("nan"), float("nan")
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def mean_interval(values: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
+    """The Student t interval of the mean of ``values``; (nan, nan) under 2 values."""
+    from scipy import stats
+
+    n = len(values)
+    if n < 2:
+        return float("nan"), float("nan")
+    half = stats.t.ppf((1 + level) / 2, n - 1) * values.std(ddof=1) / math.sqrt(n)
+    mean = float(values.mean())
+    return mean - float(half), mean + float(half)
+
+
+def reference_gaps(people: pd.DataFrame) -> pd.Series:
+    """Each rated person's rating minus the mean rating of others with the same evidence
+    direction outside their manager's group (all others where fewer than
+    :data:`MIN_REFERENCE` share it). NaN for people without a rating or a manager."""
+    rated = people[people["rating"].notna() & people["manager_id"].fillna("").ne("")]
+    gaps = pd.Series(np.nan, index=people.index, dtype="float64")
+    for idx, row in rated.iterrows():
+        others = rated[rated["manager_id"] != row["manager_id"]]
+        alike = others[others["direction"] == row["direction"]]
+        pool = alike if len(alike) >= MIN_REFERENCE else others
+        if len(pool):
+            gaps[idx] = float(row["rating"]) - float(pool["rating"].mean())
+    return gaps
+
+
+def manager_table(people: pd.DataFrame, names: dict[str, str], min_group_size: int) -> pd.DataFrame:
+    """One row per manager with direct reports in ``people``.
+
+    ``people``: employee_id, manager_id, department, rating (NaN: none), standing
+    (+1/0/-1 against the period's median), direction, improving (count), goals,
+    goals_at_success. ``names``: employee_id -> display name.
+    """
+    frame = people.assign(gap=reference_gaps(people))
+    out = []
+    for manager_id, group in frame[frame["manager_id"].fillna("").ne("")].groupby(
+        "manager_id", sort=True
+    ):
+        out.append(_row(str(manager_id), group, names, min_group_size))
+    return pd.DataFrame(out, columns=list(MANAGER_COLUMNS))
+
+
+def _row(
+    manager_id: str, group: pd.DataFrame, names: dict[str, str], min_group_size: int
+) -> dict[str, object]:
+    rated = group[group["rating"].notna()]
+    n = len(rated)
+    counts = rated["rating"].round(2).value_counts().sort_index()
+    distribution = ", ".join(f"{_fmt(k)}: {int(v)}" for k, v in counts.items())
+    departments = sorted(set(group["department"].astype(str)))
+    row: dict[str, object] = {
+        "manager_id": manager_id,
+        "manager": names.get(manager_id, manager_id),
+        "department": ", ".join(departments),
+        "people": len(group),
+        "rated": n,
+        "ratings": distribution,
+        "mean_rating": float(rated["rating"].mean()) if n else np.nan,
+    }
+    blank = dict.fromkeys(MANAGER_COLUMNS[7:17], np.nan)
+    row.update(blank)
+    if n < min_group_size:
+        row["indication"] = f"none: fewer than {min_group_size} rated people"
+        row["basis"] = (
+            f"{n} rated {'person' if n == 1 else 'people'}; no shares and no indication "
+            f"under {min_group_size}: too few to read a pattern"
+        )
+        return row
+    improving = int((rated["improving"] > 0).sum())
+    with_goals = rated[rated["goals"] > 0]
+    successes = int((with_goals["goals_at_success"] > 0).sum())
+    gaps = rated["gap"].dropna().to_numpy(dtype=float)
+    low, high = mean_interval(gaps)
+    gap = float(gaps.mean()) if len(gaps) else np.nan
+    row.update(
+        {
+            "share_above_middle": float((rated["standing"] > 0).mean()),
+            "improving_share": improving / n,
+            "improving_low": wilson(improving, n)[0],
+            "improving_high": wilson(improving, n)[1],
+            "goal_success_share": successes / len(with_goals) if len(with_goals) else np.nan,
+            "goal_success_low": wilson(successes, len(with_goals))[0],
+            "goal_success_high": wilson(successes, len(with_goals))[1],
+            "gap": gap,
+            "gap_low": low,
+            "gap_high": high,
+        }
+    )
+    if low > 0:  # NaN compares False: no interval, no indication
+        row["indication"] = "ratings run higher than the evidence suggests"
+    elif high < 0:
+        row["indication"] = "ratings run lower than the evidence suggests"
+    else:
+        row["indication"] = "in line with the evidence (within the uncertainty)"
+    row["basis"] = (
+        f"mean of each rating minus the mean rating of people elsewhere with the same "
+        f"evidence direction: {gap:+.2f} over {len(gaps)} rated people, 95 % interval "
+        f"{low:+.2f} to {high:+.2f}"
+    )
+    return row
+
+
+def _fmt(value: float) -> str:
+    return f"{value:g}"

@@ -1,0 +1,248 @@
+"""Discussion prompts for the calibration meeting: questions, never verdicts.
+
+Each prompt is a question to ask in the meeting and the facts it rests on, so the
+room can check them. A prompt fires on a pattern in the evidence:
+
+* ``rating_and_evidence_differ``: the rating is above the period's median rating while
+  the person's KPIs shifted only the other way, or below it while they improved only;
+* ``rests_on_one_kpi``: the rating is off the median and one KPI alone moved its way,
+  while two or more of the person's KPIs can be read this period;
+* ``known_dependency``: a feasibility flag (the person's or their team's) or a journal
+  check-in with the diagnosis "dependency" in the period, under a shift of the person's
+  (on the flagged KPI for a flag) or under a rating below the median;
+* ``recency``: the rating is off the median and every movement its way (a shift's
+  onset, an unusual week or run) lies in the period's last month;
+* ``data_gaps``: a rating over stale KPIs, KPIs with no value, a quarter or more of a
+  KPI's expected points absent, or no KPI that can be read yet;
+* ``ratings_run_higher`` / ``ratings_run_lower`` (a manager): the leniency or severity
+  indication of :mod:`kpinb.calibration.managers` points one way.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from kpinb.calibration.evidence import MISSING_SHARE, READABLE
+
+if TYPE_CHECKING:
+    from kpinb.periods import Period
+
+PROMPT_COLUMNS = ("scope", "id", "name", "department", "prompt", "question", "rests_on")
+SHIFTS = {1: "improving_shift", -1: "worsening_shift"}
+
+
+def _day(value: object) -> str:
+    return pd.Timestamp(value).strftime("%d %b %Y").lstrip("0")  # type: ignore[arg-type]
+
+
+def _rating(row: pd.Series, median: float) -> str:
+    where = {1: "above", -1: "below", 0: "at"}[int(row["standing"])]
+    return f"rating {row['rating']:g}, {where} the period's median of {median:g}"
+
+
+def person_prompts(
+    people: pd.DataFrame,
+    kpi_rows: pd.DataFrame,
+    signals: pd.DataFrame,
+    flags: pd.DataFrame,
+    median: float,
+    period: Period,
+) -> pd.DataFrame:
+    """Every prompt about a person.
+
+    ``people``: employee_id, name, department, rating, standing, direction,
+    dependency_note; ``kpi_rows``: :func:`kpinb.calibration.evidence.kpi_evidence`;
+    ``signals``: the analysis' rule hits (scope, scope_id, kpi_id, period, rule,
+    direction); ``flags``: :func:`kpinb.calibration.evidence.person_flags`.
+    """
+    by_person = {str(k): g for k, g in kpi_rows.groupby("employee_id")}
+    hits = signals[signals["scope"] == "employee"]
+    hits_by = {str(k): g for k, g in hits.groupby("scope_id", observed=True)}
+    flags_by = {str(k): g for k, g in flags.groupby("employee_id")}
+    out: list[dict[str, str]] = []
+    empty_kpis = kpi_rows.iloc[0:0]
+    for _, person in people.iterrows():
+        eid = str(person["employee_id"])
+        rows = by_person.get(eid, empty_kpis)
+        found = [
+            _differ(person, rows, median),
+            _one_kpi(person, rows, median),
+            _dependency(person, rows, flags_by.get(eid, flags.iloc[0:0])),
+            _recency(person, rows, hits_by.get(eid, hits.iloc[0:0]), median, period),
+            _gaps(person, rows),
+        ]
+        for kind, question, rests_on in filter(None, found):
+            out.append(
+                {
+                    "scope": "person",
+                    "id": eid,
+                    "name": str(person["name"]),
+                    "department": str(person["department"]),
+                    "prompt": kind,
+                    "question": question,
+                    "rests_on": rests_on,
+                }
+            )
+    return pd.DataFrame(out, columns=list(PROMPT_COLUMNS))
+
+
+def _moved(rows: pd.DataFrame, way: int) -> pd.DataFrame:
+    return rows[rows["status"] == SHIFTS[way]]
+
+
+def _shift_text(rows: pd.DataFrame) -> str:
+    parts = []
+    for _, r in rows.iterrows():
+        since = f" since {_day(r['shift_onset'])}" if pd.notna(r["shift_onset"]) else ""
+        parts.append(f"{r['kpi']}: {r['status_label']}{since}")
+    return "; ".join(parts)
+
+
+def _differ(person: pd.Series, rows: pd.DataFrame, median: float) -> tuple[str, str, str] | None:
+    if pd.isna(person["rating"]) or person["standing"] == 0:
+        return None
+    way = int(person["standing"])
+    evidence = {1: "worsening", -1: "improving"}[way]
+    if person["direction"] != evidence:
+        return None
+    moved = _moved(rows, -way)
+    question = (
+        f"The rating sits {'above' if way > 0 else 'below'} the middle while "
+        f"{person['name']}'s own KPIs moved the other way this period. What does the "
+        "rating rest on that the KPIs do not show, and is that written down?"
+    )
+    return (
+        "rating_and_evidence_differ",
+        question,
+        f"{_rating(person, median)}; {_shift_text(moved)}",
+    )
+
+
+def _one_kpi(person: pd.Series, rows: pd.DataFrame, median: float) -> tuple[str, str, str] | None:
+    if pd.isna(person["rating"]) or person["standing"] == 0:
+        return None
+    way = int(person["standing"])
+    readable = rows[rows["status"].isin(READABLE)]
+    moved = _moved(rows, way)
+    if len(moved) != 1 or len(readable) < 2:
+        return None
+    others = len(readable) - 1
+    question = (
+        f"Does the rating rest on {moved.iloc[0]['kpi']} alone? The other {others} "
+        f"KPI{'s' if others > 1 else ''} that can be read this period did not move that way."
+    )
+    rests = (
+        f"{_rating(person, median)}; {_shift_text(moved)}; "
+        f"{others} other readable KPI{'s' if others > 1 else ''} without a shift that way"
+    )
+    return "rests_on_one_kpi", question, rests
+
+
+def _dependency(
+    person: pd.Series, rows: pd.DataFrame, flags: pd.DataFrame
+) -> tuple[str, str, str] | None:
+    shifted = rows[rows["status"].isin(("improving_shift", "worsening_shift", "returned"))]
+    reasons = []
+    names = dict(zip(rows["kpi_id"], rows["kpi"], strict=True))
+    for _, flag in flags.iterrows():
+        on = shifted[shifted["kpi_id"] == flag["kpi_id"]]
+        kpi = names.get(str(flag["kpi_id"]), str(flag["kpi_id"]))
+        under = f" ({kpi}: {on.iloc[0]['status_label']})" if len(on) else f" ({kpi})"
+        if len(on) or person["standing"] == -1:
+            who = "team" if flag["scope"] == "team" else "own"
+            reasons.append(
+                f"{who} feasibility flag by {flag['flagged_by']}{under}: {flag['reason']}"
+            )
+    note = str(person.get("dependency_note") or "")
+    if note and (len(shifted) or person["standing"] == -1):
+        reasons.append(f"check-in this period diagnosed a dependency: {note}")
+    if not reasons:
+        return None
+    question = (
+        f"A known dependency sits under {person['name']}'s period. How much of what moved "
+        "was in their control, and does the rating allow for it?"
+    )
+    return "known_dependency", question, "; ".join(reasons)
+
+
+def _recency(
+    person: pd.Series, rows: pd.DataFrame, hits: pd.DataFrame, median: float, period: Period
+) -> tuple[str, str, str] | None:
+    if pd.isna(person["rating"]) or person["standing"] == 0:
+        return None
+    way = int(person["standing"])
+    word = "improving" if way > 0 else "worsening"
+    last_month = period.end.replace(day=1)
+    moved = _moved(rows, way)
+    dates = [(r["kpi"], pd.Timestamp(r["shift_onset"]), "shift from") for _, r in moved.iterrows()]
+    names = dict(zip(rows["kpi_id"], rows["kpi"], strict=True))
+    for _, hit in hits[hits["direction"] == word].iterrows():
+        kpi = names.get(str(hit["kpi_id"]), str(hit["kpi_id"]))
+        dates.append((kpi, pd.Timestamp(hit["period"]), "unusual value on"))
+    dates = [d for d in dates if pd.notna(d[1])]
+    if not dates or min(d[1] for d in dates) < last_month:
+        return None
+    seen = sorted({f"{k} ({how} {_day(d)})" for k, d, how in dates})
+    question = (
+        "Every movement in the rating's direction came in the period's last month. Does "
+        "the rating follow that month, or the whole period?"
+    )
+    rests = f"{_rating(person, median)}; since {_day(last_month)} only: {'; '.join(seen)}"
+    return "recency", question, rests
+
+
+def _gaps(person: pd.Series, rows: pd.DataFrame) -> tuple[str, str, str] | None:
+    if pd.isna(person["rating"]):
+        return None
+    notes = []
+    for _, r in rows.iterrows():
+        if r["status"] == "no_data":
+            notes.append(f"{r['kpi']}: no value this period")
+            continue
+        if bool(r["stale"]):
+            notes.append(f"{r['kpi']}: last value {_day(r['last_observed'])} (stale)")
+        expected = int(r["expected_in_period"])
+        if expected and int(r["missing_in_period"]) / expected >= MISSING_SHARE:
+            notes.append(f"{r['kpi']}: {int(r['missing_in_period'])} of {expected} values absent")
+    if len(rows) and not rows["status"].isin(READABLE).any() and not notes:
+        notes.append("no KPI has enough history to read this period")
+    if not notes:
+        return None
+    question = (
+        f"Part of the data under {person['name']}'s rating is absent or old. What else "
+        "does the rating rest on, and should the data be fixed first?"
+    )
+    return "data_gaps", question, f"rating {person['rating']:g}; " + "; ".join(notes)
+
+
+def manager_prompts(managers: pd.DataFrame) -> pd.DataFrame:
+    """A prompt for each manager whose indication points one way (never under the group
+    minimum: those have no indication)."""
+    out = []
+    for _, m in managers.iterrows():
+        text = str(m["indication"])
+        if "higher" in text:
+            kind, way = "ratings_run_higher", "higher"
+        elif "lower" in text:
+            kind, way = "ratings_run_lower", "lower"
+        else:
+            continue
+        question = (
+            f"{m['manager']}'s proposed ratings run {way} than people elsewhere with the "
+            "same evidence received. What do they see that the evidence does not show, or "
+            "should some ratings move?"
+        )
+        out.append(
+            {
+                "scope": "manager",
+                "id": str(m["manager_id"]),
+                "name": str(m["manager"]),
+                "department": str(m["department"]),
+                "prompt": kind,
+                "question": question,
+                "rests_on": f"{m['rated']} rated people; {m['basis']}",
+            }
+        )
+    return pd.DataFrame(out, columns=list(PROMPT_COLUMNS))

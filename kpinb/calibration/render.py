@@ -1,0 +1,211 @@
+"""The pack's HTML pages, through kpinb's one Jinja environment (autoescape on).
+
+Every name, goal, note and reason reaches a page as data and is escaped by the
+template; nothing here builds markup by hand. Pages are standalone documents (their
+own CSS, nothing fetched) that print cleanly.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from kpinb.calibration.evidence import STATUS_LABELS
+from kpinb.calibration.pack import fmt_number
+from kpinb.templating import css, environment
+
+if TYPE_CHECKING:
+    from kpinb.calibration.pack import CalibrationPack
+
+DIRECTIONS = {
+    "improving": "improving",
+    "worsening": "moved the other way",
+    "mixed": "mixed",
+    "steady": "steady (routine)",
+    "thin": "too new or no values",
+}
+PROMPT_TITLES = {
+    "rating_and_evidence_differ": "Rating and evidence point different ways",
+    "rests_on_one_kpi": "Rating rests on one KPI",
+    "known_dependency": "A known dependency",
+    "recency": "Recency: only the last month moved",
+    "data_gaps": "Data under the rating is absent or old",
+    "ratings_run_higher": "Ratings run higher than the evidence",
+    "ratings_run_lower": "Ratings run lower than the evidence",
+}
+
+
+def render_page(pack: CalibrationPack, department: str | None, *, links: bool = True) -> str:
+    """The index (``department`` None) or one department's page, as a full document."""
+    template = environment().get_template("calibration.html.j2")
+    people = (
+        pack.people if department is None else pack.people[pack.people["department"] == department]
+    )
+    prompts = pack.prompts
+    managers = pack.managers
+    decisions = pack.decisions
+    if department is not None:
+        prompts = prompts[prompts["department"].str.split(", ").map(lambda d: department in d)]
+        managers = managers[managers["department"].str.split(", ").map(lambda d: department in d)]
+        decisions = decisions[decisions["employee_id"].isin(set(people["employee_id"]))]
+    context = {
+        "title": pack.title if department is None else f"{pack.title}: {department}",
+        "css": css("page.css") + css("calibration.css"),
+        "period": pack.period.label,
+        "index": department is None,
+        "links": links,
+        "median": fmt_number(pack.median_rating),
+        "min_group": pack.min_group_size,
+        "totals": _totals(people, prompts),
+        "departments": [
+            {
+                "name": d,
+                "page": pack.department_page(d),
+                "people": int((pack.people["department"] == d).sum()),
+                "prompts": int(
+                    pack.prompts["department"].str.split(", ").map(lambda x, d=d: d in x).sum()
+                ),
+            }
+            for d in pack.departments
+        ]
+        if department is None
+        else [],
+        "managers": [_manager(m) for _, m in managers.iterrows()],
+        "prompts": [_prompt(p) for _, p in prompts.iterrows()],
+        "people": [] if department is None and len(pack.departments) > 1 else _people(pack, people),
+        "decisions": [_decision(d) for _, d in decisions.iterrows()],
+    }
+    return template.render(**context)
+
+
+def _totals(people: pd.DataFrame, prompts: pd.DataFrame) -> dict[str, Any]:
+    rated = people["rating"].dropna()
+    counts = rated.round(2).value_counts().sort_index()
+    return {
+        "people": len(people),
+        "rated": len(rated),
+        "distribution": [{"rating": f"{k:g}", "count": int(v)} for k, v in counts.items()],
+        "most": int(counts.max()) if len(counts) else 0,
+        "prompts": len(prompts),
+    }
+
+
+def _manager(m: pd.Series) -> dict[str, Any]:
+    shown = pd.notna(m["gap"])
+    return {
+        "name": m["manager"],
+        "department": m["department"],
+        "people": int(m["people"]),
+        "rated": int(m["rated"]),
+        "ratings": m["ratings"],
+        "mean": fmt_number(m["mean_rating"], "{:.2f}") if shown else "",
+        "improving": _share(m, "improving") if shown else "",
+        "goals": _share(m, "goal_success") if shown else "",
+        "gap": (f"{m['gap']:+.2f} ({m['gap_low']:+.2f} to {m['gap_high']:+.2f})" if shown else ""),
+        "indication": m["indication"],
+        "basis": m["basis"],
+        "points": "higher"
+        if "higher" in str(m["indication"])
+        else ("lower" if "lower" in str(m["indication"]) else ""),
+    }
+
+
+def _share(m: pd.Series, stem: str) -> str:
+    share = m[f"{stem}_share"]
+    if pd.isna(share):
+        return "no goals"
+    return f"{share:.0%} ({m[f'{stem}_low']:.0%} to {m[f'{stem}_high']:.0%})"
+
+
+def _prompt(p: pd.Series) -> dict[str, Any]:
+    return {
+        "scope": p["scope"],
+        "name": p["name"],
+        "department": p["department"],
+        "title": PROMPT_TITLES.get(str(p["prompt"]), str(p["prompt"])),
+        "kind": p["prompt"],
+        "question": p["question"],
+        "rests_on": p["rests_on"],
+    }
+
+
+def _people(pack: CalibrationPack, people: pd.DataFrame) -> list[dict[str, Any]]:
+    by_person = {str(k): g for k, g in pack.kpis.groupby("employee_id")}
+    out = []
+    for _, p in people.iterrows():
+        rows = by_person.get(str(p["employee_id"]), pack.kpis.iloc[0:0])
+        out.append(
+            {
+                "id": p["employee_id"],
+                "name": p["name"],
+                "report": p["report"],
+                "role": p["role"],
+                "team": p["team"],
+                "manager": p["manager"],
+                "tenure": fmt_number(p["tenure_years"], "{:.1f}"),
+                "rating": fmt_number(p["rating"]),
+                "agreed": fmt_number(p["agreed_rating"]),
+                "direction": DIRECTIONS.get(str(p["direction"]), str(p["direction"])),
+                "goals": f"{p['goals_at_success']} of {p['goals']}" if p["goals"] else "",
+                "projected": f"{p['goals_projected_success']} of {p['goals']}"
+                if p["goals"]
+                else "",
+                "bests": int(p["new_bests"]),
+                "streak": int(p["longest_streak"]),
+                "checkins": int(p["checkins"]),
+                "actions": int(p["open_actions"]),
+                "flags": int(p["flags"]),
+                "gaps": _gaps(p),
+                "prompts": int(p["prompts"]),
+                "kpis": [_kpi(r) for _, r in rows.iterrows()],
+            }
+        )
+    return out
+
+
+def _gaps(p: pd.Series) -> str:
+    notes = []
+    if p["stale_kpis"]:
+        notes.append(f"{p['stale_kpis']} stale")
+    if p["missing_points"]:
+        notes.append(f"{p['missing_points']} of {p['expected_points']} values absent")
+    if p["out_of_range"]:
+        notes.append(f"{p['out_of_range']} out of range")
+    return ", ".join(notes)
+
+
+def _kpi(r: pd.Series) -> dict[str, Any]:
+    change = ""
+    if pd.notna(r["prev_change"]):
+        word = {1: "better", -1: "lower", 0: "level"}.get(int(r["better_than_previous"]), "")
+        if int(r["better_than_previous"]) == -1:
+            word = "the other way"
+        change = f"{r['prev_change']:+.4g} {r['unit']} vs {r['prev_label']} ({word})"
+    goal = ""
+    if pd.notna(r["goal_score"]):
+        goal = f"goal score {r['goal_score']:.2f}"
+        if pd.notna(r["projected_score"]):
+            goal += f", projected {r['projected_score']:.2f}"
+    return {
+        "name": r["kpi"],
+        "status": STATUS_LABELS.get(str(r["status"]), str(r["status"])),
+        "kind": str(r["status"]),
+        "change": change,
+        "goal": goal,
+    }
+
+
+def _decision(d: pd.Series) -> dict[str, Any]:
+    return {
+        "id": int(d["decision_id"]),
+        "name": d["name"],
+        "employee_id": d["employee_id"],
+        "proposed": fmt_number(d["proposed_rating"]),
+        "agreed": fmt_number(d["agreed_rating"]),
+        "reason": d["reason"],
+        "by": d["decided_by"],
+        "on": pd.Timestamp(d["decided_on"]).strftime("%Y-%m-%d")
+        if pd.notna(d["decided_on"])
+        else "",
+    }

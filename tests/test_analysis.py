@@ -480,9 +480,9 @@ def test_team_charts_leave_out_incomplete_weeks(monkeypatch: pytest.MonkeyPatch)
 
     drawn: list[dict] = []
 
-    def capture(chart, description):  # the chart's spec instead of its SVG
+    def capture(chart, description, caption=""):  # the chart's spec instead of its SVG
         drawn.append(chart.to_dict())
-        return ChartBlock("", description)
+        return ChartBlock("", description, caption)
 
     monkeypatch.setattr(sections, "chart_block", capture)
     monkeypatch.setattr(views, "chart_block", capture)

@@ -12,6 +12,7 @@ dotted) so it reads in grey print too.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ def _fast(builder: _F) -> _F:
     return wrapper  # type: ignore[return-value]
 
 
-# Okabe-Ito (Wong 2011, Nature Methods 8:441), colour-blind safe.
+# Okabe-Ito (Wong 2011, Nature Methods 8:441), colour-blind safe; greys for shading and text.
 PALETTE: dict[str, str] = {
     "value": "#0072B2",  # blue
     "level": "#E69F00",  # orange
@@ -49,18 +50,39 @@ PALETTE: dict[str, str] = {
     "change": "#CC79A7",  # reddish purple
     "band": "#56B4E9",  # sky blue (filled lightly)
     "projected": "#D55E00",  # vermillion
+    "unusual": "#D55E00",  # vermillion: unusual weeks and the start of a shift
     "ink": "#222222",
+    "band_text": "#1D6A96",  # labels of the band (sky blue is too light for text)
+    "muted": "#555555",  # direct labels, the baseline bar
+    "shade": "#8A8A8A",  # the period under review (filled very lightly)
 }
-WIDTH, HEIGHT = 420, 150
-SMALL_WIDTH, SMALL_HEIGHT = 150, 70
+GREYS = ("ink", "band_text", "muted", "shade")  # not Okabe-Ito: text and shading
+WIDTH, HEIGHT = 360, 170
+SMALL_WIDTH, SMALL_HEIGHT = 150, 80
+BAND_OPACITY = 0.3
+REVIEW_OPACITY = 0.12
+PAD = 0.3  # space above and below the drawn values, as a share of their span
+FONT = 12  # axis and label text (the SVG shrinks on a phone: 12 px stays legible)
+_BREAK = "break-paths-show-domains"  # a missing week breaks the line (no line across a gap)
+
+
+@dataclass(frozen=True)
+class Span:
+    """A stretch of time drawn on a chart: the baseline window or the period under review."""
+
+    start: pd.Timestamp
+    end: pd.Timestamp
+    label: str = ""
 
 
 @dataclass(frozen=True)
 class Limits:
     """Natural process limits drawn as a band, with the centre line.
 
-    ``start``/``end`` bound the band in time (the definition version the limits
-    belong to); without them it spans the whole chart.
+    ``start``/``end`` bound the band in time (from the baseline window's start to the
+    chart's end); without them it spans the whole chart. A limit that is a natural
+    boundary (``lower_bounded``/``upper_bounded``) has no edge line: nothing is
+    detected on that side. ``baseline`` is the window the limits were worked out from.
     """
 
     centre: float
@@ -68,6 +90,9 @@ class Limits:
     upper: float
     start: pd.Timestamp | None = None
     end: pd.Timestamp | None = None
+    lower_bounded: bool = False
+    upper_bounded: bool = False
+    baseline: Span | None = None
 
 
 @dataclass(frozen=True)
@@ -78,19 +103,81 @@ class Marker:
     label: str
 
 
+FREQ = {"weekly": "7D", "monthly": "MS"}
+
+
+def fill_gaps(points: pd.DataFrame, cadence: str, by: str | None = None) -> pd.DataFrame:
+    """``points`` with a row (value and level missing) for every week or month that has
+    none between the first and the last, so that the line breaks there.
+
+    ``by`` names a column of panels (small multiples), each filled on its own.
+    """
+    if points.empty:
+        return points
+    if by is not None:
+        parts = [
+            fill_gaps(part, cadence).assign(**{by: key})
+            for key, part in points.groupby(by, sort=False)
+        ]
+        return pd.concat(parts, ignore_index=True)
+    frame = points.sort_values("period").drop_duplicates("period")
+    dates = pd.date_range(
+        frame["period"].min(), frame["period"].max(), freq=FREQ.get(cadence, "7D")
+    )
+    full = frame.set_index("period").reindex(pd.DatetimeIndex(frame["period"]).union(dates))
+    return full.rename_axis("period").reset_index()
+
+
+def y_domain(
+    *values: Any, lower_bound: float | None = None, upper_bound: float | None = None
+) -> list[float]:
+    """The y range drawn: every value given, with :data:`PAD` of their span around them,
+    but never beyond a natural boundary (a bounded limit)."""
+    found = pd.to_numeric(pd.Series(list(_flatten(values)), dtype=object), errors="coerce").dropna()
+    if found.empty:
+        return [0.0, 1.0]
+    lo, hi = float(found.min()), float(found.max())
+    pad = (hi - lo) * PAD if hi > lo else max(abs(hi) * 0.1, 1.0)
+    lo, hi = lo - pad, hi + pad
+    if lower_bound is not None:
+        lo = max(lo, lower_bound)
+    if upper_bound is not None:
+        hi = min(hi, upper_bound)
+    return [lo, hi]
+
+
+def _flatten(values: Sequence[Any]) -> Any:
+    for v in values:
+        if isinstance(v, pd.Series | pd.Index | list | tuple):
+            yield from v
+        elif v is not None:
+            yield v
+
+
 # Channels are spelled out (field + type): Altair's string shorthands ("value:Q") cost
 # about 13 ms each to parse, which would dominate a report's build time.
-def _x(title: str | None = None) -> alt.X:
+def _x(title: str | None = None, fmt: str = "%b %Y", ticks: int = 5) -> alt.X:
     return alt.X(
         "period",
         type="temporal",
         title=title,
-        axis=alt.Axis(format="%d %b %Y", labelAngle=0, tickCount=5, grid=False),
+        axis=alt.Axis(
+            format=fmt,
+            labelAngle=0,
+            tickCount=ticks,
+            grid=False,
+            labelFontSize=FONT,
+            labelFlush=True,
+        ),
     )
 
 
 def _rule_frame(**values: Any) -> alt.InlineData:
     return alt.InlineData(values=[values])
+
+
+def _day(date: Any) -> str:
+    return pd.Timestamp(date).strftime("%Y-%m-%d")
 
 
 def _records(frame: pd.DataFrame) -> alt.InlineData:
@@ -113,76 +200,259 @@ def trend_chart(
     limits: Limits | None = None,
     target: float | None = None,
     markers: Sequence[Marker] = (),
+    review: Span | None = None,
+    unusual: Sequence[tuple[pd.Timestamp, float]] = (),
+    shift: pd.Timestamp | None = None,
 ) -> alt.LayerChart:
-    """A KPI's values over time with its smoothed level, limits band, target and markers.
+    """A KPI's values over time with its smoothed level, usual range, target and markers.
 
     Parameters
     ----------
     points
-        One row per period: ``period`` (datetime), ``value`` (float) and ``level``
-        (the smoothed level, float or NaN).
+        One row per period: ``period`` (datetime), ``value`` (float, NaN for a missing
+        week: the line breaks there, see :func:`fill_gaps`) and ``level`` (the smoothed
+        level, float or NaN).
     title, unit, description
         Chart title, y-axis unit and the text alternative (read by screen readers).
-    limits, target, markers
-        Optional natural process limits (band and centre), target line and dated
-        markers (definition changes).
+    limits
+        Natural process limits: a band between the limits with the centre line ("usual
+        level"), both labelled; its baseline window as a bar along the foot of the plot.
+    target
+        A labelled target line.
+    markers
+        Dated markers (definition changes).
+    review
+        The period under review, shaded and labelled.
+    unusual, shift
+        Weeks beyond a limit (circled at their value) and the week a shift began (a
+        vertical line labelled "shift").
     """
     base = alt.Chart()  # the points are the layer's data (one copy, not one per layer)
-    y = alt.Y("value", type="quantitative", title=unit, scale=alt.Scale(zero=False))
+    domain = y_domain(
+        points["value"],
+        points["level"],
+        [limits.lower, limits.upper] if limits else [],
+        target,
+        lower_bound=limits.lower if limits and limits.lower_bounded else None,
+        upper_bound=limits.upper if limits and limits.upper_bounded else None,
+    )
+    y = alt.Y(
+        "value",
+        type="quantitative",
+        title=unit,
+        scale=alt.Scale(zero=False, domain=domain, nice=False),
+        axis=alt.Axis(labelFontSize=FONT, titleFontSize=FONT, tickCount=4),
+    )
     layers: list[alt.Chart] = []
+    if review is not None:
+        layers += _review_layers(review)
     if limits is not None:
         layers += _limit_layers(limits)
     layers.append(
         base.mark_line(
             color=PALETTE["value"],
             strokeWidth=1.5,
+            invalid=_BREAK,
             point=alt.OverlayMarkDef(size=18, color=PALETTE["value"]),
         ).encode(x=_x(), y=y)
     )
     layers.append(
-        base.transform_filter("isValid(datum.level)")
-        .mark_line(color=PALETTE["level"], strokeWidth=2.5, strokeDash=[6, 3])
-        .encode(x=_x(), y=alt.Y("level", type="quantitative"))
+        base.mark_line(
+            color=PALETTE["level"], strokeWidth=2.5, strokeDash=[6, 3], invalid=_BREAK
+        ).encode(x=_x(), y=alt.Y("level", type="quantitative"))
     )
     if target is not None:
-        layers.append(
-            alt.Chart(_rule_frame(target=target))
-            .mark_rule(color=PALETTE["target"], strokeWidth=2, strokeDash=[2, 2])
-            .encode(y=alt.Y("target", type="quantitative"))
-        )
+        layers += _target_layers(target)
+    if unusual:
+        layers.append(_unusual_layer(unusual))
+    if shift is not None:
+        layers += _shift_layers(shift)
     if markers:
         layers += _marker_layers(markers)
+    named = []
+    if limits is not None:
+        named += [
+            (limits.upper, "usual range", PALETTE["band_text"]),
+            (limits.centre, "usual level", PALETTE["band_text"]),
+        ]
+    if target is not None:
+        named.append((target, "target", PALETTE["target"]))
+    if named:
+        layers.append(_side_label_layer(side_labels(domain, named)))
     return alt.layer(
         *layers,
         data=_records(points[["period", "value", "level"]]),
         width=WIDTH,
         height=HEIGHT,
-        title=alt.Title(title, anchor="start"),
+        title=alt.Title(title, anchor="start", fontSize=13),
         description=description,
     )
 
 
+def _label(frame: alt.InlineData, text: str, colour: str, **encoding: Any) -> alt.Chart:
+    """A direct label (a text mark) from ``frame``; ``encoding`` places it."""
+    mark = {k: encoding.pop(k) for k in ("align", "baseline", "dx", "dy") if k in encoding}
+    return (
+        alt.Chart(frame)
+        .mark_text(color=colour, fontSize=11, **mark)
+        .encode(text=alt.Text(text, type="nominal"), **encoding)
+    )
+
+
+def _review_layers(review: Span) -> list[alt.Chart]:
+    frame = _rule_frame(start=_day(review.start), end=_day(review.end), label=review.label)
+    shade = (
+        alt.Chart(frame)
+        .mark_rect(color=PALETTE["shade"], opacity=REVIEW_OPACITY)
+        .encode(x=alt.X("start", type="temporal"), x2=alt.X2("end"))
+    )
+    label = _label(
+        frame,
+        "label",
+        PALETTE["muted"],
+        x=alt.X("end", type="temporal"),
+        y=alt.YValue(2),
+        align="right",
+        baseline="top",
+        dx=-3,
+    )
+    return [shade, label]
+
+
 def _limit_layers(limits: Limits) -> list[alt.Chart]:
-    values: dict[str, Any] = {"lower": limits.lower, "upper": limits.upper, "centre": limits.centre}
+    values: dict[str, Any] = {
+        "lower": limits.lower,
+        "upper": limits.upper,
+        "centre": limits.centre,
+    }
     span: dict[str, Any] = {}
     if limits.start is not None and limits.end is not None:
-        values |= {
-            "start": limits.start.strftime("%Y-%m-%d"),
-            "end": limits.end.strftime("%Y-%m-%d"),
-        }
+        values |= {"start": _day(limits.start), "end": _day(limits.end)}
         span = {"x": alt.X("start", type="temporal"), "x2": alt.X2("end")}
     frame = _rule_frame(**values)
     band = (
         alt.Chart(frame)
-        .mark_rect(color=PALETTE["band"], opacity=0.18)
+        .mark_rect(color=PALETTE["band"], opacity=BAND_OPACITY)
         .encode(y=alt.Y("lower", type="quantitative"), y2=alt.Y2("upper"), **span)
     )
     centre = (
         alt.Chart(frame)
-        .mark_rule(color=PALETTE["band"], strokeWidth=1, strokeDash=[1, 3])
+        .mark_rule(color=PALETTE["band"], strokeWidth=1.5)
         .encode(y=alt.Y("centre", type="quantitative"), **span)
     )
-    return [band, centre]
+    layers = [band, centre]
+    for side, bounded in (("lower", limits.lower_bounded), ("upper", limits.upper_bounded)):
+        if not bounded:  # a natural boundary is no limit: no edge, nothing detected there
+            layers.append(
+                alt.Chart(frame)
+                .mark_rule(color=PALETTE["band"], strokeWidth=1, strokeDash=[4, 3])
+                .encode(y=alt.Y(side, type="quantitative"), **span)
+            )
+    if limits.baseline is not None:
+        layers += _baseline_layers(limits.baseline)
+    return layers
+
+
+def _baseline_layers(baseline: Span) -> list[alt.Chart]:
+    """The baseline window: a bar along the foot of the plot, labelled."""
+    frame = _rule_frame(start=_day(baseline.start), end=_day(baseline.end), label="baseline")
+    bar = (
+        alt.Chart(frame)
+        .mark_rect(color=PALETTE["muted"], opacity=0.55)
+        .encode(
+            x=alt.X("start", type="temporal"),
+            x2=alt.X2("end"),
+            y=alt.YValue(HEIGHT - 4),
+            y2=alt.Y2Value(HEIGHT),
+        )
+    )
+    label = _label(
+        frame,
+        "label",
+        PALETTE["muted"],
+        x=alt.X("start", type="temporal"),
+        y=alt.YValue(HEIGHT - 6),
+        align="left",
+        baseline="bottom",
+        dx=2,
+    )
+    return [bar, label]
+
+
+def _target_layers(target: float) -> list[alt.Chart]:
+    rule = (
+        alt.Chart(_rule_frame(target=target))
+        .mark_rule(color=PALETTE["target"], strokeWidth=2, strokeDash=[2, 2])
+        .encode(y=alt.Y("target", type="quantitative"))
+    )
+    return [rule]
+
+
+LABEL_GAP = 11  # pixels between two side labels' baselines
+
+
+def side_labels(
+    domain: list[float], items: Sequence[tuple[float, str, str]], height: int = HEIGHT
+) -> list[dict[str, Any]]:
+    """Direct labels in the right margin (``value, text, colour``), each at its line's
+    height in pixels, nudged apart so that none overlaps another."""
+    lo, hi = domain
+    span = (hi - lo) or 1.0
+    placed = sorted(
+        ({"y": (hi - v) / span * height, "label": t, "colour": c} for v, t, c in items),
+        key=lambda r: r["y"],
+    )
+    for before, row in itertools.pairwise(placed):
+        row["y"] = max(row["y"], before["y"] + LABEL_GAP)
+    overflow = placed[-1]["y"] - (height + 4) if placed else 0
+    if overflow > 0:  # pushed below the plot: shift the stack up
+        for row in placed:
+            row["y"] -= overflow
+    for row in placed:
+        row["y"] = round(row["y"], 1)
+    return placed
+
+
+def _side_label_layer(rows: list[dict[str, Any]]) -> alt.Chart:
+    return (
+        alt.Chart(alt.InlineData(values=rows))
+        .mark_text(align="left", baseline="middle", dx=4, fontSize=11)
+        .encode(
+            x=alt.XValue(WIDTH),
+            y=alt.Y("y", type="quantitative", scale=None),
+            text=alt.Text("label", type="nominal"),
+            color=alt.Color("colour", type="nominal", scale=None),
+        )
+    )
+
+
+def _unusual_layer(unusual: Sequence[tuple[pd.Timestamp, float]]) -> alt.Chart:
+    frame = alt.InlineData(values=[{"period": _day(d), "value": v} for d, v in unusual])
+    return (
+        alt.Chart(frame)
+        .mark_point(shape="circle", filled=False, size=150, strokeWidth=2, color=PALETTE["unusual"])
+        .encode(x=alt.X("period", type="temporal"), y=alt.Y("value", type="quantitative"))
+    )
+
+
+def _shift_layers(onset: pd.Timestamp) -> list[alt.Chart]:
+    frame = _rule_frame(period=_day(onset), label="shift")
+    rule = (
+        alt.Chart(frame)
+        .mark_rule(color=PALETTE["unusual"], strokeWidth=1.5, strokeDash=[5, 2])
+        .encode(x=alt.X("period", type="temporal"))
+    )
+    label = _label(
+        frame,
+        "label",
+        PALETTE["unusual"],
+        x=alt.X("period", type="temporal"),
+        y=alt.YValue(2),
+        align="left",
+        baseline="top",
+        dx=3,
+    )
+    return [rule, label]
 
 
 def _marker_layers(markers: Sequence[Marker]) -> list[alt.Chart]:
@@ -198,14 +468,53 @@ def _marker_layers(markers: Sequence[Marker]) -> list[alt.Chart]:
     )
     text = (
         alt.Chart(frame)
-        .mark_text(color=PALETTE["change"], align="left", dx=3, dy=-4, baseline="top", fontSize=9)
+        .mark_text(color=PALETTE["change"], align="left", dx=3, baseline="top", fontSize=11)
         .encode(
             x=alt.X("period", type="temporal"),
-            y=alt.YValue(0),
+            y=alt.YValue(16),
             text=alt.Text("label", type="nominal"),
         )
     )
     return [rule, text]
+
+
+def trend_key(
+    *,
+    per: str,
+    limits: Limits | None = None,
+    target: float | None = None,
+    review: Span | None = None,
+    unusual: int = 0,
+    shift: bool = False,
+    markers: int = 0,
+    gaps: int = 0,
+) -> str:
+    """The chart's key in words: what :func:`trend_chart` draws with these arguments,
+    and nothing it does not (the caption under the chart and its text alternative)."""
+    parts = [f"Blue line: the value per {per}"]
+    if gaps:
+        parts[0] += f", broken where a {per} has no value"
+    parts.append("dashed orange: the smoothed level")
+    if limits is not None:
+        band = "blue band: the usual range, with the usual level as a solid line"
+        if limits.lower_bounded or limits.upper_bounded:
+            band += " (the range runs to a natural boundary on one side)"
+        parts.append(band)
+        if limits.baseline is not None:
+            parts.append("grey bar along the foot: the baseline the usual range comes from")
+    if review is not None:
+        parts.append(f"grey shading: {review.label}, the period under review")
+    if target is not None:
+        parts.append("green dotted line: the target")
+    if unusual:
+        parts.append(
+            "circles: unusual " + (per + "s" if unusual > 1 else per) + " (beyond the usual range)"
+        )
+    if shift:
+        parts.append("red dashed line: where the shift began")
+    if markers:
+        parts.append("purple line: a change of the KPI's definition")
+    return "; ".join(parts) + "."
 
 
 @_fast
@@ -243,29 +552,113 @@ def goal_chart(goals: pd.DataFrame, *, title: str, description: str) -> alt.Laye
 
 @_fast
 def small_multiples(
-    frame: pd.DataFrame, *, title: str, unit: str, description: str, columns: int = 4
+    frame: pd.DataFrame,
+    *,
+    title: str,
+    unit: str,
+    description: str,
+    bands: pd.DataFrame | None = None,
+    review: Span | None = None,
+    columns: int = 2,
 ) -> alt.FacetChart:
-    """One small trend panel per member (``member``, ``period``, ``value``, ``level``)."""
-    base = alt.Chart()
-    y = alt.Y("value", type="quantitative", title=unit, scale=alt.Scale(zero=False))
-    x = alt.X(
-        "period", type="temporal", title=None, axis=alt.Axis(format="%b", labelAngle=0, tickCount=3)
+    """One small trend panel per member or team, all on one y scale.
+
+    ``frame``: ``member``, ``period``, ``value`` (NaN breaks the line), ``level``.
+    ``bands``: per member (``member``, ``lower``, ``upper``, ``centre``, ``start``,
+    ``end``, ``target``; NaN where there is none), the panel's usual range (a band from
+    ``start`` to ``end`` with its centre line) and target line. ``review`` shades the
+    period under review in every panel. Two columns stay legible on a phone.
+    """
+    points = frame[["member", "period", "value", "level"]].assign(kind="point")
+    extra = []
+    if bands is not None and not bands.empty:
+        extra.append(bands.assign(kind="band"))
+    if review is not None:
+        members = points["member"].drop_duplicates()
+        extra.append(
+            pd.DataFrame(
+                {"member": members, "start": review.start, "end": review.end, "kind": "review"}
+            )
+        )
+    data = pd.concat([points, *extra], ignore_index=True)
+    band_values = (
+        [bands["lower"], bands["upper"], bands["target"]]
+        if bands is not None and not bands.empty
+        else []
     )
-    line = base.mark_line(color=PALETTE["value"], strokeWidth=1.2).encode(x=x, y=y)
-    level = (
-        base.transform_filter("isValid(datum.level)")
-        .mark_line(color=PALETTE["level"], strokeWidth=2, strokeDash=[4, 2])
-        .encode(x=x, y=alt.Y("level", type="quantitative"))
+    domain = y_domain(points["value"], points["level"], *band_values)
+    y = alt.Y(
+        "value",
+        type="quantitative",
+        title=unit,
+        scale=alt.Scale(zero=False, domain=domain, nice=False),
+        axis=alt.Axis(labelFontSize=FONT, titleFontSize=FONT, tickCount=3),
+    )
+    x = _x(fmt="%b", ticks=3)
+    base = alt.Chart()
+    layers: list[alt.Chart] = []
+    if review is not None:
+        layers.append(
+            base.transform_filter("datum.kind === 'review'")
+            .mark_rect(color=PALETTE["shade"], opacity=REVIEW_OPACITY)
+            .encode(x=alt.X("start", type="temporal"), x2=alt.X2("end"))
+        )
+    if band_values:
+        bands_only = base.transform_filter("datum.kind === 'band' && isValid(datum.lower)")
+        layers.append(
+            bands_only.mark_rect(color=PALETTE["band"], opacity=BAND_OPACITY).encode(
+                x=alt.X("start", type="temporal"),
+                x2=alt.X2("end"),
+                y=alt.Y("lower", type="quantitative"),
+                y2=alt.Y2("upper"),
+            )
+        )
+        layers.append(
+            bands_only.mark_rule(color=PALETTE["band"], strokeWidth=1.2).encode(
+                x=alt.X("start", type="temporal"),
+                x2=alt.X2("end"),
+                y=alt.Y("centre", type="quantitative"),
+            )
+        )
+        layers.append(
+            base.transform_filter("datum.kind === 'band' && isValid(datum.target)")
+            .mark_rule(color=PALETTE["target"], strokeWidth=1.5, strokeDash=[2, 2])
+            .encode(y=alt.Y("target", type="quantitative"))
+        )
+    lines = base.transform_filter("datum.kind === 'point'")
+    layers.append(
+        lines.mark_line(color=PALETTE["value"], strokeWidth=1.3, invalid=_BREAK).encode(x=x, y=y)
+    )
+    layers.append(
+        lines.mark_line(
+            color=PALETTE["level"], strokeWidth=2, strokeDash=[4, 2], invalid=_BREAK
+        ).encode(x=x, y=alt.Y("level", type="quantitative"))
     )
     return alt.FacetChart(
-        data=_records(frame[["member", "period", "value", "level"]]),
-        spec=alt.LayerChart(layer=[line, level], width=SMALL_WIDTH, height=SMALL_HEIGHT),
-        facet=alt.Facet("member", type="nominal", title=None, sort=None),
+        data=_records(data),
+        spec=alt.LayerChart(layer=layers, width=SMALL_WIDTH, height=SMALL_HEIGHT),
+        facet=alt.Facet(
+            "member", type="nominal", title=None, sort=None, header=alt.Header(labelFontSize=FONT)
+        ),
         columns=columns,
-        resolve=alt.Resolve(scale=alt.ScaleResolveMap(y="independent")),
-        title=alt.Title(title, anchor="start"),
+        title=alt.Title(title, anchor="start", fontSize=13),
         description=description,
     )
+
+
+def multiples_key(*, per: str, bands: bool, targets: bool, review: Span | None, gaps: int) -> str:
+    """The key of :func:`small_multiples` in words: what it draws with these arguments."""
+    parts = [f"One panel each, on one scale. Blue line: the value per {per}"]
+    if gaps:
+        parts[0] += f", broken where a {per} has no value"
+    parts.append("dashed orange: the smoothed level")
+    if bands:
+        parts.append("blue band: each one's own usual range, with its usual level")
+    if targets:
+        parts.append("green dotted line: the target")
+    if review is not None:
+        parts.append(f"grey shading: {review.label}, the period under review")
+    return "; ".join(parts) + "."
 
 
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*>\s*")

@@ -23,10 +23,12 @@ from kpinb.text import display_text
 
 @dataclass(frozen=True)
 class ChartBlock:
-    """A rendered chart: inline SVG and its text alternative."""
+    """A rendered chart: inline SVG, its text alternative and its key (the caption: what
+    the chart draws, in words; the text alternative when empty)."""
 
     svg: Markup
     description: str
+    caption: str = ""
 
 
 @dataclass(frozen=True)
@@ -120,11 +122,11 @@ def render_page(*, title: str, body: str) -> str:
     return template.render(title=title, body=Markup(body), css=css("page.css"))
 
 
-def chart_block(chart: Any, description: str) -> ChartBlock:
+def chart_block(chart: Any, description: str, caption: str = "") -> ChartBlock:
     """Render an Altair chart to an inline SVG block."""
     from kpinb.report.charts import to_svg
 
-    return ChartBlock(Markup(to_svg(chart)), description)
+    return ChartBlock(Markup(to_svg(chart)), description, caption)
 
 
 def _anchor(scope: str, scope_id: str) -> str:

@@ -148,38 +148,72 @@ def _trend_block(
     ws: Workspace,
     sentences: tuple[st.Sentence, ...],
 ) -> ChartBlock | None:
-    """The KPI's trend chart (last 4 quarters) with its text alternative."""
+    """The KPI's trend chart with its key and text alternative: the last 4 quarters, or
+    from the start of the baseline window when it lies earlier."""
     from kpinb.report import charts
 
+    lim = block["limits"]
+    first = per.start - pd.DateOffset(months=9)
+    if lim and lim.get("baseline_start"):
+        first = min(first, pd.Timestamp(lim["baseline_start"]))
     pts = part.points[
         (part.points["kpi_id"] == block["kpi_id"])
-        & (part.points["period"] >= per.start - pd.DateOffset(months=9))
+        & (part.points["period"] >= first)
+        & (part.points["period"] <= per.end)
         & ~part.points["incomplete"]  # a team week with members missing is not a real dip
     ]
     if pts.empty:
         return None
     frame = pts.rename(columns={"smoothed": "level"})[["period", "value", "level"]]
-    lim = block["limits"]
+    frame = charts.fill_gaps(frame, block["cadence"])
+    gaps = int(frame["value"].isna().sum())
     limits = None
     if lim:
+        baseline = None
         start = pts.loc[pts["current_version"], "period"].min()  # limits hold for this version
+        if lim.get("baseline_start") and lim.get("baseline_end"):
+            baseline = charts.Span(
+                pd.Timestamp(lim["baseline_start"]), pd.Timestamp(lim["baseline_end"])
+            )
+            start = max(start, baseline.start)
         limits = charts.Limits(
-            lim["centre"], lim["lower"], lim["upper"], start, frame["period"].max()
+            lim["centre"],
+            lim["lower"],
+            lim["upper"],
+            start,
+            frame["period"].max(),
+            lower_bounded=bool(lim.get("lower_bounded")),
+            upper_bounded=bool(lim.get("upper_bounded")),
+            baseline=baseline,
         )
+    review = charts.Span(per.start, min(per.end, frame["period"].max()), per.label)
     goal = block["goal"]
+    target = goal["target"] if goal and goal.get("target") is not None else None
     markers = [
         charts.Marker(pd.Timestamp(c["effective_from"]), f"definition v{c['version']}")
         for c in block["definition_changes"]
         if pd.Timestamp(c["effective_from"]) >= frame["period"].min()
     ]
-    description = (
-        f"{block['name']} ({block['unit']}) per {twin.cadence_unit(block['cadence'])} with the "
-        "smoothed level (dashed)"
-        + (", the usual range as a band" if limits else "")
-        + (", the target as a green line" if goal else "")
-        + (", definition changes marked" if markers else "")
-        + ". "
-        + " ".join(s.text for s in sentences[:2])
+    values = frame.set_index("period")["value"]
+    unusual = [
+        (when, float(values.get(when, s["value"])))
+        for s in block.get("signals", [])
+        if s["rule"] == "beyond_limit" and (when := pd.Timestamp(s["period"])) in values.index
+    ]
+    shift = block.get("shift") or {}
+    onset = pd.Timestamp(shift["onset"]) if shift.get("onset") else None
+    key = charts.trend_key(
+        per=twin.cadence_unit(block["cadence"]),
+        limits=limits,
+        target=target,
+        review=review,
+        unusual=len(unusual),
+        shift=onset is not None,
+        markers=len(markers),
+        gaps=gaps,
+    )
+    description = f"{block['name']} ({block['unit']}). {key} " + " ".join(
+        s.text for s in sentences[:2]
     )
     chart = charts.trend_chart(
         frame,
@@ -187,10 +221,13 @@ def _trend_block(
         unit=block["unit"],
         description=description,
         limits=limits,
-        target=goal["target"] if goal else None,
+        target=target,
         markers=markers,
+        review=review,
+        unusual=unusual,
+        shift=onset,
     )
-    return chart_block(chart, description)
+    return chart_block(chart, description, key)
 
 
 def goals_section(refs: list[st.Ref], part: Analysis, period: st.Figure) -> Section:

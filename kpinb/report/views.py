@@ -161,7 +161,8 @@ def _members_section(
             n=tref.count("people", "person", "people"),
             period=period,
         )
-        chart = _multiples(mpart, kpi, list(names), names, ref.data, "member", (line,))
+        own = _blocks_of(data["members"], "employee_id", kpi)
+        chart = _multiples(mpart, kpi, list(names), names, ref.data, "member", (line,), own)
         cards.append(Card(ref.data["name"], (line,), chart=chart))
     return Section("members", "Each member's trajectory", cards=tuple(cards))
 
@@ -441,7 +442,8 @@ def _teams_section(
         lines = tuple(s for i, j, t, b in found for s in _team_line(i, j, t, b, period))
         shown = [t["team_id"] for _, _, t, _ in found]
         block = found[0][3]
-        chart = _multiples(part, kpi, shown, _team_names(ws), block, "team", lines)
+        own = _blocks_of(data["teams"], "team_id", kpi)
+        chart = _multiples(part, kpi, shown, _team_names(ws), block, "team", lines, own)
         cards.append(Card(block["name"], lines, chart=chart))
     return Section("teams", "Teams", cards=tuple(cards))
 
@@ -475,6 +477,11 @@ def _team_blocks(
     return part
 
 
+def _blocks_of(groups: list[dict[str, Any]], key: str, kpi: str) -> dict[str, dict[str, Any]]:
+    """Each member's or team's own KPI block for ``kpi``, by id (as in the twin)."""
+    return {str(g[key]): b for g in groups for b in g.get("kpis", []) if b["kpi_id"] == kpi}
+
+
 def _multiples(
     part: Analysis,
     kpi: str,
@@ -483,30 +490,73 @@ def _multiples(
     block: dict[str, Any],
     noun: str,
     lines: tuple[st.Sentence, ...],
+    own: dict[str, dict[str, Any]] | None = None,
 ) -> ChartBlock | None:
-    """Small multiples of one KPI, one panel per team or member (last 4 quarters)."""
+    """Small multiples of one KPI, one panel per team or member (last 4 quarters), on one
+    scale, each with its own usual range (``own``: each one's KPI block, as in the twin:
+    an executive block whose limits are withheld has none) and target."""
     from kpinb.report import charts
 
+    per = part.period
     pts = part.points[
         (part.points["kpi_id"] == kpi)
         & part.points["scope_id"].astype(str).isin(ids)
         & part.points["current_version"]
         & ~part.points["incomplete"]  # a team week with members missing is not a real dip
-        & (part.points["period"] >= part.period.start - pd.DateOffset(months=9))
+        & (part.points["period"] >= per.start - pd.DateOffset(months=9))
+        & (part.points["period"] <= per.end)
     ]
     if pts.empty:
         return None
     frame = pts.assign(member=pts["scope_id"].astype(str).map(names)).rename(
         columns={"smoothed": "level"}
+    )[["member", "period", "value", "level"]]
+    frame = charts.fill_gaps(frame, block["cadence"], by="member")
+    gaps = int(frame["value"].isna().sum())
+    first, last = frame["period"].min(), frame["period"].max()
+    rows = []
+    for sid, b in (own or {}).items():
+        if sid not in ids or names.get(sid) not in set(frame["member"]):
+            continue
+        lim, goal = b.get("limits"), b.get("goal")
+        target = goal.get("target") if goal else None
+        if not lim and target is None:
+            continue
+        start = max(first, pd.Timestamp(lim["baseline_start"])) if lim else first
+        rows.append(
+            {
+                "member": names[sid],
+                "lower": lim["lower"] if lim else None,
+                "upper": lim["upper"] if lim else None,
+                "centre": lim["centre"] if lim else None,
+                "start": start,
+                "end": last,
+                "target": target,
+            }
+        )
+    bands = pd.DataFrame(rows) if rows else None
+    has_bands = bands is not None and bands["lower"].notna().any()
+    has_targets = bands is not None and bands["target"].notna().any()
+    review = charts.Span(per.start, min(per.end, last), per.label)
+    key = charts.multiples_key(
+        per=twin.cadence_unit(block["cadence"]),
+        bands=has_bands,
+        targets=has_targets,
+        review=review,
+        gaps=gaps,
     )
-    description = (
-        f"{block['name']}: one small chart per {noun}, values and smoothed level (dashed). "
-        + " ".join(s.text for s in lines)
+    description = f"{block['name']}, one small chart per {noun}. {key} " + " ".join(
+        s.text for s in lines
     )
     chart = charts.small_multiples(
-        frame, title=f"{block['name']} by {noun}", unit=block["unit"], description=description
+        frame,
+        title=f"{block['name']} by {noun}",
+        unit=block["unit"],
+        description=description,
+        bands=bands,
+        review=review,
     )
-    return chart_block(chart, description)
+    return chart_block(chart, description, key)
 
 
 def _team_line(

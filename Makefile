@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench screenshot clean
+.PHONY: demo test lint bench screenshot lab clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,19 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/kpinb demo
+
+# the HR analyst's explorer in JupyterLab: notebooks/explore.ipynb, parameterised by papermill
+# (--prepare-only) into build/lab/; on the demo workspace (written when missing) unless WS=path
+WS ?= demo-workspace
+PERIOD ?= 2026-Q3
+lab: $(STAMP)
+	if [ "$(WS)" = demo-workspace ] && [ ! -e demo-workspace/kpis.yaml ]; then \
+		$(BIN)/kpinb demo --no-run --out demo-workspace; fi
+	test -d "$(WS)" || (echo "no workspace folder $(WS)" >&2; exit 2)
+	mkdir -p build/lab
+	$(BIN)/papermill --prepare-only --log-level ERROR notebooks/explore.ipynb build/lab/explore.ipynb \
+		-p workspace "$(abspath $(WS))" -p period "$(PERIOD)"
+	$(BIN)/jupyter lab build/lab/explore.ipynb
 
 test: lint
 	$(BIN)/python -m pytest -q

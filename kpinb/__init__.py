@@ -14,6 +14,7 @@ from kpinb.errors import KpinbError, Problem, UsageError, WorkspaceError
 from kpinb.version import __version__
 
 if TYPE_CHECKING:
+    from kpinb.explorer import explore
     from kpinb.kpis import KpiSpec, KpiVersion
     from kpinb.periods import Period, parse_period
     from kpinb.report import Report, build_report, page_html, show
@@ -28,6 +29,7 @@ _LAZY = {
     "Validation": "kpinb.workspace",
     "Workspace": "kpinb.workspace",
     "build_report": "kpinb.report",
+    "explore": "kpinb.explorer",
     "load_workspace": "kpinb.workspace",
     "page_html": "kpinb.report",
     "parse_period": "kpinb.periods",
@@ -55,6 +57,7 @@ __all__ = [
     "WorkspaceError",
     "__version__",
     "build_report",
+    "explore",
     "load_workspace",
     "page_html",
     "parse_period",

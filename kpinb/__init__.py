@@ -14,6 +14,7 @@ from kpinb.errors import KpinbError, Problem, UsageError, WorkspaceError
 from kpinb.version import __version__
 
 if TYPE_CHECKING:
+    from kpinb.calibration import CalibrationPack, build_pack
     from kpinb.explorer import explore
     from kpinb.kpis import KpiSpec, KpiVersion
     from kpinb.periods import Period, parse_period
@@ -22,12 +23,14 @@ if TYPE_CHECKING:
 
 
 _LAZY = {
+    "CalibrationPack": "kpinb.calibration",
     "KpiSpec": "kpinb.kpis",
     "KpiVersion": "kpinb.kpis",
     "Period": "kpinb.periods",
     "Report": "kpinb.report",
     "Validation": "kpinb.workspace",
     "Workspace": "kpinb.workspace",
+    "build_pack": "kpinb.calibration",
     "build_report": "kpinb.report",
     "explore": "kpinb.explorer",
     "load_workspace": "kpinb.workspace",
@@ -45,6 +48,7 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "CalibrationPack",
     "KpiSpec",
     "KpiVersion",
     "KpinbError",
@@ -56,6 +60,7 @@ __all__ = [
     "Workspace",
     "WorkspaceError",
     "__version__",
+    "build_pack",
     "build_report",
     "explore",
     "load_workspace",

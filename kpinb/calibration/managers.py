@@ -6,8 +6,8 @@ that people *outside this manager's group* with the same evidence direction rece
 (improving, steady, worsening, mixed, thin: :func:`kpinb.calibration.evidence.direction_of`;
 where fewer than :data:`MIN_REFERENCE` others share it, all others). The indication is
 the mean of these gaps over the manager's rated people, with a 95 % Student t interval
-(small groups get wide intervals, as they should; a bootstrap interval is too narrow
-at 5 to 8 people).
+(:func:`gap_interval`: the spread of the manager's own gaps plus the uncertainty of the
+references; small groups get wide intervals, as they should).
 It reads "higher than the evidence suggests" only when the whole interval is above 0,
 "lower" only when it is below 0, and "in line" otherwise. A group of fewer than
 ``min_group_size`` rated people gets no indication at all, only its counts.
@@ -44,31 +44,41 @@ def wilson(successes: int, n: int, z: float = _Z) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def mean_interval(values: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
-    """The Student t interval of the mean of ``values``; (nan, nan) under 2 values."""
-    from scipy import stats
-
-    n = len(values)
-    if n < 2:
-        return float("nan"), float("nan")
-    half = stats.t.ppf((1 + level) / 2, n - 1) * values.std(ddof=1) / math.sqrt(n)
-    mean = float(values.mean())
-    return mean - float(half), mean + float(half)
-
-
-def reference_gaps(people: pd.DataFrame) -> pd.Series:
+def reference_gaps(people: pd.DataFrame) -> pd.DataFrame:
     """Each rated person's rating minus the mean rating of others with the same evidence
     direction outside their manager's group (all others where fewer than
-    :data:`MIN_REFERENCE` share it). NaN for people without a rating or a manager."""
+    :data:`MIN_REFERENCE` share it), and that reference mean's squared standard error.
+
+    Columns gap, ref_var (NaN for people without a rating or a manager), on ``people``'s index.
+    """
     rated = people[people["rating"].notna() & people["manager_id"].fillna("").ne("")]
-    gaps = pd.Series(np.nan, index=people.index, dtype="float64")
+    out = pd.DataFrame(np.nan, index=people.index, columns=["gap", "ref_var"], dtype="float64")
     for idx, row in rated.iterrows():
         others = rated[rated["manager_id"] != row["manager_id"]]
         alike = others[others["direction"] == row["direction"]]
-        pool = alike if len(alike) >= MIN_REFERENCE else others
+        pool = (alike if len(alike) >= MIN_REFERENCE else others)["rating"].astype(float)
         if len(pool):
-            gaps[idx] = float(row["rating"]) - float(pool["rating"].mean())
-    return gaps
+            out.loc[idx, "gap"] = float(row["rating"]) - float(pool.mean())
+            spread = float(pool.var(ddof=1)) if len(pool) > 1 else 0.0
+            out.loc[idx, "ref_var"] = spread / len(pool)
+    return out
+
+
+def gap_interval(
+    gaps: np.ndarray, ref_var: np.ndarray, level: float = LEVEL
+) -> tuple[float, float]:
+    """The interval of the mean gap: Student t on n - 1 degrees of freedom over the spread
+    of the manager's own gaps plus the references' uncertainty (their mean squared
+    standard error, as if fully correlated: the cautious side). (nan, nan) under 2 gaps."""
+    from scipy import stats
+
+    n = len(gaps)
+    if n < 2:
+        return float("nan"), float("nan")
+    se = math.sqrt(float(gaps.var(ddof=1)) / n + float(np.mean(ref_var)))
+    half = float(stats.t.ppf((1 + level) / 2, n - 1)) * se
+    mean = float(gaps.mean())
+    return mean - half, mean + half
 
 
 def manager_table(people: pd.DataFrame, names: dict[str, str], min_group_size: int) -> pd.DataFrame:
@@ -78,7 +88,7 @@ def manager_table(people: pd.DataFrame, names: dict[str, str], min_group_size: i
     (+1/0/-1 against the period's median), direction, improving (count), goals,
     goals_at_success. ``names``: employee_id -> display name.
     """
-    frame = people.assign(gap=reference_gaps(people))
+    frame = people.join(reference_gaps(people))
     out = []
     for manager_id, group in frame[frame["manager_id"].fillna("").ne("")].groupby(
         "manager_id", sort=True
@@ -116,8 +126,9 @@ def _row(
     improving = int((rated["improving"] > 0).sum())
     with_goals = rated[rated["goals"] > 0]
     successes = int((with_goals["goals_at_success"] > 0).sum())
-    gaps = rated["gap"].dropna().to_numpy(dtype=float)
-    low, high = mean_interval(gaps)
+    known = rated[rated["gap"].notna()]
+    gaps = known["gap"].to_numpy(dtype=float)
+    low, high = gap_interval(gaps, known["ref_var"].to_numpy(dtype=float))
     gap = float(gaps.mean()) if len(gaps) else np.nan
     row.update(
         {

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from kpinb.calibration import evidence as ev
@@ -240,7 +239,7 @@ def _people(ws: Workspace, per: Period, kpi_rows: pd.DataFrame, root: Any) -> pd
     people[["checkins", "open_actions"]] = (
         people[["checkins", "open_actions"]].fillna(0).astype(int)
     )
-    people["dependency_note"] = people["dependency_note"].fillna("")
+    people["dependency_note"] = people["dependency_note"].astype(object).fillna("")
     people["report"] = people["employee_id"].map(lambda e: f"../employees/{safe_name(e)}.html")
     return people.sort_values(["department", "team", "name", "employee_id"]).reset_index(drop=True)
 
@@ -302,10 +301,3 @@ def write_pack(pack: CalibrationPack, folder: str | os.PathLike[str]) -> list[Pa
         if old not in written:
             old.unlink(missing_ok=True)
     return sorted(written)
-
-
-def fmt_number(value: Any, pattern: str = "{:g}") -> str:
-    """A figure for the pages ("" when missing)."""
-    if value is None or (isinstance(value, float) and np.isnan(value)) or pd.isna(value):
-        return ""
-    return pattern.format(value)

@@ -12,11 +12,10 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from kpinb.calibration.evidence import STATUS_LABELS
-from kpinb.calibration.pack import fmt_number
 from kpinb.templating import css, environment
 
-if TYPE_CHECKING:
-    from kpinb.calibration.pack import CalibrationPack
+if TYPE_CHECKING:  # the pack is passed in (kpinb.calibration.pack imports this module)
+    CalibrationPack = Any
 
 DIRECTIONS = {
     "improving": "improving",
@@ -209,3 +208,10 @@ def _decision(d: pd.Series) -> dict[str, Any]:
         if pd.notna(d["decided_on"])
         else "",
     }
+
+
+def fmt_number(value: Any, pattern: str = "{:g}") -> str:
+    """A figure for the pages ("" when missing)."""
+    if value is None or pd.isna(value):
+        return ""
+    return pattern.format(value)

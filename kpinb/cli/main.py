@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "kpinb.cli.run",
     "kpinb.cli.render",
     "kpinb.cli.checkin",
+    "kpinb.cli.calibration",
 )
 
 

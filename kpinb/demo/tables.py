@@ -231,7 +231,7 @@ def ratings_table(people: list[Person], cal: Calendar, seed: int) -> pd.DataFram
             draw = int(rng.integers(-1, 2))
             review = q == cal.period
             if review and p.manager_id == lenient and p.start_date <= q.end:
-                rows.append((p.employee_id, q.label, str(4 + (draw > 0))))
+                rows.append((p.employee_id, q.label, str(4 + (draw >= 0))))
             elif p.start_date <= q.start:
                 rating = 3 + (lift.get(p.archetype, 0) if review else 0) + draw
                 rating = 2 if review and p.employee_id == low else rating

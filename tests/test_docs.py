@@ -55,7 +55,8 @@ def test_the_tour_covers_demo_validate_run_by_hand_and_what_is_coming() -> None:
         assert step in tour, step
     assert "docs/example-workspace" in tour and "docs/reading-a-report.md" in tour
     coming = tour[tour.index("Coming") :]
-    assert "explorer" in coming and "calibration pack" in coming
+    assert "explorer" in coming
+    assert "--views calibration" in tour and "docs/calibration.md" in tour
 
 
 def test_the_example_workspace_is_valid_and_small() -> None:

@@ -129,9 +129,10 @@ def _one_kpi(person: pd.Series, rows: pd.DataFrame, median: float) -> tuple[str,
     if len(moved) != 1 or len(readable) < 2:
         return None
     others = len(readable) - 1
+    other = f"The other {others} KPIs" if others > 1 else "The other KPI"
     question = (
-        f"Does the rating rest on {moved.iloc[0]['kpi']} alone? The other {others} "
-        f"KPI{'s' if others > 1 else ''} that can be read this period did not move that way."
+        f"Does the rating rest on {moved.iloc[0]['kpi']} alone? {other} that can be read "
+        "this period did not move that way."
     )
     rests = (
         f"{_rating(person, median)}; {_shift_text(moved)}; "

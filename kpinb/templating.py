@@ -7,6 +7,7 @@ through :func:`css`. Jinja2 is imported on first use, so importing kpinb stays l
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING
@@ -37,3 +38,28 @@ def css(name: str) -> Markup:
     from markupsafe import Markup
 
     return Markup(resources.files("kpinb").joinpath("templates", name).read_text("utf-8"))
+
+
+_STYLE = re.compile(r"<style\b[^>]*>(.*?)</style\s*>", re.IGNORECASE | re.DOTALL)
+
+
+def one_style_block(page: str) -> str:
+    """``page`` with all its ``<style>`` blocks merged into one, in ``<head>``.
+
+    Email clients keep one style block in the head and drop (or ignore) any in the
+    body, where a report fragment brings its own; a page sent as an attachment or
+    pasted into a message then keeps its layout. Order is kept, so the cascade is the
+    same; a page without a head is returned as it is.
+    """
+    head_end = page.lower().find("</head>")
+    if head_end < 0:
+        return page
+    blocks: list[str] = []
+    for found in _STYLE.finditer(page):
+        body = found.group(1).strip()
+        if body and body not in blocks:
+            blocks.append(body)
+    without = _STYLE.sub("", page)
+    head_end = without.lower().find("</head>")
+    style = "<style>\n" + "\n".join(blocks) + "\n</style>\n"
+    return without[:head_end] + style + without[head_end:]

@@ -17,9 +17,9 @@ import base64
 import itertools
 import json
 import os
-import shlex
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -73,6 +73,15 @@ def missing_message() -> str:
     )
 
 
+def _high(fd: int) -> int:
+    """``fd`` moved to a number of 10 or more (the old one closed)."""
+    import fcntl
+
+    moved = fcntl.fcntl(fd, fcntl.F_DUPFD, 10)
+    os.close(fd)
+    return moved
+
+
 @dataclass
 class _Waiter:
     event: threading.Event = field(default_factory=threading.Event)
@@ -94,15 +103,22 @@ class Browser:
         self.profile = tempfile.mkdtemp(prefix="kpinb-chromium-")
         to_browser_r, self._out = os.pipe()  # we write commands, Chromium reads fd 3
         self._in, from_browser_w = os.pipe()  # Chromium writes replies to fd 4
+        # Chromium's ends above 9, so that moving them to 3 and 4 cannot clobber either
+        to_browser_r, from_browser_w = (_high(to_browser_r), _high(from_browser_w))
         argv = [exe, *FLAGS, *NETWORK_CUT, f"--user-data-dir={self.profile}", *extra]
-        # a shell puts the two pipe ends on fds 3 and 4, then becomes Chromium
-        script = f"exec {shlex.join(argv)} 3<&{to_browser_r} 4>&{from_browser_w}"
+        # a small Python puts the two pipe ends on fds 3 and 4, then becomes Chromium
+        # (a shell's redirections cannot name fds above 9)
+        trampoline = (
+            "import os, sys; os.dup2(int(sys.argv[1]), 3); os.dup2(int(sys.argv[2]), 4); "
+            "os.execv(sys.argv[3], sys.argv[3:])"
+        )
+        log = os.environ.get("KPINB_CHROMIUM_LOG")  # Chromium's own messages, when debugging
         try:
             self.process = subprocess.Popen(
-                ["/bin/sh", "-c", script],
+                [sys.executable, "-c", trampoline, str(to_browser_r), str(from_browser_w), *argv],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+                stderr=open(log, "ab") if log else subprocess.DEVNULL,  # noqa: SIM115
                 pass_fds=(to_browser_r, from_browser_w),
                 start_new_session=True,
             )

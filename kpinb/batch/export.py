@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kpinb.scopes import REPORT_MIME
+from kpinb.templating import one_style_block
 from kpinb.text import display_text
 
 if TYPE_CHECKING:
@@ -92,7 +93,7 @@ def notebook_html(
             "kpinb_index": index,
         },
     )
-    return str(body)
+    return one_style_block(str(body))  # the report's own CSS joins the page's, in <head>
 
 
 def page_footer(period: str, view: str) -> str:

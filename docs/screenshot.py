@@ -61,7 +61,50 @@ def main(argv: list[str] | None = None) -> int:
         capture_output=True,
     )
     print(f"wrote {args.out}")
+    for wrote in chart_closeups(args.reports / args.period, args.out.parent, args.employee):
+        print(f"wrote {wrote}")
     return 0
+
+
+# close-ups of the charts (docs/img/): (page, width in px, which chart on it, file name)
+CLOSEUPS = (
+    ("employees/{employee}.html", 1200, 1, "chart-employee-trend.png"),
+    ("teams/T01.html", 1200, 0, "chart-team-trend.png"),
+    ("teams/T01.html", 390, 3, "chart-team-multiples-390.png"),
+)
+
+
+def chart_closeups(period_dir: Path, folder: Path, employee: str) -> list[Path]:
+    """One PNG per chart of :data:`CLOSEUPS`: its KPI card, photographed by Chromium over
+    the DevTools pipe (kpinb.batch.browser, the network cut)."""
+    import base64
+
+    from kpinb.batch.browser import Browser
+
+    written = []
+    with Browser() as browser:
+        for page_path, width, index, name in CLOSEUPS:
+            page_file = period_dir / page_path.format(employee=employee)
+            if not page_file.is_file():
+                continue
+            page = browser.new_page(width, 900)
+            page.open(page_file.resolve().as_uri())
+            box = page.evaluate(
+                f"(() => {{ const f = document.querySelectorAll('figure.chart')[{index}];"
+                " const e = f.closest('.card') || f; const r = e.getBoundingClientRect();"
+                " return [r.x, r.y + window.scrollY, r.width, r.height]; })()"
+            )
+            x, y, w, h = box
+            clip = {"x": x, "y": y, "width": w, "height": h, "scale": 1}
+            shot = page.call(
+                "Page.captureScreenshot",
+                {"format": "png", "captureBeyondViewport": True, "clip": clip},
+            )
+            page.close()
+            out = folder / name
+            out.write_bytes(base64.b64decode(shot["data"]))
+            written.append(out)
+    return written
 
 
 if __name__ == "__main__":

@@ -338,3 +338,66 @@ def test_a_failed_report_whose_page_is_kept_keeps_its_at_a_glance_counts(tmp_pat
     assert after["status"] == "failed" and after["error"] == "ValueError in cell 2"
     for key in ("shifts_up", "shifts_down", "goals", "goals_met", "notes", "html_sha256"):
         assert after[key] == before[key], key
+
+
+def test_a_pdf_is_published_with_its_page_and_twin_and_a_page_without_one_drops_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = ReportFiles("employee", "E1", "employee", "E1")
+    staging = outputs.make_staging(tmp_path)
+    twin = {"scope": "employee", "id": "E1"}
+
+    def publish(html: str, pdf: bytes | None) -> None:
+        outputs.publish(tmp_path, files, html, twin, name="E1", key="k", staging=staging, pdf=pdf)
+
+    publish("<p>1</p>", b"%PDF-1 one")
+    pdf = tmp_path / "employees" / "E1.pdf"
+    assert pdf.read_bytes() == b"%PDF-1 one"
+    state = outputs.read_states(tmp_path)["employees/E1.html"]
+    assert state["pdf"] == "employees/E1.pdf"
+    assert state["pdf_sha256"] == hashlib.sha256(b"%PDF-1 one").hexdigest()
+    assert outputs.is_current(tmp_path, state, "k", pdf=True)
+    pdf.write_bytes(b"%PDF-1 changed by hand")
+    assert not outputs.is_current(tmp_path, state, "k", pdf=True)  # rebuilt next run
+    assert outputs.is_current(tmp_path, state, "k")  # html only: the PDF does not count
+
+    # the third file cannot be renamed into place: page, twin and PDF all stay as they were
+    real_replace = os.replace
+    failed: list[object] = []
+
+    def failing(src: object, dst: object) -> None:
+        if str(dst).endswith(".pdf") and not failed:  # once: the earlier files go back
+            failed.append(dst)
+            raise OSError(28, "No space left on device")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", failing)
+    with pytest.raises(OSError):
+        publish("<p>2</p>", b"%PDF-1 two")
+    monkeypatch.undo()
+    assert (tmp_path / "employees" / "E1.html").read_text() == "<p>1</p>"
+    assert pdf.read_bytes() == b"%PDF-1 changed by hand"
+
+    publish("<p>3</p>", None)  # a run without PDFs: the old PDF would not match the page
+    assert not pdf.exists()
+    state = outputs.read_states(tmp_path)["employees/E1.html"]
+    assert "pdf" not in state
+    assert not outputs.is_current(tmp_path, state, "k", pdf=True)
+    outputs.remove_report(tmp_path, "employees/E1.html")
+    assert not (tmp_path / "employees" / "E1.html").exists()
+
+
+def test_an_unknown_format_or_a_missing_browser_is_bad_usage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kpinb.cli.main import main
+    from tests.test_batch import WORKSPACE
+
+    out = tmp_path / "out"
+    args = ["run", str(WORKSPACE), "--period", "2026-Q3", "--out", str(out)]
+    assert main([*args, "--formats", "html,docx"]) == 2
+    assert "unknown format(s) docx; use html, pdf" in capsys.readouterr().err
+    monkeypatch.setenv("KPINB_CHROMIUM", str(tmp_path / "no-such-browser"))
+    assert main([*args, "--formats", "html,pdf"]) == 2
+    assert "apt-get install -y chromium" in capsys.readouterr().err
+    assert not out.exists() or not any(out.rglob("*.html"))

@@ -141,7 +141,12 @@ def test_page_html_is_a_standalone_page(demo_ws: Workspace) -> None:
     assert page.startswith("<!DOCTYPE html>")
     assert "<title>Sales: department overview, 2026-Q3</title>" in page
     assert "@media print" in page
-    assert report.to_html() in page
+    # the fragment's own <style> joins the page's one block in <head> (email clients)
+    fragment = report.to_html()
+    styles = re.findall(r"<style>(.*?)</style>", fragment, re.S)
+    assert styles and re.sub(r"<style>.*?</style>", "", fragment, flags=re.S) in page
+    head = page.partition("</head>")[0]
+    assert page.count("<style") == 1 and all(css.strip() in head for css in styles)
     assert "<script" not in page
 
 

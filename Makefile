@@ -26,7 +26,7 @@ lab: $(STAMP)
 	mkdir -p build/lab
 	$(BIN)/papermill --prepare-only --log-level ERROR notebooks/explore.ipynb build/lab/explore.ipynb \
 		-p workspace "$(abspath $(WS))" -p period "$(PERIOD)"
-	$(BIN)/jupyter lab build/lab/explore.ipynb
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) build/lab/explore.ipynb
 
 test: lint
 	$(BIN)/python -m pytest -q

@@ -138,6 +138,7 @@ class Explorer:
             ],
             layout=w.Layout(width="100%"),
         )
+        self.widget.add_class("kpinb-explorer")
         self._cascade()
         self.on_period()
         self.first_display_s = time.perf_counter() - started

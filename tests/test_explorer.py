@@ -320,7 +320,15 @@ def explorer(copy) -> Explorer:
     return Explorer(copy, PERIOD)
 
 
+def test_the_first_display_shows_the_table_and_the_preview_waits_for_its_tab(explorer) -> None:
+    assert explorer.tabs.selected_index == 0 and len(explorer.grid.children) > len(SHOWN)
+    assert explorer.last_report is None and explorer.report_html.value == ""
+    explorer.tabs.selected_index = 1
+    assert explorer.last_report is not None and explorer.report_html.value
+
+
 def test_the_narrative_of_a_chosen_person_is_build_reports(explorer, copy) -> None:
+    explorer.tabs.selected_index = 1
     explorer.p_view.value = "manager"
     explorer.p_person.value = "E004"
     ws = load_workspace(copy)
@@ -349,6 +357,7 @@ def test_the_executive_view_withholds_small_groups(tmp_path) -> None:
         frame = pd.read_csv(root / f"{name}.csv", dtype=str, keep_default_na=False)
         frame[~frame["scope_id"].isin(gone)].to_csv(root / f"{name}.csv", index=False)
     x = Explorer(root, PERIOD)
+    x.tabs.selected_index = 1
     x.p_view.value = "executive"
     x.p_team.value = "T04"
     twin = x.last_report.to_json()
@@ -407,6 +416,7 @@ def test_the_checkin_form_refuses_a_missing_field_then_saves_and_shows_it(explor
     assert entries["date"].iloc[0] == pd.Timestamp(
         "2026-09-30"
     )  # the period's last day: it belongs to Q3
+    explorer.tabs.selected_index = 1
     explorer.p_view.value = "manager"
     explorer.p_person.value = "E002"
     assert "Revenue closed rose after the new demo script" in explorer.report_html.value
@@ -450,8 +460,55 @@ def test_the_quality_tab_drills_down_to_points(explorer) -> None:
     assert "True" in explorer.q_points.value  # a missing week, marked
 
 
+def test_the_kpi_picker_offers_the_subjects_kpis(explorer, ws) -> None:
+    explorer.tabs.selected_index = 1
+    explorer.p_person.value = "E007"
+    s = explorer.analysis.summary
+    own = set(s.loc[(s["scope"] == "employee") & (s["scope_id"] == "E007"), "kpi_id"])
+    assert {k for _, k in explorer.p_kpi.options} == own
+    explorer.p_kpi.value = sorted(own)[-1]
+    assert explorer.chart_out.outputs[0]["data"][preview.VEGA_MIME]["title"]["text"] == (
+        ws.kpis[sorted(own)[-1]].name
+    )
+
+
 def test_a_new_period_redraws_everything(explorer) -> None:
+    explorer.tabs.selected_index = 1
     explorer.period_pick.value = "2026-Q2"
     assert explorer.period == "2026-Q2" and explorer.last_report.period == "2026-Q2"
     assert explorer.flag_fields["period"].value == "2026-Q2"
     assert explorer.c_fields["date"].value == "2026-09-30"  # set once; the form is the user's
+
+
+# --- the notebook -------------------------------------------------------------------------
+
+NOTEBOOK = Path(__file__).parent.parent / "notebooks" / "explore.ipynb"
+
+
+def test_the_notebook_is_stored_thin_and_without_outputs() -> None:
+    import nbformat
+
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code)
+    assert code[0].metadata.get("tags") == ["parameters"]
+    assert [line.split(":")[0] for line in code[0].source.splitlines()] == ["workspace", "period"]
+    assert len(code) == 2 and "explore(workspace, period)" in code[1].source
+    assert sum(len(c.source.splitlines()) for c in code) <= 6
+
+
+@pytest.mark.slow
+def test_the_notebook_executes_under_papermill(copy, tmp_path) -> None:
+    import papermill
+
+    nb = papermill.execute_notebook(
+        str(NOTEBOOK),
+        str(tmp_path / "explore.ipynb"),
+        parameters={"workspace": str(copy), "period": PERIOD},
+        cwd=str(NOTEBOOK.parent),
+        progress_bar=False,
+        kernel_name="python3",
+    )
+    outputs = [o for c in nb.cells for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error" or o.get("name") == "stderr"]
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)

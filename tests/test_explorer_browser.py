@@ -245,6 +245,7 @@ def test_the_explorer_runs_in_jupyterlab_in_a_real_browser(lab, tmp_path: Path) 
             assert picker in labels
         assert "Shift" not in labels  # sanity: labels are the pickers', not the table's
         assert "What changed" in _text(page, ".lm-TabBar-tab")
+        _click(page, ".lm-TabBar-tab", "Preview")  # the preview is drawn when first opened
         report = lambda: _text(page, ".kpinb-report h1")  # noqa: E731
         before = _until(report, 30, "the report did not render")
         assert _until(
@@ -255,7 +256,6 @@ def test_the_explorer_runs_in_jupyterlab_in_a_real_browser(lab, tmp_path: Path) 
             "the interactive chart did not render",
         )
         # choose another person: the narrative changes in place
-        _click(page, ".lm-TabBar-tab", "Preview")
         options = page.evaluate(
             """(() => {
             const s = [...document.querySelectorAll('.widget-dropdown')]

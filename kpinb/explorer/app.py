@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,6 +47,13 @@ def explore(workspace: str | Path | Workspace, period: str = "") -> Explorer:
     (a label like ``2026-Q3``; empty: the latest quarter with data). Displayed as the
     last line of a notebook cell, it shows itself."""
     return Explorer(workspace, period)
+
+
+def _warm_up() -> None:
+    import importlib
+
+    for name in ("altair", "vl_convert", "kpinb.report.charts"):
+        importlib.import_module(name)
 
 
 def _options(values: Any, *, any_label: bool = True) -> list[tuple[str, str]]:
@@ -113,6 +121,7 @@ class Explorer:
         self.shown = self.table
         self._reports: dict[tuple[str, str, str, str], Any] = {}
         self._hold = False
+        self._previewing = False  # set when the preview tab is first opened
         self.last_report: Any = None
 
         self.period_pick = w.Dropdown(options=periods, value=self.period, description="Period")
@@ -130,6 +139,7 @@ class Explorer:
         ):
             self.tabs.set_title(i, title)
         self.period_pick.observe(lambda _: self.on_period(), names="value")
+        self.tabs.observe(lambda _: self.on_tab(), names="selected_index")
         self.widget = w.VBox(
             [
                 w.HTML(f"<h2>kpinb explorer: {html.escape(self.root.name or str(self.root))}</h2>"),
@@ -142,6 +152,10 @@ class Explorer:
         self._cascade()
         self.on_period()
         self.first_display_s = time.perf_counter() - started
+        # while the analyst reads the table, load what the preview needs (imports only:
+        # no widget is touched from the thread)
+        self.warming = threading.Thread(target=_warm_up, daemon=True, name="kpinb-warm-up")
+        self.warming.start()
 
     # --- display ------------------------------------------------------------------------
 
@@ -322,6 +336,7 @@ class Explorer:
                 self.p_kpi.value = row["kpi_id"]
         finally:
             self._hold = False
+        self._previewing = True
         self.tabs.selected_index = 1
         self.redraw()
 
@@ -433,9 +448,16 @@ class Explorer:
         """Drop the built reports (after a check-in or a flag was saved)."""
         self._reports.clear()
 
+    def on_tab(self) -> None:
+        """The preview is drawn when its tab is first opened: the first display shows the
+        what-changed table without waiting for the charting libraries."""
+        if self.tabs.selected_index == 1 and not self._previewing:
+            self._previewing = True
+            self.redraw()
+
     def redraw(self) -> None:
         """The preview for the pickers' values: report and interactive chart."""
-        if self._hold:
+        if self._hold or not self._previewing:
             return
         chosen = self.chosen()
         self.chart_out.outputs = ()
@@ -456,7 +478,27 @@ class Explorer:
             note = what[chosen.view]
         self.p_note.value = f"<p><b>{html.escape(report.title)}</b>: {html.escape(note)}</p>"
         self.report_html.value = report.to_html()
+        self._kpi_options(chosen)
         self.draw_chart(chosen)
+
+    def _kpi_options(self, chosen: preview.Subject) -> None:
+        """The KPI picker offers the KPIs of the chosen person or team (in the dictionary's
+        order), keeping the KPI chosen when it is among them."""
+        source = self.analysis.executive_analysis if chosen.view == "executive" else self.analysis
+        s = source.summary
+        mine = s.loc[
+            (s["scope"] == chosen.scope) & (s["scope_id"].astype(str) == chosen.scope_id),
+            "kpi_id",
+        ]
+        have = set(mine.astype(str))
+        options = [(spec.name, k) for k, spec in self.ws.kpis.items() if k in have]
+        if not options or options == list(self.p_kpi.options):
+            return
+        hold, self._hold = self._hold, True
+        keep = self.p_kpi.value
+        self.p_kpi.options = options
+        self.p_kpi.value = keep if keep in have else options[0][1]
+        self._hold = hold
 
     def draw_chart(self, chosen: preview.Subject) -> None:
         """The chosen KPI's interactive chart (a Vega output of the Output widget, set

@@ -54,8 +54,7 @@ def test_the_tour_covers_demo_validate_run_by_hand_and_what_is_coming() -> None:
     for step in ("make demo", "kpinb validate", "kpinb run", "kpinb render out.ipynb"):
         assert step in tour, step
     assert "docs/example-workspace" in tour and "docs/reading-a-report.md" in tour
-    coming = tour[tour.index("Coming") :]
-    assert "explorer" in coming
+    assert "make lab" in tour and "docs/explorer.md" in tour and "docs/img/explorer.png" in tour
     assert "--views calibration" in tour and "docs/calibration.md" in tour
 
 

@@ -20,3 +20,6 @@ PACK_VIEWS = ("calibration",)
 SCOPE_DIRS = {"employee": "employees", "team": "teams", "department": "departments"}
 # the MIME type under which a report notebook displays its JSON twin (the batch reads it)
 REPORT_MIME = "application/vnd.kpinb.report+json"
+# the same report's page fragment as the batch publishes it (its text/html output is the
+# notebook-safe version that JupyterLab shows without trust)
+PAGE_MIME = "application/vnd.kpinb.page+html"

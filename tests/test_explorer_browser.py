@@ -22,6 +22,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,13 @@ def lab(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         prepare_only=True,
         progress_bar=False,
     )
+    with _serve(root, tmp_path) as (base, token):
+        yield f"{base}/lab/tree/explore.ipynb?token={token}", root
+
+
+@contextmanager
+def _serve(root: Path, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """``jupyter lab`` on ``root`` (127.0.0.1, a random port and token): (base URL, token)."""
     port, token = _free_port(), secrets.token_hex(16)
     home = tmp_path / "home"
     # no "official Jupyter news?" toast over the picture
@@ -65,6 +73,7 @@ def lab(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     env = {
         **os.environ,
         "JUPYTER_CONFIG_DIR": str(home / "config"),
+        "JUPYTER_DATA_DIR": str(home / "data"),  # its own trust database: nothing trusted
         "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
         "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
         "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
@@ -96,7 +105,7 @@ def lab(tmp_path: Path) -> Iterator[tuple[str, Path]]:
             tmp_path / "lab.log",
         )
         assert server.poll() is None, (tmp_path / "lab.log").read_text(errors="replace")[-3000:]
-        yield f"{base}/lab/tree/explore.ipynb?token={token}", root
+        yield base, token
     finally:
         server.terminate()
         try:
@@ -299,3 +308,56 @@ def test_the_explorer_runs_in_jupyterlab_in_a_real_browser(lab, tmp_path: Path) 
     if os.environ.get("KPINB_SCREENSHOTS"):
         shutil.copy(shot, Path(os.environ["KPINB_SCREENSHOTS"]) / "explorer.png")
     assert time.monotonic() - started < 120
+
+
+def test_an_executed_report_notebook_shows_its_charts_and_styles_without_trust(
+    tmp_path: Path,
+) -> None:
+    """A report notebook run by papermill is not trusted by JupyterLab, which then drops
+    <style> and inline <svg>: the report's notebook output keeps its charts as images and
+    its styles inline, so it reads as the published page does (no loose chart text)."""
+    if find_chromium() is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed (.ci/run installs it)")
+        pytest.skip("chromium is not installed")
+    import papermill
+
+    root = tmp_path / "lab"
+    root.mkdir()
+    papermill.execute_notebook(
+        str(ROOT / "notebooks" / "employee_report.ipynb"),
+        str(root / "report.ipynb"),
+        parameters={"workspace": str(WORKSPACE), "employee_id": "E002", "period": "2026-Q3"},
+        cwd=str(ROOT / "notebooks"),
+        progress_bar=False,
+    )
+    local = (
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+        "--proxy-bypass-list=127.0.0.1",
+    )
+    with _serve(root, tmp_path) as (base, token), Browser(extra=local) as browser:
+        page = browser.new_page(1400, 1000)
+        page.open(f"{base}/lab/tree/report.ipynb?token={token}")
+        _until(
+            lambda: page.evaluate("!!document.querySelector('.jp-OutputArea-output h1')"),
+            60,
+            "the report output did not render",
+            page=page,
+        )
+        # loaded as images: every chart, each decoded with a real size
+        charts = page.evaluate(
+            """[...document.querySelectorAll(
+                ".jp-OutputArea-output img[src^='data:image/svg+xml']")]
+              .map(i => [i.complete, i.naturalWidth, i.getBoundingClientRect().width])"""
+        )
+        assert len(charts) >= 2, charts
+        assert all(done and natural > 100 and shown > 100 for done, natural, shown in charts)
+        # styles kept: the title is the report's size and the sections have their rule
+        size = page.evaluate(
+            "getComputedStyle(document.querySelector('.jp-OutputArea-output h1')).fontSize"
+        )
+        assert size == "25.6px", size  # 1.6rem, the report's own rule
+        text = _text(page, ".jp-OutputArea-output")
+        assert "Siobhán O'Brien: coaching report, 2026-Q3" in text
+        assert "01 Jan 2026" not in text  # no chart axis labels as loose text
+        page.screenshot(tmp_path / "report-in-jupyterlab.png", full_page=False)

@@ -17,6 +17,8 @@ import pytest
 from kpinb.errors import UsageError
 from kpinb.periods import parse_period
 from kpinb.report import Report, build_report, page_html, show
+from kpinb.report.notebook import notebook_html
+from kpinb.scopes import PAGE_MIME
 from kpinb.scopes import REPORT_MIME as MIME_TYPE
 from kpinb.workspace import Workspace, load_workspace
 
@@ -130,9 +132,35 @@ def test_show_publishes_html_and_the_twin(
     show(report)
     [(bundle, kwargs)] = published
     assert kwargs == {"raw": True}
-    assert bundle == {"text/html": report.to_html(), MIME_TYPE: report.to_json()}
+    # the page fragment the batch publishes, the twin, and HTML JupyterLab keeps untrusted
+    assert bundle[PAGE_MIME] == report.to_html()
+    assert bundle[MIME_TYPE] == report.to_json()
+    assert bundle["text/html"] == notebook_html(report.to_html())
     assert report._repr_mimebundle_() == bundle
     assert report._repr_html_() == report.to_html()
+
+
+def test_notebook_html_keeps_the_report_in_a_form_the_sanitiser_keeps(
+    demo_ws: Workspace,
+) -> None:
+    """No <style> and no inline <svg> (JupyterLab drops both in an untrusted notebook):
+    the CSS rules sit in style attributes and each chart is an <img> whose data: URI
+    holds exactly the chart's SVG; the text is the report's."""
+    import base64
+    import html
+    import re
+
+    fragment = build_report(demo_ws, "employee", "E002", PERIOD).to_html()
+    safe = notebook_html(fragment)
+    assert "<style" not in safe and "<svg" not in safe
+    charts = re.findall(r"<svg\b.*?</svg>", fragment, re.DOTALL)
+    images = re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', safe)
+    assert charts and [base64.b64decode(i).decode("utf-8") for i in images] == charts
+    assert re.search(r'<h1 style="[^"]*font-size: 1.6rem', safe)  # the rule .kpinb-report h1
+    words = lambda h: " ".join(html.unescape(re.sub(r"<[^>]+>", " ", h)).split())  # noqa: E731
+    no_charts = re.sub(r"<svg\b.*?</svg>", "", fragment, flags=re.DOTALL)
+    no_style = re.sub(r"<style\b.*?</style>", "", no_charts, flags=re.DOTALL)
+    assert words(safe) == words(no_style)
 
 
 def test_page_html_is_a_standalone_page(demo_ws: Workspace) -> None:

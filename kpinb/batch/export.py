@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kpinb.scopes import REPORT_MIME
+from kpinb.scopes import PAGE_MIME, REPORT_MIME
 from kpinb.templating import one_style_block
 from kpinb.text import display_text
 
@@ -143,10 +143,15 @@ def _without_twin(nb: Any) -> Any:
 
 
 def _output_view(output: Any) -> Any:
-    if REPORT_MIME not in output.get("data", {}):
+    """An output as the page shows it: the report's own page fragment (not the
+    notebook-safe HTML JupyterLab gets), without the twin."""
+    data = output.get("data", {})
+    if REPORT_MIME not in data and PAGE_MIME not in data:
         return output
     view = copy.copy(output)
-    view.data = {k: v for k, v in output.data.items() if k != REPORT_MIME}
+    view.data = {k: v for k, v in data.items() if k not in (REPORT_MIME, PAGE_MIME)}
+    if PAGE_MIME in data:
+        view.data["text/html"] = data[PAGE_MIME]
     return view
 
 

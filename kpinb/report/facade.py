@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from kpinb.errors import UsageError
 from kpinb.periods import Period, parse_period
 from kpinb.report.render import render_fragment
-from kpinb.scopes import REPORT_MIME, SCOPE_VIEWS
+from kpinb.scopes import PAGE_MIME, REPORT_MIME, SCOPE_VIEWS
 
 if TYPE_CHECKING:
     from kpinb.analytics import Analysis
@@ -56,7 +56,7 @@ class Report:
         return self.html
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        return {"text/html": self.html, REPORT_MIME: self.to_json()}
+        return bundle(self)
 
 
 def build_report(
@@ -171,8 +171,22 @@ def page_html(report: Report) -> str:
     return render_page(title=report.title, body=report.to_html())
 
 
+def bundle(report: Report) -> dict[str, Any]:
+    """What a notebook displays for ``report``: HTML that JupyterLab shows without trust
+    (styles inline, charts as images), the page fragment the batch publishes, and the
+    JSON twin."""
+    from kpinb.report.notebook import notebook_html
+
+    return {
+        "text/html": notebook_html(report.html),
+        PAGE_MIME: report.html,
+        REPORT_MIME: report.to_json(),
+    }
+
+
 def show(report: Report) -> None:
-    """Display ``report`` in a notebook: its HTML plus the JSON twin under :data:`MIME_TYPE`."""
+    """Display ``report`` in a notebook (:func:`bundle`); the batch reads the page and the
+    twin from its outputs."""
     from IPython.display import display
 
-    display({"text/html": report.to_html(), REPORT_MIME: report.to_json()}, raw=True)
+    display(bundle(report), raw=True)

@@ -26,6 +26,7 @@ from kpinb.batch import inputs, plan
 from kpinb.batch import run as batch
 from kpinb.batch.outputs import safe_name
 from kpinb.cli.main import main
+from kpinb.report.notebook import notebook_html
 from tests.test_batch import WORKSPACE, rename_ids
 
 pytestmark = pytest.mark.slow
@@ -281,13 +282,19 @@ def test_reports_from_a_reused_kernel_equal_a_fresh_papermill_run(tmp_path: Path
         kernel_name="python3",
     )
     fresh_shown = _normalised(fresh)
-    assert [m for m, _ in fresh_shown] == ["application/vnd.kpinb.report+json", "text/html"]
+    # the page fragment (published), the twin, and the notebook-safe HTML JupyterLab shows
+    assert [m for m, _ in fresh_shown] == [
+        "application/vnd.kpinb.page+html",
+        "application/vnd.kpinb.report+json",
+        "text/html",
+    ]
     twin = json.loads((out / "2026-Q3" / "employees" / "E004.json").read_text())
-    assert json.dumps(twin, sort_keys=True) == fresh_shown[0][1]
+    assert json.dumps(twin, sort_keys=True) == fresh_shown[1][1]
+    assert fresh_shown[2][1] == notebook_html(fresh_shown[0][1])
     page = (out / "2026-Q3" / "employees" / "E004.html").read_text(encoding="utf-8")
     # the page holds the fragment as shown, its <style> moved into the page's one block
     style = re.compile(r"<style>(.*?)</style>", re.S)
-    shown = fresh_shown[1][1].strip()
+    shown = fresh_shown[0][1].strip()
     assert style.sub("", shown) in page
     head = page.partition("</head>")[0]
     assert all(css.strip() in head for css in style.findall(shown))

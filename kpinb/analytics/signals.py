@@ -51,6 +51,10 @@ CONSTANT_Z = 3.0  # z of a point off the level of a constant baseline (sigma 0)
 # shift must also pass an exact test of its counts against the baseline's (one-sided)
 RARE_MEAN = 5.0
 RARE_ALPHA = 0.005
+# every shift must also show in the ranks: the points since its onset against the
+# baseline's, one-sided Mann-Whitney U (skewed amounts, such as revenue with many empty
+# weeks, otherwise trip the CUSUM's normal scale)
+RANK_ALPHA = 0.01
 RUN_LENGTH = 8
 RULES = ("beyond_limit", "run_of_8", "3_of_4")
 # a point's rule hits as one bit code (bit i = RULES[i]) and the name of each code
@@ -378,8 +382,10 @@ def shift_status(points: pd.DataFrame, limits: pd.DataFrame) -> pd.DataFrame:
     verdict = (limits["baseline_kind"].to_numpy(dtype=object) == "locked") & (n_review > 0)
     verdict &= ~np.isnan(centre) & ~np.isnan(sigma)
     shifted = verdict & (direction != 0)
+    crossed = np.where(shifted, direction, 0)
     if "count_like" in limits:
         shifted &= ~_rare_and_unproven(limits, x, onset, direction, shifted)
+    shifted &= ~_unranked(points, limits.index, x, onset, direction, shifted)
     with np.errstate(divide="ignore", invalid="ignore"):
         sigmas = np.where(sigma > 0, since / sigma, np.nan)
     at = np.maximum(onset, 0)
@@ -392,6 +398,7 @@ def shift_status(points: pd.DataFrame, limits: pd.DataFrame) -> pd.DataFrame:
             "shift_size": np.where(shifted, since, np.nan),
             "shift_sigmas": np.where(shifted, sigmas, np.nan),
             "n_review": n_review,
+            "cusum_shift": crossed.astype(np.int8),
         },
         index=index,
     )
@@ -430,6 +437,38 @@ STATUSES = (
     "not_enough_history",
     "no_data",
 )
+
+
+def _unranked(
+    points: pd.DataFrame,
+    index: pd.Index,
+    x: np.ndarray,
+    onset: np.ndarray,
+    direction: np.ndarray,
+    shifted: np.ndarray,
+) -> np.ndarray:
+    """Shifts whose points since the onset do not rank above (or below) the baseline's:
+    a one-sided Mann-Whitney U test, p at or above :data:`RANK_ALPHA`."""
+    from scipy.stats import mannwhitneyu
+
+    out = np.zeros(len(index), dtype=bool)
+    rows = np.flatnonzero(shifted)
+    if not len(rows):
+        return out
+    base = baseline_mask(points)
+    key = points["key"].to_numpy()  # sorted: each series is one run of rows
+    values = points["value"].to_numpy(dtype=float)
+    wanted = index.to_numpy()[rows]
+    lo, hi = np.searchsorted(key, wanted, "left"), np.searchsorted(key, wanted, "right")
+    for row, a, b in zip(rows, lo, hi, strict=True):
+        baseline = values[a:b][base[a:b]]
+        since = x[row, max(onset[row], 0) :]
+        since = since[~np.isnan(since)]
+        if len(baseline) < 2 or not len(since):
+            continue
+        side = "greater" if direction[row] > 0 else "less"
+        out[row] = mannwhitneyu(since, baseline, alternative=side).pvalue >= RANK_ALPHA
+    return out
 
 
 def _rare_and_unproven(
@@ -485,9 +524,11 @@ def statuses(
     raw = shift["shift"].to_numpy()
     previous = earlier["previous_shift"].reindex(idx, fill_value=0).to_numpy()
     back = earlier["back_to_normal"].reindex(idx, fill_value=False).to_numpy(dtype=bool)
-    # the period moved against a baseline holding a previous shift the other way, and
-    # is back at the normal before it: a return, named by the previous move
-    returned_after = (raw != 0) & (previous == -raw) & back
+    # the period moved against a baseline holding a previous shift the other way (the
+    # CUSUM's call, before the rank and count tests: those ask the baseline holding that
+    # move) and is back at the normal before it: a return, named by the previous move
+    crossed = shift["cusum_shift"].to_numpy() if "cusum_shift" in shift else raw
+    returned_after = (crossed != 0) & (previous == -crossed) & back
     holds = shift["shift_holds"].to_numpy(dtype=bool) & ~returned_after
     direction = np.where(returned_after, previous, raw) * s
     status = np.select(

@@ -20,22 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 from kpinb.errors import Problem
 from kpinb.files import atomic_write
-from kpinb.journal import Action, Entry, add_entry, check_entry, parse_date
+from kpinb.journal import ENTRY_FIELDS, Action, Entry, add_entry, check_entry, parse_date
 
 if TYPE_CHECKING:
     from kpinb.workspace import Workspace
 
 # the check-in form's fields, in the order it shows them
-CHECKIN_FIELDS = (
-    "date",
-    "employee_id",
-    "author",
-    "what_moved",
-    "why_moved",
-    "expected_impact",
-    "support_needed",
-    "diagnosis",
-)
+CHECKIN_FIELDS = ("date", "employee_id", "author", *ENTRY_FIELDS)
 ACTION_FIELDS = ("text", "owner", "due", "status")
 # check_entry's column names for an action's fields
 _ACTION_COLUMNS = {

@@ -27,6 +27,7 @@ from kpinb.journal.entries import (
 from kpinb.journal.records import (
     CHECKIN_COLUMNS,
     DIAGNOSES,
+    ENTRY_FIELDS,
     STATUSES,
     Action,
     Entry,
@@ -47,6 +48,7 @@ __all__ = [
     "CHECKIN_COLUMNS",
     "DECISION_COLUMNS",
     "DIAGNOSES",
+    "ENTRY_FIELDS",
     "LATEST_COLUMNS",
     "SCHEMA_VERSION",
     "STATUSES",

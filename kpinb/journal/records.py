@@ -8,14 +8,13 @@ this module says what a valid one is, reads the import format into records
 from __future__ import annotations
 
 import contextlib
-import csv
 import dataclasses
 import datetime as dt
-import io
 import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from kpinb.csvtext import csv_rows
 from kpinb.errors import Problem
 from kpinb.journal.sheets import unneutralise
 from kpinb.text import clean_text
@@ -178,10 +177,7 @@ def _records(data: bytes, file_name: str) -> tuple[list[_Row], list[Problem]]:
     except UnicodeDecodeError as exc:
         fix = "save the file as 'CSV UTF-8' (Excel: Save As > CSV UTF-8)"
         return [], [Problem(file=file_name, problem=f"not UTF-8 text ({exc.reason})", fix=fix)]
-    first = text.split("\n", 1)[0]
-    reader = csv.reader(
-        io.StringIO(text), delimiter=";" if first.count(";") > first.count(",") else ","
-    )
+    reader = csv_rows(text)
     header = [h.strip().lower() for h in next(reader, [])]
     missing = [c for c in CHECKIN_COLUMNS if c not in header]
     if missing:
@@ -191,16 +187,11 @@ def _records(data: bytes, file_name: str) -> tuple[list[_Row], list[Problem]]:
             for c in missing
         ]
     records, problems = [], []
-    limit = csv.field_size_limit()
-    csv.field_size_limit(max(limit, 1 << 30))  # read big cells, then name them
-    try:
-        for row, cells in enumerate(reader, start=2):
-            if any(c.strip() for c in cells):
-                problems += _oversized(file_name, row, header, cells)
-                values = dict(zip(header, (_clean(c) for c in cells), strict=False))
-                records.append((row, {c: values.get(c, "") for c in CHECKIN_COLUMNS}))
-    finally:
-        csv.field_size_limit(limit)
+    for row, cells in enumerate(reader, start=2):  # big cells read whole, then named
+        if any(c.strip() for c in cells):
+            problems += _oversized(file_name, row, header, cells)
+            values = dict(zip(header, (_clean(c) for c in cells), strict=False))
+            records.append((row, {c: values.get(c, "") for c in CHECKIN_COLUMNS}))
     return ([], problems) if problems else (records, [])
 
 

@@ -389,15 +389,11 @@ MAX_CELL_BYTES = 1 << 20  # pyarrow reads cells up to its block size (1 MiB)
 def _oversized_cell(data: bytes) -> tuple[int, str | None, int] | None:
     """(row, column, size) of the first cell over :data:`MAX_CELL_BYTES`, if any."""
     import csv
-    import io
 
-    text = data.decode("utf-8-sig", errors="replace")
-    first = text.split("\n", 1)[0]
-    delimiter = ";" if first.count(";") > first.count(",") else ","
-    limit = csv.field_size_limit()
-    csv.field_size_limit(max(limit, 1 << 30))
+    from kpinb.csvtext import csv_rows
+
+    reader = csv_rows(data.decode("utf-8-sig", errors="replace"))
     try:
-        reader = csv.reader(io.StringIO(text), delimiter=delimiter)
         header = [h.strip().lower() for h in next(reader, [])]
         for row, cells in enumerate(reader, start=2):
             for i, cell in enumerate(cells):
@@ -405,6 +401,4 @@ def _oversized_cell(data: bytes) -> tuple[int, str | None, int] | None:
                     return row, header[i] if i < len(header) else None, len(cell)
     except csv.Error:
         return None
-    finally:
-        csv.field_size_limit(limit)
     return None

@@ -18,6 +18,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from pandas.api.types import is_datetime64_any_dtype, is_numeric_dtype
 
+from kpinb.csvtext import delimiter_of
 from kpinb.errors import Problem
 
 EXTENSIONS = (".csv", ".xlsx", ".parquet")
@@ -80,7 +81,7 @@ def _read_csv(path: Path, categorical: tuple[str, ...], numbers: tuple[str, ...]
     """Read a CSV with pyarrow; number columns are parsed directly when every cell is one."""
     with path.open("rb") as fh:
         head = fh.readline().decode("utf-8-sig", errors="replace")
-    delimiter = ";" if head.count(";") > head.count(",") else ","
+    delimiter = delimiter_of(head)
     names = [
         c.strip().lower() for c in next(csv.reader([head.rstrip("\r\n")], delimiter=delimiter))
     ]

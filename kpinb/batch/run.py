@@ -28,15 +28,18 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kpinb.batch.build import skip_slow_iri_checker
+from kpinb.batch.executors import RESTART_EVERY, LocalExecutor
 from kpinb.batch.jobs import BatchResult
 from kpinb.batch.outputs import resolve_under
 from kpinb.batch.plan import NOTEBOOKS_DIR, make_jobs, plan_requests
-from kpinb.batch.runner import RESTART_EVERY, PeriodRun
+from kpinb.batch.runner import PeriodRun
 from kpinb.errors import BatchError, UsageError, WorkspaceError
 from kpinb.periods import Period, parse_period
 from kpinb.scopes import ALL_VIEWS, PACK_VIEWS
 
 if TYPE_CHECKING:
+    from kpinb.batch.executors import Executor
     from kpinb.workspace import Workspace
 
 
@@ -47,6 +50,8 @@ def run_batch(
     out: str | os.PathLike[str] = Path("reports"),
     only: Iterable[str] | None = None,
     workers: int | None = None,
+    scheduler: str | None = None,
+    executor: Executor | None = None,
     views: Iterable[str] | None = None,
     force: bool = False,
     notebooks_dir: str | os.PathLike[str] | None = None,
@@ -68,6 +73,14 @@ def run_batch(
         Ids to limit the run to: employee ids, team ids or department names.
     workers
         Kernels running in parallel (default: the machine's cores).
+    scheduler
+        The address of a Dask scheduler (``tcp://host:8786``): the reports are built on
+        its workers (:mod:`kpinb.batch.cluster`) and published here. Default: on this
+        machine.
+    executor
+        Where the notebooks run, when neither of those: any
+        :class:`~kpinb.batch.executors.Executor` (tests run the batch on one that starts
+        no kernel).
     views
         Views to produce (employee, manager, executive, calibration). Default: each scope
         in its primary view (employees: employee, teams: manager, departments:
@@ -88,17 +101,19 @@ def run_batch(
     Raises
     ------
     UsageError
-        Bad period, view, worker count, format or unknown ids, or ``pdf`` asked for
-        without Chromium (nothing written).
+        Bad period, view, worker count, format or unknown ids, ``pdf`` asked for
+        without Chromium, or ``workers`` with ``scheduler`` (nothing written).
     WorkspaceError
         The workspace is invalid; every problem is listed (nothing written).
     BatchError
         Two reports would share a file, a notebook's parameters differ from what the
-        batch sends, or the workspace's journal is damaged (nothing written).
+        batch sends, the workspace's journal is damaged, or the Dask scheduler cannot be
+        reached or has no workers (nothing written).
     """
+    skip_slow_iri_checker()
     per = period if isinstance(period, Period) else parse_period(period)
     chosen = _check_views(views)
-    count = _check_workers(workers)
+    count = _check_workers(workers, scheduler)
     pdf = _check_formats(formats)
     ws = _load(Path(workspace_path))
     _check_journal(Path(workspace_path))
@@ -106,17 +121,13 @@ def run_batch(
     folder = Path(notebooks_dir) if notebooks_dir is not None else NOTEBOOKS_DIR
     jobs = make_jobs(ws, per, requests, notebooks_dir=folder)
     period_dir = resolve_under(Path(out), per.label)
-    run = PeriodRun(
-        per,
-        period_dir,
-        jobs,
-        notebooks_dir=folder,
-        workers=count,
-        restart_every=restart_every,
-        progress=progress,
-        pdf=pdf,
-    )
-    result = run.run(ws, force=force)
+    if executor is None:
+        executor = _executor(scheduler, Path(workspace_path), count, folder, restart_every)
+    run = PeriodRun(per, period_dir, jobs, executor=executor, progress=progress, pdf=pdf)
+    try:
+        result = run.run(ws, force=force)
+    finally:
+        executor.close()
     if chosen and "calibration" in chosen:
         from kpinb.batch.packs import publish_calibration
 
@@ -152,7 +163,21 @@ def _check_formats(formats: Iterable[str]) -> bool:
     return True
 
 
-def _check_workers(workers: int | None) -> int:
+def _executor(
+    scheduler: str | None, workspace: Path, workers: int, notebooks: Path, restart_every: int
+) -> Executor:
+    """Warm kernels here, or on the workers of a Dask cluster."""
+    if scheduler is None:
+        return LocalExecutor(workers, cwd=notebooks, restart_every=restart_every)
+    from kpinb.batch.cluster import DaskExecutor
+
+    return DaskExecutor(scheduler, workspace, restart_every=restart_every)
+
+
+def _check_workers(workers: int | None, scheduler: str | None) -> int:
+    if scheduler is not None and workers is not None:
+        msg = "--workers is for a run on this machine; with --scheduler the cluster decides"
+        raise UsageError(msg)
     if workers is None:
         return os.cpu_count() or 1
     if workers < 1:

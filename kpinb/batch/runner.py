@@ -1,24 +1,22 @@
 """Running a planned batch over one period folder, safely and in parallel.
 
 A run holds the period folder's lock, skips every report whose inputs key and
-published files are unchanged (unless forced), runs the rest on warm kernels
-(:mod:`kpinb.batch.kernels`), one per worker, checks that each finished notebook is the
-report it was asked for, converts it (:mod:`kpinb.batch.export`) and publishes the page and
-its JSON twin atomically (:mod:`kpinb.batch.outputs`). A report that stops keeps its
-executed notebook under ``failed/``, is never published and never stops the others.
-At the end the run writes ``index.html`` and ``run.json`` (:mod:`kpinb.batch.manifest`).
+published files are unchanged (unless forced), has an executor
+(:mod:`kpinb.batch.executors`: warm kernels here, or on a Dask cluster) build the rest
+(:mod:`kpinb.batch.build`: run, check that each finished notebook is the report it was
+asked for, convert) and publishes each page and its JSON twin atomically as it comes
+(:mod:`kpinb.batch.outputs`). A report that stops keeps its executed notebook under
+``failed/``, is never published and never stops the others. At the end the run writes
+``index.html`` and ``run.json`` (:mod:`kpinb.batch.manifest`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import copy
 import shutil
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,21 +24,10 @@ from kpinb.batch.jobs import BatchResult, ReportJob, ReportOutcome
 from kpinb.batch.plan import scope_members
 
 if TYPE_CHECKING:
+    from kpinb.batch.build import Built
+    from kpinb.batch.executors import Executor
     from kpinb.periods import Period
     from kpinb.workspace import Workspace
-
-RESTART_EVERY = 200  # a kernel grows ~50 MB over its first 200 reports, then levels off
-
-
-@dataclass
-class _Built:
-    """A notebook that ran: its HTML and twin when publishable, else the reason why not."""
-
-    run_seconds: float
-    html: str = ""
-    twin: dict[str, Any] | None = None
-    error: str | None = None
-    nb: Any = None
 
 
 class PeriodRun:
@@ -52,25 +39,18 @@ class PeriodRun:
         period_dir: Path,
         jobs: list[ReportJob],
         *,
-        notebooks_dir: Path,
-        workers: int,
-        restart_every: int,
+        executor: Executor,
         progress: bool | None,
         pdf: bool = False,
     ) -> None:
         self.per = per
         self.period_dir = period_dir
         self.jobs = jobs
-        self.notebooks_dir = notebooks_dir
-        self.workers = workers
-        self.restart_every = restart_every
+        self.executor = executor
         self.progress = sys.stderr.isatty() if progress is None else progress
         self.outcomes: list[ReportOutcome] = []
         self.staging = period_dir
         self.started_at = ""
-        # set when reports need building (_execute)
-        self.exporter: Any = None
-        self.templates: dict[Path, Any] = {}
         self.bar = _Progress(0, False)
         self.pdf = pdf  # also print each report to PDF (one browser for the run)
         self.printer: Any = None
@@ -98,7 +78,7 @@ class PeriodRun:
                         todo.append(job)
                 if todo:
                     with self._printer():
-                        run_coroutine(self._execute(todo))
+                        self._execute(todo)
                 return self._finish(ws, time.perf_counter() - started)
             finally:
                 shutil.rmtree(self.staging, ignore_errors=True)
@@ -114,57 +94,20 @@ class PeriodRun:
         with pdf_printer(self.staging) as self.printer:
             yield
 
-    async def _execute(self, todo: list[ReportJob]) -> None:
-        from papermill.iorw import load_notebook_node
+    def _execute(self, todo: list[ReportJob]) -> None:
+        from kpinb.batch.build import ReportBuilder
 
-        from kpinb.batch.export import make_exporter
-        from kpinb.batch.kernels import KernelPool
-
-        self.exporter = make_exporter()
-        self.templates = {nb: load_notebook_node(str(nb)) for nb in {j.notebook for j in todo}}
+        builder = ReportBuilder.for_jobs(self.per.label, todo)
         self.bar = _Progress(len(todo), self.progress)
         try:
-            async with KernelPool(
-                min(self.workers, len(todo)),
-                cwd=self.notebooks_dir,
-                restart_every=self.restart_every,
-            ) as pool:
-                await pool.map(todo, self._work, self._done)
+            for job, built in self.executor.build(todo, builder):
+                outcome = self._publish(job, built)
+                self.outcomes.append(outcome)
+                self.bar.update(outcome)
         finally:
             self.bar.close()
 
-    async def _work(self, kernel: Any, job: ReportJob) -> _Built:
-        from papermill.parameterize import parameterize_notebook
-
-        nb = parameterize_notebook(copy.deepcopy(self.templates[job.notebook]), job.parameters)
-        nb.metadata.papermill["input_path"] = str(job.notebook)
-        run = await kernel.run(nb)
-        if run.error is not None:
-            return _Built(run.seconds, error=str(run.error), nb=run.nb)
-        return self._convert(job, run.nb, run.seconds)
-
-    def _convert(self, job: ReportJob, nb: Any, seconds: float) -> _Built:
-        from kpinb.batch import export
-
-        twin = export.twin_of(nb)
-        problem = export.twin_mismatch(twin, job.files, self.per.label)
-        if problem is None:
-            footer = export.page_footer(self.per.label, job.files.view)
-            title = str(twin.get("title", job.name)) if twin else job.name
-            html = export.notebook_html(self.exporter, nb, title=title, footer=footer)
-            fetched = export.external_fetches(html)
-            if not fetched:
-                return _Built(seconds, html=html, twin=twin, nb=nb)
-            problem = f"the page would fetch from another host: {', '.join(fetched[:3])}"
-        return _Built(seconds, error=problem, nb=nb)
-
-    async def _done(self, job: ReportJob, built: _Built) -> None:
-        # file writes wait on fsync: in a thread, so the kernels' messages keep flowing
-        outcome = await asyncio.to_thread(self._publish, job, built)
-        self.outcomes.append(outcome)
-        self.bar.update(outcome)
-
-    def _publish(self, job: ReportJob, built: _Built) -> ReportOutcome:
+    def _publish(self, job: ReportJob, built: Built) -> ReportOutcome:
         """Publish a built report, or keep the failure's details; a disk error (full,
         read-only, no permission) fails this report only, with its reason."""
         from kpinb.batch import outputs
@@ -196,7 +139,7 @@ class PeriodRun:
             kept = None
         return ReportOutcome(job, "failed", built.run_seconds, error, kept)
 
-    def _print(self, job: ReportJob, built: _Built) -> bytes | None:
+    def _print(self, job: ReportJob, built: Built) -> bytes | None:
         """The report's PDF, when asked for (printed before anything is published)."""
         if self.printer is None:
             return None
@@ -241,7 +184,7 @@ class PeriodRun:
             self.jobs,
             outcomes,
             period_dir=self.period_dir,
-            workers=self.workers,
+            workers=self.executor.workers,
             started=self.started_at,
             seconds=seconds,
         )
@@ -270,18 +213,6 @@ class PeriodRun:
         except OSError as exc:
             return [f"{path.name} could not be written: {exc.strerror or exc}"]
         return []
-
-
-def run_coroutine(coro: Any) -> Any:
-    """Run ``coro`` to completion, also when called from a running loop (a notebook)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
 
 
 class _Progress:

@@ -36,6 +36,12 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--workers", type=int, help="parallel kernels (default: the cores)")
     parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="build the reports on the workers of this Dask scheduler (tcp://host:8786) "
+        "instead of on this machine (docs/scale-out.md)",
+    )
+    parser.add_argument(
         "--views",
         action="append",
         metavar="VIEWS",
@@ -80,6 +86,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             out=args.out,
             only=_split(args.only),
             workers=args.workers,
+            scheduler=args.scheduler,
             views=_split(args.views),
             force=args.force,
             notebooks_dir=args.notebooks,

@@ -38,6 +38,7 @@ from kpinb.journal.sheets import neutralise, unneutralise, write_csv, write_xlsx
 from kpinb.journal.store import (
     SCHEMA_VERSION,
     check_journal,
+    copy_journal,
     journal_path,
     migrate,
     schema_version,
@@ -60,6 +61,7 @@ __all__ = [
     "check_journal",
     "checkins_frame",
     "close_action",
+    "copy_journal",
     "decision_history",
     "edit_entry",
     "entry_history",

@@ -128,6 +128,21 @@ def check_journal(root: str | Path) -> None:
         pass
 
 
+def copy_journal(root: str | Path, dest: Path) -> bool:
+    """Copy the journal, as one consistent snapshot (its write-ahead log included), to
+    ``dest``; ``False`` when there is no journal. For a reader on another machine (a Dask
+    worker) that must see the check-ins exactly as this run does."""
+    with reader(root) as conn:
+        if conn is None:
+            return False
+        target = sqlite3.connect(dest)
+        try:
+            conn.backup(target)
+        finally:
+            target.close()
+    return True
+
+
 def schema_version(root: str | Path) -> int:
     """The schema version of the journal file (0 when it does not exist); read-only."""
     with reader(root) as conn:

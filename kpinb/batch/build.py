@@ -1,0 +1,110 @@
+"""One report, from job to page: the per-report code every executor shares.
+
+An executor (:mod:`kpinb.batch.executors`) decides *where* a report's notebook runs (a
+local warm kernel, a kernel on a Dask worker); this module says *what* running it means:
+parameterise the notebook, execute it on a warm kernel, check that the twin is the report
+asked for (a reused kernel must never publish one person's report as another's), export
+the page through kpinb's nbconvert template and scan it for anything a browser would
+fetch. The result, a :class:`Built`, is small and picklable: a Dask worker sends it back
+to the client, which publishes it exactly as the local runner does.
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kpinb.batch.jobs import ReportJob
+    from kpinb.batch.kernels import NotebookRun, WarmKernel
+
+
+def skip_slow_iri_checker() -> None:
+    """Spare this process the ~2 s that ``import nbformat`` spends compiling IRI grammars.
+
+    nbformat (under papermill and nbconvert) imports jsonschema, whose format checkers
+    import ``rfc3987_syntax`` when it is installed (JupyterLab brings it), and that
+    module builds ~35 Lark parsers at import (python-jsonschema/jsonschema#1428). No
+    notebook schema checks the ``iri`` format, so the batch marks the module missing
+    before nbformat is first imported: jsonschema then leaves the ``iri`` check out.
+    Nothing changes in a process that imported jsonschema already.
+    """
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+
+@dataclass
+class Built:
+    """A report whose notebook ran: its page and twin when publishable, else the reason
+    why not and the executed notebook (kept in the private folder for whoever fixes it)."""
+
+    run_seconds: float
+    html: str = ""
+    twin: dict[str, Any] | None = None
+    error: str | None = None
+    nb: Any = None
+
+
+class ReportBuilder:
+    """Turns report jobs of one period into :class:`Built` pages on a warm kernel.
+
+    ``templates`` maps each notebook path a job names to its notebook node (read once);
+    the nbconvert exporter is made on first use, in the process that converts.
+    """
+
+    def __init__(self, period: str, templates: dict[Path, Any]) -> None:
+        self.period = period
+        self.templates = templates
+        self._exporter: Any = None
+
+    @classmethod
+    def for_jobs(cls, period: str, jobs: list[ReportJob]) -> ReportBuilder:
+        """A builder with the notebooks of ``jobs`` read from disk."""
+        from papermill.iorw import load_notebook_node
+
+        return cls(period, {nb: load_notebook_node(str(nb)) for nb in {j.notebook for j in jobs}})
+
+    def notebook(self, job: ReportJob) -> Any:
+        """A fresh copy of the job's notebook with its parameters injected (papermill)."""
+        from papermill.parameterize import parameterize_notebook
+
+        nb = parameterize_notebook(copy.deepcopy(self.templates[job.notebook]), job.parameters)
+        nb.metadata.papermill["input_path"] = str(job.notebook)
+        return nb
+
+    async def build(self, kernel: WarmKernel, job: ReportJob) -> Built:
+        """Run the job's notebook on ``kernel`` and turn it into a page (or a failure)."""
+        return self.finish(job, await kernel.run(self.notebook(job)))
+
+    def finish(self, job: ReportJob, run: NotebookRun) -> Built:
+        """The page and twin of an executed notebook, or why it cannot be published."""
+        from kpinb.batch import export
+
+        if run.error is not None:
+            return Built(run.seconds, error=str(run.error), nb=run.nb)
+        twin = export.twin_of(run.nb)
+        problem = export.twin_mismatch(twin, job.files, self.period)
+        if problem is None:
+            footer = export.page_footer(self.period, job.files.view)
+            title = str(twin.get("title", job.name)) if twin else job.name
+            html = export.notebook_html(self.exporter, run.nb, title=title, footer=footer)
+            fetched = export.external_fetches(html)
+            if not fetched:
+                return Built(run.seconds, html=html, twin=twin)
+            problem = f"the page would fetch from another host: {', '.join(fetched[:3])}"
+        return Built(run.seconds, error=problem, nb=run.nb)
+
+    @property
+    def exporter(self) -> Any:
+        """kpinb's nbconvert exporter (:func:`kpinb.batch.export.make_exporter`), made once."""
+        if self._exporter is None:
+            from kpinb.batch.export import make_exporter
+
+            self._exporter = make_exporter()
+        return self._exporter
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_exporter": None}  # exporters do not pickle; remade there

@@ -1,0 +1,260 @@
+"""The batch on a Dask distributed cluster: ``kpinb run ... --scheduler ADDRESS``.
+
+When one machine is not enough, the reports of a run become tasks on a Dask cluster
+(``dask scheduler`` and ``dask worker`` processes on as many machines as needed;
+docs/scale-out.md). Each worker keeps its own warm kernels (:class:`WarmKernels`, a
+worker plugin): the same :class:`~kpinb.batch.kernels.WarmKernel` as a local run, with the
+same guards (namespace reset before each notebook, a fresh kernel every
+``restart_every`` notebooks, the twin checked to be the report asked for), running the
+same per-report code (:class:`~kpinb.batch.build.ReportBuilder`). A task returns the
+finished page and twin (or why it failed) to this process, which publishes it exactly
+as a local run does: one lock, atomic files, failures named, a rerun skips what is
+current.
+
+The workspace travels once per worker, not per task: a snapshot of its files (the
+journal copied consistently) is scattered to every worker with the notebooks, and each
+worker writes it to a private folder of its own the first time a task needs it. A
+worker lost mid-task (its process killed, its machine gone) makes Dask run the task
+again elsewhere, up to ``distributed.scheduler.allowed-failures`` times; a report whose
+workers keep dying fails alone, like any other report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import queue
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from distributed.diagnostics.plugin import WorkerPlugin
+
+from kpinb.batch.build import Built, ReportBuilder, skip_slow_iri_checker
+from kpinb.batch.executors import RESTART_EVERY
+from kpinb.errors import BatchError
+from kpinb.version import __version__
+
+if TYPE_CHECKING:
+    from distributed import Worker
+
+    from kpinb.batch.jobs import ReportJob
+    from kpinb.batch.kernels import WarmKernel
+
+PLUGIN = "kpinb-warm-kernels"
+CONNECT_TIMEOUT_S = 20
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What every task of a run needs; sent to each worker once (scattered)."""
+
+    builder: ReportBuilder
+    files: dict[str, bytes]  # the workspace snapshot: file name -> content
+    digest: str  # of the snapshot: a worker writes it out once
+    version: str  # kpinb's version on the client
+    restart_every: int
+
+
+def workspace_snapshot(root: Path) -> dict[str, bytes]:
+    """The workspace's files as bytes: every visible file of the folder, the journal as
+    one consistent copy (its write-ahead log included, never its -wal or -shm files)."""
+    from kpinb.journal import copy_journal, journal_path
+
+    journal = journal_path(root).name
+    files = {}
+    for path in sorted(root.iterdir()):
+        name = path.name
+        if name.startswith(".") or not path.is_file() or name.startswith(f"{journal}-"):
+            continue
+        if name == journal:
+            continue
+        files[name] = path.read_bytes()
+    with tempfile.TemporaryDirectory(prefix="kpinb-journal-") as tmp:
+        if copy_journal(root, Path(tmp) / journal):
+            files[journal] = (Path(tmp) / journal).read_bytes()
+    return files
+
+
+def snapshot_digest(files: dict[str, bytes]) -> str:
+    """A hash of the snapshot's names and contents."""
+    hasher = hashlib.sha256()
+    for name in sorted(files):
+        hasher.update(name.encode("utf-8") + b"\0")
+        hasher.update(hashlib.sha256(files[name]).digest())
+    return hasher.hexdigest()
+
+
+class WarmKernels(WorkerPlugin):  # type: ignore[misc]
+    """A Dask worker's warm kernels: one per task running at once on the worker, started
+    on first use, driven by an asyncio loop in a thread of their own, shut down with the
+    worker (and ended by the operating system with it: a kernel exits when its parent
+    process dies)."""
+
+    name = PLUGIN  # the plugin travels pickled: its state is made in setup, on the worker
+
+    def setup(self, worker: Worker) -> None:
+        """Start the kernels' loop and make the worker's private folders."""
+        from kpinb.batch.kernels import private_runtime
+
+        skip_slow_iri_checker()
+        self.idle: queue.SimpleQueue[WarmKernel] = queue.SimpleQueue()
+        self.kernels: list[WarmKernel] = []
+        self.folders: dict[str, Path] = {}
+        self.lock = threading.Lock()
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(
+            target=self.loop.run_forever, name="kpinb-kernels", daemon=True
+        )
+        self.thread.start()
+        self.base = Path(tempfile.mkdtemp(prefix="kpinb-worker-"))  # 0700
+        self.runtime = private_runtime()
+
+    def teardown(self, worker: Worker) -> None:
+        """Shut the kernels down and remove the worker's private folders."""
+        if getattr(self, "loop", None) is not None:
+
+            async def stop() -> None:
+                await asyncio.gather(*(k.shutdown() for k in self.kernels))
+
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(stop(), self.loop).result(timeout=30)
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(timeout=10)
+            for folder in (self.base, self.runtime):
+                shutil.rmtree(folder, ignore_errors=True)
+
+    def build(self, job: ReportJob, context: RunContext) -> Built:
+        """Build one report on one of this worker's warm kernels."""
+        if context.version != __version__:
+            return Built(
+                0.0,
+                error=(
+                    f"this Dask worker has kpinb {__version__}, the run needs "
+                    f"{context.version}: install the same kpinb on every worker"
+                ),
+            )
+        folder = self._workspace(context)
+        job = replace(job, parameters={**job.parameters, "workspace": str(folder)})
+        kernel = self._kernel(folder, context.restart_every)
+        try:
+            done = asyncio.run_coroutine_threadsafe(context.builder.build(kernel, job), self.loop)
+            return done.result()
+        finally:
+            self.idle.put(kernel)
+
+    def _workspace(self, context: RunContext) -> Path:
+        """The run's workspace on this worker, written out the first time it is needed."""
+        with self.lock:
+            if context.digest not in self.folders:
+                for old in self.folders.values():  # an earlier run's: one is enough
+                    shutil.rmtree(old, ignore_errors=True)
+                self.folders.clear()
+                folder = self.base / context.digest[:16]
+                folder.mkdir(mode=0o700)
+                for name, data in context.files.items():
+                    (folder / Path(name).name).write_bytes(data)
+                self.folders[context.digest] = folder
+            return self.folders[context.digest]
+
+    def _kernel(self, cwd: Path, restart_every: int) -> WarmKernel:
+        from kpinb.batch.kernels import WarmKernel
+
+        try:
+            kernel = self.idle.get_nowait()
+        except queue.Empty:
+            kernel = WarmKernel(cwd=cwd, restart_every=restart_every, runtime=self.runtime)
+            with self.lock:
+                self.kernels.append(kernel)
+        kernel.cwd = cwd.resolve()
+        return kernel
+
+
+def build_on_worker(job: ReportJob, context: RunContext) -> Built:
+    """The task: build ``job`` on this worker's warm kernels."""
+    from distributed import get_worker
+
+    plugin = get_worker().plugins[PLUGIN]
+    return plugin.build(job, context)
+
+
+class DaskExecutor:
+    """Builds reports on the workers of the Dask scheduler at ``address``."""
+
+    def __init__(
+        self, address: str, workspace: Path, *, restart_every: int = RESTART_EVERY
+    ) -> None:
+        from distributed import Client
+
+        self.address = address
+        self.workspace = workspace
+        self.restart_every = restart_every
+        try:
+            self.client = Client(address, timeout=f"{CONNECT_TIMEOUT_S}s", set_as_default=False)
+        except (OSError, TimeoutError) as exc:
+            msg = (
+                f"cannot reach the Dask scheduler at {address} ({exc}); start one with "
+                "`dask scheduler` and workers with `dask worker ADDRESS` (docs/scale-out.md), "
+                "or leave out --scheduler to run on this machine"
+            )
+            raise BatchError(msg) from None
+        self._workers = self._threads()
+        if not self._workers:
+            self.close()
+            msg = (
+                f"the Dask scheduler at {address} has no workers; start some with "
+                f"`dask worker {address}` (docs/scale-out.md)"
+            )
+            raise BatchError(msg)
+
+    @property
+    def workers(self) -> int:
+        """Tasks the cluster runs at once (its workers' threads), as last seen."""
+        return self._workers
+
+    def _threads(self) -> int:
+        info = self.client.scheduler_info(n_workers=-1)
+        return sum(int(w.get("nthreads", 1)) for w in info.get("workers", {}).values())
+
+    def build(
+        self, todo: Sequence[ReportJob], builder: ReportBuilder
+    ) -> Iterator[tuple[ReportJob, Built]]:
+        """Submit every report as a task; yield each as it finishes, in any order."""
+        from distributed import as_completed
+        from distributed.scheduler import KilledWorker
+
+        files = workspace_snapshot(self.workspace)
+        digest = snapshot_digest(files)
+        context = RunContext(builder, files, digest, __version__, self.restart_every)
+        self.client.register_plugin(WarmKernels(), name=PLUGIN)
+        [shared] = self.client.scatter([context], broadcast=True, hash=False)
+        futures = {
+            self.client.submit(
+                build_on_worker, job, shared, key=f"kpinb-{digest[:12]}-{n}", retries=1
+            ): job
+            for n, job in enumerate(todo)
+        }
+        try:
+            for future in as_completed(futures, loop=self.client.loop):
+                job = futures.pop(future)
+                try:
+                    built = future.result()
+                except KilledWorker as exc:
+                    built = Built(0.0, error=f"the Dask workers running it were lost ({exc})")
+                except Exception as exc:  # a task that raised twice (retries=1)
+                    built = Built(0.0, error=f"on a Dask worker: {type(exc).__name__}: {exc}")
+                future.release()
+                yield job, built
+        finally:
+            self.client.cancel(list(futures))
+            self._workers = self._threads() or self._workers
+
+    def close(self) -> None:
+        """Disconnect from the scheduler (the workers and their kernels stay up)."""
+        with contextlib.suppress(Exception):
+            self.client.close()

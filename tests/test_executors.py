@@ -1,0 +1,129 @@
+"""The batch behind its executor seam, on an executor that starts no kernel.
+
+The fake executor builds each report in this process with kpinb.report and hands the
+run a notebook holding the report's display output, as a kernel would have; everything
+after that (conversion, the twin check, publishing, failures, skipping, the index and
+run.json) is the batch's own code, the same for the local and the Dask executor.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+from kpinb.batch import run_batch
+from kpinb.batch.build import Built, ReportBuilder
+from kpinb.batch.jobs import ReportJob
+from kpinb.batch.kernels import NotebookRun
+from kpinb.report import build_report
+from kpinb.report.facade import bundle
+from kpinb.workspace import load_workspace
+from tests.test_batch import WORKSPACE
+
+PERIOD = "2026-Q3"
+
+
+class FakeExecutor:
+    """Builds reports here; ``fail`` ids come back as failures, ``stop_after`` reports
+    in, it raises as a Ctrl-C would; ``wrong`` ids get another person's report."""
+
+    workers = 1
+
+    def __init__(
+        self, *, fail: Sequence[str] = (), stop_after: int | None = None, wrong: str = ""
+    ) -> None:
+        self.fail = set(fail)
+        self.stop_after = stop_after
+        self.wrong = wrong
+        self.given: list[str] = []
+        self.closed = False
+
+    def build(
+        self, todo: Sequence[ReportJob], builder: ReportBuilder
+    ) -> Iterator[tuple[ReportJob, Built]]:
+        ws = load_workspace(todo[0].parameters["workspace"], cache=True)
+        for count, job in enumerate(todo):
+            if self.stop_after is not None and count == self.stop_after:
+                raise KeyboardInterrupt
+            files = job.files
+            self.given.append(files.scope_id)
+            if files.scope_id in self.fail:
+                yield job, Built(0.0, error="cell 2 (In [2]): ValueError: planted", nb=None)
+                continue
+            scope_id = self.wrong or files.scope_id
+            report = build_report(ws, files.scope, scope_id, builder.period, files.view)
+            output = new_output("display_data", bundle(report))
+            cell = new_code_cell("show(report)", outputs=[output])
+            yield job, builder.finish(job, NotebookRun(new_notebook(cells=[cell]), None, 0.0))
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _employees(out: Path) -> dict[str, Path]:
+    return {p.stem: p for p in (out / PERIOD / "employees").glob("*.html")}
+
+
+def test_every_report_is_published_from_what_the_executor_built(tmp_path: Path) -> None:
+    fake = FakeExecutor()
+    result = run_batch(WORKSPACE, PERIOD, out=tmp_path, executor=fake, progress=False)
+    assert result.exit_code == 0 and fake.closed
+    ws = load_workspace(WORKSPACE)
+    expected = {o.job.files.scope_id for o in result.outcomes if o.job.files.scope == "employee"}
+    assert set(_employees(tmp_path)) == expected and expected
+    for employee_id, page in _employees(tmp_path).items():
+        report = build_report(ws, "employee", employee_id, PERIOD, "employee")
+        html = page.read_text(encoding="utf-8")
+        assert report.html.split("<style>")[0] in html  # the report's own fragment
+        twin = json.loads(page.with_suffix(".json").read_text(encoding="utf-8"))
+        assert twin == json.loads(json.dumps(report.to_json()))
+    manifest = json.loads(result.manifest.read_text(encoding="utf-8"))
+    assert {r["status"] for r in manifest["reports"]} == {"written"}
+    assert len(manifest["reports"]) == len(result.outcomes) == len(fake.given)
+
+
+def test_a_failed_report_is_named_kept_apart_and_rebuilt_alone_on_rerun(tmp_path: Path) -> None:
+    first = FakeExecutor(fail=["E002"])
+    result = run_batch(WORKSPACE, PERIOD, out=tmp_path, executor=first, progress=False)
+    assert result.exit_code == 1
+    assert [o.job.files.scope_id for o in result.failed] == ["E002"]
+    assert result.failed[0].error_kind == "ValueError in cell 2"
+    assert "E002" not in _employees(tmp_path) and "E001" in _employees(tmp_path)
+    manifest = json.loads(result.manifest.read_text(encoding="utf-8"))
+    failed = [r for r in manifest["reports"] if r["status"] == "failed"]
+    assert len(failed) == 1 and "planted" not in json.dumps(manifest)  # details stay private
+
+    again = FakeExecutor()
+    rerun = run_batch(WORKSPACE, PERIOD, out=tmp_path, executor=again, progress=False)
+    assert again.given == ["E002"]  # everything else is current
+    assert rerun.exit_code == 0 and "E002" in _employees(tmp_path)
+    assert len(rerun.by_status("unchanged")) == len(result.outcomes) - 1
+
+
+def test_a_report_about_someone_else_is_never_published(tmp_path: Path) -> None:
+    fake = FakeExecutor(wrong="E001")
+    result = run_batch(
+        WORKSPACE, PERIOD, out=tmp_path, executor=fake, only=["E002"], progress=False
+    )
+    assert result.exit_code == 1 and not _employees(tmp_path)
+    assert "not the one asked for" in (result.failed[0].error or "")
+
+
+def test_a_run_stopped_midway_leaves_whole_reports_and_no_lock(tmp_path: Path) -> None:
+    stopped = FakeExecutor(stop_after=2)
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(WORKSPACE, PERIOD, out=tmp_path, executor=stopped, progress=False)
+    assert stopped.closed
+    period_dir = tmp_path / PERIOD
+    pages = sorted(period_dir.rglob("*.html"))
+    assert len(pages) == 2 and all(p.with_suffix(".json").is_file() for p in pages)
+    leftovers = [p for p in period_dir.rglob("*") if ".tmp" in p.name or ".staging" in p.name]
+    assert leftovers == []
+    fake = FakeExecutor()  # the lock is free and the two finished reports are current
+    result = run_batch(WORKSPACE, PERIOD, out=tmp_path, executor=fake, progress=False)
+    assert result.exit_code == 0
+    assert len(result.by_status("unchanged")) == 2

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from kpinb.batch.jobs import ReportJob
     from kpinb.batch.kernels import NotebookRun, WarmKernel
+    from kpinb.periods import Period
+    from kpinb.workspace import Workspace
 
 
 def skip_slow_iri_checker() -> None:
@@ -52,20 +54,43 @@ class ReportBuilder:
     """Turns report jobs of one period into :class:`Built` pages on a warm kernel.
 
     ``templates`` maps each notebook path a job names to its notebook node (read once);
-    the nbconvert exporter is made on first use, in the process that converts.
+    ``workspace`` is the run's workspace with the period's analysis, pickled
+    (:func:`kpinb.workspace.workspace_bytes`), which each kernel takes over before its
+    first report (:meth:`prime_code`) instead of loading and analysing it again. The
+    nbconvert exporter is made on first use, in the process that converts.
     """
 
-    def __init__(self, period: str, templates: dict[Path, Any]) -> None:
+    def __init__(self, period: str, templates: dict[Path, Any], workspace: bytes = b"") -> None:
         self.period = period
         self.templates = templates
+        self.workspace = workspace
         self._exporter: Any = None
 
     @classmethod
-    def for_jobs(cls, period: str, jobs: list[ReportJob]) -> ReportBuilder:
-        """A builder with the notebooks of ``jobs`` read from disk."""
+    def for_jobs(cls, ws: Workspace, period: Period, jobs: list[ReportJob]) -> ReportBuilder:
+        """A builder for ``jobs``: their notebooks read from disk, ``ws`` analysed for
+        ``period`` and pickled for the kernels."""
         from papermill.iorw import load_notebook_node
 
-        return cls(period, {nb: load_notebook_node(str(nb)) for nb in {j.notebook for j in jobs}})
+        from kpinb.report import period_analysis
+        from kpinb.workspace import workspace_bytes
+
+        period_analysis(ws, period)  # kept in ws.derived, pickled with it
+        templates = {nb: load_notebook_node(str(nb)) for nb in {j.notebook for j in jobs}}
+        return cls(period.label, templates, workspace_bytes(ws))
+
+    def prime_code(self, folder: Path, pickled: Path) -> str:
+        """The code a kernel runs before its first report: take over the workspace pickled
+        at ``pickled`` (this builder's :attr:`workspace`, written by the executor) as the
+        workspace at ``folder`` (the notebooks' ``workspace`` parameter), then freeze it
+        out of the garbage collector's view."""
+        if not self.workspace:
+            return ""
+        return (
+            f"__import__('kpinb.workspace').workspace.adopt_workspace({str(folder)!r}, "
+            f"__import__('pathlib').Path({str(pickled)!r}).read_bytes()); "
+            "__import__('gc').freeze()"
+        )
 
     def notebook(self, job: ReportJob) -> Any:
         """A fresh copy of the job's notebook with its parameters injected (papermill)."""
@@ -75,9 +100,15 @@ class ReportBuilder:
         nb.metadata.papermill["input_path"] = str(job.notebook)
         return nb
 
-    async def build(self, kernel: WarmKernel, job: ReportJob) -> Built:
+    async def run(self, kernel: WarmKernel, job: ReportJob, pickled: Path) -> NotebookRun:
+        """Run the job's notebook on ``kernel``, which first takes over the run's workspace
+        (written by the executor to ``pickled``) when it has not yet."""
+        kernel.prime = self.prime_code(Path(job.parameters["workspace"]), pickled)
+        return await kernel.run(self.notebook(job))
+
+    async def build(self, kernel: WarmKernel, job: ReportJob, pickled: Path) -> Built:
         """Run the job's notebook on ``kernel`` and turn it into a page (or a failure)."""
-        return self.finish(job, await kernel.run(self.notebook(job)))
+        return self.finish(job, await self.run(kernel, job, pickled))
 
     def finish(self, job: ReportJob, run: NotebookRun) -> Built:
         """The page and twin of an executed notebook, or why it cannot be published."""

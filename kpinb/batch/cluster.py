@@ -38,6 +38,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 from kpinb.batch.build import Built, ReportBuilder, skip_slow_iri_checker
 from kpinb.batch.executors import RESTART_EVERY
 from kpinb.errors import BatchError
+from kpinb.files import atomic_write
 from kpinb.version import __version__
 
 if TYPE_CHECKING:
@@ -142,23 +143,27 @@ class WarmKernels(WorkerPlugin):  # type: ignore[misc]
         folder = self._workspace(context)
         job = replace(job, parameters={**job.parameters, "workspace": str(folder)})
         kernel = self._kernel(folder, context.restart_every)
+        pickled = folder.with_suffix(".pickle")
         try:
-            done = asyncio.run_coroutine_threadsafe(context.builder.build(kernel, job), self.loop)
-            return done.result()
+            built = context.builder.build(kernel, job, pickled)
+            return asyncio.run_coroutine_threadsafe(built, self.loop).result()
         finally:
             self.idle.put(kernel)
 
     def _workspace(self, context: RunContext) -> Path:
-        """The run's workspace on this worker, written out the first time it is needed."""
+        """The run's workspace on this worker, written out the first time it is needed:
+        its files, and beside them the pickled workspace the kernels take over."""
         with self.lock:
             if context.digest not in self.folders:
                 for old in self.folders.values():  # an earlier run's: one is enough
                     shutil.rmtree(old, ignore_errors=True)
+                    old.with_suffix(".pickle").unlink(missing_ok=True)
                 self.folders.clear()
                 folder = self.base / context.digest[:16]
                 folder.mkdir(mode=0o700)
                 for name, data in context.files.items():
                     (folder / Path(name).name).write_bytes(data)
+                atomic_write(folder.with_suffix(".pickle"), context.builder.workspace, private=True)
                 self.folders[context.digest] = folder
             return self.folders[context.digest]
 

@@ -17,11 +17,14 @@ Tests drive a run with an executor of their own that spawns no kernel.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
+
+from kpinb.files import atomic_write
 
 if TYPE_CHECKING:
     from kpinb.batch.build import Built, ReportBuilder
@@ -47,72 +50,71 @@ class Executor(Protocol):
         ...
 
     def close(self) -> None:
-        """Let go of what the executor holds between runs (a cluster connection)."""
+        """Let go of what the executor holds (kernels, a cluster connection); a run
+        always closes its executor, also after an error."""
         ...
 
 
 class LocalExecutor:
-    """Warm kernels on this machine: ``workers`` kernels, each running report after report."""
+    """Warm kernels on this machine: ``workers`` kernels, each running report after report.
+
+    The kernels start as soon as the executor is made (a run makes it before planning,
+    so that starting them overlaps the planning) and stop on :meth:`close`.
+    """
 
     def __init__(self, workers: int, *, cwd: Path, restart_every: int = RESTART_EVERY) -> None:
+        from kpinb.batch.kernels import KernelPool
+
         self._workers = workers
-        self.cwd = cwd
-        self.restart_every = restart_every
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(
+            target=self.loop.run_forever, name="kpinb-kernels", daemon=True
+        )
+        self.thread.start()
+        self.pool = KernelPool(workers, cwd=cwd, restart_every=restart_every)
+        self.started = asyncio.run_coroutine_threadsafe(self.pool.__aenter__(), self.loop)
 
     @property
     def workers(self) -> int:
         """Kernels running at once."""
         return self._workers
 
-    def close(self) -> None:
-        """Nothing to let go: the kernels live as long as one :meth:`build`."""
-
     def build(
         self, todo: Sequence[ReportJob], builder: ReportBuilder
     ) -> Iterator[tuple[ReportJob, Built]]:
         """Run the notebooks on the kernels (in the loop thread); convert each executed
         notebook here, while the kernels go on with the next ones."""
-        from kpinb.batch.kernels import KernelPool
-
+        self.started.result()  # the kernels are up (or the error that stopped them)
+        pickled = self.pool.runtime / "workspace.pickle"
+        atomic_write(pickled, builder.workspace, tmp_dir=self.pool.runtime, private=True)
         ended = object()
         results: queue.Queue[Any] = queue.Queue()
-        loop = asyncio.new_event_loop()
 
-        async def run_all() -> None:
-            async with KernelPool(
-                min(self._workers, len(todo)), cwd=self.cwd, restart_every=self.restart_every
-            ) as pool:
+        async def work(kernel: Any, job: ReportJob) -> Any:
+            return await builder.run(kernel, job, pickled)
 
-                async def work(kernel: Any, job: ReportJob) -> Any:
-                    return await kernel.run(builder.notebook(job))
+        async def done(job: ReportJob, run: Any) -> None:
+            results.put((job, run))
 
-                async def done(job: ReportJob, run: Any) -> None:
-                    results.put((job, run))
-
-                await pool.map(todo, work, done)
-
-        task = loop.create_task(run_all())
-
-        def drive() -> None:
-            try:
-                loop.run_until_complete(task)
-            except BaseException as exc:  # handed to the consumer, raised there
-                results.put(exc)
-            finally:
-                results.put(ended)
-                loop.close()
-
-        thread = threading.Thread(target=drive, name="kpinb-kernels", daemon=True)
-        thread.start()
+        running = asyncio.run_coroutine_threadsafe(self.pool.map(todo, work, done), self.loop)
+        running.add_done_callback(lambda _: results.put(ended))
         try:
             while (item := results.get()) is not ended:
-                if isinstance(item, BaseException):
-                    if isinstance(item, asyncio.CancelledError):
-                        continue
-                    raise item
                 job, run = item
                 yield job, builder.finish(job, run)
+            running.result()  # an error that stopped the kernels' work
         finally:
-            if thread.is_alive():  # stopped early: cancel the kernels' work, shut them down
-                loop.call_soon_threadsafe(task.cancel)
-            thread.join()
+            if not running.done():  # stopped early: cancel the kernels' work
+                running.cancel()
+                with contextlib.suppress(BaseException):
+                    running.result(timeout=60)
+
+    def close(self) -> None:
+        """Shut the kernels down and stop their loop."""
+        stop = asyncio.run_coroutine_threadsafe(self.pool.__aexit__(None, None, None), self.loop)
+        with contextlib.suppress(Exception):
+            stop.result(timeout=60)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=60)
+        if not self.thread.is_alive():
+            self.loop.close()

@@ -119,12 +119,13 @@ def run_batch(
     _check_journal(Path(workspace_path))
     requests = plan_requests(ws, per, views=chosen, only=only)
     folder = Path(notebooks_dir) if notebooks_dir is not None else NOTEBOOKS_DIR
-    jobs = make_jobs(ws, per, requests, notebooks_dir=folder)
-    period_dir = resolve_under(Path(out), per.label)
-    if executor is None:
-        executor = _executor(scheduler, Path(workspace_path), count, folder, restart_every)
-    run = PeriodRun(per, period_dir, jobs, executor=executor, progress=progress, pdf=pdf)
+    if executor is None:  # made now: local kernels start while the reports are planned
+        kernels = max(1, min(count, len(requests)))
+        executor = _executor(scheduler, Path(workspace_path), kernels, folder, restart_every)
     try:
+        jobs = make_jobs(ws, per, requests, notebooks_dir=folder)
+        period_dir = resolve_under(Path(out), per.label)
+        run = PeriodRun(per, period_dir, jobs, executor=executor, progress=progress, pdf=pdf)
         result = run.run(ws, force=force)
     finally:
         executor.close()

@@ -78,7 +78,7 @@ class PeriodRun:
                         todo.append(job)
                 if todo:
                     with self._printer():
-                        self._execute(todo)
+                        self._execute(ws, todo)
                 return self._finish(ws, time.perf_counter() - started)
             finally:
                 shutil.rmtree(self.staging, ignore_errors=True)
@@ -94,10 +94,10 @@ class PeriodRun:
         with pdf_printer(self.staging) as self.printer:
             yield
 
-    def _execute(self, todo: list[ReportJob]) -> None:
+    def _execute(self, ws: Workspace, todo: list[ReportJob]) -> None:
         from kpinb.batch.build import ReportBuilder
 
-        builder = ReportBuilder.for_jobs(self.per.label, todo)
+        builder = ReportBuilder.for_jobs(ws, self.per, todo)
         self.bar = _Progress(len(todo), self.progress)
         try:
             for job, built in self.executor.build(todo, builder):

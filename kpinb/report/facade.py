@@ -98,7 +98,7 @@ def build_report(
     root = Path(journal_root) if journal_root is not None else ws.root
     from kpinb.report import views
 
-    result = analysis if analysis is not None else _analysis(ws, per)
+    result = analysis if analysis is not None else period_analysis(ws, per)
     built = views.build(ws, result, scope, str(scope_id), per, view, root)
     twin = {
         "schema": SCHEMA,
@@ -123,8 +123,10 @@ def build_report(
     return Report(scope, str(scope_id), per.label, view, built.title, html, twin)
 
 
-def _analysis(ws: Workspace, per: Period) -> Analysis:
-    """The period's analysis, computed once per workspace object (kept in ``ws.derived``)."""
+def period_analysis(ws: Workspace, per: Period) -> Analysis:
+    """The period's analysis, computed once per workspace object (kept in ``ws.derived``):
+    what every report of the period shares. The batch computes it once before its kernels
+    take the workspace over (:func:`kpinb.workspace.adopt_workspace`)."""
     from kpinb.analytics import analyse
 
     key = ("analysis", per.label)

@@ -1,5 +1,19 @@
 """The workspace (rank 1): reading, typing and checking its tables; the only reader of its files."""
 
-from kpinb.workspace.loader import Validation, Workspace, load_workspace, validate_workspace
+from kpinb.workspace.loader import (
+    Validation,
+    Workspace,
+    adopt_workspace,
+    load_workspace,
+    validate_workspace,
+    workspace_bytes,
+)
 
-__all__ = ["Validation", "Workspace", "load_workspace", "validate_workspace"]
+__all__ = [
+    "Validation",
+    "Workspace",
+    "adopt_workspace",
+    "load_workspace",
+    "validate_workspace",
+    "workspace_bytes",
+]

@@ -109,6 +109,36 @@ def load_workspace(path: str | Path, *, cache: bool = False) -> Workspace:
 _CACHE: dict[tuple[object, ...], Workspace] = {}
 
 
+def workspace_bytes(ws: Workspace) -> bytes:
+    """``ws`` and what was derived from it (a period's analysis), pickled for a process of
+    this same kpinb to take over with :func:`adopt_workspace`.
+
+    The batch loads and checks the workspace once and computes the period's analysis
+    once; each of its kernels then takes them over in a fraction of the time it would
+    take to load and analyse again (and all of them build from the same snapshot).
+    """
+    import pickle
+
+    return pickle.dumps(ws, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def adopt_workspace(folder: str | Path, data: bytes) -> Workspace:
+    """Make ``load_workspace(folder, cache=True)`` in this process return the workspace
+    pickled in ``data`` by :func:`workspace_bytes`, rooted at ``folder`` (its journal is
+    read there). Only for bytes this kpinb wrote itself: a pickle can run code."""
+    import pickle
+    from dataclasses import replace
+
+    loaded = pickle.loads(data)
+    adopted = replace(loaded, root=Path(folder))
+    adopted.derived.update(loaded.derived)
+    key = _fingerprint(Path(folder))
+    _CACHE.clear()
+    if key is not None:
+        _CACHE[key] = adopted
+    return adopted
+
+
 def _fingerprint(root: Path) -> tuple[object, ...] | None:
     """The folder's identity for the cache: its path and each file's name, size, mtime."""
     try:

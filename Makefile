@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/analytics.py
 	$(BIN)/python benchmarks/batch.py
 	$(BIN)/python benchmarks/signals.py
+	$(BIN)/python benchmarks/scale.py
 
 # the README's picture (docs/img/employee-report.png): runs the demo when needed, then
 # headless Chromium, installed here when missing

@@ -19,6 +19,7 @@ from kpinb.batch import run_batch
 from kpinb.batch.build import Built, ReportBuilder
 from kpinb.batch.jobs import ReportJob
 from kpinb.batch.kernels import NotebookRun
+from kpinb.periods import parse_period
 from kpinb.report import build_report
 from kpinb.report.facade import bundle
 from kpinb.workspace import load_workspace
@@ -127,3 +128,100 @@ def test_a_run_stopped_midway_leaves_whole_reports_and_no_lock(tmp_path: Path) -
     result = run_batch(WORKSPACE, PERIOD, out=tmp_path, executor=fake, progress=False)
     assert result.exit_code == 0
     assert len(result.by_status("unchanged")) == 2
+
+
+def test_the_parameters_cell_is_skipped_only_when_the_injected_cell_rebinds_all_of_it() -> None:
+    from kpinb.batch.build import _only_rebinds
+
+    sent = {"workspace", "employee_id", "period", "view"}
+    plain = 'workspace: str = "ws"  # a note\nemployee_id = "E001"\nperiod = "2026-Q3"\n'
+    assert _only_rebinds(plain + 'view: str = "employee"', sent)
+    assert _only_rebinds("period = -1.5", sent)
+    assert not _only_rebinds("import os\nperiod = 'x'", sent)  # a statement that does something
+    assert not _only_rebinds("period = view", sent)  # a value that is not a literal
+    assert not _only_rebinds("threshold = 3", sent)  # a name nobody injects keeps its value
+    assert not _only_rebinds("period: str", sent)
+    assert not _only_rebinds("period = (", sent)
+
+
+def test_a_report_notebook_runs_its_injected_parameters_not_its_defaults(tmp_path: Path) -> None:
+    """The copy the batch runs: papermill's injected cell after the notebook's own
+    parameters cell, which nbclient skips (``skip-execution``); the template is untouched."""
+    from kpinb.batch.plan import NOTEBOOKS_DIR, job_parameters
+
+    notebook = NOTEBOOKS_DIR / "employee_report.ipynb"
+    params = job_parameters("employee", "E002", PERIOD, "employee", str(WORKSPACE))
+    from kpinb.batch.outputs import ReportFiles
+
+    job = ReportJob(ReportFiles("employee", "E002", "employee", "E002"), "x", notebook, params)
+    builder = ReportBuilder.for_jobs(load_workspace(WORKSPACE), parse_period(PERIOD), [job])
+    nb = builder.notebook(job)
+    tags = [c.metadata.get("tags", []) for c in nb.cells]
+    own = next(i for i, t in enumerate(tags) if "parameters" in t)
+    assert "skip-execution" in tags[own]
+    assert "injected-parameters" in tags[own + 1]
+    assert "'E002'" in nb.cells[own + 1].source or '"E002"' in nb.cells[own + 1].source
+    template = builder.templates[notebook].cells[own]
+    assert "skip-execution" not in template.metadata.get("tags", [])
+
+
+def test_a_kernel_takes_the_workspace_over_with_its_analysis(tmp_path: Path) -> None:
+    """What the batch pickles once and each kernel adopts builds the same report as a
+    workspace loaded and analysed afresh, and is found by the notebook's load_workspace."""
+    import shutil
+
+    from kpinb.report import period_analysis
+    from kpinb.workspace import adopt_workspace, workspace_bytes
+
+    folder = tmp_path / "ws"
+    shutil.copytree(WORKSPACE, folder)
+    parent = load_workspace(folder)
+    period_analysis(parent, parse_period(PERIOD))
+    adopted = adopt_workspace(folder, workspace_bytes(parent))
+    assert adopted is not parent and adopted.root == folder
+    assert ("analysis", PERIOD) in adopted.derived  # not computed again
+    assert load_workspace(folder, cache=True) is adopted
+    fresh = load_workspace(folder)  # no cache: read and analysed again
+    for employee_id in ("E001", "E004"):
+        mine = build_report(adopted, "employee", employee_id, PERIOD)
+        theirs = build_report(fresh, "employee", employee_id, PERIOD)
+        assert mine.html == theirs.html and mine.twin == theirs.twin
+    (folder / "people.csv").write_text(  # a changed folder is read again, not the pickle
+        (folder / "people.csv").read_text(encoding="utf-8") + "\n", encoding="utf-8"
+    )
+    assert load_workspace(folder, cache=True) is not adopted
+
+
+def test_the_cluster_snapshot_holds_the_workspace_and_a_consistent_journal(
+    tmp_path: Path,
+) -> None:
+    import shutil
+    import sqlite3
+
+    from kpinb.batch.cluster import snapshot_digest, workspace_snapshot
+
+    folder = tmp_path / "ws"
+    shutil.copytree(WORKSPACE, folder)
+    (folder / ".hidden").write_text("not sent")
+    conn = sqlite3.connect(folder / "journal.sqlite")
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("CREATE TABLE t (x)")
+    conn.execute("INSERT INTO t VALUES (42)")
+    conn.commit()  # the row sits in journal.sqlite-wal until a checkpoint
+    files = workspace_snapshot(folder)
+    conn.close()
+    expected = sorted(
+        p.name
+        for p in folder.iterdir()
+        if p.is_file() and not p.name.startswith(".") and "-wal" not in p.name
+        and "-shm" not in p.name
+    )  # fmt: skip
+    assert sorted(files) == expected
+    for name in expected:
+        if name != "journal.sqlite":
+            assert files[name] == (folder / name).read_bytes()
+    copy = tmp_path / "copy.sqlite"
+    copy.write_bytes(files["journal.sqlite"])
+    assert sqlite3.connect(copy).execute("SELECT x FROM t").fetchall() == [(42,)]
+    assert snapshot_digest(files) == snapshot_digest(dict(reversed(files.items())))
+    assert snapshot_digest(files) != snapshot_digest({**files, "people.csv": b"changed"})

@@ -38,7 +38,6 @@ from distributed.diagnostics.plugin import WorkerPlugin
 from kpinb.batch.build import Built, ReportBuilder, skip_slow_iri_checker
 from kpinb.batch.executors import RESTART_EVERY
 from kpinb.errors import BatchError
-from kpinb.files import atomic_write
 from kpinb.version import __version__
 
 if TYPE_CHECKING:
@@ -106,8 +105,8 @@ class WarmKernels(WorkerPlugin):  # type: ignore[misc]
         skip_slow_iri_checker()
         self.idle: queue.SimpleQueue[WarmKernel] = queue.SimpleQueue()
         self.kernels: list[WarmKernel] = []
-        self.folders: dict[str, Path] = {}
         self.lock = threading.Lock()
+        self.pickled: Path | None = None
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(
             target=self.loop.run_forever, name="kpinb-kernels", daemon=True
@@ -143,7 +142,7 @@ class WarmKernels(WorkerPlugin):  # type: ignore[misc]
         folder = self._workspace(context)
         job = replace(job, parameters={**job.parameters, "workspace": str(folder)})
         kernel = self._kernel(folder, context.restart_every)
-        pickled = folder.with_suffix(".pickle")
+        pickled = self.pickled
         try:
             built = context.builder.build(kernel, job, pickled)
             return asyncio.run_coroutine_threadsafe(built, self.loop).result()
@@ -151,21 +150,20 @@ class WarmKernels(WorkerPlugin):  # type: ignore[misc]
             self.idle.put(kernel)
 
     def _workspace(self, context: RunContext) -> Path:
-        """The run's workspace on this worker, written out the first time it is needed:
-        its files, and beside them the pickled workspace the kernels take over."""
+        """The run's workspace on this worker, written out the first time a task needs it:
+        its files, and beside them the pickled workspace the kernels take over (the plugin
+        lives for one run, so there is one)."""
+        folder = self.base / context.digest[:16]
         with self.lock:
-            if context.digest not in self.folders:
-                for old in self.folders.values():  # an earlier run's: one is enough
-                    shutil.rmtree(old, ignore_errors=True)
-                    old.with_suffix(".pickle").unlink(missing_ok=True)
-                self.folders.clear()
-                folder = self.base / context.digest[:16]
-                folder.mkdir(mode=0o700)
+            if not folder.exists():
+                staging = self.base / f".{folder.name}"
+                shutil.rmtree(staging, ignore_errors=True)  # left by a task that failed
+                staging.mkdir(mode=0o700)
                 for name, data in context.files.items():
-                    (folder / Path(name).name).write_bytes(data)
-                atomic_write(folder.with_suffix(".pickle"), context.builder.workspace, private=True)
-                self.folders[context.digest] = folder
-            return self.folders[context.digest]
+                    (staging / Path(name).name).write_bytes(data)
+                self.pickled = context.builder.write_workspace(folder.with_suffix(".pickle"))
+                staging.rename(folder)
+        return folder
 
     def _kernel(self, cwd: Path, restart_every: int) -> WarmKernel:
         from kpinb.batch.kernels import WarmKernel
@@ -258,8 +256,10 @@ class DaskExecutor:
         finally:
             self.client.cancel(list(futures))
             self._workers = self._threads() or self._workers
+            with contextlib.suppress(Exception):  # the kernels go, and the snapshot's folders
+                self.client.unregister_worker_plugin(PLUGIN)
 
     def close(self) -> None:
-        """Disconnect from the scheduler (the workers and their kernels stay up)."""
+        """Disconnect from the scheduler (its workers stay up for the next run)."""
         with contextlib.suppress(Exception):
             self.client.close()

@@ -24,8 +24,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from kpinb.files import atomic_write
-
 if TYPE_CHECKING:
     from kpinb.batch.build import Built, ReportBuilder
     from kpinb.batch.jobs import ReportJob
@@ -85,8 +83,7 @@ class LocalExecutor:
         """Run the notebooks on the kernels (in the loop thread); convert each executed
         notebook here, while the kernels go on with the next ones."""
         self.started.result()  # the kernels are up (or the error that stopped them)
-        pickled = self.pool.runtime / "workspace.pickle"
-        atomic_write(pickled, builder.workspace, tmp_dir=self.pool.runtime, private=True)
+        pickled = builder.write_workspace(self.pool.runtime / "workspace.pickle")
         ended = object()
         results: queue.Queue[Any] = queue.Queue()
 

@@ -115,20 +115,25 @@ def run_batch(
     chosen = _check_views(views)
     count = _check_workers(workers, scheduler)
     pdf = _check_formats(formats)
-    ws = _load(Path(workspace_path))
-    _check_journal(Path(workspace_path))
-    requests = plan_requests(ws, per, views=chosen, only=only)
     folder = Path(notebooks_dir) if notebooks_dir is not None else NOTEBOOKS_DIR
-    if executor is None:  # made now: local kernels start while the reports are planned
-        kernels = max(1, min(count, len(requests)))
-        executor = _executor(scheduler, Path(workspace_path), kernels, folder, restart_every)
+    root = Path(workspace_path)
+    if executor is None and scheduler is None and only is None:
+        # a whole period: its kernels start while this process reads, checks and plans
+        executor = _executor(None, root, count, folder, restart_every)
     try:
+        ws = _load(root)
+        _check_journal(root)
+        requests = plan_requests(ws, per, views=chosen, only=only)
+        if executor is None:  # a few reports (--only), or a cluster: made once known
+            kernels = max(1, min(count, len(requests)))
+            executor = _executor(scheduler, root, kernels, folder, restart_every)
         jobs = make_jobs(ws, per, requests, notebooks_dir=folder)
         period_dir = resolve_under(Path(out), per.label)
         run = PeriodRun(per, period_dir, jobs, executor=executor, progress=progress, pdf=pdf)
         result = run.run(ws, force=force)
     finally:
-        executor.close()
+        if executor is not None:
+            executor.close()
     if chosen and "calibration" in chosen:
         from kpinb.batch.packs import publish_calibration
 

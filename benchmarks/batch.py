@@ -72,6 +72,16 @@ def merge_workspaces(parts: list[Path], out: Path) -> None:
         pd.concat(frames, ignore_index=True).to_csv(out / name, index=False)
 
 
+def prepare(root: Path, people: int) -> tuple[Path, str, list[str], str]:
+    """A workspace of ``people`` demo people under ``root``, its period, its employee ids
+    and the load average now (printed beside every benchmark's figures)."""
+    from kpinb.workspace import load_workspace
+
+    workspace, period = make_workspace(root / "ws", people)
+    ids = load_workspace(workspace).people["employee_id"].astype(str).tolist()
+    return workspace, period, ids, ", ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def renumber(frame, emp: dict[str, str], team: dict[str, str], k: int):  # type: ignore[no-untyped-def]
     """``frame`` with employee and team ids mapped; names marked with the copy number."""
     for column in ("employee_id", "manager_id"):
@@ -216,11 +226,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="kpinb-bench-") as tmp:
         root = Path(tmp)
-        workspace, period = make_workspace(root / "ws", args.people)
-        from kpinb.workspace import load_workspace
-
-        ids = load_workspace(workspace).people["employee_id"].astype(str).tolist()
-        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        workspace, period, ids, load = prepare(root, args.people)
         print(
             f"{len(ids)} demo people, period {period}, {args.workers} worker(s), "
             f"{os.cpu_count()} core(s), load average before: {load}",

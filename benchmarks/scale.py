@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from batch import make_workspace, per_minute
+from batch import per_minute, prepare
 
 
 def run_local(workspace: Path, period: str, out: Path, ids: list[str], workers: int) -> float:
@@ -85,11 +85,7 @@ def main() -> None:
     counts = [int(k) for k in args.workers.split(",")]
     with tempfile.TemporaryDirectory(prefix="kpinb-scale-") as tmp:
         root = Path(tmp)
-        workspace, period = make_workspace(root / "ws", args.per_worker * max(counts))
-        from kpinb.workspace import load_workspace
-
-        everyone = load_workspace(workspace).people["employee_id"].astype(str).tolist()
-        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        workspace, period, everyone, load = prepare(root, args.per_worker * max(counts))
         print(
             f"{os.cpu_count()} core(s), load average before: {load}; {args.per_worker} "
             f"employee reports per worker, period {period}",

@@ -119,6 +119,10 @@ def main() -> None:
     for machines in (1, 2, 4, 8, 16):
         minutes = args.people / (rate_at_basis * args.cores * machines)
         print(f"  {machines:2d} machine(s): {minutes:6.0f} min")
+    print(
+        "(per-worker rates fall as more workers share one machine: on a machine with "
+        f"{args.cores} cores, measure with --workers up to {args.cores} and size from that rate)"
+    )
 
 
 if __name__ == "__main__":

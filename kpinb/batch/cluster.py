@@ -28,6 +28,7 @@ import queue
 import shutil
 import tempfile
 import threading
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -59,6 +60,7 @@ class RunContext:
     digest: str  # of the snapshot: a worker writes it out once
     version: str  # kpinb's version on the client
     restart_every: int
+    plugin: str  # the name of this run's worker plugin (runs may share a cluster)
 
 
 def workspace_snapshot(root: Path) -> dict[str, bytes]:
@@ -96,7 +98,8 @@ class WarmKernels(WorkerPlugin):  # type: ignore[misc]
     worker (and ended by the operating system with it: a kernel exits when its parent
     process dies)."""
 
-    name = PLUGIN  # the plugin travels pickled: its state is made in setup, on the worker
+    # registered under a name of its own per run (PLUGIN-<run id>); it travels pickled,
+    # so its state is made in setup, on the worker
 
     def setup(self, worker: Worker) -> None:
         """Start the kernels' loop and make the worker's private folders."""
@@ -182,7 +185,7 @@ def build_on_worker(job: ReportJob, context: RunContext) -> Built:
     """The task: build ``job`` on this worker's warm kernels."""
     from distributed import get_worker
 
-    plugin = get_worker().plugins[PLUGIN]
+    plugin = get_worker().plugins[context.plugin]
     return plugin.build(job, context)
 
 
@@ -233,13 +236,13 @@ class DaskExecutor:
 
         files = workspace_snapshot(self.workspace)
         digest = snapshot_digest(files)
-        context = RunContext(builder, files, digest, __version__, self.restart_every)
-        self.client.register_plugin(WarmKernels(), name=PLUGIN)
+        run = uuid.uuid4().hex[:12]  # this run's tasks and kernels, apart from another run's
+        plugin = f"{PLUGIN}-{run}"
+        context = RunContext(builder, files, digest, __version__, self.restart_every, plugin)
+        self.client.register_plugin(WarmKernels(), name=plugin)
         [shared] = self.client.scatter([context], broadcast=True, hash=False)
         futures = {
-            self.client.submit(
-                build_on_worker, job, shared, key=f"kpinb-{digest[:12]}-{n}", retries=1
-            ): job
+            self.client.submit(build_on_worker, job, shared, key=f"kpinb-{run}-{n}", retries=1): job
             for n, job in enumerate(todo)
         }
         try:
@@ -257,7 +260,7 @@ class DaskExecutor:
             self.client.cancel(list(futures))
             self._workers = self._threads() or self._workers
             with contextlib.suppress(Exception):  # the kernels go, and the snapshot's folders
-                self.client.unregister_worker_plugin(PLUGIN)
+                self.client.unregister_worker_plugin(plugin)
 
     def close(self) -> None:
         """Disconnect from the scheduler (its workers stay up for the next run)."""

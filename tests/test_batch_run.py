@@ -205,6 +205,63 @@ def test_a_killed_run_leaves_whole_files_and_the_rerun_finishes_the_rest(tmp_pat
     assert leftovers == []
 
 
+def test_ctrl_c_stops_the_run_cleanly_and_the_rerun_finishes_the_rest(tmp_path: Path) -> None:
+    """SIGINT (Ctrl-C) partway: exit 130 with one line, no traceback or asyncio noise, no
+    kernel left running, whole files only, the lock free for the rerun."""
+    notebooks = write_stand_in_notebooks(tmp_path / "nb", body="import time; time.sleep(0.3)")
+    out = tmp_path / "reports"
+    period = out / "2026-Q3"
+    command = [sys.executable, "-m", "kpinb", "run", str(WORKSPACE), "--period", "2026-Q3",
+               "--out", str(out), "--workers", "2", "--notebooks", str(notebooks)]  # fmt: skip
+    proc = subprocess.Popen(
+        command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    states = period / ".kpinb" / "state"
+    deadline = time.monotonic() + 60
+    while len(list(states.rglob("*.json"))) < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    kernels = _children(proc.pid)
+    assert kernels, "the run's kernels are its child processes"
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr[-2000:]
+    assert "interrupted" in stderr
+    for noise in ("Traceback", "Task was destroyed", "Exception ignored"):
+        assert noise not in stderr + stdout, stderr[-2000:]
+    time.sleep(1)
+    assert [pid for pid in kernels if _alive(pid)] == []
+    for rel in published(period):
+        text = (period / rel).read_text()
+        assert text.rstrip().endswith("</html>") if rel.endswith(".html") else json.loads(text)
+    done = {json.loads(p.read_text())["html"] for p in states.rglob("*.json")}
+    result = batch.run_batch(
+        WORKSPACE, "2026-Q3", out=out, workers=2, notebooks_dir=notebooks, progress=False
+    )
+    assert result.exit_code == 0
+    assert {str(o.job.files.html) for o in result.by_status("unchanged")} == done
+
+
+def _children(pid: int) -> list[int]:
+    """The ids of the processes whose parent is ``pid`` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = entry.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(entry.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        fields = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return False
+    return fields[0] != "Z"  # a zombie has exited
+
+
 def test_hostile_ids_and_names_give_safe_files_and_escaped_text(tmp_path: Path) -> None:
     ws = tmp_path / "ws"
     shutil.copytree(WORKSPACE, ws)

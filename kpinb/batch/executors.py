@@ -107,10 +107,18 @@ class LocalExecutor:
                     running.result(timeout=60)
 
     def close(self) -> None:
-        """Shut the kernels down and stop their loop."""
-        stop = asyncio.run_coroutine_threadsafe(self.pool.__aexit__(None, None, None), self.loop)
+        """Shut the kernels down, end what is left on their loop (nbclient's pollers of a
+        run stopped midway) and stop it."""
+
+        async def stop() -> None:
+            await self.pool.__aexit__(None, None, None)
+            left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in left:
+                task.cancel()
+            await asyncio.gather(*left, return_exceptions=True)
+
         with contextlib.suppress(Exception):
-            stop.result(timeout=60)
+            asyncio.run_coroutine_threadsafe(stop(), self.loop).result(timeout=60)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=60)
         if not self.thread.is_alive():

@@ -137,6 +137,27 @@ def test_a_failing_report_fails_alone_as_in_a_local_run(cluster: str, tmp_path: 
     assert report_files(tmp_path / "local" / PERIOD) == report_files(tmp_path / "dask" / PERIOD)
 
 
+def test_two_runs_sharing_a_cluster_keep_their_reports_and_kernels_apart(
+    cluster: str, tmp_path: Path
+) -> None:
+    """Two periods of one workspace at once on the same workers: each run has its own
+    tasks and its own kernels, so neither takes the other's results or stops its kernels."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def run(period: str) -> object:
+        return run_batch(
+            WORKSPACE, period, out=tmp_path / period, scheduler=cluster, views=["employee"],
+            progress=False,
+        )  # fmt: skip
+
+    with ThreadPoolExecutor(2) as pool:
+        q3, q2 = pool.map(run, ["2026-Q3", "2026-Q2"])
+    for result, period in ((q3, "2026-Q3"), (q2, "2026-Q2")):
+        assert result.exit_code == 0  # type: ignore[attr-defined]
+        for twin in (tmp_path / period / period / "employees").glob("*.json"):
+            assert json.loads(twin.read_text(encoding="utf-8"))["period"] == period
+
+
 def test_an_unreachable_scheduler_stops_the_run_before_anything_is_written(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

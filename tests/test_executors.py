@@ -225,3 +225,71 @@ def test_the_cluster_snapshot_holds_the_workspace_and_a_consistent_journal(
     assert sqlite3.connect(copy).execute("SELECT x FROM t").fetchall() == [(42,)]
     assert snapshot_digest(files) == snapshot_digest(dict(reversed(files.items())))
     assert snapshot_digest(files) != snapshot_digest({**files, "people.csv": b"changed"})
+
+
+def test_reports_published_to_a_url_are_uploaded_page_last_and_rebuilt_if_an_upload_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--out memory://...`` (an fsspec URL): the run builds into a mirror folder here and
+    uploads every report, then index.html and run.json; a failed upload fails that report
+    only, and the next run builds and uploads it again."""
+    import fsspec
+
+    from kpinb.batch import remote
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    url = f"memory://bucket-{tmp_path.name}/reports"
+    fs = fsspec.filesystem("memory")
+    root = f"/bucket-{tmp_path.name}/reports/{PERIOD}"
+    order: list[str] = []
+    put = remote.Uploader.put
+
+    def failing_put(self, period_dir, relatives):  # type: ignore[no-untyped-def]
+        for rel in map(str, relatives):  # the connection drops at E003's page
+            if rel == "employees/E003.html" and fail:
+                raise ConnectionError("the network went away")
+            order.append(rel)
+            put(self, period_dir, [rel])
+
+    fail = True
+    monkeypatch.setattr(remote.Uploader, "put", failing_put)
+    result = run_batch(WORKSPACE, PERIOD, out=url, executor=FakeExecutor(), progress=False)
+    assert result.published_to == f"{url}/{PERIOD}/"
+    assert [(o.job.files.scope_id, o.error) for o in result.failed] == [
+        ("E003", "upload: ConnectionError: the network went away")
+    ]
+    mirror = remote.mirror_for(url) / PERIOD
+    assert result.out_dir == mirror and mirror.is_relative_to(tmp_path / "cache")
+    uploaded = {p[len(root) + 1 :] for p in fs.find(root)}
+    published = {
+        str(p.relative_to(mirror))
+        for p in mirror.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(mirror).parts)
+    }
+    assert uploaded == published | {"employees/E003.json"}  # its twin went, its page did not
+    assert "employees/E003.html" not in published  # left the mirror: rebuilt next time
+    for rel in published:
+        assert fs.cat_file(f"{root}/{rel}") == (mirror / rel).read_bytes()
+    twin, page = order.index("employees/E001.json"), order.index("employees/E001.html")
+    assert twin < page and order[-2:] == ["index.html", "run.json"]
+
+    fail = False
+    again = FakeExecutor()
+    rerun = run_batch(WORKSPACE, PERIOD, out=url, executor=again, progress=False)
+    assert rerun.exit_code == 0 and again.given == ["E003"]
+    assert (
+        fs.cat_file(f"{root}/employees/E003.html") == (mirror / "employees/E003.html").read_bytes()
+    )
+
+
+def test_a_url_that_cannot_be_written_stops_the_run_before_anything_is_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kpinb.cli.main import main
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    code = main(["run", str(WORKSPACE), "--period", PERIOD, "--out", "nosuchscheme://x/reports"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "cannot publish to nosuchscheme://x/reports" in err and "nothing was written" in err
+    assert not (tmp_path / "cache").exists()

@@ -53,6 +53,8 @@ class BatchResult:
     removed: tuple[str, ...] = field(default=())
     # the calibration pack's index, when the run published one (--views calibration)
     calibration: Path | None = None
+    # where the reports were uploaded to, when --out is a URL (out_dir is then the mirror)
+    published_to: str | None = None
 
     def by_status(self, status: str) -> list[ReportOutcome]:
         """The outcomes with ``status`` (written, unchanged, failed)."""

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,6 +34,7 @@ from kpinb.batch.executors import RESTART_EVERY, LocalExecutor
 from kpinb.batch.jobs import BatchResult
 from kpinb.batch.outputs import resolve_under
 from kpinb.batch.plan import NOTEBOOKS_DIR, make_jobs, plan_requests
+from kpinb.batch.remote import is_url
 from kpinb.batch.runner import PeriodRun
 from kpinb.errors import BatchError, UsageError, WorkspaceError
 from kpinb.periods import Period, parse_period
@@ -40,6 +42,7 @@ from kpinb.scopes import ALL_VIEWS, PACK_VIEWS
 
 if TYPE_CHECKING:
     from kpinb.batch.executors import Executor
+    from kpinb.batch.remote import Uploader
     from kpinb.workspace import Workspace
 
 
@@ -68,7 +71,10 @@ def run_batch(
     period
         ``2026-Q3`` or ``2026-09`` (or a :class:`Period`).
     out
-        The reports folder; this run writes only inside ``out/<period>/``.
+        The reports folder; this run writes only inside ``out/<period>/``. Or a URL
+        (``s3://bucket/reports``, any fsspec file system): the run builds into a mirror
+        folder on this machine and uploads each report as it is published
+        (:mod:`kpinb.batch.remote`).
     only
         Ids to limit the run to: employee ids, team ids or department names.
     workers
@@ -117,6 +123,7 @@ def run_batch(
     pdf = _check_formats(formats)
     folder = Path(notebooks_dir) if notebooks_dir is not None else NOTEBOOKS_DIR
     root = Path(workspace_path)
+    uploader, period_dir = _destination(out, per)
     if executor is None and scheduler is None and only is None:
         # a whole period: its kernels start while this process reads, checks and plans
         executor = _executor(None, root, count, folder, restart_every)
@@ -128,8 +135,9 @@ def run_batch(
             kernels = max(1, min(count, len(requests)))
             executor = _executor(scheduler, root, kernels, folder, restart_every)
         jobs = make_jobs(ws, per, requests, notebooks_dir=folder)
-        period_dir = resolve_under(Path(out), per.label)
-        run = PeriodRun(per, period_dir, jobs, executor=executor, progress=progress, pdf=pdf)
+        run = PeriodRun(
+            per, period_dir, jobs, executor=executor, progress=progress, pdf=pdf, uploader=uploader
+        )
         result = run.run(ws, force=force)
     finally:
         if executor is not None:
@@ -138,7 +146,21 @@ def run_batch(
         from kpinb.batch.packs import publish_calibration
 
         result = publish_calibration(ws, per, period_dir, result)
+    if uploader is not None:
+        result = replace(result, published_to=uploader.where)
     return result
+
+
+def _destination(out: str | os.PathLike[str], per: Period) -> tuple[Uploader | None, Path]:
+    """The period folder the run builds into, and the uploader when ``out`` is a URL
+    (``s3://bucket/reports``: the run builds into a mirror on this machine and uploads
+    each report, :mod:`kpinb.batch.remote`). A URL that cannot be written stops the run."""
+    if not is_url(out):
+        return None, resolve_under(Path(out), per.label)
+    from kpinb.batch.remote import Uploader, mirror_for
+
+    uploader = Uploader(str(out), per.label)
+    return uploader, resolve_under(mirror_for(str(out)), per.label)
 
 
 def _check_views(views: Iterable[str] | None) -> tuple[str, ...] | None:

@@ -26,6 +26,7 @@ from kpinb.batch.plan import scope_members
 if TYPE_CHECKING:
     from kpinb.batch.build import Built
     from kpinb.batch.executors import Executor
+    from kpinb.batch.remote import Uploader
     from kpinb.periods import Period
     from kpinb.workspace import Workspace
 
@@ -42,6 +43,7 @@ class PeriodRun:
         executor: Executor,
         progress: bool | None,
         pdf: bool = False,
+        uploader: Uploader | None = None,
     ) -> None:
         self.per = per
         self.period_dir = period_dir
@@ -53,6 +55,7 @@ class PeriodRun:
         self.started_at = ""
         self.bar = _Progress(0, False)
         self.pdf = pdf  # also print each report to PDF (one browser for the run)
+        self.uploader = uploader  # --out is a URL: each report also goes there
         self.printer: Any = None
 
     def run(self, ws: Workspace, *, force: bool) -> BatchResult:
@@ -126,7 +129,9 @@ class PeriodRun:
                     staging=self.staging,
                     pdf=pdf,
                 )
-                return ReportOutcome(job, "written", built.run_seconds)
+                error = self._upload(job, pdf is not None)
+                if error is None:
+                    return ReportOutcome(job, "written", built.run_seconds)
             except OSError as exc:
                 error = f"disk: {exc.strerror or exc} ({exc.filename or 'writing the report'})"
             except RuntimeError as exc:  # kpinb.batch.browser.BrowserError
@@ -138,6 +143,23 @@ class PeriodRun:
         except OSError:  # the disk is full or read-only: the outcome still says why
             kept = None
         return ReportOutcome(job, "failed", built.run_seconds, error, kept)
+
+    def _upload(self, job: ReportJob, pdf: bool) -> str | None:
+        """With a URL as ``--out``: upload the report just published (page last); on
+        failure it leaves the mirror, so the next run builds it again. Why, or ``None``."""
+        if self.uploader is None:
+            return None
+        from kpinb.batch import outputs
+
+        files = job.files
+        try:
+            self.uploader.put(
+                self.period_dir, [files.json, *([files.pdf] if pdf else []), files.html]
+            )
+        except Exception as exc:  # fsspec back ends raise their own errors (network, auth)
+            outputs.remove_report(self.period_dir, str(files.html))
+            return f"upload: {type(exc).__name__}: {exc}"
+        return None
 
     def _print(self, job: ReportJob, built: Built) -> bytes | None:
         """The report's PDF, when asked for (printed before anything is published)."""
@@ -153,11 +175,17 @@ class PeriodRun:
         # the index lists every report of the period (not only this run's) whose
         # subject is still in the workspace
         members = scope_members(ws, self.per)
-        removed = []
+        removed: list[str] = []
+        unwritten: list[str] = []
         for html, state in outputs.read_states(self.period_dir).items():
             if html and state.get("scope_id") not in members.get(state.get("scope"), {}):
                 outputs.remove_report(self.period_dir, html)  # its subject left the workspace
                 removed.append(f"{state.get('scope')} {state.get('scope_id')!r} ({html})")
+                if self.uploader is not None:
+                    gone = [
+                        Path(html).with_suffix(x).as_posix() for x in (".json", ".pdf", ".html")
+                    ]
+                    unwritten += _at_url(html, self.uploader.remove, gone)
         states = outputs.read_states(self.period_dir).values()
         index = self.period_dir / "index.html"
         page = render_index(
@@ -167,7 +195,6 @@ class PeriodRun:
             org=org_chart(ws),
             private=f"{PRIVATE_DIR}/{self.period_dir.name}",
         )
-        unwritten = []
         order = {str(j.files.html): i for i, j in enumerate(self.jobs)}
         outcomes = tuple(sorted(self.outcomes, key=lambda o: order[str(o.job.files.html)]))
         if any(o.status == "failed" for o in outcomes):
@@ -189,6 +216,9 @@ class PeriodRun:
             seconds=seconds,
         )
         unwritten += self._write(manifest, outputs.dumps_json(content))
+        if self.uploader is not None:
+            for name in ("index.html", "run.json"):
+                unwritten += _at_url(name, self.uploader.put, self.period_dir, [name])
         return BatchResult(
             self.per.label,
             self.period_dir,
@@ -213,6 +243,16 @@ class PeriodRun:
         except OSError as exc:
             return [f"{path.name} could not be written: {exc.strerror or exc}"]
         return []
+
+
+def _at_url(name: str, action: Any, *args: Any) -> list[str]:
+    """Upload (or remove) one of the run's own files at the URL; a failure is reported,
+    not raised (like a file of the run that cannot be written)."""
+    try:
+        action(*args)
+    except Exception as exc:  # fsspec back ends raise their own errors (network, auth)
+        return [f"{name} could not be uploaded: {type(exc).__name__}: {exc}"]
+    return []
 
 
 class _Progress:

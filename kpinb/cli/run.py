@@ -26,7 +26,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("workspace", type=Path, help="the workspace folder")
     parser.add_argument("--period", required=True, help="review period, e.g. 2026-Q3 or 2026-09")
     parser.add_argument(
-        "--out", type=Path, default=Path("reports"), help="reports folder (default: reports)"
+        "--out",
+        default="reports",
+        help="reports folder (default: reports), or a URL such as s3://bucket/reports "
+        "(built in a mirror folder here, each report uploaded as it is published)",
     )
     parser.add_argument(
         "--only",
@@ -76,9 +79,11 @@ def _split(values: list[str] | None) -> list[str] | None:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from kpinb.batch import run_batch
+    from kpinb.batch.remote import is_url
     from kpinb.cli.demo import check_out_folder
 
-    check_out_folder(args.out, "--out")  # a file there: bad usage (exit 2), not a traceback
+    if not is_url(args.out):  # a file there: bad usage (exit 2), not a traceback
+        check_out_folder(Path(args.out), "--out")
     try:
         result = run_batch(
             args.workspace,
@@ -135,6 +140,8 @@ def summary(result: BatchResult) -> str:
             "workspace: " + "; ".join(result.removed)
         )
     lines.append(f"Index: {result.index}")
+    if result.published_to is not None:
+        lines.append(f"Uploaded to {result.published_to} (index.html there)")
     if result.calibration is not None:
         lines.append(f"Calibration pack (HR and managers only): {result.calibration}")
     return "\n".join(lines)

@@ -293,3 +293,25 @@ def test_a_url_that_cannot_be_written_stops_the_run_before_anything_is_written(
     err = capsys.readouterr().err
     assert "cannot publish to nosuchscheme://x/reports" in err and "nothing was written" in err
     assert not (tmp_path / "cache").exists()
+
+
+def test_a_file_url_gets_the_same_files_as_the_mirror(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``file://`` goes through fsspec too: folders are made as needed, bytes are equal."""
+    from kpinb.batch import remote
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    url = (tmp_path / "remote").as_uri()
+    result = run_batch(WORKSPACE, PERIOD, out=url, executor=FakeExecutor(), progress=False)
+    assert result.exit_code == 0
+    mirror, there = remote.mirror_for(url) / PERIOD, tmp_path / "remote" / PERIOD
+
+    def visible(folder: Path) -> dict[str, bytes]:
+        return {
+            str(p.relative_to(folder)): p.read_bytes()
+            for p in folder.rglob("*")
+            if p.is_file() and not any(x.startswith(".") for x in p.relative_to(folder).parts)
+        }
+
+    assert visible(there) == visible(mirror) and "employees/E001.html" in visible(there)

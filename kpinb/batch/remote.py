@@ -24,9 +24,8 @@ from kpinb.errors import BatchError
 
 
 def is_url(out: str | os.PathLike[str]) -> bool:
-    """True for ``scheme://...`` (an fsspec URL), False for a folder on this machine."""
-    text = str(out)
-    return "://" in text and not text.startswith("file://")
+    """True for ``scheme://...`` (an fsspec URL, ``file://`` included), False for a folder."""
+    return "://" in str(out)
 
 
 def mirror_for(url: str) -> Path:
@@ -55,11 +54,17 @@ class Uploader:
             )
             raise BatchError(msg) from None
         self.where = f"{self.url}/{period}/"
+        self.folders = {self.root}  # made already (a local or mounted file system needs them)
 
     def put(self, period_dir: Path, relatives: Iterable[PurePosixPath | str]) -> None:
         """Upload each file (relative to the period folder), in the order given."""
         for rel in relatives:
-            self.fs.pipe_file(f"{self.root}/{rel}", (period_dir / rel).read_bytes())
+            target = f"{self.root}/{rel}"
+            folder = target.rsplit("/", 1)[0]
+            if folder not in self.folders:
+                self.fs.makedirs(folder, exist_ok=True)
+                self.folders.add(folder)
+            self.fs.pipe_file(target, (period_dir / rel).read_bytes())
 
     def remove(self, relatives: Iterable[PurePosixPath | str]) -> None:
         """Remove files of a report that is no longer published (missing ones are fine)."""

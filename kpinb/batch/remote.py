@@ -46,7 +46,7 @@ class Uploader:
             self.fs, root = fsspec.core.url_to_fs(self.url)
             self.root = f"{root.rstrip('/')}/{period}"
             self.fs.makedirs(self.root, exist_ok=True)
-        except (ImportError, ValueError, OSError) as exc:
+        except Exception as exc:  # each back end has its own errors (credentials, network)
             msg = (
                 f"cannot publish to {url} ({type(exc).__name__}: {exc}); check the URL, that "
                 "the fsspec package for its scheme is installed (s3fs, gcsfs, adlfs) and "

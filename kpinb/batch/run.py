@@ -113,8 +113,9 @@ def run_batch(
         The workspace is invalid; every problem is listed (nothing written).
     BatchError
         Two reports would share a file, a notebook's parameters differ from what the
-        batch sends, the workspace's journal is damaged, or the Dask scheduler cannot be
-        reached or has no workers (nothing written).
+        batch sends, the workspace's journal is damaged, the Dask scheduler cannot be
+        reached or has no workers, or ``out`` is a URL that cannot be written (nothing
+        written).
     """
     skip_slow_iri_checker()
     per = period if isinstance(period, Period) else parse_period(period)

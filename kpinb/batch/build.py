@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 
 def skip_slow_iri_checker() -> None:
-    """Spare this process the ~2 s that ``import nbformat`` spends compiling IRI grammars.
+    """Spare this process the 1-2 s that ``import nbformat`` spends compiling IRI grammars.
 
     nbformat (under papermill and nbconvert) imports jsonschema, whose format checkers
     import ``rfc3987_syntax`` when it is installed (JupyterLab brings it), and that

@@ -87,8 +87,8 @@ def atomic_write_together(files: list[tuple[Path, bytes | str]], *, tmp_dir: Pat
                 os.fsync(handle.fileno())
         _swap_in(written, tmp_dir)
     finally:
-        for _, tmp in written:
-            tmp.unlink(missing_ok=True)
+        for _, leftover in written:
+            leftover.unlink(missing_ok=True)
 
 
 def _swap_in(written: list[tuple[Path, Path]], tmp_dir: Path) -> None:

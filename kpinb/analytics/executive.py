@@ -9,26 +9,38 @@ below the threshold, and chart points, signals and goals follow what is shown
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import Protocol, TypeVar
+from dataclasses import Field, replace
+from typing import Any, ClassVar, Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from kpinb.analytics import goals
 from kpinb.analytics.series import KEY_COLS
+from kpinb.periods import Period
 
 
 class _Tables(Protocol):
     """What masking reads of an analysis (a frozen dataclass; ``replace`` makes the copy)."""
 
-    min_group_size: int
-    summary: pd.DataFrame
-    points: pd.DataFrame
-    signals: pd.DataFrame
-    goals: pd.DataFrame
-    pairs: pd.DataFrame
-    excluded: pd.DataFrame
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
+
+    @property
+    def period(self) -> Period: ...
+    @property
+    def min_group_size(self) -> int: ...
+    @property
+    def summary(self) -> pd.DataFrame: ...
+    @property
+    def points(self) -> pd.DataFrame: ...
+    @property
+    def signals(self) -> pd.DataFrame: ...
+    @property
+    def goals(self) -> pd.DataFrame: ...
+    @property
+    def pairs(self) -> pd.DataFrame: ...
+    @property
+    def excluded(self) -> pd.DataFrame: ...
 
 
 A = TypeVar("A", bound=_Tables)

@@ -48,8 +48,9 @@ def remaining_steps(last: pd.Series, cadence: pd.Series, end: pd.Timestamp) -> n
         .map(lambda d: getattr(d, "n", np.nan))
         .to_numpy(dtype=float)
     )
-    steps = np.where(cadence.to_numpy() == "monthly", months, np.floor(days / 7))
-    return np.clip(np.nan_to_num(steps), 0, None).astype(int)
+    steps: np.ndarray = np.where(cadence.to_numpy() == "monthly", months, np.floor(days / 7))
+    remaining: np.ndarray = np.clip(np.nan_to_num(steps), 0, None).astype(int)
+    return remaining
 
 
 def project(summary: pd.DataFrame, end: pd.Timestamp) -> pd.DataFrame:

@@ -141,8 +141,9 @@ def expected_points(
         lo_month.astype("datetime64[D]") < lo.astype("datetime64[D]"), lo_month + 1, lo_month
     )
     months = (end64.astype("datetime64[M]") - lo_month).astype(int) + 1
-    count = np.where(cadence.to_numpy() == "monthly", months, weeks.astype(int))
-    return np.clip(count, 0, None)
+    count: np.ndarray = np.where(cadence.to_numpy() == "monthly", months, weeks.astype(int))
+    expected: np.ndarray = np.clip(count, 0, None)
+    return expected
 
 
 def staleness(last: pd.Series, cadence: pd.Series, end: pd.Timestamp) -> pd.DataFrame:

@@ -74,7 +74,9 @@ def rollup_series(
                     "scope_id": pd.Categorical.from_codes(
                         cells["group"], categories=group.categories
                     ),
-                    "kpi_id": pd.Categorical.from_codes(cells["kpi"], dtype=kpi.dtype),
+                    "kpi_id": pd.Categorical.from_codes(
+                        cells["kpi"], categories=kpi.cat.categories
+                    ),
                     "period": np.asarray(uniq_dates)[cells["date"]],
                     "value": cells["value"],
                     "n": cells["n"],

@@ -134,7 +134,9 @@ def _versions(points: pd.DataFrame, keys: pd.DataFrame, kpis: Mapping[str, KpiSp
 def used(points: pd.DataFrame, keys: pd.DataFrame) -> np.ndarray:
     """Points the XmR, trend and history figures use: current version, not incomplete."""
     version = keys["definition_version"].to_numpy()[points["key"].to_numpy()]
-    return (points["version"].to_numpy() == version) & ~points["incomplete"].to_numpy()
+    current = points["version"].to_numpy() == version
+    rows: np.ndarray = current & ~points["incomplete"].to_numpy()
+    return rows
 
 
 # --- output tables ----------------------------------------------------------------------
@@ -166,8 +168,9 @@ def points_table(points: pd.DataFrame, rows: pd.DataFrame, keys: pd.DataFrame) -
     out["in_review"] = points["in_review"].to_numpy()
     for column in ("baseline", "centre", "lower", "upper", "moving_range", "smoothed"):
         empty = False if column == "baseline" else np.nan
-        full = np.full(len(points), empty, dtype=rows[column].dtype)
-        full[idx] = rows[column].to_numpy()
+        values = rows[column].to_numpy()
+        full = np.full(len(points), empty, dtype=values.dtype)
+        full[idx] = values
         out[column] = full
     live = (rows["in_review"] & (rows["direction"] != 0)).to_numpy()
     signal = np.zeros(len(points), dtype=bool)
@@ -175,10 +178,12 @@ def points_table(points: pd.DataFrame, rows: pd.DataFrame, keys: pd.DataFrame) -
     out["signal"] = signal
     rules = np.zeros(len(points), dtype=np.int64)
     rules[idx] = np.where(rows["in_review"].to_numpy(), signals.rule_codes(rows), 0)
-    out["rules"] = pd.Categorical.from_codes(rules, categories=signals.RULE_NAMES)
+    out["rules"] = pd.Categorical.from_codes(rules, categories=pd.Index(signals.RULE_NAMES))
     direction = np.full(len(points), -1, dtype=np.int64)
     direction[idx[live]] = (rows["direction"].to_numpy()[live] > 0).astype(np.int64)
-    out["direction"] = pd.Categorical.from_codes(direction, categories=["worsening", "improving"])
+    out["direction"] = pd.Categorical.from_codes(
+        direction, categories=pd.Index(["worsening", "improving"])
+    )
     return pd.DataFrame(out)
 
 

@@ -111,7 +111,8 @@ def seg_sum(values: np.ndarray, key: np.ndarray) -> np.ndarray:
 def take(per_key: pd.Series, key: np.ndarray) -> np.ndarray:
     """Values of a key-indexed series for each row's ``key`` (NaN for absent keys)."""
     top = int(key.max()) + 1 if len(key) else 0
-    return per_key.reindex(np.arange(max(top, 1))).to_numpy()[key]
+    values: np.ndarray = per_key.reindex(np.arange(max(top, 1))).to_numpy()[key]
+    return values
 
 
 def lag(values: np.ndarray, pos: np.ndarray, k: int, fill: float = np.nan) -> np.ndarray:
@@ -217,8 +218,8 @@ def apply_boundaries(limits: pd.DataFrame, floor: np.ndarray, ceiling: np.ndarra
 
 def _band(value: np.ndarray, centre: np.ndarray, width: np.ndarray, tol: np.ndarray) -> np.ndarray:
     """+1 above centre + width, -1 below centre - width, else 0 (with a tolerance)."""
-    up = value > centre + width + tol
-    down = value < centre - width - tol
+    up: np.ndarray = value > centre + width + tol
+    down: np.ndarray = value < centre - width - tol
     return up.astype(np.int8) - down.astype(np.int8)
 
 
@@ -488,7 +489,9 @@ def _rare_and_unproven(
     """
     from scipy.stats import binom
 
-    rare = shifted & limits["count_like"].to_numpy(bool) & (limits["centre"].to_numpy() < RARE_MEAN)
+    rare: np.ndarray = (
+        shifted & limits["count_like"].to_numpy(bool) & (limits["centre"].to_numpy() < RARE_MEAN)
+    )
     rare &= np.all(np.isnan(x) | (np.abs(x - np.round(x)) <= 1e-9) & (x >= 0), axis=1)
     if not rare.any():
         return rare
@@ -503,8 +506,9 @@ def _rare_and_unproven(
     with np.errstate(invalid="ignore", divide="ignore"):
         upper = binom.sf(np.round(window) - 1, total, share)  # P(W >= observed)
         lower = binom.cdf(np.round(window), total, share)  # P(W <= observed)
-    p = np.where(direction > 0, upper, lower)
-    return rare & ~(p < RARE_ALPHA)
+    p: np.ndarray = np.where(direction > 0, upper, lower)
+    unproven: np.ndarray = rare & ~(p < RARE_ALPHA)
+    return unproven
 
 
 def statuses(

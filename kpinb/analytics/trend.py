@@ -139,7 +139,8 @@ def smoothed(points: pd.DataFrame) -> np.ndarray:
     """Mean of each point and the 3 before it in its series (NaN for the first 3)."""
     pos = position(points)
     value = points["value"].to_numpy(dtype=float)
-    return sum(lag(value, pos, k) for k in range(SMOOTH)) / SMOOTH
+    total = sum((lag(value, pos, k) for k in range(SMOOTH)), np.zeros(len(value)))
+    return total / SMOOTH
 
 
 def streaks(points: pd.DataFrame, sign: np.ndarray, smooth: np.ndarray) -> pd.Series:
@@ -167,7 +168,9 @@ def personal_bests(points: pd.DataFrame, sign: np.ndarray) -> pd.DataFrame:
     best = oriented.groupby(points["key"].to_numpy()).idxmax()
     rows = points.loc[best.to_numpy()]
     pos = position(points)
-    is_new = rows["in_review"].to_numpy() & (pos[points.index.get_indexer(best)] >= MIN_POINTS)
+    is_new = rows["in_review"].to_numpy() & (
+        pos[points.index.get_indexer(pd.Index(best))] >= MIN_POINTS
+    )
     return pd.DataFrame(
         {
             "best_value": rows["value"].to_numpy(),

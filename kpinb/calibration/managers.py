@@ -103,7 +103,9 @@ def _row(
     rated = group[group["rating"].notna()]
     n = len(rated)
     counts = rated["rating"].round(2).value_counts().sort_index()
-    distribution = ", ".join(f"{_fmt(k)}: {int(v)}" for k, v in counts.items())
+    distribution = ", ".join(
+        f"{_fmt(k)}: {int(v)}" for k, v in zip(counts.index, counts, strict=True)
+    )
     departments = sorted(set(group["department"].astype(str)))
     row: dict[str, object] = {
         "manager_id": manager_id,

@@ -144,7 +144,7 @@ def build_pack(
     from kpinb.workspace import Workspace, load_workspace
 
     if not isinstance(ws, Workspace):
-        ws = load_workspace(ws, cache=True)
+        ws = load_workspace(Path(ws), cache=True)
     per = period if isinstance(period, Period) else parse_period(str(period))
     result = analysis if analysis is not None else analyse(ws, per)
     department = display_text(department or "").strip()

@@ -229,11 +229,9 @@ def run_history(args: argparse.Namespace) -> int:
     _need_workspace(args.workspace)
     history = journal.entry_history(args.workspace, args.entry_id)
     for row in history.itertuples(index=False):
-        how = f"{row.origin}" + (f": {row.note}" if row.note else "")
-        print(
-            f"{row.recorded_at[:19].replace('T', ' ')} UTC  {row.kind} {row.id} "
-            f"v{row.version} ({how})"
-        )
+        recorded = str(row.recorded_at)[:19].replace("T", " ")
+        how = str(row.origin) + (f": {row.note!s}" if row.note else "")
+        print(f"{recorded} UTC  {row.kind} {row.id} v{row.version} ({how})")
         if row.kind == "entry":
             print(_indent(_entry_text(row)))
         else:

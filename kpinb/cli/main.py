@@ -11,6 +11,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from kpinb.errors import KpinbError, UsageError
 from kpinb.version import __version__
@@ -27,7 +28,7 @@ COMMAND_MODULES = (
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse exits 2 on bad usage: keep that
+    def error(self, message: str) -> NoReturn:  # argparse exits 2 on bad usage: keep that
         self.print_usage(sys.stderr)
         self.exit(2, f"{self.prog}: error: {message}\n")
 

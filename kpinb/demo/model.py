@@ -178,7 +178,7 @@ def make_people(people: int, seed: int, cal: Calendar) -> list[Person]:
     members = _members_interleaved(teams)
     for i, archetype in zip(members, _archetype_plan(people, len(members)), strict=True):
         archetypes[i] = archetype
-    heads = {}  # department -> the lead of its first team
+    heads: dict[str, int] = {}  # department -> the lead of its first team
     for team in teams:
         heads.setdefault(ROLES[rows[team[0]][1]][0], team[0])
     return [_person(i, rows[i], teams, heads, archetypes[i], seed, cal) for i in range(people)]

@@ -87,7 +87,7 @@ class Shape:
 
 def _shape(kpi: KpiDef, cal: Calendar) -> Shape:
     """The positions of ``kpi``'s current version and of the two latest quarters."""
-    first = int(np.searchsorted(cal.weeks, cal.version_from)) if kpi.id == VERSIONED_KPI else 0
+    first = int(cal.weeks.searchsorted(cal.version_from)) if kpi.id == VERSIONED_KPI else 0
     return Shape(first, cal.week_index(cal.period.previous()), cal.week_index(cal.period))
 
 

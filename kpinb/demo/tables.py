@@ -7,7 +7,8 @@ number of decimals so the bytes are the same on every machine.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -84,7 +85,7 @@ def kpis_yaml(cal: Calendar) -> str:
     """The KPI dictionary, with the one dated definition change."""
     entries = []
     for k in KPIS.values():
-        entry = {
+        entry: dict[str, Any] = {
             "id": k.id,
             "name": k.name,
             "unit": k.unit,
@@ -152,12 +153,12 @@ def _quarter_means(obs: pd.DataFrame) -> dict[tuple[str, str, str], float]:
     """Mean value per (employee, KPI, quarter label) of the written observations."""
     quarter = pd.to_datetime(obs.period).dt.to_period("Q").astype(str).str.replace("Q", "-Q")
     means = obs.value.astype(float).groupby([obs.employee_id, obs.kpi_id, quarter]).mean()
-    return {key: float(v) for key, v in means.items()}
+    return {cast(tuple[str, str, str], key): float(v) for key, v in means.items()}
 
 
 def targets_table(people: list[Person], obs: pd.DataFrame, cal: Calendar) -> pd.DataFrame:
     """Quarterly targets: every person's KPIs (result KPIs with a baseline), team KPIs."""
-    rows = []
+    rows: list[tuple[str, ...]] = []
     means = _quarter_means(obs)
     for q in _quarters(cal):
         for p in people:
@@ -190,13 +191,14 @@ def _target(k: KpiDef, level: float, stretch: float) -> float:
 
 def _team_targets(people: list[Person], q: Period) -> list[tuple[str, ...]]:
     """One target per team on its role's main KPI, rolled up by the KPI's rule."""
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for team_id, _, role in TEAMS:
         levels = [p.levels[ROLES[role][1][0]] for p in people if p.team_id == team_id]
         if not levels:
             continue
         k = KPIS[ROLES[role][1][0]]
-        rolled = {"sum": np.sum, "mean": np.mean, "median": np.median}[k.rollup](levels)
+        rules: dict[str, Callable[..., Any]] = {"sum": np.sum, "mean": np.mean, "median": np.median}
+        rolled = rules[k.rollup](levels)
         rows.append(
             ("team", team_id, k.id, q.label, _fmt(_target(k, rolled, 0.05), k.decimals), "")
         )

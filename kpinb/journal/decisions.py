@@ -71,11 +71,11 @@ def record_decision(
             )
         )
     ratings = {"agreed_rating": agreed, "proposed_rating": proposed}
-    for name, value in ratings.items():
-        if value is None and name == "proposed_rating":
+    for column, rating in ratings.items():
+        if rating is None and column == "proposed_rating":
             continue
-        if not _is_number(value):
-            problems.append(_problem(name, f"{value!r} is not a number", "give a number"))
+        if not _is_number(rating):
+            problems.append(_problem(column, f"{rating!r} is not a number", "give a number"))
     day = _day(decided_on, problems)
     if problems:
         raise JournalError(f"the decision was not saved: {len(problems)} problem(s)", problems)
@@ -126,7 +126,7 @@ def _problem(column: str, problem: str, fix: str) -> Problem:
 def _is_number(value: object) -> bool:
     if isinstance(value, bool):
         return False
-    try:
+    try:  # any value float() takes: numbers, numpy scalars, numeric text
         return math.isfinite(float(value))  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return False

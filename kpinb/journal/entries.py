@@ -87,6 +87,7 @@ def edit_entry(
         raise JournalError(f"cannot edit {sorted(unknown)}: not entry fields")
     with writer(root) as conn, transaction(conn):
         version, current = _current_entry(conn, entry_id)
+        # ``changes`` names entry fields only (checked above); check_entry checks their values
         edited = dataclasses.replace(current, **changes, actions=tuple(new_actions))  # type: ignore[arg-type]
         _raise_problems(f"entry {entry_id} was not changed", check_entry(edited, known_ids))
         if entry_values(edited) == entry_values(current) and not new_actions:
@@ -218,7 +219,7 @@ def list_actions(root: str | Path, employee_ids: Iterable[str] | None = None) ->
 
 
 def latest_entries(
-    root: str | Path, employee_ids: Iterable[str], *, as_of: object = None
+    root: str | Path, employee_ids: Iterable[str], *, as_of: dt.date | str | None = None
 ) -> pd.DataFrame:
     """Per employee, the latest version of their latest entry dated on or before ``as_of``.
 
@@ -233,7 +234,7 @@ def latest_entries(
 
 
 def open_actions(
-    root: str | Path, employee_ids: Iterable[str], *, as_of: object = None
+    root: str | Path, employee_ids: Iterable[str], *, as_of: dt.date | str | None = None
 ) -> pd.DataFrame:
     """Actions whose latest status is open, from entries dated on or before ``as_of``.
 

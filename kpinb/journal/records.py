@@ -143,6 +143,10 @@ def _action_problems(action: Action) -> list[tuple[str, str, str]]:
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ACTION_FIELDS = ("action", "action_owner", "action_due", "action_status")
 _Row = tuple[int, dict[str, str]]
+# the journal's stored rows: (entry_id, version, *entry values) and
+# (action_id, entry_id, version, *action values)
+EntryRow = tuple[int, int, *tuple[object, ...]]
+ActionRow = tuple[int, int, int, *tuple[object, ...]]
 
 
 def parse_checkins(
@@ -226,7 +230,10 @@ def _group_entry(
         date=parse_date(first["date"]),  # type: ignore[arg-type]  # bad text is reported below
         employee_id=first["employee_id"],
         author=first["author"],
-        **{f: first[f] for f in ENTRY_FIELDS if f != "diagnosis"},
+        what_moved=first["what_moved"],
+        why_moved=first["why_moved"],
+        expected_impact=first["expected_impact"],
+        support_needed=first["support_needed"],
         diagnosis=first["diagnosis"].lower(),
     )
     all_rows = tuple(r for r, _ in rows)  # an entry-level problem is in each of its rows
@@ -272,7 +279,7 @@ def _row_action(
     action = Action(
         text=values["action"],
         owner=values["action_owner"],
-        due=parse_date(values["action_due"]),  # type: ignore[arg-type]
+        due=parse_date(values["action_due"]),  # type: ignore[arg-type]  # reported below
         status=values["action_status"].lower() or "open",
     )
     found = _action_problems(action)
@@ -308,8 +315,8 @@ class ImportPlan:
 
 def plan_import(
     entries: Iterable[tuple[Entry, tuple[int, ...]]],
-    entry_rows: Iterable[tuple[object, ...]],
-    action_rows: Iterable[tuple[object, ...]],
+    entry_rows: Iterable[EntryRow],
+    action_rows: Iterable[ActionRow],
     file_name: str,
     *,
     update: bool = False,
@@ -344,25 +351,23 @@ def plan_import(
 class _History:
     """The journal's entries by (date, employee_id, author), with every version they had."""
 
-    def __init__(
-        self, entry_rows: Iterable[tuple[object, ...]], action_rows: Iterable[tuple[object, ...]]
-    ) -> None:
+    def __init__(self, entry_rows: Iterable[EntryRow], action_rows: Iterable[ActionRow]) -> None:
         self.versions: dict[int, set[tuple[object, ...]]] = {}
         self.latest: dict[int, tuple[int, tuple[object, ...]]] = {}
-        entry_rows = [(e, v, *map(_cleaned, rest)) for e, v, *rest in entry_rows]
-        action_rows = [(a, e, v, *map(_cleaned, rest)) for a, e, v, *rest in action_rows]
-        for entry_id, version, *values in entry_rows:
-            self.versions.setdefault(entry_id, set()).add(tuple(values))  # type: ignore[arg-type]
-            self.latest[entry_id] = (version, tuple(values))  # type: ignore[index]
+        entries = [(e, v, tuple(map(_cleaned, rest))) for e, v, *rest in entry_rows]
+        actions = [(a, e, v, tuple(map(_cleaned, rest))) for a, e, v, *rest in action_rows]
+        for entry_id, version, values in entries:
+            self.versions.setdefault(entry_id, set()).add(values)
+            self.latest[entry_id] = (version, values)
         self.by_identity: dict[tuple[object, ...], list[int]] = {}
         for entry_id, (_, values) in self.latest.items():
             self.by_identity.setdefault(values[:3], []).append(entry_id)
         # per entry, per action text: (action_id, latest version, every version's values)
-        self.actions: dict[object, dict[object, tuple[int, int, set[tuple[object, ...]]]]] = {}
-        for action_id, entry_id, version, *values in action_rows:
+        self.actions: dict[int, dict[object, tuple[int, int, set[tuple[object, ...]]]]] = {}
+        for action_id, entry_id, version, values in actions:
             per_text = self.actions.setdefault(entry_id, {})
             _, _, seen = per_text.get(values[0], (action_id, 0, set()))
-            per_text[values[0]] = (action_id, version, seen | {tuple(values)})  # type: ignore[assignment]
+            per_text[values[0]] = (action_id, version, seen | {values})
 
     def holds(self, entry_id: int, entry: Entry) -> bool:
         """True when the journal holds or held ``entry``'s content and each of its actions."""

@@ -86,7 +86,7 @@ def write_xlsx(
     from openpyxl import Workbook
 
     book = Workbook()
-    book.remove(book.active)
+    book.remove(book.worksheets[0])  # the empty sheet a new workbook starts with
     used: set[str] = set()
     for name, frame in frames.items():
         sheet = book.create_sheet(_sheet_name(name, used))

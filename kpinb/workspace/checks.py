@@ -120,15 +120,19 @@ class ObservationCodes:
     def key(self) -> np.ndarray:
         """One int64 per row that orders rows by employee, KPI and period."""
         n_kpi, n_period = len(self.kpis) + 1, len(self.periods) + 2
-        return (self.employee.astype(np.int64) * n_kpi + self.kpi) * n_period + self.period + 1
+        row = self.employee.astype(np.int64) * n_kpi + self.kpi
+        key: np.ndarray = row * n_period + self.period + 1
+        return key
 
     def dates(self, order: Order) -> np.ndarray:
         """The period dates of the rows at ``order`` (NaT where missing)."""
         codes = self.period[order]
         values = np.append(self.periods.to_numpy(), np.datetime64("NaT", "ns"))
         if len(codes) and codes.min() >= 0:
-            return values[codes]
-        return values[np.where(codes < 0, len(self.periods), codes)]
+            picked: np.ndarray = values[codes]
+        else:
+            picked = values[np.where(codes < 0, len(self.periods), codes)]
+        return picked
 
 
 def observation_codes(obs: pd.DataFrame) -> ObservationCodes:
@@ -325,7 +329,8 @@ def _series_spans(obs: pd.DataFrame) -> pd.DataFrame:
 
 
 def _months_between(a: pd.Series, b: pd.Series) -> np.ndarray:
-    return ((b.dt.year - a.dt.year) * 12 + (b.dt.month - a.dt.month)).to_numpy()
+    months: np.ndarray = ((b.dt.year - a.dt.year) * 12 + (b.dt.month - a.dt.month)).to_numpy()
+    return months
 
 
 def _warn(

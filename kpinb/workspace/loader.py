@@ -64,11 +64,20 @@ class Workspace:
         unknown = set(optional) - {"targets", "goals", "ratings", "feasibility"}
         if unknown:
             raise TypeError(f"not optional workspace tables: {sorted(unknown)}")
-        tables = {
-            name: optional.get(name, _empty(TABLES[name]))
-            for name in ("targets", "goals", "ratings", "feasibility")
-        }
-        return cls(kpis=kpis, people=people, teams=teams, observations=observations, **tables)
+
+        def table(name: str) -> pd.DataFrame:
+            return optional.get(name, _empty(TABLES[name]))
+
+        return cls(
+            kpis=kpis,
+            people=people,
+            teams=teams,
+            observations=observations,
+            targets=table("targets"),
+            goals=table("goals"),
+            ratings=table("ratings"),
+            feasibility=table("feasibility"),
+        )
 
 
 @dataclass(frozen=True)
@@ -129,7 +138,7 @@ def adopt_workspace(folder: str | Path, data: bytes) -> Workspace:
     import pickle
     from dataclasses import replace
 
-    loaded = pickle.loads(data)
+    loaded: Workspace = pickle.loads(data)
     adopted = replace(loaded, root=Path(folder))
     adopted.derived.update(loaded.derived)
     key = _fingerprint(Path(folder))
@@ -280,12 +289,9 @@ class _Loader:
         if frames["people"] is not None and "people" in raw:
             p += checks.manager_loops(frames["people"], raw["people"])
         for name in ("targets", "feasibility"):
-            if (
-                frames[name] is not None
-                and name in raw
-                and not {"people", "teams"} & (self.ctx.unread)
-            ):
-                p += checks.scopes_exist(frames[name], raw[name], self.ctx.people, self.ctx.teams)
+            frame = frames[name]
+            if frame is not None and name in raw and not {"people", "teams"} & (self.ctx.unread):
+                p += checks.scopes_exist(frame, raw[name], self.ctx.people, self.ctx.teams)
         if frames["goals"] is not None and "goals" in raw:
             p += checks.goal_kpis(frames["goals"], raw["goals"], kpis)
         obs = frames["observations"]

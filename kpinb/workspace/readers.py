@@ -74,7 +74,8 @@ def _read_parquet(path: Path, categorical: tuple[str, ...]) -> pd.DataFrame:
         if f.name.strip().lower() in categorical
         and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
     ]
-    return pq.read_table(path, read_dictionary=wanted).to_pandas()
+    frame: pd.DataFrame = pq.read_table(path, read_dictionary=wanted).to_pandas()
+    return frame
 
 
 def _read_csv(path: Path, categorical: tuple[str, ...], numbers: tuple[str, ...]) -> RawTable:
@@ -139,7 +140,7 @@ def _text_frame(frame: pd.DataFrame, categorical: tuple[str, ...] = ()) -> pd.Da
 
 def _cell_text(value: object) -> str:
     if isinstance(value, pd.Timestamp) or hasattr(value, "isoformat"):
-        stamp = pd.Timestamp(value)  # type: ignore[arg-type]
+        stamp = pd.Timestamp(value)  # type: ignore[arg-type]  # a date or time, tested above
         return stamp.strftime("%Y-%m-%d") if stamp == stamp.normalize() else stamp.isoformat()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -155,7 +156,8 @@ def _strip(frame: pd.DataFrame) -> pd.DataFrame:
             if cats.duplicated().any():  # " E1" and "E1" are one id: slow path, rare
                 col = col.astype("string").str.strip().astype("category")
             else:
-                col = col.cat.rename_categories(cats)
+                # pandas-stubs: an Index is list-like here, as pandas documents
+                col = col.cat.rename_categories(cats)  # type: ignore[arg-type]
             if "" in col.cat.categories:
                 col = col.cat.remove_categories([""])
             frame[name] = col

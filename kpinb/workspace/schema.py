@@ -277,11 +277,12 @@ def _to_dates(col: pd.Series) -> tuple[pd.Series, np.ndarray]:
 
 def _to_numbers(col: pd.Series, decimal_comma: bool) -> tuple[pd.Series, np.ndarray]:
     if is_numeric_dtype(col) and not is_bool_dtype(col):
-        values = col.astype("float64")
-        return values, (col.notna() & ~np.isfinite(values)).to_numpy(bool)
+        numbers = col.astype("float64")
+        return numbers, (col.notna() & ~np.isfinite(numbers)).to_numpy(bool)
     arr = pyarrow.array(col.astype("string"), type=pyarrow.string(), from_pandas=True)
     if decimal_comma:
         arr = pc.replace_substring(arr, ",", ".")
+    values: np.ndarray
     try:
         values = pc.cast(arr, pyarrow.float64()).to_numpy(zero_copy_only=False)
     except pyarrow.ArrowInvalid:  # some cell is not a number: find which, slowly

@@ -75,7 +75,7 @@ def rollup_series(
                         cells["group"], categories=group.categories
                     ),
                     "kpi_id": pd.Categorical.from_codes(
-                        cells["kpi"], categories=kpi.cat.categories
+                        cells["kpi"], categories=kpi.cat.categories, ordered=kpi.cat.ordered
                     ),
                     "period": np.asarray(uniq_dates)[cells["date"]],
                     "value": cells["value"],

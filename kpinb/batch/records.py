@@ -1,12 +1,74 @@
-"""A report job, what became of it, and the outcome of a run: the records every part of
-the batch (planning, inputs keys, running, the manifest) passes around."""
+"""The records every wing of the batch passes around (planning, execution, publishing):
+where a report goes, a report job, what its notebook built, what became of it, the
+outcome of a run, and the kind of a report's error. They sit at the bottom of the batch
+and import nothing from it."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import Any
 
-from kpinb.batch.outputs import ReportFiles, error_kind
+from kpinb.scopes import SCOPE_DIRS
+from kpinb.text import display_text
+
+PAGE_SUFFIX = ".html"  # a report's page names the report: its other files sit beside it
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    """Where one report goes, relative to the period folder: its page and, beside it, a
+    file per output format (:meth:`path`)."""
+
+    scope: str
+    scope_id: str
+    view: str
+    stem: str
+
+    @property
+    def html(self) -> PurePosixPath:
+        """``employees/E001.html`` (or ``employees/E001.manager.html`` for a second view)."""
+        return PurePosixPath(SCOPE_DIRS[self.scope], f"{self.stem}{PAGE_SUFFIX}")
+
+    def path(self, suffix: str) -> PurePosixPath:
+        """The report's file with ``suffix`` (an output format's), next to its page."""
+        return self.html.with_suffix(suffix)
+
+    @property
+    def json(self) -> PurePosixPath:
+        """The JSON twin next to the HTML page."""
+        return self.path(".json")
+
+    @property
+    def notebook(self) -> PurePosixPath:
+        """Where the executed notebook of a report that could not be built is kept,
+        relative to the period's private folder."""
+        return PurePosixPath("failed") / self.path(".ipynb")
+
+    @property
+    def label(self) -> str:
+        """``employee E001 (manager view)``: how messages name the report."""
+        return f"{self.scope} {display_text(self.scope_id)!r} ({self.view} view)"
+
+
+_CELL = re.compile(r"^(?:cell (\d+)|the kernel)(?: \(In \[\d*\]\))?: ([A-Za-z_][\w.]*)")
+_KNOWN = (
+    "the page would fetch from another host",
+    "the report built is not the one asked for",
+    "the notebook displayed no report",
+)
+
+
+def error_kind(error: str) -> str:
+    """The kind of a report's error message, with nothing from the data in it."""
+    match = _CELL.match(error)
+    if match:
+        where = f"cell {match.group(1)}" if match.group(1) else "the kernel"
+        return f"{match.group(2)} in {where}"
+    if error.startswith("disk: "):
+        return error.split(" (", 1)[0]
+    return next((known for known in _KNOWN if error.startswith(known)), "other error")
 
 
 @dataclass(frozen=True)
@@ -18,6 +80,19 @@ class ReportJob:
     notebook: Path
     parameters: dict[str, str]
     key: str = ""
+
+
+@dataclass
+class BuiltReport:
+    """A report whose notebook ran: its page and twin when publishable, else the reason
+    why not and the executed notebook (kept in the private folder for whoever fixes it).
+    Small and picklable: a Dask worker sends it back to the client that publishes it."""
+
+    run_seconds: float
+    html: str = ""
+    twin: dict[str, Any] | None = None
+    error: str | None = None
+    nb: Any = None
 
 
 @dataclass(frozen=True)

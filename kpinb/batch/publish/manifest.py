@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kpinb.batch.planning.inputs_keys import code_fingerprint, package_versions
+from kpinb.batch.planning import inputs_keys
 from kpinb.batch.publish.folder import PRIVATE_DIR, now_iso
 from kpinb.hashing import digest, sha256_file
 from kpinb.version import __version__
@@ -42,8 +42,8 @@ def run_manifest(
         "inputs_hash": digest(*(f"{k}:{v}" for k, v in sorted(files.items()))),
         "workspace_files": files,
         "notebooks": {p.name: sha256_file(p) for p in sorted({j.notebook for j in jobs})},
-        "code_fingerprint": code_fingerprint(),
-        "versions": package_versions(),
+        "code_fingerprint": inputs_keys.code_fingerprint(),
+        "versions": inputs_keys.package_versions(),
         "started": started,
         "finished": now_iso(),
         "seconds": round(seconds, 3),

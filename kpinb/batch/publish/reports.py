@@ -18,7 +18,7 @@ from kpinb.batch.formats import registry
 from kpinb.batch.formats.twin import dumps_json
 from kpinb.batch.publish.folder import STATE_DIR, now_iso, private_dir, resolve_under
 from kpinb.batch.publish.glance import glance
-from kpinb.batch.records import ReportFiles, error_kind
+from kpinb.batch.records import BuiltReport, ReportFiles, error_kind
 from kpinb.files import atomic_write, atomic_write_together
 from kpinb.hashing import sha256_bytes, sha256_file
 
@@ -122,7 +122,7 @@ def publish(
 def render(
     formats: Iterable[OutputFormat],
     sessions: Mapping[str, Any],
-    built: Any,
+    built: BuiltReport,
     files: ReportFiles,
 ) -> dict[OutputFormat, str | bytes]:
     """Each format's file of one built report (``sessions``: what each format opened for

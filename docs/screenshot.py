@@ -76,10 +76,10 @@ CLOSEUPS = (
 
 def chart_closeups(period_dir: Path, folder: Path, employee: str) -> list[Path]:
     """One PNG per chart of :data:`CLOSEUPS`: its KPI card, photographed by Chromium over
-    the DevTools pipe (kpinb.batch.browser, the network cut)."""
+    the DevTools pipe (kpinb.batch.formats.pdf, the network cut)."""
     import base64
 
-    from kpinb.batch.browser import Browser
+    from kpinb.batch.formats.pdf import Browser
 
     written = []
     with Browser() as browser:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kpinb.batch import plan
+from kpinb.batch.planning import plan
 from kpinb.cli.main import main
 from kpinb.errors import BatchError, UsageError
 from kpinb.periods import parse_period
@@ -182,7 +182,7 @@ def test_a_clash_outside_only_and_views_still_stops_the_run(tmp_path: Path) -> N
 
 def test_a_package_upgrade_changes_the_inputs_key(monkeypatch):
     """An Altair or nbconvert upgrade can change a page, so it must not be skipped."""
-    from kpinb.batch import inputs
+    from kpinb.batch.planning import inputs_keys as inputs
 
     before = inputs.code_fingerprint()
     real = inputs.package_versions

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from kpinb.batch.kernels import KernelPool, WarmKernel
+from kpinb.batch.executors.kernels import KernelPool, WarmKernel
 
 pytestmark = pytest.mark.slow
 
@@ -108,7 +108,7 @@ def test_pool_kernels_talk_over_ipc_in_a_private_folder_removed_after(tmp_path: 
     import os
     import stat
 
-    from kpinb.batch.kernels import private_runtime
+    from kpinb.batch.executors.kernels import private_runtime
 
     stale = private_runtime().parent / "run-999999999-x"
     stale.mkdir()

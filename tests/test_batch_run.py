@@ -22,10 +22,11 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from kpinb.batch import inputs, plan
-from kpinb.batch import run as batch
-from kpinb.batch.outputs import safe_name
+from kpinb.batch import orchestrate as batch
+from kpinb.batch.planning import inputs_keys as inputs
+from kpinb.batch.planning import plan
 from kpinb.cli.main import main
+from kpinb.filenames import safe_name
 from kpinb.report.notebook import notebook_html
 from tests.test_batch import WORKSPACE, rename_ids
 

@@ -4,7 +4,7 @@ opened from an email.
 Slow: one small demo run (``kpinb run`` with ``--formats html,pdf`` and the calibration
 pack, for one person, one team and one department) per session, then one headless
 Chromium (Debian's ``chromium``, driven over the DevTools pipe by
-:mod:`kpinb.batch.browser`) opens an employee, a team, a department and a calibration
+:mod:`kpinb.batch.formats.pdf`) opens an employee, a team, a department and a calibration
 page at 1200 and 390 CSS pixels. ``.ci/run`` installs ``chromium`` and ``poppler-utils``
 when missing; elsewhere the tests are skipped without them. Screenshots are saved in the
 test's folder; ``KPINB_SCREENSHOTS=DIR`` copies them there too (docs/img/ was made so).
@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 
-from kpinb.batch import run as batch
-from kpinb.batch.browser import Browser, find_chromium
+from kpinb.batch import orchestrate as batch
+from kpinb.batch.formats.pdf import Browser, find_chromium
 from tests.test_batch import WORKSPACE
 
 pytestmark = pytest.mark.slow

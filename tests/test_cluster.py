@@ -161,7 +161,7 @@ def test_two_runs_sharing_a_cluster_keep_their_reports_and_kernels_apart(
 def test_an_unreachable_scheduler_stops_the_run_before_anything_is_written(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from kpinb.batch import cluster as dask_cluster
+    from kpinb.batch.executors import dask as dask_cluster
 
     monkeypatch.setattr(dask_cluster, "CONNECT_TIMEOUT_S", 2)
     out = tmp_path / "reports"

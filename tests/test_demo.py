@@ -444,9 +444,9 @@ def test_end_too_early_in_its_quarter_is_refused(tmp_path: Path, capsys) -> None
 
 def test_run_calls_the_batch_for_the_review_quarter(tmp_path: Path, monkeypatch, capsys) -> None:
     calls = []
-    fake = types.ModuleType("kpinb.batch.run")
+    fake = types.ModuleType("kpinb.batch.orchestrate")
     fake.run_batch = lambda path, period, **kw: calls.append((path, period, kw))
-    monkeypatch.setitem(sys.modules, "kpinb.batch.run", fake)
+    monkeypatch.setitem(sys.modules, "kpinb.batch.orchestrate", fake)
     out = tmp_path / "ws"
     args = main_args([str(out), "--people", "12", "--reports", str(tmp_path / "r")])
     code = run_demo(args)
@@ -463,7 +463,8 @@ def test_run_calls_the_batch_for_the_review_quarter(tmp_path: Path, monkeypatch,
 def test_run_without_a_batch_still_writes_the_workspace(
     tmp_path: Path, monkeypatch, capsys
 ) -> None:
-    monkeypatch.setitem(sys.modules, "kpinb.batch.run", types.ModuleType("kpinb.batch.run"))
+    stand_in = types.ModuleType("kpinb.batch.orchestrate")
+    monkeypatch.setitem(sys.modules, "kpinb.batch.orchestrate", stand_in)
     out = tmp_path / "ws"
     assert run_demo(main_args(["--out", str(out), "--people", "12"])) == 0
     assert (out / "kpis.yaml").exists()

@@ -8,7 +8,7 @@ import re
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from kpinb.batch.export import make_exporter, notebook_html
+from kpinb.batch.formats.page import export_page, make_exporter
 from kpinb.templating import css, one_style_block
 
 
@@ -43,7 +43,7 @@ def test_the_published_page_of_a_report_fragment_has_one_style_block() -> None:
     )
     nb = new_notebook(cells=[cell])
     nbformat.validate(nb)
-    page = notebook_html(make_exporter(), nb, title="R", footer="f")
+    page = export_page(make_exporter(), nb, title="R", footer="f")
     _check(page)
     head = page.partition("</head>")[0]
     assert ".kpinb-report .card{" in head  # the report's own rules survive, in the head

@@ -16,9 +16,9 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from kpinb.batch import run_batch
-from kpinb.batch.build import Built, ReportBuilder
-from kpinb.batch.jobs import ReportJob
-from kpinb.batch.kernels import NotebookRun
+from kpinb.batch.executors.build import ReportBuilder
+from kpinb.batch.executors.kernels import NotebookRun
+from kpinb.batch.records import BuiltReport, ReportJob
 from kpinb.periods import parse_period
 from kpinb.report import build_report
 from kpinb.report.facade import bundle
@@ -45,7 +45,7 @@ class FakeExecutor:
 
     def build(
         self, todo: Sequence[ReportJob], builder: ReportBuilder
-    ) -> Iterator[tuple[ReportJob, Built]]:
+    ) -> Iterator[tuple[ReportJob, BuiltReport]]:
         ws = load_workspace(todo[0].parameters["workspace"], cache=True)
         for count, job in enumerate(todo):
             if self.stop_after is not None and count == self.stop_after:
@@ -53,7 +53,7 @@ class FakeExecutor:
             files = job.files
             self.given.append(files.scope_id)
             if files.scope_id in self.fail:
-                yield job, Built(0.0, error="cell 2 (In [2]): ValueError: planted", nb=None)
+                yield job, BuiltReport(0.0, error="cell 2 (In [2]): ValueError: planted", nb=None)
                 continue
             scope_id = self.wrong or files.scope_id
             report = build_report(ws, files.scope, scope_id, builder.period, files.view)
@@ -131,7 +131,7 @@ def test_a_run_stopped_midway_leaves_whole_reports_and_no_lock(tmp_path: Path) -
 
 
 def test_the_parameters_cell_is_skipped_only_when_the_injected_cell_rebinds_all_of_it() -> None:
-    from kpinb.batch.build import _only_rebinds
+    from kpinb.batch.executors.build import _only_rebinds
 
     sent = {"workspace", "employee_id", "period", "view"}
     plain = 'workspace: str = "ws"  # a note\nemployee_id = "E001"\nperiod = "2026-Q3"\n'
@@ -147,11 +147,11 @@ def test_the_parameters_cell_is_skipped_only_when_the_injected_cell_rebinds_all_
 def test_a_report_notebook_runs_its_injected_parameters_not_its_defaults(tmp_path: Path) -> None:
     """The copy the batch runs: papermill's injected cell after the notebook's own
     parameters cell, which nbclient skips (``skip-execution``); the template is untouched."""
-    from kpinb.batch.plan import NOTEBOOKS_DIR, job_parameters
+    from kpinb.batch.planning.plan import NOTEBOOKS_DIR, job_parameters
 
     notebook = NOTEBOOKS_DIR / "employee_report.ipynb"
     params = job_parameters("employee", "E002", PERIOD, "employee", str(WORKSPACE))
-    from kpinb.batch.outputs import ReportFiles
+    from kpinb.batch.records import ReportFiles
 
     job = ReportJob(ReportFiles("employee", "E002", "employee", "E002"), "x", notebook, params)
     builder = ReportBuilder.for_jobs(load_workspace(WORKSPACE), parse_period(PERIOD), [job])
@@ -198,7 +198,7 @@ def test_the_cluster_snapshot_holds_the_workspace_and_a_consistent_journal(
     import shutil
     import sqlite3
 
-    from kpinb.batch.cluster import snapshot_digest, workspace_snapshot
+    from kpinb.batch.executors.dask import snapshot_digest, workspace_snapshot
 
     folder = tmp_path / "ws"
     shutil.copytree(WORKSPACE, folder)
@@ -235,7 +235,7 @@ def test_reports_published_to_a_url_are_uploaded_page_last_and_rebuilt_if_an_upl
     only, and the next run builds and uploads it again."""
     import fsspec
 
-    from kpinb.batch import remote
+    from kpinb.batch.publish import uploads as remote
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     url = f"memory://bucket-{tmp_path.name}/reports"
@@ -299,7 +299,7 @@ def test_a_file_url_gets_the_same_files_as_the_mirror(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``file://`` goes through fsspec too: folders are made as needed, bytes are equal."""
-    from kpinb.batch import remote
+    from kpinb.batch.publish import uploads as remote
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     url = (tmp_path / "remote").as_uri()

@@ -3,7 +3,7 @@
 ``jupyter lab`` starts headless on 127.0.0.1 with a random port and a token, on a copy of
 ``notebooks/explore.ipynb`` parameterised (papermill ``--prepare-only``) with a copy of the
 test workspace. Debian's Chromium (driven over the DevTools pipe by
-:mod:`kpinb.batch.browser`; no browser is downloaded) opens it, runs all cells from the
+:mod:`kpinb.batch.formats.pdf`; no browser is downloaded) opens it, runs all cells from the
 Run menu, checks that the widgets render (tabs, the table, the pickers, the report, the
 interactive chart) with no error output, changes the person picker and checks that the
 narrative changes, and saves a screenshot (``KPINB_SCREENSHOTS=DIR`` copies it there;
@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from kpinb.batch.browser import Browser, Page, find_chromium
+from kpinb.batch.formats.pdf import Browser, Page, find_chromium
 
 pytestmark = pytest.mark.slow
 

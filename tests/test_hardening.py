@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from kpinb import cli, journal
-from kpinb.batch.export import external_fetches
+from kpinb.batch.formats.page import external_fetches
 from kpinb.errors import JournalError
 from kpinb.journal import Entry
 from kpinb.workspace import load_workspace, validate_workspace

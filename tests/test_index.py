@@ -14,10 +14,15 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from kpinb.batch import outputs, plan
-from kpinb.batch import run as batch
-from kpinb.batch.glance import glance
-from kpinb.batch.manifest import org_chart, render_index
+from kpinb.batch import orchestrate as batch
+from kpinb.batch.formats.page import HTML
+from kpinb.batch.formats.twin import JSON, dumps_json
+from kpinb.batch.planning import plan
+from kpinb.batch.publish import reports
+from kpinb.batch.publish.folder import make_staging
+from kpinb.batch.publish.glance import glance
+from kpinb.batch.publish.index import org_chart, render_index
+from kpinb.batch.records import error_kind
 from kpinb.periods import parse_period
 from kpinb.report import build_report, charts
 from kpinb.workspace import Workspace, load_workspace
@@ -110,18 +115,19 @@ def ws() -> Workspace:
 def period_dir(ws: Workspace, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Every report of 2026-Q3 published as the batch would (charts stubbed)."""
     folder = tmp_path_factory.mktemp("period")
-    staging = outputs.make_staging(folder)
+    staging = make_staging(folder)
     requests = plan.plan_requests(ws, Q3)
-    files = outputs.plan_files((r.scope, r.scope_id, r.view, r.primary) for r in requests)
+    files = plan.plan_files((r.scope, r.scope_id, r.view, r.primary) for r in requests)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(charts, "to_svg", lambda chart: "<svg></svg>")
         for request, where in zip(requests, files, strict=True):
             report = build_report(ws, request.scope, request.scope_id, Q3, request.view)
-            outputs.publish(
+            twin = report.to_json()
+            reports.publish(
                 folder,
                 where,
-                report.to_html(),
-                report.to_json(),
+                twin,
+                {HTML: report.to_html(), JSON: dumps_json(twin)},
                 name=request.name,
                 key="k",
                 staging=staging,
@@ -130,7 +136,7 @@ def period_dir(ws: Workspace, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _page(ws: Workspace, period_dir: Path) -> str:
-    records = list(outputs.read_states(period_dir).values())
+    records = list(reports.read_states(period_dir).values())
     return render_index(period="2026-Q3", records=records, warnings=[], org=org_chart(ws))
 
 
@@ -141,7 +147,7 @@ def test_index_groups_by_department_and_team_and_names_managers(
     people = ws.people.copy()
     people.loc[people["employee_id"] == "E002", "manager_id"] = "E007"
     moved = dataclasses.replace(ws, people=people)
-    records = list(outputs.read_states(period_dir).values())
+    records = list(reports.read_states(period_dir).values())
     html = render_index(period="2026-Q3", records=records, warnings=[], org=org_chart(moved))
     page = IndexPage(html)
     teams = ws.teams.set_index("team_id")
@@ -188,9 +194,9 @@ def test_index_shows_at_a_glance_what_each_report_holds(ws: Workspace, period_di
 def test_a_report_that_could_not_be_generated_shows_its_reason(
     ws: Workspace, period_dir: Path
 ) -> None:
-    records = list(outputs.read_states(period_dir).values())
+    records = list(reports.read_states(period_dir).values())
     # the state record keeps the error's kind only (details may quote people's data)
-    error = outputs.error_kind("cell 2 (In [3]): ValueError: made to fail: E003\nTraceback")
+    error = error_kind("cell 2 (In [3]): ValueError: made to fail: E003\nTraceback")
     failed = []
     for record in records:
         if record["scope_id"] == "E003":  # published before: its previous version is kept

@@ -90,6 +90,73 @@ def test_every_import_points_down_the_ranks() -> None:
     assert wrong == []
 
 
+# inside batch/: its wings, each importing only a lower one (the same rank never the other
+# wing): planning and execution never import publishing, the formats neither of them
+BATCH_WINGS = {
+    "records": 0,
+    "planning": 1,
+    "formats": 1,
+    "executors": 2,
+    "publish": 2,
+}
+BATCH_TOP = 3  # orchestrate, period_run and the package itself: over every wing
+
+
+def _wing(module: str) -> tuple[str, int] | None:
+    """The batch wing and its rank of a kpinb.batch module (None outside batch/)."""
+    parts = module.split(".")
+    if parts[:2] != ["kpinb", "batch"]:
+        return None
+    if len(parts) > 2 and parts[2] in BATCH_WINGS:
+        return parts[2], BATCH_WINGS[parts[2]]
+    return "top", BATCH_TOP
+
+
+def _wing_violations(sources: dict[str, Path], modules: dict[str, Path]) -> list[str]:
+    """Every import in ``sources`` that points up or across the batch wings (``modules``:
+    every module name, to resolve ``from pkg import name``)."""
+    wrong = []
+    for name, path in sources.items():
+        wing = _wing(name)
+        if wing is None:
+            continue
+        for line, target in _imports(path, modules):
+            other = _wing(target)
+            if other is None or other[0] == wing[0] or other[1] < wing[1]:
+                continue
+            wrong.append(
+                f"{name}:{line} ({wing[0]}, rank {wing[1]}) imports "
+                f"{target} ({other[0]}, rank {other[1]})"
+            )
+    return wrong
+
+
+def test_the_batch_wings_import_only_down() -> None:
+    """Planning and execution never import publishing (nor each other, nor the top);
+    the formats import only the records; every import inside batch/ points down."""
+    modules = _modules()
+    assert _wing_violations(modules, modules) == []
+
+
+def test_the_wing_check_catches_execution_importing_publishing(tmp_path: Path) -> None:
+    """A lazy import of the publisher inside an executor is caught (as one under
+    TYPE_CHECKING would be)."""
+    executor = tmp_path / "local.py"
+    executor.write_text("def f():\n    from kpinb.batch.publish import reports\n")
+    planner = tmp_path / "plan.py"
+    planner.write_text(
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n    from kpinb.batch.publish.index import render_index\n"
+    )
+    sources = {"kpinb.batch.executors.local": executor, "kpinb.batch.planning.plan": planner}
+    assert _wing_violations(sources, _modules()) == [
+        "kpinb.batch.executors.local:2 (executors, rank 2) imports "
+        "kpinb.batch.publish.reports (publish, rank 2)",
+        "kpinb.batch.planning.plan:3 (planning, rank 1) imports "
+        "kpinb.batch.publish.index (publish, rank 2)",
+    ]
+
+
 def test_the_module_graph_has_no_cycle() -> None:
     graph = _graph()
     try:

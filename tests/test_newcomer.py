@@ -14,8 +14,8 @@ import nbformat
 import pytest
 
 from kpinb import cli
-from kpinb.batch import plan
-from kpinb.batch.jobs import BatchResult
+from kpinb.batch.planning import plan
+from kpinb.batch.records import BatchResult
 from kpinb.cli.demo import main_args, run_demo
 from kpinb.demo import GENERATED, MARKER, write_demo
 from kpinb.errors import UsageError
@@ -52,9 +52,9 @@ def test_demo_refuses_a_folder_holding_a_real_workspace(
     real_workspace: Path, tmp_path: Path, monkeypatch, capsys, no_run: bool
 ) -> None:
     calls = []
-    fake = types.ModuleType("kpinb.batch.run")
+    fake = types.ModuleType("kpinb.batch.orchestrate")
     fake.run_batch = lambda *a, **kw: calls.append(a)
-    monkeypatch.setitem(sys.modules, "kpinb.batch.run", fake)
+    monkeypatch.setitem(sys.modules, "kpinb.batch.orchestrate", fake)
     before = _snapshot(real_workspace)
     argv = ["demo", "--out", str(real_workspace), "--reports", str(tmp_path / "r")]
     assert cli.main(argv + (["--no-run"] if no_run else [])) == 2
@@ -200,7 +200,7 @@ def test_render_gives_the_batch_page_and_a_twin_equal_to_build_report(
 ) -> None:
     import papermill
 
-    from kpinb.batch.export import external_fetches
+    from kpinb.batch.formats.page import external_fetches
     from kpinb.report import build_report
 
     executed = tmp_path / "out.ipynb"
@@ -252,9 +252,9 @@ def test_notebooks_are_found_in_the_checkout() -> None:
 
 
 def test_demo_ends_by_saying_what_to_do_next(tmp_path: Path, monkeypatch, capsys) -> None:
-    fake = types.ModuleType("kpinb.batch.run")
+    fake = types.ModuleType("kpinb.batch.orchestrate")
     fake.run_batch = lambda path, period, **kw: None
-    monkeypatch.setitem(sys.modules, "kpinb.batch.run", fake)
+    monkeypatch.setitem(sys.modules, "kpinb.batch.orchestrate", fake)
     args = main_args(["--out", str(tmp_path / "ws"), "--people", "12"])
     args.reports = str(tmp_path / "r")
     assert run_demo(args) == 0
@@ -282,7 +282,7 @@ def test_gitignore_covers_checkpoints_and_the_readme_notebook() -> None:
 
 
 def test_journal_side_files_are_not_hashed(tmp_path: Path) -> None:
-    from kpinb.batch.manifest import workspace_files
+    from kpinb.batch.publish.manifest import workspace_files
 
     for name in ("people.csv", "journal.sqlite", "journal.sqlite-wal", "journal.sqlite-shm"):
         (tmp_path / name).write_text(name, encoding="utf-8")

@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from kpinb.batch import plan
+from kpinb.batch.planning import plan
 from kpinb.scopes import REPORT_MIME as MIME_TYPE
 from tests.test_batch import WORKSPACE, rename_ids
 

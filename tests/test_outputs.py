@@ -7,15 +7,24 @@ import os
 import re
 import unicodedata
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from kpinb.batch import export, outputs
-from kpinb.batch.manifest import render_index
-from kpinb.batch.outputs import ReportFiles, atomic_write, plan_files, safe_name
+from kpinb.batch.formats import page as export
+from kpinb.batch.formats import twin as twins
+from kpinb.batch.formats.page import HTML
+from kpinb.batch.formats.pdf import PDF
+from kpinb.batch.formats.twin import JSON
+from kpinb.batch.planning.plan import plan_files
+from kpinb.batch.publish import folder, reports
+from kpinb.batch.publish.index import render_index
+from kpinb.batch.records import ReportFiles
 from kpinb.errors import BatchError
+from kpinb.filenames import safe_name
+from kpinb.files import atomic_write
 
 SAFE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")
 
@@ -112,12 +121,12 @@ def test_plan_files_places_views_and_scopes() -> None:
 def test_resolve_under_refuses_paths_outside_the_root(tmp_path: Path) -> None:
     root = tmp_path / "out"
     root.mkdir()
-    assert outputs.resolve_under(root, "employees/E001.html") == root / "employees/E001.html"
+    assert folder.resolve_under(root, "employees/E001.html") == root / "employees/E001.html"
     with pytest.raises(BatchError, match="outside"):
-        outputs.resolve_under(root, PurePosixPath("../x.html"))
+        folder.resolve_under(root, PurePosixPath("../x.html"))
     (root / "link").symlink_to(tmp_path)
     with pytest.raises(BatchError, match="outside"):
-        outputs.resolve_under(root, "link/x.html")
+        folder.resolve_under(root, "link/x.html")
 
 
 def test_atomic_write_replaces_whole_and_leaves_no_temp(tmp_path: Path) -> None:
@@ -147,11 +156,11 @@ def test_atomic_write_failure_keeps_the_old_file(
 
 def test_write_if_changed_leaves_identical_files_alone(tmp_path: Path) -> None:
     target = tmp_path / "index.html"
-    assert outputs.write_if_changed(target, "page")
+    assert folder.write_if_changed(target, "page")
     before = target.stat().st_mtime_ns, target.stat().st_ino
-    assert not outputs.write_if_changed(target, "page")
+    assert not folder.write_if_changed(target, "page")
     assert (target.stat().st_mtime_ns, target.stat().st_ino) == before
-    assert outputs.write_if_changed(target, "page 2")
+    assert folder.write_if_changed(target, "page 2")
 
 
 def test_make_staging_removes_what_a_killed_run_left(tmp_path: Path) -> None:
@@ -160,7 +169,7 @@ def test_make_staging_removes_what_a_killed_run_left(tmp_path: Path) -> None:
     (stale / "half.html").write_text("<html")
     (tmp_path / "employees").mkdir()
     (tmp_path / "employees" / ".E001.html.abc.tmp").write_text("<ht")
-    fresh = outputs.make_staging(tmp_path)
+    fresh = folder.make_staging(tmp_path)
     assert fresh.is_dir() and fresh.name.startswith(".staging-")
     assert not stale.exists()
     assert list((tmp_path / "employees").iterdir()) == []
@@ -248,10 +257,10 @@ def test_external_fetches(snippet: str, fetches: bool) -> None:
 def test_twin_mismatch_names_what_differs() -> None:
     files = ReportFiles("employee", "E001", "employee", "E001")
     twin = {"scope": "employee", "id": "E001", "period": "2026-Q3", "view": "employee"}
-    assert export.twin_mismatch(twin, files, "2026-Q3") is None
-    wrong = export.twin_mismatch({**twin, "id": "E002"}, files, "2026-Q3")
+    assert twins.twin_mismatch(twin, files, "2026-Q3") is None
+    wrong = twins.twin_mismatch({**twin, "id": "E002"}, files, "2026-Q3")
     assert wrong is not None and "id='E002' (expected 'E001')" in wrong
-    assert "no report" in (export.twin_mismatch(None, files, "2026-Q3") or "")
+    assert "no report" in (twins.twin_mismatch(None, files, "2026-Q3") or "")
 
 
 def _executed_notebook() -> nbformat.NotebookNode:
@@ -274,7 +283,7 @@ def _executed_notebook() -> nbformat.NotebookNode:
 
 
 def test_notebook_page_shows_outputs_only() -> None:
-    page = export.notebook_html(
+    page = export.export_page(
         export.make_exporter(),
         _executed_notebook(),
         title="<i>Ana</i> \u202e",
@@ -298,21 +307,34 @@ def test_notebook_page_shows_outputs_only() -> None:
     assert page.rstrip().endswith("</html>")
 
 
+WITH_PDF = (HTML, JSON, PDF)
+
+
+def _publish(
+    root: Path, files: ReportFiles, html: str, twin: dict, *, pdf: bytes | None = None, **kw: Any
+) -> None:
+    """Publish ``html`` and ``twin`` (and a PDF when given) as a run would."""
+    rendered: dict[Any, str | bytes] = {HTML: html, JSON: twins.dumps_json(twin)}
+    if pdf is not None:
+        rendered[PDF] = pdf
+    reports.publish(root, files, twin, rendered, **kw)
+
+
 def test_twin_of_reads_the_report_output() -> None:
-    assert export.twin_of(_executed_notebook()) == {"id": "E001", "secret": 1}
-    assert export.twin_of(new_notebook()) is None
+    assert twins.twin_of(_executed_notebook()) == {"id": "E001", "secret": 1}
+    assert twins.twin_of(new_notebook()) is None
 
 
 def test_a_report_failing_twice_still_shows_its_kept_previous_version(tmp_path: Path) -> None:
     # published once, then two runs that could not rebuild it: the good page stays on
     # disk both times, so the index must keep linking it as "the previous version"
     files = ReportFiles("employee", "E001", "employee", "E001")
-    staging = outputs.make_staging(tmp_path)
+    staging = folder.make_staging(tmp_path)
     twin = {"id": "E001", "data_quality": []}
-    outputs.publish(tmp_path, files, "<p>ok</p>", twin, name="Ana", key="k1", staging=staging)
+    _publish(tmp_path, files, "<p>ok</p>", twin, name="Ana", key="k1", staging=staging)
     for _ in range(2):
-        outputs.keep_failed(tmp_path, files, None, "boom", name="Ana", staging=staging)
-        record = outputs.read_states(tmp_path)["employees/E001.html"]
+        reports.keep_failed(tmp_path, files, None, "boom", name="Ana", staging=staging)
+        record = reports.read_states(tmp_path)["employees/E001.html"]
         assert record["status"] == "failed"
         assert record["html_sha256"] == hashlib.sha256(b"<p>ok</p>").hexdigest()
     page = render_index(period="2026-Q3", records=[record], warnings=[])
@@ -321,7 +343,7 @@ def test_a_report_failing_twice_still_shows_its_kept_previous_version(tmp_path: 
 
 def test_a_failed_report_whose_page_is_kept_keeps_its_at_a_glance_counts(tmp_path: Path) -> None:
     files = ReportFiles("employee", "E001", "employee", "E001")
-    staging = outputs.make_staging(tmp_path)
+    staging = folder.make_staging(tmp_path)
     twin = {
         "id": "E001",
         "kpis": [
@@ -329,12 +351,12 @@ def test_a_failed_report_whose_page_is_kept_keeps_its_at_a_glance_counts(tmp_pat
             {"story": "worsening_shift", "goal": None},
         ],
     }
-    outputs.publish(tmp_path, files, "<p>ok</p>", twin, name="Ana", key="k1", staging=staging)
-    before = outputs.read_states(tmp_path)["employees/E001.html"]
+    _publish(tmp_path, files, "<p>ok</p>", twin, name="Ana", key="k1", staging=staging)
+    before = reports.read_states(tmp_path)["employees/E001.html"]
     assert (before["shifts_up"], before["shifts_down"], before["goals_met"]) == (1, 1, 1)
-    outputs.keep_failed(tmp_path, files, None, "cell 2 (In [3]): ValueError: x", name="Ana",
+    reports.keep_failed(tmp_path, files, None, "cell 2 (In [3]): ValueError: x", name="Ana",
                         staging=staging)  # fmt: skip
-    after = outputs.read_states(tmp_path)["employees/E001.html"]
+    after = reports.read_states(tmp_path)["employees/E001.html"]
     assert after["status"] == "failed" and after["error"] == "ValueError in cell 2"
     for key in ("shifts_up", "shifts_down", "goals", "goals_met", "notes", "html_sha256"):
         assert after[key] == before[key], key
@@ -344,22 +366,22 @@ def test_a_pdf_is_published_with_its_page_and_twin_and_a_page_without_one_drops_
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     files = ReportFiles("employee", "E1", "employee", "E1")
-    staging = outputs.make_staging(tmp_path)
+    staging = folder.make_staging(tmp_path)
     twin = {"scope": "employee", "id": "E1"}
 
     def publish(html: str, pdf: bytes | None) -> None:
-        outputs.publish(tmp_path, files, html, twin, name="E1", key="k", staging=staging, pdf=pdf)
+        _publish(tmp_path, files, html, twin, name="E1", key="k", staging=staging, pdf=pdf)
 
     publish("<p>1</p>", b"%PDF-1 one")
     pdf = tmp_path / "employees" / "E1.pdf"
     assert pdf.read_bytes() == b"%PDF-1 one"
-    state = outputs.read_states(tmp_path)["employees/E1.html"]
+    state = reports.read_states(tmp_path)["employees/E1.html"]
     assert state["pdf"] == "employees/E1.pdf"
     assert state["pdf_sha256"] == hashlib.sha256(b"%PDF-1 one").hexdigest()
-    assert outputs.is_current(tmp_path, state, "k", pdf=True)
+    assert reports.is_current(tmp_path, state, "k", formats=WITH_PDF)
     pdf.write_bytes(b"%PDF-1 changed by hand")
-    assert not outputs.is_current(tmp_path, state, "k", pdf=True)  # rebuilt next run
-    assert outputs.is_current(tmp_path, state, "k")  # html only: the PDF does not count
+    assert not reports.is_current(tmp_path, state, "k", formats=WITH_PDF)  # rebuilt next run
+    assert reports.is_current(tmp_path, state, "k")  # html only: the PDF does not count
 
     # the third file cannot be renamed into place: page, twin and PDF all stay as they were
     real_replace = os.replace
@@ -380,10 +402,10 @@ def test_a_pdf_is_published_with_its_page_and_twin_and_a_page_without_one_drops_
 
     publish("<p>3</p>", None)  # a run without PDFs: the old PDF would not match the page
     assert not pdf.exists()
-    state = outputs.read_states(tmp_path)["employees/E1.html"]
+    state = reports.read_states(tmp_path)["employees/E1.html"]
     assert "pdf" not in state
-    assert not outputs.is_current(tmp_path, state, "k", pdf=True)
-    outputs.remove_report(tmp_path, "employees/E1.html")
+    assert not reports.is_current(tmp_path, state, "k", formats=WITH_PDF)
+    reports.remove_report(tmp_path, "employees/E1.html")
     assert not (tmp_path / "employees" / "E1.html").exists()
 
 
@@ -396,7 +418,7 @@ def test_an_unknown_format_or_a_missing_browser_is_bad_usage(
     out = tmp_path / "out"
     args = ["run", str(WORKSPACE), "--period", "2026-Q3", "--out", str(out)]
     assert main([*args, "--formats", "html,docx"]) == 2
-    assert "unknown format(s) docx; use html, pdf" in capsys.readouterr().err
+    assert "unknown format(s) docx; use html, json, pdf" in capsys.readouterr().err
     monkeypatch.setenv("KPINB_CHROMIUM", str(tmp_path / "no-such-browser"))
     assert main([*args, "--formats", "html,pdf"]) == 2
     assert "apt-get install -y chromium" in capsys.readouterr().err

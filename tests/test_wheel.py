@@ -68,7 +68,8 @@ def test_the_wheel_installs_and_runs_a_report_outside_the_checkout(tmp_path: Pat
     # and the data files those packages installed (nbconvert's base templates)
     env["JUPYTER_PATH"] = str(Path(sys.prefix, "share", "jupyter"))
     where = _sh(
-        python, "-c", "import kpinb.batch.plan as p; print(p.__file__); print(p.NOTEBOOKS_DIR)",
+        python, "-c",
+        "import kpinb.batch.planning.plan as p; print(p.__file__); print(p.NOTEBOOKS_DIR)",
         cwd=elsewhere, env=env,
     ).split()  # fmt: skip
     assert all(Path(w).is_relative_to(venv) for w in where), where

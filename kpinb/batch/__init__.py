@@ -1,13 +1,15 @@
 """The batch (rank 5): every report of a review period, on warm kernels, published safely.
 
-Planning (:mod:`~kpinb.batch.plan`), inputs keys (:mod:`~kpinb.batch.inputs`), running
-(:mod:`~kpinb.batch.runner` through an executor, :mod:`~kpinb.batch.executors`: warm
-kernels here, or on a Dask cluster, :mod:`~kpinb.batch.cluster`; both run the per-report
-code of :mod:`~kpinb.batch.build`), publishing (:mod:`~kpinb.batch.outputs`,
-:mod:`~kpinb.batch.export`) and the index and manifest (:mod:`~kpinb.batch.manifest`).
+In wings, each importing only what sits below it: the records every wing passes around
+(:mod:`~kpinb.batch.records`); planning, what to build (:mod:`~kpinb.batch.planning`);
+the output formats, one table (:mod:`~kpinb.batch.formats`); execution, where notebooks
+run (:mod:`~kpinb.batch.executors`: warm kernels here or on a Dask cluster); publishing
+(:mod:`~kpinb.batch.publish`: the folder, each report's files, the index, run.json,
+uploads, packs). Planning and execution never import publishing. On top:
+:mod:`~kpinb.batch.orchestrate` (``run_batch``) and :mod:`~kpinb.batch.period_run`.
 """
 
-from kpinb.batch.jobs import BatchResult
-from kpinb.batch.run import run_batch
+from kpinb.batch.orchestrate import run_batch
+from kpinb.batch.records import BatchResult
 
 __all__ = ["BatchResult", "run_batch"]

@@ -77,7 +77,7 @@ def _run_batch(path: Path, period: str, reports: Path, echo: Callable[[str], Non
     imported = import_checkins(path, path / "checkins.csv")  # idempotent: reruns add nothing
     echo(f"check-ins imported into the journal: {imported.added} new, {imported.skipped} kept")
     try:  # looked up by name: tests stand a fake batch in for the real one
-        run_batch = importlib.import_module("kpinb.batch.run").run_batch
+        run_batch = importlib.import_module("kpinb.batch.orchestrate").run_batch
     except (ModuleNotFoundError, AttributeError):
         echo(
             "the report batch is not available in this install; "

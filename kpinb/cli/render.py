@@ -2,7 +2,7 @@
 
 A report notebook executed by papermill (README, "one report by hand") becomes the
 same self-contained HTML page and JSON twin that ``kpinb run`` publishes, through
-the batch's own exporter (:func:`kpinb.batch.export.render_report`).
+the batch's own exporter (:func:`kpinb.batch.formats.page.render_report`).
 Exit codes: 0 written, 1 the notebook holds no report, 2 bad usage.
 """
 
@@ -51,8 +51,8 @@ def run_render(args: argparse.Namespace) -> int:
     """Write the page and its twin; print where they are."""
     import nbformat
 
-    from kpinb.batch.export import render_report
-    from kpinb.batch.outputs import dumps_json
+    from kpinb.batch.formats.page import render_report
+    from kpinb.batch.formats.twin import dumps_json
     from kpinb.cli.demo import check_out_folder
     from kpinb.files import atomic_write
 

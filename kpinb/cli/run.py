@@ -79,7 +79,7 @@ def _split(values: list[str] | None) -> list[str] | None:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from kpinb.batch import run_batch
-    from kpinb.batch.remote import is_url
+    from kpinb.batch.publish.uploads import is_url
     from kpinb.cli.demo import check_out_folder
 
     if not is_url(args.out):  # a file there: bad usage (exit 2), not a traceback
@@ -110,7 +110,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _empty_period_note(workspace: Path, period: str) -> str | None:
     """The note for a period in which no one has a value (see ``empty_period_note``)."""
-    from kpinb.batch.plan import empty_period_note
+    from kpinb.batch.planning.plan import empty_period_note
     from kpinb.errors import KpinbError
     from kpinb.periods import parse_period
     from kpinb.workspace import load_workspace

@@ -3,10 +3,10 @@
 When one machine is not enough, the reports of a run become tasks on a Dask cluster
 (``dask scheduler`` and ``dask worker`` processes on as many machines as needed;
 docs/scale-out.md). Each worker keeps its own warm kernels (:class:`WarmKernels`, a
-worker plugin): the same :class:`~kpinb.batch.kernels.WarmKernel` as a local run, with the
+worker plugin): the same :class:`~kpinb.batch.executors.kernels.WarmKernel` as a local run, with the
 same guards (namespace reset before each notebook, a fresh kernel every
 ``restart_every`` notebooks, the twin checked to be the report asked for), running the
-same per-report code (:class:`~kpinb.batch.build.ReportBuilder`). A task returns the
+same per-report code (:class:`~kpinb.batch.executors.build.ReportBuilder`). A task returns the
 finished page and twin (or why it failed) to this process, which publishes it exactly
 as a local run does: one lock, atomic files, failures named, a rerun skips what is
 current.
@@ -36,16 +36,17 @@ from typing import TYPE_CHECKING
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from kpinb.batch.build import Built, ReportBuilder, skip_slow_iri_checker
-from kpinb.batch.executors import RESTART_EVERY
+from kpinb.batch.executors.base import RESTART_EVERY
+from kpinb.batch.executors.build import ReportBuilder, skip_slow_iri_checker
+from kpinb.batch.records import BuiltReport
 from kpinb.errors import BatchError
 from kpinb.version import __version__
 
 if TYPE_CHECKING:
     from distributed import Worker
 
-    from kpinb.batch.jobs import ReportJob
-    from kpinb.batch.kernels import WarmKernel
+    from kpinb.batch.executors.kernels import WarmKernel
+    from kpinb.batch.records import ReportJob
 
 PLUGIN = "kpinb-warm-kernels"
 CONNECT_TIMEOUT_S = 20
@@ -103,7 +104,7 @@ class WarmKernels(WorkerPlugin):  # type: ignore[misc]
 
     def setup(self, worker: Worker) -> None:
         """Start the kernels' loop and make the worker's private folders."""
-        from kpinb.batch.kernels import private_runtime
+        from kpinb.batch.executors.kernels import private_runtime
 
         skip_slow_iri_checker()
         self.idle: queue.SimpleQueue[WarmKernel] = queue.SimpleQueue()
@@ -132,10 +133,10 @@ class WarmKernels(WorkerPlugin):  # type: ignore[misc]
             for folder in (self.base, self.runtime):
                 shutil.rmtree(folder, ignore_errors=True)
 
-    def build(self, job: ReportJob, context: RunContext) -> Built:
+    def build(self, job: ReportJob, context: RunContext) -> BuiltReport:
         """Build one report on one of this worker's warm kernels."""
         if context.version != __version__:
-            return Built(
+            return BuiltReport(
                 0.0,
                 error=(
                     f"this Dask worker has kpinb {__version__}, the run needs "
@@ -169,7 +170,7 @@ class WarmKernels(WorkerPlugin):  # type: ignore[misc]
         return folder
 
     def _kernel(self, cwd: Path, restart_every: int) -> WarmKernel:
-        from kpinb.batch.kernels import WarmKernel
+        from kpinb.batch.executors.kernels import WarmKernel
 
         try:
             kernel = self.idle.get_nowait()
@@ -181,7 +182,7 @@ class WarmKernels(WorkerPlugin):  # type: ignore[misc]
         return kernel
 
 
-def build_on_worker(job: ReportJob, context: RunContext) -> Built:
+def build_on_worker(job: ReportJob, context: RunContext) -> BuiltReport:
     """The task: build ``job`` on this worker's warm kernels."""
     from distributed import get_worker
 
@@ -229,7 +230,7 @@ class DaskExecutor:
 
     def build(
         self, todo: Sequence[ReportJob], builder: ReportBuilder
-    ) -> Iterator[tuple[ReportJob, Built]]:
+    ) -> Iterator[tuple[ReportJob, BuiltReport]]:
         """Submit every report as a task; yield each as it finishes, in any order."""
         from distributed import as_completed
         from distributed.scheduler import KilledWorker
@@ -251,9 +252,9 @@ class DaskExecutor:
                 try:
                     built = future.result()
                 except KilledWorker as exc:
-                    built = Built(0.0, error=f"the Dask workers running it were lost ({exc})")
+                    built = BuiltReport(0.0, error=f"the Dask workers running it were lost ({exc})")
                 except Exception as exc:  # a task that raised twice (retries=1)
-                    built = Built(0.0, error=f"on a Dask worker: {type(exc).__name__}: {exc}")
+                    built = BuiltReport(0.0, error=f"on a Dask worker: {type(exc).__name__}: {exc}")
                 future.release()
                 yield job, built
         finally:

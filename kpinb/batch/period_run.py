@@ -3,11 +3,13 @@
 A run holds the period folder's lock, skips every report whose inputs key and
 published files are unchanged (unless forced), has an executor
 (:mod:`kpinb.batch.executors`: warm kernels here, or on a Dask cluster) build the rest
-(:mod:`kpinb.batch.build`: run, check that each finished notebook is the report it was
-asked for, convert) and publishes each page and its JSON twin atomically as it comes
-(:mod:`kpinb.batch.outputs`). A report that stops keeps its executed notebook under
-``failed/``, is never published and never stops the others. At the end the run writes
-``index.html`` and ``run.json`` (:mod:`kpinb.batch.manifest`).
+(:mod:`kpinb.batch.executors.build`: run, check that each finished notebook is the report
+it was asked for, convert), renders each in every chosen output format
+(:mod:`kpinb.batch.formats`) and publishes its files atomically as it comes
+(:mod:`kpinb.batch.publish.reports`). A report that stops keeps its executed notebook
+under ``failed/``, is never published and never stops the others. At the end the run
+writes ``index.html`` and ``run.json`` (:mod:`kpinb.batch.publish.index`,
+:mod:`kpinb.batch.publish.manifest`).
 """
 
 from __future__ import annotations
@@ -20,13 +22,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kpinb.batch.jobs import BatchResult, ReportJob, ReportOutcome
-from kpinb.batch.plan import scope_members
+from kpinb.batch.formats import registry
+from kpinb.batch.planning.plan import scope_members
+from kpinb.batch.publish import folder, reports
+from kpinb.batch.records import BatchResult, BuiltReport, ReportJob, ReportOutcome
 
 if TYPE_CHECKING:
-    from kpinb.batch.build import Built
-    from kpinb.batch.executors import Executor
-    from kpinb.batch.remote import Uploader
+    from kpinb.batch.executors.base import Executor
+    from kpinb.batch.formats.base import OutputFormat
+    from kpinb.batch.publish.uploads import Uploader
     from kpinb.periods import Period
     from kpinb.workspace import Workspace
 
@@ -42,7 +46,7 @@ class PeriodRun:
         *,
         executor: Executor,
         progress: bool | None,
-        pdf: bool = False,
+        formats: tuple[OutputFormat, ...] | None = None,
         uploader: Uploader | None = None,
     ) -> None:
         self.per = per
@@ -54,51 +58,47 @@ class PeriodRun:
         self.staging = period_dir
         self.started_at = ""
         self.bar = _Progress(0, False)
-        self.pdf = pdf  # also print each report to PDF (one browser for the run)
+        # the files each report is published as (html and json, a PDF when asked for)
+        self.formats = registry.select(()) if formats is None else formats
         self.uploader = uploader  # --out is a URL: each report also goes there
-        self.printer: Any = None
+        self.sessions: dict[str, Any] = {}  # what each format holds for the run (a browser)
 
     def run(self, ws: Workspace, *, force: bool) -> BatchResult:
         """Skip what is current, build the rest, then write index.html and run.json."""
-        from kpinb.batch import outputs
-
-        self.started_at = outputs.now_iso()
+        self.started_at = folder.now_iso()
         started = time.perf_counter()
-        outputs.check_writable(self.period_dir)
-        outputs.check_targets(self.period_dir, (job.files for job in self.jobs))
-        with outputs.hold_lock(self.period_dir):
-            self.staging = outputs.make_staging(self.period_dir)
+        folder.check_writable(self.period_dir)
+        reports.check_targets(self.period_dir, (job.files for job in self.jobs))
+        with folder.hold_lock(self.period_dir):
+            self.staging = folder.make_staging(self.period_dir)
             try:
-                states = outputs.read_states(self.period_dir)
+                states = reports.read_states(self.period_dir)
                 todo = []
                 for job in self.jobs:
                     state = states.get(str(job.files.html))
-                    if not force and outputs.is_current(
-                        self.period_dir, state, job.key, pdf=self.pdf
+                    if not force and reports.is_current(
+                        self.period_dir, state, job.key, formats=self.formats
                     ):
                         self.outcomes.append(ReportOutcome(job, "unchanged"))
                     else:
                         todo.append(job)
                 if todo:
-                    with self._printer():
+                    with self._sessions():
                         self._execute(ws, todo)
                 return self._finish(ws, time.perf_counter() - started)
             finally:
                 shutil.rmtree(self.staging, ignore_errors=True)
 
     @contextlib.contextmanager
-    def _printer(self) -> Iterator[None]:
-        """With PDFs asked for, one headless Chromium for the whole run."""
-        if not self.pdf:
-            yield
-            return
-        from kpinb.batch.browser import pdf_printer
-
-        with pdf_printer(self.staging) as self.printer:
+    def _sessions(self) -> Iterator[None]:
+        """What each format needs for the whole run (with PDFs, one headless Chromium)."""
+        with contextlib.ExitStack() as stack:
+            for fmt in self.formats:
+                self.sessions[fmt.name] = stack.enter_context(fmt.session(self.staging))
             yield
 
     def _execute(self, ws: Workspace, todo: list[ReportJob]) -> None:
-        from kpinb.batch.build import ReportBuilder
+        from kpinb.batch.executors.build import ReportBuilder
 
         builder = ReportBuilder.for_jobs(ws, self.per, todo)
         self.bar = _Progress(len(todo), self.progress)
@@ -110,83 +110,74 @@ class PeriodRun:
         finally:
             self.bar.close()
 
-    def _publish(self, job: ReportJob, built: Built) -> ReportOutcome:
-        """Publish a built report, or keep the failure's details; a disk error (full,
-        read-only, no permission) fails this report only, with its reason."""
-        from kpinb.batch import outputs
-
+    def _publish(self, job: ReportJob, built: BuiltReport) -> ReportOutcome:
+        """Publish a built report in every chosen format, or keep the failure's details; a
+        disk error (full, read-only, no permission) fails this report only, with its
+        reason, and so does a format that cannot render it (``PDF: ...``)."""
         error = built.error
         if error is None:
             try:
-                pdf = self._print(job, built)
-                outputs.publish(
+                rendered = reports.render(self.formats, self.sessions, built, job.files)
+                reports.publish(
                     self.period_dir,
                     job.files,
-                    built.html,
                     built.twin or {},
+                    rendered,
                     name=job.name,
                     key=job.key,
                     staging=self.staging,
-                    pdf=pdf,
                 )
-                error = self._upload(job, pdf is not None)
+                error = self._upload(job, list(rendered))
                 if error is None:
                     return ReportOutcome(job, "written", built.run_seconds)
             except OSError as exc:
                 error = f"disk: {exc.strerror or exc} ({exc.filename or 'writing the report'})"
-            except RuntimeError as exc:  # kpinb.batch.browser.BrowserError
-                error = f"PDF: {exc}"
+            except reports.RenderError as exc:
+                error = str(exc)
         try:
-            kept = outputs.keep_failed(
+            kept = reports.keep_failed(
                 self.period_dir, job.files, built.nb, error, name=job.name, staging=self.staging
             )
         except OSError:  # the disk is full or read-only: the outcome still says why
             kept = None
         return ReportOutcome(job, "failed", built.run_seconds, error, kept)
 
-    def _upload(self, job: ReportJob, pdf: bool) -> str | None:
-        """With a URL as ``--out``: upload the report just published (page last); on
-        failure it leaves the mirror, so the next run builds it again. Why, or ``None``."""
+    def _upload(self, job: ReportJob, formats: list[OutputFormat]) -> str | None:
+        """With a URL as ``--out``: upload the report just published in ``formats`` (page
+        last); on failure it leaves the mirror, so the next run builds it again. Why, or
+        ``None``."""
         if self.uploader is None:
             return None
-        from kpinb.batch import outputs
-
         files = job.files
+        made = {f.suffix for f in formats}
         try:
             self.uploader.put(
-                self.period_dir, [files.json, *([files.pdf] if pdf else []), files.html]
+                self.period_dir, [files.path(s) for s in registry.suffixes() if s in made]
             )
         except Exception as exc:  # fsspec back ends raise their own errors (network, auth)
-            outputs.remove_report(self.period_dir, str(files.html))
+            reports.remove_report(self.period_dir, str(files.html))
             return f"upload: {type(exc).__name__}: {exc}"
         return None
 
-    def _print(self, job: ReportJob, built: Built) -> bytes | None:
-        """The report's PDF, when asked for (printed before anything is published)."""
-        if self.printer is None:
-            return None
-        return self.printer.print_html(built.html, job.files.stem)
-
     def _finish(self, ws: Workspace, seconds: float) -> BatchResult:
-        from kpinb.batch import outputs
-        from kpinb.batch.manifest import failure_details, org_chart, render_index, run_manifest
-        from kpinb.batch.outputs import PRIVATE_DIR
+        from kpinb.batch.formats.twin import dumps_json
+        from kpinb.batch.publish.folder import PRIVATE_DIR
+        from kpinb.batch.publish.index import org_chart, render_index
+        from kpinb.batch.publish.manifest import failure_details, run_manifest
 
         # the index lists every report of the period (not only this run's) whose
         # subject is still in the workspace
         members = scope_members(ws, self.per)
         removed: list[str] = []
         unwritten: list[str] = []
-        for html, state in outputs.read_states(self.period_dir).items():
+        for html, state in reports.read_states(self.period_dir).items():
             if html and state.get("scope_id") not in members.get(state.get("scope"), {}):
-                outputs.remove_report(self.period_dir, html)  # its subject left the workspace
+                reports.remove_report(self.period_dir, html)  # its subject left the workspace
                 removed.append(f"{state.get('scope')} {state.get('scope_id')!r} ({html})")
                 if self.uploader is not None:
-                    gone = [
-                        Path(html).with_suffix(x).as_posix() for x in (".json", ".pdf", ".html")
-                    ]
+                    gone = [Path(html).with_suffix(x).as_posix() for x in registry.suffixes()]
                     unwritten += _at_url(html, self.uploader.remove, gone)
-        states = outputs.read_states(self.period_dir).values()
+        states = reports.read_states(self.period_dir).values()
         index = self.period_dir / "index.html"
         page = render_index(
             period=self.per.label,
@@ -199,8 +190,8 @@ class PeriodRun:
         outcomes = tuple(sorted(self.outcomes, key=lambda o: order[str(o.job.files.html)]))
         if any(o.status == "failed" for o in outcomes):
             unwritten += self._write(
-                outputs.private_dir(self.period_dir) / "details.json",
-                outputs.dumps_json(failure_details(outcomes, self.period_dir)),
+                folder.private_dir(self.period_dir) / "details.json",
+                dumps_json(failure_details(outcomes, self.period_dir)),
                 private=True,
             )
         unwritten += self._write(index, page, if_changed=True)
@@ -215,7 +206,7 @@ class PeriodRun:
             started=self.started_at,
             seconds=seconds,
         )
-        unwritten += self._write(manifest, outputs.dumps_json(content))
+        unwritten += self._write(manifest, dumps_json(content))
         if self.uploader is not None:
             for name in ("index.html", "run.json"):
                 unwritten += _at_url(name, self.uploader.put, self.period_dir, [name])
@@ -233,13 +224,13 @@ class PeriodRun:
         self, path: Path, text: str, *, if_changed: bool = False, private: bool = False
     ) -> list[str]:
         """Write one of the run's own files; a disk error is reported, not raised."""
-        from kpinb.batch import outputs
+        from kpinb.files import atomic_write
 
         try:
             if if_changed:
-                outputs.write_if_changed(path, text, tmp_dir=self.staging)
+                folder.write_if_changed(path, text, tmp_dir=self.staging)
             else:
-                outputs.atomic_write(path, text, tmp_dir=self.staging, private=private)
+                atomic_write(path, text, tmp_dir=self.staging, private=private)
         except OSError as exc:
             return [f"{path.name} could not be written: {exc.strerror or exc}"]
         return []

@@ -1,4 +1,4 @@
-"""Headless Chromium over the DevTools protocol, with the network cut: PDFs of reports.
+"""The ``pdf`` format: each page printed by headless Chromium (DevTools protocol, network cut).
 
 No browser is downloaded: kpinb uses the Chromium installed on the machine (Debian's
 ``chromium``; ``KPINB_CHROMIUM`` names another executable). The protocol runs over
@@ -28,6 +28,9 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from kpinb.batch.formats.base import OutputFormat
+from kpinb.batch.records import BuiltReport, ReportFiles
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "/usr/bin/chromium")
 # the network cut: no name resolves, and a proxy that refuses takes every request
@@ -358,3 +361,18 @@ def pdf_printer(scratch: Path, paper: str = "a4") -> Iterator[PdfPrinter]:
     """One browser for a whole run, closed at the end."""
     with Browser() as browser:
         yield PdfPrinter(browser, scratch, paper)
+
+
+def _check() -> None:
+    """Stop a run that asks for PDFs before anything is written when Chromium is missing."""
+    from kpinb.errors import UsageError
+
+    if find_chromium() is None:
+        raise UsageError(missing_message())
+
+
+def _render(printer: PdfPrinter, built: BuiltReport, files: ReportFiles) -> bytes:
+    return printer.print_html(built.html, files.stem)
+
+
+PDF = OutputFormat("pdf", ".pdf", _render, session=pdf_printer, check=_check)

@@ -1,6 +1,6 @@
 """What a report holds at a glance, read from its JSON twin, for the period's index.
 
-Worked out once, when the report is published (:func:`kpinb.batch.outputs.publish`
+Worked out once, when the report is published (:func:`kpinb.batch.publish.reports.publish`
 keeps the figures in the report's state record), so the index never rereads the twins:
 
 * ``shifts_up`` / ``shifts_down``: KPIs whose story (docs/report-json.md) is a real

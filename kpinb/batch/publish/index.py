@@ -1,32 +1,24 @@
-"""What a run leaves to read: the period's ``index.html`` and the run's ``run.json``.
+"""The period's ``index.html``, for readers.
 
 The index lists every report of the period by department and team, with what each
 holds at a glance, the reports that could not be generated and why, and the
-workspace's data-quality notes, for readers; the manifest records what one run did and from
-which inputs (files, notebooks, code, package versions), for whoever runs the batch.
-Both are written at the end of a run (by :mod:`kpinb.batch.run`, atomically).
+workspace's data-quality notes. It is written at the end of a run (by
+:mod:`kpinb.batch.period_run`, atomically); ``run.json`` is :mod:`.manifest`.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from kpinb.batch import inputs
-from kpinb.batch.glance import GLANCE_KEYS
-from kpinb.batch.outputs import PRIVATE_DIR, now_iso, sha256_file
-from kpinb.batch.plan import PRIMARY_VIEW
+from kpinb.batch.planning.plan import PRIMARY_VIEW
+from kpinb.batch.publish.glance import GLANCE_KEYS
 from kpinb.templating import css, environment
 from kpinb.text import display_text
-from kpinb.version import __version__
 
 if TYPE_CHECKING:
-    from kpinb.batch.jobs import ReportJob, ReportOutcome
     from kpinb.workspace import Workspace
-
-# --- the index page --------------------------------------------------------------------
 
 FAILED_TEXT = "could not be generated"
 REASON_CHARS = 300  # a failure's reason is cut to its first line and this many characters
@@ -86,7 +78,7 @@ def render_index(
 
     ``records`` are the per-report state records (scope, scope_id, name, view,
     status, html, updated, error, and the at-a-glance counts of
-    :mod:`kpinb.batch.glance`); ``org`` is :func:`org_chart` of the workspace (without
+    :mod:`kpinb.batch.publish.glance`); ``org`` is :func:`org_chart` of the workspace (without
     it, or for a report whose subject it does not place, the report is listed under
     "Other reports"). ``private`` names the folder of failure details, relative to the
     reports folder. ``warnings`` are the workspace's data-quality warnings as
@@ -210,95 +202,3 @@ def _group(
             t["people"].sort(key=lambda r: (r["name"], r["scope_id"]))
         out.append({**dept, "teams": teams})
     return out, other
-
-
-# --- run.json ----------------------------------------------------------------------------
-
-
-def run_manifest(
-    ws: Workspace,
-    period: str,
-    jobs: Sequence[ReportJob],
-    outcomes: Sequence[ReportOutcome],
-    *,
-    period_dir: Path,
-    workers: int,
-    started: str,
-    seconds: float,
-) -> dict[str, Any]:
-    """The content of ``run.json``: the run's inputs, timing, counts and one row per report."""
-    files = workspace_files(ws.root)
-    return {
-        "kpinb_version": __version__,
-        "period": period,
-        "workspace": ws.root.name if ws.root is not None else "",
-        "inputs_hash": inputs.digest(*(f"{k}:{v}" for k, v in sorted(files.items()))),
-        "workspace_files": files,
-        "notebooks": {p.name: inputs.sha256_path(p) for p in sorted({j.notebook for j in jobs})},
-        "code_fingerprint": inputs.code_fingerprint(),
-        "versions": inputs.package_versions(),
-        "started": started,
-        "finished": now_iso(),
-        "seconds": round(seconds, 3),
-        "workers": workers,
-        "counts": {
-            s: sum(o.status == s for o in outcomes) for s in ("written", "unchanged", "failed")
-        },
-        "reports": [_manifest_row(o, period_dir) for o in outcomes],
-    }
-
-
-def _manifest_row(outcome: ReportOutcome, period_dir: Path) -> dict[str, Any]:
-    files = outcome.job.files
-    row: dict[str, Any] = {
-        "scope": files.scope,
-        "id": files.scope_id,
-        "view": files.view,
-        "html": str(files.html),
-        "json": str(files.json),
-        "status": outcome.status,
-        "seconds": round(outcome.seconds, 3),
-        "inputs_key": outcome.job.key,
-    }
-    if outcome.error is not None:  # the kind only: details may quote people's data
-        row["error_kind"] = outcome.error_kind
-    return row
-
-
-def failure_details(outcomes: Sequence[ReportOutcome], period_dir: Path) -> dict[str, Any]:
-    """What the operator needs to fix failed reports (``details.json`` in the private
-    folder): each report's full error and where its executed notebook is kept."""
-    private = period_dir.parent / PRIVATE_DIR / period_dir.name
-    return {
-        "period": period_dir.name,
-        "failed": [
-            {
-                "report": o.job.files.label,
-                "html": str(o.job.files.html),
-                "error": o.error,
-                "notebook": (
-                    str(o.failed_notebook.relative_to(private)) if o.failed_notebook else None
-                ),
-            }
-            for o in outcomes
-            if o.status == "failed"
-        ],
-    }
-
-
-def workspace_files(root: Path | None) -> dict[str, str]:
-    """SHA-256 of every file at the top of the workspace folder.
-
-    Hidden files are skipped, and so are SQLite's side files of the journal
-    (``journal.sqlite-wal``, ``-shm``, ``-journal``): they come and go with open
-    connections, so their bytes say nothing about the run's inputs.
-    """
-    if root is None:
-        return {}
-    return {
-        p.name: sha256_file(p)
-        for p in sorted(Path(root).iterdir())
-        if p.is_file()
-        and not p.name.startswith(".")
-        and not p.name.endswith(("-wal", "-shm", "-journal"))
-    }

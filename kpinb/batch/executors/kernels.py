@@ -33,13 +33,13 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 # Imported once per kernel so that no report pays for it (without the ~1 s that
-# Altair's jsonschema spends on IRI grammars: kpinb.batch.build.skip_slow_iri_checker);
+# Altair's jsonschema spends on IRI grammars: kpinb.batch.executors.build.skip_slow_iri_checker);
 # then every object alive is frozen out of the garbage collector's view, which makes the
 # per-report reset cheap (``%reset -f`` runs a full collection: about 0.2 s with pandas
 # and Altair loaded).
 WARMUP = """
 import gc, importlib
-importlib.import_module("kpinb.batch.build").skip_slow_iri_checker()
+importlib.import_module("kpinb.batch.executors.build").skip_slow_iri_checker()
 for _name in ("pandas", "altair", "vl_convert", "kpinb.workspace", "kpinb.report",
               "kpinb.report.views", "kpinb.report.charts"):
     try:
@@ -117,7 +117,7 @@ class WarmKernel:
         self.runs = 0  # notebooks run by the current kernel process
         self.starts = 0  # kernel processes started so far
         # code run once per kernel process before its first notebook (taking over the
-        # run's workspace, kpinb.batch.build), and what the current process last ran
+        # run's workspace, kpinb.batch.executors.build), and what the current process last ran
         self.prime = ""
         self.primed = ""
 

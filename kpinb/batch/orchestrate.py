@@ -7,18 +7,19 @@ One run:
    and checks that each notebook declares exactly the parameters the batch sends;
 3. gives each report an inputs key (its workspace slice, notebook, kpinb code) and
    skips reports whose key and published files are unchanged, unless ``force``;
-4. runs the rest on warm kernels (:mod:`kpinb.batch.kernels`), one per worker, checks that
+4. runs the rest on warm kernels (:mod:`kpinb.batch.executors.kernels`), one per worker, checks that
    each finished notebook is about the id it was asked for, converts it to HTML with
    kpinb's nbconvert template and publishes the page and its JSON twin atomically;
    a report that stops keeps its executed notebook under ``failed/`` and is never
    published, and never stops the others;
 5. writes ``index.html`` and ``run.json``.
 
-This module checks the arguments (1) and is the ``kpinb run`` command; planning
-and inputs keys (2, 3) are :mod:`kpinb.batch.plan` and :mod:`kpinb.batch.inputs`, running and
-publishing (4, 5) :mod:`kpinb.batch.runner`, with :mod:`kpinb.batch.outputs` (safe names, atomic
-writes, report state), :mod:`kpinb.batch.export` (the page) and :mod:`kpinb.batch.manifest`
-(``index.html``, ``run.json``).
+This module checks the arguments (1), picks the executor and the output formats, and
+hands the rest on: planning and inputs keys (2, 3) are :mod:`kpinb.batch.planning`,
+running and publishing (4, 5) :mod:`kpinb.batch.period_run`, with the executors
+(:mod:`kpinb.batch.executors`), the output formats (:mod:`kpinb.batch.formats`) and the
+publisher (:mod:`kpinb.batch.publish`: the folder, each report's files and state, the
+index, ``run.json``).
 """
 
 from __future__ import annotations
@@ -29,20 +30,22 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kpinb.batch.build import skip_slow_iri_checker
-from kpinb.batch.executors import RESTART_EVERY, LocalExecutor
-from kpinb.batch.jobs import BatchResult
-from kpinb.batch.outputs import resolve_under
-from kpinb.batch.plan import NOTEBOOKS_DIR, make_jobs, plan_requests
-from kpinb.batch.remote import is_url
-from kpinb.batch.runner import PeriodRun
+from kpinb.batch.executors.base import RESTART_EVERY
+from kpinb.batch.executors.build import skip_slow_iri_checker
+from kpinb.batch.executors.local import LocalExecutor
+from kpinb.batch.formats import registry
+from kpinb.batch.period_run import PeriodRun
+from kpinb.batch.planning.plan import NOTEBOOKS_DIR, make_jobs, plan_requests
+from kpinb.batch.publish.folder import resolve_under
+from kpinb.batch.publish.uploads import is_url
+from kpinb.batch.records import BatchResult
 from kpinb.errors import BatchError, UsageError, WorkspaceError
 from kpinb.periods import Period, parse_period
 from kpinb.scopes import ALL_VIEWS, PACK_VIEWS
 
 if TYPE_CHECKING:
-    from kpinb.batch.executors import Executor
-    from kpinb.batch.remote import Uploader
+    from kpinb.batch.executors.base import Executor
+    from kpinb.batch.publish.uploads import Uploader
     from kpinb.workspace import Workspace
 
 
@@ -74,24 +77,24 @@ def run_batch(
         The reports folder; this run writes only inside ``out/<period>/``. Or a URL
         (``s3://bucket/reports``, any fsspec file system): the run builds into a mirror
         folder on this machine and uploads each report as it is published
-        (:mod:`kpinb.batch.remote`).
+        (:mod:`kpinb.batch.publish.uploads`).
     only
         Ids to limit the run to: employee ids, team ids or department names.
     workers
         Kernels running in parallel (default: the machine's cores).
     scheduler
         The address of a Dask scheduler (``tcp://host:8786``): the reports are built on
-        its workers (:mod:`kpinb.batch.cluster`) and published here. Default: on this
+        its workers (:mod:`kpinb.batch.executors.dask`) and published here. Default: on this
         machine.
     executor
         Where the notebooks run, when neither of those: any
-        :class:`~kpinb.batch.executors.Executor` (tests run the batch on one that starts
+        :class:`~kpinb.batch.executors.base.Executor` (tests run the batch on one that starts
         no kernel).
     views
         Views to produce (employee, manager, executive, calibration). Default: each scope
         in its primary view (employees: employee, teams: manager, departments:
         executive). ``calibration`` publishes the period's calibration pack in
-        ``out/<period>/calibration/`` (:mod:`kpinb.batch.packs`).
+        ``out/<period>/calibration/`` (:mod:`kpinb.batch.publish.packs`).
     force
         Regenerate reports whose inputs have not changed.
     notebooks_dir
@@ -101,8 +104,9 @@ def run_batch(
     progress
         Progress bar (True), plain log lines (False), or decide by the terminal (None).
     formats
-        ``html`` (always) and optionally ``pdf``: each report printed to PDF by headless
-        Chromium (:mod:`kpinb.batch.browser`), published together with its page.
+        Output formats from the table of :mod:`kpinb.batch.formats.registry`: ``html``
+        and ``json`` (always) and optionally ``pdf``: each report printed to PDF by
+        headless Chromium (:mod:`kpinb.batch.formats.pdf`), published with its page.
 
     Raises
     ------
@@ -121,7 +125,7 @@ def run_batch(
     per = period if isinstance(period, Period) else parse_period(period)
     chosen = _check_views(views)
     count = _check_workers(workers, scheduler)
-    pdf = _check_formats(formats)
+    chosen_formats = registry.select(formats)
     folder = Path(notebooks_dir) if notebooks_dir is not None else NOTEBOOKS_DIR
     root = Path(workspace_path)
     uploader, period_dir = _destination(out, per)
@@ -137,14 +141,20 @@ def run_batch(
             executor = _executor(scheduler, root, kernels, folder, restart_every)
         jobs = make_jobs(ws, per, requests, notebooks_dir=folder)
         run = PeriodRun(
-            per, period_dir, jobs, executor=executor, progress=progress, pdf=pdf, uploader=uploader
+            per,
+            period_dir,
+            jobs,
+            executor=executor,
+            progress=progress,
+            formats=chosen_formats,
+            uploader=uploader,
         )
         result = run.run(ws, force=force)
     finally:
         if executor is not None:
             executor.close()
     if chosen and "calibration" in chosen:
-        from kpinb.batch.packs import publish_calibration
+        from kpinb.batch.publish.packs import publish_calibration
 
         result = publish_calibration(ws, per, period_dir, result)
     if uploader is not None:
@@ -155,10 +165,10 @@ def run_batch(
 def _destination(out: str | os.PathLike[str], per: Period) -> tuple[Uploader | None, Path]:
     """The period folder the run builds into, and the uploader when ``out`` is a URL
     (``s3://bucket/reports``: the run builds into a mirror on this machine and uploads
-    each report, :mod:`kpinb.batch.remote`). A URL that cannot be written stops the run."""
+    each report, :mod:`kpinb.batch.publish.uploads`). A URL that cannot be written stops the run."""
     if not is_url(out):
         return None, resolve_under(Path(out), per.label)
-    from kpinb.batch.remote import Uploader, mirror_for
+    from kpinb.batch.publish.uploads import Uploader, mirror_for
 
     uploader = Uploader(str(out), per.label)
     return uploader, resolve_under(mirror_for(str(out)), per.label)
@@ -176,29 +186,13 @@ def _check_views(views: Iterable[str] | None) -> tuple[str, ...] | None:
     return chosen
 
 
-def _check_formats(formats: Iterable[str]) -> bool:
-    """True when PDFs are asked for (and Chromium is there to print them)."""
-    chosen = {f.strip().lower() for f in formats if f.strip()}
-    unknown = sorted(chosen - {"html", "pdf"})
-    if unknown:
-        msg = f"unknown format(s) {', '.join(unknown)}; use html, pdf"
-        raise UsageError(msg)
-    if "pdf" not in chosen:
-        return False
-    from kpinb.batch.browser import find_chromium, missing_message
-
-    if find_chromium() is None:
-        raise UsageError(missing_message())
-    return True
-
-
 def _executor(
     scheduler: str | None, workspace: Path, workers: int, notebooks: Path, restart_every: int
 ) -> Executor:
     """Warm kernels here, or on the workers of a Dask cluster."""
     if scheduler is None:
         return LocalExecutor(workers, cwd=notebooks, restart_every=restart_every)
-    from kpinb.batch.cluster import DaskExecutor
+    from kpinb.batch.executors.dask import DaskExecutor
 
     return DaskExecutor(scheduler, workspace, restart_every=restart_every)
 

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kpinb.hashing import digest, sha256_file
 from kpinb.version import __version__
 
 if TYPE_CHECKING:
-    from kpinb.batch.jobs import ReportJob
-    from kpinb.batch.outputs import ReportFiles
+    from kpinb.batch.records import ReportFiles, ReportJob
     from kpinb.periods import Period
     from kpinb.workspace import Workspace
 
@@ -34,7 +34,7 @@ def inputs_keys(ws: Workspace, per: Period, jobs: Sequence[ReportJob]) -> dict[R
     teams = _team_digests(ws)
     relations = _Relations.of(ws)
     common = digest(code_fingerprint(), _kpis_digest(ws), per.label)
-    notebook_digests = {job.notebook: sha256_path(job.notebook) for job in jobs}
+    notebook_digests = {job.notebook: sha256_file(job.notebook) for job in jobs}
     keys = {}
     for job in jobs:
         files = job.files
@@ -49,27 +49,11 @@ def inputs_keys(ws: Workspace, per: Period, jobs: Sequence[ReportJob]) -> dict[R
     return keys
 
 
-def digest(*parts: object) -> str:
-    """Hex SHA-256 of ``parts`` as text, each ended by a NUL byte (so parts never run together)."""
-    hasher = hashlib.sha256()
-    for part in parts:
-        hasher.update(str(part).encode("utf-8"))
-        hasher.update(b"\0")
-    return hasher.hexdigest()
-
-
-def sha256_path(path: Path) -> str:
-    """Hex SHA-256 of a file."""
-    from kpinb.batch.outputs import sha256_file
-
-    return sha256_file(path)
-
-
 def code_fingerprint() -> str:
     """kpinb's version, a hash of its code and templates, and the versions of the packages
     a report is made with (an Altair or nbconvert upgrade can change a page): a change to
     any of them rebuilds reports."""
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     files = sorted(
         p
         for p in root.rglob("*")
@@ -80,7 +64,7 @@ def code_fingerprint() -> str:
     versions = sorted(package_versions().items())
     return digest(
         __version__,
-        *(f"{p.relative_to(root)}:{sha256_path(p)}" for p in files),
+        *(f"{p.relative_to(root)}:{sha256_file(p)}" for p in files),
         *(f"{name}=={version}" for name, version in versions),
     )
 
@@ -156,7 +140,7 @@ def _journal_digests(ws: Workspace) -> list[dict[str, str]]:
         from kpinb import journal
     except ImportError:  # no journal module: any change of the file rebuilds everything
         path = Path(ws.root) / "journal.sqlite"
-        whole = sha256_path(path) if path.is_file() else ""
+        whole = sha256_file(path) if path.is_file() else ""
         return [dict.fromkeys(ws.people["employee_id"].astype(str), whole)]
     return [
         _frame_digests(journal.list_entries(ws.root), "employee_id"),

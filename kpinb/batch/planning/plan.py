@@ -4,20 +4,21 @@ Each scope (employee, team, department) is published in its primary view, plus
 any other requested view it offers. Planning names every report's files (two ids
 that would share a file stop the run), checks that each notebook declares exactly
 the parameters the batch sends, and gives each report its inputs key
-(:mod:`kpinb.batch.inputs`). Nothing here runs a notebook or writes a file.
+(:mod:`kpinb.batch.planning.inputs_keys`). Nothing here runs a notebook or writes a file.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kpinb.batch.inputs import inputs_keys
-from kpinb.batch.jobs import ReportJob
-from kpinb.batch.outputs import plan_files
+from kpinb.batch.planning.inputs_keys import inputs_keys
+from kpinb.batch.records import ReportFiles, ReportJob
 from kpinb.errors import BatchError, UsageError
+from kpinb.filenames import safe_name
 from kpinb.scopes import ALL_VIEWS, SCOPE_VIEWS
 from kpinb.text import display_text
 
@@ -39,7 +40,7 @@ def find_notebooks_dir() -> Path:
     from the repository's ``notebooks/`` at build time); a checkout (an editable
     install) uses the repository's ``notebooks/`` itself.
     """
-    package = Path(__file__).resolve().parents[1]
+    package = Path(__file__).resolve().parents[2]
     for folder in (package / "_notebooks", package.parent / "notebooks"):
         if all((folder / name).is_file() for name in NOTEBOOKS.values()):
             return folder
@@ -166,6 +167,37 @@ def make_jobs(
     ]
     keys = inputs_keys(ws, per, jobs)
     return [ReportJob(j.files, j.name, j.notebook, j.parameters, keys[j.files]) for j in jobs]
+
+
+def plan_files(requests: Iterable[tuple[str, str, str, bool]]) -> list[ReportFiles]:
+    """File names for ``(scope, scope_id, view, primary)`` requests, checked for collisions.
+
+    The primary view of a scope is written to ``<id>.html``, any other view to
+    ``<id>.<view>.html``. Names are compared case-insensitively (macOS and Windows
+    file systems would merge ``E001`` and ``e001``): if two reports would share a
+    file, :class:`BatchError` lists every such pair before anything is written.
+    """
+    planned = []
+    for scope, scope_id, view, primary in requests:
+        stem = safe_name(scope_id) if primary else f"{safe_name(scope_id)}.{view}"
+        planned.append(ReportFiles(scope, scope_id, view, stem))
+    _check_collisions(planned)
+    return planned
+
+
+def _check_collisions(planned: list[ReportFiles]) -> None:
+    seen: dict[str, list[ReportFiles]] = defaultdict(list)
+    for files in planned:
+        seen[str(files.html).casefold()].append(files)
+    clashes = [group for group in seen.values() if len(group) > 1]
+    if not clashes:
+        return
+    lines = [f"{len(clashes)} file name(s) would hold more than one report; nothing was written:"]
+    for group in clashes:
+        who = " and ".join(f.label for f in group)
+        lines.append(f"  - {who} all map to {group[0].html}")
+    lines.append("Fix: make these ids differ by more than letter case, accents or symbols.")
+    raise BatchError("\n".join(lines))
 
 
 def expected_parameters(scope: str) -> set[str]:

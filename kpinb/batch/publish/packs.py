@@ -13,11 +13,11 @@ import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kpinb.batch import outputs
+from kpinb.batch.publish.folder import hold_lock, resolve_under
 from kpinb.errors import KpinbError
 
 if TYPE_CHECKING:
-    from kpinb.batch.jobs import BatchResult
+    from kpinb.batch.records import BatchResult
     from kpinb.periods import Period
     from kpinb.workspace import Workspace
 
@@ -30,9 +30,9 @@ def publish_calibration(
     """Build and publish the period's calibration pack; ``result`` says where, or why not."""
     from kpinb.calibration import build_pack, write_pack
 
-    folder = outputs.resolve_under(period_dir, CALIBRATION_DIR)
+    folder = resolve_under(period_dir, CALIBRATION_DIR)
     try:
-        with outputs.hold_lock(period_dir):
+        with hold_lock(period_dir):
             write_pack(build_pack(ws, per), folder)
     except (KpinbError, OSError) as exc:
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__

@@ -1,28 +1,26 @@
-"""From executed notebook to page: kpinb's nbconvert export, the JSON twin, the safety scan.
+"""The page (the ``html`` format): kpinb's nbconvert export of an executed notebook and
+the safety scan.
 
 The page shows the notebook's outputs only, through kpinb's own nbconvert template
-(no code, no prompts, no script, nothing from another host). The JSON twin is the
-output the notebook displayed under :data:`REPORT_MIME`; the batch checks it is the
-report it asked for before anything is published, and scans the page for anything a
-browser would fetch.
+(no code, no prompts, no script, nothing from another host); the batch scans it for
+anything a browser would fetch before it is published. The twin is :mod:`.twin`.
 """
 
 from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from kpinb.batch.formats.base import OutputFormat
+from kpinb.batch.formats.twin import twin_of
+from kpinb.batch.records import BuiltReport, ReportFiles
 from kpinb.scopes import PAGE_MIME, REPORT_MIME
 from kpinb.templating import one_style_block
 from kpinb.text import display_text
 
-if TYPE_CHECKING:
-    from kpinb.batch.outputs import ReportFiles
-
-TEMPLATE_DIR = Path(__file__).parent.parent / "templates" / "nbconvert"
+TEMPLATE_DIR = Path(__file__).parents[2] / "templates" / "nbconvert"
 # what comes right before a "//" that a browser would fetch: an attribute or url(
 _BEFORE_HOST = re.compile(
     r"(?:\b(src|srcset|poster|background|data|action|href)\s*=\s*[\"']?|url\(\s*[\"']?)"
@@ -80,7 +78,7 @@ def make_exporter() -> Any:
     )
 
 
-def notebook_html(
+def export_page(
     exporter: Any, nb: Any, *, title: str, footer: str, index: str = "../index.html"
 ) -> str:
     """The page of an executed report notebook (title and footer are escaped); ``index``
@@ -119,7 +117,7 @@ def render_report(nb: Any, exporter: Any = None) -> tuple[str, dict[str, Any]]:
     footer = page_footer(str(twin.get("period", "")), str(twin.get("view", "")))
     title = str(twin.get("title", ""))
     # a page rendered by hand stands alone: no link to an index that is not there
-    html = notebook_html(exporter or make_exporter(), nb, title=title, footer=footer, index="")
+    html = export_page(exporter or make_exporter(), nb, title=title, footer=footer, index="")
     fetched = external_fetches(html)
     if fetched:
         msg = f"the page would fetch from another host: {', '.join(fetched[:3])}"
@@ -153,29 +151,6 @@ def _output_view(output: Any) -> Any:
     if PAGE_MIME in data:
         view.data["text/html"] = data[PAGE_MIME]
     return view
-
-
-def twin_of(nb: Any) -> dict[str, Any] | None:
-    """The JSON twin a report notebook displayed (the last output of the kpinb MIME type)."""
-    twin = None
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            data = output.get("data", {})
-            if REPORT_MIME in data:
-                twin = data[REPORT_MIME]
-    return dict(twin) if twin is not None else None
-
-
-def twin_mismatch(twin: Mapping[str, Any] | None, files: ReportFiles, period: str) -> str | None:
-    """Why the twin is not the report asked for, or ``None`` when scope, id, period and
-    view all match (a reused kernel must never publish one person's report as another's)."""
-    if twin is None:
-        return f"the notebook displayed no report (no output of type {REPORT_MIME})"
-    wanted = {"scope": files.scope, "id": files.scope_id, "period": period, "view": files.view}
-    wrong = [
-        f"{k}={twin.get(k)!r} (expected {v!r})" for k, v in wanted.items() if str(twin.get(k)) != v
-    ]
-    return f"the report built is not the one asked for: {', '.join(wrong)}" if wrong else None
 
 
 def external_fetches(page: str) -> list[str]:
@@ -286,3 +261,10 @@ def _positions(text: str, word: str) -> list[int]:
         found.append(at)
         at = text.find(word, at + 1)
     return found
+
+
+def _render(session: Any, built: BuiltReport, files: ReportFiles) -> str:
+    return built.html  # exported where the notebook ran (:func:`export_page`)
+
+
+HTML = OutputFormat("html", ".html", _render, always=True)

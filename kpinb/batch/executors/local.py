@@ -1,17 +1,9 @@
-"""Where report notebooks run: the one seam between a batch run and its kernels.
+"""The default executor: warm kernels on this machine, one per worker.
 
-A run (:class:`kpinb.batch.runner.PeriodRun`) hands an executor the reports to build and
-a :class:`~kpinb.batch.build.ReportBuilder`; the executor yields each ``(job, built)`` as
-it finishes, in any order, and the run publishes it (progress, failures, index and
-manifest are the run's, the same for every executor). Two executors:
-
-- :class:`LocalExecutor` (the default): warm kernels on this machine, one per worker
-  (:class:`~kpinb.batch.kernels.KernelPool`), driven by an asyncio loop in a thread of its
-  own, so that the kernels' messages keep flowing while this thread converts and writes;
-- :class:`kpinb.batch.cluster.DaskExecutor` (``kpinb run --scheduler ADDRESS``): warm
-  kernels on the workers of a Dask distributed cluster.
-
-Tests drive a run with an executor of their own that spawns no kernel.
+:class:`LocalExecutor` drives a :class:`~kpinb.batch.executors.kernels.KernelPool` from
+an asyncio loop in a thread of its own, so that the kernels' messages keep flowing
+while this thread converts and writes (the seam it implements:
+:mod:`kpinb.batch.executors.base`).
 """
 
 from __future__ import annotations
@@ -22,35 +14,13 @@ import queue
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
+
+from kpinb.batch.executors.base import RESTART_EVERY
 
 if TYPE_CHECKING:
-    from kpinb.batch.build import Built, ReportBuilder
-    from kpinb.batch.jobs import ReportJob
-
-RESTART_EVERY = 200  # a kernel grows ~50 MB over its first 200 reports, then levels off
-
-
-class Executor(Protocol):
-    """Builds reports somewhere and hands each back as it finishes."""
-
-    @property
-    def workers(self) -> int:
-        """How many reports it builds at once (recorded in run.json)."""
-        ...
-
-    def build(
-        self, todo: Sequence[ReportJob], builder: ReportBuilder
-    ) -> Iterator[tuple[ReportJob, Built]]:
-        """Build every job of ``todo`` once; yield ``(job, built)`` as each ends. Whatever
-        the executor holds (kernels, a connection) is released when the iterator ends or
-        is closed (an error or Ctrl-C in the consumer)."""
-        ...
-
-    def close(self) -> None:
-        """Let go of what the executor holds (kernels, a cluster connection); a run
-        always closes its executor, also after an error."""
-        ...
+    from kpinb.batch.executors.build import ReportBuilder
+    from kpinb.batch.records import BuiltReport, ReportJob
 
 
 class LocalExecutor:
@@ -61,7 +31,7 @@ class LocalExecutor:
     """
 
     def __init__(self, workers: int, *, cwd: Path, restart_every: int = RESTART_EVERY) -> None:
-        from kpinb.batch.kernels import KernelPool
+        from kpinb.batch.executors.kernels import KernelPool
 
         self._workers = workers
         self.loop = asyncio.new_event_loop()
@@ -79,7 +49,7 @@ class LocalExecutor:
 
     def build(
         self, todo: Sequence[ReportJob], builder: ReportBuilder
-    ) -> Iterator[tuple[ReportJob, Built]]:
+    ) -> Iterator[tuple[ReportJob, BuiltReport]]:
         """Run the notebooks on the kernels (in the loop thread); convert each executed
         notebook here, while the kernels go on with the next ones."""
         self.started.result()  # the kernels are up (or the error that stopped them)

@@ -1,25 +1,26 @@
 """One report, from job to page: the per-report code every executor shares.
 
-An executor (:mod:`kpinb.batch.executors`) decides *where* a report's notebook runs (a
+An executor (:mod:`kpinb.batch.executors.base`) decides *where* a report's notebook runs (a
 local warm kernel, a kernel on a Dask worker); this module says *what* running it means:
 parameterise the notebook, execute it on a warm kernel, check that the twin is the report
 asked for (a reused kernel must never publish one person's report as another's), export
 the page through kpinb's nbconvert template and scan it for anything a browser would
-fetch. The result, a :class:`Built`, is small and picklable: a Dask worker sends it back
-to the client, which publishes it exactly as the local runner does.
+fetch. The result, a :class:`~kpinb.batch.records.BuiltReport`, is small and picklable:
+a Dask worker sends it back to the client, which publishes it exactly as a local run does.
 """
 
 from __future__ import annotations
 
 import copy
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kpinb.batch.records import BuiltReport
+
 if TYPE_CHECKING:
-    from kpinb.batch.jobs import ReportJob
-    from kpinb.batch.kernels import NotebookRun, WarmKernel
+    from kpinb.batch.executors.kernels import NotebookRun, WarmKernel
+    from kpinb.batch.records import ReportJob
     from kpinb.periods import Period
     from kpinb.workspace import Workspace
 
@@ -62,20 +63,9 @@ def _only_rebinds(source: str, injected: set[str]) -> bool:
     return True
 
 
-@dataclass
-class Built:
-    """A report whose notebook ran: its page and twin when publishable, else the reason
-    why not and the executed notebook (kept in the private folder for whoever fixes it)."""
-
-    run_seconds: float
-    html: str = ""
-    twin: dict[str, Any] | None = None
-    error: str | None = None
-    nb: Any = None
-
-
 class ReportBuilder:
-    """Turns report jobs of one period into :class:`Built` pages on a warm kernel.
+    """Turns report jobs of one period into built reports
+    (:class:`~kpinb.batch.records.BuiltReport`) on a warm kernel.
 
     ``templates`` maps each notebook path a job names to its notebook node (read once);
     ``workspace`` is the run's workspace with the period's analysis, pickled
@@ -141,33 +131,34 @@ class ReportBuilder:
         kernel.prime = self.prime_code(Path(job.parameters["workspace"]), pickled)
         return await kernel.run(self.notebook(job))
 
-    async def build(self, kernel: WarmKernel, job: ReportJob, pickled: Path | None) -> Built:
+    async def build(self, kernel: WarmKernel, job: ReportJob, pickled: Path | None) -> BuiltReport:
         """Run the job's notebook on ``kernel`` and turn it into a page (or a failure)."""
         return self.finish(job, await self.run(kernel, job, pickled))
 
-    def finish(self, job: ReportJob, run: NotebookRun) -> Built:
+    def finish(self, job: ReportJob, run: NotebookRun) -> BuiltReport:
         """The page and twin of an executed notebook, or why it cannot be published."""
-        from kpinb.batch import export
+        from kpinb.batch.formats import page, twin
 
         if run.error is not None:
-            return Built(run.seconds, error=str(run.error), nb=run.nb)
-        twin = export.twin_of(run.nb)
-        problem = export.twin_mismatch(twin, job.files, self.period)
+            return BuiltReport(run.seconds, error=str(run.error), nb=run.nb)
+        twin_data = twin.twin_of(run.nb)
+        problem = twin.twin_mismatch(twin_data, job.files, self.period)
         if problem is None:
-            footer = export.page_footer(self.period, job.files.view)
-            title = str(twin.get("title", job.name)) if twin else job.name
-            html = export.notebook_html(self.exporter, run.nb, title=title, footer=footer)
-            fetched = export.external_fetches(html)
+            footer = page.page_footer(self.period, job.files.view)
+            title = str(twin_data.get("title", job.name)) if twin_data else job.name
+            html = page.export_page(self.exporter, run.nb, title=title, footer=footer)
+            fetched = page.external_fetches(html)
             if not fetched:
-                return Built(run.seconds, html=html, twin=twin)
+                return BuiltReport(run.seconds, html=html, twin=twin_data)
             problem = f"the page would fetch from another host: {', '.join(fetched[:3])}"
-        return Built(run.seconds, error=problem, nb=run.nb)
+        return BuiltReport(run.seconds, error=problem, nb=run.nb)
 
     @property
     def exporter(self) -> Any:
-        """kpinb's nbconvert exporter (:func:`kpinb.batch.export.make_exporter`), made once."""
+        """kpinb's nbconvert exporter (:func:`kpinb.batch.formats.page.make_exporter`), made
+        once."""
         if self._exporter is None:
-            from kpinb.batch.export import make_exporter
+            from kpinb.batch.formats.page import make_exporter
 
             self._exporter = make_exporter()
         return self._exporter

@@ -1,0 +1,5 @@
+"""Publishing (what a run leaves to read): the period folder and its lock
+(:mod:`.folder`), each report's files and state (:mod:`.reports`), the index
+(:mod:`.index`) with its at-a-glance figures (:mod:`.glance`), ``run.json``
+(:mod:`.manifest`), uploads to a URL (:mod:`.uploads`) and the period's packs
+(:mod:`.packs`)."""

@@ -16,23 +16,17 @@ import pandas as pd
 from kpinb.report import sentences as st
 from kpinb.report import twin
 from kpinb.report.render import ItemList, Section
+from kpinb.report.stories import story_of
 
 if TYPE_CHECKING:
     from kpinb.periods import Period
     from kpinb.workspace import Workspace
 
 
-MOVED_STATES = {
-    "improving_shift": "improving",
-    "worsening_shift": "conversation",
-    "trend_up": "trend",
-    "new": "new",
-}
-
-
 def _moved_state(block: dict[str, Any]) -> str:
     """What moved, in the words of the KPI's one story (twin ``story``)."""
-    return MOVED_STATES.get(block["story"], block["story"])
+    told = story_of(block["story"])
+    return told.moved if told else block["story"]
 
 
 def routine_section(
@@ -94,10 +88,17 @@ def action_sentence(ref: st.Ref, i: int, *, named: bool = False) -> st.Sentence:
     args = {"action": ref.txt(f"{i}.text"), "owner": ref.txt(f"{i}.owner")}
     if named:
         args["name"] = ref.txt(f"{i}.name")
-    key = "action_open_member" if named else "action_open"
+    dated, undated = ACTION_PHRASES[named]
     if ref.get(f"{i}.due") is None:
-        return st.say(f"{key}_undated", **args)
-    return st.say(key, due=ref.day(f"{i}.due"), **args)
+        return st.say(undated, **args)
+    return st.say(dated, due=ref.day(f"{i}.due"), **args)
+
+
+# the phrases of an open action (dated, undated), without and with the member's name
+ACTION_PHRASES = {
+    False: ("action_open", "action_open_undated"),
+    True: ("action_open_member", "action_open_member_undated"),
+}
 
 
 NOTE_FIELDS = ("what_moved", "why_moved", "expected_impact", "support_needed")
@@ -185,7 +186,7 @@ def questions_section(refs: list[st.Ref], data: dict[str, Any]) -> Section:
     for r, why in focus:
         kpi = r.txt("name")
         sentences.append(st.say("questions_intro", kpi=kpi, why=why))
-        sentences += [st.say(f"question_{kind}", kpi=kpi) for kind in _kinds(why, diagnosis)]
+        sentences += [st.say(QUESTION_PHRASES[kind], kpi=kpi) for kind in _kinds(why, diagnosis)]
     if not focus:
         sentences = [st.say("question_growth", n=n) for n in (1, 2, 3)]
     return Section("questions", "Coaching questions", tuple(sentences))
@@ -194,21 +195,28 @@ def questions_section(refs: list[st.Ref], data: dict[str, Any]) -> Section:
 def stall(block: dict[str, Any]) -> str | None:
     """Why a KPI deserves coaching questions: a shift, a plateau against its goal, a lean.
     None without a value in the period: no action is implied."""
-    told = block["story"]
-    if told in ("worsening_shift", "recovering"):
-        return "shift"
-    if told == "lean":
-        return "lean"
+    told = story_of(block["story"])
+    if told is None or told.stall is None:
+        return None
+    if told.stall != "plateau":
+        return told.stall
     goal = block["goal"]
     if (
         goal
-        and told == "routine"
         and block["trend"]["direction"] == "steady"
         and not goal["success"]
         and not goal["projected_success"]
     ):
         return "plateau"
     return None
+
+
+# the coaching question of each kind (a check-in's diagnosis names one)
+QUESTION_PHRASES = {
+    "execution": "question_execution",
+    "capability": "question_capability",
+    "dependency": "question_dependency",
+}
 
 
 def _kinds(why: str, diagnosis: str) -> tuple[str, ...]:

@@ -14,32 +14,13 @@ from kpinb.report import narrative as nv
 from kpinb.report import sentences as st
 from kpinb.report import twin
 from kpinb.report.render import Card, ChartBlock, ItemList, Section, chart_block
+from kpinb.report.stories import BADGE_WITHIN, PLAIN_CARD, story_of
 from kpinb.text import display_text
 
 if TYPE_CHECKING:
     from kpinb.analytics import Analysis
     from kpinb.periods import Period
     from kpinb.workspace import Workspace
-
-
-# the badge of each story (twin ``story``): what the card's sentences then tell
-BADGES = {
-    "improving_shift": "real improvement",
-    "worsening_shift": "real change, worth a conversation",
-    "easing": "above its usual level, easing back",
-    "recovering": "coming back toward its usual level",
-    "recovered": "back at its usual level",
-    "eased": "back at its usual level",
-    "trend_up": "improving trend",
-    "lean": "within its usual range, drifting",
-    "routine": "routine variation, no action needed",
-    "new": "building history",
-    "no_data": "no value in this period",
-    "withheld": "some figures not shown (group size)",
-    "suppressed": "not shown (group size)",
-}
-# a routine aggregate whose members or teams show shifts of their own
-BADGE_WITHIN = "routine overall, changes within"
 
 
 def refs(blocks: list[dict[str, Any]], base: str = "kpis") -> list[st.Ref]:
@@ -61,16 +42,15 @@ def block_ref(path: str, block: dict[str, Any]) -> st.Ref:
 
 def _card_status(block: dict[str, Any]) -> str:
     """Card colour from the KPI's story: improving, conversation (a shift), routine."""
-    polarity = twin.STORY_POLARITY.get(block["story"], 0)
-    if polarity > 0:
-        return "improving"
-    return "conversation" if block["story"] == "worsening_shift" else "routine"
+    told = story_of(block["story"])
+    return told.card if told else PLAIN_CARD
 
 
 def _badge(block: dict[str, Any], within: int) -> str:
-    if within and block["story"] in ("routine", "lean", "trend_up", "eased", "recovered"):
-        return BADGE_WITHIN
-    return BADGES.get(block["story"], "")
+    told = story_of(block["story"])
+    if told is None:
+        return ""
+    return BADGE_WITHIN if within and told.within_usual else told.badge
 
 
 def cards(
@@ -135,9 +115,8 @@ def _pair_sentence(ref: st.Ref, refs: list[st.Ref]) -> list[st.Sentence]:
     partner = next((r for r in refs if r.data["kpi_id"] == block.get("pair")), None)
     if block["kind"] != "leading" or partner is None or block["status"] == "no_data":
         return []
-    state = "improving" if _card_status(block) == "improving" else "steady"
-    if block["story"] in ("worsening_shift", "lean"):
-        state = "drifting"
+    told = story_of(block["story"])
+    state = told.pair if told else "steady"
     return [st.say("kpi_pair", kpi=ref.txt("name"), partner=partner.txt("name"), state=state)]
 
 
@@ -303,9 +282,8 @@ def _state(block: dict[str, Any]) -> str:
     """How a KPI serves a personal goal: improving, steady, worth a talk, or no values."""
     if block["level"] is None:
         return "none"
-    if block["story"] in ("worsening_shift", "recovering", "lean"):
-        return "conversation"
-    return "improving" if _card_status(block) == "improving" else "steady"
+    told = story_of(block["story"])
+    return told.goal if told else "steady"
 
 
 def notes_section(refs: list[st.Ref], period: st.Figure, per: Period) -> Section:

@@ -15,6 +15,7 @@ from kpinb.report import journal_sections, masking, sections, twin
 from kpinb.report import narrative as nv
 from kpinb.report import sentences as st
 from kpinb.report.render import Card, ChartBlock, ItemList, Section, chart_block
+from kpinb.report.stories import story_of
 
 if TYPE_CHECKING:
     from kpinb.analytics import Analysis
@@ -167,9 +168,10 @@ def _members_section(
     return Section("members", "Each member's trajectory", cards=tuple(cards))
 
 
-# stories that name a shift against the usual level (the team and department views
-# name the members or teams that have one)
-SHIFT_STORIES = ("improving_shift", "worsening_shift", "easing", "recovering")
+def _is_shift(block: dict[str, Any]) -> bool:
+    """A shift against the usual level: the team and department views name and count it."""
+    told = story_of(block["story"])
+    return told is not None and told.shift
 
 
 def _within(
@@ -180,7 +182,7 @@ def _within(
     counts: dict[str, int] = {}
     for group in groups:
         for block in group["kpis"]:
-            if block["story"] in SHIFT_STORIES:
+            if _is_shift(block):
                 counts[block["kpi_id"]] = counts.get(block["kpi_id"], 0) + 1
     data["shifts_within"] = [{"kpi_id": k, "count": n} for k, n in counts.items()]
     ref = st.Ref("shifts_within", data["shifts_within"])
@@ -206,7 +208,7 @@ def _conversations_section(data: dict[str, Any]) -> Section:
         for j, block in enumerate(member["kpis"]):
             ref = sections.block_ref(f"members[{i}].kpis[{j}]", block)
             name = st.text(f"members[{i}].name", member["name"])
-            if block["story"] in SHIFT_STORIES:
+            if _is_shift(block):
                 items.append(
                     st.say(
                         "member_shift",
@@ -567,7 +569,7 @@ def _team_line(
     ref = sections.block_ref(f"teams[{i}].kpis[{j}]", block)
     name = st.text(f"teams[{i}].name", team["name"])
     shift = []
-    if block["story"] in SHIFT_STORIES:
+    if _is_shift(block):
         shift = [
             st.say(
                 "exec_team_shift",

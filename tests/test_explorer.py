@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kpinb.analytics import analyse
+from kpinb.analytics import MOVE_STATUSES, analyse
 from kpinb.errors import Problem
 from kpinb.explorer import forms, preview, tables
 from kpinb.explorer.app import PAGE, SHOWN, Explorer
@@ -49,7 +49,7 @@ def copy(tmp_path) -> Path:
 
 def test_every_shift_unusual_week_and_goal_of_the_period_is_listed(changed, analysis) -> None:
     s = analysis.summary[analysis.summary["scope"].isin(["employee", "team"])]
-    shifted = s[s["status"].isin(tables.SHIFT_STATUSES)]
+    shifted = s[s["status"].isin(MOVE_STATUSES)]
     rows = changed[changed["what"] == "shift"]
     assert len(rows) == len(shifted) > 0
     assert set(zip(rows["scope_id"], rows["kpi_id"], rows["status"], strict=True)) == set(

@@ -117,17 +117,22 @@ def _block(
             "out_of_range": int(row["out_of_range"]),
         },
         "withheld": [w for w in str(row.get("withheld") or "").split(",") if w],
-        "definition_changes": [
-            {
-                "version": v,
-                "effective_from": iso(spec.version_start(v)),
-                "change": spec.versions[v - 2].change,
-            }
-            for v in range(2, len(spec.versions) + 2)
-            # a version in force before the series' first point is its first definition
-            if first is None or pd.isna(first) or spec.version_start(v) > pd.Timestamp(first)
-        ],
+        "definition_changes": definition_changes(spec, first),
     }
+
+
+def definition_changes(spec: KpiSpec, first: Any) -> list[dict[str, Any]]:
+    """The twin's ``definition_changes`` of a KPI whose series starts at ``first``: a
+    version in force before the series' first point is its first definition."""
+    return [
+        {
+            "version": v,
+            "effective_from": iso(spec.version_start(v)),
+            "change": spec.versions[v - 2].change,
+        }
+        for v in range(2, len(spec.versions) + 2)
+        if first is None or pd.isna(first) or spec.version_start(v) > pd.Timestamp(first)
+    ]
 
 
 def _latest(row: dict[str, Any], dec: int) -> dict[str, Any] | None:

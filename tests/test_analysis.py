@@ -475,8 +475,8 @@ def test_team_charts_leave_out_incomplete_weeks(monkeypatch: pytest.MonkeyPatch)
     multiples carry no value for the 4 weeks where a member sent none, so a sum that
     falls only because data is missing is never drawn as a dip."""
     from kpinb.report import facade as report
-    from kpinb.report.sections import kpis, team
     from kpinb.report.render import ChartBlock
+    from kpinb.report.sections import kpis, team
 
     drawn: list[dict] = []
 

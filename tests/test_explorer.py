@@ -193,6 +193,25 @@ def test_the_chart_is_the_reports_with_a_tooltip_on_every_week(ws, analysis) -> 
     assert "marks" in bundle[preview.VEGA_MIME]
 
 
+def test_the_chart_marks_definition_changes_as_the_report_does(ws, analysis) -> None:
+    """A KPI whose definition changed inside the window: the explorer's chart draws the
+    same marker as the report's card chart (both from ``kpinb.report.chart_data``)."""
+    kpi = "first_response_hours"
+    for eid in ws.people["employee_id"].astype(str):
+        chosen = preview.subject(view="manager", person=eid)
+        report = preview.preview(ws, chosen, "2026-Q3", analysis)
+        block = next((b for b in report.to_json()["kpis"] if b["kpi_id"] == kpi), None)
+        if block and block["definition_changes"] and block["level"]:
+            break
+    else:
+        pytest.fail("no report of the test workspace shows a definition change")
+    label = f"definition v{block['definition_changes'][0]['version']}"
+    spec = preview.kpi_chart(ws, analysis, chosen, kpi).to_dict()
+    drawn = [d.get("label") for data in spec["datasets"].values() for d in data]
+    assert label in drawn
+    assert label in report.to_html()  # the report's chart text says it too
+
+
 def test_the_executive_chart_uses_the_masked_tables(ws, analysis) -> None:
     chosen = preview.subject(view="executive", team="T01")
     points, _ = preview.chart_data(analysis, chosen, "revenue_closed")

@@ -320,8 +320,8 @@ def test_a_person_without_values_gets_a_starting_report(demo_ws: Workspace) -> N
 
 
 def test_open_action_sentences_with_and_without_a_due_date() -> None:
-    from kpinb.report.sections import journal
     from kpinb.report import sentences as st
+    from kpinb.report.sections import journal
 
     actions = [
         {"name": "Ada", "text": "Shadow a colleague", "owner": "Ada", "due": None},

@@ -100,18 +100,19 @@ def kpi_chart(ws: Workspace, analysis: Analysis, chosen: Subject, kpi_id: str) -
     tooltip on each point: the week, its value, the usual range and any rule hit."""
     import altair as alt
 
-    from kpinb.report import chart_data, charts, twin
+    from kpinb.report import charts, twin
+    from kpinb.report.chart_data import definition_markers, window_start
 
     per = analysis.period
     points, row = chart_data(analysis, chosen, kpi_id)
     spec = ws.kpis[kpi_id]
-    first = chart_data.window_start(per, row.get("baseline_start"))
+    first = window_start(per, row.get("baseline_start"))
     pts = points[(points["period"] >= first) & ~points["incomplete"].astype(bool)]
     frame = charts.fill_gaps(
         pts.rename(columns={"smoothed": "level"})[["period", "value", "level"]], spec.cadence
     )
     changes = twin.definition_changes(spec, points["period"].min() if len(points) else None)
-    markers = chart_data.definition_markers(changes, frame["period"].min())
+    markers = definition_markers(changes, frame["period"].min())
     limits = _limits(row, pts)
     target = _target(analysis, chosen, kpi_id)
     unusual = [

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from kpinb.analytics import analyse
+from kpinb.analytics import READABLE_STATUSES, analyse
 from kpinb.kpis import KpiSpec
 from kpinb.workspace import Workspace
 
@@ -44,7 +44,7 @@ TRIALS = 10  # win rate: games per week
 P0 = 0.6
 KPI_ID = "k"
 
-STATUSES = ("improving_shift", "worsening_shift", "returned", "routine")
+STATUSES = READABLE_STATUSES  # the statuses that say something about the period
 
 
 @dataclass(frozen=True)

@@ -475,8 +475,8 @@ def test_team_charts_leave_out_incomplete_weeks(monkeypatch: pytest.MonkeyPatch)
     multiples carry no value for the 4 weeks where a member sent none, so a sum that
     falls only because data is missing is never drawn as a dip."""
     from kpinb.report import facade as report
-    from kpinb.report import sections, views
     from kpinb.report.render import ChartBlock
+    from kpinb.report.sections import kpis, team
 
     drawn: list[dict] = []
 
@@ -484,8 +484,8 @@ def test_team_charts_leave_out_incomplete_weeks(monkeypatch: pytest.MonkeyPatch)
         drawn.append(chart.to_dict())
         return ChartBlock("", description, caption)
 
-    monkeypatch.setattr(sections, "chart_block", capture)
-    monkeypatch.setattr(views, "chart_block", capture)
+    monkeypatch.setattr(kpis, "chart_block", capture)
+    monkeypatch.setattr(team, "chart_block", capture)
     series = {(f"E{i}", "k"): noise(20 + i, sd=1) for i in range(6)}
     ws = workspace(series, {"k": spec("k", rollup="sum")})
     ws = _drop(_drop(ws, "E0", [44, 47]), "E1", [49, 50])

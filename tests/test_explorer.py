@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kpinb.analytics import analyse
+from kpinb.analytics import MOVE_STATUSES, analyse
 from kpinb.errors import Problem
 from kpinb.explorer import forms, preview, tables
 from kpinb.explorer.app import PAGE, SHOWN, Explorer
@@ -49,7 +49,7 @@ def copy(tmp_path) -> Path:
 
 def test_every_shift_unusual_week_and_goal_of_the_period_is_listed(changed, analysis) -> None:
     s = analysis.summary[analysis.summary["scope"].isin(["employee", "team"])]
-    shifted = s[s["status"].isin(tables.SHIFT_STATUSES)]
+    shifted = s[s["status"].isin(MOVE_STATUSES)]
     rows = changed[changed["what"] == "shift"]
     assert len(rows) == len(shifted) > 0
     assert set(zip(rows["scope_id"], rows["kpi_id"], rows["status"], strict=True)) == set(
@@ -191,6 +191,25 @@ def test_the_chart_is_the_reports_with_a_tooltip_on_every_week(ws, analysis) -> 
     bundle = preview.vega_bundle(chart)
     assert bundle[preview.VEGA_MIME]["$schema"].endswith("/vega/v5.json")
     assert "marks" in bundle[preview.VEGA_MIME]
+
+
+def test_the_chart_marks_definition_changes_as_the_report_does(ws, analysis) -> None:
+    """A KPI whose definition changed inside the window: the explorer's chart draws the
+    same marker as the report's card chart (both from ``kpinb.report.chart_data``)."""
+    kpi = "first_response_hours"
+    for eid in ws.people["employee_id"].astype(str):
+        chosen = preview.subject(view="manager", person=eid)
+        report = preview.preview(ws, chosen, "2026-Q3", analysis)
+        block = next((b for b in report.to_json()["kpis"] if b["kpi_id"] == kpi), None)
+        if block and block["definition_changes"] and block["level"]:
+            break
+    else:
+        pytest.fail("no report of the test workspace shows a definition change")
+    label = f"definition v{block['definition_changes'][0]['version']}"
+    spec = preview.kpi_chart(ws, analysis, chosen, kpi).to_dict()
+    drawn = [d.get("label") for data in spec["datasets"].values() for d in data]
+    assert label in drawn
+    assert label in report.to_html()  # the report's chart text says it too
 
 
 def test_the_executive_chart_uses_the_masked_tables(ws, analysis) -> None:

@@ -15,7 +15,7 @@ import pytest
 
 from kpinb.report import narrative as nv
 from kpinb.report import sentences as st
-from kpinb.report import twin
+from kpinb.report import stories
 
 
 @pytest.mark.parametrize(
@@ -219,7 +219,7 @@ def ref(**changes: Any) -> st.Ref:
         for part in path:
             target = target[part]
         target[last] = value
-    block["story"] = twin.story(block)  # as the twin derives it from the block
+    block["story"] = stories.tell(block)  # as the twin derives it from the block
     return st.Ref(
         "kpis[0]",
         block,
@@ -586,7 +586,7 @@ def test_kpi_without_values_in_the_period_says_so_and_implies_no_action() -> Non
     """A no_data KPI whose last weeks (before the period) formed a streak and a trend:
     its card says there is no value, the headline does not cite the old streak, and it
     raises no coaching question."""
-    from kpinb.report import journal_sections
+    from kpinb.report.sections import journal
 
     r = ref(
         status="no_data",
@@ -601,6 +601,4 @@ def test_kpi_without_values_in_the_period_says_so_and_implies_no_action() -> Non
         "period and no action is implied; the latest is 41.0 kEUR in the week of 22 Jun 2026."
     ]
     assert [s.key for s in nv.headline([r], PERIOD)] == ["headline_start"]
-    data = {"routine": {"checkin": None}}
-    journal_sections.questions_section([r], data)
-    assert data["questions"] == []
+    assert journal.questions([r], None).data["questions"] == []

@@ -320,18 +320,18 @@ def test_a_person_without_values_gets_a_starting_report(demo_ws: Workspace) -> N
 
 
 def test_open_action_sentences_with_and_without_a_due_date() -> None:
-    from kpinb.report import journal_sections
     from kpinb.report import sentences as st
+    from kpinb.report.sections import journal
 
     actions = [
         {"name": "Ada", "text": "Shadow a colleague", "owner": "Ada", "due": None},
         {"name": "Ada", "text": "Book training", "owner": "your manager", "due": "2026-10-14"},
     ]
     ref = st.Ref("open_actions", actions)
-    assert journal_sections.action_sentence(ref, 0).text == (
+    assert journal.action_sentence(ref, 0).text == (
         "Shadow a colleague (owner: Ada, no due date yet)."
     )
-    dated = journal_sections.action_sentence(ref, 1, named=True)
+    dated = journal.action_sentence(ref, 1, named=True)
     assert dated.text == "Ada: Book training (owner: your manager, due 14 Oct 2026)."
     assert [f.path for f in dated.figures] == [
         "open_actions[1].name",

@@ -509,12 +509,12 @@ def test_no_badge_points_against_both_the_change_and_the_trend(
 ) -> None:
     """A card's badge, read as good news (+1) or a topic to talk about (-1), never points
     one way while the quarter's change and the trend both point the other."""
-    from kpinb.report.sections import BADGES
+    from kpinb.report.stories import STORIES
 
     checked = 0
     for report in reports:
         for block in report.to_json()["kpis"]:
-            way = BADGE_WAY.get(BADGES.get(block["story"], ""), 0)
+            way = BADGE_WAY.get(STORIES[block["story"]].badge, 0)
             change = block["change"]
             if not way or not change or not change["absolute"]:
                 continue

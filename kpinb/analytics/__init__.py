@@ -8,13 +8,24 @@ goal scores, data quality, and the executive masking (docs/analytics.md).
 from kpinb.analytics.analysis import Analysis, analyse, split_by
 from kpinb.analytics.goals import SUCCESS
 from kpinb.analytics.goals import score as goal_score
-from kpinb.analytics.signals import BASELINE_LOCKED, STATUSES
+from kpinb.analytics.signals import BASELINE_LOCKED
+from kpinb.analytics.statuses import (
+    HELD_STATUSES,
+    KPI_STATUSES,
+    MOVE_STATUSES,
+    READABLE_STATUSES,
+    Status,
+)
 
 __all__ = [
     "BASELINE_LOCKED",
-    "STATUSES",
+    "HELD_STATUSES",
+    "KPI_STATUSES",
+    "MOVE_STATUSES",
+    "READABLE_STATUSES",
     "SUCCESS",
     "Analysis",
+    "Status",
     "analyse",
     "goal_score",
     "split_by",

@@ -22,6 +22,7 @@ import pandas as pd
 from kpinb.analytics import goals, quality, rollup, series, signals, trend
 from kpinb.analytics.executive import masked
 from kpinb.analytics.series import KEY_COLS
+from kpinb.analytics.statuses import HELD_STATUSES
 from kpinb.kpis import KpiSpec
 from kpinb.periods import Period, parse_period
 
@@ -210,7 +211,7 @@ def _summarise(
     summary["status"] = summary["status"].mask(summary["n_in_period"] == 0, "no_data")
     summary["shift_direction"] = status["shift_direction"].fillna(0).astype(int)
     summary["returned_after_previous"] = status["returned_after_previous"].fillna(False)
-    summary["shift_holds"] = summary["status"].isin(["improving_shift", "worsening_shift"])
+    summary["shift_holds"] = summary["status"].isin(HELD_STATUSES)
     summary = summary.join(_history(rows))
     summary = summary.join(_quality(points, summary, period))
     return _tidy(summary), rows

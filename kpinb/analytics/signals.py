@@ -36,6 +36,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from kpinb.analytics.statuses import MOVE_STATUSES
+
 BASELINE_MAX = 40  # the baseline: at most the last 40 points before the period
 BASELINE_LOCKED = 20  # locked limits (and a shift verdict) from this many
 MIN_POINTS = 6  # trial limits from this many (fewer: no limits)
@@ -430,16 +432,6 @@ def earlier_move(points: pd.DataFrame, previous: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame({"previous_shift": held.astype(np.int8), "back_to_normal": back})
 
 
-STATUSES = (
-    "improving_shift",
-    "worsening_shift",
-    "returned",
-    "routine",
-    "not_enough_history",
-    "no_data",
-)
-
-
 def _unranked(
     points: pd.DataFrame,
     index: pd.Index,
@@ -549,7 +541,7 @@ def statuses(
     return pd.DataFrame(
         {
             "status": status.astype(object),
-            "shift_direction": np.where(np.isin(status, STATUSES[:3]), direction, 0),
+            "shift_direction": np.where(np.isin(status, MOVE_STATUSES), direction, 0),
             "returned_after_previous": returned_after & (status == "returned"),
         },
         index=idx,

@@ -16,23 +16,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from kpinb.analytics import SUCCESS
+from kpinb.analytics import KPI_STATUSES, READABLE_STATUSES, SUCCESS
 
 if TYPE_CHECKING:
     from kpinb.kpis import KpiSpec
     from kpinb.periods import Period
 
 # how a status reads in the pack (never a verdict: a shift opens a conversation)
-STATUS_LABELS = {
-    "improving_shift": "improving shift",
-    "worsening_shift": "shift to talk about",
-    "returned": "back at the usual level",
-    "routine": "routine",
-    "not_enough_history": "too new to read",
-    "no_data": "no value this period",
-}
-# statuses that say something about the period (a locked baseline and a value)
-READABLE = ("improving_shift", "worsening_shift", "returned", "routine")
+STATUS_LABELS = {s.name: s.label for s in KPI_STATUSES.values()}
 MISSING_SHARE = 0.25  # a quarter of a KPI's expected points absent is a gap under a rating
 
 KPI_COLUMNS = (
@@ -94,7 +85,7 @@ def direction_of(statuses: pd.Series) -> str:
         return "improving"
     if down:
         return "worsening"
-    return "steady" if values & set(READABLE) else "thin"
+    return "steady" if values & set(READABLE_STATUSES) else "thin"
 
 
 def person_evidence(kpi_rows: pd.DataFrame) -> pd.DataFrame:

@@ -24,13 +24,15 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from kpinb.calibration.evidence import MISSING_SHARE, READABLE
+from kpinb.analytics import KPI_STATUSES, MOVE_STATUSES, READABLE_STATUSES
+from kpinb.calibration.evidence import MISSING_SHARE
 
 if TYPE_CHECKING:
     from kpinb.periods import Period
 
 PROMPT_COLUMNS = ("scope", "id", "name", "department", "prompt", "question", "rests_on")
-SHIFTS = {1: "improving_shift", -1: "worsening_shift"}
+# the status of a shift that holds, by its direction (+1 improving, -1 worsening)
+SHIFTS = {s.polarity: s.name for s in KPI_STATUSES.values() if s.holds}
 
 
 def _day(value: object) -> str:
@@ -124,7 +126,7 @@ def _one_kpi(person: pd.Series, rows: pd.DataFrame, median: float) -> tuple[str,
     if pd.isna(person["rating"]) or person["standing"] == 0:
         return None
     way = int(person["standing"])
-    readable = rows[rows["status"].isin(READABLE)]
+    readable = rows[rows["status"].isin(READABLE_STATUSES)]
     moved = _moved(rows, way)
     if len(moved) != 1 or len(readable) < 2:
         return None
@@ -144,7 +146,7 @@ def _one_kpi(person: pd.Series, rows: pd.DataFrame, median: float) -> tuple[str,
 def _dependency(
     person: pd.Series, rows: pd.DataFrame, flags: pd.DataFrame
 ) -> tuple[str, str, str] | None:
-    shifted = rows[rows["status"].isin(("improving_shift", "worsening_shift", "returned"))]
+    shifted = rows[rows["status"].isin(MOVE_STATUSES)]
     reasons = []
     names = dict(zip(rows["kpi_id"], rows["kpi"], strict=True))
     for _, flag in flags.iterrows():
@@ -207,7 +209,7 @@ def _gaps(person: pd.Series, rows: pd.DataFrame) -> tuple[str, str, str] | None:
         expected = int(r["expected_in_period"])
         if expected and int(r["missing_in_period"]) / expected >= MISSING_SHARE:
             notes.append(f"{r['kpi']}: {int(r['missing_in_period'])} of {expected} values absent")
-    if len(rows) and not rows["status"].isin(READABLE).any() and not notes:
+    if len(rows) and not rows["status"].isin(READABLE_STATUSES).any() and not notes:
         notes.append("no KPI has enough history to read this period")
     if not notes:
         return None

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from kpinb.analytics.signals import STATUSES as _STATUSES
+from kpinb.analytics import MOVE_STATUSES
 from kpinb.report import build_report
 from kpinb.scopes import SCOPE_VIEWS
 
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 
 VIEWS = ("employee", "manager", "executive")
 VEGA_MIME = "application/vnd.vega.v5+json"  # what JupyterLab renders (with tooltips) built in
-_SHIFTS = {"improving_shift", "worsening_shift", "returned"} & set(_STATUSES)
 
 
 @dataclass(frozen=True)
@@ -96,22 +95,24 @@ def chart_data(analysis: Analysis, chosen: Subject, kpi_id: str) -> tuple[pd.Dat
 
 def kpi_chart(ws: Workspace, analysis: Analysis, chosen: Subject, kpi_id: str) -> alt.LayerChart:
     """The KPI's trend chart as the report draws it (``kpinb.report.charts.trend_chart``:
-    values, smoothed level, usual range, target, unusual weeks, shift onset), with a
+    values, smoothed level, usual range, target, definition changes, unusual weeks,
+    shift onset; the window and markers from :mod:`kpinb.report.chart_data`), with a
     tooltip on each point: the week, its value, the usual range and any rule hit."""
     import altair as alt
 
-    from kpinb.report import charts
+    from kpinb.report import charts, twin
+    from kpinb.report.chart_data import definition_markers, window_start
 
     per = analysis.period
     points, row = chart_data(analysis, chosen, kpi_id)
     spec = ws.kpis[kpi_id]
-    first = per.start - pd.DateOffset(months=9)
-    if row and pd.notna(row.get("baseline_start")):
-        first = min(first, pd.Timestamp(row["baseline_start"]))
+    first = window_start(per, row.get("baseline_start"))
     pts = points[(points["period"] >= first) & ~points["incomplete"].astype(bool)]
     frame = charts.fill_gaps(
         pts.rename(columns={"smoothed": "level"})[["period", "value", "level"]], spec.cadence
     )
+    changes = twin.definition_changes(spec, points["period"].min() if len(points) else None)
+    markers = definition_markers(changes, frame["period"].min())
     limits = _limits(row, pts)
     target = _target(analysis, chosen, kpi_id)
     unusual = [
@@ -119,7 +120,7 @@ def kpi_chart(ws: Workspace, analysis: Analysis, chosen: Subject, kpi_id: str) -
         for p, v, r in zip(pts["period"], pts["value"], pts["rules"].astype(str), strict=True)
         if "beyond_limit" in r
     ]
-    onset = row.get("shift_onset") if row.get("status") in _SHIFTS else None
+    onset = row.get("shift_onset") if row.get("status") in MOVE_STATUSES else None
     end = frame["period"].max() if len(frame) else per.end
     chart = charts.trend_chart(
         frame,
@@ -128,6 +129,7 @@ def kpi_chart(ws: Workspace, analysis: Analysis, chosen: Subject, kpi_id: str) -
         description=f"{spec.name} ({spec.unit}) over time, with its usual range",
         limits=limits,
         target=target,
+        markers=markers,
         review=charts.Span(per.start, min(per.end, end), per.label),
         unusual=unusual,
         shift=pd.Timestamp(onset) if onset is not None and pd.notna(onset) else None,

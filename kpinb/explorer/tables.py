@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from kpinb.analytics import SUCCESS
+from kpinb.analytics import MOVE_STATUSES, SUCCESS
 
 if TYPE_CHECKING:
     from kpinb.analytics import Analysis
@@ -38,7 +38,6 @@ CHANGE_COLUMNS = (
 )
 # the kinds of finding, in the order the table lists them
 WHAT = ("shift", "unusual week", "goal", "data quality")
-SHIFT_STATUSES = ("improving_shift", "worsening_shift", "returned")
 SCOPES = ("employee", "team")
 QUALITY_COLUMNS = (
     "severity",
@@ -157,7 +156,7 @@ def _keys(frame: pd.DataFrame) -> dict[str, pd.Series]:
 
 
 def _shifts(summary: pd.DataFrame) -> pd.DataFrame:
-    rows = summary[summary["status"].isin(SHIFT_STATUSES)]
+    rows = summary[summary["status"].isin(MOVE_STATUSES)]
     direction = np.where(rows["shift_direction"].to_numpy() > 0, "improving", "worsening")
     size = rows["shift_size"].to_numpy(dtype=float)
     detail = [

@@ -25,10 +25,10 @@ from kpinb.journal.entries import (
     open_actions,
 )
 from kpinb.journal.records import (
+    ACTION_STATUSES,
     CHECKIN_COLUMNS,
     DIAGNOSES,
     ENTRY_FIELDS,
-    STATUSES,
     Action,
     Entry,
     check_entry,
@@ -46,13 +46,13 @@ from kpinb.journal.store import (
 
 __all__ = [
     "ACTION_COLUMNS",
+    "ACTION_STATUSES",
     "CHECKIN_COLUMNS",
     "DECISION_COLUMNS",
     "DIAGNOSES",
     "ENTRY_FIELDS",
     "LATEST_COLUMNS",
     "SCHEMA_VERSION",
-    "STATUSES",
     "Action",
     "Entry",
     "ImportResult",

@@ -26,9 +26,9 @@ import pandas as pd
 
 from kpinb.errors import JournalError, Problem
 from kpinb.journal.records import (
+    ACTION_STATUSES,
     CHECKIN_COLUMNS,
     ENTRY_FIELDS,
-    STATUSES,
     Action,
     Entry,
     action_values,
@@ -102,8 +102,8 @@ def edit_entry(
 
 def close_action(root: str | Path, action_id: int, *, status: str = "done", note: str = "") -> int:
     """Write a new version of action ``action_id`` with ``status``; returns its number."""
-    if status not in STATUSES:
-        raise JournalError(f"status '{status}' is not one of {', '.join(STATUSES)}")
+    if status not in ACTION_STATUSES:
+        raise JournalError(f"status '{status}' is not one of {', '.join(ACTION_STATUSES)}")
     with writer(root) as conn, transaction(conn):
         row = conn.execute(
             "SELECT version, text, owner, due, status FROM action_versions WHERE action_id = ? "

@@ -20,7 +20,7 @@ from kpinb.journal.sheets import unneutralise
 from kpinb.text import clean_text
 
 DIAGNOSES = ("execution", "capability", "dependency", "none")
-STATUSES = ("open", "done", "dropped")
+ACTION_STATUSES = ("open", "done", "dropped")
 ENTRY_FIELDS = ("what_moved", "why_moved", "expected_impact", "support_needed", "diagnosis")
 CHECKIN_COLUMNS = (
     "date", "employee_id", "author", *ENTRY_FIELDS,
@@ -127,11 +127,11 @@ def _action_problems(action: Action) -> list[tuple[str, str, str]]:
         if not value.strip():
             found.append((col, f"{col} is empty", f"fill in {col} for every action"))
     found += [("action_due", p, f) for p, f in _date_problem(action.due)]
-    if action.status not in STATUSES:
+    if action.status not in ACTION_STATUSES:
         found.append(
             (
                 "action_status",
-                f"status '{action.status}' is not one of {', '.join(STATUSES)}",
+                f"status '{action.status}' is not one of {', '.join(ACTION_STATUSES)}",
                 "use open, done or dropped",
             )
         )

@@ -13,8 +13,9 @@ from typing import Any
 import pandas as pd
 
 from kpinb.kpis import is_percent
+from kpinb.report import stories
 from kpinb.report.sentences import Figure, Ref, Sentence, say, values_word
-from kpinb.report.twin import STORY_POLARITY
+from kpinb.report.stories import PHRASE_BACK_AFTER, PHRASE_TRIAL, story_of
 
 
 def headline(refs: list[Ref], period: Figure, *, limit: int = 3) -> list[Sentence]:
@@ -46,7 +47,7 @@ def headline(refs: list[Ref], period: Figure, *, limit: int = 3) -> list[Sentenc
 
 def polarity(ref: Ref) -> int:
     """+1 when the KPI's story is good news, -1 when it is a topic to talk about."""
-    return STORY_POLARITY.get(ref.get("story"), 0)
+    return stories.polarity(ref.get("story"))
 
 
 def _best_progress(ref: Ref) -> tuple[float, Sentence | None]:
@@ -78,7 +79,8 @@ def _best_progress(ref: Ref) -> tuple[float, Sentence | None]:
 
 
 def _strength(ref: Ref, period: Figure) -> Sentence | None:
-    if not ref.has("level") or ref.get("story") not in ("routine", "eased"):
+    told = story_of(ref.get("story"))
+    if not ref.has("level") or told is None or not told.strength:
         return None
     if not ref.has("limits"):
         return None
@@ -209,13 +211,16 @@ def delta_unit(unit: str) -> str:
 
 
 def _status(ref: Ref, within: int) -> list[Sentence]:
-    told = ref.get("story")
-    if told == "new":
+    """The card's status sentence: the phrase of the KPI's story (:mod:`stories`)."""
+    told = story_of(ref.get("story"))
+    if told is None:
+        return []
+    if told.phrase == "kpi_new":
         if ref.has("limits") and ref.get("limits.kind") == "trial":
             word = values_word(ref.cadence)
             return [
                 say(
-                    "kpi_trial",
+                    PHRASE_TRIAL,
                     n=ref.count("limits.baseline_points", values_word(ref.cadence, 1), word),
                     needed=ref.count("limits.needed", values_word(ref.cadence, 1), word),
                     **_range(ref),
@@ -223,39 +228,34 @@ def _status(ref: Ref, within: int) -> list[Sentence]:
             ]
         return [
             say(
-                "kpi_new",
+                told.phrase,
                 n=ref.count("points", values_word(ref.cadence, 1), values_word(ref.cadence)),
                 single=ref.get("points") == 1,
             )
         ]
     if not ref.has("limits"):
         return []
-    if told in ("improving_shift", "worsening_shift", "easing", "recovering"):
-        return [say(f"kpi_{told}", **_shift_figures(ref))]
-    if told in ("recovered", "eased") and ref.has("shift") and ref.get("shift.after_previous"):
+    if told.shift:
+        return [say(told.phrase, **_shift_figures(ref))]
+    dip = told.name == "recovered"  # back after a dip (eased: after a high stretch)
+    if told.phrase == "kpi_came_and_went":
+        if ref.has("shift") and ref.get("shift.after_previous"):
+            return [say(PHRASE_BACK_AFTER, previous=ref.txt("shift.previous_period"), dip=dip)]
         return [
             say(
-                "kpi_back_after",
-                previous=ref.txt("shift.previous_period"),
-                dip=told == "recovered",
-            )
-        ]
-    if told in ("recovered", "eased"):
-        return [
-            say(
-                "kpi_came_and_went",
+                told.phrase,
                 onset=ref.when("shift.onset"),
                 centre=ref.num("limits.centre"),
-                dip=told == "recovered",
+                dip=dip,
                 **_range(ref),
             )
         ]
     return [
         say(
-            "kpi_routine",
+            told.phrase,
             start=ref.when("limits.baseline_start"),
             end=ref.when("limits.baseline_end"),
-            settled=told == "routine" and not within,
+            settled=told.name == "routine" and not within,
             **_range(ref),
         )
     ]
@@ -263,7 +263,8 @@ def _status(ref: Ref, within: int) -> list[Sentence]:
 
 def _unusual(ref: Ref) -> list[Sentence]:
     """Wheeler's rules as what they are: one unusual week, or a run, never a shift."""
-    if ref.get("story") not in ("routine", "trend_up", "lean", "eased", "recovered"):
+    told = story_of(ref.get("story"))
+    if told is None or not told.within_usual:
         return []
     if ref.has("shift") and ref.get("shift.after_previous"):
         return []  # against limits holding the previous period's move: not news

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from kpinb.analytics import BASELINE_LOCKED, SUCCESS, split_by
+from kpinb.analytics import BASELINE_LOCKED, MOVE_STATUSES, SUCCESS, split_by
 from kpinb.report import sentences as st
+from kpinb.report.stories import tell
 
 if TYPE_CHECKING:
     from kpinb.analytics import Analysis
@@ -49,7 +50,7 @@ def blocks_of(ws: Workspace, part: Analysis) -> list[dict[str, Any]]:
             part.period,
             first.get(kpi),
         )
-        out.append({**block, "story": story(block)})
+        out.append({**block, "story": tell(block)})
     return out
 
 
@@ -116,17 +117,22 @@ def _block(
             "out_of_range": int(row["out_of_range"]),
         },
         "withheld": [w for w in str(row.get("withheld") or "").split(",") if w],
-        "definition_changes": [
-            {
-                "version": v,
-                "effective_from": iso(spec.version_start(v)),
-                "change": spec.versions[v - 2].change,
-            }
-            for v in range(2, len(spec.versions) + 2)
-            # a version in force before the series' first point is its first definition
-            if first is None or pd.isna(first) or spec.version_start(v) > pd.Timestamp(first)
-        ],
+        "definition_changes": definition_changes(spec, first),
     }
+
+
+def definition_changes(spec: KpiSpec, first: Any) -> list[dict[str, Any]]:
+    """The twin's ``definition_changes`` of a KPI whose series starts at ``first``: a
+    version in force before the series' first point is its first definition."""
+    return [
+        {
+            "version": v,
+            "effective_from": iso(spec.version_start(v)),
+            "change": spec.versions[v - 2].change,
+        }
+        for v in range(2, len(spec.versions) + 2)
+        if first is None or pd.isna(first) or spec.version_start(v) > pd.Timestamp(first)
+    ]
 
 
 def _latest(row: dict[str, Any], dec: int) -> dict[str, Any] | None:
@@ -189,7 +195,7 @@ def _shift(row: dict[str, Any], dec: int, per: Period) -> dict[str, Any] | None:
     """The move the status names: which way, when it began, how far from the usual level;
     ``after_previous``: back at the usual level after the previous period moved."""
     direction = int(row.get("shift_direction") or 0)
-    if direction == 0 or row["status"] not in SHIFT_STATUSES:
+    if direction == 0 or row["status"] not in MOVE_STATUSES:
         return None
     after = bool(row.get("returned_after_previous"))
     return {
@@ -200,47 +206,6 @@ def _shift(row: dict[str, Any], dec: int, per: Period) -> dict[str, Any] | None:
         "onset": None if after else iso(row["shift_onset"]),
         "size": None if after else _num(row["shift_size"], dec),
     }
-
-
-SHIFT_STATUSES = ("improving_shift", "worsening_shift", "returned")
-# the story a KPI's parts tell, and its direction: +1 good news, -1 a topic to talk about
-STORY_POLARITY = {
-    "improving_shift": 1,
-    "trend_up": 1,
-    "recovered": 1,
-    "worsening_shift": -1,
-    "lean": -1,
-}
-
-
-def story(block: dict[str, Any]) -> str:
-    """The one story of a KPI that its badge, card, headline, routine and questions tell.
-
-    From the status (against the person's own recent normal), then the trend. A badge
-    never points one way while the quarter's change and the trend both point the other:
-    such a shift is told as easing back or recovering instead.
-    """
-    status, trend = block["status"], block["trend"]["direction"]
-    if status in ("no_data", "withheld", "suppressed"):
-        return status
-    if status == "not_enough_history":
-        return "new"
-    shift = block["shift"] or {}
-    if status == "returned":
-        told = "recovered" if shift.get("direction") == "worsening" else "eased"
-    elif status == "improving_shift":
-        told = "improving_shift"
-    elif status == "worsening_shift":
-        told = "worsening_shift"
-    else:
-        told = {"improving": "trend_up", "worsening": "lean"}.get(trend, "routine")
-    change = block["change"]
-    better = None if not change or not change["absolute"] else bool(change["better"])
-    polarity = STORY_POLARITY.get(told, 0)
-    trend_sign = {"improving": 1, "worsening": -1}.get(trend, 0)
-    if polarity and better is not None and (1 if better else -1) == -polarity == trend_sign:
-        return {"improving_shift": "easing", "worsening_shift": "recovering"}.get(told, "routine")
-    return told
 
 
 def _best(row: dict[str, Any], dec: int) -> dict[str, Any] | None:

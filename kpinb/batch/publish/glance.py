@@ -3,9 +3,9 @@
 Worked out once, when the report is published (:func:`kpinb.batch.publish.reports.publish`
 keeps the figures in the report's state record), so the index never rereads the twins:
 
-* ``shifts_up`` / ``shifts_down``: KPIs whose story (docs/report-json.md) is a real
-  improvement (``improving_shift``) or a real change worth a conversation
-  (``worsening_shift``);
+* ``shifts_up`` / ``shifts_down``: KPIs whose story (docs/report-json.md) the story
+  vocabulary (:mod:`kpinb.report.stories`, ``glance``) counts as a shift up (a real
+  improvement) or down (a real change worth a conversation);
 * ``goals`` / ``goals_met``: KPIs with a scored goal, and those scoring 0.7 or more
   (the goal's ``success``);
 * ``notes``: the sentences of the report's "Data notes" section, the all-clear left out.
@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+
+from kpinb.report.stories import story_of
 
 GLANCE_KEYS = ("shifts_up", "shifts_down", "goals", "goals_met", "notes")
 
@@ -35,9 +37,15 @@ def glance(twin: Mapping[str, Any]) -> dict[str, int]:
         if isinstance(s, Mapping) and s.get("id") != "note_clear"
     ]
     return {
-        "shifts_up": sum(k.get("story") == "improving_shift" for k in kpis),
-        "shifts_down": sum(k.get("story") == "worsening_shift" for k in kpis),
+        "shifts_up": sum(_glance(k) > 0 for k in kpis),
+        "shifts_down": sum(_glance(k) < 0 for k in kpis),
         "goals": len(goals),
         "goals_met": sum(bool(g.get("success")) for g in goals),
         "notes": len(notes),
     }
+
+
+def _glance(kpi: Mapping[str, Any]) -> int:
+    """+1 or -1 for a KPI whose story the index counts as a shift up or down, else 0."""
+    told = story_of(kpi.get("story"))
+    return told.glance if told else 0

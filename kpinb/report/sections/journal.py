@@ -1,8 +1,7 @@
-"""Journal-driven report sections: the review routine (what moved, why, expected
-impact, support needed, open actions, from the latest check-in) and the coaching
-questions; the journal read behind them (once per batch) and the masking of other
-people's names in journal text for the employee view. Each section returns a
-:class:`kpinb.report.render.Section` and records what its sentences state in the twin's data.
+"""The journal sections: the review routine (what moved, why, expected impact, support
+needed, open actions, from the latest check-in), the coaching questions and a team's
+open actions; the journal read behind them (once per batch). Names in journal text are
+masked by the ``mask`` the view passes (the employee view hides other people's).
 """
 
 from __future__ import annotations
@@ -13,37 +12,31 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from kpinb.report import masking, twin
 from kpinb.report import sentences as st
-from kpinb.report import twin
 from kpinb.report.render import ItemList, Section
+from kpinb.report.sections.part import Part
+from kpinb.report.stories import story_of
 
 if TYPE_CHECKING:
     from kpinb.periods import Period
     from kpinb.workspace import Workspace
 
 
-MOVED_STATES = {
-    "improving_shift": "improving",
-    "worsening_shift": "conversation",
-    "trend_up": "trend",
-    "new": "new",
-}
-
-
 def _moved_state(block: dict[str, Any]) -> str:
     """What moved, in the words of the KPI's one story (twin ``story``)."""
-    return MOVED_STATES.get(block["story"], block["story"])
+    told = story_of(block["story"])
+    return told.moved if told else block["story"]
 
 
-def routine_section(
+def routine(
     ws: Workspace,
     eid: str,
     refs: list[st.Ref],
     per: Period,
     root: Path | None,
     mask: Callable[[str], str],
-    data: dict[str, Any],
-) -> Section:
+) -> Part:
     """What moved, why, expected impact, support needed, and open actions."""
     entries, actions = journal_frames(ws, root, [eid], per, _everyone(ws))
     checkin = None
@@ -60,12 +53,12 @@ def routine_section(
         for r in refs
         if r.data["level"] is not None
     ]
-    data["routine"] = {
+    found = {
         "checkin": checkin,
         "moved": moved,
         "open_actions": [action(a, mask) for _, a in actions.iterrows()],
     }
-    ref = st.Ref("routine", data["routine"])
+    ref = st.Ref("routine", found)
     items = [
         st.say("routine_moved", kpi=ref.txt(f"moved.{i}.name"), state=m["state"])
         for i, m in enumerate(moved)
@@ -82,11 +75,26 @@ def routine_section(
             )
         )
     acts = tuple(
-        action_sentence(st.Ref("routine.open_actions", data["routine"]["open_actions"]), i)
-        for i in range(len(data["routine"]["open_actions"]))
+        action_sentence(st.Ref("routine.open_actions", found["open_actions"]), i)
+        for i in range(len(found["open_actions"]))
     )
     lists.append(ItemList("Open actions", acts, "No open actions."))
-    return Section("routine", "Review routine", lists=tuple(lists))
+    return Part(Section("routine", "Review routine", lists=tuple(lists)), {"routine": found})
+
+
+def team_actions(
+    ws: Workspace, root: Path | None, ids: list[str], per: Period, names: dict[str, str]
+) -> Part:
+    """Open actions of the team's members (``names``: each member's, by id)."""
+    _, actions = journal_frames(ws, root, ids, per, _everyone(ws))
+    found = [
+        {**action(a, masking.identity), "name": names.get(str(a["employee_id"]), "")}
+        for _, a in actions.iterrows()
+    ]
+    ref = st.Ref("open_actions", found)
+    items = tuple(action_sentence(ref, i, named=True) for i in range(len(found)))
+    section = Section("actions", "Open actions", lists=(ItemList("", items, "No open actions."),))
+    return Part(section, {"open_actions": found})
 
 
 def action_sentence(ref: st.Ref, i: int, *, named: bool = False) -> st.Sentence:
@@ -94,10 +102,17 @@ def action_sentence(ref: st.Ref, i: int, *, named: bool = False) -> st.Sentence:
     args = {"action": ref.txt(f"{i}.text"), "owner": ref.txt(f"{i}.owner")}
     if named:
         args["name"] = ref.txt(f"{i}.name")
-    key = "action_open_member" if named else "action_open"
+    dated, undated = ACTION_PHRASES[named]
     if ref.get(f"{i}.due") is None:
-        return st.say(f"{key}_undated", **args)
-    return st.say(key, due=ref.day(f"{i}.due"), **args)
+        return st.say(undated, **args)
+    return st.say(dated, due=ref.day(f"{i}.due"), **args)
+
+
+# the phrases of an open action (dated, undated), without and with the member's name
+ACTION_PHRASES = {
+    False: ("action_open", "action_open_undated"),
+    True: ("action_open_member", "action_open_member_undated"),
+}
 
 
 NOTE_FIELDS = ("what_moved", "why_moved", "expected_impact", "support_needed")
@@ -172,12 +187,12 @@ def _no_actions() -> pd.DataFrame:
     return pd.DataFrame(columns=["employee_id", "text", "owner", "due", "status"])
 
 
-def questions_section(refs: list[st.Ref], data: dict[str, Any]) -> Section:
-    """Coaching questions for stalled KPIs, or growth questions when none is."""
-    checkin = data["routine"]["checkin"]
+def questions(refs: list[st.Ref], checkin: dict[str, Any] | None) -> Part:
+    """Coaching questions for stalled KPIs, or growth questions when none is; the
+    latest check-in's diagnosis (``checkin``, as the routine keeps it) comes first."""
     diagnosis = checkin["diagnosis"] if checkin else "none"
     focus = [(r, why) for r in refs if (why := stall(r.data)) is not None][:2]
-    data["questions"] = [
+    found = [
         {"kpi_id": r.data["kpi_id"], "reason": why, "kinds": list(_kinds(why, diagnosis))}
         for r, why in focus
     ]
@@ -185,30 +200,37 @@ def questions_section(refs: list[st.Ref], data: dict[str, Any]) -> Section:
     for r, why in focus:
         kpi = r.txt("name")
         sentences.append(st.say("questions_intro", kpi=kpi, why=why))
-        sentences += [st.say(f"question_{kind}", kpi=kpi) for kind in _kinds(why, diagnosis)]
+        sentences += [st.say(QUESTION_PHRASES[kind], kpi=kpi) for kind in _kinds(why, diagnosis)]
     if not focus:
         sentences = [st.say("question_growth", n=n) for n in (1, 2, 3)]
-    return Section("questions", "Coaching questions", tuple(sentences))
+    return Part(Section("questions", "Coaching questions", tuple(sentences)), {"questions": found})
 
 
 def stall(block: dict[str, Any]) -> str | None:
     """Why a KPI deserves coaching questions: a shift, a plateau against its goal, a lean.
     None without a value in the period: no action is implied."""
-    told = block["story"]
-    if told in ("worsening_shift", "recovering"):
-        return "shift"
-    if told == "lean":
-        return "lean"
+    told = story_of(block["story"])
+    if told is None or told.stall is None:
+        return None
+    if told.stall != "plateau":
+        return told.stall
     goal = block["goal"]
     if (
         goal
-        and told == "routine"
         and block["trend"]["direction"] == "steady"
         and not goal["success"]
         and not goal["projected_success"]
     ):
         return "plateau"
     return None
+
+
+# the coaching question of each kind (a check-in's diagnosis names one)
+QUESTION_PHRASES = {
+    "execution": "question_execution",
+    "capability": "question_capability",
+    "dependency": "question_dependency",
+}
 
 
 def _kinds(why: str, diagnosis: str) -> tuple[str, ...]:

@@ -1,0 +1,167 @@
+"""The goal sections: OKR scores with the 0.7 success line and a goal chart, the
+person's own goals (their why), how many members' goals score a success, and the
+feasibility flags raised on the period's targets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from kpinb.report import narrative as nv
+from kpinb.report import sentences as st
+from kpinb.report import twin
+from kpinb.report.render import ItemList, Section, chart_block
+from kpinb.report.sections.part import Part
+from kpinb.report.stories import story_of
+
+if TYPE_CHECKING:
+    from kpinb.analytics import Analysis
+    from kpinb.periods import Period
+    from kpinb.workspace import Workspace
+
+
+def goals(refs: list[st.Ref], part: Analysis, period: st.Figure) -> Part:
+    """OKR scores with the 0.7 success wording, projections and a goal chart."""
+    with_goal = [r for r in refs if r.data["goal"] is not None]
+    if not with_goal:
+        return Part(
+            Section(
+                "goals", "Goals", lists=(ItemList("", (), "No targets are set for this period."),)
+            )
+        )
+    root = st.Ref("scoring", dict(twin.SCORING))
+    sentences = [
+        st.say(
+            "goals_intro",
+            low=root.num("low", decimals=1),
+            high=root.num("high", decimals=1),
+            success=root.num("success"),
+        )
+    ]
+    for ref in with_goal:
+        sentences += nv.goal_sentences(ref)
+    frame = pd.DataFrame(
+        {
+            "label": [r.data["name"] for r in with_goal],
+            "score": [r.data["goal"]["score"] for r in with_goal],
+            "projected": [r.data["goal"]["projected_score"] for r in with_goal],
+        }
+    )
+    from kpinb.report import charts
+
+    description = (
+        "Goal scores from 0 to 1 (bars), the projected landing (ticks) and the "
+        "0.7 success line. " + " ".join(s.text for s in sentences[1:])
+    )
+    chart = charts.goal_chart(
+        frame.astype({"score": float, "projected": float}),
+        title="Goal scores",
+        description=description,
+    )
+    return Part(
+        Section("goals", "Goals", tuple(sentences), charts=(chart_block(chart, description),))
+    )
+
+
+def member_goals(
+    refs: list[st.Ref], part: Analysis, period: st.Figure, members: list[dict[str, Any]]
+) -> Part:
+    """The team's own targets, plus how many members' goals score a success."""
+    section = goals(refs, part, period).section
+    scored = [b["goal"] for m in members for b in m["kpis"] if b["goal"]]
+    counts = {"goals": len(scored), "success": sum(1 for g in scored if g["success"])}
+    data = {"member_goals": counts}
+    if not scored:
+        return Part(section, data)
+    ref = st.Ref("member_goals", counts)
+    extra = st.say(
+        "member_goals",
+        n_success=ref.num("success", decimals=0),
+        n=ref.num("goals", decimals=0),
+        period=period,
+        single=counts["success"] == 1,
+    )
+    return Part(replace(section, sentences=(*section.sentences, extra), lists=()), data)
+
+
+def own_goals(ws: Workspace, eid: str, refs: list[st.Ref]) -> Part:
+    """The person's own goals (their why) and how each linked KPI serves them."""
+    rows = ws.goals[ws.goals["employee_id"] == eid]
+    by_id = {r.data["kpi_id"]: r for r in refs}
+    found: list[dict[str, Any]] = []
+    lists = []
+    for i, (_, row) in enumerate(rows.iterrows()):
+        links = [
+            {
+                "kpi_id": k,
+                "name": ws.kpis[k].name if k in ws.kpis else k,
+                "state": _state(by_id[k].data) if k in by_id else "none",
+            }
+            for k in row["kpi_ids"]
+        ]
+        found.append({"goal": str(row["goal"]), "kpis": links})
+        ref = st.Ref(f"own_goals[{i}]", found[-1])
+        items = [st.say("own_goal", goal=ref.txt("goal"))]
+        items += [
+            st.say("own_goal_kpi", kpi=ref.txt(f"kpis.{j}.name"), state=link["state"])
+            for j, link in enumerate(links)
+        ]
+        lists.append(ItemList("", tuple(items)))
+    if not lists:
+        lists.append(
+            ItemList("", (), "No personal goals recorded yet: a good topic for the next check-in.")
+        )
+    return Part(Section("own_goals", "Personal goals", lists=tuple(lists)), {"own_goals": found})
+
+
+def _state(block: dict[str, Any]) -> str:
+    """How a KPI serves a personal goal: improving, steady, worth a talk, or no values."""
+    if block["level"] is None:
+        return "none"
+    told = story_of(block["story"])
+    return told.goal if told else "steady"
+
+
+def flags(ws: Workspace, ids: list[str], team_id: str | None, per: Period) -> Part:
+    """Feasibility flags on the period's targets of these people (and team)."""
+    f = ws.feasibility
+    mine = ((f["scope"] == "employee") & f["scope_id"].isin(ids)) | (
+        (f["scope"] == "team") & (f["scope_id"] == team_id)
+    )
+    rows = f[mine & (f["period"] == per.label)]
+    found = [
+        {
+            "scope": str(r["scope"]),
+            "scope_id": str(r["scope_id"]),
+            "kpi_id": str(r["kpi_id"]),
+            "kpi": _kpi_name(ws, r["kpi_id"]),
+            "flagged_by": str(r["flagged_by"]),
+            "reason": str(r["reason"]),
+        }
+        for _, r in rows.iterrows()
+    ]
+    ref = st.Ref("flags", found)
+    items = tuple(
+        st.say(
+            "flag",
+            who=ref.txt(f"{i}.flagged_by"),
+            kpi=ref.txt(f"{i}.kpi"),
+            period=st.text("period", per.label),
+            reason=ref.txt(f"{i}.reason"),
+        )
+        for i in range(len(found))
+    )
+    section = Section(
+        "flags",
+        "Feasibility flags",
+        lists=(ItemList("", items, "No target has been flagged as hard to reach."),),
+    )
+    return Part(section, {"flags": found})
+
+
+def _kpi_name(ws: Workspace, kpi_id: str) -> str:
+    spec = ws.kpis.get(str(kpi_id))
+    return spec.name if spec else str(kpi_id)

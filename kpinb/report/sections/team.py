@@ -1,0 +1,132 @@
+"""The team sections of a manager's team report: each member's trajectory per KPI (small
+multiples on one scale) and the signals worth a conversation (members' real changes
+and new personal bests, by name); the small-multiples chart the department overview
+shares.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from kpinb.report import chart_data, twin
+from kpinb.report import sentences as st
+from kpinb.report.render import Card, ChartBlock, ItemList, Section, chart_block
+from kpinb.report.sections.kpis import is_shift
+from kpinb.report.sections.part import Part, block_ref
+
+if TYPE_CHECKING:
+    from kpinb.analytics import Analysis
+
+
+def members(
+    mpart: Analysis, groups: list[dict[str, Any]], refs: list[st.Ref], period: st.Figure
+) -> Part:
+    """One card per KPI: how many members have values, and each member's small multiple
+    (``groups``: the twin's ``members``)."""
+    names = {m["employee_id"]: m["name"] for m in groups}
+    in_review = mpart.points[mpart.points["in_review"]]
+    trajectories: list[dict[str, Any]] = []
+    cards = []
+    for ref in refs:
+        kpi = ref.data["kpi_id"]
+        people = in_review.loc[in_review["kpi_id"] == kpi, "scope_id"].astype(str).nunique()
+        trajectories.append({"kpi_id": kpi, "name": ref.data["name"], "people": people})
+        tref = st.Ref(f"trajectories[{len(trajectories) - 1}]", trajectories[-1])
+        line = st.say(
+            "team_members",
+            kpi=tref.txt("name"),
+            n=tref.count("people", "person", "people"),
+            period=period,
+        )
+        own = blocks_by_id(groups, "employee_id", kpi)
+        chart = multiples_block(mpart, kpi, list(names), names, ref.data, "member", (line,), own)
+        cards.append(Card(ref.data["name"], (line,), chart=chart))
+    section = Section("members", "Each member's trajectory", cards=tuple(cards))
+    return Part(section, {"trajectories": trajectories})
+
+
+def conversations(groups: list[dict[str, Any]]) -> Part:
+    """Members' real changes (either way) and new personal bests, by name (``groups``:
+    the twin's ``members``)."""
+    items = []
+    for i, member in enumerate(groups):
+        for j, block in enumerate(member["kpis"]):
+            ref = block_ref(f"members[{i}].kpis[{j}]", block)
+            name = st.text(f"members[{i}].name", member["name"])
+            if is_shift(block):
+                items.append(
+                    st.say(
+                        "member_shift",
+                        name=name,
+                        kpi=ref.txt("name"),
+                        onset=ref.when("shift.onset"),
+                        story=block["story"],
+                    )
+                )
+            elif block["best"] and block["best"]["is_new"]:
+                items.append(
+                    st.say(
+                        "member_best",
+                        name=name,
+                        kpi=ref.txt("name"),
+                        best=ref.val("best.value"),
+                        when=ref.when("best.period"),
+                    )
+                )
+    empty = (
+        "No real changes this period: every member's KPIs show routine variation, no action needed."
+        if any(b["level"] is not None for m in groups for b in m["kpis"])
+        else "No values for this period yet: nothing to discuss from the data."
+    )
+    return Part(
+        Section(
+            "conversations",
+            "Signals worth a conversation",
+            lists=(ItemList("", tuple(items), empty),),
+        )
+    )
+
+
+def blocks_by_id(groups: list[dict[str, Any]], key: str, kpi: str) -> dict[str, dict[str, Any]]:
+    """Each member's or team's own KPI block for ``kpi``, by id (as in the twin)."""
+    return {str(g[key]): b for g in groups for b in g.get("kpis", []) if b["kpi_id"] == kpi}
+
+
+def multiples_block(
+    part: Analysis,
+    kpi: str,
+    ids: list[str],
+    names: dict[str, str],
+    block: dict[str, Any],
+    noun: str,
+    lines: tuple[st.Sentence, ...],
+    own: dict[str, dict[str, Any]] | None = None,
+) -> ChartBlock | None:
+    """Small multiples of one KPI, one panel per team or member (last 4 quarters), on one
+    scale, each with its own usual range and target (:func:`chart_data.multiples_data`),
+    with its key and text alternative."""
+    from kpinb.report import charts
+
+    data = chart_data.multiples_data(part, kpi, ids, names, block, own)
+    if data is None:
+        return None
+    bands = data.bands
+    key = charts.multiples_key(
+        per=twin.cadence_unit(block["cadence"]),
+        bands=bands is not None and bands["lower"].notna().any(),
+        targets=bands is not None and bands["target"].notna().any(),
+        review=data.review,
+        gaps=data.gaps,
+    )
+    description = f"{block['name']}, one small chart per {noun}. {key} " + " ".join(
+        s.text for s in lines
+    )
+    chart = charts.small_multiples(
+        data.frame,
+        title=f"{block['name']} by {noun}",
+        unit=block["unit"],
+        description=description,
+        bands=bands,
+        review=data.review,
+    )
+    return chart_block(chart, description, key)

@@ -45,8 +45,10 @@ def _sha(path: Path) -> str:
 # --- 1. a header-only observations file ---------------------------------------------------
 
 
-def test_a_header_only_observations_file_is_valid_with_a_warning(tmp_path: Path) -> None:
-    ws = _copy(tmp_path)
+def test_a_header_only_observations_file_is_valid_with_a_warning(
+    tmp_path: Path, workspace_dir: Path
+) -> None:
+    ws = _copy(tmp_path, workspace_dir)
     header = (ws / "observations.csv").read_text(encoding="utf-8").splitlines()[0]
     (ws / "observations.csv").write_text(header + "\n", encoding="utf-8")
     result = validate_workspace(ws)
@@ -58,8 +60,10 @@ def test_a_header_only_observations_file_is_valid_with_a_warning(tmp_path: Path)
 # --- 2. "NA", "N/A", "null" are text -----------------------------------------------------
 
 
-def test_na_words_in_text_columns_are_text_not_empty_cells(tmp_path: Path) -> None:
-    ws = _copy(tmp_path)
+def test_na_words_in_text_columns_are_text_not_empty_cells(
+    tmp_path: Path, workspace_dir: Path
+) -> None:
+    ws = _copy(tmp_path, workspace_dir)
     teams = pd.read_csv(ws / "teams.csv", dtype=str, keep_default_na=False)
     teams.loc[0, "department"] = "NA"
     teams.to_csv(ws / "teams.csv", index=False)
@@ -76,8 +80,8 @@ def test_na_words_in_text_columns_are_text_not_empty_cells(tmp_path: Path) -> No
     assert list(load_workspace(ws).people["name"].iloc[1:2]) == ["null"]
 
 
-def test_a_truly_empty_text_cell_is_still_empty(tmp_path: Path) -> None:
-    ws = _copy(tmp_path)
+def test_a_truly_empty_text_cell_is_still_empty(tmp_path: Path, workspace_dir: Path) -> None:
+    ws = _copy(tmp_path, workspace_dir)
     people = pd.read_csv(ws / "people.csv", dtype=str, keep_default_na=False)
     people.loc[1, "name"] = ""
     people.to_csv(ws / "people.csv", index=False)
@@ -188,9 +192,9 @@ def test_a_new_journal_is_private_to_its_owner(tmp_path: Path) -> None:
 
 
 def test_a_run_on_a_workspace_with_a_damaged_journal_writes_nothing(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], workspace_dir: Path
 ) -> None:
-    ws = _copy(tmp_path)
+    ws = _copy(tmp_path, workspace_dir)
     for n in range(60):
         journal.add_entry(ws, _entry(n))
     path = journal.journal_path(ws)
@@ -268,8 +272,10 @@ def test_an_oversized_checkin_cell_is_named_not_a_crash(tmp_path: Path) -> None:
 # --- 8. values too large to add up --------------------------------------------------------
 
 
-def test_values_that_would_overflow_are_refused_with_their_row(tmp_path: Path) -> None:
-    ws = _copy(tmp_path)
+def test_values_that_would_overflow_are_refused_with_their_row(
+    tmp_path: Path, workspace_dir: Path
+) -> None:
+    ws = _copy(tmp_path, workspace_dir)
     obs = pd.read_csv(ws / "observations.csv", dtype=str)
     obs.loc[3, "value"] = "1e308"
     obs.loc[5, "value"] = "z" * 5000
@@ -304,8 +310,10 @@ def test_no_twin_states_a_goal_score_without_its_current_value() -> None:
 # --- minor: Latin-1 bytes, and no follow-on "unknown id" errors --------------------------
 
 
-def test_latin1_bytes_name_the_first_bad_row_and_no_follow_on_errors(tmp_path: Path) -> None:
-    ws = _copy(tmp_path)
+def test_latin1_bytes_name_the_first_bad_row_and_no_follow_on_errors(
+    tmp_path: Path, workspace_dir: Path
+) -> None:
+    ws = _copy(tmp_path, workspace_dir)
     path = ws / "people.csv"
     lines = path.read_text(encoding="utf-8").splitlines()
     ascii_only = [line.encode("ascii", "replace").decode() for line in lines]
@@ -318,8 +326,10 @@ def test_latin1_bytes_name_the_first_bad_row_and_no_follow_on_errors(tmp_path: P
     assert any("were not checked" in str(w) for w in result.warnings)
 
 
-def test_a_cell_too_big_for_the_reader_is_named_with_the_limit(tmp_path: Path) -> None:
-    ws = _copy(tmp_path)
+def test_a_cell_too_big_for_the_reader_is_named_with_the_limit(
+    tmp_path: Path, workspace_dir: Path
+) -> None:
+    ws = _copy(tmp_path, workspace_dir)
     people = pd.read_csv(ws / "people.csv", dtype=str, keep_default_na=False)
     people.loc[2, "role"] = "r" * 3_000_000
     people.to_csv(ws / "people.csv", index=False)
@@ -329,10 +339,10 @@ def test_a_cell_too_big_for_the_reader_is_named_with_the_limit(tmp_path: Path) -
     assert "straddl" not in str(problem)
 
 
-def test_reports_of_a_workspace_without_values_say_so(tmp_path: Path) -> None:
+def test_reports_of_a_workspace_without_values_say_so(tmp_path: Path, workspace_dir: Path) -> None:
     from kpinb.report import build_report
 
-    ws = _copy(tmp_path)
+    ws = _copy(tmp_path, workspace_dir)
     header = (ws / "observations.csv").read_text(encoding="utf-8").splitlines()[0]
     (ws / "observations.csv").write_text(header + "\n", encoding="utf-8")
     loaded = load_workspace(ws)

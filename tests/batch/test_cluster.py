@@ -1,0 +1,188 @@
+"""The batch on a Dask cluster (``kpinb run --scheduler``): a LocalCluster of two worker
+processes, each with its own warm kernels.
+
+Slow: starts a cluster and kernels. The reports must be byte-identical to the local
+runner's; a worker killed mid-run must cost a retry, not a report; a failing report
+must fail alone, exactly as in a local run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import distributed
+import pytest
+
+from kpinb.batch import run_batch
+from kpinb.cli.main import main
+from tests.support.stand_ins import write_stand_in_notebooks
+
+pytestmark = pytest.mark.slow
+PERIOD = "2026-Q3"
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[str]:
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=50,
+    ) as local:
+        yield local.scheduler_address
+
+
+def worker_pids(address: str) -> set[int]:
+    """The worker processes' ids, once both workers are up (a nanny restarts a lost one)."""
+    with distributed.Client(address, set_as_default=False) as client:
+        client.wait_for_workers(2, timeout=120)
+        return set(client.run(os.getpid).values())
+
+
+def report_files(period_dir: Path) -> dict[str, bytes]:
+    """Every file a reader sees (pages, twins, index) and run.json's report list, with
+    the run's own time stamps and durations left out."""
+    files = {}
+    for path in sorted(period_dir.rglob("*")):
+        rel = path.relative_to(period_dir)
+        if not path.is_file() or any(p.startswith(".") for p in rel.parts):
+            continue
+        data = path.read_bytes()
+        if rel.name == "run.json":
+            reports = json.loads(data)["reports"]
+            data = json.dumps([{k: v for k, v in r.items() if k != "seconds"} for r in reports])
+            data = data.encode()
+        elif rel.name == "index.html":
+            data = re.sub(rb"Updated \d{4}-\d\d-\d\d \d\d:\d\d", b"Updated", data)
+        files[str(rel)] = data
+    return files
+
+
+def test_reports_on_the_cluster_are_identical_to_the_local_runners(
+    cluster: str, tmp_path: Path, workspace_dir: Path
+) -> None:
+    local = run_batch(workspace_dir, PERIOD, out=tmp_path / "local", workers=2, progress=False)
+    dask = run_batch(
+        workspace_dir, PERIOD, out=tmp_path / "dask", scheduler=cluster, progress=False
+    )
+    assert local.exit_code == dask.exit_code == 0
+    assert len(dask.by_status("written")) == len(local.outcomes) > 10
+    mine = report_files(tmp_path / "local" / PERIOD)
+    theirs = report_files(tmp_path / "dask" / PERIOD)
+    assert sorted(mine) == sorted(theirs)
+    assert [name for name in mine if mine[name] != theirs[name]] == []
+    manifest = json.loads(dask.manifest.read_text(encoding="utf-8"))
+    assert manifest["workers"] == 2  # the cluster's two single-threaded workers
+    rerun = run_batch(
+        workspace_dir, PERIOD, out=tmp_path / "dask", scheduler=cluster, progress=False
+    )
+    assert len(rerun.by_status("unchanged")) == len(local.outcomes)  # nothing rebuilt
+
+
+def test_a_worker_killed_mid_run_costs_a_retry_not_a_report(
+    cluster: str, tmp_path: Path, workspace_dir: Path
+) -> None:
+    marker = tmp_path / "kill-once"
+    marker.touch()
+    # the kernel kills its Dask worker (its parent process) while building E003, once
+    body = (
+        f"import os, pathlib\n_m = pathlib.Path({str(marker)!r})\n"
+        "if sid == 'E003' and _m.exists():\n    _m.unlink()\n    os.kill(os.getppid(), 9)\n"
+        "    import time; time.sleep(30)\n"
+    )
+    notebooks = write_stand_in_notebooks(tmp_path / "nb", body=body)
+    before = worker_pids(cluster)
+    result = run_batch(
+        workspace_dir,
+        PERIOD,
+        out=tmp_path / "out",
+        scheduler=cluster,
+        notebooks_dir=notebooks,
+        views=["employee"],
+        progress=False,
+    )
+    assert not marker.exists()  # the worker was killed
+    assert result.exit_code == 0 and not result.failed
+    pages = sorted(p.stem for p in (tmp_path / "out" / PERIOD / "employees").glob("*.html"))
+    assert pages == sorted(o.job.files.scope_id for o in result.outcomes)
+    assert "E003" in pages
+    after = worker_pids(cluster)
+    assert len(before - after) == 1  # one worker was replaced by its nanny
+
+
+def test_a_failing_report_fails_alone_as_in_a_local_run(
+    cluster: str, tmp_path: Path, workspace_dir: Path
+) -> None:
+    body = "if sid == 'E002':\n    raise ValueError('planted for E002')\n"
+    notebooks = write_stand_in_notebooks(tmp_path / "nb", body=body)
+    results = {
+        where: run_batch(
+            workspace_dir,
+            PERIOD,
+            out=tmp_path / where,
+            notebooks_dir=notebooks,
+            views=["employee"],
+            progress=False,
+            **options,
+        )
+        for where, options in (("local", {"workers": 2}), ("dask", {"scheduler": cluster}))
+    }
+    local, dask = results["local"], results["dask"]
+    assert dask.exit_code == local.exit_code == 1
+    assert [(o.job.files.scope_id, o.error_kind) for o in dask.failed] == [
+        ("E002", "ValueError in cell 2")
+    ]
+    assert [(o.job.files.scope_id, o.error_kind) for o in local.failed] == [
+        (o.job.files.scope_id, o.error_kind) for o in dask.failed
+    ]
+    assert dask.failed[0].failed_notebook is not None and dask.failed[0].failed_notebook.is_file()
+    assert report_files(tmp_path / "local" / PERIOD) == report_files(tmp_path / "dask" / PERIOD)
+
+
+def test_two_runs_sharing_a_cluster_keep_their_reports_and_kernels_apart(
+    cluster: str, tmp_path: Path, workspace_dir: Path
+) -> None:
+    """Two periods of one workspace at once on the same workers: each run has its own
+    tasks and its own kernels, so neither takes the other's results or stops its kernels."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def run(period: str) -> object:
+        return run_batch(
+            workspace_dir, period, out=tmp_path / period, scheduler=cluster, views=["employee"],
+            progress=False,
+        )  # fmt: skip
+
+    with ThreadPoolExecutor(2) as pool:
+        q3, q2 = pool.map(run, ["2026-Q3", "2026-Q2"])
+    for result, period in ((q3, "2026-Q3"), (q2, "2026-Q2")):
+        assert result.exit_code == 0  # type: ignore[attr-defined]
+        for twin in (tmp_path / period / period / "employees").glob("*.json"):
+            assert json.loads(twin.read_text(encoding="utf-8"))["period"] == period
+
+
+def test_an_unreachable_scheduler_stops_the_run_before_anything_is_written(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    workspace_dir: Path,
+) -> None:
+    from kpinb.batch.executors import dask as dask_cluster
+
+    monkeypatch.setattr(dask_cluster, "CONNECT_TIMEOUT_S", 2)
+    out = tmp_path / "reports"
+    nowhere = "tcp://127.0.0.1:9"
+    code = main(
+        ["run", str(workspace_dir), "--period", PERIOD, "--out", str(out), "--scheduler", nowhere]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in err
+    assert "nothing was written" in err and not out.exists()
+    both = ["--scheduler", nowhere, "--workers", "2"]
+    assert main(["run", str(workspace_dir), "--period", PERIOD, *both]) == 2
+    assert "--workers is for a run on this machine" in capsys.readouterr().err

@@ -1,0 +1,257 @@
+"""Reports as people meet them: in a real browser with the network cut, printed to PDF,
+opened from an email.
+
+Slow: one small demo run (``kpinb run`` with ``--formats html,pdf`` and the calibration
+pack, for one person, one team and one department) per session, then one headless
+Chromium (Debian's ``chromium``, driven over the DevTools pipe by
+:mod:`kpinb.batch.formats.pdf`) opens an employee, a team, a department and a calibration
+page at 1200 and 390 CSS pixels. ``.ci/run`` installs ``chromium`` and ``poppler-utils``
+when missing; elsewhere the tests are skipped without them. Screenshots are saved in the
+test's folder; ``KPINB_SCREENSHOTS=DIR`` copies them there too (docs/img/ was made so).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kpinb.batch import orchestrate as batch
+from kpinb.batch.formats.pdf import Browser, find_chromium
+
+pytestmark = pytest.mark.slow
+
+PAGES = {
+    "employee": "employees/E002.html",
+    "team": "teams/T01.html",
+    "department": "departments/Sales.html",
+    "calibration": "calibration/department-Sales.html",
+}
+WIDTHS = (1200, 390)
+
+
+def _need(tool: str | None, what: str) -> None:
+    if tool is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{what} is not installed (.ci/run installs it)")
+        pytest.skip(f"{what} is not installed")
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory, workspace_dir: Path) -> tuple[Path, float]:
+    """One run with PDFs: the period folder and the run's seconds."""
+    _need(find_chromium(), "chromium")
+    out = tmp_path_factory.mktemp("reports")
+    started = time.perf_counter()
+    result = batch.run_batch(
+        workspace_dir,
+        "2026-Q3",
+        out=out,
+        only=["E002", "T01", "Sales"],
+        views=["employee", "manager", "executive", "calibration"],
+        formats=["html", "pdf"],
+        workers=2,
+        progress=False,
+    )
+    assert result.exit_code == 0, [o.error for o in result.failed]
+    return out / "2026-Q3", time.perf_counter() - started
+
+
+@pytest.fixture(scope="session")
+def browser() -> Any:
+    _need(find_chromium(), "chromium")
+    with Browser() as chromium:
+        yield chromium
+
+
+# what each chart must be: drawn (marks inside), of a readable size, inside the viewport
+CHART_CHECK = """
+(() => {
+  const shown = [...document.querySelectorAll('figure.chart svg')].map(svg => {
+    const r = svg.getBoundingClientRect();
+    return {
+      width: r.width, height: r.height, left: r.left, right: r.right,
+      marks: svg.querySelectorAll('path, line, rect, text, circle').length,
+      drawn: [...svg.querySelectorAll('path')]
+        .filter(p => (p.getAttribute('d') || '').length > 20).length,
+    };
+  });
+  return {
+    charts: shown,
+    viewport: window.innerWidth,
+    scrollWidth: document.documentElement.scrollWidth,
+    title: document.title,
+    h1: (document.querySelector('h1') || {}).textContent || '',
+  };
+})()
+"""
+ERROR_EVENTS = ("Runtime.exceptionThrown", "Network.loadingFailed")
+
+
+def _problems(events: list[dict[str, Any]], session: str) -> list[str]:
+    """Console errors, uncaught exceptions, failed or off-page requests of one tab."""
+    found = []
+    for event in events:
+        if event.get("sessionId") != session:
+            continue
+        method, params = event["method"], event.get("params", {})
+        if method in ERROR_EVENTS:
+            found.append(f"{method}: {params}")
+        elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
+            found.append(f"console.{params['type']}: {params.get('args')}")
+        elif method == "Log.entryAdded" and params["entry"].get("level") == "error":
+            found.append(f"log: {params['entry'].get('text')} {params['entry'].get('url', '')}")
+        elif method == "Network.requestWillBeSent":
+            url = params["request"]["url"]
+            if not url.startswith(("file:", "data:", "about:")):
+                found.append(f"request to {url}")
+    return found
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("kind", list(PAGES))
+def test_reports_load_offline_and_every_chart_is_visible(
+    demo_run: tuple[Path, float], browser: Browser, tmp_path: Path, kind: str, width: int
+) -> None:
+    period_dir, _ = demo_run
+    page_file = period_dir / PAGES[kind]
+    assert page_file.is_file(), f"the demo run made no {PAGES[kind]}"
+    mark = len(browser.events)
+    page = browser.new_page(width, 900)
+    try:
+        for domain in ("Network", "Runtime", "Log"):
+            page.call(f"{domain}.enable")
+        page.open(page_file.resolve().as_uri())
+        seen = page.evaluate(CHART_CHECK)
+        shot = page.screenshot(tmp_path / f"{kind}-{width}.png")
+    finally:
+        page.close()
+    time.sleep(0.2)  # events sent while the tab closed
+    assert _problems(browser.events[mark:], page.session) == []
+    assert seen["h1"].strip()
+    assert seen["scrollWidth"] <= seen["viewport"]  # nothing wider than the screen
+    charts = seen["charts"]
+    if kind != "calibration":  # the calibration pages are tables and prompts
+        assert charts, f"no chart on the {kind} page"
+    least = 200  # a one-panel small multiple is the narrowest chart
+    for chart in charts:
+        assert chart["drawn"] >= 1 and chart["marks"] >= 10, chart  # not an empty SVG
+        assert least <= chart["width"] <= width, chart
+        assert 60 <= chart["height"] <= 1500, chart
+        assert chart["left"] >= 0 and chart["right"] <= seen["viewport"], chart
+    assert shot.stat().st_size > 10_000
+    keep = os.environ.get("KPINB_SCREENSHOTS")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, Path(keep) / shot.name)
+
+
+@pytest.mark.parametrize("paper_px", [698, 720])  # A4 and Letter less 0.5 in margins, at 96/in
+def test_printed_layout_fits_a4_and_letter(
+    demo_run: tuple[Path, float], browser: Browser, paper_px: int
+) -> None:
+    """In print media at the printable width of A4 and of Letter, every chart fits."""
+    period_dir, _ = demo_run
+    page = browser.new_page(paper_px, 1000)
+    try:
+        page.call("Emulation.setEmulatedMedia", {"media": "print"})
+        page.open((period_dir / PAGES["employee"]).resolve().as_uri())
+        seen = page.evaluate(CHART_CHECK)
+    finally:
+        page.close()
+    assert seen["charts"]
+    for chart in seen["charts"]:
+        assert chart["right"] <= paper_px and chart["width"] >= 300, chart
+    assert seen["scrollWidth"] <= paper_px
+
+
+def _gray(pdf: Path, page: int, folder: Path) -> tuple[int, int, bytes]:
+    """Page ``page`` of ``pdf`` as 8-bit grey pixels (pdftoppm's PGM): width, height, data."""
+    stem = folder / f"{pdf.stem}-p{page}"
+    paths = (str(pdf), str(stem))
+    subprocess.run(
+        ["pdftoppm", "-gray", "-r", "50", "-f", str(page), "-l", str(page), "-singlefile", *paths],
+        check=True,
+    )
+    raw = stem.with_suffix(".pgm").read_bytes()
+    magic, width, height, top, data = re.match(
+        rb"(P5)\s+(\d+)\s+(\d+)\s+(\d+)\s(.*)", raw, re.S
+    ).groups()
+    assert magic == b"P5" and top == b"255"
+    return int(width), int(height), data
+
+
+def test_the_pdf_of_a_report_opens_and_shows_its_title_and_a_chart(
+    demo_run: tuple[Path, float], tmp_path: Path
+) -> None:
+    _need(shutil.which("pdftoppm"), "pdftoppm (poppler-utils)")
+    period_dir, _ = demo_run
+    pdf = period_dir / "employees" / "E002.pdf"
+    assert pdf.read_bytes().startswith(b"%PDF-")
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert re.search(r"Page size:\s+595\.\d+ x 841\.\d+ pts \(A4\)", info)
+    text = subprocess.run(
+        ["pdftotext", "-f", "1", "-l", "1", "-layout", str(pdf), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    title = (period_dir / "employees" / "E002.json").read_text(encoding="utf-8")
+    import json
+
+    assert json.loads(title)["title"] in " ".join(text.split())
+    assert "usual range" in text  # the first chart's side label: a chart is on page 1
+    width, height, data = _gray(pdf, 1, tmp_path)
+    assert len(data) == width * height
+    ink = sum(1 for b in data if b < 200) / len(data)
+    assert 0.01 < ink < 0.6  # not blank, not a black page
+    # the chart's band: a run of light-blue grey (not white, not text-dark) rows
+    tinted = sum(1 for b in data if 200 <= b < 245) / len(data)
+    assert tinted > 0.005
+    # a Letter copy of the same page prints on Letter paper
+    shutil.copy(pdf, tmp_path / "E002-a4.pdf")
+    keep = os.environ.get("KPINB_SCREENSHOTS")
+    if keep:
+        target = (str(pdf), str(Path(keep) / "employee-report-pdf-page1"))
+        subprocess.run(
+            ["pdftoppm", "-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile", *target],
+            check=True,
+        )
+
+
+def test_pdfs_are_published_with_their_pages_and_printing_is_measured(
+    demo_run: tuple[Path, float],
+) -> None:
+    period_dir, seconds = demo_run
+    state = period_dir / ".kpinb" / "state"
+    for html in period_dir.glob("*/*.html"):
+        if html.parent.name == "calibration":
+            continue
+        pdf = html.with_suffix(".pdf")
+        assert pdf.is_file(), f"no PDF beside {html.name}"
+        record = (state / html.relative_to(period_dir)).with_name(html.name + ".json")
+        import hashlib
+        import json
+
+        saved = json.loads(record.read_text(encoding="utf-8"))
+        assert saved["pdf"] == str(pdf.relative_to(period_dir))
+        assert saved["pdf_sha256"] == hashlib.sha256(pdf.read_bytes()).hexdigest()
+    print(f"demo run with PDFs: {seconds:.1f} s")
+
+
+def test_a_published_page_keeps_its_layout_in_an_email(demo_run: tuple[Path, float]) -> None:
+    """One <style> block, in <head>; no stylesheet link, no web font, nothing fetched."""
+    period_dir, _ = demo_run
+    for relative in PAGES.values():
+        page = (period_dir / relative).read_text(encoding="utf-8")
+        head, _, body = page.partition("</head>")
+        assert len(re.findall(r"<style\b", page, re.I)) == 1, relative
+        assert "<style" in head and "<style" not in body, relative
+        assert not re.search(r"<link\b|@font-face|@import|url\((?!\s*['\"]?data:)", page, re.I)
+        assert "font-family:system-ui" in head.replace(" ", "")

@@ -1,0 +1,87 @@
+"""Project-level guards: dependencies in step, public API, layering of the pure core."""
+
+from __future__ import annotations
+
+import ast
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+import kpinb
+
+ROOT = Path(__file__).resolve().parents[2]
+PURE_CORE = (
+    "errors",
+    "periods",
+    "kpis",
+    "trend",
+    "signals",
+    "goals",
+    "rollup",
+    "quality",
+    "series",
+    "executive",
+    "analysis",
+)
+ADAPTER_LIBS = {
+    "altair",
+    "jinja2",
+    "papermill",
+    "nbclient",
+    "nbconvert",
+    "IPython",
+    "vl_convert",
+    "sqlite3",
+    "yaml",
+    "openpyxl",
+    "tqdm",
+}
+
+
+def _name(requirement: str) -> tuple[str, str]:
+    m = re.match(r"^\s*([A-Za-z0-9_.-]+)\s*(.*)$", requirement)
+    assert m, requirement
+    return m[1].lower().replace("_", "-"), m[2].replace(" ", "")
+
+
+def test_environment_yml_names_the_same_dependencies_as_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pip = dict(_name(r) for r in project["dependencies"] + project["optional-dependencies"]["dev"])
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda = dict(
+        _name(d)
+        for d in env["dependencies"]
+        if isinstance(d, str) and not d.startswith(("python", "pip"))
+    )
+    assert conda == pip
+
+
+def test_nbconvert_is_pinned_past_its_path_traversal_fixes():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert "nbconvert>=7.17.1" in project["dependencies"]
+
+
+def test_public_api_is_sorted_and_complete():
+    assert kpinb.__all__ == sorted(kpinb.__all__)
+    for name in kpinb.__all__:
+        assert hasattr(kpinb, name), name
+
+
+def test_pure_core_imports_no_adapter_library():
+    for module in PURE_CORE:
+        path = ROOT / "kpinb" / f"{module}.py"
+        if not path.exists():
+            continue
+        tree = ast.parse(path.read_text())
+        imported = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                imported |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module.split(".")[0])
+        assert not imported & ADAPTER_LIBS, f"{module} imports {imported & ADAPTER_LIBS}"
+        source = path.read_text()
+        assert "today(" not in source and "datetime.now(" not in source, module
+        assert "open(" not in source and "read_csv" not in source, module

@@ -8,7 +8,7 @@ import nbformat
 import pandas as pd
 from nbformat.v4 import new_code_cell, new_notebook
 
-from kpinb.batch import plan
+from kpinb.batch.planning import plan
 
 
 def write_stand_in_notebooks(folder: Path, *, body: str = "") -> Path:

@@ -60,7 +60,7 @@ class KpiVersion:
 
 @dataclass(frozen=True)
 class KpiSpec:
-    """One KPI of the dictionary (SPEC.md, idea 2)."""
+    """One KPI of the dictionary (``kpis.yaml``, docs/workspace.md)."""
 
     id: str
     name: str

@@ -70,7 +70,7 @@ def run_batch(
     Parameters
     ----------
     workspace_path
-        The workspace folder (SPEC.md "Workspace").
+        The workspace folder (docs/workspace.md).
     period
         ``2026-Q3`` or ``2026-09`` (or a :class:`Period`).
     out

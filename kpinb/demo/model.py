@@ -1,7 +1,7 @@
 """The demo's model: its constants, static data, calendar and people.
 
 The static data (the KPI definitions and how each is simulated, roles, teams,
-names, goals, check-in and feasibility texts) lives in ``demo_data.yaml`` and is
+names, goals, check-in and feasibility texts) lives in ``data.yaml`` and is
 read once on import. ``make_calendar`` places everything relative to ``end``;
 ``make_people`` builds the org chart and hands out the archetypes. The simulated
 series are in ``demo_series``, the workspace tables in ``demo_tables``.
@@ -48,7 +48,7 @@ class KpiDef(KpiSpec):
 
 
 def _load_data() -> dict[str, Any]:
-    """The demo's static data (``demo_data.yaml`` next to this module), read once."""
+    """The demo's static data (``data.yaml`` next to this module), read once."""
     text = resources.files("kpinb.demo").joinpath("data.yaml").read_text(encoding="utf-8")
     data: dict[str, Any] = yaml.safe_load(text)
     return data
@@ -75,7 +75,7 @@ GOALS: dict[str, tuple[tuple[str, str], ...]] = {
 # role -> what_moved, why_moved and action of the dependency_shift check-in
 DEPENDENCY_NOTES: dict[str, dict[str, str]] = _DATA["dependency_notes"]
 FEASIBILITY_REASONS: dict[str, str] = _DATA["feasibility"]
-# archetype -> its check-in rows, with dates as [weeks, position, days] (see demo_data.yaml)
+# archetype -> its check-in rows, with dates as [weeks, position, days] (see data.yaml)
 CHECKIN_NOTES: dict[str, list[dict[str, Any]]] = _DATA["checkins"]
 
 

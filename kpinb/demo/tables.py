@@ -292,7 +292,7 @@ def checkins_table(people: list[Person], cal: Calendar) -> pd.DataFrame:
 
 
 def _checkin_row(note: dict[str, Any], when: _When, p: Person, author: str, kpi: str) -> list[str]:
-    """One checkins.csv row from its note in demo_data.yaml: dates placed, texts filled in."""
+    """One checkins.csv row from its note in data.yaml: dates placed, texts filled in."""
     fill = {"kpi": kpi, **DEPENDENCY_NOTES[p.role]}
     texts = [note.get(col, "").format(**fill) for col in CHECKIN_COLUMNS[3:9]]  # what..action
     owner = {"employee": p.name, "manager": author}.get(note.get("action_owner", ""), "")

@@ -1,6 +1,6 @@
 """The deterministic demo workspace: realistic people, KPIs and known archetypes.
 
-``write_demo`` builds a workspace folder (SPEC.md's table plus ``checkins.csv``
+``write_demo`` builds a workspace folder (the tables of docs/workspace.md plus ``checkins.csv``
 and ``archetypes.csv``) from a seed alone: no clock, no locale, floats written
 with a fixed number of decimals, so the bytes are the same on every machine and
 every day. Everything is placed relative to ``end``: 104 weekly points (Mondays)
@@ -19,9 +19,10 @@ Everyone else shows mild routine noise. One KPI (first response time) changes
 its definition three quarters before the review quarter, with a level shift;
 a few people skip a few weeks (the rows are absent, not zero).
 
-The generator is split by concept: ``demo_model`` (constants, the static data of
-``demo_data.yaml``, calendar and people), ``demo_series`` (the simulated series
-and their archetype checks) and ``demo_tables`` (one builder per workspace file).
+The generator is split by concept: :mod:`kpinb.demo.model` (constants, the static
+data of ``data.yaml``, calendar and people), :mod:`kpinb.demo.series` (the simulated
+series and their archetype checks) and :mod:`kpinb.demo.tables` (one builder per
+workspace file).
 This module assembles and writes the workspace; ``kpinb demo`` is :mod:`kpinb.cli.demo`.
 """
 

@@ -1,4 +1,4 @@
-"""The tone contract of SPEC.md: words a coaching report never uses.
+"""The tone contract (docs/reading-a-report.md): words a coaching report never uses.
 
 Reports speak to growth. They name progress first, compare a person with their
 own past, and call routine variation routine. This module holds the vocabulary
@@ -15,7 +15,7 @@ import html
 import re
 from dataclasses import dataclass
 
-# Punitive and judging words (SPEC.md "Tone" and the like). Inflections are listed
+# Punitive and judging words. Inflections are listed
 # explicitly rather than stemmed, so the list reads as what it bans.
 PUNITIVE: tuple[str, ...] = (
     "bad",
@@ -71,7 +71,7 @@ PUNITIVE: tuple[str, ...] = (
     "worst",
 )
 
-# Ranking against peers: never in a person's own report (SPEC.md idea 11, "Tone").
+# Ranking against peers: never in a person's own report.
 RANKING: tuple[str, ...] = (
     "bottom performer",
     "compared with colleagues",

@@ -1,5 +1,5 @@
 """Hard to break: bad input, damaged journals and hostile text get a clear error or a
-correct result, lose nothing and leak nothing (issue 11's cases, one test each)."""
+correct result, lose nothing and leak nothing (one test per hostile case)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A newcomer's first hour (issue 12): a safe demo, empty periods, `kpinb render`, small things."""
+"""A newcomer's first hour: a safe demo, empty periods, `kpinb render`, small things."""
 
 from __future__ import annotations
 

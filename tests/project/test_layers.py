@@ -17,7 +17,7 @@ import kpinb
 
 PACKAGE = Path(kpinb.__file__).parent
 ROOT = PACKAGE.parent
-# STYLE.md 4.0: an import may only point to a lower rank (or inside its own subpackage)
+# docs/architecture.md: an import may only point to a lower rank (or inside its own subpackage)
 RANKS = {
     "workspace": 1,
     "analytics": 2,

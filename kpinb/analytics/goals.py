@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from kpinb.periods import Period
 
@@ -19,10 +20,7 @@ _WEEKS_PER_MONTH = 365.25 / 12 / 7
 
 
 def score(
-    current: np.ndarray | pd.Series,
-    baseline: np.ndarray | pd.Series,
-    target: np.ndarray | pd.Series,
-    sign: np.ndarray | pd.Series,
+    current: ArrayLike, baseline: ArrayLike, target: ArrayLike, sign: ArrayLike
 ) -> np.ndarray:
     """OKR score, clipped to 0..1 and direction-aware; NaN where current or baseline is.
 

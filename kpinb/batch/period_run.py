@@ -18,7 +18,7 @@ import contextlib
 import shutil
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -171,7 +171,7 @@ class PeriodRun:
         removed: list[str] = []
         unwritten: list[str] = []
         for html, state in reports.read_states(self.period_dir).items():
-            if html and state.get("scope_id") not in members.get(state.get("scope"), {}):
+            if html and not _listed(state, members):
                 reports.remove_report(self.period_dir, html)  # its subject left the workspace
                 removed.append(f"{state.get('scope')} {state.get('scope_id')!r} ({html})")
                 if self.uploader is not None:
@@ -181,7 +181,7 @@ class PeriodRun:
         index = self.period_dir / "index.html"
         page = render_index(
             period=self.per.label,
-            records=[s for s in states if s.get("scope_id") in members.get(s.get("scope"), {})],
+            records=[s for s in states if _listed(s, members)],
             warnings=[str(w) for w in ws.warnings],
             org=org_chart(ws),
             private=f"{PRIVATE_DIR}/{self.period_dir.name}",
@@ -234,6 +234,12 @@ class PeriodRun:
         except OSError as exc:
             return [f"{path.name} could not be written: {exc.strerror or exc}"]
         return []
+
+
+def _listed(state: Mapping[str, Any], members: Mapping[str, Mapping[str, str]]) -> bool:
+    """True when the report's subject (its state's scope and id) is still in the workspace."""
+    scope = state.get("scope")
+    return isinstance(scope, str) and state.get("scope_id") in members.get(scope, {})
 
 
 def _at_url(name: str, action: Any, *args: Any) -> list[str]:

@@ -20,7 +20,7 @@ room can check them. A prompt fires on a pattern in the evidence:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -35,8 +35,9 @@ PROMPT_COLUMNS = ("scope", "id", "name", "department", "prompt", "question", "re
 SHIFTS = {s.polarity: s.name for s in KPI_STATUSES.values() if s.holds}
 
 
-def _day(value: object) -> str:
-    return pd.Timestamp(value).strftime("%d %b %Y").lstrip("0")  # type: ignore[arg-type]
+def _day(value: Any) -> str:
+    """A date (a cell of a frame: a timestamp or date) as "3 Mar 2026"."""
+    return pd.Timestamp(value).strftime("%d %b %Y").lstrip("0")
 
 
 def _rating(row: pd.Series, median: float) -> str:

@@ -75,8 +75,9 @@ def html_table(frame: pd.DataFrame, *, limit: int = 200) -> str:
     return f'{CSS}<table class="kpinb-x"><tr>{head}</tr>{body}</table>{more}'
 
 
-def _cell(value: object) -> str:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):  # type: ignore[arg-type]
+def _cell(value: Any) -> str:
+    """A table cell as text (``value`` is any cell of a frame)."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
         return ""
     if isinstance(value, pd.Timestamp):
         return value.date().isoformat()
@@ -304,7 +305,7 @@ class Explorer:
             b.description = col + ((" ▲" if ascending else " ▼") if col == column else "")
         children: list[Any] = list(self.headers)
         for i, row in enumerate(rows.itertuples(index=False)):
-            data = row._asdict()
+            data = dict(zip(rows.columns, row, strict=True))
             who = "team" if data["scope"] == "team" else data["scope_id"]
             self.row_buttons[i].description = f"{data['name']} ({who})"
             for cell, col in zip(self.row_cells[i], SHOWN[1:], strict=True):

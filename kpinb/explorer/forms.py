@@ -18,6 +18,8 @@ from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+
 from kpinb.errors import Problem
 from kpinb.files import atomic_write
 from kpinb.journal import ENTRY_FIELDS, Action, Entry, add_entry, check_entry, parse_date
@@ -38,7 +40,8 @@ _ACTION_COLUMNS = {
 FLAG_FIELDS = ("scope", "scope_id", "kpi_id", "period", "flagged_by", "reason")
 
 
-def _date(value: object) -> object:
+def _date(value: object) -> dt.date | str:
+    """The form's date; text that is no date is kept as it is for the checks to report."""
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date) or value is None:
@@ -68,11 +71,12 @@ def checkin_entry(
         if any(_text(a, f) for f in ("text", "owner")) or a.get("due") not in (None, "")
     ]
     actions = tuple(
+        # an unreadable due date stays text: check_entry reports it and nothing is saved
         Action(_text(a, "text"), _text(a, "owner"), _date(a.get("due")), _text(a, "status", "open"))  # type: ignore[arg-type]
         for _, a in rows
     )
     entry = Entry(
-        date=_date(values.get("date")),  # type: ignore[arg-type]
+        date=_date(values.get("date")),  # type: ignore[arg-type]  # bad text: reported below
         employee_id=_text(values, "employee_id"),
         author=_text(values, "author"),
         what_moved=_text(values, "what_moved"),
@@ -161,7 +165,7 @@ def check_flag(ws: Workspace, flag: Mapping[str, Any], root: Path | None = None)
     checks, scopes that exist), so a flag saved here never makes the workspace invalid.
     Also refused: an empty field, and a flag already in the table word for word.
     """
-    root = Path(root if root is not None else ws.root)  # type: ignore[arg-type]
+    root = _folder(ws, root)
     path, problems = feasibility_file(root)
     if problems:
         return problems
@@ -180,11 +184,19 @@ def check_flag(ws: Workspace, flag: Mapping[str, Any], root: Path | None = None)
     return problems + _loader_problems(ws, path, flag_file_bytes(path, flag))
 
 
+def _folder(ws: Workspace, root: Path | None) -> Path:
+    """``root``, else the folder the workspace was loaded from."""
+    found = root if root is not None else ws.root
+    if found is None:
+        raise TypeError("the workspace was not loaded from a folder: pass root")
+    return Path(found)
+
+
 def _already_flagged(ws: Workspace, flag: Mapping[str, Any]) -> bool:
     table = ws.feasibility
     if table.empty:
         return False
-    same = True
+    same = pd.Series(True, index=table.index)
     for name in FLAG_FIELDS:
         same = same & (table[name].astype(str).str.strip() == _text(flag, name))
     return bool(same.any())
@@ -218,7 +230,7 @@ def _loader_problems(ws: Workspace, path: Path, data: bytes) -> list[Problem]:
 def save_flag(ws: Workspace, flag: Mapping[str, Any], root: Path | None = None) -> list[Problem]:
     """Check ``flag`` (:func:`check_flag`) and, when nothing is wrong, append it to
     ``feasibility.csv`` in one atomic write. Returns the problems (empty: saved)."""
-    root = Path(root if root is not None else ws.root)  # type: ignore[arg-type]
+    root = _folder(ws, root)
     problems = check_flag(ws, flag, root)
     if not problems:
         path, _ = feasibility_file(root)
@@ -230,6 +242,6 @@ def problems_by_field(problems: Sequence[Problem], fields: Sequence[str]) -> dic
     """Problems keyed by the form field they concern (``"form"`` for the rest)."""
     found: dict[str, list[str]] = {}
     for problem in problems:
-        key = problem.column if problem.column in fields else "form"
-        found.setdefault(key, []).append(_said(problem))  # type: ignore[arg-type]
+        key = problem.column if problem.column is not None and problem.column in fields else "form"
+        found.setdefault(key, []).append(_said(problem))
     return found

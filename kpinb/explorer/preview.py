@@ -6,7 +6,7 @@ tooltips (value, usual range, rule hits) for JupyterLab."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 
@@ -153,13 +153,14 @@ def kpi_chart(ws: Workspace, analysis: Analysis, chosen: Subject, kpi_id: str) -
             ],
         )
     )
-    return alt.layer(chart, tip_layer)
+    return charts.layered(chart, tip_layer)
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows for inline chart data: dates as ISO days, missing values as null."""
     out = frame.assign(period=frame["period"].dt.strftime("%Y-%m-%d"))
-    return out.astype(object).where(out.notna(), None).to_dict("records")
+    rows = out.astype(object).where(out.notna(), None).to_dict("records")
+    return cast(list[dict[str, Any]], rows)  # columns are named by text
 
 
 def _limits(row: dict[str, Any], pts: pd.DataFrame) -> Any:

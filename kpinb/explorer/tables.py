@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -147,7 +147,7 @@ def _empty_changes() -> pd.DataFrame:
     )
 
 
-def _keys(frame: pd.DataFrame) -> dict[str, pd.Series]:
+def _keys(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     return {
         "scope": frame["scope"].astype(str).to_numpy(),
         "scope_id": frame["scope_id"].astype(str).to_numpy(),
@@ -275,8 +275,9 @@ def _quality_rows(rows: pd.DataFrame, status: str, detail: list[str]) -> pd.Data
     )
 
 
-def _day(value: object) -> str:
-    return "none" if pd.isna(value) else pd.Timestamp(value).date().isoformat()  # type: ignore[arg-type]
+def _day(value: Any) -> str:
+    """A cell's day as ISO text, or "none" when it is missing."""
+    return "none" if pd.isna(value) else pd.Timestamp(value).date().isoformat()
 
 
 def filter_changes(
@@ -415,7 +416,7 @@ def series_rows(ws: Workspace, analysis: Analysis, employee_id: str, kpi_id: str
         while first - pd.Timedelta(days=7 if step == "7D" else 28) >= per.start:
             first -= pd.Timedelta(days=7) if step == "7D" else pd.DateOffset(months=1)
         expected = pd.date_range(first, per.end, freq=step)
-        frame = frame.set_index("period").reindex(expected.union(frame["period"]))
+        frame = frame.set_index("period").reindex(expected.union(pd.DatetimeIndex(frame["period"])))
         frame.index.name = "period"
         frame = frame.reset_index()
     frame["missing"] = frame["value"].isna()

@@ -127,7 +127,7 @@ def _is_number(value: object) -> bool:
     if isinstance(value, bool):
         return False
     try:  # any value float() takes: numbers, numpy scalars, numeric text
-        return math.isfinite(float(value))  # type: ignore[arg-type]
+        return math.isfinite(float(value))  # type: ignore[arg-type]  # float() decides, see except
     except (TypeError, ValueError):
         return False
 

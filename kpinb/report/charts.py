@@ -16,7 +16,7 @@ import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Final, ParamSpec, TypedDict, TypeVar, cast
 
 import altair as alt
 import pandas as pd
@@ -24,10 +24,11 @@ from altair.utils.schemapi import debug_mode
 
 from kpinb.analytics import SUCCESS
 
-_F = TypeVar("_F", bound=Callable[..., Any])
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
-def _fast(builder: _F) -> _F:
+def _fast(builder: Callable[_P, _R]) -> Callable[_P, _R]:
     """Build without Altair's per-object schema validation (about 10x faster).
 
     The finished spec is still validated wherever it matters: tests call
@@ -35,11 +36,11 @@ def _fast(builder: _F) -> _F:
     """
 
     @functools.wraps(builder)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         with debug_mode(False):
             return builder(*args, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
 # Okabe-Ito (Wong 2011, Nature Methods 8:441), colour-blind safe; greys for shading and text.
@@ -63,7 +64,7 @@ BAND_OPACITY = 0.3
 REVIEW_OPACITY = 0.12
 PAD = 0.3  # space above and below the drawn values, as a share of their span
 FONT = 12  # axis and label text (the SVG shrinks on a phone: 12 px stays legible)
-_BREAK = "break-paths-show-domains"  # a missing week breaks the line (no line across a gap)
+_BREAK: Final = "break-paths-show-domains"  # a missing week breaks the line (no line across a gap)
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,13 @@ def _records(frame: pd.DataFrame) -> alt.InlineData:
         if pd.api.types.is_datetime64_any_dtype(out[col]):
             out[col] = out[col].dt.strftime("%Y-%m-%d")
     rows = out.astype(object).where(out.notna(), None).to_dict("records")
-    return alt.InlineData(values=rows)
+    return alt.InlineData(values=cast(list[dict[str, Any]], rows))  # columns are named by text
+
+
+def layered(*charts: alt.Chart | alt.LayerChart, **properties: Any) -> alt.LayerChart:
+    """``alt.layer`` of charts without facet channels, so always a ``LayerChart`` (Altair
+    types it ``LayerChart | FacetChart``: shared facet channels would make it a facet)."""
+    return cast(alt.LayerChart, alt.layer(*charts, **properties))
 
 
 @_fast
@@ -279,7 +286,7 @@ def trend_chart(
         named.append((target, "target", PALETTE["target"]))
     if named:
         layers.append(_side_label_layer(side_labels(domain, named)))
-    return alt.layer(
+    return layered(
         *layers,
         data=_records(points[["period", "value", "level"]]),
         width=WIDTH,
@@ -391,15 +398,23 @@ def _target_layers(target: float) -> list[alt.Chart]:
 LABEL_GAP = 11  # pixels between two side labels' baselines
 
 
+class SideLabel(TypedDict):
+    """A direct label: its height in pixels from the top, its text and colour."""
+
+    y: float
+    label: str
+    colour: str
+
+
 def side_labels(
     domain: list[float], items: Sequence[tuple[float, str, str]], height: int = HEIGHT
-) -> list[dict[str, Any]]:
+) -> list[SideLabel]:
     """Direct labels in the right margin (``value, text, colour``), each at its line's
     height in pixels, nudged apart so that none overlaps another."""
     lo, hi = domain
     span = (hi - lo) or 1.0
     placed = sorted(
-        ({"y": (hi - v) / span * height, "label": t, "colour": c} for v, t, c in items),
+        (SideLabel(y=(hi - v) / span * height, label=t, colour=c) for v, t, c in items),
         key=lambda r: r["y"],
     )
     for before, row in itertools.pairwise(placed):
@@ -413,7 +428,7 @@ def side_labels(
     return placed
 
 
-def _side_label_layer(rows: list[dict[str, Any]]) -> alt.Chart:
+def _side_label_layer(rows: list[SideLabel]) -> alt.Chart:
     return (
         alt.Chart(alt.InlineData(values=rows))
         .mark_text(align="left", baseline="middle", dx=4, fontSize=11)
@@ -538,7 +553,7 @@ def goal_chart(goals: pd.DataFrame, *, title: str, description: str) -> alt.Laye
         .mark_rule(color=PALETTE["target"], strokeDash=[2, 2], strokeWidth=2)
         .encode(x=alt.X("success", type="quantitative"))
     )
-    return alt.layer(
+    return layered(
         bars,
         projected,
         success,

@@ -8,7 +8,7 @@ disagree, and a test checks that they do not.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 
@@ -35,7 +35,7 @@ def blocks_of(ws: Workspace, part: Analysis) -> list[dict[str, Any]]:
     first = part.points.groupby("kpi_id", observed=True)["period"].min()
     goals, signals = split_by(part.goals, "kpi_id"), split_by(part.signals, "kpi_id")
     out = []
-    for row in rows.to_dict("records"):
+    for row in cast(list[dict[str, Any]], rows.to_dict("records")):  # columns named by text
         kpi = str(row["kpi_id"])
         pts = points.get(kpi)
         values = [row["level"]] if pts is None else pts["value"].tolist()
@@ -127,11 +127,11 @@ def definition_changes(spec: KpiSpec, first: Any) -> list[dict[str, Any]]:
     return [
         {
             "version": v,
-            "effective_from": iso(spec.version_start(v)),
-            "change": spec.versions[v - 2].change,
+            "effective_from": iso(change.effective_from),
+            "change": change.change,
         }
-        for v in range(2, len(spec.versions) + 2)
-        if first is None or pd.isna(first) or spec.version_start(v) > pd.Timestamp(first)
+        for v, change in enumerate(spec.versions, start=2)
+        if first is None or pd.isna(first) or change.effective_from > pd.Timestamp(first)
     ]
 
 
@@ -242,10 +242,10 @@ def goal_decimals(goal: pd.Series, dec: int, sign: int) -> int:
     from kpinb.analytics import goal_score as score
 
     def agrees(d: int, value: str, shown_score: str) -> bool:
-        figures = [_num(goal[c], d) for c in (value, "baseline", "target")]
-        if None in figures or pd.isna(goal[shown_score]):
+        current, baseline, target = (_num(goal[c], d) for c in (value, "baseline", "target"))
+        if current is None or baseline is None or target is None or pd.isna(goal[shown_score]):
             return True
-        again = float(score(*figures, sign))
+        again = float(score(current, baseline, target, sign))
         return st.rounded(again, 2) == st.rounded(float(goal[shown_score]), 2)
 
     return next(

@@ -119,7 +119,7 @@ def _team(ws: Workspace, result: Analysis, tid: str, per: Period, root: Path | N
     mpart = result.subset("employee", ids)
     split = mpart.split_ids()
     period = st.text("period", per.label)
-    members = [
+    members: list[dict[str, Any]] = [
         {
             "employee_id": eid,
             "name": str(name),

@@ -85,3 +85,35 @@ def test_pure_core_imports_no_adapter_library():
         source = path.read_text()
         assert "today(" not in source and "datetime.now(" not in source, module
         assert "open(" not in source and "read_csv" not in source, module
+
+
+def test_lint_runs_ruff_then_mypy_strict_where_the_code_is_pure():
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = re.search(r"^lint:.*\n((?:\t.*\n)+)", makefile, re.M)
+    assert recipe is not None
+    steps = [line.strip() for line in recipe[1].splitlines()]
+    assert steps == ["$(BIN)/ruff check .", "$(BIN)/ruff format --check .", "$(BIN)/mypy"]
+    assert re.search(r"^test: lint$", makefile, re.M)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "make test   # set up .venv, lint (ruff check, ruff format --check, mypy)" in readme
+    mypy = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]
+    assert mypy["files"] == ["kpinb"] and mypy["warn_unused_ignores"]
+    strict = [o for o in mypy["overrides"] if o.get("disallow_untyped_defs")]
+    assert len(strict) == 1
+    for module in ("kpinb.analytics.*", "kpinb.workspace.*", "kpinb.report.stories"):
+        assert module in strict[0]["module"], module
+
+
+def test_every_type_ignore_names_its_code_and_says_why():
+    for path in sorted((ROOT / "kpinb").rglob("*.py")):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for number, line in enumerate(lines, start=1):
+            if "# type: ignore" not in line:
+                continue
+            where = f"{path.relative_to(ROOT)}:{number}"
+            after = re.search(r"# type: ignore\[[a-z-]+(?:, *[a-z-]+)*\](.*)$", line)
+            assert after is not None, f"{where}: name the error code"
+            above = lines[number - 2].strip() if number > 1 else ""
+            assert after[1].strip().startswith("#") or above.startswith("#"), (
+                f"{where}: say why, after the ignore or on the line above"
+            )

@@ -36,6 +36,7 @@ def skip_slow_iri_checker() -> None:
     Nothing changes in a process that imported jsonschema already.
     """
     if "jsonschema" not in sys.modules:
+        # None in sys.modules is how the import system spells "no such module"
         sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 
@@ -47,6 +48,7 @@ def _only_rebinds(source: str, injected: set[str]) -> bool:
         statements = ast.parse(source).body
     except SyntaxError:
         return False
+    targets: list[ast.expr]
     for statement in statements:
         if isinstance(statement, ast.AnnAssign) and statement.value is not None:
             targets, value = [statement.target], statement.value

@@ -32,7 +32,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
@@ -93,7 +93,7 @@ def snapshot_digest(files: dict[str, bytes]) -> str:
     return hasher.hexdigest()
 
 
-class WarmKernels(WorkerPlugin):  # type: ignore[misc]
+class WarmKernels(WorkerPlugin):
     """A Dask worker's warm kernels: one per task running at once on the worker, started
     on first use, driven by an asyncio loop in a thread of their own, shut down with the
     worker (and ended by the operating system with it: a kernel exits when its parent
@@ -186,7 +186,7 @@ def build_on_worker(job: ReportJob, context: RunContext) -> BuiltReport:
     """The task: build ``job`` on this worker's warm kernels."""
     from distributed import get_worker
 
-    plugin = get_worker().plugins[context.plugin]
+    plugin = cast(WarmKernels, get_worker().plugins[context.plugin])  # registered as ours
     return plugin.build(job, context)
 
 

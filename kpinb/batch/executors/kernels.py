@@ -193,8 +193,8 @@ class WarmKernel:
             try:
                 await self._silent(self.prime)
             except RuntimeError as exc:  # every report on this kernel says why
-                error = CellError(None, None, "RuntimeError", str(exc))
-                return NotebookRun(nb, error, time.perf_counter() - started)
+                failed = CellError(None, None, "RuntimeError", str(exc))
+                return NotebookRun(nb, failed, time.perf_counter() - started)
             self.primed = self.prime
         error = await self._execute(nb)
         return NotebookRun(nb, error, time.perf_counter() - started)

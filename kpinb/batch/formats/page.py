@@ -58,7 +58,7 @@ def make_exporter() -> Any:
     from nbconvert import HTMLExporter
     from nbconvert.exporters.templateexporter import TemplateExporter
 
-    class KpinbExporter(HTMLExporter):  # type: ignore[misc]
+    class KpinbExporter(HTMLExporter):
         def from_notebook_node(self, nb: Any, resources: Any = None, **kw: Any) -> Any:
             return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
 

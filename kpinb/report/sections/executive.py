@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 def headline(refs: list[st.Ref], period: st.Figure, subject: dict[str, Any], hidden: int) -> Part:
     """Progress of the shown series; when none can be shown, say why instead."""
+    said: tuple[st.Sentence, ...]
     if not refs and hidden:
         said = (st.say("exec_hidden", subject=st.Ref("subject", subject).txt("name")),)
     else:

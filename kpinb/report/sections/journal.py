@@ -53,7 +53,7 @@ def routine(
         for r in refs
         if r.data["level"] is not None
     ]
-    found = {
+    found: dict[str, Any] = {
         "checkin": checkin,
         "moved": moved,
         "open_actions": [action(a, mask) for _, a in actions.iterrows()],
@@ -235,7 +235,7 @@ QUESTION_PHRASES = {
 
 def _kinds(why: str, diagnosis: str) -> tuple[str, ...]:
     """Question kinds in the order the data suggests, the check-in's diagnosis first."""
-    order = {
+    order: tuple[str, ...] = {
         "shift": ("dependency", "execution", "capability"),
         "plateau": ("capability", "execution", "dependency"),
         "lean": ("execution", "capability", "dependency"),

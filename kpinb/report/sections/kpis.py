@@ -169,14 +169,14 @@ def shifts_within(
     one, many = ("member", "members") if noun == "members" else ("team", "teams")
     heading = "Signals worth a conversation" if noun == "members" else "Teams"
     sentences = {
-        item["kpi_id"]: [
+        kpi_id: [
             st.say(
                 "within_shifts",
                 n=ref.count(f"{i}.count", one, many),
-                single=item["count"] == 1,
+                single=n == 1,
                 where=heading,
             )
         ]
-        for i, item in enumerate(found)
+        for i, (kpi_id, n) in enumerate(counts.items())
     }
     return {"shifts_within": found}, sentences

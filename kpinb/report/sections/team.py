@@ -113,8 +113,8 @@ def multiples_block(
     bands = data.bands
     key = charts.multiples_key(
         per=twin.cadence_unit(block["cadence"]),
-        bands=bands is not None and bands["lower"].notna().any(),
-        targets=bands is not None and bands["target"].notna().any(),
+        bands=bands is not None and bool(bands["lower"].notna().any()),
+        targets=bands is not None and bool(bands["target"].notna().any()),
         review=data.review,
         gaps=data.gaps,
     )

@@ -23,12 +23,13 @@ if TYPE_CHECKING:
     from markupsafe import Markup
 
 TEMPLATES = Path(__file__).parent / "templates"
-# each page's stylesheet: the packaged CSS files it joins, in cascade order
+BASE_CSS = "base.css"  # the house style every page shares
+# each page's own stylesheets after the base, in cascade order; a report page's fragment
+# brings report.css itself, so page_html and the batch's page carry the same CSS
 STYLESHEETS: dict[str, tuple[str, ...]] = {
-    "report": ("kpinb.css",),  # the batch's report page (the fragment brings report.css)
-    "page": ("page.css",),  # page_html's page (the fragment brings report.css)
-    "index": ("kpinb.css",),
-    "calibration": ("page.css", "calibration.css"),
+    "report": ("report-page.css",),
+    "index": ("index.css",),
+    "calibration": ("calibration.css",),
 }
 
 
@@ -56,11 +57,12 @@ def css(name: str) -> Markup:
 
 
 def stylesheet(page: str) -> Markup:
-    """The CSS of one kind of page (a key of :data:`STYLESHEETS`), for the shell's style
-    block; marked safe: our own files, not data."""
+    """The CSS of one kind of page (a key of :data:`STYLESHEETS`) for the shell's style
+    block: the base stylesheet, then the page's own rules only. Marked safe: our own
+    files, not data."""
     from markupsafe import Markup
 
-    return Markup("").join(css(name) for name in STYLESHEETS[page])
+    return Markup("").join(css(name) for name in (BASE_CSS, *STYLESHEETS[page]))
 
 
 _STYLE = re.compile(r"<style\b[^>]*>(.*?)</style\s*>", re.IGNORECASE | re.DOTALL)

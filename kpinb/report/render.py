@@ -119,7 +119,7 @@ def member_links(members: Iterable[Mapping[str, Any]]) -> tuple[MemberLink, ...]
 def render_page(*, title: str, body: str) -> str:
     """A full standalone HTML page around a rendered fragment."""
     template = environment().get_template("page.html.j2")
-    page = template.render(title=title, body=Markup(body), css=stylesheet("page"))
+    page = template.render(title=title, body=Markup(body), css=stylesheet("report"))
     return one_style_block(page)
 
 

@@ -1,8 +1,13 @@
-"""The one Jinja2 environment of kpinb (autoescape on), over the packaged ``templates/``.
+"""The one Jinja2 environment of kpinb (autoescape on), over the packaged ``templates/``,
+and the one place each page's stylesheet is composed.
 
-Reports (``report.html.j2``, ``page.html.j2``, ``phrases.j2``) and the batch's index
-(``nbconvert/kpinb/run_index.html.j2``) are rendered through it, and their CSS is read
-through :func:`css`. Jinja2 is imported on first use, so importing kpinb stays light.
+Every full page extends one shell (``shell.html.j2``, built from ``_shell.html.j2``): the
+standalone report page (``page.html.j2``), the period's index (``run_index.html.j2``) and
+the calibration pages (``calibration.html.j2``) through this environment, the batch's
+report page (``nbconvert/kpinb/index.html.j2``) through nbconvert's, which finds the
+shell in :data:`TEMPLATES`. A page's CSS is :func:`stylesheet`; the report fragment
+(``report.html.j2``) carries its own ``report.css``. Jinja2 is imported on first use, so
+importing kpinb stays light.
 """
 
 from __future__ import annotations
@@ -10,11 +15,22 @@ from __future__ import annotations
 import re
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import jinja2
     from markupsafe import Markup
+
+TEMPLATES = Path(__file__).parent / "templates"
+BASE_CSS = "base.css"  # the house style every page shares
+# each page's own stylesheets after the base, in cascade order; a report page's fragment
+# brings report.css itself, so page_html and the batch's page carry the same CSS
+STYLESHEETS: dict[str, tuple[str, ...]] = {
+    "report": ("report-page.css",),
+    "index": ("index.css",),
+    "calibration": ("calibration.css",),
+}
 
 
 @cache
@@ -38,6 +54,15 @@ def css(name: str) -> Markup:
     from markupsafe import Markup
 
     return Markup(resources.files("kpinb").joinpath("templates", name).read_text("utf-8"))
+
+
+def stylesheet(page: str) -> Markup:
+    """The CSS of one kind of page (a key of :data:`STYLESHEETS`) for the shell's style
+    block: the base stylesheet, then the page's own rules only. Marked safe: our own
+    files, not data."""
+    from markupsafe import Markup
+
+    return Markup("").join(css(name) for name in (BASE_CSS, *STYLESHEETS[page]))
 
 
 _STYLE = re.compile(r"<style\b[^>]*>(.*?)</style\s*>", re.IGNORECASE | re.DOTALL)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from kpinb.calibration.evidence import STATUS_LABELS
-from kpinb.templating import css, environment
+from kpinb.templating import environment, stylesheet
 
 if TYPE_CHECKING:  # the pack is passed in (kpinb.calibration.pack imports this module)
     CalibrationPack = Any
@@ -50,7 +50,7 @@ def render_page(pack: CalibrationPack, department: str | None, *, links: bool = 
         decisions = decisions[decisions["employee_id"].isin(set(people["employee_id"]))]
     context = {
         "title": pack.title if department is None else f"{pack.title}: {department}",
-        "css": css("page.css") + css("calibration.css"),
+        "css": stylesheet("calibration"),
         "period": pack.period.label,
         "index": department is None,
         "links": links,

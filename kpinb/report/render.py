@@ -17,7 +17,7 @@ from markupsafe import Markup
 from kpinb.filenames import safe_name
 from kpinb.report.sentences import Sentence
 from kpinb.scopes import SCOPE_DIRS
-from kpinb.templating import css, environment, one_style_block
+from kpinb.templating import css, environment, one_style_block, stylesheet
 from kpinb.text import display_text
 
 
@@ -119,7 +119,8 @@ def member_links(members: Iterable[Mapping[str, Any]]) -> tuple[MemberLink, ...]
 def render_page(*, title: str, body: str) -> str:
     """A full standalone HTML page around a rendered fragment."""
     template = environment().get_template("page.html.j2")
-    return one_style_block(template.render(title=title, body=Markup(body), css=css("page.css")))
+    page = template.render(title=title, body=Markup(body), css=stylesheet("report"))
+    return one_style_block(page)
 
 
 def chart_block(chart: Any, description: str, caption: str = "") -> ChartBlock:

@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import copy
 import re
-from pathlib import Path
 from typing import Any
 
 from kpinb.batch.formats.base import OutputFormat
 from kpinb.batch.formats.twin import twin_of
 from kpinb.batch.records import BuiltReport, ReportFiles
 from kpinb.scopes import PAGE_MIME, REPORT_MIME
-from kpinb.templating import one_style_block
+from kpinb.templating import TEMPLATES, one_style_block, stylesheet
 from kpinb.text import display_text
 
-TEMPLATE_DIR = Path(__file__).parents[2] / "templates" / "nbconvert"
 # what comes right before a "//" that a browser would fetch: an attribute or url(
 _BEFORE_HOST = re.compile(
     r"(?:\b(src|srcset|poster|background|data|action|href)\s*=\s*[\"']?|url\(\s*[\"']?)"
@@ -67,7 +65,8 @@ def make_exporter() -> Any:
 
     return KpinbExporter(
         template_name="kpinb",
-        extra_template_basedirs=[str(TEMPLATE_DIR)],
+        extra_template_basedirs=[str(TEMPLATES / "nbconvert")],
+        extra_template_paths=[str(TEMPLATES)],  # the page shell, _shell.html.j2
         default_preprocessors=[],
         exclude_input=True,
         exclude_input_prompt=True,
@@ -89,6 +88,7 @@ def export_page(
             "kpinb_title": display_text(title),
             "kpinb_footer": footer,
             "kpinb_index": index,
+            "kpinb_css": stylesheet("report"),
         },
     )
     return one_style_block(str(body))  # the report's own CSS joins the page's, in <head>

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from kpinb.batch.planning.plan import PRIMARY_VIEW
 from kpinb.batch.publish.glance import GLANCE_KEYS
-from kpinb.templating import css, environment
+from kpinb.templating import environment, stylesheet
 from kpinb.text import display_text
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ def render_index(
         subjects.setdefault((record["scope"], str(record["scope_id"])), []).append(record)
     rows = {key: _subject_row(key[0], recs, org) for key, recs in subjects.items()}
     departments, other = _group(rows, org)
-    template = environment().get_template("nbconvert/kpinb/run_index.html.j2")
+    template = environment().get_template("run_index.html.j2")
     return template.render(
         period=period,
         departments=departments,
@@ -101,7 +101,7 @@ def render_index(
         warnings=[display_text(w) for w in warnings],
         generated=_latest(records),
         private=private,
-        css=css("nbconvert/kpinb/kpinb.css"),
+        css=stylesheet("index"),
     )
 
 

@@ -19,16 +19,16 @@ from kpinb.report.facade import bundle
 from kpinb.templating import BASE_CSS, STYLESHEETS, TEMPLATES, css, stylesheet
 from kpinb.workspace import Workspace, load_workspace
 
-DATA = Path(__file__).parent / "data" / "workspace"
 PERIOD = "2026-Q3"
 _STYLE = re.compile(r"<style\b[^>]*>(.*?)</style\s*>", re.IGNORECASE | re.DOTALL)
 _RULE = re.compile(r"([^{}]+)\{")  # the selector (or at-rule) before each "{"
 
 
 @pytest.fixture(scope="module")
-def ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+def ws(tmp_path_factory: pytest.TempPathFactory, workspace_dir: Path) -> Workspace:
+    """A copy of the test workspace (the calibration pack writes beside it)."""
     root = tmp_path_factory.mktemp("shell") / "ws"
-    shutil.copytree(DATA, root)
+    shutil.copytree(workspace_dir, root)
     return load_workspace(root)
 
 

@@ -196,7 +196,9 @@ def _summarise(
     )
     rows = _rule_rows(cur, limits, sign.to_numpy()[cur["key"].to_numpy()])
     shift = signals.shift_status(cur, limits)
-    summary = keys.join(limits, how="left").join(shift.drop(columns=["n_review", "cusum_shift", "ends_inside"]))
+    summary = keys.join(limits, how="left").join(
+        shift.drop(columns=["n_review", "cusum_shift", "ends_inside"])
+    )
     summary["n_points"] = summary["n_points"].fillna(0).astype(int)
     summary = summary.join(_latest(points, period))
     complete = points[~points["incomplete"].to_numpy()]

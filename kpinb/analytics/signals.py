@@ -461,9 +461,9 @@ def _ends_inside(x: np.ndarray, n_review: np.ndarray, limits: pd.DataFrame) -> n
     """Per row of ``x`` (review points, left-aligned): the last :data:`CUSUM_RECENT`
     points all lie within the limits (False without limits or points)."""
     centre = limits["centre"].to_numpy(dtype=float)[:, None]
-    mr_bar = (
-        limits["mr_bar"] if "mr_bar" in limits else limits["sigma"] * D2
-    ).to_numpy(dtype=float)[:, None]
+    mr_bar = (limits["mr_bar"] if "mr_bar" in limits else limits["sigma"] * D2).to_numpy(
+        dtype=float
+    )[:, None]
     lower = limits["lower"].to_numpy(dtype=float)[:, None] if "lower" in limits else None
     upper = limits["upper"].to_numpy(dtype=float)[:, None] if "upper" in limits else None
     if lower is None or upper is None:  # centre and sigma only: the plain XmR limits

@@ -89,7 +89,7 @@ def _within(values: list[Any], lower: Any, upper: Any, tol: float) -> bool:
 def _block_failures(block: dict[str, Any]) -> list[Failure]:
     """Claims every block makes by its fields: a usual range of non-zero width."""
     limits = block.get("limits")
-    if limits and limits["upper"] is not None and limits["lower"] is not None:
+    if limits and None not in (limits["upper"], limits["lower"]):  # noqa: SIM102
         if limits["upper"] <= limits["lower"]:
             return [
                 Failure(
@@ -119,10 +119,15 @@ def _sentence_failures(
     if any(w in text for w in held_words) and not change.get("held"):
         numbers = {k: change.get(k) for k in ("absolute", "routine_limit")}
         out.append(("held level beyond routine variation", numbers))
-    if key == "kpi_came_and_went" or "back at its usual level" in text or key in (
-        "kpi_back_after",
-        "headline_back",
-        "headline_dip_back",
+    if (
+        key == "kpi_came_and_went"
+        or "back at its usual level" in text
+        or key
+        in (
+            "kpi_back_after",
+            "headline_back",
+            "headline_dip_back",
+        )
     ):
         shift = block.get("shift") or {}
         normal = shift.get("normal") if shift.get("after_previous") else None
@@ -138,9 +143,8 @@ def _sentence_failures(
             numbers |= {"lower": limits.get("lower"), "upper": limits.get("upper")}
             out.append(("stay within a range its points leave", numbers))
     goal = block.get("goal") or {}
-    if "no action needed" in text and goal and goal.get("current") is not None:
-        if not goal.get("success"):
-            out.append(("no action needed beside a goal", {"score": goal.get("score")}))
+    if "no action needed" in text and goal.get("current") is not None and not goal.get("success"):
+        out.append(("no action needed beside a goal", {"score": goal.get("score")}))
     best = block.get("best") or {}
     if key in ("kpi_best", "headline_best", "kpi_best_since", "headline_best_since"):
         sign = 1 if block.get("direction") == "up" else -1

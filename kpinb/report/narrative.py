@@ -231,6 +231,8 @@ def _sparse(ref: Ref, period: Figure) -> Sentence:
 
 def _inside(ref: Ref) -> bool:
     """Every value of the period lies within the usual range (twin ``ending``)."""
+    if "ending" not in ref.data:  # a block built before the twin had ``ending``
+        return True
     if not ref.has("ending") or not ref.has("limits"):
         return False
     return bool(
@@ -239,12 +241,16 @@ def _inside(ref: Ref) -> bool:
     )
 
 
+# the phrase of a new best, and of one since the definition changed
+_BEST_PHRASES = {"kpi_best": "kpi_best_since", "headline_best": "headline_best_since"}
+
+
 def _best(ref: Ref, key: str, **args: Any) -> Sentence:
     """A new personal best; "since the definition changed on ..." when the series has
     values under an earlier definition (the best is the current definition's)."""
     figures = {"best": ref.val("best.value"), "when": ref.when("best.period"), **args}
     if ref.has("best.since_definition"):
-        return say(f"{key}_since", since=ref.day("best.since_definition"), **figures)
+        return say(_BEST_PHRASES[key], since=ref.day("best.since_definition"), **figures)
     return say(key, **figures)
 
 
@@ -295,7 +301,7 @@ def _status(ref: Ref, within: int, period: Figure) -> list[Sentence]:
             told.phrase,
             start=ref.when("limits.baseline_start"),
             end=ref.when("limits.baseline_end"),
-            settled=told.name == "routine" and not within,
+            settled=told.name == "routine" and not within and _inside(ref),
             inside=_inside(ref),
             goal=told.name == "routine" and goal_asks_more(ref.data),
             **_range(ref),

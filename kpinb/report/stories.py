@@ -193,8 +193,8 @@ BADGE_GOAL = "routine variation, its goal asks for more"
 def goal_asks_more(block: dict[str, Any]) -> bool:
     """The KPI has a goal with a value and it is not (yet) a success (score under the
     success line, or off track): its card never says "no action needed"."""
-    goal = block.get("goal")
-    return bool(goal) and goal.get("current") is not None and not goal.get("success")
+    goal = block.get("goal") or {}
+    return goal.get("current") is not None and not goal.get("success")
 
 
 def held_level(block: dict[str, Any]) -> bool:
@@ -202,7 +202,8 @@ def held_level(block: dict[str, Any]) -> bool:
     ``change.held``): only then may a sentence say the KPI held level or is steady
     (no earlier level to compare with: no such claim)."""
     change = block.get("change")
-    return bool(change["held"]) if change else False
+    # a change block built before the twin had ``held`` keeps its old meaning
+    return bool(change.get("held", True)) if change else False
 
 
 def story_of(name: object) -> Story | None:

@@ -196,21 +196,32 @@ def _summarise(
     )
     rows = _rule_rows(cur, limits, sign.to_numpy()[cur["key"].to_numpy()])
     shift = signals.shift_status(cur, limits)
-    summary = keys.join(limits, how="left").join(shift.drop(columns=["n_review", "cusum_shift"]))
+    summary = keys.join(limits, how="left").join(
+        shift.drop(columns=["n_review", "cusum_shift", "ends_inside"])
+    )
     summary["n_points"] = summary["n_points"].fillna(0).astype(int)
     summary = summary.join(_latest(points, period))
     complete = points[~points["incomplete"].to_numpy()]
     summary = summary.join(trend.period_changes(complete, keys["definition_version"], sign, period))
+    for prefix in ("prev", "yoy"):
+        summary[f"{prefix}_routine_limit"] = trend.routine_change(
+            summary["sigma"], summary["n_in_period"], summary[f"{prefix}_n"]
+        )
+    summary = summary.join(signals.sparse_counts(cur))
     summary = summary.join(trend.theil_sen(cur, sign, trend_points))
     summary = summary.join(_min_counts(cur, trend_points))
     summary = summary.join(_signal_summary(rows))
     previous = period.previous().contains(cur["period"])
-    earlier = signals.earlier_move(cur, np.asarray(previous, dtype=bool))
+    # a series' start-up: its first points under any definition
+    startup = signals.positions(points["key"].to_numpy()) < signals.STARTUP_POINTS
+    startup = startup[series.used(points, keys)]
+    earlier = signals.earlier_move(cur, np.asarray(previous, dtype=bool), startup)
     status = signals.statuses(limits, shift, earlier, sign).reindex(summary.index)
     summary["status"] = status["status"].fillna("not_enough_history")
     summary["status"] = summary["status"].mask(summary["n_in_period"] == 0, "no_data")
     summary["shift_direction"] = status["shift_direction"].fillna(0).astype(int)
     summary["returned_after_previous"] = status["returned_after_previous"].fillna(False)
+    summary = summary.join(earlier[["normal_lower", "normal_upper"]])
     summary["shift_holds"] = summary["status"].isin(HELD_STATUSES)
     summary = summary.join(_history(rows))
     summary = summary.join(_quality(points, summary, period))
@@ -329,6 +340,7 @@ def _tidy(summary: pd.DataFrame) -> pd.DataFrame:
     for flag in ("lower_bounded", "upper_bounded", "shift_holds"):
         summary[flag] = summary[flag].fillna(False).astype(bool)
     summary["baseline_n"] = summary["baseline_n"].fillna(0).astype(int)
+    summary["sparse"] = summary["sparse"].fillna(False).astype(bool)
     return summary.drop(columns=["last_signal_direction"])
 
 

@@ -14,7 +14,9 @@ The rule (docs/analytics.md, "Status", with the measured rates):
   the limits are locked; with :data:`MIN_POINTS` to 19 they are trial limits (drawn,
   no shift verdict); with fewer there are none.
 - **Limits**: centre = mean, limits = centre -/+ 2.66 x mean moving range, moving
-  ranges above 3.267 x their mean left out of the estimate once (NHSRplotthedots). A
+  ranges above 3.267 x their mean left out of the estimate once (NHSRplotthedots), unless
+  that would leave no variation at all (a zero-heavy series keeps them: a usual range
+  never has zero width while the baseline varies). A
   limit beyond a natural boundary is replaced by it and nothing is detected beyond
   it on that side (:func:`apply_boundaries`).
 - **Status**: a two-sided CUSUM over the review points on z = (x - centre) / sigma,
@@ -48,6 +50,12 @@ MR_SCREEN = 3.267  # moving ranges above 3.267 x their mean leave the estimate (
 CUSUM_K = 0.75  # reference value, in sigmas: half the smallest shift worth finding
 CUSUM_H = 4.75  # decision interval, in sigmas (tuned with benchmarks/signals.py)
 CUSUM_RECENT = 4  # a shift still holds when its last 4 points stay on its side
+# a series' first points (a start-up: a new hire, a new export) never make the older normal
+# a return is measured against (:func:`earlier_move`)
+STARTUP_POINTS = 13
+# a baseline with this share or more of its points at one value is sparse (zero-heavy):
+# too uniform for a usual range (:func:`sparse_counts`)
+SPARSE_SHARE = 0.75
 CONSTANT_Z = 3.0  # z of a point off the level of a constant baseline (sigma 0)
 # counts too small for the normal approximation (a baseline mean under 5 a point): a
 # shift must also pass an exact test of its counts against the baseline's (one-sided)
@@ -165,6 +173,9 @@ def xmr_limits(points: pd.DataFrame) -> pd.DataFrame:
         kept = ranged & (mr <= MR_SCREEN * np.repeat(first_mr, counts) * (1 + _TOL))
         mr_bar = seg_sum(np.where(kept, mr, 0.0), key) / seg_sum(kept.astype(np.int64), key)
     mr_bar = np.where(np.isnan(mr_bar) & (n_base > 0), 0.0, mr_bar)
+    # the screen never leaves a varying baseline with no variation: a series mostly at one
+    # value keeps every moving range rather than a usual range of zero width
+    mr_bar = np.where((mr_bar == 0) & (first_mr > 0), first_mr, mr_bar)
     kind = np.where(
         n_base >= BASELINE_LOCKED, "locked", np.where(n_base >= MIN_POINTS, "trial", "none")
     )
@@ -197,6 +208,43 @@ def xmr_limits(points: pd.DataFrame) -> pd.DataFrame:
     out["lower"] = out["centre"] - NPL_FACTOR * out["mr_bar"]
     out["upper"] = out["centre"] + NPL_FACTOR * out["mr_bar"]
     out["url"] = URL_FACTOR * out["mr_bar"]
+    return out
+
+
+def sparse_counts(points: pd.DataFrame) -> pd.DataFrame:
+    """Per key: is the baseline sparse (at least :data:`SPARSE_SHARE` of its points at
+    one value, such as a share late that is 0 most weeks), that value, and the points
+    off it (the events) in the baseline and in the review period.
+
+    A sparse series gets no usual range in the report: its mean and moving ranges say
+    little when nearly every point is the same, so the card counts its events instead.
+    Columns ``sparse``, ``sparse_value``, ``baseline_events``, ``period_events``,
+    ``period_points``.
+    """
+    base = baseline_mask(points)
+    review = points["in_review"].to_numpy(dtype=bool)
+    key = points["key"].to_numpy()
+    value = points["value"].to_numpy(dtype=float)
+    frame = pd.DataFrame({"key": key[base], "value": value[base]})
+    counts = frame.groupby(["key", "value"], sort=True).size().rename("n").reset_index()
+    top = counts.sort_values(["key", "n", "value"], ascending=[True, False, True])
+    top = top.drop_duplicates("key").set_index("key")
+    n_base = frame.groupby("key").size()
+    keys = pd.Index(np.unique(key), name="key")
+    mode = top["value"].reindex(keys)
+    share = (top["n"] / n_base).reindex(keys)
+    off = value != take(mode, key)
+    out = pd.DataFrame(
+        {
+            "sparse": (share >= SPARSE_SHARE).fillna(False).to_numpy(bool)
+            & (n_base.reindex(keys).fillna(0).to_numpy() >= MIN_POINTS),
+            "sparse_value": mode.to_numpy(),
+            "baseline_events": pd.Series(off & base).groupby(key).sum().reindex(keys).to_numpy(),
+            "period_events": pd.Series(off & review).groupby(key).sum().reindex(keys).to_numpy(),
+            "period_points": pd.Series(review).groupby(key).sum().reindex(keys).to_numpy(),
+        },
+        index=keys,
+    )
     return out
 
 
@@ -381,6 +429,7 @@ def shift_status(points: pd.DataFrame, limits: pd.DataFrame) -> pd.DataFrame:
         last = (prefix[rows, width] - prefix[rows, tail]) / (count[rows, width] - count[rows, tail])
     since, last = since - centre, last - centre
     holds = ongoing & (direction * last > 0)
+    inside = _ends_inside(x, n_review, limits)
 
     verdict = (limits["baseline_kind"].to_numpy(dtype=object) == "locked") & (n_review > 0)
     verdict &= ~np.isnan(centre) & ~np.isnan(sigma)
@@ -402,17 +451,47 @@ def shift_status(points: pd.DataFrame, limits: pd.DataFrame) -> pd.DataFrame:
             "shift_sigmas": np.where(shifted, sigmas, np.nan),
             "n_review": n_review,
             "cusum_shift": crossed.astype(np.int8),
+            "ends_inside": inside,
         },
         index=index,
     )
 
 
-def earlier_move(points: pd.DataFrame, previous: np.ndarray) -> pd.DataFrame:
+def _ends_inside(x: np.ndarray, n_review: np.ndarray, limits: pd.DataFrame) -> np.ndarray:
+    """Per row of ``x`` (review points, left-aligned): the last :data:`CUSUM_RECENT`
+    points all lie within the limits (False without limits or points)."""
+    centre = limits["centre"].to_numpy(dtype=float)[:, None]
+    mr_bar = (limits["mr_bar"] if "mr_bar" in limits else limits["sigma"] * D2).to_numpy(
+        dtype=float
+    )[:, None]
+    lower = limits["lower"].to_numpy(dtype=float)[:, None] if "lower" in limits else None
+    upper = limits["upper"].to_numpy(dtype=float)[:, None] if "upper" in limits else None
+    if lower is None or upper is None:  # centre and sigma only: the plain XmR limits
+        lower, upper = centre - NPL_FACTOR * mr_bar, centre + NPL_FACTOR * mr_bar
+    tol = _TOL * mr_bar + _TOL_CENTRE * np.abs(centre)
+    cols = np.arange(x.shape[1])[None, :]
+    last = (cols >= (n_review - CUSUM_RECENT)[:, None]) & ~np.isnan(x)
+    with np.errstate(invalid="ignore"):
+        out_of = last & ((x < lower - tol) | (x > upper + tol) | np.isnan(lower))
+    ended: np.ndarray = (n_review > 0) & ~out_of.any(axis=1)
+    return ended
+
+
+def earlier_move(
+    points: pd.DataFrame, previous: np.ndarray, startup: np.ndarray | None = None
+) -> pd.DataFrame:
     """Per key: did the ``previous`` period (a mask of points just before the review
     period) shift against the normal before it, and is the review period back at that
     normal? Columns ``previous_shift`` (raw +1/-1/0; a shift that held at the previous
     period's end) and ``back_to_normal`` (the review period shows no shift against
-    the normal before the previous period).
+    the normal before the previous period, that normal has locked limits, and the
+    period's last :data:`CUSUM_RECENT` points lie within them).
+
+    The older normal leaves out the ``startup`` points (by default each series' first
+    :data:`STARTUP_POINTS`; the analysis counts them from the series' first point under
+    any definition): a start-up (a ramp from zero) would pull it toward any later
+    collapse, which would then read as a return. ``normal_lower`` / ``normal_upper``:
+    that normal's limits, which a return ends within.
 
     A quarter that dipped sits in the baseline of the next one and lowers its centre,
     so the next quarter's return to the usual level reads as a rise against that
@@ -423,13 +502,25 @@ def earlier_move(points: pd.DataFrame, previous: np.ndarray) -> pd.DataFrame:
     before = before.assign(in_review=previous[~review])
     before = before.drop(columns=[c for c in ("pos", "baseline") if c in before])
     prev = shift_status(before, xmr_limits(before))
-    older = points[~previous].reset_index(drop=True)
+    if startup is None:
+        startup = positions(points["key"].to_numpy()) < STARTUP_POINTS
+    older = points[~previous & ~startup].reset_index(drop=True)
     older = older.drop(columns=[c for c in ("pos", "baseline") if c in older])
-    now = shift_status(older, xmr_limits(older))
+    older_limits = xmr_limits(older)
+    now = shift_status(older, older_limits)
     keys = pd.Index(np.unique(points["key"].to_numpy()), name="key")
     held = prev["shift"].where(prev["shift_holds"], 0).reindex(keys, fill_value=0)
+    locked = older_limits["baseline_kind"].eq("locked").reindex(keys, fill_value=False)
     back = now["shift"].reindex(keys, fill_value=0).eq(0) & now["n_review"].reindex(keys).gt(0)
-    return pd.DataFrame({"previous_shift": held.astype(np.int8), "back_to_normal": back})
+    back &= locked & now["ends_inside"].reindex(keys, fill_value=False)
+    return pd.DataFrame(
+        {
+            "previous_shift": held.astype(np.int8),
+            "back_to_normal": back,
+            "normal_lower": older_limits["lower"].reindex(keys),
+            "normal_upper": older_limits["upper"].reindex(keys),
+        }
+    )
 
 
 def _unranked(
@@ -511,7 +602,11 @@ def statuses(
     ``improving_shift`` / ``worsening_shift``: a shift that holds at the period's end;
     ``returned``: a move that came and went this period, or a return to the usual level
     after the previous period moved the other way (``shift_direction`` says which way
-    the move went: -1 for a dip that recovered); ``routine``; ``not_enough_history`` (no
+    the move went: -1 for a dip that recovered), and in both cases the period ends
+    inside the usual range it returned to (its last :data:`CUSUM_RECENT` points within
+    the limits, or within the older normal's for a return after the previous period;
+    a move that came and went but ends outside is ``routine``, its unusual weeks
+    told); ``routine``; ``not_enough_history`` (no
     locked baseline: no verdict); ``no_data`` (no point in the period). ``shift`` and
     ``earlier`` are raw; ``sign`` orients them.
     """
@@ -524,6 +619,11 @@ def statuses(
     # CUSUM's call, before the rank and count tests: those ask the baseline holding that
     # move) and is back at the normal before it: a return, named by the previous move
     crossed = shift["cusum_shift"].to_numpy() if "cusum_shift" in shift else raw
+    inside = (
+        shift["ends_inside"].to_numpy(dtype=bool)
+        if "ends_inside" in shift
+        else np.ones(len(idx), dtype=bool)
+    )
     returned_after = (crossed != 0) & (previous == -crossed) & back
     holds = shift["shift_holds"].to_numpy(dtype=bool) & ~returned_after
     direction = np.where(returned_after, previous, raw) * s
@@ -532,10 +632,11 @@ def statuses(
             shift["n_review"].to_numpy() == 0,
             limits["baseline_kind"].reindex(idx).to_numpy(dtype=object) != "locked",
             direction == 0,
+            ~holds & (inside | returned_after),
             ~holds,
             direction > 0,
         ],
-        ["no_data", "not_enough_history", "routine", "returned", "improving_shift"],
+        ["no_data", "not_enough_history", "routine", "returned", "routine", "improving_shift"],
         "worsening_shift",
     )
     return pd.DataFrame(

@@ -21,6 +21,9 @@ TREND_POINTS = 13
 SMOOTH = 4
 D2 = 1.128  # bias correction of the mean moving range (n = 2) into a sigma estimate
 TREND_Z = 2.0
+# a quarter's change "held level" when it is within HELD_Z standard errors of a
+# difference of two means of routine variation (:func:`routine_change`)
+HELD_Z = 2.0
 _WEEK = np.timedelta64(7, "D")
 _CHUNK = 20_000
 
@@ -66,12 +69,27 @@ def period_changes(
         change = out["level"] - before["level"]
         out[f"{prefix}_label"] = ref.label
         out[f"{prefix}_level"] = before["level"]
+        out[f"{prefix}_n"] = before["n"]
         out[f"{prefix}_n_min"] = before["min_people"]
         out[f"{prefix}_change"] = change
         out[f"{prefix}_change_rel"] = change / before["level"].abs().replace(0, np.nan)
         out[f"{prefix}_change_oriented"] = change * sign
         crosses = (before["vmin"] != current) | (before["vmax"] != current)
         out[f"{prefix}_crosses_definition"] = crosses & before["n"].notna()
+    return out
+
+
+def routine_change(sigma: pd.Series, n: pd.Series, n_before: pd.Series) -> pd.Series:
+    """The largest change of a period's mean against an earlier period's mean that
+    routine variation explains: ``HELD_Z x sigma x sqrt(1/n + 1/n_before)``, sigma the
+    usual range's (mean moving range / 1.128), n and n_before the points behind each
+    mean. NaN without a sigma or points. Example: sigma 3, 13 and 13 weekly points:
+    2 x 3 x sqrt(2/13) = 2.35.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        n1 = n.astype(float).where(n > 0)
+        n2 = n_before.astype(float).where(n_before > 0)
+        out: pd.Series = HELD_Z * sigma * np.sqrt(1 / n1 + 1 / n2)
     return out
 
 

@@ -15,7 +15,13 @@ import pandas as pd
 from kpinb.kpis import is_percent
 from kpinb.report import stories
 from kpinb.report.sentences import Figure, Ref, Sentence, say, values_word
-from kpinb.report.stories import PHRASE_BACK_AFTER, PHRASE_TRIAL, story_of
+from kpinb.report.stories import (
+    PHRASE_BACK_AFTER,
+    PHRASE_TRIAL,
+    goal_asks_more,
+    held_level,
+    story_of,
+)
 
 
 def headline(refs: list[Ref], period: Figure, *, limit: int = 3) -> list[Sentence]:
@@ -55,9 +61,7 @@ def _best_progress(ref: Ref) -> tuple[float, Sentence | None]:
     if told == "improving_shift" and ref.has("limits"):
         return 6.0, say("headline_shift", kpi=kpi, **_shift_figures(ref))
     if ref.has("best") and ref.get("best.is_new") and polarity(ref) >= 0:
-        return 5.0, say(
-            "headline_best", kpi=kpi, best=ref.val("best.value"), when=ref.when("best.period")
-        )
+        return 5.0, _best(ref, "headline_best", kpi=kpi)
     if told == "recovered":
         if ref.get("shift.after_previous"):
             return 4.0, say(
@@ -82,8 +86,8 @@ def _strength(ref: Ref, period: Figure) -> Sentence | None:
     told = story_of(ref.get("story"))
     if not ref.has("level") or told is None or not told.strength:
         return None
-    if not ref.has("limits"):
-        return None
+    if not ref.has("limits") or not held_level(ref.data):
+        return None  # "steady" only when the quarter's change is routine variation
     return say(
         "headline_strength",
         kpi=ref.txt("name"),
@@ -157,7 +161,7 @@ def kpi_card(ref: Ref, period: Figure, *, within: int = 0) -> list[Sentence]:
         )
     ]
     out += _change(ref, kpi)
-    out += _status(ref, within)
+    out += _status(ref, within, period)
     out += _unusual(ref)
     out += _extras(ref)
     return out
@@ -210,7 +214,47 @@ def delta_unit(unit: str) -> str:
     return "percentage points" if is_percent(unit) else unit
 
 
-def _status(ref: Ref, within: int) -> list[Sentence]:
+def _sparse(ref: Ref, period: Figure) -> Sentence:
+    """A sparse series: its events (values off its usual value) counted, no range."""
+    word = values_word(ref.cadence)
+    one = values_word(ref.cadence, 1)
+    return say(
+        "kpi_sparse",
+        value=ref.val("sparse.value"),
+        base_events=ref.num("sparse.baseline_events", unit="", decimals=0),
+        base_points=ref.count("sparse.baseline_points", one, word),
+        events=ref.num("sparse.period_events", unit="", decimals=0),
+        points=ref.count("sparse.period_points", one, word),
+        period=period,
+    )
+
+
+def _inside(ref: Ref) -> bool:
+    """Every value of the period lies within the usual range (twin ``ending``)."""
+    if "ending" not in ref.data:  # a block built before the twin had ``ending``
+        return True
+    if not ref.has("ending") or not ref.has("limits"):
+        return False
+    return bool(
+        ref.get("ending.min") >= ref.get("limits.lower")
+        and ref.get("ending.max") <= ref.get("limits.upper")
+    )
+
+
+# the phrase of a new best, and of one since the definition changed
+_BEST_PHRASES = {"kpi_best": "kpi_best_since", "headline_best": "headline_best_since"}
+
+
+def _best(ref: Ref, key: str, **args: Any) -> Sentence:
+    """A new personal best; "since the definition changed on ..." when the series has
+    values under an earlier definition (the best is the current definition's)."""
+    figures = {"best": ref.val("best.value"), "when": ref.when("best.period"), **args}
+    if ref.has("best.since_definition"):
+        return say(_BEST_PHRASES[key], since=ref.day("best.since_definition"), **figures)
+    return say(key, **figures)
+
+
+def _status(ref: Ref, within: int, period: Figure) -> list[Sentence]:
     """The card's status sentence: the phrase of the KPI's story (:mod:`stories`)."""
     told = story_of(ref.get("story"))
     if told is None:
@@ -233,6 +277,8 @@ def _status(ref: Ref, within: int) -> list[Sentence]:
                 single=ref.get("points") == 1,
             )
         ]
+    if ref.has("sparse"):
+        return [_sparse(ref, period)]
     if not ref.has("limits"):
         return []
     if told.shift:
@@ -255,7 +301,9 @@ def _status(ref: Ref, within: int) -> list[Sentence]:
             told.phrase,
             start=ref.when("limits.baseline_start"),
             end=ref.when("limits.baseline_end"),
-            settled=told.name == "routine" and not within,
+            settled=told.name == "routine" and not within and _inside(ref),
+            inside=_inside(ref),
+            goal=told.name == "routine" and goal_asks_more(ref.data),
             **_range(ref),
         )
     ]
@@ -264,7 +312,7 @@ def _status(ref: Ref, within: int) -> list[Sentence]:
 def _unusual(ref: Ref) -> list[Sentence]:
     """Wheeler's rules as what they are: one unusual week, or a run, never a shift."""
     told = story_of(ref.get("story"))
-    if told is None or not told.within_usual:
+    if told is None or not told.within_usual or not ref.has("limits"):
         return []
     if ref.has("shift") and ref.get("shift.after_previous"):
         return []  # against limits holding the previous period's move: not news
@@ -314,7 +362,7 @@ def _extras(ref: Ref) -> list[Sentence]:
         word = _unit_word(ref.cadence)
         out.append(say("kpi_streak", n=ref.count("streak.length", word, word + "s")))
     if ref.has("best") and ref.get("best.is_new") and good >= 0:
-        out.append(say("kpi_best", best=ref.val("best.value"), when=ref.when("best.period")))
+        out.append(_best(ref, "kpi_best"))
     if (
         ref.has("recovery")
         and ref.get("recovery.in_period")

@@ -186,6 +186,26 @@ _AS_IS = {
 _CONTRADICTED = {"improving_shift": "easing", "worsening_shift": "recovering"}
 
 
+# a routine card beside a goal that asks for more: never "no action needed"
+BADGE_GOAL = "routine variation, its goal asks for more"
+
+
+def goal_asks_more(block: dict[str, Any]) -> bool:
+    """The KPI has a goal with a value and it is not (yet) a success (score under the
+    success line, or off track): its card never says "no action needed"."""
+    goal = block.get("goal") or {}
+    return goal.get("current") is not None and not goal.get("success")
+
+
+def held_level(block: dict[str, Any]) -> bool:
+    """The quarter's change is within what routine variation explains (twin
+    ``change.held``): only then may a sentence say the KPI held level or is steady
+    (no earlier level to compare with: no such claim)."""
+    change = block.get("change")
+    # a change block built before the twin had ``held`` keeps its old meaning
+    return bool(change.get("held", True)) if change else False
+
+
 def story_of(name: object) -> Story | None:
     """The story called ``name`` (None for a block without one, e.g. an old twin's)."""
     return STORIES.get(name) if isinstance(name, str) else None
@@ -209,7 +229,9 @@ def tell(block: dict[str, Any]) -> str:
     if status in _AS_IS and status not in _CONTRADICTED:
         return _AS_IS[status]
     shift = block["shift"] or {}
-    if status == "returned":
+    if status == "returned" and block.get("sparse"):
+        told = "routine"  # a sparse series has no usual range to be back within
+    elif status == "returned":
         told = "recovered" if shift.get("direction") == "worsening" else "eased"
     elif status in _AS_IS:
         told = _AS_IS[status]

@@ -50,6 +50,8 @@ def blocks_of(ws: Workspace, part: Analysis) -> list[dict[str, Any]]:
             part.period,
             first.get(kpi),
         )
+        block["ending"] = _ending(pts, part.period, min(size, held))
+        block["best"] = _best_since(block["best"], ws.kpis[kpi], first.get(kpi))
         out.append({**block, "story": tell(block)})
     return out
 
@@ -94,7 +96,8 @@ def _block(
             "direction": _str(row["trend_direction"]),
             "points": int(row["trend_n"]),
         },
-        "limits": _limits(row, dec),
+        "limits": None if _flag(row, "sparse") else _limits(row, dec),
+        "sparse": _sparse(row, point),
         "unusual_weeks": int((signals["rule"] == "beyond_limit").sum()) if len(signals) else 0,
         "signals": [
             {
@@ -119,6 +122,35 @@ def _block(
         "withheld": [w for w in str(row.get("withheld") or "").split(",") if w],
         "definition_changes": definition_changes(spec, first),
     }
+
+
+def _ending(pts: pd.DataFrame | None, per: Period, dec: int) -> dict[str, Any] | None:
+    """The period's points as the claims check reads them: the lowest and highest value
+    and the last :data:`~kpinb.analytics.signals.CUSUM_RECENT` values (current
+    definition, rounded as single values)."""
+    from kpinb.analytics.signals import CUSUM_RECENT
+
+    if pts is None:
+        return None
+    inside = pts[per.contains(pts["period"]).to_numpy()]
+    if inside.empty:
+        return None
+    values = [_num(v, dec) for v in inside["value"]]
+    return {
+        "min": min(v for v in values if v is not None),
+        "max": max(v for v in values if v is not None),
+        "last": values[-CUSUM_RECENT:],
+    }
+
+
+def _best_since(best: dict[str, Any] | None, spec: KpiSpec, first: Any) -> dict[str, Any] | None:
+    """The best with ``since_definition``: the day the current definition took effect
+    when the series has points under an earlier one (the best is the current
+    definition's), else None."""
+    if best is None:
+        return None
+    changes = definition_changes(spec, first)
+    return {**best, "since_definition": changes[-1]["effective_from"] if changes else None}
 
 
 def definition_changes(spec: KpiSpec, first: Any) -> list[dict[str, Any]]:
@@ -160,6 +192,7 @@ def _change(
     assert absolute is not None
     rel = st.rounded(100 * absolute / abs(previous), 1) if previous else None
     sign = 1 if row["direction"] == "up" else -1
+    limit = _num(row.get(f"{prefix}_routine_limit"), dec)
     return {
         "against": against,
         "period": str(row[f"{prefix}_label"]),
@@ -168,6 +201,28 @@ def _change(
         "relative_pct": rel,
         "better": sign * absolute > 0,
         "crosses_definition": bool(row[f"{prefix}_crosses_definition"]),
+        "routine_limit": limit,
+        "held": held_level(absolute, limit),
+    }
+
+
+def held_level(absolute: float, limit: float | None) -> bool:
+    """The change is within what routine variation explains (``|absolute| <=
+    routine_limit``, both as shown): only then may a sentence say the KPI held level."""
+    return limit is not None and abs(absolute) <= limit
+
+
+def _sparse(row: dict[str, Any], dec: int) -> dict[str, Any] | None:
+    """A sparse series' counts (docs/analytics.md, "Sparse series"): the value most of its
+    baseline sits at and the points off it (events) before and in the period."""
+    if not _flag(row, "sparse"):
+        return None
+    return {
+        "value": _num(row["sparse_value"], dec),
+        "baseline_points": int(row["baseline_n"]),
+        "baseline_events": int(row["baseline_events"]),
+        "period_points": int(row["period_points"]),
+        "period_events": int(row["period_events"]),
     }
 
 
@@ -198,6 +253,11 @@ def _shift(row: dict[str, Any], dec: int, per: Period) -> dict[str, Any] | None:
     if direction == 0 or row["status"] not in MOVE_STATUSES:
         return None
     after = bool(row.get("returned_after_previous"))
+    normal = (
+        {"lower": _num(row.get("normal_lower"), dec), "upper": _num(row.get("normal_upper"), dec)}
+        if after
+        else None
+    )
     return {
         "direction": "improving" if direction > 0 else "worsening",
         "holds": bool(row["shift_holds"]),
@@ -205,6 +265,7 @@ def _shift(row: dict[str, Any], dec: int, per: Period) -> dict[str, Any] | None:
         "previous_period": per.previous().label if after else None,
         "onset": None if after else iso(row["shift_onset"]),
         "size": None if after else _num(row["shift_size"], dec),
+        "normal": normal,
     }
 
 
@@ -288,6 +349,12 @@ def _goal(goal: pd.Series, dec: int, sign: int) -> dict[str, Any]:
         "projected_success": projected_score is not None and projected_score >= success,
         "remaining_points": int(goal["remaining_points"]),
     }
+
+
+def _flag(row: dict[str, Any], column: str) -> bool:
+    """A flag column of the summary (False when absent or missing, as in executive rows)."""
+    value = row.get(column)
+    return value is not None and not pd.isna(value) and bool(value)
 
 
 def _num(value: Any, dec: int) -> float | None:

@@ -392,3 +392,61 @@ def test_two_big_weeks_of_a_skewed_amount_are_not_a_shift() -> None:
     assert result.statistic == 110 and 0.01 < result.pvalue < 0.1
     sustained = frame(base + [5000.0] * 13, review_from=40)  # every week a 5,000 week
     assert signals.shift_status(sustained, signals.xmr_limits(sustained)).iloc[0]["shift"] == 1
+
+
+def _four_quarters(levels: list[float], last: list[float], startup: int = 0) -> pd.DataFrame:
+    """Four quarters of 13 weeks around ``levels`` (+/-0.3 alternating), the last
+    ``len(last)`` weeks replaced by ``last``; ``startup`` weeks at 0 in front."""
+    values = [0.0] * startup
+    for level in levels:
+        values += [level + (0.3 if i % 2 else -0.3) for i in range(13)]
+    values[len(values) - len(last) :] = last
+    return frame(values, review_from=len(values) - 13)
+
+
+def _period_status(points: pd.DataFrame) -> pd.Series:
+    n = len(points)
+    previous = (np.arange(n) >= n - 26) & (np.arange(n) < n - 13)
+    lim = signals.xmr_limits(points)
+    shift = signals.shift_status(points, lim)
+    earlier = signals.earlier_move(points, previous)
+    return signals.statuses(lim, shift, earlier, pd.Series(1, index=shift.index)).iloc[0]
+
+
+@pytest.mark.parametrize("startup", [0, 13])
+def test_a_collapse_to_zero_is_never_back_at_its_usual_level(startup: int) -> None:
+    """3.7 / 4.4 / 7.2 / 1.5 a week over four quarters, the last 4 weeks 0: the previous
+    quarter rose, this one fell below everything before; not a return ("back at its
+    usual level", "routine again") but a worsening shift. With 13 start-up weeks at 0
+    in front the older normal still leaves them out (they would pull it toward 0)."""
+    points = _four_quarters([3.7, 4.4, 7.2, 1.5], [0.0, 0.0, 0.0, 0.0], startup)
+    out = _period_status(points)
+    assert out["status"] != "returned"
+    assert not bool(out["returned_after_previous"])
+    assert out["status"] == "worsening_shift"
+
+
+def test_a_return_must_end_inside_the_usual_range() -> None:
+    """A move that came and went (z 3 3 3, then back) but whose last point lies beyond
+    the lower limit (centre 0 -/+ 3 sigma) is not "returned": it ends outside."""
+    z = [3, 3, 3, -1, -1, -1, -1, -1, -1, -1, 0, 0, -3.5]
+    points = frame(z, review_from=0)
+    shift = signals.shift_status(points, _limits(0.0, 1.0))
+    assert not bool(shift.iloc[0]["ends_inside"])
+    assert _status(points, _limits(0.0, 1.0)) == "routine"
+
+
+def test_a_zero_heavy_baseline_never_gets_a_range_of_zero_width() -> None:
+    """0 in 36 of 40 weeks, 50 in four single weeks (the last ends the baseline): moving
+    ranges 50 x 7 (mean 350/39 = 8.97), each above 3.267 x 8.97 = 29.3, so the screen
+    would leave none (width 0); it keeps them: mR-bar 8.97, and the baseline is sparse
+    (36/40 = 0.9 >= 0.75 at 0)."""
+    values = ([0.0] * 9 + [50.0]) * 4 + [0.0] * 13
+    points = frame(values, review_from=40)
+    lim = signals.xmr_limits(points).iloc[0]
+    assert lim["mr_bar"] == pytest.approx(350 / 39)
+    assert lim["upper"] > lim["lower"]
+    sparse = signals.sparse_counts(points).iloc[0]
+    assert bool(sparse["sparse"]) and sparse["sparse_value"] == 0
+    assert sparse["baseline_events"] == 4 and sparse["period_events"] == 0
+    assert sparse["period_points"] == 13

@@ -145,6 +145,8 @@ class ReportBuilder:
             return BuiltReport(run.seconds, error=str(run.error), nb=run.nb)
         twin_data = twin.twin_of(run.nb)
         problem = twin.twin_mismatch(twin_data, job.files, self.period)
+        if problem is None and twin_data is not None:
+            problem = _false_claims(twin_data)
         if problem is None:
             footer = page.page_footer(self.period, job.files.view)
             title = str(twin_data.get("title", job.name)) if twin_data else job.name
@@ -180,3 +182,12 @@ class ReportBuilder:
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_exporter": None}  # exporters do not pickle; remade there
+
+
+def _false_claims(twin_data: Any) -> str | None:
+    """Why the report must not be published: claims its own numbers contradict
+    (:mod:`kpinb.report.claims`), or None."""
+    from kpinb.report import claims
+
+    failures = claims.check(dict(twin_data))
+    return claims.summary(failures) if failures else None

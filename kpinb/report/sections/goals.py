@@ -15,7 +15,7 @@ from kpinb.report import sentences as st
 from kpinb.report import twin
 from kpinb.report.render import ItemList, Section, chart_block
 from kpinb.report.sections.part import Part
-from kpinb.report.stories import story_of
+from kpinb.report.stories import held_level, story_of
 
 if TYPE_CHECKING:
     from kpinb.analytics import Analysis
@@ -122,7 +122,9 @@ def _state(block: dict[str, Any]) -> str:
     if block["level"] is None:
         return "none"
     told = story_of(block["story"])
-    return told.goal if told else "steady"
+    state = told.goal if told else "steady"
+    # "holding steady" only when the quarter's change is within routine variation
+    return "serves" if state == "steady" and not held_level(block) else state
 
 
 def flags(ws: Workspace, ids: list[str], team_id: str | None, per: Period) -> Part:

@@ -16,7 +16,7 @@ from kpinb.report import masking, twin
 from kpinb.report import sentences as st
 from kpinb.report.render import ItemList, Section
 from kpinb.report.sections.part import Part
-from kpinb.report.stories import story_of
+from kpinb.report.stories import goal_asks_more, held_level, story_of
 
 if TYPE_CHECKING:
     from kpinb.periods import Period
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 def _moved_state(block: dict[str, Any]) -> str:
     """What moved, in the words of the KPI's one story (twin ``story``)."""
     told = story_of(block["story"])
+    if told is not None and told.name == "routine" and goal_asks_more(block):
+        return "routine_goal"
     return told.moved if told else block["story"]
 
 
@@ -221,7 +223,8 @@ def stall(block: dict[str, Any]) -> str | None:
         and not goal["success"]
         and not goal["projected_success"]
     ):
-        return "plateau"
+        # "held level" only when the quarter's change is within routine variation
+        return "plateau" if held_level(block) else "goal"
     return None
 
 
@@ -238,6 +241,7 @@ def _kinds(why: str, diagnosis: str) -> tuple[str, ...]:
     order: tuple[str, ...] = {
         "shift": ("dependency", "execution", "capability"),
         "plateau": ("capability", "execution", "dependency"),
+        "goal": ("capability", "execution", "dependency"),
         "lean": ("execution", "capability", "dependency"),
     }[why]
     if diagnosis in order:

@@ -13,7 +13,7 @@ from kpinb.report import narrative as nv
 from kpinb.report import sentences as st
 from kpinb.report.render import Card, ChartBlock, Section, chart_block
 from kpinb.report.sections.part import Part
-from kpinb.report.stories import BADGE_WITHIN, PLAIN_CARD, story_of
+from kpinb.report.stories import BADGE_GOAL, BADGE_WITHIN, PLAIN_CARD, goal_asks_more, story_of
 from kpinb.text import display_text
 
 if TYPE_CHECKING:
@@ -43,7 +43,9 @@ def _badge(block: dict[str, Any], within: int) -> str:
     told = story_of(block["story"])
     if told is None:
         return ""
-    return BADGE_WITHIN if within and told.within_usual else told.badge
+    if within and told.within_usual:
+        return BADGE_WITHIN
+    return BADGE_GOAL if told.name == "routine" and goal_asks_more(block) else told.badge
 
 
 def cards(

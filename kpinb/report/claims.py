@@ -1,0 +1,154 @@
+"""The claims check: every sentence of a built report's twin held against its block's numbers.
+
+Each sentence in the twin keeps its phrase key (``id``), its text and its figures with
+their JSON paths (:func:`kpinb.report.twin.with_sentences`), so the KPI block a
+sentence speaks about is the one its figures point into. :func:`check` reads the
+sentence's claim from its phrase key and words and holds it against that block:
+
+- direction: "higher" / "lower" against the sign of ``change.absolute``;
+- held level: "held level", "holding steady", "steady and dependable" only when
+  ``change.held`` (the quarter's change within routine variation, docs/analytics.md);
+- a return: "back at its usual level", "back within", "back at the level it held"
+  only when the period's last values lie within the range returned to (``limits``,
+  or ``shift.normal`` for a return after the previous period);
+- "stay within": every value of the period (``ending.min``, ``ending.max``) within
+  ``limits``; a usual range is never of zero width;
+- "no action needed" never beside a goal that asks for more (``goal.success`` false);
+- a new personal best is at least every value of the period.
+
+Pure: no I/O, no pandas. The batch refuses to publish a report with a failing claim.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+_BLOCK = re.compile(r"^(?P<list>[a-z_]+)\[(?P<i>\d+)\]")
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A claim its own numbers contradict: the sentence, the claim, the numbers."""
+
+    section: str
+    sentence: str
+    claim: str
+    numbers: dict[str, Any]
+
+    def __str__(self) -> str:
+        return f"{self.claim}: {self.sentence!r} ({self.numbers})"
+
+
+def check(twin: dict[str, Any]) -> list[Failure]:
+    """Every claim of the twin's sentences that its block's numbers contradict."""
+    out: list[Failure] = []
+    kpis = twin.get("kpis") or []
+    for block in kpis:
+        out += _block_failures(block)
+    for section in twin.get("sections") or []:
+        for sentence in section.get("sentences") or []:
+            block = _block_of(sentence, kpis)
+            if block is None:
+                continue
+            for claim, numbers in _sentence_failures(sentence, block):
+                out.append(Failure(str(section.get("id")), sentence["text"], claim, numbers))
+    return out
+
+
+def summary(failures: list[Failure], most: int = 3) -> str:
+    """The failures in one line, for a report the batch refuses to publish."""
+    shown = "; ".join(str(f) for f in failures[:most])
+    more = f" (and {len(failures) - most} more)" if len(failures) > most else ""
+    return f"{len(failures)} claim(s) contradicted by the report's own numbers: {shown}{more}"
+
+
+def _block_of(sentence: dict[str, Any], kpis: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The KPI block a sentence's figures point into (``kpis[i]...``), if any."""
+    for figure in sentence.get("figures") or []:
+        found = _BLOCK.match(str(figure.get("path", "")))
+        if found and found["list"] == "kpis" and int(found["i"]) < len(kpis):
+            return kpis[int(found["i"])]
+    return None
+
+
+def _tolerance(block: dict[str, Any]) -> float:
+    """Half a unit of the last decimal shown: values and limits are rounded."""
+    return 0.5 * 10.0 ** -int(block.get("value_decimals") or 0) + 0.5 * 10.0 ** -int(
+        block.get("decimals") or 0
+    )
+
+
+def _within(values: list[Any], lower: Any, upper: Any, tol: float) -> bool:
+    if lower is None or upper is None:
+        return False
+    return all(v is None or lower - tol <= v <= upper + tol for v in values)
+
+
+def _block_failures(block: dict[str, Any]) -> list[Failure]:
+    """Claims every block makes by its fields: a usual range of non-zero width."""
+    limits = block.get("limits")
+    if limits and None not in (limits["upper"], limits["lower"]):  # noqa: SIM102
+        if limits["upper"] <= limits["lower"]:
+            return [
+                Failure(
+                    "kpis",
+                    f"{block['name']}: usual range",
+                    "usual range of zero width",
+                    {"lower": limits["lower"], "upper": limits["upper"]},
+                )
+            ]
+    return []
+
+
+def _sentence_failures(
+    sentence: dict[str, Any], block: dict[str, Any]
+) -> list[tuple[str, dict[str, Any]]]:
+    key, text = str(sentence.get("id")), str(sentence.get("text"))
+    out: list[tuple[str, dict[str, Any]]] = []
+    change = block.get("change") or {}
+    limits = block.get("limits") or {}
+    ending = block.get("ending") or {}
+    tol = _tolerance(block)
+    if key in ("kpi_change", "kpi_change_abs"):
+        higher = " higher" in text
+        if change.get("absolute") is None or (change["absolute"] > 0) != higher:
+            out.append(("direction against the change", {"absolute": change.get("absolute")}))
+    held_words = ("held level", "holding steady", "steady and dependable")
+    if any(w in text for w in held_words) and not change.get("held"):
+        numbers = {k: change.get(k) for k in ("absolute", "routine_limit")}
+        out.append(("held level beyond routine variation", numbers))
+    if (
+        key == "kpi_came_and_went"
+        or "back at its usual level" in text
+        or key
+        in (
+            "kpi_back_after",
+            "headline_back",
+            "headline_dip_back",
+        )
+    ):
+        shift = block.get("shift") or {}
+        normal = shift.get("normal") if shift.get("after_previous") else None
+        ranged = normal or limits
+        last = ending.get("last") or []
+        if not last or not _within(last, ranged.get("lower"), ranged.get("upper"), tol):
+            numbers = {"last": last, "lower": ranged.get("lower"), "upper": ranged.get("upper")}
+            out.append(("back at its usual level, ending outside the range", numbers))
+    if "stay within" in text:
+        values = [ending.get("min"), ending.get("max")]
+        if not ending or not _within(values, limits.get("lower"), limits.get("upper"), tol):
+            numbers = {"min": ending.get("min"), "max": ending.get("max")}
+            numbers |= {"lower": limits.get("lower"), "upper": limits.get("upper")}
+            out.append(("stay within a range its points leave", numbers))
+    goal = block.get("goal") or {}
+    if "no action needed" in text and goal.get("current") is not None and not goal.get("success"):
+        out.append(("no action needed beside a goal", {"score": goal.get("score")}))
+    best = block.get("best") or {}
+    if key in ("kpi_best", "headline_best", "kpi_best_since", "headline_best_since"):
+        sign = 1 if block.get("direction") == "up" else -1
+        top = ending.get("max") if sign > 0 else ending.get("min")
+        if best.get("value") is None or (top is not None and sign * (top - best["value"]) > tol):
+            out.append(("personal best beaten in the period", {"best": best.get("value")}))
+    return out

@@ -1,0 +1,93 @@
+"""The claims check: every demo report's sentences agree with their own numbers, and
+a planted false claim is caught."""
+
+from __future__ import annotations
+
+import copy
+from typing import TYPE_CHECKING, Any
+
+from kpinb.report import claims
+
+if TYPE_CHECKING:
+    from kpinb.report import Report
+
+
+def test_every_demo_report_passes_the_claims_check(demo_reports: tuple[Report, ...]) -> None:
+    failures = [(r.title, f) for r in demo_reports for f in claims.check(r.to_json())]
+    assert failures == []
+
+
+def test_no_demo_range_has_zero_width(demo_reports: tuple[Report, ...]) -> None:
+    for report in demo_reports:
+        for block in report.to_json().get("kpis", []):
+            if block["limits"] and block["limits"]["lower"] is not None:
+                assert block["limits"]["upper"] > block["limits"]["lower"], block["name"]
+
+
+def _twin_with(reports: tuple[Report, ...], key: str, words: str = "") -> dict[str, Any]:
+    """A copy of the first demo twin holding a sentence ``key`` with ``words``."""
+    for report in reports:
+        twin = report.to_json()
+        for sec in twin["sections"]:
+            if any(s["id"] == key and words in s["text"] for s in sec["sentences"]):
+                return copy.deepcopy(twin)
+    raise AssertionError(f"no demo sentence {key}")
+
+
+def _first(twin: dict[str, Any], key: str) -> dict[str, Any]:
+    return next(s for sec in twin["sections"] for s in sec["sentences"] if s["id"] == key)
+
+
+def test_a_planted_direction_and_held_level_are_caught(demo_reports: tuple[Report, ...]) -> None:
+    twin = _twin_with(demo_reports, "kpi_change")
+    sentence = _first(twin, "kpi_change")
+    word = " higher" if " higher" in sentence["text"] else " lower"
+    sentence["text"] = sentence["text"].replace(word, " lower" if word == " higher" else " higher")
+    sentence["text"] += " It has held level."
+    found = {f.claim for f in claims.check(twin)}
+    assert "direction against the change" in found
+    block = twin["kpis"][int(sentence["figures"][0]["path"].split("[")[1].split("]")[0])]
+    if not block["change"]["held"]:
+        assert "held level beyond routine variation" in found
+
+
+def test_a_planted_stay_within_and_best_are_caught(demo_reports: tuple[Report, ...]) -> None:
+    twin = _twin_with(demo_reports, "kpi_routine", "stay within")
+    sentence = next(
+        s
+        for sec in twin["sections"]
+        for s in sec["sentences"]
+        if s["id"] == "kpi_routine" and "stay within" in s["text"]
+    )
+    i = int(sentence["figures"][0]["path"].split("[")[1].split("]")[0])
+    block = twin["kpis"][i]
+    block["ending"]["max"] = block["limits"]["upper"] + 10
+    found = {f.claim for f in claims.check(twin)}
+    assert "stay within a range its points leave" in found
+    block["limits"]["lower"] = block["limits"]["upper"]
+    assert "usual range of zero width" in {f.claim for f in claims.check(twin)}
+
+
+def test_no_action_needed_beside_a_goal_is_caught() -> None:
+    block = {
+        "name": "k",
+        "direction": "up",
+        "decimals": 1,
+        "value_decimals": 0,
+        "change": None,
+        "limits": {"lower": 1.0, "upper": 9.0},
+        "ending": {"min": 2.0, "max": 8.0, "last": [5.0]},
+        "goal": {"current": 5.0, "score": 0.0, "success": False},
+        "best": None,
+        "shift": None,
+    }
+    sentence = {
+        "id": "kpi_routine",
+        "text": "Its values stay within the usual range of 1.0 to 9.0: routine variation, "
+        "no action needed.",
+        "figures": [{"path": "kpis[0].limits.lower", "value": 1.0, "text": "1.0"}],
+    }
+    twin = {"kpis": [block], "sections": [{"id": "kpis", "sentences": [sentence]}]}
+    assert [f.claim for f in claims.check(twin)] == ["no action needed beside a goal"]
+    block["goal"]["success"] = True
+    assert claims.check(twin) == []

@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from kpinb.analytics import goals, quality, rollup, series, signals, trend
+from kpinb.analytics import carryover, goals, quality, rollup, series, signals, trend
 from kpinb.analytics.executive import masked
 from kpinb.analytics.series import KEY_COLS
+from kpinb.analytics.signals import D2
 from kpinb.kpis import KpiSpec
 from kpinb.periods import Period, parse_period
 
@@ -187,6 +188,9 @@ def _summarise(
     cur["baseline"] = signals.baseline_mask(cur)
     limits = signals.xmr_limits(cur)
     kpi = keys["kpi_id"].reindex(limits.index).astype(str)
+    lags = carryover.lag1(cur, cur["baseline"].to_numpy())
+    pool = keys["scope"].reindex(lags.index) + "\x1f" + keys["kpi_id"].reindex(lags.index)
+    limits = carryover.widen(limits, lags, carryover.carry_over(lags, pool))
     limits["count_like"] &= ~kpi.map(bounds["percent"]).fillna(False).to_numpy(bool)
     limits = signals.apply_boundaries(
         limits,
@@ -195,12 +199,14 @@ def _summarise(
     )
     rows = _rule_rows(cur, limits, sign.to_numpy()[cur["key"].to_numpy()])
     shift = signals.shift_status(cur, limits)
-    summary = keys.join(limits, how="left").join(shift.drop(columns=["n_review", "cusum_shift"]))
+    summary = keys.join(limits.drop(columns=["mr_eff", "cusum_scale"]), how="left")
+    summary = summary.join(shift.drop(columns=["n_review", "cusum_shift"]))
     summary["n_points"] = summary["n_points"].fillna(0).astype(int)
     summary = summary.join(_latest(points, period))
     complete = points[~points["incomplete"].to_numpy()]
     summary = summary.join(trend.period_changes(complete, keys["definition_version"], sign, period))
     summary = summary.join(trend.theil_sen(cur, sign, trend_points))
+    _temper_trend(summary, limits)
     summary = summary.join(_min_counts(cur, trend_points))
     summary = summary.join(_signal_summary(rows))
     previous = period.previous().contains(cur["period"])
@@ -214,6 +220,21 @@ def _summarise(
     summary = summary.join(_history(rows))
     summary = summary.join(_quality(points, summary, period))
     return _tidy(summary), rows
+
+
+def _temper_trend(summary: pd.DataFrame, limits: pd.DataFrame) -> None:
+    """Judge the trend of series whose limits were widened for carry-over on the same
+    footing: its z (from the moving-range sigma) scaled by that sigma over the widened
+    one and by the effective sample size factor of the CUSUM."""
+    widened = limits["limits_widened"].reindex(summary.index).fillna(False).to_numpy(bool)
+    if not widened.any():
+        return
+    ratio = (limits["mr_bar"] / D2 / limits["sigma"]) * limits["cusum_scale"]
+    factor = np.where(widened, ratio.reindex(summary.index).to_numpy(dtype=float), 1.0)
+    summary["trend_z"] = summary["trend_z"] * factor
+    summary["trend_direction"] = trend.judge(summary["trend_z"]).where(
+        summary["trend_z"].notna(), summary["trend_direction"]
+    )
 
 
 def _min_counts(cur: pd.DataFrame, trend_points: int) -> pd.DataFrame:
@@ -325,7 +346,7 @@ def _tidy(summary: pd.DataFrame) -> pd.DataFrame:
     summary["recovered"] = summary["recovered"].fillna(False).astype(bool)
     summary["best_is_new"] = summary["best_is_new"].fillna(False).astype(bool)
     summary["baseline_kind"] = summary["baseline_kind"].fillna("none").astype(object)
-    for flag in ("lower_bounded", "upper_bounded", "shift_holds"):
+    for flag in ("lower_bounded", "upper_bounded", "shift_holds", "limits_widened"):
         summary[flag] = summary[flag].fillna(False).astype(bool)
     summary["baseline_n"] = summary["baseline_n"].fillna(0).astype(int)
     return summary.drop(columns=["last_signal_direction"])

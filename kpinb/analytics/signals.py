@@ -254,7 +254,8 @@ def run_rules(points: pd.DataFrame, limits: pd.DataFrame) -> pd.DataFrame:
     key = points["key"].to_numpy()
     pos = position(points)
     value = points["value"].to_numpy(dtype=float)
-    centre, mr_bar = (take(limits[c], key) for c in ("centre", "mr_bar"))
+    width = "mr_eff" if "mr_eff" in limits else "mr_bar"  # widened for carry-over
+    centre, mr_bar = (take(limits[c], key) for c in ("centre", width))
     tol = _TOL * mr_bar + _TOL_CENTRE * np.abs(centre)
     side = _band(value, centre, np.zeros_like(centre), tol)
     half = _band(value, centre, NPL_FACTOR / 2 * mr_bar, tol)
@@ -354,6 +355,8 @@ def shift_status(points: pd.DataFrame, limits: pd.DataFrame) -> pd.DataFrame:
     n_review = np.bincount(row, minlength=nk)
 
     z = _z_scores(x, centre[:, None], sigma[:, None])
+    if "cusum_scale" in limits:  # carry-over: the effective sample size of the run
+        z = z * limits["cusum_scale"].to_numpy(dtype=float)[:, None]
     up, down = _cusum(z, CUSUM_K, CUSUM_H), _cusum(-z, CUSUM_K, CUSUM_H)
     fired_up, fired_down = up["detected"] >= 0, down["detected"] >= 0
     pick_up = fired_up & (

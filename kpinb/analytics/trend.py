@@ -122,7 +122,7 @@ def theil_sen(points: pd.DataFrame, sign: pd.Series, n: int = TREND_POINTS) -> p
     oriented = slope * sign.reindex(keys).to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(oriented == 0, 0.0, oriented * np.sqrt(sxx) / sigma)
-    direction = np.where(z >= TREND_Z, "improving", np.where(z <= -TREND_Z, "worsening", "steady"))
+    direction = judge(z).to_numpy()
     return pd.DataFrame(
         {
             "trend_slope": slope,
@@ -133,6 +133,15 @@ def theil_sen(points: pd.DataFrame, sign: pd.Series, n: int = TREND_POINTS) -> p
         },
         index=pd.Index(keys, name="key"),
     )
+
+
+def judge(z: np.ndarray | pd.Series) -> pd.Series:
+    """The trend's direction from its z: improving at :data:`TREND_Z` or more,
+    worsening at -:data:`TREND_Z` or less, steady in between (index kept)."""
+    index = z.index if isinstance(z, pd.Series) else None
+    v = np.asarray(z, dtype=float)
+    out = np.where(v >= TREND_Z, "improving", np.where(v <= -TREND_Z, "worsening", "steady"))
+    return pd.Series(out.astype(object), index=index)
 
 
 def smoothed(points: pd.DataFrame) -> np.ndarray:

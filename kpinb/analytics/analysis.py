@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from kpinb.analytics import carryover, goals, quality, rollup, series, signals, trend
+from kpinb.analytics import carryover, goals, quality, rollup, series, shared, signals, trend
 from kpinb.analytics.executive import masked
 from kpinb.analytics.series import KEY_COLS
+from kpinb.analytics.shared import MOVES_COLUMNS
 from kpinb.analytics.signals import D2
 from kpinb.kpis import KpiSpec
 from kpinb.periods import Period, parse_period
@@ -43,6 +44,8 @@ class Analysis:
     pairs: pd.DataFrame
     groups: pd.DataFrame
     excluded: pd.DataFrame
+    # what moved for everyone: one row per group and KPI (kpinb.analytics.shared)
+    moves: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=MOVES_COLUMNS))
     # per-scope splits, made on first use by :meth:`part`; a copy made by ``replace``
     # starts empty, so a split never outlives the tables it was made from
     _splits: dict[str, dict[str, Analysis]] = field(
@@ -61,13 +64,14 @@ class Analysis:
             points=pick(self.points),
             signals=pick(self.signals),
             goals=pick(self.goals),
+            moves=pick(self.moves),
         )
 
     def split_ids(self) -> dict[str, Analysis]:
         """One analysis per scope_id of this one (each table grouped once)."""
         tables = {
             name: split_by(getattr(self, name), "scope_id")
-            for name in ("summary", "points", "signals", "goals")
+            for name in ("summary", "points", "signals", "goals", "moves")
         }
         return {
             sid: replace(
@@ -110,6 +114,7 @@ class Analysis:
             pairs=pick(self.pairs),
             groups=pick(self.groups),
             excluded=excluded,
+            moves=pick(self.moves),
         )
 
     def executive(self) -> pd.DataFrame:
@@ -152,6 +157,9 @@ def analyse(
     points, keys = series.long_frame(clean, members, ws.kpis, period)
     bounds = quality.natural_bounds(ws.kpis, ws.observations)
     summary, rows = _summarise(points, keys, period, trend_points, bounds)
+    records, moves = shared.attribute(rows, summary, members, groups, ws.kpis, min_group_size)
+    summary = summary.join(records)
+    summary["shared_relative"] = summary["shared_relative"].fillna(0).astype(int)
     summary = _attach_groups(summary, groups, excluded, members)
     return Analysis(
         period=period,
@@ -163,6 +171,7 @@ def analyse(
         pairs=_pairs(summary, ws.kpis),
         groups=groups,
         excluded=excluded,
+        moves=moves,
     )
 
 

@@ -29,6 +29,7 @@ class _Tables(Protocol):
     goals: pd.DataFrame
     pairs: pd.DataFrame
     excluded: pd.DataFrame
+    moves: pd.DataFrame
 
 
 A = TypeVar("A", bound=_Tables)
@@ -90,6 +91,7 @@ def masked(analysis: A) -> A:
         signals=_shown(a.signals, rows, "limits"),
         goals=goals.goal_progress(targets, rows, a.period),
         pairs=a.pairs[a.pairs["scope"] != "employee"].iloc[0:0],
+        moves=_shown_moves(a.moves, rows),
         excluded=a.excluded.iloc[0:0],
     )
 
@@ -181,3 +183,11 @@ def _shown_points(points: pd.DataFrame, rows: pd.DataFrame, size: int) -> pd.Dat
     for column in ("smoothed", "moving_range"):
         pts[column] = pts[column].mask(no_history)
     return pts
+
+
+def _shown_moves(moves: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """Moves of shown groups (the whole workspace's always: it is never suppressed)."""
+    hidden = rows.loc[rows["suppressed"].to_numpy(), KEY_COLS].astype(str)
+    gone = pd.MultiIndex.from_frame(hidden)
+    mine = pd.MultiIndex.from_frame(moves[KEY_COLS].astype(str))
+    return moves[~mine.isin(gone)].reset_index(drop=True)

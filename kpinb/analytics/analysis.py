@@ -19,7 +19,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from kpinb.analytics import carryover, goals, quality, rollup, series, shared, signals, trend
+from kpinb.analytics import (
+    carryover,
+    goals,
+    pattern,
+    quality,
+    rollup,
+    series,
+    shared,
+    signals,
+    trend,
+)
 from kpinb.analytics.executive import masked
 from kpinb.analytics.series import KEY_COLS
 from kpinb.analytics.shared import MOVES_COLUMNS
@@ -156,7 +166,7 @@ def analyse(
     groups = rollup.suppress(rollup.group_sizes(clean, members, period), min_group_size)
     points, keys = series.long_frame(clean, members, ws.kpis, period)
     bounds = quality.natural_bounds(ws.kpis, ws.observations)
-    summary, rows = _summarise(points, keys, period, trend_points, bounds)
+    summary, rows = _summarise(points, keys, period, trend_points, bounds, members)
     records, moves = shared.attribute(rows, summary, members, groups, ws.kpis, min_group_size)
     summary = summary.join(records)
     summary["shared_relative"] = summary["shared_relative"].fillna(0).astype(int)
@@ -189,6 +199,7 @@ def _summarise(
     period: Period,
     trend_points: int,
     bounds: pd.DataFrame,
+    members: pd.DataFrame,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The summary table (one row per key) and the per-point rule hits of current versions."""
     sign = keys["sign"]
@@ -199,7 +210,14 @@ def _summarise(
     kpi = keys["kpi_id"].reindex(limits.index).astype(str)
     lags = carryover.lag1(cur, cur["baseline"].to_numpy())
     pool = keys["scope"].reindex(lags.index) + "\x1f" + keys["kpi_id"].reindex(lags.index)
-    limits = carryover.widen(limits, lags, carryover.carry_over(lags, pool))
+    carry = carryover.carry_over(lags, pool)
+    previous = np.asarray(period.previous().contains(cur["period"]), dtype=bool)
+    cycle = _patterns(cur, keys, members)
+    shaped = _against_pattern(cur, cycle, keys, previous, trend_points)
+    if shaped is not None:  # carry-over is judged on the series against its usual shape
+        lags = _override(lags, shaped["lags"])
+        carry = _override(carry, shaped["carry"])
+    limits = carryover.widen(limits, lags, carry)
     limits["count_like"] &= ~kpi.map(bounds["percent"]).fillna(False).to_numpy(bool)
     limits = signals.apply_boundaries(
         limits,
@@ -208,18 +226,24 @@ def _summarise(
     )
     rows = _rule_rows(cur, limits, sign.to_numpy()[cur["key"].to_numpy()])
     shift = signals.shift_status(cur, limits)
+    earlier = signals.earlier_move(cur, previous)
+    if shaped is not None:
+        shift = _override(shift, shaped["shift"])
+        earlier = _override(earlier, shaped["earlier"])
     summary = keys.join(limits.drop(columns=["mr_eff", "cusum_scale"]), how="left")
     summary = summary.join(shift.drop(columns=["n_review", "cusum_shift"]))
+    summary = summary.join(cycle[["pattern_cycle", "pattern_seen"]])
     summary["n_points"] = summary["n_points"].fillna(0).astype(int)
     summary = summary.join(_latest(points, period))
     complete = points[~points["incomplete"].to_numpy()]
     summary = summary.join(trend.period_changes(complete, keys["definition_version"], sign, period))
     summary = summary.join(trend.theil_sen(cur, sign, trend_points))
     _temper_trend(summary, limits)
+    if shaped is not None:
+        columns = ["trend_slope", "trend_z", "trend_direction"]
+        summary[columns] = _override(summary[columns], shaped["trend"][columns])
     summary = summary.join(_min_counts(cur, trend_points))
     summary = summary.join(_signal_summary(rows))
-    previous = period.previous().contains(cur["period"])
-    earlier = signals.earlier_move(cur, np.asarray(previous, dtype=bool))
     status = signals.statuses(limits, shift, earlier, sign).reindex(summary.index)
     summary["status"] = status["status"].fillna("not_enough_history")
     summary["status"] = summary["status"].mask(summary["n_in_period"] == 0, "no_data")
@@ -227,8 +251,94 @@ def _summarise(
     summary["returned_after_previous"] = status["returned_after_previous"].fillna(False)
     summary["shift_holds"] = summary["status"].isin(["improving_shift", "worsening_shift"])
     summary = summary.join(_history(rows))
+    if shaped is not None:
+        summary["streak_length"] = _override(summary["streak_length"], shaped["streak"])
     summary = summary.join(_quality(points, summary, period))
     return _tidy(summary), rows
+
+
+def _override(frame: pd.DataFrame | pd.Series, other: pd.DataFrame | pd.Series):  # type: ignore[no-untyped-def]
+    """``frame`` with the rows of ``other`` (same index name, columns) put in."""
+    out = frame.copy()
+    at = other.index.intersection(out.index)
+    if isinstance(out, pd.DataFrame):
+        for column in other.columns:
+            if column in out:
+                out.loc[at, column] = other.loc[at, column].to_numpy()
+    else:
+        out.loc[at] = other.loc[at].to_numpy()
+    return out
+
+
+def _patterns(cur: pd.DataFrame, keys: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
+    """Per key: ``pattern_cycle`` ("quarter" or None) and ``pattern_seen`` (earlier
+    quarters), from the series' own test or its group's: a person's team, else
+    department; a team's department (:mod:`kpinb.analytics.pattern`)."""
+    found = pattern.detect(cur).reindex(keys.index)
+    own = found["pattern_found"].fillna(False).to_numpy(dtype=bool)
+    seen = found["pattern_seen"].fillna(0).to_numpy(dtype=int)
+    scope = keys["scope"].to_numpy()
+    emp = keys["scope_id"].astype(str)
+    by_group = pd.Series(np.arange(len(keys)), index=pd.MultiIndex.from_frame(keys[KEY_COLS]))
+    use, group_seen = own.copy(), seen.copy()
+    team = emp.map(members["team_id"]).where(scope == "employee")
+    dept = emp.map(members["department"]).where(scope == "employee")
+    dept = dept.fillna(
+        emp.map(members.drop_duplicates("team_id").set_index("team_id")["department"]).where(
+            scope == "team"
+        )
+    )
+    for level, gid in (("team", team), ("department", dept)):
+        at = pd.MultiIndex.from_arrays([np.full(len(keys), level), gid.to_numpy(), keys["kpi_id"]])
+        pos = by_group.reindex(at).to_numpy()
+        ok = ~np.isnan(pos)
+        idx = np.where(ok, pos, 0).astype(int)
+        theirs = ok & own[idx]
+        group_seen = np.where(theirs & ~use, seen[idx], group_seen)
+        use |= theirs
+    return pd.DataFrame(
+        {
+            "pattern_cycle": np.where(use, "quarter", None),
+            "pattern_seen": np.where(use, group_seen, 0),
+            "pattern_use": use,
+        },
+        index=keys.index,
+    )
+
+
+def _against_pattern(
+    cur: pd.DataFrame,
+    cycle: pd.DataFrame,
+    keys: pd.DataFrame,
+    previous: np.ndarray,
+    trend_points: int,
+) -> dict[str, pd.DataFrame | pd.Series] | None:
+    """Shift, earlier move, trend and streak of the series with a repeating pattern,
+    judged against their usual shape (None when no series has one)."""
+    use = cycle["pattern_use"].to_numpy(dtype=bool)
+    if not use.any():
+        return None
+    key = cur["key"].to_numpy()
+    wanted = use[key]
+    adj = pattern.adjusted(cur.assign(previous=previous), wanted)
+    before = adj.pop("previous").to_numpy(dtype=bool)
+    limits = signals.xmr_limits(adj)
+    lags = carryover.lag1(adj, signals.baseline_mask(adj))
+    pool = keys["scope"].reindex(lags.index) + "\x1f" + keys["kpi_id"].reindex(lags.index)
+    carry = carryover.carry_over(lags, pool)
+    limits = carryover.widen(limits, lags, carry)
+    sign = keys["sign"]
+    trend_p = trend.theil_sen(adj, sign, trend_points)
+    _temper_trend(trend_p, limits)
+    adj_sign = sign.to_numpy()[adj["key"].to_numpy()]
+    return {
+        "shift": signals.shift_status(adj, limits),
+        "earlier": signals.earlier_move(adj, before),
+        "trend": trend_p,
+        "streak": trend.streaks(adj, adj_sign, trend.smoothed(adj)),
+        "lags": lags,
+        "carry": carry,
+    }
 
 
 def _temper_trend(summary: pd.DataFrame, limits: pd.DataFrame) -> None:

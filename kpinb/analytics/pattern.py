@@ -38,17 +38,27 @@ MIN_SHARE = 0.2
 MIN_CYCLES = 2
 
 
+def _per_date(period: np.ndarray, fn):  # type: ignore[no-untyped-def]
+    """``fn`` of each distinct date, spread back to every row (few dates, many rows)."""
+    code, uniq = pd.factorize(np.asarray(period, dtype="datetime64[ns]"))
+    return fn(np.asarray(uniq, dtype="datetime64[ns]"))[code]
+
+
 def week_of_quarter(period: np.ndarray) -> np.ndarray:
     """Week of the quarter (0..12) of each date."""
-    dates = pd.DatetimeIndex(period)
-    start = dates.to_period("Q").start_time
-    return np.minimum(np.asarray((dates - start).days // 7), CYCLE_WEEKS - 1)
+    return _per_date(period, _week_of_quarter)
+
+
+def _week_of_quarter(period: np.ndarray) -> np.ndarray:
+    day = np.asarray(period, dtype="datetime64[D]")
+    month = day.astype("datetime64[M]").astype(np.int64)
+    start = (month // 3 * 3).astype("datetime64[M]").astype("datetime64[D]")
+    return np.minimum((day - start).astype(np.int64) // 7, CYCLE_WEEKS - 1)
 
 
 def _quarter_index(period: np.ndarray) -> np.ndarray:
     """A running number of each date's quarter."""
-    dates = pd.DatetimeIndex(period)
-    return np.asarray(dates.year * 4 + (dates.month - 1) // 3)
+    return _per_date(period, lambda d: d.astype("datetime64[M]").astype(np.int64) // 3)
 
 
 def earlier_mask(points: pd.DataFrame) -> np.ndarray:
@@ -92,9 +102,10 @@ def detect(points: pd.DataFrame) -> pd.DataFrame:
         f_stat = (np.maximum(sst - ssw, 0) / (k - 1)) / (ssw / (n - k))
         share = np.where(sst > 0, np.maximum(sst - ssw, 0) / sst, 0.0)
     p = np.where((k >= 3) & (n - k >= 10) & (ssw > 0), f_dist.sf(f_stat, k - 1, n - k), np.nan)
-    quarters = pd.Series(_quarter_index(points["period"].to_numpy())[early])
-    seen = quarters.groupby(code[early]).nunique().reindex(range(n_keys), fill_value=0)
-    seen = seen.to_numpy()
+    quarter = _quarter_index(points["period"].to_numpy()[early])
+    span = int(quarter.max() - quarter.min()) + 1 if len(quarter) else 1
+    distinct = np.unique(code[early].astype(np.int64) * span + (quarter - quarter.min()))
+    seen = np.bincount(distinct // span, minlength=n_keys)
     found = (p < ALPHA) & (share >= MIN_SHARE) & (seen >= MIN_CYCLES)
     return pd.DataFrame(
         {"pattern_p": p, "pattern_share": share, "pattern_seen": seen, "pattern_found": found},

@@ -307,6 +307,8 @@ def _relative_series(
     rule = people["kpi_id"].astype(str).map({k: s.rollup == "sum" for k, s in kpis.items()})
     is_sum[people.index] = rule.fillna(False).to_numpy(dtype=bool)
     period = emp_rows["period"].to_numpy()
+    date_code, dates = pd.factorize(period)
+    n_dates = max(len(dates), 1)
     value = emp_rows["value"].to_numpy(dtype=float)
     parts = []
     for level in LEVELS:
@@ -323,7 +325,7 @@ def _relative_series(
         wanted[people.index] = np.isin(pair[people.index], np.unique(pair[mine]))
         wanted &= gid_code >= 0
         idx = np.flatnonzero(wanted[key])
-        cell = pd.MultiIndex.from_arrays([pair[key[idx]], period[idx]]).factorize()[0]
+        cell = pair[key[idx]] * n_dates + date_code[idx]
         med, total = leave_one_out(cell, value[idx])
         take = mine[key[idx]]
         sel = idx[take]

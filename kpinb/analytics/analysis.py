@@ -28,12 +28,14 @@ from kpinb.analytics import (
     series,
     shared,
     signals,
+    tail,
     trend,
 )
 from kpinb.analytics.executive import masked
 from kpinb.analytics.series import KEY_COLS
 from kpinb.analytics.shared import MOVES_COLUMNS
 from kpinb.analytics.signals import D2
+from kpinb.analytics.tail import TAILS_COLUMNS
 from kpinb.kpis import KpiSpec
 from kpinb.periods import Period, parse_period
 
@@ -56,6 +58,8 @@ class Analysis:
     excluded: pd.DataFrame
     # what moved for everyone: one row per group and KPI (kpinb.analytics.shared)
     moves: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=MOVES_COLUMNS))
+    # incomplete tails of the data: one row per group and KPI (kpinb.analytics.tail)
+    tails: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=TAILS_COLUMNS))
     # per-scope splits, made on first use by :meth:`part`; a copy made by ``replace``
     # starts empty, so a split never outlives the tables it was made from
     _splits: dict[str, dict[str, Analysis]] = field(
@@ -75,13 +79,14 @@ class Analysis:
             signals=pick(self.signals),
             goals=pick(self.goals),
             moves=pick(self.moves),
+            tails=pick(self.tails),
         )
 
     def split_ids(self) -> dict[str, Analysis]:
         """One analysis per scope_id of this one (each table grouped once)."""
         tables = {
             name: split_by(getattr(self, name), "scope_id")
-            for name in ("summary", "points", "signals", "goals", "moves")
+            for name in ("summary", "points", "signals", "goals", "moves", "tails")
         }
         return {
             sid: replace(
@@ -125,6 +130,7 @@ class Analysis:
             groups=pick(self.groups),
             excluded=excluded,
             moves=pick(self.moves),
+            tails=pick(self.tails),
         )
 
     def executive(self) -> pd.DataFrame:
@@ -166,7 +172,9 @@ def analyse(
     groups = rollup.suppress(rollup.group_sizes(clean, members, period), min_group_size)
     points, keys = series.long_frame(clean, members, ws.kpis, period)
     bounds = quality.natural_bounds(ws.kpis, ws.observations)
-    summary, rows = _summarise(points, keys, period, trend_points, bounds, members)
+    summary, rows, tails = _summarise(
+        points, keys, period, trend_points, bounds, members, min_group_size
+    )
     records, moves = shared.attribute(rows, summary, members, groups, ws.kpis, min_group_size)
     summary = summary.join(records)
     summary["shared_relative"] = summary["shared_relative"].fillna(0).astype(int)
@@ -182,6 +190,7 @@ def analyse(
         groups=groups,
         excluded=excluded,
         moves=moves,
+        tails=tails,
     )
 
 
@@ -200,7 +209,8 @@ def _summarise(
     trend_points: int,
     bounds: pd.DataFrame,
     members: pd.DataFrame,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+    min_group_size: int,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The summary table (one row per key) and the per-point rule hits of current versions."""
     sign = keys["sign"]
     cur = points[series.used(points, keys)].reset_index(drop=True)
@@ -213,7 +223,8 @@ def _summarise(
     carry = carryover.carry_over(lags, pool)
     previous = np.asarray(period.previous().contains(cur["period"]), dtype=bool)
     cycle = _patterns(cur, keys, members)
-    shaped = _against_pattern(cur, cycle, keys, previous, trend_points)
+    inside = tail.inside_share(cur, keys["cadence"].to_numpy()[cur["key"].to_numpy()], period.end)
+    shaped = _against_pattern(cur.assign(inside=inside), cycle, keys, previous, trend_points)
     if shaped is not None:  # carry-over is judged on the series against its usual shape
         lags = _override(lags, shaped["lags"])
         carry = _override(carry, shaped["carry"])
@@ -230,9 +241,19 @@ def _summarise(
     if shaped is not None:
         shift = _override(shift, shaped["shift"])
         earlier = _override(earlier, shaped["earlier"])
+    # the end of the data: a week partly outside the period cannot carry a shift alone,
+    # and an incomplete tail is no shift's evidence
+    partial = cur.loc[inside < 1, "key"].unique()
+    gids = _group_ids(keys, members)
+    tails = tail.incomplete_tails(_review_people(cur, keys, limits, gids), min_group_size)
+    tail_from = tail.tail_start(keys, gids, tails)
+    thin = tail.thin_evidence(cur, inside, shift)
+    shift = tail.without_evidence(shift, tail_from, thin)
     summary = keys.join(limits.drop(columns=["mr_eff", "cusum_scale"]), how="left")
     summary = summary.join(shift.drop(columns=["n_review", "cusum_shift"]))
     summary = summary.join(cycle[["pattern_cycle", "pattern_seen"]])
+    summary["partial_week"] = summary.index.isin(partial)
+    summary["incomplete_tail"] = tail_from
     summary["n_points"] = summary["n_points"].fillna(0).astype(int)
     summary = summary.join(_latest(points, period))
     complete = points[~points["incomplete"].to_numpy()]
@@ -254,7 +275,49 @@ def _summarise(
     if shaped is not None:
         summary["streak_length"] = _override(summary["streak_length"], shaped["streak"])
     summary = summary.join(_quality(points, summary, period))
-    return _tidy(summary), rows
+    return _tidy(summary), rows, tails
+
+
+def _group_ids(keys: pd.DataFrame, members: pd.DataFrame) -> dict[str, pd.Series]:
+    """Per key and group level (team, department, workspace): the group the series
+    belongs to (a person's team and department, a team itself and its department, a
+    department itself; NaN where none)."""
+    scope = keys["scope"].to_numpy()
+    sid = keys["scope_id"].astype(str)
+    dept_of_team = members.drop_duplicates("team_id").set_index("team_id")["department"]
+    team = sid.map(members["team_id"]).where(scope == "employee", sid.where(scope == "team"))
+    dept = sid.map(members["department"]).where(scope == "employee")
+    dept = dept.fillna(sid.map(dept_of_team).where(scope == "team"))
+    dept = dept.fillna(sid.where(scope == "department"))
+    return {
+        "team": team,
+        "department": dept,
+        "workspace": pd.Series(shared.WORKSPACE, index=keys.index, dtype=object),
+    }
+
+
+def _review_people(
+    cur: pd.DataFrame, keys: pd.DataFrame, limits: pd.DataFrame, gids: dict[str, pd.Series]
+) -> pd.DataFrame:
+    """The review points of every person at the last dates of the data, with their
+    usual range and groups (the input of :func:`tail.incomplete_tails`)."""
+    scope = keys["scope"].to_numpy()[cur["key"].to_numpy()]
+    review = cur[(cur["in_review"].to_numpy() & (scope == "employee"))]
+    dates = np.sort(review["period"].unique())[-tail.TAIL_MAX :]
+    review = review[review["period"].isin(dates).to_numpy()]
+    key = review["key"].to_numpy()
+    out = pd.DataFrame(
+        {
+            "kpi_id": keys["kpi_id"].to_numpy()[key],
+            "period": review["period"].to_numpy(),
+            "value": review["value"].to_numpy(),
+            "centre": limits["centre"].reindex(key).to_numpy(),
+            "sigma": limits["sigma"].reindex(key).to_numpy(),
+        }
+    )
+    for level, gid in gids.items():
+        out[level] = gid.to_numpy()[key]
+    return out
 
 
 def _override(frame: pd.DataFrame | pd.Series, other: pd.DataFrame | pd.Series):  # type: ignore[no-untyped-def]
@@ -322,6 +385,7 @@ def _against_pattern(
     wanted = use[key]
     adj = pattern.adjusted(cur.assign(previous=previous), wanted)
     before = adj.pop("previous").to_numpy(dtype=bool)
+    adj.pop("inside")
     limits = signals.xmr_limits(adj)
     lags = carryover.lag1(adj, signals.baseline_mask(adj))
     pool = keys["scope"].reindex(lags.index) + "\x1f" + keys["kpi_id"].reindex(lags.index)

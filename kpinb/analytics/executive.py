@@ -30,6 +30,7 @@ class _Tables(Protocol):
     pairs: pd.DataFrame
     excluded: pd.DataFrame
     moves: pd.DataFrame
+    tails: pd.DataFrame
 
 
 A = TypeVar("A", bound=_Tables)
@@ -92,6 +93,7 @@ def masked(analysis: A) -> A:
         goals=goals.goal_progress(targets, rows, a.period),
         pairs=a.pairs[a.pairs["scope"] != "employee"].iloc[0:0],
         moves=_shown_moves(a.moves, rows),
+        tails=_shown_moves(a.tails, rows),
         excluded=a.excluded.iloc[0:0],
     )
 
@@ -186,7 +188,8 @@ def _shown_points(points: pd.DataFrame, rows: pd.DataFrame, size: int) -> pd.Dat
 
 
 def _shown_moves(moves: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
-    """Moves of shown groups (the whole workspace's always: it is never suppressed)."""
+    """Rows (moves or tails) of shown groups (the whole workspace's always: it is never
+    suppressed)."""
     hidden = rows.loc[rows["suppressed"].to_numpy(), KEY_COLS].astype(str)
     gone = pd.MultiIndex.from_frame(hidden)
     mine = pd.MultiIndex.from_frame(moves[KEY_COLS].astype(str))

@@ -81,3 +81,11 @@ def test_a_quarterly_ramp_shared_by_a_team_is_its_usual_shape() -> None:
     assert (rows["trend_direction"] == "steady").all()
     assert (rows["streak_length"] < 8).all()
     assert not rows["limits_widened"].any()  # the shape is not carry-over
+
+
+def test_the_record_of_a_summary_row() -> None:
+    assert pattern.record({"pattern_cycle": "quarter", "pattern_seen": 3}) == {
+        "cycle": "quarter",
+        "seen": 3,
+    }
+    assert pattern.record({"pattern_cycle": None, "pattern_seen": 0}) is None

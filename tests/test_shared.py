@@ -112,3 +112,23 @@ def test_too_few_people_anywhere_gives_no_group() -> None:
     result = analyse(workspace(series, {"k": spec("k", rollup="mean")}), "2026-Q3")
     people = _people(result)
     assert people["shared_scope"].isna().all() and people["shared_own"].isna().all()
+
+
+def test_the_record_of_a_summary_row() -> None:
+    series = {(f"E{i}", "k"): _steady(i) + STEP for i in range(6)}
+    series["E0", "k"] = _steady(0)
+    result = analyse(workspace(series, {"k": spec("k", rollup="mean")}), "2026-Q3")
+    people = _people(result)
+    assert shared.record(people.loc["E0"]) == {
+        "scope": "team",
+        "group_id": "T1",
+        "moved": 5,
+        "of": 6,
+        "direction": "up",
+        "onset": pd.Timestamp("2026-07-06"),
+        "own": True,
+        "relative": "down",
+    }
+    assert shared.record(people.loc["E1"])["own"] is False  # type: ignore[index]
+    quiet = analyse(workspace({("E0", "k"): _steady(0)}, {"k": spec("k")}), "2026-Q3")
+    assert shared.record(_people(quiet).loc["E0"]) is None

@@ -137,3 +137,12 @@ def adjusted(points: pd.DataFrame, wanted: np.ndarray) -> pd.DataFrame:
     keep = np.isfinite(out["value"].to_numpy())
     out = out[keep].reset_index(drop=True)
     return out.drop(columns=[c for c in ("pos", "baseline") if c in out])
+
+
+def record(row: dict[str, object] | pd.Series) -> dict[str, object] | None:
+    """The ``pattern`` record of one summary row: None, or {cycle: "quarter", seen:
+    earlier quarters the shape was learnt from}."""
+    cycle = row.get("pattern_cycle")
+    if not isinstance(cycle, str):
+        return None
+    return {"cycle": cycle, "seen": int(row.get("pattern_seen", 0) or 0)}  # type: ignore[call-overload]

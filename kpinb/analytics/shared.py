@@ -422,3 +422,24 @@ def _moves(
     out = out[keep.to_numpy()].reset_index(drop=True)
     out["of"] = out["of"].astype(int)
     return out[cols]
+
+
+def record(row: Mapping[str, object]) -> dict[str, object] | None:
+    """The ``shared`` record of one summary row: None when the group did not move,
+    else {scope, group_id, moved, of, direction ("up" / "down"), onset (Timestamp),
+    own (bool), relative ("up" / "down" / None: how the person moved against the
+    group's move, for an own one)}."""
+    own = row.get("shared_own")
+    if own is None or own is pd.NA or (isinstance(own, float) and np.isnan(own)):
+        return None
+    relative = int(row.get("shared_relative", 0) or 0)  # type: ignore[call-overload]
+    return {
+        "scope": row["shared_scope"],
+        "group_id": row["shared_group"],
+        "moved": int(row["shared_moved"]),  # type: ignore[call-overload]
+        "of": int(row["shared_of"]),  # type: ignore[call-overload]
+        "direction": row["shared_direction"],
+        "onset": pd.Timestamp(row["shared_onset"]),  # type: ignore[arg-type]
+        "own": bool(own),
+        "relative": {1: "up", -1: "down"}.get(relative),
+    }

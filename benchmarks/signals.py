@@ -283,7 +283,8 @@ def whose_rates(summary: pd.DataFrame, subjects: np.ndarray) -> dict[str, float]
     people = summary[summary["scope"] == "employee"].sort_values("scope_id")
     people = people[subjects[: len(people)]]
     status = people["status"]
-    own = people["shared_own"]
+    none = pd.Series(None, index=people.index, dtype=object)  # columns an older kpinb lacks
+    own = people.get("shared_own", none)
     shared = own.eq(False).to_numpy(dtype=bool)
     told = people["trend_direction"].isin(["improving", "worsening"]).to_numpy() & ~shared
     found = (status == "improving_shift").to_numpy()
@@ -294,8 +295,8 @@ def whose_rates(summary: pd.DataFrame, subjects: np.ndarray) -> dict[str, float]
         "found_shared": float((found & shared).mean()),
         "own": float(own.eq(True).to_numpy(dtype=bool).mean()),
         "trend_own": float(told.mean()),
-        "pattern": float(people["pattern_cycle"].notna().mean()),
-        "widened": float(people["limits_widened"].mean()),
+        "pattern": float(people.get("pattern_cycle", none).notna().mean()),
+        "widened": float(people.get("limits_widened", none).eq(True).mean()),
         "n": float(len(people)),
     }
 

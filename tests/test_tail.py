@@ -67,3 +67,13 @@ def test_a_fall_of_a_few_is_no_tail() -> None:
     result = analyse(workspace(series, {"k": spec("k", rollup="mean")}), "2026-Q3")
     assert result.tails.empty
     assert result.summary["incomplete_tail"].isna().all()
+
+
+def test_an_incomplete_tail_is_not_a_shared_move() -> None:
+    series = {(f"E{i}", "k"): _steady(i) for i in range(6)}
+    for values in series.values():
+        values[-2:] = 3.0  # the export's last two weeks
+    result = analyse(workspace(series, {"k": spec("k", rollup="mean")}), "2026-Q3")
+    people = result.summary[result.summary["scope"] == "employee"]
+    assert (people["incomplete_tail"] == pd.Timestamp("2026-09-21")).all()
+    assert people["shared_own"].isna().all() and result.moves.empty

@@ -175,7 +175,9 @@ def analyse(
     summary, rows, tails = _summarise(
         points, keys, period, trend_points, bounds, members, min_group_size
     )
-    records, moves = shared.attribute(rows, summary, members, groups, ws.kpis, min_group_size)
+    records, moves = shared.attribute(
+        rows, summary, members, groups, ws.kpis, min_group_size, summary["incomplete_tail"]
+    )
     summary = summary.join(records)
     summary["shared_relative"] = summary["shared_relative"].fillna(0).astype(int)
     summary = _attach_groups(summary, groups, excluded, members)
@@ -235,7 +237,7 @@ def _summarise(
         kpi.map(bounds["floor"]).to_numpy(dtype=float),
         kpi.map(bounds["ceiling"]).to_numpy(dtype=float),
     )
-    rows = _rule_rows(cur, limits, sign.to_numpy()[cur["key"].to_numpy()])
+    rows = _rule_rows(cur.assign(inside=inside), limits, sign.to_numpy()[cur["key"].to_numpy()])
     shift = signals.shift_status(cur, limits)
     earlier = signals.earlier_move(cur, previous)
     if shaped is not None:

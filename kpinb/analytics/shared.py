@@ -37,7 +37,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from kpinb.analytics import carryover, signals
+from kpinb.analytics import carryover, signals, tail
 from kpinb.kpis import KpiSpec
 
 LEVELS = ("team", "department", "workspace")
@@ -138,14 +138,20 @@ def choose_groups(
     return out
 
 
-def _detect(frame: pd.DataFrame, kpi: pd.Series) -> pd.DataFrame:
+def _detect(frame: pd.DataFrame, kpi: pd.Series, cut: pd.Series | None = None) -> pd.DataFrame:
     """Holding shift (raw +1/-1/0) and onset per key of ``frame`` (key, period, value,
-    in_review; sorted), by the status's detector with its carry-over correction."""
+    in_review, optionally ``inside``: the share of each point's week in the period;
+    sorted), by the status's detector with its carry-over correction and the end-of-
+    data rules (``cut``: per key, the first date of an incomplete tail)."""
     frame = frame.reset_index(drop=True)
     limits = signals.xmr_limits(frame)
     lags = carryover.lag1(frame, signals.baseline_mask(frame))
     limits = carryover.widen(limits, lags, carryover.carry_over(lags, kpi))
     shift = signals.shift_status(frame, limits)
+    if "inside" in frame:
+        thin = tail.thin_evidence(frame, frame["inside"].to_numpy(dtype=float), shift)
+        none = pd.Series(dtype="datetime64[ns]")
+        shift = tail.without_evidence(shift, cut if cut is not None else none, thin)
     move = np.where(shift["shift_holds"].to_numpy(), shift["shift"].to_numpy(), 0)
     return pd.DataFrame({"move": move, "onset": shift["shift_onset"]}, index=shift.index)
 
@@ -199,6 +205,7 @@ def attribute(
     sizes: pd.DataFrame,
     kpis: Mapping[str, KpiSpec],
     min_group_size: int,
+    cut: pd.Series | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(per-employee-key record columns :data:`RECORD_COLUMNS`, the moves table).
 
@@ -206,7 +213,9 @@ def attribute(
     sorted by key then period; ``summary``: indexed by key, with scope, scope_id,
     kpi_id, sign, status, shift_direction, shift_onset, shift_size, centre,
     n_in_period, suppressed; ``sizes``: the groups table (team and department
-    sizes)."""
+    sizes); ``cut``: per key, the first date of an incomplete tail (no evidence from
+    it on). ``rows`` may carry ``inside`` (the share of each point's week in the
+    period: a partial week cannot carry a move alone)."""
     people = summary[summary["scope"] == "employee"]
     with_data = people["n_in_period"].gt(0)
     chosen = choose_groups(people, members, sizes, with_data, min_group_size)
@@ -252,8 +261,8 @@ def attribute(
 
     ref, rel = _relative_series(rows, people, chosen, candidate, gids, kpis)
     key_kpi = kpi.astype(object)
-    ref_move = _detect(ref, key_kpi).reindex(people.index)
-    rel_move = _detect(rel, key_kpi).reindex(people.index)
+    ref_move = _detect(ref, key_kpi, cut).reindex(people.index)
+    rel_move = _detect(rel, key_kpi, cut).reindex(people.index)
     g = ref_move["move"].fillna(0).to_numpy().astype(int)
     r = rel_move["move"].fillna(0).to_numpy().astype(int)
     has = candidate & (g != 0)
@@ -310,6 +319,7 @@ def _relative_series(
     date_code, dates = pd.factorize(period)
     n_dates = max(len(dates), 1)
     value = emp_rows["value"].to_numpy(dtype=float)
+    inside = emp_rows["inside"].to_numpy(dtype=float) if "inside" in emp_rows else np.ones(len(key))
     parts = []
     for level in LEVELS:
         mine = np.zeros(top, dtype=bool)
@@ -336,6 +346,7 @@ def _relative_series(
                     "period": period[sel],
                     "value": value[sel],
                     "in_review": emp_rows["in_review"].to_numpy()[sel],
+                    "inside": inside[sel],
                     "ref": med[take],
                     "total": total[take],
                     "sum": is_sum[key[sel]],
@@ -343,7 +354,7 @@ def _relative_series(
             )
         )
     both = pd.concat(parts, ignore_index=True).sort_values(["key", "period"], kind="stable")
-    cols = ["key", "period", "value", "in_review"]
+    cols = ["key", "period", "value", "in_review", "inside"]
     ref = both[both["ref"].notna().to_numpy()].assign(value=lambda f: f["ref"])[cols]
     is_share = both["sum"].to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):

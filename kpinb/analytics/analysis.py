@@ -394,7 +394,9 @@ def _against_pattern(
     carry = carryover.carry_over(lags, pool)
     limits = carryover.widen(limits, lags, carry)
     sign = keys["sign"]
-    trend_p = trend.theil_sen(adj, sign, trend_points)
+    # against the usual shape, the trend's noise is at least the baseline's (40 points
+    # of it, against the 12 moving ranges of the trend's own window)
+    trend_p = trend.theil_sen(adj, sign, trend_points, floor=limits["mr_bar"] / D2)
     _temper_trend(trend_p, limits)
     adj_sign = sign.to_numpy()[adj["key"].to_numpy()]
     return {

@@ -15,7 +15,14 @@ the model: ``noise``; ``shift+1.5`` (a sustained +1.5 sd from the first week of 
 period); ``step+2@-40`` (+2 sd from 40 weeks before the period, flat since);
 ``drift+0.02`` (+0.02 sd a week over all 104 weeks; shown, no target).
 
-Run: ``.venv/bin/python benchmarks/signals.py [--n 2000] [--seed 7]``
+A second table, "whose change is it", runs the cases of :func:`simulate_whose` (teams
+of 10: a move the whole team shares, a personal move among steady teammates, a person
+flat while their team moves, a quarterly ramp shared by everyone, lag-1
+autocorrelation 0.5, a quarter of the weeks missing, Poisson counts with mean 0.5) and
+prints per case the share found, named shared, named their own and with a trend told
+as their own, with targets.
+
+Run: ``.venv/bin/python benchmarks/signals.py [--n 2000] [--seed 7] [--only status|whose]``
 """
 
 from __future__ import annotations

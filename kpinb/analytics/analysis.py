@@ -364,7 +364,7 @@ def _patterns(cur: pd.DataFrame, keys: pd.DataFrame, members: pd.DataFrame) -> p
         use |= theirs
     return pd.DataFrame(
         {
-            "pattern_cycle": np.where(use, "quarter", None),
+            "pattern_cycle": np.where(use, "quarter", np.array(None, dtype=object)),
             "pattern_seen": np.where(use, group_seen, 0),
             "pattern_use": use,
         },

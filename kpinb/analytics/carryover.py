@@ -84,7 +84,7 @@ def lag1(points: pd.DataFrame, base: np.ndarray) -> pd.DataFrame:
 def _unbiased(r: np.ndarray, pairs: np.ndarray) -> np.ndarray:
     """r1 corrected for its small-sample bias, (1 + 4 r) / pairs, within [0, MAX_R]."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.clip(r + (1 + 4 * r) / pairs, 0.0, MAX_R)
+        return np.asarray(np.clip(r + (1 + 4 * r) / pairs, 0.0, MAX_R))
 
 
 def carry_over(lags: pd.DataFrame, pool: pd.Series) -> pd.Series:

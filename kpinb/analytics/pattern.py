@@ -26,6 +26,8 @@ the period is judged against it:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -38,10 +40,10 @@ MIN_SHARE = 0.2
 MIN_CYCLES = 2
 
 
-def _per_date(period: np.ndarray, fn):  # type: ignore[no-untyped-def]
+def _per_date(period: np.ndarray, fn: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
     """``fn`` of each distinct date, spread back to every row (few dates, many rows)."""
     code, uniq = pd.factorize(np.asarray(period, dtype="datetime64[ns]"))
-    return fn(np.asarray(uniq, dtype="datetime64[ns]"))[code]
+    return np.asarray(fn(np.asarray(uniq, dtype="datetime64[ns]")))[code]
 
 
 def week_of_quarter(period: np.ndarray) -> np.ndarray:
@@ -53,7 +55,7 @@ def _week_of_quarter(period: np.ndarray) -> np.ndarray:
     day = np.asarray(period, dtype="datetime64[D]")
     month = day.astype("datetime64[M]").astype(np.int64)
     start = (month // 3 * 3).astype("datetime64[M]").astype("datetime64[D]")
-    return np.minimum((day - start).astype(np.int64) // 7, CYCLE_WEEKS - 1)
+    return np.asarray(np.minimum((day - start).astype(np.int64) // 7, CYCLE_WEEKS - 1))
 
 
 def _quarter_index(period: np.ndarray) -> np.ndarray:
@@ -136,7 +138,7 @@ def adjusted(points: pd.DataFrame, wanted: np.ndarray) -> pd.DataFrame:
     out = sub.assign(value=value - others + grand)
     keep = np.isfinite(out["value"].to_numpy())
     out = out[keep].reset_index(drop=True)
-    return out.drop(columns=[c for c in ("pos", "baseline") if c in out])
+    return pd.DataFrame(out.drop(columns=[c for c in ("pos", "baseline") if c in out]))
 
 
 def record(row: dict[str, object] | pd.Series) -> dict[str, object] | None:
@@ -145,4 +147,6 @@ def record(row: dict[str, object] | pd.Series) -> dict[str, object] | None:
     cycle = row.get("pattern_cycle")
     if not isinstance(cycle, str):
         return None
-    return {"cycle": cycle, "seen": int(row.get("pattern_seen", 0) or 0)}  # type: ignore[call-overload]
+    seen = row.get("pattern_seen", 0)
+    ok = isinstance(seen, (int, float, np.integer, np.floating)) and not pd.isna(seen)
+    return {"cycle": cycle, "seen": int(seen) if ok else 0}  # type: ignore[arg-type]

@@ -43,6 +43,7 @@ from kpinb.kpis import KpiSpec
 LEVELS = ("team", "department", "workspace")
 WORKSPACE = "organisation"  # the group id of the whole workspace
 SHIFTS = ("improving_shift", "worsening_shift")
+_NONE = np.array(None, dtype=object)  # numpy's stubs take no bare None in where
 _NAT = np.datetime64("NaT", "ns")
 
 MOVES_COLUMNS = (
@@ -92,7 +93,7 @@ def leave_one_out(cell: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.n
     rest = np.repeat(counts, counts) - 1
 
     def nth(i: np.ndarray) -> np.ndarray:  # the i-th smallest of the rest (0-based)
-        return v[np.clip(s + i + (i >= j), 0, n - 1)]
+        return np.asarray(v[np.clip(s + i + (i >= j), 0, n - 1)])
 
     odd = rest % 2 == 1
     lo = np.where(odd, (rest - 1) // 2, rest // 2 - 1)
@@ -273,15 +274,15 @@ def attribute(
     moved = np.where(g > 0, counts["up"].to_numpy(), counts["down"].to_numpy())
     same = theirs["move"].fillna(0).to_numpy() == g
     onset = np.where(same, theirs["onset"].to_numpy(), ref_move["onset"].to_numpy())
-    records["shared_scope"] = np.where(has, chosen["level"], None)
-    records["shared_group"] = np.where(has, chosen["group_id"], None)
+    records["shared_scope"] = np.where(has, chosen["level"].to_numpy(dtype=object), _NONE)
+    records["shared_group"] = np.where(has, chosen["group_id"].to_numpy(dtype=object), _NONE)
     records["shared_moved"] = pd.array(np.where(has, moved, 0), dtype="Int64")
     records["shared_moved"] = records["shared_moved"].mask(~has)
     records["shared_of"] = pd.array(chosen["of"].to_numpy(), dtype="Int64")
     records["shared_of"] = records["shared_of"].mask(~has)
-    records["shared_direction"] = np.where(has, np.where(g > 0, "up", "down"), None)
+    records["shared_direction"] = np.where(has, np.where(g > 0, "up", "down").astype(object), _NONE)
     records["shared_onset"] = np.where(has, onset.astype("datetime64[ns]"), _NAT)
-    records["shared_own"] = np.where(has, r != 0, None)
+    records["shared_own"] = np.where(has, r != 0, _NONE)
     records["shared_relative"] = np.where(has, r, 0)
     return records, moves
 

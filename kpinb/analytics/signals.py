@@ -471,7 +471,7 @@ def _unranked(
     ok = (n2 >= 2) & (n1 > 0)
     side = np.where(direction[rows] > 0, 1, -1)
     groups: dict[tuple[int, int, int, bool], list[int]] = {}
-    for i in np.flatnonzero(ok):
+    for i in np.flatnonzero(ok).tolist():
         groups.setdefault((int(n1[i]), int(n2[i]), int(side[i]), False), []).append(i)
     for (a, b, sd, _), members in list(groups.items()):
         idx = np.asarray(members)

@@ -38,7 +38,7 @@ def inside_share(points: pd.DataFrame, cadence: np.ndarray, period_end: pd.Times
     when = points["period"].to_numpy("datetime64[ns]")
     end = np.datetime64(pd.Timestamp(period_end), "ns")
     review = points["in_review"].to_numpy(dtype=bool)
-    days = (end - when) // np.timedelta64(1, "D") + 1
+    days = (end - when).astype("timedelta64[D]").astype(np.int64) + 1
     partial = review & (cadence == "weekly") & (days < 7)
     return np.where(partial, np.clip(days, 0, 7) / 7, 1.0)
 

@@ -133,3 +133,36 @@ def without_evidence(
     if "cusum_shift" in out:
         out.loc[gone, "cusum_shift"] = 0
     return out
+
+
+BASELINE_POINTS = 40  # a person's usual range in the light check: the points before the tail
+
+
+def tails_in_observations(
+    observations: pd.DataFrame, people: pd.DataFrame, teams: pd.DataFrame, min_group_size: int
+) -> pd.DataFrame:
+    """Incomplete tails at the end of the data (:data:`TAILS_COLUMNS`), without the full
+    analysis: the light check ``kpinb validate`` runs. Per KPI, the last
+    :data:`TAIL_MAX` dates of the data are read against each person's usual range from
+    their (at most :data:`BASELINE_POINTS`) points before those dates: mean and mean
+    moving range / 1.128, as the analysis does, without its refinements."""
+    obs = observations.dropna(subset=["value"]).sort_values(["employee_id", "kpi_id", "period"])
+    if obs.empty:
+        return pd.DataFrame(columns=list(TAILS_COLUMNS))
+    obs = obs.assign(employee_id=obs["employee_id"].astype(str), kpi_id=obs["kpi_id"].astype(str))
+    last = obs.groupby("kpi_id")["period"].transform(
+        lambda p: p >= np.sort(p.unique())[-min(TAIL_MAX, p.nunique())]
+    )
+    end, before = obs[last.to_numpy()], obs[~last.to_numpy()]
+    before = before.groupby(["employee_id", "kpi_id"]).tail(BASELINE_POINTS)
+    g = before.groupby(["employee_id", "kpi_id"])
+    mr = before.assign(mr=g["value"].diff().abs()).groupby(["employee_id", "kpi_id"])["mr"].mean()
+    usual = pd.DataFrame({"centre": g["value"].mean(), "sigma": mr / 1.128, "n": g.size()})
+    usual = usual[usual["n"] >= 6]  # the analysis' fewest points for limits
+    frame = end.join(usual[["centre", "sigma"]], on=["employee_id", "kpi_id"], how="inner")
+    team = people.set_index(people["employee_id"].astype(str))["team_id"].astype(str)
+    dept = teams.set_index(teams["team_id"].astype(str))["department"].astype(str)
+    frame["team"] = frame["employee_id"].map(team)
+    frame["department"] = frame["team"].map(dept)
+    frame["workspace"] = "organisation"
+    return incomplete_tails(frame.reset_index(drop=True), min_group_size)

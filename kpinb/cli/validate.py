@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+import pandas as pd
+
 
 def register(sub: Any) -> None:
     """Add the ``validate`` sub-command."""
@@ -45,4 +47,28 @@ def run_validate(args: argparse.Namespace) -> int:
         print(f"{len(result.warnings)} data-quality warning(s):", file=out)
         for warning in result.warnings:
             print(f"  warning: {warning}", file=out)
+    if result.workspace is not None:
+        for note in tail_notes(result.workspace):
+            print(f"  note: {note}", file=out)
     return 0 if result.ok else 1
+
+
+def tail_notes(ws: Any) -> list[str]:
+    """The light end-of-data check: where most people fell at once in the last weeks of
+    the data (an export that is not complete yet), one note per group and KPI."""
+    from kpinb.analytics.rollup import MIN_GROUP_SIZE
+    from kpinb.analytics.tail import tails_in_observations
+
+    tails = tails_in_observations(ws.observations, ws.people, ws.teams, MIN_GROUP_SIZE)
+    names = dict(zip(ws.teams["team_id"].astype(str), ws.teams["name"].astype(str), strict=False))
+    out = []
+    for t in tails.itertuples(index=False):
+        group = {"workspace": "everyone", "team": names.get(str(t.scope_id), str(t.scope_id))}
+        who = group.get(str(t.scope), str(t.scope_id))
+        kpi = ws.kpis[t.kpi_id].name if t.kpi_id in ws.kpis else t.kpi_id
+        out.append(
+            f"the last weeks of the data look incomplete: {t.low} of {t.of} people ({who}) "
+            f"fell below their usual range at once in {kpi} from "
+            f"{pd.Timestamp(t.since).date().isoformat()}; the export may not be complete yet"
+        )
+    return out

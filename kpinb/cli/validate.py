@@ -6,8 +6,6 @@ import argparse
 import sys
 from typing import Any
 
-import pandas as pd
-
 
 def register(sub: Any) -> None:
     """Add the ``validate`` sub-command."""
@@ -56,6 +54,8 @@ def run_validate(args: argparse.Namespace) -> int:
 def tail_notes(ws: Any) -> list[str]:
     """The light end-of-data check: where most people fell at once in the last weeks of
     the data (an export that is not complete yet), one note per group and KPI."""
+    import pandas as pd
+
     from kpinb.analytics.rollup import MIN_GROUP_SIZE
     from kpinb.analytics.tail import tails_in_observations
 

@@ -482,9 +482,9 @@ def data_notes(ref: Ref, period: Figure, start: pd.Timestamp) -> list[Sentence]:
         out.append(
             say("note_excluded", kpi=kpi, n=ref.count("quality.out_of_range", "value", "values"))
         )
-    if ref.get("quality.limits_widened"):
+    if ref.has("quality.limits_widened") and ref.get("quality.limits_widened"):
         out.append(say("note_carryover", kpi=kpi))
-    if ref.get("quality.incomplete_tail"):
+    if ref.has("quality.incomplete_tail"):
         out.append(say("note_tail", kpi=kpi, since=ref.when("quality.incomplete_tail")))
     return out
 
@@ -493,6 +493,10 @@ def partial_week_note(refs: list[Ref]) -> list[Sentence]:
     """Once per report: the period's last week lies partly outside it (a data note, not
     a shift's evidence)."""
     for ref in refs:
-        if ref.get("quality.partial_week") and ref.has("latest"):
+        if (
+            ref.has("quality.partial_week")
+            and ref.get("quality.partial_week")
+            and ref.has("latest")
+        ):
             return [say("note_partial_week", when=ref.when("latest.period"))]
     return []

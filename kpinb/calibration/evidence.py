@@ -121,7 +121,9 @@ def person_evidence(kpi_rows: pd.DataFrame) -> pd.DataFrame:
     ]  # fmt: skip
     out = []
     for eid, rows in kpi_rows.groupby("employee_id", sort=True):
-        shared = rows["shared"].astype(bool) if "shared" in rows else False
+        shared = (
+            rows["shared"].astype(bool) if "shared" in rows else pd.Series(False, index=rows.index)
+        )
         # a move the group made is context: it counts as routine, not as evidence
         status = rows["status"].where(~shared, "routine")
         scored = rows["goal_score"].dropna()

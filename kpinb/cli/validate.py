@@ -62,13 +62,14 @@ def tail_notes(ws: Any) -> list[str]:
     tails = tails_in_observations(ws.observations, ws.people, ws.teams, MIN_GROUP_SIZE)
     names = dict(zip(ws.teams["team_id"].astype(str), ws.teams["name"].astype(str), strict=False))
     out = []
-    for t in tails.itertuples(index=False):
-        group = {"workspace": "everyone", "team": names.get(str(t.scope_id), str(t.scope_id))}
-        who = group.get(str(t.scope), str(t.scope_id))
-        kpi = ws.kpis[t.kpi_id].name if t.kpi_id in ws.kpis else t.kpi_id
+    for t in tails.to_dict("records"):
+        sid, kid = str(t["scope_id"]), str(t["kpi_id"])
+        who = {"workspace": "everyone", "team": names.get(sid, sid)}.get(str(t["scope"]), sid)
+        kpi = ws.kpis[kid].name if kid in ws.kpis else kid
+        since = pd.Timestamp(str(t["since"])).date().isoformat()
         out.append(
-            f"the last weeks of the data look incomplete: {t.low} of {t.of} people ({who}) "
-            f"fell below their usual range at once in {kpi} from "
-            f"{pd.Timestamp(t.since).date().isoformat()}; the export may not be complete yet"
+            f"the last weeks of the data look incomplete: {int(t['low'])} of {int(t['of'])} "
+            f"people ({who}) fell below their usual range at once in {kpi} from {since}; "
+            "the export may not be complete yet"
         )
     return out

@@ -287,7 +287,7 @@ def _against_group(ref: Ref, phrase: str) -> Sentence:
     if phrase == "kpi_shared":
         return say(phrase, **figures)
     shift = ref.data.get("shift") or {}
-    mine = {"improving": 1, "worsening": -1}.get(shift.get("direction"), 0)
+    mine = {"improving": 1, "worsening": -1}.get(str(shift.get("direction")), 0)
     mine *= 1 if ref.get("direction") == "up" else -1  # raw: +1 up, -1 down
     group = 1 if up else -1
     if mine == 0:

@@ -37,7 +37,8 @@ def blocks_of(ws: Workspace, part: Analysis) -> list[dict[str, Any]]:
     first = part.points.groupby("kpi_id", observed=True)["period"].min()
     goals, signals = split_by(part.goals, "kpi_id"), split_by(part.signals, "kpi_id")
     out = []
-    for row in rows.to_dict("records"):
+    for record in rows.to_dict("records"):
+        row = {str(k): v for k, v in record.items()}
         kpi = str(row["kpi_id"])
         pts = points.get(kpi)
         values = [row["level"]] if pts is None else pts["value"].tolist()

@@ -15,7 +15,14 @@ the model: ``noise``; ``shift+1.5`` (a sustained +1.5 sd from the first week of 
 period); ``step+2@-40`` (+2 sd from 40 weeks before the period, flat since);
 ``drift+0.02`` (+0.02 sd a week over all 104 weeks; shown, no target).
 
-Run: ``.venv/bin/python benchmarks/signals.py [--n 2000] [--seed 7]``
+A second table, "whose change is it", runs the cases of :func:`simulate_whose` (teams
+of 10: a move the whole team shares, a personal move among steady teammates, a person
+flat while their team moves, a quarterly ramp shared by everyone, lag-1
+autocorrelation 0.5, a quarter of the weeks missing, Poisson counts with mean 0.5) and
+prints per case the share found, named shared, named their own and with a trend told
+as their own, with targets.
+
+Run: ``.venv/bin/python benchmarks/signals.py [--n 2000] [--seed 7] [--only status|whose]``
 """
 
 from __future__ import annotations
@@ -134,6 +141,7 @@ def build_workspace(model: str, values: np.ndarray) -> Workspace:
             "value": values.astype(float).ravel(),
         }
     )
+    obs = obs[obs["value"].notna().to_numpy()].reset_index(drop=True)  # NaN: a missing week
     team = [f"T{i // TEAM_SIZE:04d}" for i in range(n)]
     people = pd.DataFrame(
         {
@@ -212,10 +220,157 @@ COLUMNS = (
 )
 
 
+# --- whose change is it: shared moves, repeating patterns, carry-over, gaps -------------
+
+WHOSE = (
+    "team+1.5",
+    "own+1.5",
+    "flat-vs-team",
+    "ramp",
+    "ar0.5",
+    "missing25",
+    "poisson0.5",
+)
+
+
+def _quarter_week() -> np.ndarray:
+    """Week of the quarter (0 = the quarter's first Monday) of every benchmark Monday."""
+    start = MONDAYS.to_period("Q").start_time
+    return np.asarray((MONDAYS - start).days // 7)
+
+
+def simulate_whose(case: str, n: int, seed: int) -> tuple[str, np.ndarray, np.ndarray]:
+    """(model, values (n, WEEKS), subjects: the rows the case's shares are taken over).
+
+    Teams of :data:`TEAM_SIZE`; member 0 of each team is the subject of the personal
+    cases. ``team+1.5``: every member +1.5 sd from the period's first week;
+    ``own+1.5``: member 0 alone +1.5 sd; ``flat-vs-team``: every member but 0 +1.5 sd;
+    ``ramp``: everyone -1.5 sd in a quarter's first week rising evenly to +1.5 sd in
+    its 13th, every quarter; ``ar0.5``: each week carries half of the last (lag-1
+    autocorrelation 0.5, sd 5); ``missing25``: a quarter of the weeks missing at random;
+    ``poisson0.5``: weekly counts with mean 0.5.
+    """
+    rng = np.random.default_rng(seed + 1000 + 100 * WHOSE.index(case))
+    week = np.arange(WEEKS)
+    member = np.arange(n) % TEAM_SIZE
+    everyone = np.ones(n, dtype=bool)
+    if case == "poisson0.5":
+        return "poisson", rng.poisson(0.5, (n, WEEKS)).astype(float), everyone
+    if case == "ar0.5":
+        e = rng.normal(0.0, 5.0 * np.sqrt(1 - 0.25), (n, WEEKS))
+        x = np.empty((n, WEEKS))
+        x[:, 0] = rng.normal(0.0, 5.0, n)
+        for t in range(1, WEEKS):
+            x[:, t] = 0.5 * x[:, t - 1] + e[:, t]
+        return "normal", 50.0 + x, everyone
+    step = np.where(week >= FIRST_REVIEW, 1.5, 0.0)
+    shift = np.zeros((n, WEEKS))
+    subjects = everyone
+    if case == "team+1.5":
+        shift[:] = step
+    elif case == "own+1.5":
+        shift[member == 0] = step
+        subjects = member == 0
+    elif case == "flat-vs-team":
+        shift[member != 0] = step
+        subjects = member == 0
+    elif case == "ramp":
+        shift[:] = -1.5 + 3.0 * np.minimum(_quarter_week(), 12) / 12
+    values = _normal(rng, shift)
+    if case == "missing25":
+        values[rng.random((n, WEEKS)) < 0.25] = np.nan
+    return "normal", values, subjects
+
+
+def whose_rates(summary: pd.DataFrame, subjects: np.ndarray) -> dict[str, float]:
+    """Shares over the subjects: found (a holding shift up), shifted (either way),
+    named shared (a shared move that is not their own), found and named shared, named
+    their own against a group move, and a trend told as their own (improving or
+    worsening, judged against any repeating pattern, not named shared)."""
+    people = summary[summary["scope"] == "employee"].sort_values("scope_id")
+    people = people[subjects[: len(people)]]
+    status = people["status"]
+    none = pd.Series(None, index=people.index, dtype=object)  # columns an older kpinb lacks
+    own = people.get("shared_own", none)
+    shared = own.eq(False).to_numpy(dtype=bool)
+    told = people["trend_direction"].isin(["improving", "worsening"]).to_numpy() & ~shared
+    found = (status == "improving_shift").to_numpy()
+    return {
+        "found": float(found.mean()),
+        "shifted": float(status.isin(["improving_shift", "worsening_shift"]).mean()),
+        "shared": float(shared.mean()),
+        "found_shared": float((found & shared).mean()),
+        "own": float(own.eq(True).to_numpy(dtype=bool).mean()),
+        "trend_own": float(told.mean()),
+        "pattern": float(people.get("pattern_cycle", none).notna().mean()),
+        "widened": float(people.get("limits_widened", none).eq(True).mean()),
+        "n": float(len(people)),
+    }
+
+
+WHOSE_TARGETS: tuple[tuple[str, str, str, float], ...] = (
+    ("team+1.5", "found_shared", ">=", 0.80),
+    ("own+1.5", "found", ">=", 0.80),
+    ("own+1.5", "shared", "<=", 0.10),
+    ("flat-vs-team", "own", ">=", 0.70),
+    ("ramp", "shifted", "<=", 0.05),
+    ("ramp", "trend_own", "<=", 0.10),
+    ("ar0.5", "shifted", "<=", 0.05),
+    ("missing25", "shifted", "<=", 0.05),
+    ("poisson0.5", "shifted", "<=", 0.05),
+)
+WHOSE_COLUMNS = (
+    ("found", "found"),
+    ("shifted", "shifted"),
+    ("shared", "shared"),
+    ("found_shared", "fnd+shr"),
+    ("own", "own"),
+    ("trend_own", "trend"),
+    ("pattern", "pattern"),
+    ("widened", "widened"),
+)
+
+
+def run_whose(case: str, n: int, seed: int) -> tuple[dict[str, float], float]:
+    """Rates for one "whose change" case and the seconds ``analyse`` took."""
+    model, values, subjects = simulate_whose(case, n, seed)
+    ws = build_workspace(model, values)
+    start = time.perf_counter()
+    result = analyse(ws, PERIOD)
+    seconds = time.perf_counter() - start
+    return whose_rates(result.summary, subjects), seconds
+
+
+def whose_table(n: int, seed: int) -> list[str]:
+    """Print the "whose change" table; return its PASS/FAIL lines."""
+    print("\nwhose change is it (normal sd 5 unless Poisson; teams of 10; shares in %):")
+    print("found = holding shift up; shared = named a shared move, not their own;")
+    print("fnd+shr = both; own = named their own against a group move; trend = a trend")
+    print("told as their own; pattern = a repeating pattern found; widened = carry-over")
+    header = f"{'case':<14}{'subjects':>9}" + "".join(f"{lb:>9}" for _, lb in WHOSE_COLUMNS)
+    print(header + f"{'analyse s':>11}")
+    checks = []
+    for case in WHOSE:
+        r, seconds = run_whose(case, n, seed)
+        cells = "".join(f"{100 * r[m]:>9.1f}" for m, _ in WHOSE_COLUMNS)
+        print(f"{case:<14}{int(r['n']):>9}" + cells + f"{seconds:>11.2f}")
+        for c, metric, op, threshold in WHOSE_TARGETS:
+            if c == case:
+                ok = meets(r[metric], op, threshold)
+                checks.append(
+                    f"  {'PASS' if ok else 'FAIL'}  {case:<14}{metric:<16}"
+                    f"{100 * r[metric]:6.1f} %  target {op} {100 * threshold:g} %"
+                )
+    return checks
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=2000, help="series (people) per case")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--only", choices=("all", "status", "whose"), default="all", help="which tables"
+    )
     args = parser.parse_args()
     print(f"n={args.n} series per case, seed={args.seed}, {WEEKS} weekly points, period {PERIOD}")
     print("shares in %; shifted = improving + worsening; any_chg = shifted + returned;")
@@ -225,7 +380,7 @@ def main() -> int:
     print(header + f"{'analyse s':>11}")
     checks: list[str] = []
     failed = 0
-    for case in CASES:
+    for case in CASES if args.only != "whose" else ():
         for model in MODELS:
             r, seconds = run_case(model, case, args.n, args.seed)
             cells = []
@@ -240,6 +395,9 @@ def main() -> int:
                     f"  {'PASS' if ok else 'FAIL'}  {case:<12}{model:<9}{metric:<16}"
                     f"{100 * r[metric]:6.1f} %  target {op} {100 * threshold:g} %"
                 )
+    if args.only != "status":
+        checks += whose_table(args.n, args.seed)
+        failed = sum(line.startswith("  FAIL") for line in checks)
     print("\ntargets:")
     print("\n".join(checks))
     print(f"\nsummary: {len(checks) - failed}/{len(checks)} targets met ({failed} missed)")

@@ -19,10 +19,24 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from kpinb.analytics import goals, quality, rollup, series, signals, trend
+from kpinb.analytics import (
+    carryover,
+    goals,
+    pattern,
+    quality,
+    rollup,
+    series,
+    shared,
+    signals,
+    tail,
+    trend,
+)
 from kpinb.analytics.executive import masked
 from kpinb.analytics.series import KEY_COLS
+from kpinb.analytics.shared import MOVES_COLUMNS
+from kpinb.analytics.signals import D2
 from kpinb.analytics.statuses import HELD_STATUSES
+from kpinb.analytics.tail import TAILS_COLUMNS
 from kpinb.kpis import KpiSpec
 from kpinb.periods import Period, parse_period
 
@@ -43,6 +57,10 @@ class Analysis:
     pairs: pd.DataFrame
     groups: pd.DataFrame
     excluded: pd.DataFrame
+    # what moved for everyone: one row per group and KPI (kpinb.analytics.shared)
+    moves: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=MOVES_COLUMNS))
+    # incomplete tails of the data: one row per group and KPI (kpinb.analytics.tail)
+    tails: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=TAILS_COLUMNS))
     # per-scope splits, made on first use by :meth:`part`; a copy made by ``replace``
     # starts empty, so a split never outlives the tables it was made from
     _splits: dict[str, dict[str, Analysis]] = field(
@@ -61,13 +79,15 @@ class Analysis:
             points=pick(self.points),
             signals=pick(self.signals),
             goals=pick(self.goals),
+            moves=pick(self.moves),
+            tails=pick(self.tails),
         )
 
     def split_ids(self) -> dict[str, Analysis]:
         """One analysis per scope_id of this one (each table grouped once)."""
         tables = {
             name: split_by(getattr(self, name), "scope_id")
-            for name in ("summary", "points", "signals", "goals")
+            for name in ("summary", "points", "signals", "goals", "moves", "tails")
         }
         return {
             sid: replace(
@@ -110,6 +130,8 @@ class Analysis:
             pairs=pick(self.pairs),
             groups=pick(self.groups),
             excluded=excluded,
+            moves=pick(self.moves),
+            tails=pick(self.tails),
         )
 
     def executive(self) -> pd.DataFrame:
@@ -151,7 +173,14 @@ def analyse(
     groups = rollup.suppress(rollup.group_sizes(clean, members, period), min_group_size)
     points, keys = series.long_frame(clean, members, ws.kpis, period)
     bounds = quality.natural_bounds(ws.kpis, ws.observations)
-    summary, rows = _summarise(points, keys, period, trend_points, bounds)
+    summary, rows, tails = _summarise(
+        points, keys, period, trend_points, bounds, members, min_group_size
+    )
+    records, moves = shared.attribute(
+        rows, summary, members, groups, ws.kpis, min_group_size, summary["incomplete_tail"]
+    )
+    summary = summary.join(records)
+    summary["shared_relative"] = summary["shared_relative"].fillna(0).astype(int)
     summary = _attach_groups(summary, groups, excluded, members)
     return Analysis(
         period=period,
@@ -163,6 +192,8 @@ def analyse(
         pairs=_pairs(summary, ws.kpis),
         groups=groups,
         excluded=excluded,
+        moves=moves,
+        tails=tails,
     )
 
 
@@ -180,7 +211,9 @@ def _summarise(
     period: Period,
     trend_points: int,
     bounds: pd.DataFrame,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+    members: pd.DataFrame,
+    min_group_size: int,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The summary table (one row per key) and the per-point rule hits of current versions."""
     sign = keys["sign"]
     cur = points[series.used(points, keys)].reset_index(drop=True)
@@ -188,17 +221,47 @@ def _summarise(
     cur["baseline"] = signals.baseline_mask(cur)
     limits = signals.xmr_limits(cur)
     kpi = keys["kpi_id"].reindex(limits.index).astype(str)
+    lags = carryover.lag1(cur, cur["baseline"].to_numpy())
+    pool = keys["scope"].reindex(lags.index) + "\x1f" + keys["kpi_id"].reindex(lags.index)
+    carry = carryover.carry_over(lags, pool)
+    previous = np.asarray(period.previous().contains(cur["period"]), dtype=bool)
+    # a series' start-up: its first points under any definition
+    startup = signals.positions(points["key"].to_numpy()) < signals.STARTUP_POINTS
+    startup = startup[series.used(points, keys)]
+    cycle = _patterns(cur, keys, members)
+    inside = tail.inside_share(cur, keys["cadence"].to_numpy()[cur["key"].to_numpy()], period.end)
+    shaped = _against_pattern(
+        cur.assign(inside=inside, startup=startup), cycle, keys, previous, trend_points
+    )
+    if shaped is not None:  # carry-over is judged on the series against its usual shape
+        lags = _override(lags, shaped["lags"])
+        carry = _override(carry, shaped["carry"])
+    limits = carryover.widen(limits, lags, carry)
     limits["count_like"] &= ~kpi.map(bounds["percent"]).fillna(False).to_numpy(bool)
     limits = signals.apply_boundaries(
         limits,
         kpi.map(bounds["floor"]).to_numpy(dtype=float),
         kpi.map(bounds["ceiling"]).to_numpy(dtype=float),
     )
-    rows = _rule_rows(cur, limits, sign.to_numpy()[cur["key"].to_numpy()])
+    rows = _rule_rows(cur.assign(inside=inside), limits, sign.to_numpy()[cur["key"].to_numpy()])
     shift = signals.shift_status(cur, limits)
-    summary = keys.join(limits, how="left").join(
-        shift.drop(columns=["n_review", "cusum_shift", "ends_inside"])
-    )
+    earlier = signals.earlier_move(cur, previous, startup)
+    if shaped is not None:
+        shift = _override(shift, shaped["shift"])
+        earlier = _override(earlier, shaped["earlier"])
+    # the end of the data: a week partly outside the period cannot carry a shift alone,
+    # and an incomplete tail is no shift's evidence
+    partial = cur.loc[inside < 1, "key"].unique()
+    gids = _group_ids(keys, members)
+    tails = tail.incomplete_tails(_review_people(cur, keys, limits, gids), min_group_size)
+    tail_from = tail.tail_start(keys, gids, tails)
+    thin = tail.thin_evidence(cur, inside, shift)
+    shift = tail.without_evidence(shift, tail_from, thin)
+    summary = keys.join(limits.drop(columns=["mr_eff", "cusum_scale"]), how="left")
+    summary = summary.join(shift.drop(columns=["n_review", "cusum_shift", "ends_inside"]))
+    summary = summary.join(cycle[["pattern_cycle", "pattern_seen"]])
+    summary["partial_week"] = summary.index.isin(partial)
+    summary["incomplete_tail"] = tail_from
     summary["n_points"] = summary["n_points"].fillna(0).astype(int)
     summary = summary.join(_latest(points, period))
     complete = points[~points["incomplete"].to_numpy()]
@@ -209,13 +272,12 @@ def _summarise(
         )
     summary = summary.join(signals.sparse_counts(cur))
     summary = summary.join(trend.theil_sen(cur, sign, trend_points))
+    _temper_trend(summary, limits)
+    if shaped is not None:
+        columns = ["trend_slope", "trend_z", "trend_direction"]
+        summary[columns] = _override(summary[columns], shaped["trend"][columns])
     summary = summary.join(_min_counts(cur, trend_points))
     summary = summary.join(_signal_summary(rows))
-    previous = period.previous().contains(cur["period"])
-    # a series' start-up: its first points under any definition
-    startup = signals.positions(points["key"].to_numpy()) < signals.STARTUP_POINTS
-    startup = startup[series.used(points, keys)]
-    earlier = signals.earlier_move(cur, np.asarray(previous, dtype=bool), startup)
     status = signals.statuses(limits, shift, earlier, sign).reindex(summary.index)
     summary["status"] = status["status"].fillna("not_enough_history")
     summary["status"] = summary["status"].mask(summary["n_in_period"] == 0, "no_data")
@@ -224,8 +286,155 @@ def _summarise(
     summary = summary.join(earlier[["normal_lower", "normal_upper"]])
     summary["shift_holds"] = summary["status"].isin(HELD_STATUSES)
     summary = summary.join(_history(rows))
+    if shaped is not None:
+        summary["streak_length"] = _override(summary["streak_length"], shaped["streak"])
     summary = summary.join(_quality(points, summary, period))
-    return _tidy(summary), rows
+    return _tidy(summary), rows, tails
+
+
+def _group_ids(keys: pd.DataFrame, members: pd.DataFrame) -> dict[str, pd.Series]:
+    """Per key and group level (team, department, workspace): the group the series
+    belongs to (a person's team and department, a team itself and its department, a
+    department itself; NaN where none)."""
+    scope = keys["scope"].to_numpy()
+    sid = keys["scope_id"].astype(str)
+    dept_of_team = members.drop_duplicates("team_id").set_index("team_id")["department"]
+    team = sid.map(members["team_id"]).where(scope == "employee", sid.where(scope == "team"))
+    dept = sid.map(members["department"]).where(scope == "employee")
+    dept = dept.fillna(sid.map(dept_of_team).where(scope == "team"))
+    dept = dept.fillna(sid.where(scope == "department"))
+    return {
+        "team": team,
+        "department": dept,
+        "workspace": pd.Series(shared.WORKSPACE, index=keys.index, dtype=object),
+    }
+
+
+def _review_people(
+    cur: pd.DataFrame, keys: pd.DataFrame, limits: pd.DataFrame, gids: dict[str, pd.Series]
+) -> pd.DataFrame:
+    """The review points of every person at the last dates of the data, with their
+    usual range and groups (the input of :func:`tail.incomplete_tails`)."""
+    scope = keys["scope"].to_numpy()[cur["key"].to_numpy()]
+    review = cur[(cur["in_review"].to_numpy() & (scope == "employee"))]
+    dates = np.sort(review["period"].unique())[-tail.TAIL_MAX :]
+    review = review[review["period"].isin(dates).to_numpy()]
+    key = review["key"].to_numpy()
+    out = pd.DataFrame(
+        {
+            "kpi_id": keys["kpi_id"].to_numpy()[key],
+            "period": review["period"].to_numpy(),
+            "value": review["value"].to_numpy(),
+            "centre": limits["centre"].reindex(key).to_numpy(),
+            "sigma": limits["sigma"].reindex(key).to_numpy(),
+        }
+    )
+    for level, gid in gids.items():
+        out[level] = gid.to_numpy()[key]
+    return out
+
+
+def _override(frame: pd.DataFrame | pd.Series, other: pd.DataFrame | pd.Series):  # type: ignore[no-untyped-def]
+    """``frame`` with the rows of ``other`` (same index name, columns) put in."""
+    out = frame.copy()
+    at = other.index.intersection(out.index)
+    if isinstance(out, pd.DataFrame):
+        for column in other.columns:
+            if column in out:
+                out.loc[at, column] = other.loc[at, column].to_numpy()
+    else:
+        out.loc[at] = other.loc[at].to_numpy()
+    return out
+
+
+def _patterns(cur: pd.DataFrame, keys: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
+    """Per key: ``pattern_cycle`` ("quarter" or None) and ``pattern_seen`` (earlier
+    quarters), from the series' own test or its group's: a person's team, else
+    department; a team's department (:mod:`kpinb.analytics.pattern`)."""
+    found = pattern.detect(cur).reindex(keys.index)
+    own = found["pattern_found"].fillna(False).to_numpy(dtype=bool)
+    seen = found["pattern_seen"].fillna(0).to_numpy(dtype=int)
+    scope = keys["scope"].to_numpy()
+    emp = keys["scope_id"].astype(str)
+    by_group = pd.Series(np.arange(len(keys)), index=pd.MultiIndex.from_frame(keys[KEY_COLS]))
+    use, group_seen = own.copy(), seen.copy()
+    team = emp.map(members["team_id"]).where(scope == "employee")
+    dept = emp.map(members["department"]).where(scope == "employee")
+    dept = dept.fillna(
+        emp.map(members.drop_duplicates("team_id").set_index("team_id")["department"]).where(
+            scope == "team"
+        )
+    )
+    for level, gid in (("team", team), ("department", dept)):
+        at = pd.MultiIndex.from_arrays([np.full(len(keys), level), gid.to_numpy(), keys["kpi_id"]])
+        pos = by_group.reindex(at).to_numpy()
+        ok = ~np.isnan(pos)
+        idx = np.where(ok, pos, 0).astype(int)
+        theirs = ok & own[idx]
+        group_seen = np.where(theirs & ~use, seen[idx], group_seen)
+        use |= theirs
+    return pd.DataFrame(
+        {
+            "pattern_cycle": np.where(use, "quarter", np.array(None, dtype=object)),
+            "pattern_seen": np.where(use, group_seen, 0),
+            "pattern_use": use,
+        },
+        index=keys.index,
+    )
+
+
+def _against_pattern(
+    cur: pd.DataFrame,
+    cycle: pd.DataFrame,
+    keys: pd.DataFrame,
+    previous: np.ndarray,
+    trend_points: int,
+) -> dict[str, pd.DataFrame | pd.Series] | None:
+    """Shift, earlier move, trend and streak of the series with a repeating pattern,
+    judged against their usual shape (None when no series has one)."""
+    use = cycle["pattern_use"].to_numpy(dtype=bool)
+    if not use.any():
+        return None
+    key = cur["key"].to_numpy()
+    wanted = use[key]
+    adj = pattern.adjusted(cur.assign(previous=previous), wanted)
+    before = adj.pop("previous").to_numpy(dtype=bool)
+    adj.pop("inside")
+    startup = adj.pop("startup").to_numpy(dtype=bool)
+    limits = signals.xmr_limits(adj)
+    lags = carryover.lag1(adj, signals.baseline_mask(adj))
+    pool = keys["scope"].reindex(lags.index) + "\x1f" + keys["kpi_id"].reindex(lags.index)
+    carry = carryover.carry_over(lags, pool)
+    limits = carryover.widen(limits, lags, carry)
+    sign = keys["sign"]
+    # against the usual shape, the trend's noise is at least the baseline's (40 points
+    # of it, against the 12 moving ranges of the trend's own window)
+    trend_p = trend.theil_sen(adj, sign, trend_points, floor=limits["mr_bar"] / D2)
+    _temper_trend(trend_p, limits)
+    adj_sign = sign.to_numpy()[adj["key"].to_numpy()]
+    return {
+        "shift": signals.shift_status(adj, limits),
+        "earlier": signals.earlier_move(adj, before, startup),
+        "trend": trend_p,
+        "streak": trend.streaks(adj, adj_sign, trend.smoothed(adj)),
+        "lags": lags,
+        "carry": carry,
+    }
+
+
+def _temper_trend(summary: pd.DataFrame, limits: pd.DataFrame) -> None:
+    """Judge the trend of series whose limits were widened for carry-over on the same
+    footing: its z (from the moving-range sigma) scaled by that sigma over the widened
+    one and by the effective sample size factor of the CUSUM."""
+    widened = limits["limits_widened"].reindex(summary.index).fillna(False).to_numpy(bool)
+    if not widened.any():
+        return
+    ratio = (limits["mr_bar"] / D2 / limits["sigma"]) * limits["cusum_scale"]
+    factor = np.where(widened, ratio.reindex(summary.index).to_numpy(dtype=float), 1.0)
+    summary["trend_z"] = summary["trend_z"] * factor
+    summary["trend_direction"] = trend.judge(summary["trend_z"]).where(
+        summary["trend_z"].notna(), summary["trend_direction"]
+    )
 
 
 def _min_counts(cur: pd.DataFrame, trend_points: int) -> pd.DataFrame:
@@ -337,7 +546,7 @@ def _tidy(summary: pd.DataFrame) -> pd.DataFrame:
     summary["recovered"] = summary["recovered"].fillna(False).astype(bool)
     summary["best_is_new"] = summary["best_is_new"].fillna(False).astype(bool)
     summary["baseline_kind"] = summary["baseline_kind"].fillna("none").astype(object)
-    for flag in ("lower_bounded", "upper_bounded", "shift_holds"):
+    for flag in ("lower_bounded", "upper_bounded", "shift_holds", "limits_widened"):
         summary[flag] = summary[flag].fillna(False).astype(bool)
     summary["baseline_n"] = summary["baseline_n"].fillna(0).astype(int)
     summary["sparse"] = summary["sparse"].fillna(False).astype(bool)

@@ -41,6 +41,10 @@ class _Tables(Protocol):
     def pairs(self) -> pd.DataFrame: ...
     @property
     def excluded(self) -> pd.DataFrame: ...
+    @property
+    def moves(self) -> pd.DataFrame: ...
+    @property
+    def tails(self) -> pd.DataFrame: ...
 
 
 A = TypeVar("A", bound=_Tables)
@@ -102,6 +106,8 @@ def masked(analysis: A) -> A:
         signals=_shown(a.signals, rows, "limits"),
         goals=goals.goal_progress(targets, rows, a.period),
         pairs=a.pairs[a.pairs["scope"] != "employee"].iloc[0:0],
+        moves=_shown_moves(a.moves, rows),
+        tails=_shown_moves(a.tails, rows),
         excluded=a.excluded.iloc[0:0],
     )
 
@@ -193,3 +199,12 @@ def _shown_points(points: pd.DataFrame, rows: pd.DataFrame, size: int) -> pd.Dat
     for column in ("smoothed", "moving_range"):
         pts[column] = pts[column].mask(no_history)
     return pts
+
+
+def _shown_moves(moves: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows (moves or tails) of shown groups (the whole workspace's always: it is never
+    suppressed)."""
+    hidden = rows.loc[rows["suppressed"].to_numpy(), KEY_COLS].astype(str)
+    gone = pd.MultiIndex.from_frame(hidden)
+    mine = pd.MultiIndex.from_frame(moves[KEY_COLS].astype(str))
+    return moves[~mine.isin(gone)].reset_index(drop=True)

@@ -305,7 +305,8 @@ def run_rules(points: pd.DataFrame, limits: pd.DataFrame) -> pd.DataFrame:
     key = points["key"].to_numpy()
     pos = position(points)
     value = points["value"].to_numpy(dtype=float)
-    centre, mr_bar = (take(limits[c], key) for c in ("centre", "mr_bar"))
+    width = "mr_eff" if "mr_eff" in limits else "mr_bar"  # widened for carry-over
+    centre, mr_bar = (take(limits[c], key) for c in ("centre", width))
     tol = _TOL * mr_bar + _TOL_CENTRE * np.abs(centre)
     side = _band(value, centre, np.zeros_like(centre), tol)
     half = _band(value, centre, NPL_FACTOR / 2 * mr_bar, tol)
@@ -405,6 +406,8 @@ def shift_status(points: pd.DataFrame, limits: pd.DataFrame) -> pd.DataFrame:
     n_review = np.bincount(row, minlength=nk)
 
     z = _z_scores(x, centre[:, None], sigma[:, None])
+    if "cusum_scale" in limits:  # carry-over: the effective sample size of the run
+        z = z * limits["cusum_scale"].to_numpy(dtype=float)[:, None]
     up, down = _cusum(z, CUSUM_K, CUSUM_H), _cusum(-z, CUSUM_K, CUSUM_H)
     fired_up, fired_down = up["detected"] >= 0, down["detected"] >= 0
     pick_up = fired_up & (
@@ -532,7 +535,11 @@ def _unranked(
     shifted: np.ndarray,
 ) -> np.ndarray:
     """Shifts whose points since the onset do not rank above (or below) the baseline's:
-    a one-sided Mann-Whitney U test, p at or above :data:`RANK_ALPHA`."""
+    a one-sided Mann-Whitney U test, p at or above :data:`RANK_ALPHA`.
+
+    Batched: series with the same sample sizes, side and (for small samples, where
+    scipy picks the exact test only without ties) ties share one vectorised call, which
+    gives each series the p-value a call of its own would."""
     from scipy.stats import mannwhitneyu
 
     out = np.zeros(len(index), dtype=bool)
@@ -544,14 +551,37 @@ def _unranked(
     values = points["value"].to_numpy(dtype=float)
     wanted = index.to_numpy()[rows]
     lo, hi = np.searchsorted(key, wanted, "left"), np.searchsorted(key, wanted, "right")
-    for row, a, b in zip(rows, lo, hi, strict=True):
-        baseline = values[a:b][base[a:b]]
-        since = x[row, max(onset[row], 0) :]
-        since = since[~np.isnan(since)]
-        if len(baseline) < 2 or not len(since):
-            continue
-        side = "greater" if direction[row] > 0 else "less"
-        out[row] = mannwhitneyu(since, baseline, alternative=side).pvalue >= RANK_ALPHA
+    base_rows = np.flatnonzero(base)
+    first = np.searchsorted(base_rows, lo)  # the baseline is one run of rows per series
+    n2 = np.searchsorted(base_rows, hi) - first
+    base_start = base_rows[np.minimum(first, max(len(base_rows) - 1, 0))] if len(base_rows) else lo
+    start = np.maximum(onset[rows], 0)
+    valid = ~np.isnan(x[rows])
+    before = np.cumsum(valid, axis=1)[np.arange(len(rows)), np.maximum(start - 1, 0)]
+    n1 = valid.sum(axis=1) - np.where(start > 0, before, 0)
+    ok = (n2 >= 2) & (n1 > 0)
+    side = np.where(direction[rows] > 0, 1, -1)
+    groups: dict[tuple[int, int, int, bool], list[int]] = {}
+    for i in np.flatnonzero(ok).tolist():
+        groups.setdefault((int(n1[i]), int(n2[i]), int(side[i]), False), []).append(i)
+    for (a, b, sd, _), members in list(groups.items()):
+        idx = np.asarray(members)
+        since = x[rows[idx][:, None], start[idx][:, None] + np.arange(a)]
+        baseline = values[base_start[idx][:, None] + np.arange(b)]
+        alternative = "greater" if sd > 0 else "less"
+        if min(a, b) <= 8:  # scipy's exact test applies only without ties: keep them apart
+            both = np.sort(np.concatenate([since, baseline], axis=1), axis=1)
+            ties = (np.diff(both, axis=1) == 0).any(axis=1)
+            parts = [
+                (idx[ties], since[ties], baseline[ties]),
+                (idx[~ties], since[~ties], baseline[~ties]),
+            ]
+        else:
+            parts = [(idx, since, baseline)]
+        for part, xs, ys in parts:
+            if len(part):
+                p = mannwhitneyu(xs, ys, alternative=alternative, axis=1).pvalue
+                out[rows[part]] = np.atleast_1d(p) >= RANK_ALPHA
     return out
 
 

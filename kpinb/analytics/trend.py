@@ -119,12 +119,15 @@ def _pairwise_median(weeks: np.ndarray, values: np.ndarray) -> tuple[np.ndarray,
     return slope, fitted
 
 
-def theil_sen(points: pd.DataFrame, sign: pd.Series, n: int = TREND_POINTS) -> pd.DataFrame:
+def theil_sen(
+    points: pd.DataFrame, sign: pd.Series, n: int = TREND_POINTS, floor: pd.Series | None = None
+) -> pd.DataFrame:
     """Robust slope (units per week) over each key's last ``n`` points, and its meaning.
 
     Needs at least 6 points. ``trend_z`` = sign x slope x sqrt(sum (t - mean t)^2) / sigma,
     sigma = mean moving range / 1.128 of the same points: about how many standard
-    errors the slope is from flat. ``trend_direction`` is improving when z >= 2,
+    errors the slope is from flat (``floor``, per key: a least sigma, such as the
+    baseline's). ``trend_direction`` is improving when z >= 2,
     worsening when z <= -2, steady in between (the move is within the noise).
     """
     keys, weeks, values = _window(points, n)
@@ -136,11 +139,13 @@ def theil_sen(points: pd.DataFrame, sign: pd.Series, n: int = TREND_POINTS) -> p
         part = slice(lo, lo + _CHUNK)
         slope[part], fitted[part] = _pairwise_median(weeks[part], values[part])
     sigma = np.nanmean(np.abs(np.diff(values, axis=1)), axis=1) / D2 if len(keys) else slope
+    if floor is not None:  # a sigma known better elsewhere (per key) is the least it can be
+        sigma = np.fmax(sigma, floor.reindex(keys).to_numpy(dtype=float))
     sxx = np.nansum((weeks - np.nanmean(weeks, axis=1, keepdims=True)) ** 2, axis=1)
     oriented = slope * sign.reindex(keys).to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(oriented == 0, 0.0, oriented * np.sqrt(sxx) / sigma)
-    direction = np.where(z >= TREND_Z, "improving", np.where(z <= -TREND_Z, "worsening", "steady"))
+    direction = judge(z).to_numpy()
     return pd.DataFrame(
         {
             "trend_slope": slope,
@@ -151,6 +156,15 @@ def theil_sen(points: pd.DataFrame, sign: pd.Series, n: int = TREND_POINTS) -> p
         },
         index=pd.Index(keys, name="key"),
     )
+
+
+def judge(z: np.ndarray | pd.Series) -> pd.Series:
+    """The trend's direction from its z: improving at :data:`TREND_Z` or more,
+    worsening at -:data:`TREND_Z` or less, steady in between (index kept)."""
+    index = z.index if isinstance(z, pd.Series) else None
+    v = np.asarray(z, dtype=float)
+    out = np.where(v >= TREND_Z, "improving", np.where(v <= -TREND_Z, "worsening", "steady"))
+    return pd.Series(out.astype(object), index=index)
 
 
 def smoothed(points: pd.DataFrame) -> np.ndarray:

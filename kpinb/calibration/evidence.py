@@ -31,8 +31,10 @@ KPI_COLUMNS = (
     "prev_label", "prev_change", "prev_change_rel", "better_than_previous", "trend_direction",
     "streak_length", "best_is_new", "goal_target", "goal_score", "goal_success",
     "projected", "projected_score", "expected_in_period", "missing_in_period", "stale",
-    "last_observed", "out_of_range",
+    "last_observed", "out_of_range", "shared",
 )  # fmt: skip
+# the label of a KPI whose move the person's group made (context, not evidence)
+SHARED_LABEL = "a change shared with the group: context, not individual evidence"
 
 
 def kpi_evidence(
@@ -60,6 +62,8 @@ def kpi_evidence(
     rows["unit"] = rows["kpi_id"].map(lambda k: kpis[k].unit if k in kpis else "")
     rows["status"] = rows["status"].astype(str)
     rows["status_label"] = rows["status"].map(STATUS_LABELS).fillna(rows["status"])
+    rows["shared"] = shared_moves(rows)
+    rows.loc[rows["shared"], "status_label"] = SHARED_LABEL
     oriented = pd.to_numeric(rows["prev_change_oriented"], errors="coerce")
     rows["better_than_previous"] = np.sign(oriented.fillna(0.0)).astype(int)
     rows["goal_success"] = rows["goal_success"].astype("boolean")
@@ -68,6 +72,18 @@ def kpi_evidence(
         ["employee_id", "kpi_id"], key=lambda s: s.map(order) if s.name == "kpi_id" else s
     )
     return rows.loc[:, list(KPI_COLUMNS)].reset_index(drop=True)
+
+
+def shared_moves(rows: pd.DataFrame) -> pd.Series:
+    """Per row: the KPI moved with the person's group (docs/analytics.md "Whose change is
+    it": ``shared_own`` False, at least half the group moving that way), so its status is
+    context, never individual evidence."""
+    if "shared_own" not in rows:
+        return pd.Series(False, index=rows.index)
+    own = rows["shared_own"].astype("boolean")
+    moved = pd.to_numeric(rows["shared_moved"], errors="coerce")
+    of = pd.to_numeric(rows["shared_of"], errors="coerce")
+    return ((own == False) & (2 * moved >= of)).fillna(False).astype(bool)  # noqa: E712
 
 
 def direction_of(statuses: pd.Series) -> str:
@@ -94,17 +110,22 @@ def person_evidence(kpi_rows: pd.DataFrame) -> pd.DataFrame:
     Columns: employee_id, kpis, improving, worsening, returned, routine, too_new,
     no_value, direction, goals, goals_at_success, goals_projected_success,
     mean_goal_score, new_bests, longest_streak, stale_kpis, missing_points,
-    expected_points, out_of_range.
+    expected_points, out_of_range, shared (KPIs that moved with the group: counted as
+    routine, never as the person's improving or worsening evidence).
     """
     columns = [
         "employee_id", "kpis", "improving", "worsening", "returned", "routine", "too_new",
         "no_value", "direction", "goals", "goals_at_success", "goals_projected_success",
         "mean_goal_score", "new_bests", "longest_streak", "stale_kpis", "missing_points",
-        "expected_points", "out_of_range",
+        "expected_points", "out_of_range", "shared",
     ]  # fmt: skip
     out = []
     for eid, rows in kpi_rows.groupby("employee_id", sort=True):
-        status = rows["status"]
+        shared = (
+            rows["shared"].astype(bool) if "shared" in rows else pd.Series(False, index=rows.index)
+        )
+        # a move the group made is context: it counts as routine, not as evidence
+        status = rows["status"].where(~shared, "routine")
         scored = rows["goal_score"].dropna()
         projected = rows["projected_score"].dropna()
         out.append(
@@ -128,6 +149,7 @@ def person_evidence(kpi_rows: pd.DataFrame) -> pd.DataFrame:
                 "missing_points": int(rows["missing_in_period"].fillna(0).sum()),
                 "expected_points": int(rows["expected_in_period"].fillna(0).sum()),
                 "out_of_range": int(rows["out_of_range"].fillna(0).sum()),
+                "shared": int(np.sum(shared)),
             }
         )
     return pd.DataFrame(out, columns=columns)

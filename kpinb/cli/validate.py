@@ -45,4 +45,31 @@ def run_validate(args: argparse.Namespace) -> int:
         print(f"{len(result.warnings)} data-quality warning(s):", file=out)
         for warning in result.warnings:
             print(f"  warning: {warning}", file=out)
+    if result.workspace is not None:
+        for note in tail_notes(result.workspace):
+            print(f"  note: {note}", file=out)
     return 0 if result.ok else 1
+
+
+def tail_notes(ws: Any) -> list[str]:
+    """The light end-of-data check: where most people fell at once in the last weeks of
+    the data (an export that is not complete yet), one note per group and KPI."""
+    import pandas as pd
+
+    from kpinb.analytics.rollup import MIN_GROUP_SIZE
+    from kpinb.analytics.tail import tails_in_observations
+
+    tails = tails_in_observations(ws.observations, ws.people, ws.teams, MIN_GROUP_SIZE)
+    names = dict(zip(ws.teams["team_id"].astype(str), ws.teams["name"].astype(str), strict=False))
+    out = []
+    for t in tails.to_dict("records"):
+        sid, kid = str(t["scope_id"]), str(t["kpi_id"])
+        who = {"workspace": "everyone", "team": names.get(sid, sid)}.get(str(t["scope"]), sid)
+        kpi = ws.kpis[kid].name if kid in ws.kpis else kid
+        since = pd.Timestamp(str(t["since"])).date().isoformat()
+        out.append(
+            f"the last weeks of the data look incomplete: {int(t['low'])} of {int(t['of'])} "
+            f"people ({who}) fell below their usual range at once in {kpi} from {since}; "
+            "the export may not be complete yet"
+        )
+    return out

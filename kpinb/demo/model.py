@@ -58,6 +58,9 @@ _DATA = _load_data()
 KPIS: dict[str, KpiDef] = {
     k["id"]: KpiDef(**{**k, "levels": tuple(k["levels"])}) for k in _DATA["kpis"]
 }
+# the system's changes (data.yaml: shared_move, quarterly_shape)
+SHARED_MOVE: dict[str, Any] = _DATA["shared_move"]
+QUARTERLY_SHAPE: dict[str, Any] = _DATA["quarterly_shape"]
 VERSIONED_KPI: str = _DATA["versioned_kpi"]["id"]
 VERSION_FACTOR: float = _DATA["versioned_kpi"]["factor"]  # old values = new ones / factor
 VERSION_CHANGE: str = _DATA["versioned_kpi"]["change"]

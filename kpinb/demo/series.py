@@ -11,12 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from kpinb.demo.model import (
     IMPROVER_WEEKS,
     KPIS,
     NEW_HIRE_WEEKS,
+    QUARTERLY_SHAPE,
     ROLES,
+    SHARED_MOVE,
     VERSION_FACTOR,
     VERSIONED_KPI,
     WEEKS,
@@ -107,6 +110,25 @@ def _multiplier(archetype: str, shape: Shape) -> np.ndarray:
     return m
 
 
+def system_change(person: Person, kpi: KpiDef, cal: Calendar) -> np.ndarray:
+    """What the system, not the person, adds to the level (a fraction of it): the shared
+    move of one team's members from a week of the review quarter, and the shape one
+    department's KPI takes in every quarter (data.yaml: shared_move, quarterly_shape)."""
+    m = np.zeros(WEEKS)
+    if kpi.id == SHARED_MOVE["kpi"] and person.team_id == SHARED_MOVE["team"]:
+        review = cal.week_index(cal.period)
+        m[review[int(SHARED_MOVE["from_week"]) :]] = float(SHARED_MOVE["change"])
+    if kpi.id == QUARTERLY_SHAPE["kpi"] and ROLES[person.role][0] == QUARTERLY_SHAPE["department"]:
+        m += float(QUARTERLY_SHAPE["amplitude"]) * (week_of_quarter(cal.weeks) / 12 - 0.5)
+    return m
+
+
+def week_of_quarter(weeks: pd.DatetimeIndex) -> np.ndarray:
+    """Each Monday's week of its quarter, 0 to 12 (a 14th week counts as the 13th)."""
+    start = weeks.to_period("Q").start_time
+    return np.minimum(np.asarray((weeks - start).days) // 7, 12).astype(float)
+
+
 NOISE = {
     "plateau": 0.015,
     "noisy_stable": 0.15,
@@ -116,12 +138,14 @@ NOISE = {
 }
 
 
-def _draw(person: Person, kpi: KpiDef, shape: Shape, rng: np.random.Generator) -> np.ndarray:
+def _draw(
+    person: Person, kpi: KpiDef, shape: Shape, rng: np.random.Generator, system: np.ndarray
+) -> np.ndarray:
     """One weekly series as written (rounded), before any archetype check."""
     level = person.levels[kpi.id]
     noise = NOISE.get(person.archetype, kpi.noise) if is_shaped(person, kpi) else kpi.noise
     change = _multiplier(person.archetype, shape) if is_shaped(person, kpi) else 0.0
-    values = level * (1 + kpi.sign * change + noise * rng.standard_normal(WEEKS))
+    values = level * (1 + kpi.sign * change + system + noise * rng.standard_normal(WEEKS))
     if kpi.id == VERSIONED_KPI:
         old = np.arange(WEEKS) < shape.first
         values = np.where(old, values / VERSION_FACTOR, values)
@@ -166,8 +190,9 @@ def weekly_series(person: Person, kpi: KpiDef, cal: Calendar, seed: int) -> np.n
     rng = np.random.default_rng([seed, 2, person.index, list(KPIS).index(kpi.id)])
     check = person.archetype if is_shaped(person, kpi) else ""
     shape = _shape(kpi, cal)
+    system = system_change(person, kpi, cal)
     for _ in range(500):
-        values = _draw(person, kpi, shape, rng)
+        values = _draw(person, kpi, shape, rng, system)
         if archetype_holds(check, values, shape, kpi.sign):
             return values
     msg = f"could not draw a clear {check} for {person.employee_id} on {kpi.id}"

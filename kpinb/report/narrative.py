@@ -58,6 +58,8 @@ def polarity(ref: Ref) -> int:
 
 def _best_progress(ref: Ref) -> tuple[float, Sentence | None]:
     told, kpi = ref.get("story"), ref.txt("name")
+    if is_shared(ref):  # the group's move: never the person's progress
+        return 0.0, None
     if told == "improving_shift" and ref.has("limits"):
         return 6.0, say("headline_shift", kpi=kpi, **_shift_figures(ref))
     if ref.has("best") and ref.get("best.is_new") and polarity(ref) >= 0:
@@ -80,6 +82,12 @@ def _best_progress(ref: Ref) -> tuple[float, Sentence | None]:
     if ref.has("goal") and ref.get("goal.success"):
         return 2.0, say("headline_goal", kpi=kpi, score=ref.num("goal.score", unit="", decimals=2))
     return 0.0, None
+
+
+def is_shared(ref: Ref) -> bool:
+    """The KPI's story is a move the person's group made (context, not theirs)."""
+    told = story_of(ref.get("story"))
+    return told is not None and told.shared
 
 
 def _strength(ref: Ref, period: Figure) -> Sentence | None:
@@ -162,6 +170,7 @@ def kpi_card(ref: Ref, period: Figure, *, within: int = 0) -> list[Sentence]:
     ]
     out += _change(ref, kpi)
     out += _status(ref, within, period)
+    out += _pattern(ref)
     out += _unusual(ref)
     out += _extras(ref)
     return out
@@ -277,6 +286,8 @@ def _status(ref: Ref, within: int, period: Figure) -> list[Sentence]:
                 single=ref.get("points") == 1,
             )
         ]
+    if told.phrase in ("kpi_shared", "kpi_own_against"):
+        return [_against_group(ref, told.phrase)]
     if ref.has("sparse"):
         return [_sparse(ref, period)]
     if not ref.has("limits"):
@@ -305,6 +316,47 @@ def _status(ref: Ref, within: int, period: Figure) -> list[Sentence]:
             inside=_inside(ref),
             goal=told.name == "routine" and goal_asks_more(ref.data),
             **_range(ref),
+        )
+    ]
+
+
+def _against_group(ref: Ref, phrase: str) -> Sentence:
+    """How the person's group moved (counts only, no names) and, for a move of their
+    own, how theirs went against it: held level, less, further or the other way."""
+    up = ref.get("shared.direction") == "up"
+    figures = {
+        "kpi": ref.txt("name"),
+        "moved": ref.num("shared.moved", unit="", decimals=0),
+        "of": ref.num("shared.of", unit="", decimals=0),
+        "scope": ref.get("shared.scope"),
+        "onset": ref.when("shared.onset"),
+        "higher": up,
+    }
+    if phrase == "kpi_shared":
+        return say(phrase, **figures)
+    shift = ref.data.get("shift") or {}
+    mine = {"improving": 1, "worsening": -1}.get(str(shift.get("direction")), 0)
+    mine *= 1 if ref.get("direction") == "up" else -1  # raw: +1 up, -1 down
+    group = 1 if up else -1
+    if mine == 0:
+        yours = "held"
+    elif mine != group:
+        yours = "other"
+    else:
+        yours = "further" if (ref.get("shared.relative") == "up") == up else "less"
+    return say(phrase, **figures, yours=yours, ahead=ref.get("story") == "own_ahead")
+
+
+def _pattern(ref: Ref) -> list[Sentence]:
+    """A shape that repeats within every quarter, said once: the period is read against it."""
+    if not ref.has("pattern"):
+        return []
+    return [
+        say(
+            "kpi_pattern",
+            kpi=ref.txt("name"),
+            shape=ref.get("pattern.shape"),
+            seen=ref.count("pattern.seen", "earlier quarter", "earlier quarters"),
         )
     ]
 
@@ -361,7 +413,7 @@ def _extras(ref: Ref) -> list[Sentence]:
     if good > 0 and ref.has("streak") and ref.get("streak.length") >= 3:
         word = _unit_word(ref.cadence)
         out.append(say("kpi_streak", n=ref.count("streak.length", word, word + "s")))
-    if ref.has("best") and ref.get("best.is_new") and good >= 0:
+    if ref.has("best") and ref.get("best.is_new") and good >= 0 and not is_shared(ref):
         out.append(_best(ref, "kpi_best"))
     if (
         ref.has("recovery")
@@ -478,4 +530,21 @@ def data_notes(ref: Ref, period: Figure, start: pd.Timestamp) -> list[Sentence]:
         out.append(
             say("note_excluded", kpi=kpi, n=ref.count("quality.out_of_range", "value", "values"))
         )
+    if ref.has("quality.limits_widened") and ref.get("quality.limits_widened"):
+        out.append(say("note_carryover", kpi=kpi))
+    if ref.has("quality.incomplete_tail"):
+        out.append(say("note_tail", kpi=kpi, since=ref.when("quality.incomplete_tail")))
     return out
+
+
+def partial_week_note(refs: list[Ref]) -> list[Sentence]:
+    """Once per report: the period's last week lies partly outside it (a data note, not
+    a shift's evidence)."""
+    for ref in refs:
+        if (
+            ref.has("quality.partial_week")
+            and ref.get("quality.partial_week")
+            and ref.has("latest")
+        ):
+            return [say("note_partial_week", when=ref.when("latest.period"))]
+    return []

@@ -30,6 +30,8 @@ class Story:
     ``pair``: what a leading indicator's move means for its partner (``kpi_pair``).
     ``goal``: how it serves a personal goal (``own_goal_kpi``). ``stall``: why it
     deserves coaching questions (``plateau``: only when its goal is off track too).
+    ``shared``: a move the person's group made (``kpi_shared``): context, never the
+    person's progress, gap or evidence.
     """
 
     name: str
@@ -45,6 +47,7 @@ class Story:
     pair: str = "steady"
     goal: str = "steady"
     stall: str | None = None
+    shared: bool = False
 
 
 STORIES: dict[str, Story] = {
@@ -150,6 +153,40 @@ STORIES: dict[str, Story] = {
             strength=True,
             stall="plateau",
         ),
+        Story(
+            "shared",
+            0,
+            "a change you share",
+            "kpi_shared",
+            "shared",
+            "shared",
+            shared=True,
+        ),
+        Story(
+            "own_ahead",
+            1,
+            "a real change of your own",
+            "kpi_own_against",
+            "improving",
+            "improving",
+            shift=True,
+            glance=1,
+            pair="improving",
+            goal="improving",
+        ),
+        Story(
+            "own_behind",
+            -1,
+            "a real change of your own, worth a conversation",
+            "kpi_own_against",
+            "conversation",
+            "conversation",
+            shift=True,
+            glance=-1,
+            pair="drifting",
+            goal="conversation",
+            stall="shift",
+        ),
         Story("new", 0, "building history", "kpi_new", "routine", "new"),
         Story("no_data", 0, "no value in this period", "kpi_routine", "routine", "no_data"),
         Story(
@@ -221,13 +258,22 @@ def tell(block: dict[str, Any]) -> str:
     """The one story of a KPI block that its badge, card, headline, routine and
     questions tell.
 
-    From the status (against the person's own recent normal), then the trend. A badge
+    A move the person's group made is ``shared``; one against it is the person's own
+    (``own_ahead`` / ``own_behind``, which way against the group, direction-aware).
+    Else from the status (against the person's own recent normal), then the trend. A badge
     never points one way while the quarter's change and the trend both point the other:
     such a shift is told as easing back or recovering instead.
     """
     status, trend = block["status"], block["trend"]["direction"]
     if status in _AS_IS and status not in _CONTRADICTED:
         return _AS_IS[status]
+    against = block.get("shared")
+    if against:  # the person's group moved: shared, or a move of their own against it
+        if not against["own"]:
+            return "shared"
+        if against.get("relative"):
+            ahead = (against["relative"] == "up") == (block["direction"] == "up")
+            return "own_ahead" if ahead else "own_behind"
     shift = block["shift"] or {}
     if status == "returned" and block.get("sparse"):
         told = "routine"  # a sparse series has no usual range to be back within

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, cast
 import pandas as pd
 
 from kpinb.analytics import BASELINE_LOCKED, MOVE_STATUSES, SUCCESS, split_by
+from kpinb.analytics import pattern as patterns
+from kpinb.analytics import shared as sharing
 from kpinb.report import sentences as st
 from kpinb.report.stories import tell
 
@@ -52,6 +54,7 @@ def blocks_of(ws: Workspace, part: Analysis) -> list[dict[str, Any]]:
         )
         block["ending"] = _ending(pts, part.period, min(size, held))
         block["best"] = _best_since(block["best"], ws.kpis[kpi], first.get(kpi))
+        block["pattern"] = pattern_block(row, pts, part.period)
         out.append({**block, "story": tell(block)})
     return out
 
@@ -98,6 +101,8 @@ def _block(
         },
         "limits": None if _flag(row, "sparse") else _limits(row, dec),
         "sparse": _sparse(row, point),
+        "shared": shared_block(row),
+        "pattern": patterns.record(row),
         "unusual_weeks": int((signals["rule"] == "beyond_limit").sum()) if len(signals) else 0,
         "signals": [
             {
@@ -118,6 +123,9 @@ def _block(
             "stale": bool(row["stale"]),
             "last_observed": iso(row["last_observed"]),
             "out_of_range": int(row["out_of_range"]),
+            "limits_widened": bool(row.get("limits_widened", False)),
+            "partial_week": bool(row.get("partial_week", False)),
+            "incomplete_tail": iso(row.get("incomplete_tail")),
         },
         "withheld": [w for w in str(row.get("withheld") or "").split(",") if w],
         "definition_changes": definition_changes(spec, first),
@@ -151,6 +159,102 @@ def _best_since(best: dict[str, Any] | None, spec: KpiSpec, first: Any) -> dict[
         return None
     changes = definition_changes(spec, first)
     return {**best, "since_definition": changes[-1]["effective_from"] if changes else None}
+
+
+def pattern_block(
+    row: dict[str, Any], pts: pd.DataFrame | None, per: Period
+) -> dict[str, Any] | None:
+    """The repeating pattern (docs/analytics.md "Repeating patterns"): ``cycle``
+    (``quarter``), ``seen`` (earlier quarters it was learnt from) and ``shape``: ``rises``
+    or ``falls`` when the last 4 weeks of the earlier quarters sit above or below their
+    first 4 on average, else ``other``."""
+    found = patterns.record(row)
+    if found is None:
+        return None
+    shape = "other"
+    if pts is not None and len(pts):
+        early = pts[pts["period"] < per.start]
+        week = patterns.week_of_quarter(early["period"].to_numpy())
+        value = early["value"].to_numpy(dtype=float)
+        first, last = value[week <= 3], value[week >= 9]
+        if len(first) and len(last):
+            gap = float(last.mean() - first.mean())
+            shape = "rises" if gap > 0 else "falls" if gap < 0 else "other"
+    return {**found, "shape": shape}
+
+
+def shared_block(row: dict[str, Any]) -> dict[str, Any] | None:
+    """The group move the person's move is judged against (docs/analytics.md "Whose
+    change is it"): null when the group did not move, or when fewer than half of its
+    members moved that way (one or two people pulling a group's median is no move the
+    group shares). Counts only, no names; the group always has at least the minimum
+    group size."""
+    found = sharing.record(row)
+    if found is None or 2 * int(found["moved"]) < int(found["of"]):  # type: ignore[call-overload]
+        return None
+    return {
+        "scope": str(found["scope"]),
+        "group_id": str(found["group_id"]),
+        "moved": found["moved"],
+        "of": found["of"],
+        "direction": str(found["direction"]),
+        "onset": iso(found["onset"]),
+        "own": bool(found["own"]),
+        "relative": found["relative"],
+    }
+
+
+def moves_of(
+    ws: Workspace, moves: pd.DataFrame, blocks: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """What moved for everyone (:attr:`Analysis.moves`) in the twin: per group and KPI,
+    how many of how many members moved, which way, from when, and the group's change
+    (KPI units, at the KPI's decimals in ``blocks``; ``change_pct`` against its usual
+    level). Team, department, then the whole workspace; KPIs in the dictionary's order."""
+    if moves is None or not len(moves):
+        return []
+    dec = {b["kpi_id"]: b["decimals"] for b in blocks}
+    order = {k: i for i, k in enumerate(ws.kpis)}
+    rank = {"team": 0, "department": 1, "workspace": 2}
+    rows = sorted(
+        moves.to_dict("records"),
+        key=lambda r: (
+            rank.get(str(r["scope"]), 3),
+            str(r["scope_id"]),
+            order.get(r["kpi_id"], 99),
+        ),
+    )
+    names = dict(zip(ws.teams["team_id"].astype(str), ws.teams["name"].astype(str), strict=False))
+    out = []
+    for r in rows:
+        kpi, scope, sid = str(r["kpi_id"]), str(r["scope"]), str(r["scope_id"])
+        spec = ws.kpis.get(kpi)
+        if spec is None:
+            continue
+        d = dec.get(kpi, 1)
+        out.append(
+            {
+                "scope": scope,
+                "scope_id": sid,
+                "name": names.get(sid, sid)
+                if scope == "team"
+                else ("the whole organisation" if scope == "workspace" else sid),
+                "kpi_id": kpi,
+                "kpi": spec.name,
+                "direction": str(r["direction"]),
+                "better": (str(r["direction"]) == "up") == (spec.direction == "up"),
+                "onset": iso(r["onset"]),
+                "moved": int(r["moved"]),
+                "of": int(r["of"]),
+                "unit": spec.unit,
+                "decimals": d,
+                "change": _num(r["change"], d),
+                "change_pct": _num(100 * abs(float(r["change_rel"])), 1)
+                if pd.notna(r["change_rel"])
+                else None,
+            }
+        )
+    return out
 
 
 def definition_changes(spec: KpiSpec, first: Any) -> list[dict[str, Any]]:

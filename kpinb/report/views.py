@@ -140,7 +140,11 @@ def _team(ws: Workspace, result: Analysis, tid: str, per: Period, root: Path | N
     within, inner = kpis.shifts_within(members, "members")
     data.update(within)
     names = {m["employee_id"]: m["name"] for m in members}
+    own_moves = result.moves[
+        (result.moves["scope"] == "team") & (result.moves["scope_id"].astype(str) == tid)
+    ]
     parts = [
+        team.moved_for_everyone(twin.moves_of(ws, own_moves, blocks)),
         kpis.progress(refs, period, "Team progress"),
         kpis.cards(part, refs, period, per, ws, inner, "Team KPIs"),
         team.members(mpart, members, refs, period),
@@ -193,7 +197,12 @@ def _executive(ws: Workspace, result: Analysis, scope: str, sid: str, per: Perio
         data.update(within)
     hidden = not_shown + data.get("teams_not_shown", 0)
     withheld, withheld_sentences = executive.withheld_notes(refs, size, shown_teams)
+    moves = result.moves
+    mine = (moves["scope"] == scope) & (moves["scope_id"].astype(str) == sid)
+    if scope == "department":
+        mine |= (moves["scope"] == "team") & moves["scope_id"].astype(str).isin(team_ids)
     parts = [
+        team.moved_for_everyone(twin.moves_of(ws, moves[mine], blocks)),
         executive.headline(refs, period, data["subject"], not_shown),
         kpis.cards(part, refs, period, per, ws, inner),
         *teams,

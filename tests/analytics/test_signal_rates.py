@@ -66,3 +66,31 @@ def test_win_rate_range_stays_within_0_and_100() -> None:
     people = summary[summary["scope"] == "employee"]
     assert len(people) == 100
     assert (people["lower"] >= 0).all() and (people["upper"] <= 100).all()
+
+
+_WHOSE: dict[str, dict[str, float]] = {}
+
+
+def whose(case: str) -> dict[str, float]:
+    if case not in _WHOSE:
+        _WHOSE[case] = bench.run_whose(case, N, SEED)[0]
+    return _WHOSE[case]
+
+
+def test_a_move_the_whole_team_shares_is_named_shared() -> None:
+    assert whose("team+1.5")["found_shared"] >= 0.75
+
+
+def test_a_person_flat_while_the_team_moves_is_named_their_own() -> None:
+    r = whose("flat-vs-team")
+    assert r["n"] == N // bench.TEAM_SIZE and r["own"] >= 0.6, r
+
+
+def test_a_quarterly_ramp_shared_by_everyone_is_its_usual_shape() -> None:
+    r = whose("ramp")
+    assert r["pattern"] >= 0.9 and r["shifted"] <= 0.05 and r["trend_own"] <= 0.15, r
+
+
+def test_carry_over_does_not_read_as_shifts() -> None:
+    r = whose("ar0.5")
+    assert r["widened"] >= 0.9 and r["shifted"] <= 0.05, r

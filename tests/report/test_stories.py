@@ -66,7 +66,8 @@ def test_a_missing_phrase_badge_rule_is_found() -> None:
     ]
     no_colour = report_css.replace(".card.status-conversation{", ".card.gone{")
     assert vocabulary_problems(phrases, no_colour, calibration_css) == [
-        "story worsening_shift: no rule .card.status-conversation"
+        "story worsening_shift: no rule .card.status-conversation",
+        "story own_behind: no rule .card.status-conversation",
     ]
     no_status = calibration_css.replace("li.st-improving_shift", "li.gone")
     assert len(vocabulary_problems(phrases, report_css, no_status)) == 1
@@ -76,11 +77,18 @@ def test_every_status_tells_a_known_story() -> None:
     """Whatever the trend, the change and the shift's direction, a status tells one of
     the listed stories."""
     told = set()
-    for status, trend, better, way in itertools.product(
+    shared = (
+        None,
+        {"own": False},
+        {"own": True, "relative": "up"},
+        {"own": True, "relative": "down"},
+    )
+    for status, trend, better, way, group in itertools.product(
         KPI_STATUSES,
         ("improving", "worsening", "steady", None),
         (True, False, None),
         ("improving", "worsening"),
+        shared,
     ):
         change = None if better is None else {"absolute": 1.0, "better": better}
         block = {
@@ -88,6 +96,8 @@ def test_every_status_tells_a_known_story() -> None:
             "trend": {"direction": trend},
             "shift": {"direction": way},
             "change": change,
+            "direction": "up",
+            "shared": group,
         }
         told.add(stories.tell(block))
     assert told <= set(STORIES)

@@ -27,6 +27,7 @@ def notes(
     """The notes of the report's own series; ``withheld`` (an executive overview's) lead,
     ``gaps`` (a team's members') come before the series' notes."""
     sentences = [*gaps, *(s for ref in refs for s in nv.data_notes(ref, period, per.start))]
+    sentences += nv.partial_week_note(refs)
     if not any(r.data["level"] for r in refs):  # a period before the data: say so
         sentences.insert(0, st.say("note_no_values", period=period))
     clear = [st.say("note_clear", period=period)]

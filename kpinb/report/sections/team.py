@@ -59,11 +59,11 @@ def conversations(groups: list[dict[str, Any]]) -> Part:
                         "member_shift",
                         name=name,
                         kpi=ref.txt("name"),
-                        onset=ref.when("shift.onset"),
+                        onset=ref.when("shared.onset" if block.get("shared") else "shift.onset"),
                         story=block["story"],
                     )
                 )
-            elif block["best"] and block["best"]["is_new"]:
+            elif block["best"] and block["best"]["is_new"] and block["story"] != "shared":
                 items.append(
                     st.say(
                         "member_best",
@@ -85,6 +85,34 @@ def conversations(groups: list[dict[str, Any]]) -> Part:
             lists=(ItemList("", tuple(items), empty),),
         )
     )
+
+
+def moved_for_everyone(moved: list[dict[str, Any]]) -> Part:
+    """The view's opening: what moved for everyone (``moved``: the twin's
+    ``moved_for_everyone``, :func:`kpinb.report.twin.moves_of`): the KPI, how many of
+    how many, from when, which way and the group's figure. A change the whole group
+    shares is the finding a manager can act on, before any one person's."""
+    ref = st.Ref("moved_for_everyone", moved)
+    sentences = tuple(
+        st.say(
+            "moved_everyone",
+            group=ref.txt(f"{i}.name"),
+            kpi=ref.txt(f"{i}.kpi"),
+            moved=ref.num(f"{i}.moved", unit="", decimals=0),
+            of=ref.num(f"{i}.of", unit="", decimals=0),
+            onset=st.date(ref.at(f"{i}.onset"), item["onset"], "weekly"),
+            higher=item["direction"] == "up",
+            change=ref.num(
+                f"{i}.change", magnitude=True, unit=item["unit"], decimals=item["decimals"]
+            ),
+            pct=None if item["change_pct"] is None else ref.pct(f"{i}.change_pct"),
+            better=item["better"],
+            members=True,
+        )
+        for i, item in enumerate(moved)
+    ) or (st.say("moved_none"),)
+    section = Section("moved", "What moved for everyone", sentences)
+    return Part(section, {"moved_for_everyone": moved})
 
 
 def blocks_by_id(groups: list[dict[str, Any]], key: str, kpi: str) -> dict[str, dict[str, Any]]:

@@ -242,6 +242,16 @@ def _rule_rows(cur: pd.DataFrame, limits: pd.DataFrame, sign: np.ndarray) -> pd.
     rows = pd.concat([cur, hits], axis=1)
     for column in ("centre", "lower", "upper"):
         rows[column] = signals.take(limits[column], cur["key"].to_numpy())
+    rate = np.isfinite(signals.take(limits["p_bar"], cur["key"].to_numpy()))
+    if rate.any():  # a rate's limits: 3 sigma_i of each point's own denominator
+        width = 3 * signals.point_sigma(cur, limits)
+        floor, ceiling = (
+            signals.take(limits[c], cur["key"].to_numpy()) for c in ("floor", "ceiling")
+        )
+        lower = np.fmax(rows["centre"].to_numpy() - width, floor)
+        upper = np.fmin(rows["centre"].to_numpy() + width, ceiling)
+        rows["lower"] = np.where(rate, lower, rows["lower"])
+        rows["upper"] = np.where(rate, upper, rows["upper"])
     rows["sign"] = sign
     rows["direction"] = signals.signal_direction(hits) * sign
     rows["smoothed"] = trend.smoothed(cur)

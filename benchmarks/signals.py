@@ -12,8 +12,8 @@ the figures with PASS/FAIL; the exit code is 0 either way (it is a measurement).
 Models: ``normal`` (mean 50, sd 5, unit "points"), ``poisson`` (weekly counts, mean 3,
 unit "deals"), ``winrate`` (% of 10 games won at p = 0.6, unit "%"), ``ratio`` (a ratio
 KPI: deals won of 2 to 10 engaged a week, uniformly, at p = 0.4; its sd is that of a
-week of the mean 6 deals, sqrt(0.4 x 0.6 / 6), and the limits a p chart of the counts). Cases, in sd of
-the model: ``noise``; ``shift+1.5`` (a sustained +1.5 sd from the first week of the
+week of the mean 6 deals, sqrt(0.4 x 0.6 / 6), and the limits a p chart of the counts).
+Cases, in sd of the model: ``noise``; ``shift+1.5`` (a sustained +1.5 sd from the first week of the
 period); ``step+2@-40`` (+2 sd from 40 weeks before the period, flat since);
 ``drift+0.02`` (+0.02 sd a week over all 104 weeks; shown, no target).
 

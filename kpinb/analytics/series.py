@@ -4,7 +4,8 @@ Every person's, team's and department's KPI series sits in one frame of points
 (``key`` = an int series id, ``period``, ``value``, ``n`` contributors, a ratio KPI's
 ``denominator`` (NaN for other KPIs), sorted by key then period) beside a keys table
 (scope, scope_id, kpi_id, direction, sign, cadence, current definition version). Each
-point carries its definition version, whether it lies in the review period and whether a team date is incomplete (members missing).
+point carries its definition version, whether it lies in the review period and whether
+a team date is incomplete (members missing).
 :func:`points_table` and :func:`signals_table` turn it into the ``points`` and
 ``signals`` tables of :class:`kpinb.analytics.analysis.Analysis`.
 """

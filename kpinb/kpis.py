@@ -28,6 +28,16 @@ def is_percent(unit: str) -> bool:
     return str(unit).strip().lower() in PERCENT_UNITS
 
 
+# the unit of a difference of two percentages (62.9 % to 86.1 % is 23.2 of them, not 23.2 %)
+POINTS = "percentage points"
+
+
+def difference_unit(unit: str) -> str:
+    """The unit a difference of ``unit`` values is stated in: percentage points for a
+    percent (a change, a shift's size, a slope), else the unit itself."""
+    return POINTS if is_percent(unit) else unit
+
+
 ALLOWED: dict[str, tuple[str, ...]] = {
     "direction": ("up", "down"),
     "kind": ("leading", "lagging"),

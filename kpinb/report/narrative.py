@@ -410,6 +410,16 @@ def data_notes(ref: Ref, period: Figure, start: pd.Timestamp) -> list[Sentence]:
                 period=period,
             )
         )
+    if ref.has("quality.incomplete") and ref.get("quality.incomplete"):
+        unit = _unit_word(ref.cadence)
+        out.append(
+            say(
+                "note_incomplete",
+                kpi=kpi,
+                n=ref.count("quality.incomplete", unit, f"{unit}s"),
+                unit=unit,
+            )
+        )
     if ref.get("quality.stale") and ref.has("quality.last_observed"):
         out.append(say("note_stale", kpi=kpi, last=ref.when("quality.last_observed")))
     for i, change in enumerate(ref.get("definition_changes")):

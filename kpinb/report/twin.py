@@ -113,6 +113,7 @@ def _block(
         "quality": {
             "expected": int(row["expected_in_period"]),
             "missing": int(row["missing_in_period"]),
+            "incomplete": int(row.get("incomplete_in_period") or 0),
             "stale": bool(row["stale"]),
             "last_observed": iso(row["last_observed"]),
             "out_of_range": int(row["out_of_range"]),

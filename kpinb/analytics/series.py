@@ -92,6 +92,9 @@ def _incomplete(points: pd.DataFrame, keys: pd.DataFrame) -> np.ndarray:
     no value that date, so the rolled-up value is not comparable (a sum would fall as
     if they had contributed zero).
 
+    A ratio KPI's date is never incomplete: its rate is the members' summed numerators
+    over their summed denominators, whoever reported.
+
     Usual = the median count over the 9 points centred on the date (fewer at the ends
     of the series), so a team that grows or shrinks is only unsure for a few points
     around the change, while a member missing a week (or the latest week) shows.
@@ -111,6 +114,9 @@ def _incomplete(points: pd.DataFrame, keys: pd.DataFrame) -> np.ndarray:
     usual = (around[rows, (k - 1) // 2] + around[rows, k // 2]) / 2
     out = np.zeros(len(points), dtype=bool)
     out[group] = n < usual
+    # a rate is sum / sum over the members who reported: one without a case that week
+    # (no row) weighs nothing either way, so the date stays comparable
+    out &= ~np.isfinite(points["denominator"].to_numpy(dtype=float))
     return out
 
 

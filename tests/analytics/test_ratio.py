@@ -139,3 +139,20 @@ def test_overdispersed_rates_widen_to_laney_p_prime() -> None:
     one = ws.observations
     _check(a, "employee", "E0", one["numerator"].to_numpy(), one["denominator"].to_numpy())
     assert a.summary.iloc[0]["chart"] == "p'"
+
+
+def test_a_team_rate_with_a_member_without_cases_is_not_a_gap() -> None:
+    """E2 has no deal on 13 Jul (no row): the team's rate that week is the others' sum /
+    sum, a complete date, not left out as if members were missing."""
+    ws = _workspace()
+    obs = ws.observations
+    away = (obs["employee_id"] == "E2") & (obs["period"] == pd.Timestamp("2026-07-13"))
+    ws = Workspace.from_tables(ws.kpis, ws.people, ws.teams, obs[~away.to_numpy()])
+    a = analyse(ws, "2026-Q3")
+    week = a.points[(a.points["scope"] == "team") & (a.points["period"] == "2026-07-13")]
+    others = obs[(obs["period"] == pd.Timestamp("2026-07-13")) & ~away]
+    assert not week["incomplete"].iloc[0] and week["n"].iloc[0] == 4
+    expected = 100 * others["numerator"].sum() / others["denominator"].sum()
+    assert np.isclose(week["value"].iloc[0], expected)
+    team = a.summary[a.summary["scope"] == "team"].iloc[0]
+    assert team["missing_in_period"] == 0

@@ -10,8 +10,10 @@ cases the share whose usual range states a limit beyond a natural boundary (must
 the figures with PASS/FAIL; the exit code is 0 either way (it is a measurement).
 
 Models: ``normal`` (mean 50, sd 5, unit "points"), ``poisson`` (weekly counts, mean 3,
-unit "deals"), ``winrate`` (% of 10 games won at p = 0.6, unit "%"). Cases, in sd of
-the model: ``noise``; ``shift+1.5`` (a sustained +1.5 sd from the first week of the
+unit "deals"), ``winrate`` (% of 10 games won at p = 0.6, unit "%"), ``ratio`` (a ratio
+KPI: deals won of 2 to 10 engaged a week, uniformly, at p = 0.4; its sd is that of a
+week of the mean 6 deals, sqrt(0.4 x 0.6 / 6), and the limits a p chart of the counts).
+Cases, in sd of the model: ``noise``; ``shift+1.5`` (a sustained +1.5 sd from the first week of the
 period); ``step+2@-40`` (+2 sd from 40 weeks before the period, flat since);
 ``drift+0.02`` (+0.02 sd a week over all 104 weeks; shown, no target).
 
@@ -56,13 +58,15 @@ STATUSES = READABLE_STATUSES  # the statuses that say something about the period
 
 @dataclass(frozen=True)
 class Model:
-    """A noise model: ``draw(rng, mean shift in sd, shape (n, WEEKS))`` -> values."""
+    """A noise model: ``draw(rng, mean shift in sd, shape (n, WEEKS))`` -> values (a
+    ratio model: numerator and denominator stacked, shape (2, n, WEEKS))."""
 
     name: str
     unit: str
     sd: float
     draw: Callable[[np.random.Generator, np.ndarray], np.ndarray]
     ceiling: float = np.inf  # natural ceiling the analytics should apply (100 for %)
+    ratio: bool = False  # a ratio KPI: draw gives the counts
 
 
 def _normal(rng: np.random.Generator, shift: np.ndarray) -> np.ndarray:
@@ -78,12 +82,24 @@ def _win_rate(rng: np.random.Generator, shift: np.ndarray) -> np.ndarray:
     return 100.0 * rng.binomial(TRIALS, np.clip(p, 0.0, 1.0)) / TRIALS
 
 
+RATIO_P0 = 0.4
+RATIO_N = (2, 10)  # weekly denominators, uniform
+RATIO_SD = float(np.sqrt(RATIO_P0 * (1 - RATIO_P0) / np.mean(RATIO_N)))
+
+
+def _ratio(rng: np.random.Generator, shift: np.ndarray) -> np.ndarray:
+    engaged = rng.integers(RATIO_N[0], RATIO_N[1] + 1, size=shift.shape)
+    won = rng.binomial(engaged, np.clip(RATIO_P0 + shift * RATIO_SD, 0.0, 1.0))
+    return np.stack([won, engaged]).astype(float)
+
+
 MODELS = {
     "normal": Model("normal", "points", 5.0, _normal),
     "poisson": Model("poisson", "deals", float(np.sqrt(3.0)), _poisson),
     "winrate": Model(
         "winrate", "%", 100 * float(np.sqrt(TRIALS * P0 * (1 - P0))) / TRIALS, _win_rate, 100.0
     ),
+    "ratio": Model("ratio", "%", 100 * RATIO_SD, _ratio, 100.0, ratio=True),
 }
 CASES = ("noise", "shift+1.5", "step+2@-40", "drift+0.02")
 
@@ -118,6 +134,10 @@ def simulate(model: str, case: str, n: int, seed: int) -> np.ndarray:
 def build_workspace(model: str, values: np.ndarray) -> Workspace:
     """A workspace of one KPI (direction "up") with one person per row of ``values``."""
     m = MODELS[model]
+    counts = {}
+    if m.ratio:  # values = (numerator, denominator)
+        counts = {"numerator": values[0].ravel(), "denominator": values[1].ravel()}
+        values = 100.0 * values[0] / values[1]
     n = values.shape[0]
     ids = pd.Index([f"E{i:05d}" for i in range(n)])
     spec = KpiSpec(
@@ -132,6 +152,7 @@ def build_workspace(model: str, values: np.ndarray) -> Workspace:
         "o",
         "s",
         "f",
+        measure="ratio" if m.ratio else "value",
     )
     obs = pd.DataFrame(
         {
@@ -139,6 +160,7 @@ def build_workspace(model: str, values: np.ndarray) -> Workspace:
             "kpi_id": pd.Categorical.from_codes(np.zeros(n * WEEKS, dtype=int), [KPI_ID]),
             "period": np.tile(MONDAYS.to_numpy(), n),
             "value": values.astype(float).ravel(),
+            **counts,
         }
     )
     obs = obs[obs["value"].notna().to_numpy()].reset_index(drop=True)  # NaN: a missing week
@@ -193,6 +215,7 @@ TARGETS: tuple[Target, ...] = (
     ("shift+1.5", "winrate", "improving_shift", ">=", 0.80),
     ("shift+1.5", None, "worsening_shift", "<=", 0.01),
     ("step+2@-40", None, "routine", ">=", 0.90),
+    ("shift+1.5", "ratio", "improving_shift", ">=", 0.80),
 )
 _OPS = {"<=": operator.le, ">=": operator.ge}
 

@@ -28,6 +28,16 @@ def is_percent(unit: str) -> bool:
     return str(unit).strip().lower() in PERCENT_UNITS
 
 
+# the unit of a difference of two percentages (62.9 % to 86.1 % is 23.2 of them, not 23.2 %)
+POINTS = "percentage points"
+
+
+def difference_unit(unit: str) -> str:
+    """The unit a difference of ``unit`` values is stated in: percentage points for a
+    percent (a change, a shift's size, a slope), else the unit itself."""
+    return POINTS if is_percent(unit) else unit
+
+
 ALLOWED: dict[str, tuple[str, ...]] = {
     "direction": ("up", "down"),
     "kind": ("leading", "lagging"),
@@ -35,6 +45,9 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "cadence": ("weekly", "monthly"),
     "rollup": ("sum", "mean", "median"),
 }
+# what one observation holds: a plain value, or the two counts of a rate
+MEASURES = ("value", "ratio")
+RATE_SCALE = 100.0  # a ratio KPI's value: 100 x numerator / denominator (a percent)
 REQUIRED = (
     "id",
     "name",
@@ -80,6 +93,16 @@ class KpiSpec:
     # the analytics choose (0 for a KPI never negative, 100 for a % unit)
     min: float | None = None
     max: float | None = None
+    # "ratio": each observation carries a numerator and a denominator (counts); the value
+    # is 100 x numerator / denominator and every group's rate is sum / sum
+    measure: str = "value"
+    numerator: str = ""  # what the counts are, for the text ("deals won")
+    denominator: str = ""  # ("deals engaged")
+
+    @property
+    def is_ratio(self) -> bool:
+        """True for a rate declared from two counts (``measure: ratio``)."""
+        return self.measure == "ratio"
 
     @property
     def higher_is_better(self) -> bool:
@@ -188,6 +211,27 @@ def _parse_one(entry: Any, n: int, file: str, problems: list[Problem]) -> KpiSpe
             )
         )
         ok = False
+    measure = str(entry.get("measure") or "value").strip()
+    if measure not in MEASURES:
+        problems.append(
+            Problem(
+                file,
+                f"{label}: measure {measure!r} is not allowed",
+                f"use one of {', '.join(MEASURES)} (ratio: a rate of two counts)",
+                column="measure",
+            )
+        )
+        ok = False
+    elif measure == "ratio" and fields["unit"] and not is_percent(fields["unit"]):
+        problems.append(
+            Problem(
+                file,
+                f"{label}: a ratio KPI is a percentage, but its unit is {fields['unit']!r}",
+                "write 'unit: \"%\"' for a KPI with 'measure: ratio'",
+                column="unit",
+            )
+        )
+        ok = False
     if not ok or versions is None or low is False or high is False:
         return None
     pair = entry.get("pair")
@@ -198,6 +242,9 @@ def _parse_one(entry: Any, n: int, file: str, problems: list[Problem]) -> KpiSpe
         versions=versions,
         min=low,
         max=high,
+        measure=measure,
+        numerator=str(entry.get("numerator") or "").strip(),
+        denominator=str(entry.get("denominator") or "").strip(),
     )
 
 

@@ -462,6 +462,16 @@ def _rule_rows(cur: pd.DataFrame, limits: pd.DataFrame, sign: np.ndarray) -> pd.
     rows = pd.concat([cur, hits], axis=1)
     for column in ("centre", "lower", "upper"):
         rows[column] = signals.take(limits[column], cur["key"].to_numpy())
+    rate = np.isfinite(signals.take(limits["p_bar"], cur["key"].to_numpy()))
+    if rate.any():  # a rate's limits: 3 sigma_i of each point's own denominator
+        width = 3 * signals.point_sigma(cur, limits)
+        floor, ceiling = (
+            signals.take(limits[c], cur["key"].to_numpy()) for c in ("floor", "ceiling")
+        )
+        lower = np.fmax(rows["centre"].to_numpy() - width, floor)
+        upper = np.fmin(rows["centre"].to_numpy() + width, ceiling)
+        rows["lower"] = np.where(rate, lower, rows["lower"])
+        rows["upper"] = np.where(rate, upper, rows["upper"])
     rows["sign"] = sign
     rows["direction"] = signals.signal_direction(hits) * sign
     rows["smoothed"] = trend.smoothed(cur)
@@ -525,13 +535,21 @@ def _history(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def _quality(points: pd.DataFrame, summary: pd.DataFrame, period: Period) -> pd.DataFrame:
-    """Expected and missing points in the review period, staleness."""
+    """Expected and missing points in the review period, staleness.
+
+    A group's date with members missing (``incomplete``) is left out of its figures, so
+    it counts as missing too; ``incomplete_in_period`` says how many of the missing are
+    such dates (the data note names them apart)."""
     g = points.groupby("key", sort=True)
     first = g["period"].first().reindex(summary.index)
     seen = g["in_review"].sum().reindex(summary.index).fillna(0).astype(int)
+    partial = points["in_review"].to_numpy() & points["incomplete"].to_numpy()
+    by_key = pd.Series(partial).groupby(points["key"].to_numpy()).sum()
+    incomplete = by_key.reindex(summary.index).fillna(0).astype(int).to_numpy()
     expected = quality.expected_points(first, summary["cadence"], period.start, period.end)
     out = pd.DataFrame({"expected_in_period": expected}, index=summary.index)
-    out["missing_in_period"] = np.clip(expected - seen.to_numpy(), 0, None)
+    out["missing_in_period"] = np.clip(expected - seen.to_numpy() + incomplete, 0, None)
+    out["incomplete_in_period"] = incomplete
     out["last_observed"] = summary["latest_period"]
     stale = quality.staleness(summary["latest_period"], summary["cadence"], period.end)
     return out.join(stale)

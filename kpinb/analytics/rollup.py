@@ -1,7 +1,9 @@
 """Team and department series, group sizes, and minimum-group-size suppression.
 
 A team's (or department's) value at a point date is the KPI's rollup rule (sum,
-mean, median) over the people of the group with a point that date. Aggregates
+mean, median) over the people of the group with a point that date; a ratio KPI's is
+its rate, 100 x the sum of the numerators / the sum of the denominators (so a week with
+30 cases weighs 30 times one with 1), and its ``denominator`` is that sum. Aggregates
 shown outside a manager's own team cover at least ``min_group_size`` people:
 smaller groups are suppressed, and so are the next-smallest groups of the same
 parent until the suppressed ones together cover the threshold, so none can be
@@ -17,11 +19,11 @@ import numpy as np
 import pandas as pd
 
 from kpinb.errors import UsageError
-from kpinb.kpis import KpiSpec
+from kpinb.kpis import RATE_SCALE, KpiSpec
 from kpinb.periods import Period
 
 MIN_GROUP_SIZE = 5
-RULE_CODES = {"sum": 0, "mean": 1, "median": 2}
+RULE_CODES = {"sum": 0, "mean": 1, "median": 2, "ratio": 3}
 ORGANISATION = "organisation"
 
 
@@ -49,12 +51,17 @@ def rollup_series(
     observations: pd.DataFrame, members: pd.DataFrame, kpis: Mapping[str, KpiSpec]
 ) -> pd.DataFrame:
     """Rolled-up series of every team and department: scope, scope_id (categorical),
-    kpi_id (categorical), period, value, n (people contributing that date)."""
+    kpi_id (categorical), period, value, n (people contributing that date), denominator
+    (a ratio KPI's summed denominator, else NaN)."""
     kpi = observations["kpi_id"].astype("category")
     rules = np.array(
-        [RULE_CODES[kpis[k].rollup] if k in kpis else 0 for k in kpi.cat.categories.astype(str)],
+        [_rule(kpis[k]) if k in kpis else 0 for k in kpi.cat.categories.astype(str)],
         dtype=np.int64,
     )
+    counts = {
+        c: observations[c].to_numpy(dtype=float) if c in observations else None
+        for c in ("numerator", "denominator")
+    }
     dates, uniq_dates = pd.factorize(observations["period"], sort=True)
     frames = []
     for scope, column in (("team", "team_id"), ("department", "department")):
@@ -66,6 +73,8 @@ def rollup_series(
             observations["value"].to_numpy(dtype=float),
             rules,
             (len(group.categories), len(rules), len(uniq_dates)),
+            counts["numerator"],
+            counts["denominator"],
         )
         frames.append(
             pd.DataFrame(
@@ -80,10 +89,16 @@ def rollup_series(
                     "period": np.asarray(uniq_dates)[cells["date"]],
                     "value": cells["value"],
                     "n": cells["n"],
+                    "denominator": cells["denominator"],
                 }
             )
         )
     return pd.concat(frames, ignore_index=True)
+
+
+def _rule(spec: KpiSpec) -> int:
+    """The code of a KPI's group rule: a ratio's sum / sum, else its rollup."""
+    return RULE_CODES["ratio"] if spec.is_ratio else RULE_CODES[spec.rollup]
 
 
 def _cells(cell: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
@@ -106,9 +121,12 @@ def _aggregate(
     value: np.ndarray,
     rules: np.ndarray,
     shape: tuple[int, int, int],
+    numerator: np.ndarray | None = None,
+    denominator: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    """Sum, mean or median (each KPI's rule, coded as in RULE_CODES) of ``value`` per
-    (group, kpi, date) cell, returned sorted by cell; vectorised with bincount."""
+    """Sum, mean, median or rate (each KPI's rule, coded as in RULE_CODES) of ``value``
+    per (group, kpi, date) cell, returned sorted by cell; vectorised with bincount. A
+    rate is 100 x sum(numerator) / sum(denominator) (NaN when that sum is 0)."""
     ok = (group >= 0) & (kpi >= 0)
     n_kpi, n_date = shape[1], shape[2]
     cell = (group[ok].astype(np.int64) * n_kpi + kpi[ok]) * n_date + date[ok]
@@ -122,12 +140,21 @@ def _aggregate(
     if medians.any():
         med = pd.Series(value[medians]).groupby(ids[medians]).median()
         out[med.index.to_numpy()] = med.to_numpy()
+    denominators = np.full(len(uniq), np.nan)
+    ratio = rule == RULE_CODES["ratio"]
+    if ratio.any() and numerator is not None and denominator is not None:
+        num = np.bincount(ids, weights=np.nan_to_num(numerator[ok]), minlength=len(uniq))
+        den = np.bincount(ids, weights=np.nan_to_num(denominator[ok]), minlength=len(uniq))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.where(ratio, RATE_SCALE * num / den, out)
+        denominators = np.where(ratio, den, np.nan)
     return {
         "group": uniq // (n_kpi * n_date),
         "kpi": (uniq // n_date) % n_kpi,
         "date": uniq % n_date,
         "value": out,
         "n": count,
+        "denominator": denominators,
     }
 
 

@@ -1,10 +1,11 @@
 """The long frame of every series, and the chart-data tables built from it.
 
 Every person's, team's and department's KPI series sits in one frame of points
-(``key`` = an int series id, ``period``, ``value``, ``n`` contributors, sorted by key
-then period) beside a keys table (scope, scope_id, kpi_id, direction, sign, cadence,
-current definition version). Each point carries its definition version, whether it
-lies in the review period and whether a team date is incomplete (members missing).
+(``key`` = an int series id, ``period``, ``value``, ``n`` contributors, a ratio KPI's
+``denominator`` (NaN for other KPIs), sorted by key then period) beside a keys table
+(scope, scope_id, kpi_id, direction, sign, cadence, current definition version). Each
+point carries its definition version, whether it lies in the review period and whether
+a team date is incomplete (members missing).
 :func:`points_table` and :func:`signals_table` turn it into the ``points`` and
 ``signals`` tables of :class:`kpinb.analytics.analysis.Analysis`.
 """
@@ -32,9 +33,14 @@ def _encode(frame: pd.DataFrame, scope: str) -> tuple[pd.DataFrame, pd.DataFrame
     when = frame["period"].to_numpy("datetime64[ns]")
     value = frame["value"].to_numpy(dtype=float)
     n = frame["n"].to_numpy(dtype=np.int64) if "n" in frame else np.ones(len(raw), np.int64)
+    den = (
+        frame["denominator"].to_numpy(dtype=float)
+        if "denominator" in frame
+        else np.full(len(raw), np.nan)
+    )
     if len(raw) > 1 and not _is_sorted(raw, when):
         order = np.lexsort((when, raw))
-        raw, when, value, n = raw[order], when[order], value[order], n[order]
+        raw, when, value, n, den = raw[order], when[order], value[order], n[order], den[order]
     starts = np.r_[True, raw[1:] != raw[:-1]] if len(raw) else np.array([], bool)
     key = np.cumsum(starts) - 1
     first = raw[starts]
@@ -45,7 +51,8 @@ def _encode(frame: pd.DataFrame, scope: str) -> tuple[pd.DataFrame, pd.DataFrame
             "kpi_id": np.asarray(kpi.cat.categories.astype(str))[first % width],
         }
     )
-    return pd.DataFrame({"key": key, "period": when, "value": value, "n": n}), keys
+    points = pd.DataFrame({"key": key, "period": when, "value": value, "n": n, "denominator": den})
+    return points, keys
 
 
 def _is_sorted(raw: np.ndarray, when: np.ndarray) -> bool:
@@ -57,7 +64,8 @@ def long_frame(
     clean: pd.DataFrame, members: pd.DataFrame, kpis: Mapping[str, KpiSpec], period: Period
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """All series (people, teams, departments) as one long frame plus a keys table."""
-    people = clean[["employee_id", "kpi_id", "period", "value"]].rename(
+    columns = ["employee_id", "kpi_id", "period", "value"]
+    people = clean[columns + (["denominator"] if "denominator" in clean else [])].rename(
         columns={"employee_id": "scope_id"}
     )
     groups = rollup.rollup_series(clean, members, kpis)
@@ -84,6 +92,9 @@ def _incomplete(points: pd.DataFrame, keys: pd.DataFrame) -> np.ndarray:
     no value that date, so the rolled-up value is not comparable (a sum would fall as
     if they had contributed zero).
 
+    A ratio KPI's date is never incomplete: its rate is the members' summed numerators
+    over their summed denominators, whoever reported.
+
     Usual = the median count over the 9 points centred on the date (fewer at the ends
     of the series), so a team that grows or shrinks is only unsure for a few points
     around the change, while a member missing a week (or the latest week) shows.
@@ -103,6 +114,9 @@ def _incomplete(points: pd.DataFrame, keys: pd.DataFrame) -> np.ndarray:
     usual = (around[rows, (k - 1) // 2] + around[rows, k // 2]) / 2
     out = np.zeros(len(points), dtype=bool)
     out[group] = n < usual
+    # a rate is sum / sum over the members who reported: one without a case that week
+    # (no row) weighs nothing either way, so the date stays comparable
+    out &= ~np.isfinite(points["denominator"].to_numpy(dtype=float))
     return out
 
 
@@ -162,6 +176,7 @@ def points_table(points: pd.DataFrame, rows: pd.DataFrame, keys: pd.DataFrame) -
     out["period"] = points["period"].to_numpy()
     out["value"] = points["value"].to_numpy()
     out["n"] = points["n"].to_numpy()
+    out["denominator"] = points["denominator"].to_numpy()
     out["incomplete"] = points["incomplete"].to_numpy()
     out["definition_version"] = points["version"].to_numpy()
     out["current_version"] = current

@@ -19,6 +19,13 @@ The rule (docs/analytics.md, "Status", with the measured rates):
   never has zero width while the baseline varies). A
   limit beyond a natural boundary is replaced by it and nothing is detected beyond
   it on that side (:func:`apply_boundaries`).
+- **Rates** (a ratio KPI's points carry their ``denominator``): centre p-bar = sum of
+  the numerators / sum of the denominators over the baseline, and each point's own
+  sigma from its denominator, Laney's p' chart: sigma_i = sigma_Z x sqrt(p-bar (1 -
+  p-bar) / n_i), sigma_Z = mean moving range of the baseline's z_i = (p_i - p-bar) /
+  sqrt(p-bar (1 - p-bar) / n_i) over 1.128, never below 1 (a plain p-chart unless the
+  weeks vary more than their counts explain). Limits p-bar -/+ 3 sigma_i per point;
+  the rules and the CUSUM use sigma_i (:func:`point_sigma`).
 - **Status**: a two-sided CUSUM over the review points on z = (x - centre) / sigma,
   sigma = mR-bar / 1.128, with k = :data:`CUSUM_K` and h = :data:`CUSUM_H`
   (:func:`shift_status`). Wheeler's rules (:func:`run_rules`) mark unusual weeks and
@@ -39,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from kpinb.analytics.statuses import MOVE_STATUSES
+from kpinb.kpis import RATE_SCALE
 
 BASELINE_MAX = 40  # the baseline: at most the last 40 points before the period
 BASELINE_LOCKED = 20  # locked limits (and a shift verdict) from this many
@@ -208,6 +216,76 @@ def xmr_limits(points: pd.DataFrame) -> pd.DataFrame:
     out["lower"] = out["centre"] - NPL_FACTOR * out["mr_bar"]
     out["upper"] = out["centre"] + NPL_FACTOR * out["mr_bar"]
     out["url"] = URL_FACTOR * out["mr_bar"]
+    out["chart"] = "xmr"
+    out["p_bar"] = out["sigma_z"] = np.nan
+    if "denominator" in points:
+        _rate_limits(out, points, base, enough)
+    return out
+
+
+def _rate_limits(
+    out: pd.DataFrame, points: pd.DataFrame, base: np.ndarray, enough: np.ndarray
+) -> None:
+    """Replace the XmR figures of rate series (points with a denominator) by a p or p'
+    chart's, in place: ``p_bar``, ``sigma_z``, ``chart``; centre 100 x p-bar; ``sigma``,
+    ``lower``, ``upper`` at the baseline's mean denominator (the usual range a card
+    states; each point's own limits come from :func:`point_sigma`).
+
+    A p-bar of 0 or 1 would give limits of no width: the sigma then uses (sum x + 0.5)
+    / (sum n + 1) instead, so one case off the level is not a signal by construction.
+    """
+    key = points["key"].to_numpy()
+    den = points["denominator"].to_numpy(dtype=float)
+    has = np.isfinite(den) & (den > 0)
+    if not has.any():
+        return
+    counts = counts_of(key)
+    pos = position(points)
+    p = points["value"].to_numpy(dtype=float) / RATE_SCALE
+    inb = base & has
+    n_sum = seg_sum(np.where(inb, den, 0.0), key)
+    x_sum = seg_sum(np.where(inb, p * den, 0.0), key)
+    rate = seg_sum(has.astype(np.int64), key) == counts  # every point has its count
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p_bar = x_sum / n_sum
+        p_sig = np.where((p_bar <= 0) | (p_bar >= 1), (x_sum + 0.5) / (n_sum + 1), p_bar)
+        unit = np.sqrt(p_sig * (1 - p_sig))
+        z = (p - np.repeat(p_bar, counts)) / (np.repeat(unit, counts) / np.sqrt(den))
+        ranged = inb & (pos > 0) & np.r_[False, inb[:-1]]
+        mr = np.where(ranged, np.abs(z - lag(z, pos, 1)), 0.0)
+        first_mr = seg_sum(mr, key) / seg_sum(ranged.astype(np.int64), key)
+        kept = ranged & (mr <= MR_SCREEN * np.repeat(first_mr, counts) * (1 + _TOL))
+        sigma_z = seg_sum(np.where(kept, mr, 0.0), key) / seg_sum(kept.astype(np.int64), key) / D2
+        mean_n = n_sum / seg_sum(inb.astype(np.int64), key)
+    sigma_z = np.where(np.isnan(sigma_z), 1.0, sigma_z)
+    factor = np.maximum(sigma_z, 1.0)
+    rate &= enough & (n_sum > 0)
+    sigma = RATE_SCALE * factor * unit / np.sqrt(mean_n)
+    centre = RATE_SCALE * p_bar
+    out["chart"] = np.where(rate, np.where(sigma_z > 1.0, "p'", "p"), out["chart"]).astype(object)
+    out["p_bar"] = np.where(rate, p_sig, np.nan)  # the sigma's p (p-bar, or corrected)
+    out["sigma_z"] = np.where(rate, factor, np.nan)
+    out["centre"] = np.where(rate, centre, out["centre"])
+    out["sigma"] = np.where(rate, sigma, out["sigma"])
+    out["mr_bar"] = np.where(rate, sigma * D2, out["mr_bar"])
+    out["lower"] = np.where(rate, centre - 3 * sigma, out["lower"])
+    out["upper"] = np.where(rate, centre + 3 * sigma, out["upper"])
+    out["url"] = np.where(rate, URL_FACTOR * sigma * D2, out["url"])
+
+
+def point_sigma(points: pd.DataFrame, limits: pd.DataFrame) -> np.ndarray:
+    """Each point's sigma: its series' sigma, or for a rate sigma_Z x sqrt(p-bar (1 -
+    p-bar) / n_i) with the point's own denominator n_i (x 100: a percent)."""
+    key = points["key"].to_numpy()
+    sigma = take(limits["sigma"], key)
+    if "denominator" not in points or "p_bar" not in limits:
+        return sigma
+    p_bar, factor = take(limits["p_bar"], key), take(limits["sigma_z"], key)
+    den = points["denominator"].to_numpy(dtype=float)
+    rate = np.isfinite(p_bar) & np.isfinite(den) & (den > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        own = RATE_SCALE * factor * np.sqrt(p_bar * (1 - p_bar) / den)
+    out: np.ndarray = np.where(rate, own, sigma)
     return out
 
 
@@ -307,6 +385,9 @@ def run_rules(points: pd.DataFrame, limits: pd.DataFrame) -> pd.DataFrame:
     value = points["value"].to_numpy(dtype=float)
     width = "mr_eff" if "mr_eff" in limits else "mr_bar"  # widened for carry-over
     centre, mr_bar = (take(limits[c], key) for c in ("centre", width))
+    if "p_bar" in limits:  # a rate's limits are 3 sigma_i from its centre, per point
+        rate = np.isfinite(take(limits["p_bar"], key))
+        mr_bar = np.where(rate, 3 * point_sigma(points, limits) / NPL_FACTOR, mr_bar)
     tol = _TOL * mr_bar + _TOL_CENTRE * np.abs(centre)
     side = _band(value, centre, np.zeros_like(centre), tol)
     half = _band(value, centre, NPL_FACTOR / 2 * mr_bar, tol)
@@ -405,7 +486,9 @@ def shift_status(points: pd.DataFrame, limits: pd.DataFrame) -> pd.DataFrame:
     dates[row, rpos] = points["period"].to_numpy("datetime64[ns]")[review][keep]
     n_review = np.bincount(row, minlength=nk)
 
-    z = _z_scores(x, centre[:, None], sigma[:, None])
+    per_point = np.full((nk, width), np.nan)
+    per_point[row, rpos] = point_sigma(points, limits)[review][keep]
+    z = _z_scores(x, centre[:, None], per_point)
     if "cusum_scale" in limits:  # carry-over: the effective sample size of the run
         z = z * limits["cusum_scale"].to_numpy(dtype=float)[:, None]
     up, down = _cusum(z, CUSUM_K, CUSUM_H), _cusum(-z, CUSUM_K, CUSUM_H)

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from kpinb.analytics import KPI_STATUSES, READABLE_STATUSES, SUCCESS
+from kpinb.kpis import is_percent
 
 if TYPE_CHECKING:
     from kpinb.kpis import KpiSpec
@@ -60,6 +61,9 @@ def kpi_evidence(
     rows = rows.merge(mine[keep], on=["employee_id", "kpi_id"], how="left")
     rows["kpi"] = rows["kpi_id"].map(lambda k: kpis[k].name if k in kpis else k)
     rows["unit"] = rows["kpi_id"].map(lambda k: kpis[k].unit if k in kpis else "")
+    # a percent KPI's change is in percentage points (prev_change); a relative change of a
+    # percentage is left empty, so no sheet shows "+16 %" for a rate that rose 9 points
+    rows["prev_change_rel"] = rows["prev_change_rel"].where(~rows["unit"].map(is_percent))
     rows["status"] = rows["status"].astype(str)
     rows["status_label"] = rows["status"].map(STATUS_LABELS).fillna(rows["status"])
     rows["shared"] = shared_moves(rows)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from kpinb.calibration.evidence import STATUS_LABELS
+from kpinb.kpis import difference_unit
 from kpinb.templating import environment, stylesheet
 
 if TYPE_CHECKING:  # the pack is passed in (kpinb.calibration.pack imports this module)
@@ -180,7 +181,8 @@ def _kpi(r: pd.Series) -> dict[str, Any]:
         word = {1: "better", -1: "lower", 0: "level"}.get(int(r["better_than_previous"]), "")
         if int(r["better_than_previous"]) == -1:
             word = "the other way"
-        change = f"{r['prev_change']:+.4g} {r['unit']} vs {r['prev_label']} ({word})"
+        unit = difference_unit(r["unit"])
+        change = f"{r['prev_change']:+.4g} {unit} vs {r['prev_label']} ({word})"
     goal = ""
     if pd.notna(r["goal_score"]):
         goal = f"goal score {r['goal_score']:.2f}"

@@ -42,6 +42,7 @@ class KpiDef(KpiSpec):
     decimals: int  # written with this many decimals
     levels: tuple[float, float]  # range of a person's usual level
     noise: float  # routine weekly noise, as a fraction of the level
+    engaged: float = 0.0  # a ratio KPI: mean weekly denominator (Poisson)
 
 
 # --------------------------------------------------------------------------- static data
@@ -202,7 +203,11 @@ def _person(
     department = ROLES[role][0]
     manager = lead if pos > 0 else (None if heads[department] == i else heads[department])
     rng = np.random.default_rng([seed, 1, i])
-    levels = {k: _usual_level(KPIS[k], rng.random()) for k in ROLES[role][1]}
+    levels = {
+        k: _usual_level(KPIS[k], rng.random()) for k in ROLES[role][1] if not KPIS[k].is_ratio
+    }
+    rates = np.random.default_rng([seed, 6, i])  # a stream of its own: the rest stays as it was
+    levels |= {k: _usual_level(KPIS[k], rates.random()) for k in ROLES[role][1] if KPIS[k].is_ratio}
     if archetype == "new_hire":
         start = cal.weeks[-NEW_HIRE_WEEKS]
     else:

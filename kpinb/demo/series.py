@@ -199,6 +199,17 @@ def weekly_series(person: Person, kpi: KpiDef, cal: Calendar, seed: int) -> np.n
     raise RuntimeError(msg)
 
 
+def ratio_counts(
+    person: Person, kpi: KpiDef, cal: Calendar, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """A ratio KPI's weekly (numerator, denominator): Poisson cases (mean ``engaged``),
+    each a success with the person's usual level (a percent)."""
+    rng = np.random.default_rng([seed, 5, person.index, list(KPIS).index(kpi.id)])
+    engaged = rng.poisson(kpi.engaged, len(cal.weeks))
+    won = rng.binomial(engaged, person.levels[kpi.id] / 100.0)
+    return won.astype(float), engaged.astype(float)
+
+
 def monthly_series(person: Person, kpi: KpiDef, cal: Calendar, seed: int) -> np.ndarray:
     """Monthly counts (Poisson around the person's level)."""
     rng = np.random.default_rng([seed, 3, person.index, list(KPIS).index(kpi.id)])

@@ -30,13 +30,18 @@ from kpinb.demo.model import (
     KpiDef,
     Person,
 )
-from kpinb.demo.series import is_shaped, monthly_series, weekly_series
+from kpinb.demo.series import is_shaped, monthly_series, ratio_counts, weekly_series
 from kpinb.journal import CHECKIN_COLUMNS  # the journal's import format
 from kpinb.periods import Period
 
 
 def _fmt(value: float, decimals: int) -> str:
-    return f"{value:.{decimals}f}"
+    """A value as written; empty when there is none (a rate of 0 cases)."""
+    return f"{value:.{decimals}f}" if np.isfinite(value) else ""
+
+
+def _count(value: float) -> str:
+    return f"{value:.0f}"
 
 
 def _gaps(people: list[Person], cal: Calendar, seed: int) -> dict[str, np.ndarray]:
@@ -61,7 +66,13 @@ def observations(people: list[Person], cal: Calendar, seed: int) -> pd.DataFrame
     for p in people:
         for kpi_id in sorted(ROLES[p.role][1]):
             kpi = KPIS[kpi_id]
-            if kpi.cadence == "weekly":
+            num = den = np.full(len(cal.weeks), np.nan)
+            if kpi.is_ratio:
+                dates, (num, den) = cal.weeks, ratio_counts(p, kpi, cal, seed)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    values = 100.0 * num / den
+                keep = ~np.isin(np.arange(WEEKS), gaps.get(p.employee_id, []))
+            elif kpi.cadence == "weekly":
                 dates, values = cal.weeks, weekly_series(p, kpi, cal, seed)
                 keep = ~np.isin(np.arange(WEEKS), gaps.get(p.employee_id, []))
             else:
@@ -75,6 +86,8 @@ def observations(people: list[Person], cal: Calendar, seed: int) -> pd.DataFrame
                         "kpi_id": kpi_id,
                         "period": dates[keep].strftime("%Y-%m-%d"),
                         "value": [_fmt(v, kpi.decimals) for v in values[keep]],
+                        "numerator": [_count(v) for v in num[keep]] if kpi.is_ratio else "",
+                        "denominator": [_count(v) for v in den[keep]] if kpi.is_ratio else "",
                     }
                 )
             )
@@ -101,6 +114,9 @@ def kpis_yaml(cal: Calendar) -> str:
         }
         if k.pair:
             entry["pair"] = k.pair
+        if k.is_ratio:
+            entry |= {"measure": k.measure, "numerator": k.numerator}
+            entry["denominator"] = k.denominator
         if k.id == VERSIONED_KPI:
             entry["versions"] = [
                 {
@@ -152,7 +168,11 @@ def _quarters(cal: Calendar) -> list[Period]:
 def _quarter_means(obs: pd.DataFrame) -> dict[tuple[str, str, str], float]:
     """Mean value per (employee, KPI, quarter label) of the written observations."""
     quarter = pd.to_datetime(obs.period).dt.to_period("Q").astype(str).str.replace("Q", "-Q")
-    means = obs.value.astype(float).groupby([obs.employee_id, obs.kpi_id, quarter]).mean()
+    means = (
+        pd.to_numeric(obs.value, errors="coerce")
+        .groupby([obs.employee_id, obs.kpi_id, quarter])
+        .mean()
+    )
     return {cast(tuple[str, str, str], key): float(v) for key, v in means.items()}
 
 

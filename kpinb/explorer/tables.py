@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from kpinb.analytics import MOVE_STATUSES, SUCCESS
+from kpinb.kpis import difference_unit
 
 if TYPE_CHECKING:
     from kpinb.analytics import Analysis
@@ -112,7 +113,7 @@ def changes(ws: Workspace, analysis: Analysis) -> pd.DataFrame:
     """
     summary = analysis.summary[analysis.summary["scope"].isin(SCOPES)]
     parts = [
-        _shifts(summary),
+        _shifts(summary, {k: spec.unit for k, spec in ws.kpis.items()}),
         _unusual(analysis.signals[analysis.signals["scope"].isin(SCOPES)]),
         _goals(analysis.goals[analysis.goals["scope"].isin(SCOPES)]),
         _quality(summary),
@@ -155,14 +156,15 @@ def _keys(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     }
 
 
-def _shifts(summary: pd.DataFrame) -> pd.DataFrame:
+def _shifts(summary: pd.DataFrame, units: dict[str, str]) -> pd.DataFrame:
     rows = summary[summary["status"].isin(MOVE_STATUSES)]
+    unit = rows["kpi_id"].astype(str).map(units).fillna("").map(difference_unit)
     direction = np.where(rows["shift_direction"].to_numpy() > 0, "improving", "worsening")
     size = rows["shift_size"].to_numpy(dtype=float)
     detail = [
-        _shift_detail(status, float(s), bool(after))
-        for status, s, after in zip(
-            rows["status"], size, rows["returned_after_previous"].fillna(False), strict=True
+        _shift_detail(status, float(s), bool(after), u)
+        for status, s, after, u in zip(
+            rows["status"], size, rows["returned_after_previous"].fillna(False), unit, strict=True
         )
     ]
     return pd.DataFrame(
@@ -177,14 +179,14 @@ def _shifts(summary: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _shift_detail(status: str, size: float, after_previous: bool) -> str:
+def _shift_detail(status: str, size: float, after_previous: bool, unit: str = "") -> str:
     if status == "returned":
         if after_previous:
             return "back at the usual level after last period's move"
         return "a move that came and went"
     if np.isnan(size):
         return "a shift that holds"
-    return f"a shift that holds, {size:+.4g} against the usual level"
+    return f"a shift that holds, {f'{size:+.4g} {unit}'.strip()} against the usual level"
 
 
 def _unusual(signals: pd.DataFrame) -> pd.DataFrame:

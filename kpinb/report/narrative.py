@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from kpinb.kpis import is_percent
+from kpinb.kpis import difference_unit, is_percent
 from kpinb.report import stories
 from kpinb.report.sentences import Figure, Ref, Sentence, say, values_word
 from kpinb.report.stories import (
@@ -132,7 +132,7 @@ def _shift_figures(ref: Ref) -> dict[str, Any]:
     """When the shift began, how far it moved from the usual level, and that level."""
     return {
         "onset": ref.when("shift.onset"),
-        "size": ref.num("shift.size", magnitude=True),
+        "size": ref.num("shift.size", unit=difference_unit(ref.unit), magnitude=True),
         "higher": ref.get("shift.size") > 0,
         "centre": ref.num("limits.centre"),
         **_range(ref),
@@ -189,8 +189,9 @@ def _change(ref: Ref, kpi: Figure) -> list[Sentence]:
             "higher": change["absolute"] > 0,
             "praise": bool(change["better"]) and polarity(ref) > 0,
         }
-        delta = ref.num("change.absolute", unit=delta_unit(ref.unit), magnitude=True)
-        if change["relative_pct"] is None:
+        delta = ref.num("change.absolute", unit=difference_unit(ref.unit), magnitude=True)
+        # a percent KPI's change is said in points only: "+16.4 %" of a rate misleads
+        if change["relative_pct"] is None or is_percent(ref.unit):
             out = [say("kpi_change_abs", prev_period=prev_period, prev=prev, delta=delta, **flags)]
         else:
             out = [
@@ -212,15 +213,10 @@ def _slope(ref: Ref) -> Figure:
     """The trend's slope per week, one decimal finer than the KPI's values."""
     return ref.num(
         "trend.slope_per_week",
-        unit=delta_unit(ref.unit),
+        unit=difference_unit(ref.unit),
         decimals=ref.decimals + 1,
         magnitude=True,
     )
-
-
-def delta_unit(unit: str) -> str:
-    """The unit of a difference: percentage points for a KPI measured in percent."""
-    return "percentage points" if is_percent(unit) else unit
 
 
 def _sparse(ref: Ref, period: Figure) -> Sentence:
@@ -512,6 +508,16 @@ def data_notes(ref: Ref, period: Figure, start: pd.Timestamp) -> list[Sentence]:
                 missing=ref.num("quality.missing", unit="", decimals=0),
                 expected=ref.num("quality.expected", unit="", decimals=0),
                 period=period,
+            )
+        )
+    if ref.has("quality.incomplete") and ref.get("quality.incomplete"):
+        unit = _unit_word(ref.cadence)
+        out.append(
+            say(
+                "note_incomplete",
+                kpi=kpi,
+                n=ref.count("quality.incomplete", unit, f"{unit}s"),
+                unit=unit,
             )
         )
     if ref.get("quality.stale") and ref.has("quality.last_observed"):

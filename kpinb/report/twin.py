@@ -15,6 +15,7 @@ import pandas as pd
 from kpinb.analytics import BASELINE_LOCKED, MOVE_STATUSES, SUCCESS, split_by
 from kpinb.analytics import pattern as patterns
 from kpinb.analytics import shared as sharing
+from kpinb.kpis import difference_unit
 from kpinb.report import sentences as st
 from kpinb.report.stories import tell
 
@@ -87,13 +88,13 @@ def _block(
         "value_decimals": point,
         "definition_version": int(row["definition_version"]),
         "status": str(row["status"]),
-        "shift": _shift(row, dec, per),
+        "shift": _shift(row, dec, per, spec.unit),
         "points": int(row["n_points"]),
         "n_people": int(row["n_people"]),
         "latest": _latest(row, point),
         "level": None if level is None else {"value": level, "points": int(row["n_in_period"])},
-        "change": _change(row, "prev", "previous_period", level, dec),
-        "year_change": _change(row, "yoy", "same_period_last_year", level, dec),
+        "change": _change(row, "prev", "previous_period", level, dec, spec.unit),
+        "year_change": _change(row, "yoy", "same_period_last_year", level, dec, spec.unit),
         "trend": {
             "slope_per_week": _num(row["trend_slope"], dec + 1),
             "direction": _str(row["trend_direction"]),
@@ -120,6 +121,7 @@ def _block(
         "quality": {
             "expected": int(row["expected_in_period"]),
             "missing": int(row["missing_in_period"]),
+            "incomplete": int(row.get("incomplete_in_period") or 0),
             "stale": bool(row["stale"]),
             "last_observed": iso(row["last_observed"]),
             "out_of_range": int(row["out_of_range"]),
@@ -282,12 +284,13 @@ def _latest(row: dict[str, Any], dec: int) -> dict[str, Any] | None:
 
 
 def _change(
-    row: dict[str, Any], prefix: str, against: str, level: float | None, dec: int
+    row: dict[str, Any], prefix: str, against: str, level: float | None, dec: int, unit: str
 ) -> dict[str, Any] | None:
     """Change of the period's level against an earlier period, from the shown (rounded) values.
 
     absolute = shown level - shown earlier level, so the text's subtraction adds up;
-    relative_pct = absolute / |earlier| in percent, 1 decimal (None when earlier is 0).
+    relative_pct = absolute / |earlier| in percent, 1 decimal (None when earlier is 0);
+    unit = the unit of ``absolute`` (percentage points for a percent KPI).
     """
     previous = _num(row[f"{prefix}_level"], dec)
     if level is None or previous is None:
@@ -302,6 +305,7 @@ def _change(
         "period": str(row[f"{prefix}_label"]),
         "previous": previous,
         "absolute": absolute,
+        "unit": difference_unit(unit),
         "relative_pct": rel,
         "better": sign * absolute > 0,
         "crosses_definition": bool(row[f"{prefix}_crosses_definition"]),
@@ -350,7 +354,7 @@ def _limits(row: dict[str, Any], dec: int) -> dict[str, Any] | None:
     }
 
 
-def _shift(row: dict[str, Any], dec: int, per: Period) -> dict[str, Any] | None:
+def _shift(row: dict[str, Any], dec: int, per: Period, unit: str) -> dict[str, Any] | None:
     """The move the status names: which way, when it began, how far from the usual level;
     ``after_previous``: back at the usual level after the previous period moved."""
     direction = int(row.get("shift_direction") or 0)
@@ -370,6 +374,7 @@ def _shift(row: dict[str, Any], dec: int, per: Period) -> dict[str, Any] | None:
         "onset": None if after else iso(row["shift_onset"]),
         "size": None if after else _num(row["shift_size"], dec),
         "normal": normal,
+        "unit": difference_unit(unit),
     }
 
 

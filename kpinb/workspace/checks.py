@@ -385,3 +385,108 @@ def _kpi_overload(series: pd.DataFrame, people: pd.DataFrame) -> list[Problem]:
             severity="warning",
         )
     ]
+
+
+# a given value of a ratio KPI may differ from 100 x numerator / denominator by rounding
+RATIO_VALUE_TOLERANCE = 0.05
+
+
+def ratio_values(
+    obs: pd.DataFrame, raw: RawTable, kpis: Mapping[str, KpiSpec]
+) -> tuple[pd.DataFrame, list[Problem], np.ndarray]:
+    """Values of ratio KPIs from their counts, every problem with the counts, and the
+    empty values of other KPIs.
+
+    A ratio KPI's row needs a ``numerator`` and a ``denominator`` (whole counts, not
+    negative, numerator at most the denominator); its value is 100 x numerator /
+    denominator (a ``value`` given beside them must agree). A row whose denominator is
+    0 has no rate: the returned mask (rows to keep) drops it, so that week is a gap,
+    never 0 %. Other KPIs need a value; their counts, when given, are ignored.
+    """
+    ratio_ids = {k for k, s in kpis.items() if s.is_ratio}
+    is_ratio = obs["kpi_id"].astype(str).isin(ratio_ids).to_numpy(bool)
+    value = obs["value"].to_numpy(dtype=float)
+    problems: list[Problem] = []
+    empty = ~is_ratio & np.isnan(value) & _blank(raw, "value", len(obs))
+    if empty.any():
+        problems.append(
+            summarise(
+                raw.file,
+                "value",
+                _rows(raw, obs.index[empty]),
+                "is empty",
+                "fill in this required cell",
+            )
+        )
+    if not is_ratio.any():
+        return obs, problems, np.ones(len(obs), dtype=bool)
+    num = (
+        obs["numerator"].to_numpy(dtype=float) if "numerator" in obs else np.full(len(obs), np.nan)
+    )
+    den = (
+        obs["denominator"].to_numpy(dtype=float)
+        if "denominator" in obs
+        else np.full(len(obs), np.nan)
+    )
+    names = ", ".join(sorted(ratio_ids))
+
+    def report(mask: np.ndarray, column: str, what: str, fix: str) -> None:
+        if mask.any():
+            problems.append(summarise(raw.file, column, _rows(raw, obs.index[mask]), what, fix))
+
+    for column, counts in (("numerator", num), ("denominator", den)):
+        report(
+            is_ratio & np.isnan(counts) & _blank(raw, column, len(obs)),
+            column,
+            f"is empty on a row of a ratio KPI ({names})",
+            f"write the {column} count of the rate (a whole number such as 3); a ratio "
+            "KPI's value is 100 x numerator / denominator",
+        )
+        report(
+            is_ratio & (counts < 0),
+            column,
+            f"is negative ({examples(counts[is_ratio & (counts < 0)])})",
+            f"write the {column} as a count of 0 or more",
+        )
+        fraction = np.abs(counts - np.round(counts)) > 1e-9
+        report(
+            is_ratio & fraction,
+            column,
+            f"is not a whole count ({examples(counts[is_ratio & fraction])})",
+            f"write the {column} as a whole number of cases, not a share",
+        )
+    over = is_ratio & (num > den)
+    report(
+        over,
+        "numerator",
+        "is larger than the denominator "
+        f"({examples(f'{a:g} of {b:g}' for a, b in zip(num[over], den[over], strict=True))})",
+        "a rate counts part of its denominator: check that the two columns are not "
+        "swapped, or that the denominator counts every case",
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = 100.0 * num / den
+    given = is_ratio & ~np.isnan(value) & ~np.isnan(rate)
+    differs = given & (np.abs(value - rate) > RATIO_VALUE_TOLERANCE)
+    pairs = zip(value[differs], rate[differs], strict=True)
+    report(
+        differs,
+        "value",
+        "does not equal 100 x numerator / denominator "
+        f"({examples(f'{v:g} vs {r:.2f}' for v, r in pairs)})",
+        "leave value empty on rows of a ratio KPI (it is computed from the counts), or correct it",
+    )
+    value = np.where(is_ratio, rate, value)
+    keep = ~(is_ratio & (den == 0))
+    out = obs.assign(value=value)
+    out = out.assign(
+        numerator=np.where(is_ratio, num, np.nan), denominator=np.where(is_ratio, den, np.nan)
+    )
+    return out, problems, keep
+
+
+def _blank(raw: RawTable, column: str, n: int) -> np.ndarray:
+    """Cells left empty in the file (a cell that failed to convert is reported already)."""
+    if column not in raw.frame:
+        return np.ones(n, dtype=bool)
+    return raw.frame[column].isna().to_numpy(bool)

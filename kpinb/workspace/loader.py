@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -16,6 +17,7 @@ from kpinb.workspace import checks
 from kpinb.workspace.readers import RawTable, find_table, read_table
 from kpinb.workspace.schema import (
     DISPLAY_TEXT,
+    OBSERVATION_COLUMNS,
     TABLES,
     Context,
     TableSpec,
@@ -311,21 +313,26 @@ class _Loader:
         for col in ("employee_id", "kpi_id"):
             if not isinstance(obs[col].dtype, pd.CategoricalDtype):
                 obs[col] = obs[col].astype("category")
+        obs, problems, counted = checks.ratio_values(obs, raw, kpis)
+        self.problems += problems
         obs, notes = checks.align_periods(obs, kpis, raw.file)
         self.problems += notes
         codes = checks.observation_codes(obs)
         order = checks.sort_order(codes)
         problems, keep = checks.duplicate_observations(obs, raw, codes, order)
         self.problems += problems
+        keep &= counted[checks.positions(order, len(obs))]
         if not keep.all():
             order = checks.positions(order, len(obs))[keep]
         if isinstance(order, slice):  # sorted already, nothing dropped: no copy
             ids = {c: obs[c].reset_index(drop=True) for c in ("employee_id", "kpi_id")}
         else:
             ids = {c: obs[c].take(order).reset_index(drop=True) for c in ("employee_id", "kpi_id")}
-        obs = pd.DataFrame(
-            {**ids, "period": codes.dates(order), "value": obs["value"].to_numpy()[order]}
-        )
+        columns = {
+            c: (obs[c].to_numpy(dtype=float) if c in obs else np.full(len(obs), np.nan))[order]
+            for c in ("value", "numerator", "denominator")
+        }
+        obs = pd.DataFrame({**ids, "period": codes.dates(order), **columns})
         if people is not None and not any(p.severity == "error" for p in self.problems):
             self.problems += checks.quality_warnings(obs, people, kpis, raw.file)
         return obs
@@ -371,7 +378,7 @@ def _finish(
     )
     for name in ("people", "teams", "targets", "goals", "ratings", "feasibility"):
         f[name] = f[name][list(TABLES[name].columns)].reset_index(drop=True)
-    obs = f["observations"][["employee_id", "kpi_id", "period", "value"]]
+    obs = f["observations"][list(OBSERVATION_COLUMNS)]
     return Workspace(
         kpis=kpis,
         people=f["people"],

@@ -49,6 +49,9 @@ class TableSpec:
         return self.required + self.optional
 
 
+# the columns of Workspace.observations (numerator and denominator NaN except for ratio KPIs)
+OBSERVATION_COLUMNS = ("employee_id", "kpi_id", "period", "value", "numerator", "denominator")
+
 TABLES: dict[str, TableSpec] = {
     "people": TableSpec(
         "people",
@@ -60,8 +63,12 @@ TABLES: dict[str, TableSpec] = {
     "observations": TableSpec(
         "observations",
         ("employee_id", "kpi_id", "period", "value"),
+        # the counts of a ratio KPI; its value may be empty (computed from them), every
+        # other KPI's value is checked in kpinb.workspace.checks.ratio_values
+        optional=("numerator", "denominator"),
+        nullable=("value",),
         dates=("period",),
-        numbers=("value",),
+        numbers=("value", "numerator", "denominator"),
         categorical=("employee_id", "kpi_id", "period"),
     ),
     "targets": TableSpec(

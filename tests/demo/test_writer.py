@@ -38,7 +38,9 @@ class Demo:
         self.people = _table(files, "people.csv")
         self.teams = _table(files, "teams.csv")
         obs = _table(files, "observations.csv")
-        self.obs = obs.assign(period=pd.to_datetime(obs.period), value=obs.value.astype(float))
+        self.obs = obs.assign(
+            period=pd.to_datetime(obs.period), value=pd.to_numeric(obs.value, errors="coerce")
+        )
         self.archetypes = _table(files, "archetypes.csv")
         self.checkins = _table(files, "checkins.csv")
 
@@ -131,7 +133,8 @@ def test_roles_stay_within_a_small_core_set(demo: Demo) -> None:
 
 def test_kpi_dictionary_is_complete_and_varied(demo: Demo) -> None:
     kpis = demo.kpis
-    assert len(kpis) == 8
+    assert len(kpis) == 9
+    assert [k["id"] for k in kpis.values() if k.get("measure") == "ratio"] == ["win_rate"]
     required = (
         "id",
         "name",
@@ -378,9 +381,10 @@ def test_demo_loads_and_validates_without_errors(tmp_path: Path) -> None:
     from kpinb.workspace import load_workspace
 
     ws = load_workspace(write_demo(tmp_path / "ws"))
-    assert len(ws.people) == 60 and len(ws.kpis) == 8
+    assert len(ws.people) == 60 and len(ws.kpis) == 9
     assert ws.kpis["first_response_hours"].versions
-    # the only data-quality finding is the intended missing weeks
+    # the only data-quality finding is the intended missing weeks (and the win-rate weeks
+    # without a deal engaged: no rate, a gap)
     assert all("missing" in w.problem for w in ws.warnings)
 
 
@@ -467,3 +471,18 @@ def test_run_without_a_batch_still_writes_the_workspace(
     assert run_demo(main_args(["--out", str(out), "--people", "12"])) == 0
     assert (out / "kpis.yaml").exists()
     assert "kpinb run" in capsys.readouterr().out
+
+
+def test_win_rate_is_written_as_counts_and_a_week_without_deals_is_a_gap(demo: Demo) -> None:
+    """Every win-rate row carries whole counts with won <= engaged and the value 100 x
+    won / engaged; a week with 0 engaged has an empty value; other KPIs have no counts."""
+    files = build_demo(people=60)
+    obs = pd.read_csv(io.StringIO(files["observations.csv"]), dtype=str, keep_default_na=False)
+    win = obs[obs.kpi_id == "win_rate"]
+    won, engaged = win.numerator.astype(int), win.denominator.astype(int)
+    assert (won <= engaged).all() and (engaged >= 0).all()
+    some = engaged > 0
+    assert np.allclose(win.value[some].astype(float), (100 * won / engaged)[some].round(1))
+    assert (win.value[~some] == "").all() and (~some).any()
+    rest = obs[obs.kpi_id != "win_rate"]
+    assert (rest.numerator == "").all() and (rest.denominator == "").all()

@@ -533,9 +533,24 @@ def test_percent_kpis_change_in_percentage_points() -> None:
         change__previous=90.3,
         level={"value": 90.0, "points": 13},
     )
+    # 90.3 - 0.3 = 90.0: the difference is in points, and no relative "%" beside it
     assert texts(nv.kpi_card(r, PERIOD))[1] == (
-        "Compared with 2026-Q2 (90.3%), it is 0.3 percentage points lower (0.3% less)."
+        "Compared with 2026-Q2 (90.3%), it is 0.3 percentage points lower."
     )
+
+
+def test_a_percent_kpis_shift_is_in_percentage_points() -> None:
+    """A rate whose usual level is 62.9 % and that runs at 86.1 % has moved 23.2 points."""
+    r = ref(
+        unit="%",
+        status="improving_shift",
+        shift={**SHIFT_UP, "size": 23.2},
+        limits__centre=62.9,
+        level={"value": 86.1, "points": 13},
+    )
+    said = " ".join(texts(nv.kpi_card(r, PERIOD)))
+    assert "about 23.2 percentage points above its usual level of 62.9%" in said
+    assert "23.2%" not in said
 
 
 def test_goal_without_a_starting_point_says_so_or_that_it_is_met() -> None:

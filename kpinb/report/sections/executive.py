@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from kpinb.kpis import POINTS, is_percent
 from kpinb.report import narrative as nv
 from kpinb.report import sentences as st
 from kpinb.report import twin
@@ -118,16 +119,20 @@ def _team_level(
     people = ref.count("n_people", "person", "people")
     level = ref.num("level.value")
     change = block["change"]
-    if change and change["relative_pct"] not in (None, 0.0):
+    # a percent KPI's change in percentage points, any other's relative (in %)
+    points = is_percent(ref.unit)
+    key = "change.absolute" if points else "change.relative_pct"
+    if change and change[key.split(".")[1]] not in (None, 0.0):
+        rel = ref.num(key, unit=POINTS, magnitude=True) if points else ref.pct(key, magnitude=True)
         return st.say(
             "exec_team_change",
             team=name,
             level=level,
             period=period,
             people=people,
-            rel=ref.pct("change.relative_pct", magnitude=True),
+            rel=rel,
             prev_period=ref.txt("change.period"),
-            higher=change["relative_pct"] > 0,
+            higher=change[key.split(".")[1]] > 0,
         )
     return st.say("exec_team", team=name, level=level, period=period, people=people)
 

@@ -61,7 +61,7 @@ def _best_progress(ref: Ref) -> tuple[float, Sentence | None]:
     if told == "improving_shift" and ref.has("limits"):
         return 6.0, say("headline_shift", kpi=kpi, **_shift_figures(ref))
     if ref.has("best") and ref.get("best.is_new") and polarity(ref) >= 0:
-        return 5.0, _best(ref, "headline_best", kpi=kpi)
+        return 5.0, best_sentence(ref, "headline_best", kpi=kpi)
     if told == "recovered":
         if ref.get("shift.after_previous"):
             return 4.0, say(
@@ -242,10 +242,14 @@ def _inside(ref: Ref) -> bool:
 
 
 # the phrase of a new best, and of one since the definition changed
-_BEST_PHRASES = {"kpi_best": "kpi_best_since", "headline_best": "headline_best_since"}
+_BEST_PHRASES = {
+    "kpi_best": "kpi_best_since",
+    "headline_best": "headline_best_since",
+    "member_best": "member_best_since",
+}
 
 
-def _best(ref: Ref, key: str, **args: Any) -> Sentence:
+def best_sentence(ref: Ref, key: str, **args: Any) -> Sentence:
     """A new personal best; "since the definition changed on ..." when the series has
     values under an earlier definition (the best is the current definition's)."""
     figures = {"best": ref.val("best.value"), "when": ref.when("best.period"), **args}
@@ -362,7 +366,7 @@ def _extras(ref: Ref) -> list[Sentence]:
         word = _unit_word(ref.cadence)
         out.append(say("kpi_streak", n=ref.count("streak.length", word, word + "s")))
     if ref.has("best") and ref.get("best.is_new") and good >= 0:
-        out.append(_best(ref, "kpi_best"))
+        out.append(best_sentence(ref, "kpi_best"))
     if (
         ref.has("recovery")
         and ref.get("recovery.in_period")

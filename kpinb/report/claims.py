@@ -25,7 +25,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-_BLOCK = re.compile(r"^(?P<list>[a-z_]+)\[(?P<i>\d+)\]")
+# a KPI block's path: ``kpis[i]`` or a member's or team's ``members[j].kpis[i]``
+_BLOCK = re.compile(r"^(?:(?P<outer>members|teams)\[(?P<o>\d+)\]\.)?kpis\[(?P<i>\d+)\]")
 
 
 @dataclass(frozen=True)
@@ -44,12 +45,11 @@ class Failure:
 def check(twin: dict[str, Any]) -> list[Failure]:
     """Every claim of the twin's sentences that its block's numbers contradict."""
     out: list[Failure] = []
-    kpis = twin.get("kpis") or []
-    for block in kpis:
+    for block in twin.get("kpis") or []:
         out += _block_failures(block)
     for section in twin.get("sections") or []:
         for sentence in section.get("sentences") or []:
-            block = _block_of(sentence, kpis)
+            block = _block_of(sentence, twin)
             if block is None:
                 continue
             for claim, numbers in _sentence_failures(sentence, block):
@@ -64,12 +64,20 @@ def summary(failures: list[Failure], most: int = 3) -> str:
     return f"{len(failures)} claim(s) contradicted by the report's own numbers: {shown}{more}"
 
 
-def _block_of(sentence: dict[str, Any], kpis: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The KPI block a sentence's figures point into (``kpis[i]...``), if any."""
+def _block_of(sentence: dict[str, Any], twin: dict[str, Any]) -> dict[str, Any] | None:
+    """The KPI block a sentence's figures point into (``kpis[i]...`` or
+    ``members[j].kpis[i]...``), if any."""
     for figure in sentence.get("figures") or []:
         found = _BLOCK.match(str(figure.get("path", "")))
-        if found and found["list"] == "kpis" and int(found["i"]) < len(kpis):
-            return kpis[int(found["i"])]
+        if found is None:
+            continue
+        holder: Any = twin
+        if found["outer"]:
+            groups = twin.get(found["outer"]) or []
+            holder = groups[int(found["o"])] if int(found["o"]) < len(groups) else {}
+        kpis = holder.get("kpis") or [] if isinstance(holder, dict) else []
+        if int(found["i"]) < len(kpis):
+            return dict(kpis[int(found["i"])])
     return None
 
 
@@ -100,6 +108,16 @@ def _block_failures(block: dict[str, Any]) -> list[Failure]:
                 )
             ]
     return []
+
+
+_BEST_KEYS = (
+    "kpi_best",
+    "headline_best",
+    "member_best",
+    "kpi_best_since",
+    "headline_best_since",
+    "member_best_since",
+)
 
 
 def _sentence_failures(
@@ -146,7 +164,7 @@ def _sentence_failures(
     if "no action needed" in text and goal.get("current") is not None and not goal.get("success"):
         out.append(("no action needed beside a goal", {"score": goal.get("score")}))
     best = block.get("best") or {}
-    if key in ("kpi_best", "headline_best", "kpi_best_since", "headline_best_since"):
+    if key in _BEST_KEYS:
         sign = 1 if block.get("direction") == "up" else -1
         top = ending.get("max") if sign > 0 else ending.get("min")
         if best.get("value") is None or (top is not None and sign * (top - best["value"]) > tol):

@@ -63,7 +63,7 @@ def _best_progress(ref: Ref) -> tuple[float, Sentence | None]:
     if told == "improving_shift" and ref.has("limits"):
         return 6.0, say("headline_shift", kpi=kpi, **_shift_figures(ref))
     if ref.has("best") and ref.get("best.is_new") and polarity(ref) >= 0:
-        return 5.0, _best(ref, "headline_best", kpi=kpi)
+        return 5.0, best_sentence(ref, "headline_best", kpi=kpi)
     if told == "recovered":
         if ref.get("shift.after_previous"):
             return 4.0, say(
@@ -96,6 +96,8 @@ def _strength(ref: Ref, period: Figure) -> Sentence | None:
         return None
     if not ref.has("limits") or not held_level(ref.data):
         return None  # "steady" only when the quarter's change is routine variation
+    if goal_asks_more(ref.data):
+        return None  # not "dependable" beside a goal that asks for more
     return say(
         "headline_strength",
         kpi=ref.txt("name"),
@@ -247,10 +249,14 @@ def _inside(ref: Ref) -> bool:
 
 
 # the phrase of a new best, and of one since the definition changed
-_BEST_PHRASES = {"kpi_best": "kpi_best_since", "headline_best": "headline_best_since"}
+_BEST_PHRASES = {
+    "kpi_best": "kpi_best_since",
+    "headline_best": "headline_best_since",
+    "member_best": "member_best_since",
+}
 
 
-def _best(ref: Ref, key: str, **args: Any) -> Sentence:
+def best_sentence(ref: Ref, key: str, **args: Any) -> Sentence:
     """A new personal best; "since the definition changed on ..." when the series has
     values under an earlier definition (the best is the current definition's)."""
     figures = {"best": ref.val("best.value"), "when": ref.when("best.period"), **args}
@@ -396,7 +402,12 @@ def _extras(ref: Ref) -> list[Sentence]:
     out = []
     good = polarity(ref)
     direction = ref.get("trend.direction") if ref.has("trend.slope_per_week") else None
-    if direction in ("improving", "worsening") and ref.get("trend.slope_per_week") != 0:
+    shared = is_shared(ref)  # the group's move: its trend and streak are not the person's
+    if (
+        direction in ("improving", "worsening")
+        and ref.get("trend.slope_per_week") != 0
+        and not shared
+    ):
         out.append(
             say(
                 "kpi_trend",
@@ -406,11 +417,11 @@ def _extras(ref: Ref) -> list[Sentence]:
                 improving=direction == "improving",
             )
         )
-    if good > 0 and ref.has("streak") and ref.get("streak.length") >= 3:
+    if good > 0 and ref.has("streak") and ref.get("streak.length") >= 3 and not shared:
         word = _unit_word(ref.cadence)
         out.append(say("kpi_streak", n=ref.count("streak.length", word, word + "s")))
     if ref.has("best") and ref.get("best.is_new") and good >= 0 and not is_shared(ref):
-        out.append(_best(ref, "kpi_best"))
+        out.append(best_sentence(ref, "kpi_best"))
     if (
         ref.has("recovery")
         and ref.get("recovery.in_period")

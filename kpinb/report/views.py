@@ -57,13 +57,40 @@ def _subtitle(per: Period, view: str) -> str:
     return f"{view.title()} view. Review period {per.label}: {start} to {end}."
 
 
+def _no_data(
+    refs: list[st.Ref], period: st.Figure, name: st.Figure, *, person: bool = False
+) -> Part | None:
+    """The progress section of a page without a single KPI value in the period: what is
+    missing and what to do (None when some KPI has a value)."""
+    if any(r.data["level"] is not None for r in refs):
+        return None
+    sentence = st.say("headline_no_data", name=name, period=period, person=person)
+    return Part(Section("progress", "Progress", (sentence,)))
+
+
+def _progress(
+    refs: list[st.Ref], period: st.Figure, name: st.Figure, heading: str, *, person: bool = False
+) -> Part:
+    """The progress headline, or what is missing when no KPI has a value."""
+    found = _no_data(refs, period, name, person=person)
+    if found is None:
+        return kpis.progress(refs, period, heading)
+    return Part(replace(found.section, heading=heading))
+
+
+def _said(section: Section) -> bool:
+    """A section with something to say: no bare headings on a page."""
+    return bool(section.sentences or section.cards or section.charts or section.lists)
+
+
 def _built(title: str, subtitle: str, data: dict[str, Any], parts: list[Part]) -> Built:
     """The view's sections in reading order and its twin: ``data``, then each part's
-    keys in reading order (a key already in ``data`` keeps its place)."""
+    keys in reading order (a key already in ``data`` keeps its place). A section with
+    nothing to say is left out."""
     merged = dict(data)
     for part in parts:
         merged.update(part.data)
-    sections = [p.section for p in parts]
+    sections = [p.section for p in parts if _said(p.section)]
     return Built(title, subtitle, tuple(sections), twin.with_sentences(merged, sections))
 
 
@@ -92,9 +119,11 @@ def _employee(
     cards = kpis.cards(part, refs, period, per, ws)
     own = goals.own_goals(ws, eid, refs)
     routine = journal.routine(ws, eid, refs, per, root, mask)
-    questions = journal.questions(refs, routine.data["routine"]["checkin"])
+    questions = journal.questions(refs, routine.data["routine"]["checkin"], period)
     parts = [
-        kpis.progress(refs, period),
+        _progress(
+            refs, period, st.text("subject.name", str(person["name"])), "Progress", person=True
+        ),
         cards,
         goals.goals(refs, part, period),
         own,
@@ -145,7 +174,7 @@ def _team(ws: Workspace, result: Analysis, tid: str, per: Period, root: Path | N
     ]
     parts = [
         team.moved_for_everyone(twin.moves_of(ws, own_moves, blocks)),
-        kpis.progress(refs, period, "Team progress"),
+        _progress(refs, period, st.text("subject.name", str(row["name"])), "Team progress"),
         kpis.cards(part, refs, period, per, ws, inner, "Team KPIs"),
         team.members(mpart, members, refs, period),
         team.conversations(members),
@@ -201,9 +230,11 @@ def _executive(ws: Workspace, result: Analysis, scope: str, sid: str, per: Perio
     mine = (moves["scope"] == scope) & (moves["scope_id"].astype(str) == sid)
     if scope == "department":
         mine |= (moves["scope"] == "team") & moves["scope_id"].astype(str).isin(team_ids)
+    # nothing withheld and no value: say what is missing
+    empty = None if not_shown else _no_data(refs, period, st.text("subject.name", name))
     parts = [
         team.moved_for_everyone(twin.moves_of(ws, moves[mine], blocks)),
-        executive.headline(refs, period, data["subject"], not_shown),
+        empty or executive.headline(refs, period, data["subject"], not_shown),
         kpis.cards(part, refs, period, per, ws, inner),
         *teams,
         executive.privacy(size, hidden),

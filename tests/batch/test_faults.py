@@ -158,3 +158,47 @@ def test_reports_of_people_who_left_are_removed_and_the_run_says_so(
     assert not (period / "employees" / "E010.html").exists()
     assert not (period / "employees" / "E010.json").exists()
     assert "E010" not in (period / "index.html").read_text()
+
+
+# E004's twin says its KPI "held level" beside a change far beyond routine variation
+FALSE_CLAIM = """
+if sid == "E004" and view == "employee":
+    block = {"kpi_id": "k", "name": "Revenue", "direction": "up", "decimals": 1,
+             "value_decimals": 0, "limits": None, "ending": None, "goal": None,
+             "best": None, "shift": None,
+             "change": {"absolute": 40.0, "routine_limit": 5.0, "held": False}}
+    sentence = {"id": "headline_strength", "text": "Revenue held level in 2026-Q3.",
+                "figures": [{"path": "kpis[0].name", "value": "Revenue", "text": "Revenue"}]}
+    twin["kpis"] = [block]
+    twin["sections"] = [{"id": "progress", "sentences": [sentence]}]
+"""
+
+
+def test_a_report_whose_claims_fail_is_refused_and_the_others_publish(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], workspace_dir: Path
+) -> None:
+    from tests.support.stand_ins import write_stand_in_notebooks
+
+    out = tmp_path / "reports"
+    args = ["run", str(workspace_dir), "--period", "2026-Q3", "--out", str(out)]
+    args += ["--workers", "2", "--notebooks"]
+    good = write_stand_in_notebooks(tmp_path / "good")
+    assert main([*args, str(good)]) == 0
+    period = out / "2026-Q3"
+    first = _pairs(period)
+    capsys.readouterr()
+
+    lying = write_stand_in_notebooks(tmp_path / "lying", twin_body=FALSE_CLAIM)
+    assert main([*args, str(lying), "--force"]) == 1
+    summary = capsys.readouterr().out
+    assert "1 could not be generated" in summary
+    line = next(x for x in summary.splitlines() if "'E004' (employee view)" in x)
+    assert "held level beyond routine variation" in line
+    assert "Revenue held level in 2026-Q3." in line
+    manifest = json.loads((period / "run.json").read_text())
+    failed = [r for r in manifest["reports"] if r["status"] == "failed"]
+    assert [(r["id"], r["view"]) for r in failed] == [("E004", "employee")]
+    # every other report published; nothing already written is lost
+    second = _pairs(period)
+    assert second.keys() == first.keys()
+    assert second["employees/E004.html"] == first["employees/E004.html"]

@@ -110,7 +110,7 @@ def test_every_scope_and_view_builds_for_a_period_before_the_data(workspace_dir:
             for view in views:
                 report = build_report(ws, scope, scope_id, BEFORE, view)
                 page = report.to_html()
-                assert f"There are no values for {BEFORE} yet" in page, (scope, scope_id, view)
+                assert f"No KPI values for {BEFORE} have arrived" in page, (scope, scope_id, view)
                 assert "every expected value arrived" not in page
                 json.dumps(report.to_json(), default=str)
 
@@ -137,7 +137,7 @@ def test_run_on_a_period_before_the_data_writes_reports_and_names_the_latest_per
     period = out / BEFORE
     for rel in ("employees/E002", "teams/T01", "departments/Sales"):
         assert (period / f"{rel}.html").is_file() and (period / f"{rel}.json").is_file(), rel
-        assert f"no values for {BEFORE}" in (period / f"{rel}.html").read_text(encoding="utf-8")
+        assert f"No KPI values for {BEFORE}" in (period / f"{rel}.html").read_text(encoding="utf-8")
 
 
 # --------------------------------------------------------------------------- 5. run's words

@@ -286,19 +286,18 @@ def test_journal_notes_are_escaped_and_name_nobody_else(demo_ws: Workspace, tmp_
     assert manager_view["routine"]["checkin"]["why_moved"] == f"{colleague['name']} was away"
 
 
-def test_a_person_without_values_gets_a_starting_report(demo_ws: Workspace) -> None:
+def test_a_person_without_values_gets_a_page_saying_what_is_missing(demo_ws: Workspace) -> None:
     obs = demo_ws.observations
     ws = dataclasses.replace(demo_ws, observations=obs[obs["employee_id"].astype(str) != "E005"])
     twin = build_report(ws, "employee", "E005", PERIOD).to_json()
     assert twin["kpis"] == []
     first = twin["sections"][0]["sentences"]
-    assert [s["text"] for s in first] == [
-        "This report starts the record for 2026-Q3: trends and strengths will show as the "
-        "values build up."
-    ]
+    assert [s["id"] for s in first] == ["headline_no_data"]
+    assert first[0]["text"].startswith(f"No KPI values arrived for {twin['subject']['name']} in")
+    assert "Check that the export includes" in first[0]["text"]
     notes = next(s for s in twin["sections"] if s["id"] == "notes")["sentences"]
     assert notes[0]["text"] == (
-        "There are no values for 2026-Q3 yet: the report will fill in as they arrive."
+        "No KPI values for 2026-Q3 have arrived; the report fills in once the export includes them."
     )
 
 

@@ -11,10 +11,11 @@ from nbformat.v4 import new_code_cell, new_notebook
 from kpinb.batch.planning import plan
 
 
-def write_stand_in_notebooks(folder: Path, *, body: str = "") -> Path:
+def write_stand_in_notebooks(folder: Path, *, body: str = "", twin_body: str = "") -> Path:
     """Notebooks with the real parameters that display a minimal report and twin.
 
-    ``body`` is extra code run before the display (to fail or to be slow on purpose).
+    ``body`` is extra code run before the display (to fail or to be slow on purpose);
+    ``twin_body`` runs after the twin ``twin`` is made, to change what it states.
     """
     folder.mkdir(parents=True, exist_ok=True)
     for scope, name in plan.NOTEBOOKS.items():
@@ -28,7 +29,8 @@ def write_stand_in_notebooks(folder: Path, *, body: str = "") -> Path:
             f"import html\nfrom IPython.display import display\nsid = str({param})\n{body}\n"
             f'twin = {{"scope": "{scope}", "id": sid, "period": period, "view": view, '
             '"title": "Report " + sid}\n'
-            'display({"text/html": "<p>" + html.escape(sid) + "</p>", '
+            + (f"{twin_body}\n" if twin_body else "")
+            + 'display({"text/html": "<p>" + html.escape(sid) + "</p>", '
             '"application/vnd.kpinb.report+json": twin}, raw=True)'
         )
         nb = new_notebook(

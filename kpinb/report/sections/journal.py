@@ -66,16 +66,20 @@ def routine(
         for i, m in enumerate(moved)
     ]
     lists = [ItemList("What moved?", tuple(items + _note(ref, checkin, "what_moved")))]
+    if not moved and not checkin:  # no value and no check-in: no questions about moves
+        lists = []
     for field_name, question in (
         ("why_moved", "Why did it move?"),
         ("expected_impact", "Expected impact next period?"),
         ("support_needed", "Support needed?"),
     ):
-        lists.append(
-            ItemList(
-                question, tuple(_note(ref, checkin, field_name) or [st.say("routine_no_note")])
+        if lists:
+            lists.append(
+                ItemList(
+                    question,
+                    tuple(_note(ref, checkin, field_name) or [st.say("routine_no_note")]),
+                )
             )
-        )
     acts = tuple(
         action_sentence(st.Ref("routine.open_actions", found["open_actions"]), i)
         for i in range(len(found["open_actions"]))
@@ -189,9 +193,12 @@ def _no_actions() -> pd.DataFrame:
     return pd.DataFrame(columns=["employee_id", "text", "owner", "due", "status"])
 
 
-def questions(refs: list[st.Ref], checkin: dict[str, Any] | None) -> Part:
+def questions(
+    refs: list[st.Ref], checkin: dict[str, Any] | None, period: st.Figure | None = None
+) -> Part:
     """Coaching questions for stalled KPIs, or growth questions when none is; the
-    latest check-in's diagnosis (``checkin``, as the routine keeps it) comes first."""
+    latest check-in's diagnosis (``checkin``, as the routine keeps it) comes first.
+    Without a KPI value in ``period``: one sentence saying so, no questions."""
     diagnosis = checkin["diagnosis"] if checkin else "none"
     focus = [(r, why) for r in refs if (why := stall(r.data)) is not None][:2]
     found = [
@@ -203,7 +210,9 @@ def questions(refs: list[st.Ref], checkin: dict[str, Any] | None) -> Part:
         kpi = r.txt("name")
         sentences.append(st.say("questions_intro", kpi=kpi, why=why))
         sentences += [st.say(QUESTION_PHRASES[kind], kpi=kpi) for kind in _kinds(why, diagnosis)]
-    if not focus:
+    if not focus and period is not None and not any(r.data["level"] is not None for r in refs):
+        sentences = [st.say("questions_no_data", period=period)]
+    elif not focus:
         sentences = [st.say("question_growth", n=n) for n in (1, 2, 3)]
     return Part(Section("questions", "Coaching questions", tuple(sentences)), {"questions": found})
 

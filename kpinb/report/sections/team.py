@@ -9,10 +9,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from kpinb.report import chart_data, twin
+from kpinb.report import narrative as nv
 from kpinb.report import sentences as st
 from kpinb.report.render import Card, ChartBlock, ItemList, Section, chart_block
 from kpinb.report.sections.kpis import is_shift
 from kpinb.report.sections.part import Part, block_ref
+from kpinb.report.stories import polarity
 
 if TYPE_CHECKING:
     from kpinb.analytics import Analysis
@@ -63,16 +65,15 @@ def conversations(groups: list[dict[str, Any]]) -> Part:
                         story=block["story"],
                     )
                 )
-            elif block["best"] and block["best"]["is_new"] and block["story"] != "shared":
-                items.append(
-                    st.say(
-                        "member_best",
-                        name=name,
-                        kpi=ref.txt("name"),
-                        best=ref.val("best.value"),
-                        when=ref.when("best.period"),
-                    )
-                )
+            elif (
+                block["best"]
+                and block["best"]["is_new"]
+                and polarity(block["story"]) >= 0
+                and block["story"] != "shared"
+            ):
+                # as the person's own headline: a best only beside a story that is not
+                # a topic to talk about, "since the definition changed" when it did
+                items.append(nv.best_sentence(ref, "member_best", name=name, kpi=ref.txt("name")))
     empty = (
         "No real changes this period: every member's KPIs show routine variation, no action needed."
         if any(b["level"] is not None for m in groups for b in m["kpis"])

@@ -12,7 +12,9 @@ the figures with PASS/FAIL; the exit code is 0 either way (it is a measurement).
 Models: ``normal`` (mean 50, sd 5, unit "points"), ``poisson`` (weekly counts, mean 3,
 unit "deals"), ``winrate`` (% of 10 games won at p = 0.6, unit "%"), ``ratio`` (a ratio
 KPI: deals won of 2 to 10 engaged a week, uniformly, at p = 0.4; its sd is that of a
-week of the mean 6 deals, sqrt(0.4 x 0.6 / 6), and the limits a p chart of the counts).
+week of the mean 6 deals, sqrt(0.4 x 0.6 / 6), and the limits a p chart of the counts),
+``zeroheavy`` (a zero-heavy percent: the share of 6 orders a week shipped late at
+p = 0.03, so 0 % in about 83 % of weeks and 17-50 % in the others; a sparse series).
 Cases, in sd of the model: ``noise``; ``shift+1.5`` (a sustained +1.5 sd from the first week of the
 period); ``step+2@-40`` (+2 sd from 40 weeks before the period, flat since);
 ``drift+0.02`` (+0.02 sd a week over all 104 weeks; shown, no target).
@@ -93,6 +95,16 @@ def _ratio(rng: np.random.Generator, shift: np.ndarray) -> np.ndarray:
     return np.stack([won, engaged]).astype(float)
 
 
+LATE_P0 = 0.03  # share of a week's 6 orders shipped late: 0 % in about 83 % of weeks
+LATE_N = 6
+LATE_SD = float(np.sqrt(LATE_P0 * (1 - LATE_P0) / LATE_N))
+
+
+def _late_share(rng: np.random.Generator, shift: np.ndarray) -> np.ndarray:
+    p = np.clip(LATE_P0 + shift * LATE_SD, 0.0, 1.0)
+    return 100.0 * rng.binomial(LATE_N, p) / LATE_N
+
+
 MODELS = {
     "normal": Model("normal", "points", 5.0, _normal),
     "poisson": Model("poisson", "deals", float(np.sqrt(3.0)), _poisson),
@@ -100,6 +112,7 @@ MODELS = {
         "winrate", "%", 100 * float(np.sqrt(TRIALS * P0 * (1 - P0))) / TRIALS, _win_rate, 100.0
     ),
     "ratio": Model("ratio", "%", 100 * RATIO_SD, _ratio, 100.0, ratio=True),
+    "zeroheavy": Model("zeroheavy", "%", 100 * LATE_SD, _late_share, 100.0),
 }
 CASES = ("noise", "shift+1.5", "step+2@-40", "drift+0.02")
 
@@ -216,6 +229,7 @@ TARGETS: tuple[Target, ...] = (
     ("shift+1.5", None, "worsening_shift", "<=", 0.01),
     ("step+2@-40", None, "routine", ">=", 0.90),
     ("shift+1.5", "ratio", "improving_shift", ">=", 0.80),
+    ("shift+1.5", "zeroheavy", "improving_shift", ">=", 0.80),
 )
 _OPS = {"<=": operator.le, ">=": operator.ge}
 

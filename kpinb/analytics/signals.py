@@ -73,6 +73,7 @@ RARE_ALPHA = 0.005
 # baseline's, one-sided Mann-Whitney U (skewed amounts, such as revenue with many empty
 # weeks, otherwise trip the CUSUM's normal scale)
 RANK_ALPHA = 0.01
+SPARSE_ALPHA = 0.1  # a sparse series: the events test that confirms a CUSUM shift
 RUN_LENGTH = 8
 RULES = ("beyond_limit", "run_of_8", "3_of_4")
 # a point's rule hits as one bit code (bit i = RULES[i]) and the name of each code
@@ -524,6 +525,7 @@ def shift_status(points: pd.DataFrame, limits: pd.DataFrame) -> pd.DataFrame:
     if "count_like" in limits:
         shifted &= ~_rare_and_unproven(limits, x, onset, direction, shifted)
     shifted &= ~_unranked(points, limits.index, x, onset, direction, shifted)
+    shifted &= ~_sparse_and_unproven(points, limits.index, x, onset, direction, shifted)
     with np.errstate(divide="ignore", invalid="ignore"):
         sigmas = np.where(sigma > 0, since / sigma, np.nan)
     at = np.maximum(onset, 0)
@@ -704,6 +706,55 @@ def _rare_and_unproven(
         lower = binom.cdf(np.round(window), total, share)  # P(W <= observed)
     p: np.ndarray = np.where(direction > 0, upper, lower)
     unproven: np.ndarray = rare & ~(p < RARE_ALPHA)
+    return unproven
+
+
+def _sparse_and_unproven(
+    points: pd.DataFrame,
+    index: pd.Index,
+    x: np.ndarray,
+    onset: np.ndarray,
+    direction: np.ndarray,
+    shifted: np.ndarray,
+) -> np.ndarray:
+    """Shifts of a sparse series (a baseline mostly at one value, such as a share late
+    that is 0 % most weeks) that an exact test of its events does not bear out.
+
+    Its moving ranges say little, so a few non-zero weeks can cross the CUSUM. The
+    events (points off the baseline's usual value) are counted instead: given W events
+    in the w points of the review period and B in the b baseline points, W is
+    binomial(W + B, w / (w + b)) when the event rate did not change; the shift stands
+    only when that tail's mid-p value (the count's own probability counted half: the
+    exact tail of so few events is conservative), on the side the events moved, is
+    below :data:`SPARSE_ALPHA`.
+    """
+    from scipy.stats import binom
+
+    out = np.zeros(len(index), dtype=bool)
+    if not shifted.any():
+        return out
+    wanted = index[shifted]
+    sub = points[np.isin(points["key"].to_numpy(), wanted)]
+    counts = sparse_counts(sub).reindex(index)
+    sparse = shifted & counts["sparse"].fillna(False).to_numpy(bool)
+    if not sparse.any():
+        return out
+    mode = counts["sparse_value"].to_numpy(dtype=float)[:, None]
+    since = ~np.isnan(x)  # the whole review period: an onset leaves too few events
+    window = (since & (x != mode)).sum(axis=1).astype(float)
+    points_since = since.sum(axis=1)
+    per_key = sub.assign(b=baseline_mask(sub)).groupby("key")["b"].sum().reindex(index)
+    base_n = per_key.fillna(0).to_numpy(dtype=float)
+    total = window + counts["baseline_events"].fillna(0).to_numpy(dtype=float)
+    share = points_since / np.maximum(points_since + base_n, 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        at = 0.5 * binom.pmf(window, total, share)  # mid-p: half the observed count's mass
+        upper = binom.sf(window, total, share) + at  # P(W > observed) + half P(W = observed)
+        lower = binom.cdf(window - 1, total, share) + at
+    # events above the usual value are a rise, below it a fall; both directions test
+    # the count of events against the baseline's rate
+    p = np.where(window * (1 - share) >= (total - window) * share, upper, lower)
+    unproven: np.ndarray = sparse & ~(p < SPARSE_ALPHA)
     return unproven
 
 

@@ -3,6 +3,8 @@ CUSUM status, on series worked out by hand."""
 
 from __future__ import annotations
 
+from math import comb
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -450,3 +452,43 @@ def test_a_zero_heavy_baseline_never_gets_a_range_of_zero_width() -> None:
     assert bool(sparse["sparse"]) and sparse["sparse_value"] == 0
     assert sparse["baseline_events"] == 4 and sparse["period_events"] == 0
     assert sparse["period_points"] == 13
+
+
+SPARSE_BASE = ([0.0] * 6 + [16.7] + [0.0] * 3) * 4  # a share late: 4 late weeks in 40
+
+
+def _mid_p_upper(events: int, total: int, share: float) -> float:
+    """P(W > events) + P(W = events) / 2 for W ~ binomial(total, share), by hand."""
+
+    def pmf(k: int) -> float:
+        return comb(total, k) * share**k * (1 - share) ** (total - k)
+
+    return sum(pmf(k) for k in range(events + 1, total + 1)) + pmf(events) / 2
+
+
+def test_three_late_weeks_of_a_sparse_share_are_not_a_shift() -> None:
+    """The CUSUM crosses on 33.3, 50 and 16.7 % in a row (mR-bar 3.4 from a baseline
+    mostly 0), but 3 events in the 13 review weeks against 4 in 40 is a mid-p tail of
+    binomial(7, 13/53) above 0.1: routine."""
+    review = [0.0] * 6 + [33.3, 50.0, 16.7] + [0.0] * 4
+    points = frame(SPARSE_BASE + review, review_from=40)
+    limits = signals.xmr_limits(points)
+    assert _mid_p_upper(3, 7, 13 / 53) > signals.SPARSE_ALPHA
+    assert signals.shift_status(points, limits).iloc[0]["shift"] == 0
+    gate = signals._sparse_and_unproven(
+        points,
+        limits.index,
+        np.asarray([review]),
+        np.asarray([6]),
+        np.asarray([1]),
+        np.asarray([True]),
+    )
+    assert gate.tolist() == [True]  # the CUSUM's call, not borne out by the events
+
+
+def test_late_weeks_most_of_the_period_are_a_shift() -> None:
+    """9 late weeks of 13 against 4 in 40: mid-p tail of binomial(13, 13/53) far below 0.1."""
+    review = [16.7, 0, 33.3, 0, 16.7, 16.7, 0, 33.3, 16.7, 0, 16.7, 33.3, 16.7]
+    points = frame(SPARSE_BASE + review, review_from=40)
+    assert _mid_p_upper(9, 13, 13 / 53) < signals.SPARSE_ALPHA
+    assert signals.shift_status(points, signals.xmr_limits(points)).iloc[0]["shift"] == 1

@@ -334,6 +334,7 @@ def _review_people(
     return out
 
 
+# frame in, the same kind out: a DataFrame or a Series, which one annotation cannot say
 def _override(frame: pd.DataFrame | pd.Series, other: pd.DataFrame | pd.Series):  # type: ignore[no-untyped-def]
     """``frame`` with the rows of ``other`` (same index name, columns) put in."""
     out = frame.copy()

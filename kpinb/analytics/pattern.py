@@ -149,4 +149,4 @@ def record(row: dict[str, object] | pd.Series) -> dict[str, object] | None:
         return None
     seen = row.get("pattern_seen", 0)
     ok = isinstance(seen, (int, float, np.integer, np.floating)) and not pd.isna(seen)
-    return {"cycle": cycle, "seen": int(seen) if ok else 0}  # type: ignore[arg-type]
+    return {"cycle": cycle, "seen": int(seen) if ok else 0}  # type: ignore[arg-type]  # a summary cell: object

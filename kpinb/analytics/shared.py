@@ -444,14 +444,14 @@ def record(row: Mapping[str, object]) -> dict[str, object] | None:
     own = row.get("shared_own")
     if own is None or own is pd.NA or (isinstance(own, float) and np.isnan(own)):
         return None
-    relative = int(row.get("shared_relative", 0) or 0)  # type: ignore[call-overload]
+    relative = int(row.get("shared_relative", 0) or 0)  # type: ignore[call-overload]  # a summary cell: object
     return {
         "scope": row["shared_scope"],
         "group_id": row["shared_group"],
-        "moved": int(row["shared_moved"]),  # type: ignore[call-overload]
-        "of": int(row["shared_of"]),  # type: ignore[call-overload]
+        "moved": int(row["shared_moved"]),  # type: ignore[call-overload]  # a summary cell: object
+        "of": int(row["shared_of"]),  # type: ignore[call-overload]  # a summary cell: object
         "direction": row["shared_direction"],
-        "onset": pd.Timestamp(row["shared_onset"]),  # type: ignore[arg-type]
+        "onset": pd.Timestamp(row["shared_onset"]),  # type: ignore[arg-type]  # a summary cell: object
         "own": bool(own),
         "relative": {1: "up", -1: "down"}.get(relative),
     }

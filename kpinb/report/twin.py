@@ -192,7 +192,7 @@ def shared_block(row: dict[str, Any]) -> dict[str, Any] | None:
     group shares). Counts only, no names; the group always has at least the minimum
     group size."""
     found = sharing.record(row)
-    if found is None or 2 * int(found["moved"]) < int(found["of"]):  # type: ignore[call-overload]
+    if found is None or 2 * int(found["moved"]) < int(found["of"]):  # type: ignore[call-overload]  # a summary cell: object
         return None
     return {
         "scope": str(found["scope"]),
@@ -248,11 +248,11 @@ def moves_of(
                 "onset": iso(r["onset"]),
                 "moved": int(r["moved"]),
                 "of": int(r["of"]),
-                "unit": spec.unit,
+                "unit": difference_unit(spec.unit),  # a percent KPI moves in points
                 "decimals": d,
                 "change": _num(r["change"], d),
                 "change_pct": _num(100 * abs(float(r["change_rel"])), 1)
-                if pd.notna(r["change_rel"])
+                if pd.notna(r["change_rel"]) and difference_unit(spec.unit) == spec.unit
                 else None,
             }
         )

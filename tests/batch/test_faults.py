@@ -63,7 +63,9 @@ def test_a_full_disk_fails_only_the_reports_it_stops_and_never_splits_a_pair(
 
     # new data: every report changes, so an old page next to a new twin would show
     obs = pd.read_csv(ws / "observations.csv", dtype={"employee_id": str})
-    obs["value"] = (obs["value"] * 1.5).round(2)
+    counted = obs["denominator"].notna() if "denominator" in obs else obs["value"].isna()
+    obs.loc[~counted, "value"] = (obs.loc[~counted, "value"] * 1.5).round(2)
+    obs.loc[counted, "value"] = None  # a ratio KPI's value comes from its counts
     obs.to_csv(ws / "observations.csv", index=False)
     done = _run_with_file_size_limit([*args, "--force"], limit)
     assert done.returncode == 1, done.stderr[-2000:]

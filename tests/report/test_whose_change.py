@@ -74,10 +74,12 @@ def test_the_team_page_opens_with_what_moved_for_everyone(
     assert (twin["moved_for_everyone"][0]["moved"], twin["moved_for_everyone"][0]["of"]) == (7, 7)
     # the members' shared move is no real change "of their own"
     assert all(s["kpi_id"] != "tickets_resolved" for s in twin["shifts_within"])
-    # the department overview opens with it too; a team where nothing moved says so
+    # the department overview opens with it too; a team where nothing moved leaves the
+    # section out (its twin keeps the empty list)
     assert _twin(demo_reports, "department", "Support", "executive")["sections"][0]["id"] == "moved"
-    quiet = _twin(demo_reports, "team", "T06", "manager")["sections"][0]
-    assert [s["id"] for s in quiet["sentences"]] == ["moved_none"]
+    quiet = _twin(demo_reports, "team", "T06", "manager")
+    assert quiet["moved_for_everyone"] == []
+    assert "moved" not in [s["id"] for s in quiet["sections"]]
 
 
 def test_the_quarterly_kpi_names_its_pattern_once_and_is_routine(

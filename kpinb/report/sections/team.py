@@ -111,7 +111,7 @@ def moved_for_everyone(moved: list[dict[str, Any]]) -> Part:
             members=True,
         )
         for i, item in enumerate(moved)
-    ) or (st.say("moved_none"),)
+    )  # nothing moved for everyone: the section says nothing and is left out
     section = Section("moved", "What moved for everyone", sentences)
     return Part(section, {"moved_for_everyone": moved})
 

@@ -199,8 +199,9 @@ def test_executive_views_show_no_group_under_five(demo_ws: Workspace) -> None:
     assert re.match(r"\d+ figures? not shown for that reason\.", stated[1])
     hidden = build_report(ws, "team", "T08", PERIOD, "executive").to_json()
     assert hidden["kpis"] == []
-    assert hidden["sections"][0]["id"] == "moved"  # what moved for everyone opens the view
-    assert [s["id"] for s in hidden["sections"][1]["sentences"]] == ["exec_hidden"]
+    # nothing is shown, so nothing moved for everyone: the page opens with why
+    assert hidden["moved_for_everyone"] == []
+    assert [s["id"] for s in hidden["sections"][0]["sentences"]] == ["exec_hidden"]
     assert hidden["not_shown"] == len(
         {*ws.kpis}
         & set(

@@ -298,32 +298,56 @@ def sparse_counts(points: pd.DataFrame) -> pd.DataFrame:
     A sparse series gets no usual range in the report: its mean and moving ranges say
     little when nearly every point is the same, so the card counts its events instead.
     Columns ``sparse``, ``sparse_value``, ``baseline_events``, ``period_events``,
-    ``period_points``.
+    ``period_points`` (the value and the events only of a series that can be sparse:
+    NaN and 0 for one with too few equal neighbours to be).
     """
     base = baseline_mask(points)
     review = points["in_review"].to_numpy(dtype=bool)
     key = points["key"].to_numpy()
     value = points["value"].to_numpy(dtype=float)
-    frame = pd.DataFrame({"key": key[base], "value": value[base]})
-    counts = frame.groupby(["key", "value"], sort=True).size().rename("n").reset_index()
-    top = counts.sort_values(["key", "n", "value"], ascending=[True, False, True])
-    top = top.drop_duplicates("key").set_index("key")
-    n_base = frame.groupby("key").size()
-    keys = pd.Index(np.unique(key), name="key")
-    mode = top["value"].reindex(keys)
-    share = (top["n"] / n_base).reindex(keys)
-    off = value != take(mode, key)
+    keys, code = np.unique(key, return_inverse=True)
+    n_base = np.bincount(code[base], minlength=len(keys))
+    # a baseline with 75 % of its n points at one value has at least n / 2 - 1 pairs of
+    # equal neighbours (each other point breaks at most two): only such keys can be
+    # sparse, and only theirs are sorted (a key's points are contiguous, in time order)
+    known = base & ~np.isnan(value)
+    same = np.r_[
+        False, (code[1:] == code[:-1]) & (value[1:] == value[:-1]) & known[1:] & known[:-1]
+    ]
+    pairs = np.bincount(code, weights=same, minlength=len(keys))
+    can = (n_base >= MIN_POINTS) & (
+        pairs >= SPARSE_SHARE * n_base - (1 - SPARSE_SHARE) * n_base - 1
+    )
+    # the baseline's most frequent value per candidate key (ties: the smallest), by runs
+    # of equal (key, value) in sorted order
+    chosen = known & can[code]
+    kb, vb = code[chosen], value[chosen]
+    order = np.lexsort((vb, kb))
+    ks, vs = kb[order], vb[order]
+    changes = np.r_[True, (ks[1:] != ks[:-1]) | (vs[1:] != vs[:-1])]
+    starts = np.flatnonzero(changes) if len(ks) else np.zeros(0, dtype=np.int64)
+    runs = np.diff(np.r_[starts, len(ks)])
+    run_key, run_value = ks[starts], vs[starts]
+    best = np.lexsort((run_value, -runs, run_key))
+    first = best[np.r_[True, run_key[best][1:] != run_key[best][:-1]]] if len(best) else best
+    mode = np.full(len(keys), np.nan)
+    top = np.zeros(len(keys))
+    mode[run_key[first]], top[run_key[first]] = run_value[first], runs[first]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = top / n_base
+    off = (value != mode[code]) & can[code]  # events only of a series that can be sparse
     out = pd.DataFrame(
         {
-            "sparse": (share >= SPARSE_SHARE).fillna(False).to_numpy(bool)
-            & (n_base.reindex(keys).fillna(0).to_numpy() >= MIN_POINTS),
-            "sparse_value": mode.to_numpy(),
-            "baseline_events": pd.Series(off & base).groupby(key).sum().reindex(keys).to_numpy(),
-            "period_events": pd.Series(off & review).groupby(key).sum().reindex(keys).to_numpy(),
-            "period_points": pd.Series(review).groupby(key).sum().reindex(keys).to_numpy(),
+            "sparse": (share >= SPARSE_SHARE) & (n_base >= MIN_POINTS),
+            "sparse_value": mode,
+            "baseline_events": np.bincount(code, weights=off & base, minlength=len(keys)),
+            "period_events": np.bincount(code, weights=off & review, minlength=len(keys)),
+            "period_points": np.bincount(code, weights=review, minlength=len(keys)),
         },
-        index=keys,
+        index=pd.Index(keys, name="key"),
     )
+    for column in ("baseline_events", "period_events", "period_points"):
+        out[column] = out[column].astype(np.int64)
     return out
 
 

@@ -492,3 +492,30 @@ def test_late_weeks_most_of_the_period_are_a_shift() -> None:
     points = frame(SPARSE_BASE + review, review_from=40)
     assert _mid_p_upper(9, 13, 13 / 53) < signals.SPARSE_ALPHA
     assert signals.shift_status(points, signals.xmr_limits(points)).iloc[0]["shift"] == 1
+
+
+def test_sparse_counts_agree_with_value_counts_by_hand() -> None:
+    """Per series: sparse when the baseline's most frequent value holds >= 75 % of it
+    (pandas value_counts, a second method), that value, and the points off it."""
+    rng = np.random.default_rng(5)
+    series = [
+        rng.choice([0.0] * 5 + [16.7, 33.3], size=53),  # mostly 0: sparse
+        rng.choice([0.0, 0.0, 0.0, 16.7, np.nan], size=53),  # 60 % at 0: not
+        np.round(rng.normal(50, 5, 53), 1),  # continuous: not
+        np.array([2.0] * 30 + [1.0, 3.0] * 5 + [2.0] * 13),  # 30 of 40 at 2: sparse
+    ]
+    points = pd.concat(
+        [frame(list(v), review_from=40, key=k) for k, v in enumerate(series)], ignore_index=True
+    )
+    got = signals.sparse_counts(points)
+    for k, values in enumerate(series):
+        base, review = pd.Series(values[:40]), values[40:]
+        counts = base.value_counts(dropna=True)
+        mode = counts.index[counts.to_numpy() == counts.max()].min()
+        sparse = counts.max() / len(base) >= signals.SPARSE_SHARE
+        assert bool(got.loc[k, "sparse"]) == sparse, k
+        if sparse:
+            assert got.loc[k, "sparse_value"] == mode
+            assert got.loc[k, "baseline_events"] == int((base != mode).sum())
+            assert got.loc[k, "period_events"] == int((review != mode).sum())
+    assert got["sparse"].tolist() == [True, False, False, True]

@@ -58,8 +58,8 @@ def register(subparsers: Any) -> None:
         "--formats",
         action="append",
         metavar="FORMATS",
-        help="comma-separated output formats: html (always), pdf (printed by headless "
-        "Chromium, which must be installed)",
+        help="comma-separated output formats: html and json (always, the page and its "
+        "twin), pdf (printed by headless Chromium, which must be installed)",
     )
     parser.add_argument(
         "--notebooks",

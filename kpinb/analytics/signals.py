@@ -549,7 +549,7 @@ def shift_status(points: pd.DataFrame, limits: pd.DataFrame) -> pd.DataFrame:
     if "count_like" in limits:
         shifted &= ~_rare_and_unproven(limits, x, onset, direction, shifted)
     shifted &= ~_unranked(points, limits.index, x, onset, direction, shifted)
-    shifted &= ~_sparse_and_unproven(points, limits.index, x, onset, direction, shifted)
+    shifted &= ~_sparse_and_unproven(points, limits.index, x, shifted)
     with np.errstate(divide="ignore", invalid="ignore"):
         sigmas = np.where(sigma > 0, since / sigma, np.nan)
     at = np.maximum(onset, 0)
@@ -734,12 +734,7 @@ def _rare_and_unproven(
 
 
 def _sparse_and_unproven(
-    points: pd.DataFrame,
-    index: pd.Index,
-    x: np.ndarray,
-    onset: np.ndarray,
-    direction: np.ndarray,
-    shifted: np.ndarray,
+    points: pd.DataFrame, index: pd.Index, x: np.ndarray, shifted: np.ndarray
 ) -> np.ndarray:
     """Shifts of a sparse series (a baseline mostly at one value, such as a share late
     that is 0 % most weeks) that an exact test of its events does not bear out.

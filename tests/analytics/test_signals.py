@@ -476,12 +476,7 @@ def test_three_late_weeks_of_a_sparse_share_are_not_a_shift() -> None:
     assert _mid_p_upper(3, 7, 13 / 53) > signals.SPARSE_ALPHA
     assert signals.shift_status(points, limits).iloc[0]["shift"] == 0
     gate = signals._sparse_and_unproven(
-        points,
-        limits.index,
-        np.asarray([review]),
-        np.asarray([6]),
-        np.asarray([1]),
-        np.asarray([True]),
+        points, limits.index, np.asarray([review]), np.asarray([True])
     )
     assert gate.tolist() == [True]  # the CUSUM's call, not borne out by the events
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+
 from kpinb.report import masking, twin
 from kpinb.report import sentences as st
 from kpinb.report.render import Section
@@ -226,14 +228,11 @@ def _executive(ws: Workspace, result: Analysis, scope: str, sid: str, per: Perio
         data.update(within)
     hidden = not_shown + data.get("teams_not_shown", 0)
     withheld, withheld_sentences = executive.withheld_notes(refs, size, shown_teams)
-    moves = result.moves
-    mine = (moves["scope"] == scope) & (moves["scope_id"].astype(str) == sid)
-    if scope == "department":
-        mine |= (moves["scope"] == "team") & moves["scope_id"].astype(str).isin(team_ids)
+    moves = group_moves(result.moves, ex, scope, sid, team_ids)
     # nothing withheld and no value: say what is missing
     empty = None if not_shown else _no_data(refs, period, st.text("subject.name", name))
     parts = [
-        team.moved_for_everyone(twin.moves_of(ws, moves[mine], blocks)),
+        team.moved_for_everyone(twin.moves_of(ws, moves, blocks)),
         empty or executive.headline(refs, period, data["subject"], not_shown),
         kpis.cards(part, refs, period, per, ws, inner),
         *teams,
@@ -243,3 +242,22 @@ def _executive(ws: Workspace, result: Analysis, scope: str, sid: str, per: Perio
     kind = "department" if scope == "department" else "team"
     title = f"{name}: {kind} overview, {per.label}"
     return _built(title, _subtitle(per, "executive"), data, parts)
+
+
+def group_moves(
+    moves: pd.DataFrame, summary: pd.DataFrame, scope: str, sid: str, team_ids: list[str]
+) -> pd.DataFrame:
+    """What moved for everyone in an executive view: the group's own moves and, in a
+    department's, those of its teams (the masked analysis already leaves hidden teams
+    out). A department's move of a KPI that one of its teams withholds (a group under
+    the minimum size, or dates with too few people) is left out too: its counts and
+    change, less those of the teams shown, would give the hidden team's."""
+    ids = moves["scope_id"].astype(str)
+    mine = (moves["scope"] == scope) & (ids == sid)
+    if scope != "department":
+        return moves[mine]
+    teams = summary[(summary["scope"] == "team") & summary["scope_id"].astype(str).isin(team_ids)]
+    held_back = teams["suppressed"].astype(bool) | teams["status"].eq("withheld")
+    partial = set(teams.loc[held_back, "kpi_id"].astype(str))
+    mine &= ~moves["kpi_id"].astype(str).isin(partial)
+    return moves[mine | ((moves["scope"] == "team") & ids.isin(team_ids))]

@@ -151,3 +151,39 @@ def test_no_team_or_department_page_says_of_their_own_about_a_shared_move(
             for sentence in section["sentences"]:
                 if "of their own" in sentence["text"] or "of its own" in sentence["text"]:
                     assert sentence["id"] in ("within_shifts", "member_shift"), sentence
+
+
+def test_a_department_move_is_left_out_where_a_team_holds_its_figures_back() -> None:
+    """Department D moved on k and q; its team T2 is under the minimum size on k. The
+    department's row for k would give T2's count and change by subtraction (D less the
+    teams shown), so only its row for q stays; the shown team's rows stay."""
+    import pandas as pd
+
+    from kpinb.report.views import group_moves
+
+    moves = pd.DataFrame(
+        {
+            "scope": ["department", "department", "team"],
+            "scope_id": ["D", "D", "T1"],
+            "kpi_id": ["k", "q", "k"],
+            "moved": [9, 8, 6],
+            "of": [9, 9, 6],
+        }
+    )
+    summary = pd.DataFrame(
+        {
+            "scope": ["team", "team", "team", "team"],
+            "scope_id": ["T1", "T1", "T2", "T2"],
+            "kpi_id": ["k", "q", "k", "q"],
+            "suppressed": [False, False, True, False],
+            "status": ["improving_shift", "routine", "suppressed", "routine"],
+        }
+    )
+    got = group_moves(moves, summary, "department", "D", ["T1", "T2"])
+    assert list(zip(got["scope_id"], got["kpi_id"], strict=True)) == [("D", "q"), ("T1", "k")]
+    withheld = summary.assign(status=["routine", "routine", "routine", "withheld"])
+    withheld["suppressed"] = False
+    got = group_moves(moves, withheld, "department", "D", ["T1", "T2"])
+    assert list(zip(got["scope_id"], got["kpi_id"], strict=True)) == [("D", "k"), ("T1", "k")]
+    # a team's own executive view: its own rows only
+    assert group_moves(moves, summary, "team", "T1", ["T1"])["kpi_id"].tolist() == ["k"]

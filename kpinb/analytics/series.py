@@ -80,14 +80,14 @@ def long_frame(
     keys = _describe_keys(keys, kpis, period)
     points["version"] = _versions(points, keys, kpis)
     points["in_review"] = period.contains(points["period"]).to_numpy()
-    points["incomplete"] = _incomplete(points, keys)
+    points["incomplete"], points["usual_n"] = _incomplete(points, keys)
     return points, keys
 
 
 USUAL_WINDOW = 4  # points either side of a date whose median count is the "usual" one
 
 
-def _incomplete(points: pd.DataFrame, keys: pd.DataFrame) -> np.ndarray:
+def _incomplete(points: pd.DataFrame, keys: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Team and department dates with fewer contributors than usual: some members have
     no value that date, so the rolled-up value is not comparable (a sum would fall as
     if they had contributed zero).
@@ -98,6 +98,7 @@ def _incomplete(points: pd.DataFrame, keys: pd.DataFrame) -> np.ndarray:
     Usual = the median count over the 9 points centred on the date (fewer at the ends
     of the series), so a team that grows or shrinks is only unsure for a few points
     around the change, while a member missing a week (or the latest week) shows.
+    Returns the flags and the usual count of each group date (NaN for a person's).
     """
     group = keys["scope"].to_numpy()[points["key"].to_numpy()] != "employee"
     key = points["key"].to_numpy()[group]
@@ -117,7 +118,9 @@ def _incomplete(points: pd.DataFrame, keys: pd.DataFrame) -> np.ndarray:
     # a rate is sum / sum over the members who reported: one without a case that week
     # (no row) weighs nothing either way, so the date stays comparable
     out &= ~np.isfinite(points["denominator"].to_numpy(dtype=float))
-    return out
+    usual_n = np.full(len(points), np.nan)
+    usual_n[group] = np.ceil(usual)
+    return out, usual_n
 
 
 def _describe_keys(keys: pd.DataFrame, kpis: Mapping[str, KpiSpec], period: Period) -> pd.DataFrame:
@@ -178,6 +181,7 @@ def points_table(points: pd.DataFrame, rows: pd.DataFrame, keys: pd.DataFrame) -
     out["n"] = points["n"].to_numpy()
     out["denominator"] = points["denominator"].to_numpy()
     out["incomplete"] = points["incomplete"].to_numpy()
+    out["usual_n"] = points["usual_n"].to_numpy()
     out["definition_version"] = points["version"].to_numpy()
     out["current_version"] = current
     out["in_review"] = points["in_review"].to_numpy()

@@ -73,6 +73,7 @@ RARE_ALPHA = 0.005
 # baseline's, one-sided Mann-Whitney U (skewed amounts, such as revenue with many empty
 # weeks, otherwise trip the CUSUM's normal scale)
 RANK_ALPHA = 0.01
+RATE_PERIOD_Z = 3.0  # a rate: the period as a whole beyond 3 sigma of its case count
 SPARSE_ALPHA = 0.1  # a sparse series: the events test that confirms a CUSUM shift
 RUN_LENGTH = 8
 RULES = ("beyond_limit", "run_of_8", "3_of_4")
@@ -528,6 +529,27 @@ def shift_status(points: pd.DataFrame, limits: pd.DataFrame) -> pd.DataFrame:
     detected = np.where(pick_up, up["detected"], down["detected"])
     ongoing = np.where(pick_up, up["ongoing"], down["ongoing"])
 
+    verdict = (limits["baseline_kind"].to_numpy(dtype=object) == "locked") & (n_review > 0)
+    verdict &= ~np.isnan(centre) & ~np.isnan(sigma)
+    shifted = verdict & (direction != 0)
+    crossed = np.where(shifted, direction, 0)
+    if "count_like" in limits:
+        shifted &= ~_rare_and_unproven(limits, x, onset, direction, shifted)
+    shifted &= ~_unranked(points, limits.index, x, onset, direction, shifted)
+    shifted &= ~_sparse_and_unproven(points, limits.index, x, shifted)
+    rates = period_rate(points, limits)
+    # a rate whose weeks are too small for the CUSUM: the period's rate against the
+    # usual range for that many cases (a shift of the period as a whole)
+    z_period = rates["period_z"].to_numpy(dtype=float)
+    by_period = verdict & ~shifted & (np.nan_to_num(np.abs(z_period)) > RATE_PERIOD_Z)
+    by_period &= ~_sparse_and_unproven(points, limits.index, x, by_period)
+    direction = np.where(by_period, np.sign(np.nan_to_num(z_period)), direction).astype(np.int64)
+    direction = np.where(shifted | by_period, direction, 0)
+    onset = np.where(by_period, 0, onset)
+    detected = np.where(by_period, n_review - 1, detected)
+    ongoing = np.where(by_period, True, ongoing)
+    shifted |= by_period
+
     prefix = np.zeros((nk, width + 1))
     prefix[:, 1:] = np.cumsum(np.nan_to_num(x), axis=1)
     count = np.zeros((nk, width + 1))
@@ -542,15 +564,8 @@ def shift_status(points: pd.DataFrame, limits: pd.DataFrame) -> pd.DataFrame:
     holds = ongoing & (direction * last > 0)
     inside = _ends_inside(x, n_review, limits)
 
-    verdict = (limits["baseline_kind"].to_numpy(dtype=object) == "locked") & (n_review > 0)
-    verdict &= ~np.isnan(centre) & ~np.isnan(sigma)
-    shifted = verdict & (direction != 0)
-    crossed = np.where(shifted, direction, 0)
-    if "count_like" in limits:
-        shifted &= ~_rare_and_unproven(limits, x, onset, direction, shifted)
-    shifted &= ~_unranked(points, limits.index, x, onset, direction, shifted)
-    shifted &= ~_sparse_and_unproven(points, limits.index, x, shifted)
     with np.errstate(divide="ignore", invalid="ignore"):
+        since = np.where(by_period, rates["period_value"].to_numpy() - centre, since)
         sigmas = np.where(sigma > 0, since / sigma, np.nan)
     at = np.maximum(onset, 0)
     return pd.DataFrame(
@@ -566,7 +581,57 @@ def shift_status(points: pd.DataFrame, limits: pd.DataFrame) -> pd.DataFrame:
             "ends_inside": inside,
         },
         index=index,
+    ).join(rates[["period_denominator", "period_lower", "period_upper"]])
+
+
+def period_rate(points: pd.DataFrame, limits: pd.DataFrame) -> pd.DataFrame:
+    """Per key of ``limits``: a rate series' review-period rate and the usual range for
+    a period of that many cases.
+
+    The period's rate is sum of numerators / sum of denominators (``period_value``, x
+    100), over ``period_denominator`` cases N; its usual range is the p' chart's for one
+    point of N: 100 x (p-bar -/+ 3 sigma_Z sqrt(p-bar (1 - p-bar) / N)), within the
+    natural boundaries; ``period_z`` = (rate - p-bar) / that sigma. A week of 3 cases
+    can land anywhere from 0 % to 100 % as routine; a quarter of 40 cannot. NaN for
+    series that are not rates. Example: p-bar 0.4, sigma_Z 1, N 40: sigma = sqrt(0.24 /
+    40) = 0.0775, range 16.8 % to 63.2 %.
+    """
+    nan = np.full(len(limits), np.nan)
+    out = pd.DataFrame(
+        {c: nan for c in ("period_denominator", "period_value", "period_lower", "period_upper")}
+        | {"period_z": nan},
+        index=limits.index,
     )
+    if "denominator" not in points or "p_bar" not in limits:
+        return out
+    den = points["denominator"].to_numpy(dtype=float)
+    review = points["in_review"].to_numpy(dtype=bool) & np.isfinite(den) & (den > 0)
+    if not review.any():
+        return out
+    frame = pd.DataFrame(
+        {
+            "key": points["key"].to_numpy()[review],
+            "n": den[review],
+            "x": points["value"].to_numpy(dtype=float)[review] / RATE_SCALE * den[review],
+        }
+    )
+    sums = frame.groupby("key")[["n", "x"]].sum().reindex(limits.index)
+    p_sig = limits["p_bar"].to_numpy(dtype=float)
+    p_bar = limits["centre"].to_numpy(dtype=float) / RATE_SCALE
+    n = sums["n"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sigma = limits["sigma_z"].to_numpy(dtype=float) * np.sqrt(p_sig * (1 - p_sig) / n)
+        rate = sums["x"].to_numpy(dtype=float) / n
+        out["period_z"] = (rate - p_bar) / sigma
+    floor = limits["floor"].to_numpy(dtype=float) if "floor" in limits else 0.0
+    ceiling = limits["ceiling"].to_numpy(dtype=float) if "ceiling" in limits else RATE_SCALE
+    ok = np.isfinite(p_sig) & (n > 0)
+    out["period_denominator"] = np.where(ok, n, np.nan)
+    out["period_value"] = np.where(ok, RATE_SCALE * rate, np.nan)
+    out["period_lower"] = np.where(ok, np.fmax(RATE_SCALE * (p_bar - 3 * sigma), floor), np.nan)
+    out["period_upper"] = np.where(ok, np.fmin(RATE_SCALE * (p_bar + 3 * sigma), ceiling), np.nan)
+    out["period_z"] = np.where(ok, out["period_z"], np.nan)
+    return out
 
 
 def _ends_inside(x: np.ndarray, n_review: np.ndarray, limits: pd.DataFrame) -> np.ndarray:

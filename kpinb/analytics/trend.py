@@ -30,13 +30,23 @@ _CHUNK = 20_000
 
 def _level(points: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
     """Mean value, point count, definition versions and fewest contributors at one date
-    (column ``n`` of the points, 1 when absent) of the masked points, per key."""
+    (column ``n`` of the points, 1 when absent) of the masked points, per key.
+
+    A rate (every point with a ``denominator``) has as level its sum of numerators over
+    its sum of denominators: a week of 30 cases weighs 30 times a week of 1.
+    """
     sub = points.loc[mask, ["key", "value", "version"]]
     sub["people"] = points.loc[mask, "n"] if "n" in points else 1
+    den = points.loc[mask, "denominator"] if "denominator" in points else None
+    sub["den"] = den.where(den > 0) if den is not None else np.nan
+    sub["num"] = sub["value"] * sub["den"]
     g = sub.groupby("key", sort=True)
+    mean = g["value"].mean()
+    rated = g["den"].count() == g.size()
+    weighted = g["num"].sum() / g["den"].sum().where(rated)
     return pd.DataFrame(
         {
-            "level": g["value"].mean(),
+            "level": weighted.where(rated, mean),
             "n": g.size(),
             "vmin": g["version"].min(),
             "vmax": g["version"].max(),

@@ -12,7 +12,8 @@ sentence's claim from its phrase key and words and holds it against that block:
   only when the period's last values lie within the range returned to (``limits``,
   or ``shift.normal`` for a return after the previous period);
 - "stay within": every value of the period (``ending.min``, ``ending.max``) within
-  ``limits``; a usual range is never of zero width;
+  ``limits``; a usual range is never of zero width; a rate's "within that range": its
+  period's rate (``level``) within the range for its cases (``limits.period``);
 - "no action needed" never beside a goal that asks for more (``goal.success`` false);
 - a new personal best is at least every value of the period.
 
@@ -160,6 +161,13 @@ def _sentence_failures(
             numbers = {"min": ending.get("min"), "max": ending.get("max")}
             numbers |= {"lower": limits.get("lower"), "upper": limits.get("upper")}
             out.append(("stay within a range its points leave", numbers))
+    period_range = limits.get("period") or {}
+    if "it is within that range" in text:  # a rate's period against its cases' range
+        level = (block.get("level") or {}).get("value")
+        lower, upper = period_range.get("lower"), period_range.get("upper")
+        if level is None or not _within([level], lower, upper, tol):
+            numbers = {"level": level, "lower": lower, "upper": upper}
+            out.append(("a rate within a range its period leaves", numbers))
     goal = block.get("goal") or {}
     if "no action needed" in text and goal.get("current") is not None and not goal.get("success"):
         out.append(("no action needed beside a goal", {"score": goal.get("score")}))

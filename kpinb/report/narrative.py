@@ -17,6 +17,8 @@ from kpinb.report import stories
 from kpinb.report.sentences import Figure, Ref, Sentence, say, values_word
 from kpinb.report.stories import (
     PHRASE_BACK_AFTER,
+    PHRASE_RATE_ROUTINE,
+    PHRASE_ROUTINE,
     PHRASE_TRIAL,
     goal_asks_more,
     held_level,
@@ -122,6 +124,13 @@ def _unit_word(cadence: str) -> str:
 def _range(ref: Ref) -> dict[str, Any]:
     """The usual range's figures: a limit replaced by a natural boundary is left out of
     the words ("up to 5.8 deals", never "-1.8 to 5.8")."""
+    if ref.has("limits.period"):  # a rate: the range for the period's number of cases
+        return {
+            "lower": ref.num("limits.period.lower"),
+            "upper": ref.num("limits.period.upper"),
+            "open_low": False,
+            "open_high": False,
+        }
     return {
         "lower": ref.num("limits.lower"),
         "upper": ref.num("limits.upper"),
@@ -309,6 +318,8 @@ def _status(ref: Ref, within: int, period: Figure) -> list[Sentence]:
                 **_range(ref),
             )
         ]
+    if ref.has("limits.period") and told.phrase == PHRASE_ROUTINE:
+        return [_rate_routine(ref, within, told.name)]
     return [
         say(
             told.phrase,
@@ -320,6 +331,32 @@ def _status(ref: Ref, within: int, period: Figure) -> list[Sentence]:
             **_range(ref),
         )
     ]
+
+
+def rate_inside(ref: Ref) -> bool:
+    """A rate's level for the period lies within the usual range for its cases."""
+    level = ref.get("level.value")
+    return bool(ref.get("limits.period.lower") <= level <= ref.get("limits.period.upper"))
+
+
+def _rate_routine(ref: Ref, within: int, story: str) -> Sentence:
+    """A rate's routine sentence: its period's rate against the range its usual rate
+    gives for that many cases (a week of few cases can land anywhere on the scale)."""
+    inside = rate_inside(ref)
+    cases = str(ref.get("limits.period.of"))
+    return say(
+        PHRASE_RATE_ROUTINE,
+        cases=ref.count("limits.period.denominator", cases, cases),
+        level=ref.num("level.value"),
+        centre=ref.num("limits.centre"),
+        start=ref.when("limits.baseline_start"),
+        end=ref.when("limits.baseline_end"),
+        inside=inside,
+        above=ref.get("level.value") > ref.get("limits.centre"),
+        settled=story == "routine" and not within and inside,
+        goal=story == "routine" and goal_asks_more(ref.data),
+        **_range(ref),
+    )
 
 
 def _against_group(ref: Ref, phrase: str) -> Sentence:
@@ -508,6 +545,9 @@ def goal_state(goal: dict[str, Any], sign: int, trend: str | None) -> str:
     return "on_the_way" if trend == "improving" else "not_moving"
 
 
+INCOMPLETE_SHOWN = 3  # a group's dates with members missing named in its data note
+
+
 def data_notes(ref: Ref, period: Figure, start: pd.Timestamp) -> list[Sentence]:
     """What a reader should know about one KPI's data: gaps, staleness, changes, exclusions."""
     kpi, out = ref.txt("name"), []
@@ -523,12 +563,23 @@ def data_notes(ref: Ref, period: Figure, start: pd.Timestamp) -> list[Sentence]:
         )
     if ref.has("quality.incomplete") and ref.get("quality.incomplete"):
         unit = _unit_word(ref.cadence)
+        weeks = ref.get("quality.incomplete_weeks") if ref.has("quality.incomplete_weeks") else []
+        shown = [
+            (
+                ref.when(f"quality.incomplete_weeks.{i}.period"),
+                ref.num(f"quality.incomplete_weeks.{i}.reported", unit="", decimals=0),
+                ref.num(f"quality.incomplete_weeks.{i}.usual", unit="", decimals=0),
+            )
+            for i in range(min(len(weeks), INCOMPLETE_SHOWN))
+        ]
         out.append(
             say(
                 "note_incomplete",
                 kpi=kpi,
                 n=ref.count("quality.incomplete", unit, f"{unit}s"),
                 unit=unit,
+                weeks=shown,
+                more=len(weeks) - len(shown),
             )
         )
     if ref.get("quality.stale") and ref.has("quality.last_observed"):

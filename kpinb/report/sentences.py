@@ -234,8 +234,18 @@ def say(key: str, **args: Any) -> Sentence:
     ...     when=date("kpis[0].best.period", "2026-09-07", "weekly")).text
     'New personal best: 12.0 calls in the week of 7 Sep 2026.'
     """
-    figures = [v for v in args.values() if isinstance(v, Figure)]
-    slots = {k: _Slot(figures.index(v)) if isinstance(v, Figure) else v for k, v in args.items()}
+    figures: list[Figure] = []
+
+    def slot(value: Any) -> Any:
+        """A figure's slot (lists and tuples of figures too, for a macro's loop)."""
+        if isinstance(value, Figure):
+            figures.append(value)
+            return _Slot(len(figures) - 1)
+        if isinstance(value, list | tuple):
+            return type(value)(slot(v) for v in value)
+        return value
+
+    slots = {k: slot(v) for k, v in args.items()}
     rendered = str(getattr(phrases(), key)(**slots))
     parts: list[str | Figure] = []
     for i, chunk in enumerate(_MARKER.split(rendered)):

@@ -209,6 +209,10 @@ PLAIN_CARD = "routine"
 # ``kpi_came_and_went``), and of a usual range still on trial (instead of ``kpi_new``)
 PHRASE_BACK_AFTER = "kpi_back_after"
 PHRASE_TRIAL = "kpi_trial"
+# the within-range sentence of most stories, and a rate's (its period's rate against the
+# range for that many cases, instead of every week against a week's range)
+PHRASE_ROUTINE = "kpi_routine"
+PHRASE_RATE_ROUTINE = "kpi_rate_routine"
 
 # statuses that are their own story, whatever the trend
 _AS_IS = {

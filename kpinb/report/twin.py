@@ -54,6 +54,7 @@ def blocks_of(ws: Workspace, part: Analysis) -> list[dict[str, Any]]:
             first.get(kpi),
         )
         block["ending"] = _ending(pts, part.period, min(size, held))
+        block["quality"]["incomplete_weeks"] = _incomplete_weeks(pts, part.period)
         block["best"] = _best_since(block["best"], ws.kpis[kpi], first.get(kpi))
         block["pattern"] = pattern_block(row, pts, part.period)
         out.append({**block, "story": tell(block)})
@@ -100,7 +101,7 @@ def _block(
             "direction": _str(row["trend_direction"]),
             "points": int(row["trend_n"]),
         },
-        "limits": None if _flag(row, "sparse") else _limits(row, dec),
+        "limits": None if _flag(row, "sparse") else _limits(row, dec, spec.denominator),
         "sparse": _sparse(row, point),
         "shared": shared_block(row),
         "pattern": patterns.record(row),
@@ -151,6 +152,18 @@ def _ending(pts: pd.DataFrame | None, per: Period, dec: int) -> dict[str, Any] |
         "max": max(v for v in values if v is not None),
         "last": values[-CUSUM_RECENT:],
     }
+
+
+def _incomplete_weeks(pts: pd.DataFrame | None, per: Period) -> list[dict[str, Any]]:
+    """A group's dates of the period with members missing: when, how many reported and
+    how many usually do (the date is left out of the group's figures)."""
+    if pts is None or "usual_n" not in pts:
+        return []
+    gaps = pts[per.contains(pts["period"]).to_numpy() & pts["incomplete"].to_numpy(dtype=bool)]
+    return [
+        {"period": iso(p), "reported": int(n), "usual": int(u)}
+        for p, n, u in zip(gaps["period"], gaps["n"], gaps["usual_n"], strict=True)
+    ]
 
 
 def _best_since(best: dict[str, Any] | None, spec: KpiSpec, first: Any) -> dict[str, Any] | None:
@@ -334,7 +347,7 @@ def _sparse(row: dict[str, Any], dec: int) -> dict[str, Any] | None:
     }
 
 
-def _limits(row: dict[str, Any], dec: int) -> dict[str, Any] | None:
+def _limits(row: dict[str, Any], dec: int, cases: str) -> dict[str, Any] | None:
     """The usual range and the baseline it rests on; ``kind`` trial (fewer than 20 points
     before the period: drawn, no verdict; ``needed`` more points give locked limits)."""
     if pd.isna(row["centre"]):
@@ -351,6 +364,22 @@ def _limits(row: dict[str, Any], dec: int) -> dict[str, Any] | None:
         "upper": _num(row["upper"], dec),
         "lower_bounded": bool(row["lower_bounded"]),
         "upper_bounded": bool(row["upper_bounded"]),
+        "period": _period_range(row, dec, cases),
+    }
+
+
+def _period_range(row: dict[str, Any], dec: int, cases: str) -> dict[str, Any] | None:
+    """A rate's usual range for the review period as a whole: for its summed
+    denominator (the cases behind the period's rate), what its usual rate gives as
+    routine (a week of few cases can land anywhere on the scale; a quarter cannot)."""
+    n = row.get("period_denominator")
+    if n is None or pd.isna(n) or pd.isna(row.get("period_lower")):
+        return None
+    return {
+        "denominator": round(float(n), 6),
+        "of": cases or "cases",
+        "lower": _num(row["period_lower"], dec),
+        "upper": _num(row["period_upper"], dec),
     }
 
 

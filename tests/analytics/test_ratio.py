@@ -156,3 +156,53 @@ def test_a_team_rate_with_a_member_without_cases_is_not_a_gap() -> None:
     assert np.isclose(week["value"].iloc[0], expected)
     team = a.summary[a.summary["scope"] == "team"].iloc[0]
     assert team["missing_in_period"] == 0
+
+
+def test_a_rates_level_is_its_cases_and_its_period_range_is_a_p_chart_of_them() -> None:
+    """The quarter's level is sum won / sum engaged (not the mean of weekly rates), and
+    the usual range a card states for the quarter is p-bar -/+ 3 sigma_Z sqrt(p-bar
+    (1 - p-bar) / N), N the quarter's deals engaged: worked out here from the counts."""
+    ws = _workspace(seed=5, people=1, spread=0.25)
+    a = analyse(ws, "2026-Q3")
+    one = ws.observations
+    x, n = one["numerator"].to_numpy(), one["denominator"].to_numpy()
+    p_bar, sigma_z, _ = _p_chart(x, n)
+    row = a.summary.iloc[0]
+    big_n = n[-13:].sum()
+    assert np.isclose(row["level"], 100 * x[-13:].sum() / big_n)
+    assert not np.isclose(row["level"], (100 * x[-13:] / n[-13:]).mean())
+    width = 3 * sigma_z * np.sqrt(p_bar * (1 - p_bar) / big_n)
+    assert row["period_denominator"] == big_n
+    assert np.isclose(row["period_lower"], 100 * max(p_bar - width, 0))
+    assert np.isclose(row["period_upper"], 100 * min(p_bar + width, 1))
+    prev_x, prev_n = x[-26:-13], n[-26:-13]
+    assert np.isclose(row["prev_level"], 100 * prev_x.sum() / prev_n.sum())
+
+
+def _quarter_at(ws: Workspace, p: float, seed: int = 11) -> Workspace:
+    """The last 13 weeks of E0 redrawn with win chance ``p``: the same 2-10 deals a
+    week, each week a binomial draw."""
+    rng = np.random.default_rng(seed)
+    obs = ws.observations.copy()
+    last = obs["period"] >= WEEKS[-13]
+    n = obs.loc[last, "denominator"].to_numpy()
+    x = rng.binomial(n.astype(int), p).astype(float)
+    obs.loc[last, "numerator"] = x
+    obs.loc[last, "value"] = 100 * x / n
+    return Workspace.from_tables(ws.kpis, ws.people, ws.teams, obs)
+
+
+def test_a_rate_beyond_the_range_for_its_cases_is_a_shift_of_the_period() -> None:
+    """A win chance of 0.4 falling to 0.15 for the whole quarter (about 80 deals): the
+    quarter's rate is far below the range its 0.4 gives for that many deals, so the
+    status is a shift down, its size the quarter's rate minus the usual level, whether
+    or not the weekly CUSUM alone would have called it. A quarter at the usual chance
+    stays routine and within the range."""
+    base = _workspace(seed=3, people=1)
+    down = analyse(_quarter_at(base, 0.15), "2026-Q3").summary.iloc[0]
+    assert down["level"] < down["period_lower"]
+    assert down["status"] == "worsening_shift"
+    assert down["shift_size"] < 0
+    same = analyse(_quarter_at(base, 0.4), "2026-Q3").summary.iloc[0]
+    assert same["period_lower"] <= same["level"] <= same["period_upper"]
+    assert same["status"] == "routine"

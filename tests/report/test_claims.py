@@ -91,3 +91,23 @@ def test_no_action_needed_beside_a_goal_is_caught() -> None:
     assert [f.claim for f in claims.check(twin)] == ["no action needed beside a goal"]
     block["goal"]["success"] = True
     assert claims.check(twin) == []
+
+
+def test_a_rate_card_states_the_range_for_its_cases(demo_reports: tuple[Report, ...]) -> None:
+    """The demo's win rate (deals won / deals engaged): a person's card states the range
+    for the quarter's number of deals, worked out here from the twin's own p-bar
+    figures, never a week's range of the whole scale; a planted rate outside it is
+    caught."""
+    twin = _twin_with(demo_reports, "kpi_rate_routine")
+    sentence = _first(twin, "kpi_rate_routine")
+    block = twin["kpis"][int(sentence["figures"][0]["path"].split("[")[1].split("]")[0])]
+    period = block["limits"]["period"]
+    assert period["of"] == "deals engaged"
+    assert f"Over its {period['denominator']:,.0f} deals engaged" in sentence["text"]
+    assert f"from {period['lower']:.1f}% to {period['upper']:.1f}%" in sentence["text"]
+    assert "whole scale" not in sentence["text"]
+    assert period["upper"] - period["lower"] < 60  # a week of 2-10 deals spans far more
+    assert period["lower"] <= block["level"]["value"] <= period["upper"]
+    assert claims.check(twin) == []
+    block["level"]["value"] = period["upper"] + 5
+    assert {f.claim for f in claims.check(twin)} == {"a rate within a range its period leaves"}

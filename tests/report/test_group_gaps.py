@@ -53,5 +53,12 @@ def test_a_department_week_with_a_member_missing_is_counted_as_a_gap() -> None:
     notes = next(s for s in data["sections"] if s["id"] == "notes")
     said = [s["text"] for s in notes["sentences"]]
     assert "Calls: 2 of 13 expected values are missing in 2026-Q3" in said[0]
-    assert said[1].startswith("Calls: of those, 2 weeks had values from only some members")
+    assert said[1].startswith(
+        "Calls: of those, 2 weeks had values from only some members (the week of 13 Jul"
+        " 2026: 5 of 6 reported; the week of 20 Jul 2026: 5 of 6 reported); such a week"
+    )
+    assert quality["incomplete_weeks"] == [
+        {"period": "2026-07-13", "reported": 5, "usual": 6},
+        {"period": "2026-07-20", "reported": 5, "usual": 6},
+    ]
     assert not any(s["id"] == "note_clear" for s in notes["sentences"])

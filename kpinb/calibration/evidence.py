@@ -18,6 +18,7 @@ import pandas as pd
 
 from kpinb.analytics import KPI_STATUSES, READABLE_STATUSES, SUCCESS
 from kpinb.kpis import is_percent
+from kpinb.report.stories import story_of
 
 if TYPE_CHECKING:
     from kpinb.kpis import KpiSpec
@@ -38,14 +39,38 @@ KPI_COLUMNS = (
 SHARED_LABEL = "a change shared with the group: context, not individual evidence"
 
 
+def evidence_status(story: str) -> str:
+    """The status a KPI counts as in calibration, from the story the person's own report
+    tells: a shift up or down only where the report tells one (a shift its quarter's
+    change and trend contradict, told as easing back or recovering, counts as routine;
+    so does a move the group made), a return where it tells one."""
+    told = story_of(story)
+    if told is None:
+        return "routine"
+    if told.glance:
+        return "improving_shift" if told.glance > 0 else "worsening_shift"
+    return {
+        "recovered": "returned",
+        "eased": "returned",
+        "new": "not_enough_history",
+        "no_data": "no_data",
+    }.get(told.name, "routine")
+
+
 def kpi_evidence(
-    summary: pd.DataFrame, goals: pd.DataFrame, kpis: Mapping[str, KpiSpec]
+    summary: pd.DataFrame,
+    goals: pd.DataFrame,
+    kpis: Mapping[str, KpiSpec],
+    told: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per person and KPI: status, change against their own past, goal, quality.
 
     ``summary`` and ``goals`` are the analysis tables (any scopes: only employee rows
-    are kept). ``better_than_previous`` is +1, -1 or 0 by the KPI's direction (NaN
-    change: 0).
+    are kept). ``told``: the story and badge each person's own report gives each KPI
+    (:func:`kpinb.report.told`); with it, ``status`` is the story's
+    (:func:`evidence_status`), ``status_label`` its badge and ``shared`` the report's
+    shared story, so the pack tells a KPI as the report does. ``better_than_previous``
+    is +1, -1 or 0 by the KPI's direction (NaN change: 0).
     """
     rows = summary[summary["scope"] == "employee"].copy()
     rows["employee_id"] = rows["scope_id"].astype(str)
@@ -67,6 +92,18 @@ def kpi_evidence(
     rows["status"] = rows["status"].astype(str)
     rows["status_label"] = rows["status"].map(STATUS_LABELS).fillna(rows["status"])
     rows["shared"] = shared_moves(rows)
+    if told is not None:
+        stories = told.set_index(["employee_id", "kpi_id"])
+        at = pd.MultiIndex.from_frame(rows[["employee_id", "kpi_id"]])
+        story = stories["story"].reindex(at).to_numpy()
+        known = pd.notna(story)
+        rows["status"] = np.where(
+            known, [evidence_status(str(s)) for s in story], rows["status"]
+        ).astype(object)
+        rows["status_label"] = np.where(
+            known, stories["badge"].reindex(at).to_numpy(), rows["status_label"]
+        ).astype(object)
+        rows["shared"] = np.where(known, story == "shared", rows["shared"]).astype(bool)
     rows.loc[rows["shared"], "status_label"] = SHARED_LABEL
     oriented = pd.to_numeric(rows["prev_change_oriented"], errors="coerce")
     rows["better_than_previous"] = np.sign(oriented.fillna(0.0)).astype(int)

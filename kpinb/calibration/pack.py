@@ -141,6 +141,7 @@ def build_pack(
     from kpinb.analytics import analyse
     from kpinb.errors import UsageError
     from kpinb.periods import Period, parse_period
+    from kpinb.report import told
     from kpinb.workspace import Workspace, load_workspace
 
     if not isinstance(ws, Workspace):
@@ -153,7 +154,11 @@ def build_pack(
         msg = f"department {department!r} is not in teams; use one of {', '.join(known)}"
         raise UsageError(msg)
     root = journal_root if journal_root is not None else ws.root
-    kpi_rows = ev.kpi_evidence(result.summary, result.goals, ws.kpis)
+    # each KPI as the person's own report tells it (everyone who started: managers'
+    # rows may span departments)
+    started = ws.people.loc[ws.people["start_date"] <= per.end, "employee_id"].astype(str)
+    told_rows = told(ws, result, sorted(set(started)))
+    kpi_rows = ev.kpi_evidence(result.summary, result.goals, ws.kpis, told_rows)
     people = _people(ws, per, kpi_rows, root)
     ids = set(people["employee_id"])
     kpi_rows = kpi_rows[kpi_rows["employee_id"].isin(ids)].reset_index(drop=True)

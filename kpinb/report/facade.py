@@ -23,6 +23,8 @@ from kpinb.report.render import render_fragment
 from kpinb.scopes import PAGE_MIME, REPORT_MIME, SCOPE_VIEWS
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from kpinb.analytics import Analysis
     from kpinb.workspace import Workspace
 
@@ -133,6 +135,23 @@ def period_analysis(ws: Workspace, per: Period) -> Analysis:
     if key not in ws.derived:
         ws.derived[key] = analyse(ws, per)
     return ws.derived[key]
+
+
+def told(ws: Workspace, analysis: Analysis, ids: list[str]) -> pd.DataFrame:
+    """The story and badge each person's own report gives each KPI (employee_id, kpi_id,
+    story, badge): what other views (the calibration pack) say of a person's KPI, so a
+    KPI is told one way everywhere."""
+    import pandas as pd
+
+    from kpinb.report.sections.kpis import badge
+    from kpinb.report.twin import blocks_of
+
+    rows = [
+        (eid, block["kpi_id"], block["story"], badge(block))
+        for eid in ids
+        for block in blocks_of(ws, analysis.part("employee", eid))
+    ]
+    return pd.DataFrame(rows, columns=["employee_id", "kpi_id", "story", "badge"])
 
 
 def _linked_members(ws: Workspace, per: Period, data: dict[str, Any]) -> list[dict[str, Any]]:

@@ -157,7 +157,7 @@ def _ending(pts: pd.DataFrame | None, per: Period, dec: int) -> dict[str, Any] |
 def _incomplete_weeks(pts: pd.DataFrame | None, per: Period) -> list[dict[str, Any]]:
     """A group's dates of the period with members missing: when, how many reported and
     how many usually do (the date is left out of the group's figures)."""
-    if pts is None or "usual_n" not in pts:
+    if pts is None or "usual_n" not in pts or not pts["incomplete"].to_numpy(dtype=bool).any():
         return []
     gaps = pts[per.contains(pts["period"]).to_numpy() & pts["incomplete"].to_numpy(dtype=bool)]
     return [

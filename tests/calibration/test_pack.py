@@ -551,3 +551,43 @@ def test_the_notebook_runs_by_hand_with_papermill(tmp_path: Path, workspace_dir:
         for o in c.get("outputs", [])
     )
     assert "Calibration pack 2026-Q3: Sales" in html and "Discussion prompts" in html
+
+
+def test_the_pack_tells_each_kpi_as_the_persons_own_report_does(demo_ws, demo_reports) -> None:
+    """Every demo person and KPI: the pack's label is the badge the person's own report
+    shows on that KPI's card (read from its HTML), or the shared-move label where the
+    report tells a shared move; the person's improving and worsening counts are the
+    cards telling a shift up or down (real improvement, a change of their own ahead /
+    a real change, a change of their own behind), never a shift the report tells as
+    easing back or recovering."""
+    import html
+    import re
+
+    from kpinb.calibration.evidence import SHARED_LABEL
+
+    pack = build_pack(demo_ws, "2026-Q3")
+    labels = pack.kpis.set_index(["employee_id", "kpi"])["status_label"]
+    people = pack.people.set_index("employee_id")
+    up, down = {"improving_shift", "own_ahead"}, {"worsening_shift", "own_behind"}
+    checked = 0
+    for report in demo_reports:
+        if report.scope != "employee" or report.view != "employee":
+            continue
+        cards = dict(
+            (html.unescape(k.strip()), html.unescape(v))
+            for k, v in re.findall(
+                r'<h3>([^<]*) <span class="badge">([^<]*)</span></h3>', report.html
+            )
+        )
+        blocks = report.to_json()["kpis"]
+        for block in blocks:
+            if block["name"] not in cards:
+                continue
+            want = SHARED_LABEL if block["story"] == "shared" else cards[block["name"]]
+            assert labels[(report.scope_id, block["name"])] == want, (report.scope_id, block)
+            checked += 1
+        if report.scope_id in people.index:
+            row = people.loc[report.scope_id]
+            assert row["improving"] == sum(b["story"] in up for b in blocks)
+            assert row["worsening"] == sum(b["story"] in down for b in blocks)
+    assert checked > 100

@@ -39,7 +39,9 @@ def card_status(block: dict[str, Any]) -> str:
     return told.card if told else PLAIN_CARD
 
 
-def _badge(block: dict[str, Any], within: int) -> str:
+def badge(block: dict[str, Any], within: int = 0) -> str:
+    """The card's badge: its story's, "changes within" for a routine aggregate with
+    shifts within, "its goal asks for more" for a routine KPI whose goal is not met."""
     told = story_of(block["story"])
     if told is None:
         return ""
@@ -77,7 +79,7 @@ def cards(
         sentences += about_sentences
         blocks.append(block if about is None else {**block, "about": about})
         out.append(
-            Card(block["name"], sentences, card_status(block), _badge(block, len(inner)), chart)
+            Card(block["name"], sentences, card_status(block), badge(block, len(inner)), chart)
         )
     return Part(Section("kpis", heading, cards=tuple(out)), {"kpis": blocks})
 

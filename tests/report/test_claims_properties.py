@@ -178,3 +178,22 @@ def test_every_generated_report_agrees_with_its_own_numbers(ws: Workspace) -> No
         twins = _reports(ws)
     problems = [p for twin in twins for p in _problems(ws, twin)]
     assert problems == []
+
+
+def test_returns_are_exercised_and_end_inside_their_range() -> None:
+    """The ``returned`` path, which random draws rarely reach: people whose values dip
+    in the period's first weeks and come back, or moved in the previous quarter and are
+    back in this one. Some are told as a return, and every return ends inside the range
+    it returned to (with every other property of :func:`_problems`)."""
+    kpis = {"c": syn.spec("c")}
+    series = {
+        (f"E{i}", "c"): _series(kind, seed, 52)
+        for i, (kind, seed) in enumerate((k, s) for k in ("dip", "before") for s in range(6))
+    }
+    ws = syn.workspace(series, kpis, {f"E{i}": "T1" for i in range(len(series))})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(charts, "to_svg", lambda chart: "<svg></svg>")
+        twins = _reports(ws)
+    returned = [b for t in twins if t["scope"] == "employee" for b in _blocks(t)]
+    assert sum(b["status"] == "returned" for b in returned) >= 2
+    assert [p for twin in twins for p in _problems(ws, twin)] == []

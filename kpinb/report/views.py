@@ -71,13 +71,36 @@ def _no_data(
 
 
 def _progress(
-    refs: list[st.Ref], period: st.Figure, name: st.Figure, heading: str, *, person: bool = False
+    refs: list[st.Ref],
+    period: st.Figure,
+    name: st.Figure,
+    heading: str,
+    *,
+    person: bool = False,
+    shared: frozenset[str] = frozenset(),
 ) -> Part:
-    """The progress headline, or what is missing when no KPI has a value."""
+    """The progress headline, or what is missing when no KPI has a value. ``shared``:
+    KPIs that moved for everyone in the group (told first, under "What moved for
+    everyone"): never the group's own progress."""
     found = _no_data(refs, period, name, person=person)
     if found is None:
-        return kpis.progress(refs, period, heading)
+        return kpis.progress(_own(refs, shared), period, heading)
     return Part(replace(found.section, heading=heading))
+
+
+def _own_moves(moves: pd.DataFrame, scope: str, sid: str) -> pd.DataFrame:
+    """The moves of the group itself (not of its teams)."""
+    return moves[(moves["scope"] == scope) & (moves["scope_id"].astype(str) == sid)]
+
+
+def _moved_for_everyone(moves: pd.DataFrame) -> frozenset[str]:
+    """The KPIs of a group's own moves: what moved for everyone in it."""
+    return frozenset(moves["kpi_id"].astype(str))
+
+
+def _own(refs: list[st.Ref], shared: frozenset[str]) -> list[st.Ref]:
+    """The KPIs whose moves may be the group's own progress."""
+    return [r for r in refs if str(r.data["kpi_id"]) not in shared]
 
 
 def _said(section: Section) -> bool:
@@ -171,12 +194,16 @@ def _team(ws: Workspace, result: Analysis, tid: str, per: Period, root: Path | N
     within, inner = kpis.shifts_within(members, "members")
     data.update(within)
     names = {m["employee_id"]: m["name"] for m in members}
-    own_moves = result.moves[
-        (result.moves["scope"] == "team") & (result.moves["scope_id"].astype(str) == tid)
-    ]
+    own_moves = _own_moves(result.moves, "team", tid)
     parts = [
         team.moved_for_everyone(twin.moves_of(ws, own_moves, blocks)),
-        _progress(refs, period, st.text("subject.name", str(row["name"])), "Team progress"),
+        _progress(
+            refs,
+            period,
+            st.text("subject.name", str(row["name"])),
+            "Team progress",
+            shared=_moved_for_everyone(own_moves),
+        ),
         kpis.cards(part, refs, period, per, ws, inner, "Team KPIs"),
         team.members(mpart, members, refs, period),
         team.conversations(members),
@@ -233,7 +260,14 @@ def _executive(ws: Workspace, result: Analysis, scope: str, sid: str, per: Perio
     empty = None if not_shown else _no_data(refs, period, st.text("subject.name", name))
     parts = [
         team.moved_for_everyone(twin.moves_of(ws, moves, blocks)),
-        empty or executive.headline(refs, period, data["subject"], not_shown),
+        empty
+        or executive.headline(
+            refs,
+            period,
+            data["subject"],
+            not_shown,
+            own=_own(refs, _moved_for_everyone(_own_moves(moves, scope, sid))),
+        ),
         kpis.cards(part, refs, period, per, ws, inner),
         *teams,
         executive.privacy(size, hidden),

@@ -82,6 +82,31 @@ def test_the_team_page_opens_with_what_moved_for_everyone(
     assert "moved" not in [s["id"] for s in quiet["sections"]]
 
 
+def test_a_group_page_never_names_what_moved_for_everyone_as_its_progress(
+    demo_reports: tuple[Report, ...],
+) -> None:
+    """T05's tickets resolved rose for all 7 people: its page opens with that shared move
+    and its "Team progress" names other KPIs only; the same holds on every team and
+    department page of the demo (the group's own moves, not its teams')."""
+    t05 = _twin(demo_reports, "team", "T05", "manager")
+    assert "Tickets resolved" not in " ".join(s["text"] for s in _section(t05, "progress"))
+    seen = 0
+    for report in demo_reports:
+        if report.scope == "employee":
+            continue
+        twin = report.to_json()
+        own = {
+            m["kpi_id"]
+            for m in twin["moved_for_everyone"]
+            if (m.get("scope"), str(m.get("scope_id"))) == (report.scope, report.scope_id)
+        }
+        names = [b["name"] for b in twin["kpis"] if b["kpi_id"] in own]
+        seen += len(names)
+        progress = " ".join(s["text"] for s in _section(twin, "progress"))
+        assert not [n for n in names if n in progress], (report.scope_id, report.view, names)
+    assert seen >= 2
+
+
 def test_the_quarterly_kpi_names_its_pattern_once_and_is_routine(
     demo_ws: Workspace, demo_reports: tuple[Report, ...]
 ) -> None:

@@ -25,13 +25,21 @@ if TYPE_CHECKING:
     from kpinb.workspace import Workspace
 
 
-def headline(refs: list[st.Ref], period: st.Figure, subject: dict[str, Any], hidden: int) -> Part:
-    """Progress of the shown series; when none can be shown, say why instead."""
+def headline(
+    refs: list[st.Ref],
+    period: st.Figure,
+    subject: dict[str, Any],
+    hidden: int,
+    *,
+    own: list[st.Ref] | None = None,
+) -> Part:
+    """Progress of the shown series (``own``: those whose move is not one that moved for
+    everyone in the group; default all); when none can be shown, say why instead."""
     said: tuple[st.Sentence, ...]
     if not refs and hidden:
         said = (st.say("exec_hidden", subject=st.Ref("subject", subject).txt("name")),)
     else:
-        said = tuple(nv.headline(refs, period))
+        said = tuple(nv.headline(refs if own is None else own, period))
     return Part(Section("progress", "Progress", said))
 
 

@@ -11,12 +11,17 @@ finished page and twin (or why it failed) to this process, which publishes it ex
 as a local run does: one lock, atomic files, failures named, a rerun skips what is
 current.
 
-The workspace travels once per worker, not per task: a snapshot of its files (the
-journal copied consistently) is scattered to every worker with the notebooks, and each
-worker writes it to a private folder of its own the first time a task needs it. A
-worker lost mid-task (its process killed, its machine gone) makes Dask run the task
-again elsewhere, up to ``distributed.scheduler.allowed-failures`` times; a report whose
-workers keep dying fails alone, like any other report.
+The workspace travels once per worker, not per task: a snapshot of the files the
+reports read (kpis.yaml and the tables, the journal copied consistently; nothing else
+of the folder) is scattered to every worker with the notebooks, and each worker writes
+it to a private folder of its own the first time a task needs it. A worker lost
+mid-task (its process killed, its machine gone) makes Dask run the task again
+elsewhere, up to ``distributed.scheduler.allowed-failures`` times; a report whose
+workers keep dying fails alone, like any other report. When every worker is lost the
+snapshot goes with them, and each report not yet built fails saying so.
+
+The scheduler's address is checked before anything connects, and the connection with
+its handshake is bounded by ``CONNECT_TIMEOUT_S``.
 """
 
 from __future__ import annotations

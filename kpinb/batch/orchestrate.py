@@ -112,7 +112,8 @@ def run_batch(
     ------
     UsageError
         Bad period, view, worker count, format or unknown ids, ``pdf`` asked for
-        without Chromium, or ``workers`` with ``scheduler`` (nothing written).
+        without Chromium, ``workers`` with ``scheduler``, or a ``scheduler`` that is no
+        Dask address (empty, ``http://``, an unknown scheme; nothing written).
     WorkspaceError
         The workspace is invalid; every problem is listed (nothing written).
     BatchError
@@ -125,6 +126,7 @@ def run_batch(
     per = period if isinstance(period, Period) else parse_period(period)
     chosen = _check_views(views)
     count = _check_workers(workers, scheduler)
+    scheduler = _check_scheduler(scheduler)
     chosen_formats = registry.select(formats)
     folder = Path(notebooks_dir) if notebooks_dir is not None else NOTEBOOKS_DIR
     root = Path(workspace_path)
@@ -207,6 +209,15 @@ def _check_workers(workers: int | None, scheduler: str | None) -> int:
         msg = f"--workers must be 1 or more (got {workers})"
         raise UsageError(msg)
     return workers
+
+
+def _check_scheduler(scheduler: str | None) -> str | None:
+    """A scheduler address checked before anything is read or connected."""
+    if scheduler is None:
+        return None
+    from kpinb.batch.executors.dask import check_scheduler_address
+
+    return check_scheduler_address(scheduler)
 
 
 def _check_journal(root: Path) -> None:

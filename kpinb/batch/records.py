@@ -53,7 +53,10 @@ class ReportFiles:
 
 
 _CELL = re.compile(r"^(?:cell (\d+)|the kernel)(?: \(In \[\d*\]\))?: ([A-Za-z_][\w.]*)")
+# a report whose cluster lost every worker, and with them the workspace the run sent
+CLUSTER_LOST = "the Dask cluster lost its workers"
 _KNOWN = (
+    CLUSTER_LOST,
     "the page would fetch from another host",
     "the report built is not the one asked for",
     "the notebook displayed no report",

@@ -129,6 +129,15 @@ def summary(result: BatchResult) -> str:
         f"{len(result.by_status('unchanged'))} unchanged, "
         f"{len(result.failed)} could not be generated ({result.period})."
     ]
+    from kpinb.batch.records import CLUSTER_LOST
+
+    lost = [o for o in result.failed if o.error_kind == CLUSTER_LOST]
+    if lost:
+        lines.append(
+            f"The Dask cluster lost its workers during the run: {len(lost)} report(s) were not "
+            "built. Start workers with `dask worker ADDRESS` (docs/scale-out.md) and run the "
+            "same command again; it builds only those."
+        )
     for outcome in result.failed:
         lines.append(f"  - {outcome.job.files.label}: {outcome.error}")
         if outcome.failed_notebook is not None:

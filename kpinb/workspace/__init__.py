@@ -7,6 +7,7 @@ from kpinb.workspace.loader import (
     load_workspace,
     validate_workspace,
     workspace_bytes,
+    workspace_files,
 )
 
 __all__ = [
@@ -16,4 +17,5 @@ __all__ = [
     "load_workspace",
     "validate_workspace",
     "workspace_bytes",
+    "workspace_files",
 ]

@@ -14,7 +14,7 @@ import yaml
 from kpinb.errors import Problem, WorkspaceError
 from kpinb.kpis import KpiSpec, parse_kpis
 from kpinb.workspace import checks
-from kpinb.workspace.readers import RawTable, find_table, read_table
+from kpinb.workspace.readers import EXTENSIONS, RawTable, find_table, read_table
 from kpinb.workspace.schema import (
     DISPLAY_TEXT,
     OBSERVATION_COLUMNS,
@@ -25,6 +25,8 @@ from kpinb.workspace.schema import (
     display_column,
     type_table,
 )
+
+KPIS_FILE = "kpis.yaml"  # the KPI dictionary, beside the tables
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,15 @@ def adopt_workspace(folder: str | Path, data: bytes) -> Workspace:
     return adopted
 
 
+def workspace_files(path: str | Path) -> list[Path]:
+    """The files of the workspace folder at ``path`` that loading it reads: ``kpis.yaml``
+    and each table's file, those present. A copy of the workspace needs these and
+    nothing else of the folder (a backup, an unrelated spreadsheet beside them)."""
+    root = Path(path)
+    names = [KPIS_FILE, *(f"{table}{ext}" for table in TABLES for ext in EXTENSIONS)]
+    return [root / name for name in names if (root / name).is_file()]
+
+
 def _fingerprint(root: Path) -> tuple[object, ...] | None:
     """The folder's identity for the cache: its path and each file's name, size, mtime."""
     try:
@@ -210,7 +221,7 @@ class _Loader:
         return _finish(self.root, kpis, frames)
 
     def _kpis(self) -> dict[str, KpiSpec]:
-        path = self.root / "kpis.yaml"
+        path = self.root / KPIS_FILE
         if not path.is_file():
             self.problems.append(
                 Problem(

@@ -186,3 +186,100 @@ def test_an_unreachable_scheduler_stops_the_run_before_anything_is_written(
     both = ["--scheduler", nowhere, "--workers", "2"]
     assert main(["run", str(workspace_dir), "--period", PERIOD, *both]) == 2
     assert "--workers is for a run on this machine" in capsys.readouterr().err
+
+
+def test_workers_receive_only_the_files_the_reports_read(
+    cluster: str, tmp_path: Path, workspace_dir: Path
+) -> None:
+    """A confidential spreadsheet and a backup beside the tables stay on this machine: each
+    report's notebook lists the workspace folder it is given on its worker."""
+    import shutil
+
+    folder = tmp_path / "ws"
+    shutil.copytree(workspace_dir, folder)
+    (folder / "salaries-confidential.csv").write_text("employee_id,salary\nE001,99000\n")
+    (folder / "backup-2026.zip").write_bytes(b"\0" * 100_000)
+    seen = tmp_path / "seen"
+    seen.mkdir()
+    body = (
+        "import os, pathlib\n"
+        f"pathlib.Path({str(seen)!r}, sid).write_text('\\n'.join(sorted(os.listdir(workspace))))\n"
+    )
+    notebooks = write_stand_in_notebooks(tmp_path / "nb", body=body)
+    result = run_batch(
+        folder,
+        PERIOD,
+        out=tmp_path / "out",
+        scheduler=cluster,
+        notebooks_dir=notebooks,
+        views=["employee"],
+        progress=False,
+    )
+    assert result.exit_code == 0 and len(result.by_status("written")) > 5
+    expected = [
+        "feasibility.csv",
+        "goals.csv",
+        "kpis.yaml",
+        "observations.csv",
+        "people.csv",
+        "ratings.csv",
+        "targets.csv",
+        "teams.csv",
+    ]  # what the loader reads (the committed workspace has no journal yet)
+    listings = {path.name: path.read_text().split("\n") for path in seen.iterdir()}
+    assert sorted(listings) == sorted(o.job.files.scope_id for o in result.outcomes)
+    assert all(listing == expected for listing in listings.values())
+
+
+def test_a_cluster_that_loses_every_worker_says_so_per_report_and_in_the_summary(
+    tmp_path: Path, workspace_dir: Path
+) -> None:
+    """Every worker killed while E003 is built: the reports not yet built fail with one
+    sentence naming the lost workers and the fix (not Dask's "cancelled ... already
+    forgotten"), and the summary says it once for all of them."""
+    from kpinb.batch.executors.dask import LOST_ERROR
+    from kpinb.batch.records import CLUSTER_LOST
+    from kpinb.cli.run import summary
+
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+        silence_logs=50,
+    ) as local:  # fmt: skip
+        pids = tmp_path / "worker-pids"
+        pids.write_text(" ".join(map(str, worker_pids(local.scheduler_address))))
+        marker = tmp_path / "kill-once"
+        marker.touch()
+        body = (
+            f"import os, pathlib\n_m = pathlib.Path({str(marker)!r})\n"
+            "if sid == 'E003' and _m.exists():\n    _m.unlink()\n"
+            f"    for _p in pathlib.Path({str(pids)!r}).read_text().split():\n"
+            "        os.kill(int(_p), 9)\n"
+            "    import time; time.sleep(30)\n"
+        )
+        notebooks = write_stand_in_notebooks(tmp_path / "nb", body=body)
+        result = run_batch(
+            workspace_dir,
+            PERIOD,
+            out=tmp_path / "out",
+            scheduler=local.scheduler_address,
+            notebooks_dir=notebooks,
+            views=["employee"],
+            progress=False,
+        )
+    assert not marker.exists()  # the workers were killed
+    assert result.exit_code == 1
+    lost = {o.job.files.scope_id for o in result.failed}
+    assert "E003" in lost
+    assert [(o.error, o.error_kind) for o in result.failed] == [(LOST_ERROR, CLUSTER_LOST)] * len(
+        lost
+    )
+    assert (
+        LOST_ERROR.startswith("the Dask cluster lost its workers before this report was built")
+        and "check that the `dask worker` processes are running and run again" in LOST_ERROR
+    )
+    text = summary(result)
+    assert (
+        f"The Dask cluster lost its workers during the run: {len(lost)} report(s) were not "
+        "built. Start workers with `dask worker ADDRESS`"
+    ) in text
+    assert "cancelled" not in text and "forgotten" not in text

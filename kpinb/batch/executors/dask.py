@@ -11,12 +11,17 @@ finished page and twin (or why it failed) to this process, which publishes it ex
 as a local run does: one lock, atomic files, failures named, a rerun skips what is
 current.
 
-The workspace travels once per worker, not per task: a snapshot of its files (the
-journal copied consistently) is scattered to every worker with the notebooks, and each
-worker writes it to a private folder of its own the first time a task needs it. A
-worker lost mid-task (its process killed, its machine gone) makes Dask run the task
-again elsewhere, up to ``distributed.scheduler.allowed-failures`` times; a report whose
-workers keep dying fails alone, like any other report.
+The workspace travels once per worker, not per task: a snapshot of the files the
+reports read (kpis.yaml and the tables, the journal copied consistently; nothing else
+of the folder) is scattered to every worker with the notebooks, and each worker writes
+it to a private folder of its own the first time a task needs it. A worker lost
+mid-task (its process killed, its machine gone) makes Dask run the task again
+elsewhere, up to ``distributed.scheduler.allowed-failures`` times; a report whose
+workers keep dying fails alone, like any other report. When every worker is lost the
+snapshot goes with them, and each report not yet built fails saying so.
+
+The scheduler's address is checked before anything connects, and the connection with
+its handshake is bounded by ``CONNECT_TIMEOUT_S``.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import queue
 import shutil
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -38,17 +44,22 @@ from distributed.diagnostics.plugin import WorkerPlugin
 
 from kpinb.batch.executors.base import RESTART_EVERY
 from kpinb.batch.executors.build import ReportBuilder, skip_slow_iri_checker
-from kpinb.batch.records import BuiltReport
-from kpinb.errors import BatchError
+from kpinb.batch.records import CLUSTER_LOST, BuiltReport
+from kpinb.errors import BatchError, UsageError
 from kpinb.version import __version__
 
 if TYPE_CHECKING:
-    from distributed import Worker
+    from distributed import Client, Worker
 
     from kpinb.batch.executors.kernels import WarmKernel
     from kpinb.batch.records import ReportJob
 
 PLUGIN = "kpinb-warm-kernels"
+LOST_ERROR = (
+    f"{CLUSTER_LOST} before this report was built (every worker stopped, and the workspace "
+    "sent to them went with them): check that the `dask worker` processes are running and "
+    "run again; the reports already written are kept"
+)
 CONNECT_TIMEOUT_S = 20
 
 
@@ -65,19 +76,15 @@ class RunContext:
 
 
 def workspace_snapshot(root: Path) -> dict[str, bytes]:
-    """The workspace's files as bytes: every visible file of the folder, the journal as
-    one consistent copy (its write-ahead log included, never its -wal or -shm files)."""
+    """The workspace files the reports read, as bytes: ``kpis.yaml`` and the tables (what
+    the loader reads, nothing else of the folder: a backup or an unrelated spreadsheet
+    beside them stays here), and the journal as one consistent copy (its write-ahead log
+    included, never its -wal or -shm files)."""
     from kpinb.journal import copy_journal, journal_path
+    from kpinb.workspace import workspace_files
 
+    files = {path.name: path.read_bytes() for path in workspace_files(root)}
     journal = journal_path(root).name
-    files = {}
-    for path in sorted(root.iterdir()):
-        name = path.name
-        if name.startswith(".") or not path.is_file() or name.startswith(f"{journal}-"):
-            continue
-        if name == journal:
-            continue
-        files[name] = path.read_bytes()
     with tempfile.TemporaryDirectory(prefix="kpinb-journal-") as tmp:
         if copy_journal(root, Path(tmp) / journal):
             files[journal] = (Path(tmp) / journal).read_bytes()
@@ -190,26 +197,102 @@ def build_on_worker(job: ReportJob, context: RunContext) -> BuiltReport:
     return plugin.build(job, context)
 
 
+SCHEDULER_FIX = (
+    "give the address `dask scheduler` prints, such as tcp://host:8786 (docs/scale-out.md), "
+    "or leave out --scheduler to run on this machine"
+)
+
+
+def check_scheduler_address(address: str) -> str:
+    """``address`` as a Dask scheduler address (``tcp://host:8786``, ``tls://...``, any
+    scheme distributed has a backend for; ``host:port`` means tcp), checked before anything
+    connects: an empty one, a web address or an unknown scheme is a usage error that names
+    the value and the fix, not a wait and a traceback."""
+    from distributed.comm import parse_address, registry
+
+    text = address.strip()
+    if not text:
+        msg = f"--scheduler is empty; {SCHEDULER_FIX}"
+        raise UsageError(msg)
+    scheme, location = parse_address(text, strict=False)
+    try:
+        backend = registry.get_backend(scheme)
+    except ValueError:
+        known = ", ".join(f"{name}://" for name in sorted(registry.backends))
+        web = (
+            " (a web address is the dashboard's; the scheduler itself listens on tcp://, port 8786)"
+            if scheme in ("http", "https")
+            else ""
+        )
+        msg = (
+            f"--scheduler {address!r}: Dask does not connect over {scheme}://{web}; "
+            f"it knows {known}; {SCHEDULER_FIX}"
+        )
+        raise UsageError(msg) from None
+    try:
+        if not location:
+            raise ValueError("no host")
+        backend.get_address_host_port(location)
+    except NotImplementedError:  # a backend without host and port (inproc://)
+        pass
+    except ValueError as exc:
+        msg = f"--scheduler {address!r} is not a scheduler address ({exc}); {SCHEDULER_FIX}"
+        raise UsageError(msg) from None
+    return text
+
+
+async def _handshake(address: str, timeout: float) -> None:
+    """Open a connection to ``address`` and exchange Dask's handshake, all within
+    ``timeout`` seconds: distributed bounds the connection but waits for the handshake's
+    answer without a limit, so a peer that accepts and never answers would hold a run
+    until it hangs up."""
+    from distributed.comm import connect
+    from distributed.security import Security
+
+    arguments = Security().get_connection_args("client")
+    comm = await asyncio.wait_for(connect(address, timeout=timeout, **arguments), timeout)
+    await comm.close()
+
+
+def connect_client(address: str, timeout: float) -> Client:
+    """A client of the scheduler at ``address``, connected within ``timeout`` seconds, or
+    :class:`BatchError` saying why not."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from distributed import Client
+
+    start = time.monotonic()
+    try:
+        # in a thread of its own: the caller may be running an event loop (a notebook)
+        with ThreadPoolExecutor(1, thread_name_prefix="kpinb-dask-connect") as pool:
+            pool.submit(asyncio.run, _handshake(address, timeout)).result()
+        left = max(1.0, timeout - (time.monotonic() - start))
+        return Client(address, timeout=f"{left}s", set_as_default=False)
+    except TimeoutError:
+        why = (
+            f"no Dask answer within {timeout:g} s: something there accepts connections "
+            "but does not speak Dask"
+        )
+    except Exception as exc:  # refused, unknown host, TLS not set up: said as it is
+        why = str(exc) or type(exc).__name__
+    msg = (
+        f"cannot reach the Dask scheduler at {address} ({why}); start one with "
+        "`dask scheduler` and workers with `dask worker ADDRESS` (docs/scale-out.md), "
+        "or leave out --scheduler to run on this machine"
+    )
+    raise BatchError(msg)
+
+
 class DaskExecutor:
     """Builds reports on the workers of the Dask scheduler at ``address``."""
 
     def __init__(
         self, address: str, workspace: Path, *, restart_every: int = RESTART_EVERY
     ) -> None:
-        from distributed import Client
-
-        self.address = address
+        self.address = address = check_scheduler_address(address)
         self.workspace = workspace
         self.restart_every = restart_every
-        try:
-            self.client = Client(address, timeout=f"{CONNECT_TIMEOUT_S}s", set_as_default=False)
-        except (OSError, TimeoutError) as exc:
-            msg = (
-                f"cannot reach the Dask scheduler at {address} ({exc}); start one with "
-                "`dask scheduler` and workers with `dask worker ADDRESS` (docs/scale-out.md), "
-                "or leave out --scheduler to run on this machine"
-            )
-            raise BatchError(msg) from None
+        self.client = connect_client(address, CONNECT_TIMEOUT_S)
         self._workers = self._threads()
         if not self._workers:
             self.close()
@@ -232,6 +315,8 @@ class DaskExecutor:
         self, todo: Sequence[ReportJob], builder: ReportBuilder
     ) -> Iterator[tuple[ReportJob, BuiltReport]]:
         """Submit every report as a task; yield each as it finishes, in any order."""
+        from concurrent.futures import CancelledError
+
         from distributed import as_completed
         from distributed.scheduler import KilledWorker
 
@@ -251,6 +336,8 @@ class DaskExecutor:
                 job = futures.pop(future)
                 try:
                     built = future.result()
+                except CancelledError:  # what it needed (the scattered run) left with them
+                    built = BuiltReport(0.0, error=LOST_ERROR)
                 except KilledWorker as exc:
                     built = BuiltReport(0.0, error=f"the Dask workers running it were lost ({exc})")
                 except Exception as exc:  # a task that raised twice (retries=1)

@@ -317,21 +317,28 @@ def reader(root: str | Path) -> Iterator[sqlite3.Connection | None]:
         yield None
         return
     with contextlib.ExitStack() as stack:
-        conn = _open_read_only(root, f"{path.resolve().as_uri()}?mode=ro")
-        stack.callback(lambda: conn.close())
         try:
-            _check_readable(conn, root)
+            conn = _open_read_only(root, f"{path.resolve().as_uri()}?mode=ro", stack)
         except sqlite3.OperationalError as exc:
             if not _is_read_only_folder(exc):
                 raise
-            conn.close()
-            conn = _open_read_only(root, _snapshot(path, stack))
-            _check_readable(conn, root)
+            try:
+                conn = _open_read_only(root, _snapshot(path, stack), stack)
+            except (sqlite3.OperationalError, OSError) as again:
+                msg = (
+                    f"{path} cannot be read ({again}); nothing was read from it. Fix: let "
+                    "this account read the file (ask its owner), then run the command again"
+                )
+                raise JournalError(msg) from None
         yield conn
 
 
-def _open_read_only(root: str | Path, uri: str) -> sqlite3.Connection:
-    return sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S)
+def _open_read_only(root: str | Path, uri: str, stack: contextlib.ExitStack) -> sqlite3.Connection:
+    """A read-only connection to ``uri``, checked (closed when ``stack`` closes)."""
+    conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S)
+    stack.callback(conn.close)
+    _check_readable(conn, root)
+    return conn
 
 
 def _check_readable(conn: sqlite3.Connection, root: str | Path) -> None:

@@ -191,3 +191,12 @@ def test_a_run_reads_a_read_only_workspace_and_shows_its_check_ins(ws, tmp_path)
     assert "1 written, 0 unchanged, 0 could not be generated (2026-Q3)." in done.stdout
     page = next((out / "2026-Q3" / "employees").glob("*.html")).read_text(encoding="utf-8")
     assert "pair up" in page  # the open action, read from the journal
+
+
+def test_a_journal_this_account_may_not_read_is_named_without_a_traceback(ws) -> None:
+    (ws / "journal.sqlite").chmod(0)
+    _freeze(ws)
+    listed = _kpinb("modes", ws, "checkin", "list", "WS")
+    assert listed.returncode == 1 and "Traceback" not in listed.stderr
+    assert f"{ws / 'journal.sqlite'} cannot be read" in listed.stderr
+    assert "Fix: let this account read the file" in listed.stderr

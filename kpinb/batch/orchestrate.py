@@ -160,6 +160,9 @@ def run_batch(
 
         result = publish_calibration(ws, per, period_dir, result)
     if uploader is not None:
+        from kpinb.batch.publish.uploads import make_private
+
+        make_private(period_dir.parent)  # what this run wrote there: owner only too
         result = replace(result, published_to=uploader.where)
     return result
 
@@ -168,12 +171,17 @@ def _destination(out: str | os.PathLike[str], per: Period) -> tuple[Uploader | N
     """The period folder the run builds into, and the uploader when ``out`` is a URL
     (``s3://bucket/reports``: the run builds into a mirror on this machine and uploads
     each report, :mod:`kpinb.batch.publish.uploads`). A URL that cannot be written stops the run."""
+    from kpinb.batch.publish.uploads import check_out
+
+    check_out(out)
     if not is_url(out):
         return None, resolve_under(Path(out), per.label)
-    from kpinb.batch.publish.uploads import Uploader, mirror_for
+    from kpinb.batch.publish.uploads import Uploader, make_private, mirror_for
 
     uploader = Uploader(str(out), per.label)
-    return uploader, resolve_under(mirror_for(str(out)), per.label)
+    mirror = mirror_for(str(out))
+    make_private(mirror)  # before anything is written into it
+    return uploader, resolve_under(mirror, per.label)
 
 
 def _check_views(views: Iterable[str] | None) -> tuple[str, ...] | None:

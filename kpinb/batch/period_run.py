@@ -73,12 +73,11 @@ class PeriodRun:
             self.staging = folder.make_staging(self.period_dir)
             try:
                 states = reports.read_states(self.period_dir)
+                self._note_foreign(states)
                 todo = []
                 for job in self.jobs:
                     state = states.get(str(job.files.html))
-                    if not force and reports.is_current(
-                        self.period_dir, state, job.key, formats=self.formats
-                    ):
+                    if not force and self._is_current(state, job):
                         self.outcomes.append(ReportOutcome(job, "unchanged"))
                     else:
                         todo.append(job)
@@ -88,6 +87,40 @@ class PeriodRun:
                 return self._finish(ws, time.perf_counter() - started)
             finally:
                 shutil.rmtree(self.staging, ignore_errors=True)
+
+    def _is_current(self, state: Mapping[str, Any] | None, job: ReportJob) -> bool:
+        """Built from the same inputs and intact in the mirror, and, with a URL as
+        ``--out``, still at the destination as the mirror holds it (a page deleted there
+        is built and uploaded again)."""
+        if not reports.is_current(self.period_dir, state, job.key, formats=self.formats):
+            return False
+        if self.uploader is None:
+            return True
+        return self.uploader.holds(self.period_dir, self._relatives(job))
+
+    def _relatives(self, job: ReportJob) -> list[Any]:
+        """The report's files in this run's formats, the page last (the upload order)."""
+        made = {f.suffix for f in self.formats}
+        return [job.files.path(s) for s in registry.suffixes() if s in made]
+
+    def _note_foreign(self, states: Mapping[str, Any]) -> None:
+        """With a URL as ``--out``: say at once when the destination holds report pages
+        that this machine's mirror does not know (another machine publishes there too)."""
+        if self.uploader is None:
+            return
+        known = {*states, *(str(job.files.html) for job in self.jobs)}
+        foreign = self.uploader.foreign(known)
+        if foreign:
+            more = f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
+            shown = ", ".join(foreign[:5]) + more
+            print(
+                f"kpinb: note: {self.uploader.where} holds {len(foreign)} report page(s) "
+                f"that this machine did not publish ({shown}): another machine publishes "
+                "to this URL too. They stay there, but the index.html this run uploads lists "
+                "only the reports built on this machine; publish a period from one machine "
+                "(or from one shared --out folder) to keep the index whole.",
+                file=sys.stderr,
+            )
 
     @contextlib.contextmanager
     def _sessions(self) -> Iterator[None]:

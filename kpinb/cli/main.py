@@ -2,13 +2,15 @@
 
 Each feature module owns its sub-command through ``register(subparsers)``,
 which adds a parser whose ``func`` takes the parsed arguments and returns the
-exit code (0 ok, 1 invalid or failed, 2 bad usage).
+exit code (0 ok, 1 invalid or failed, 2 bad usage). Output cut short by its reader
+(``kpinb checkin list | head``) ends quietly with 141, as a shell reports SIGPIPE.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -56,7 +58,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args))
+        code = int(args.func(args))
+        sys.stdout.flush()  # a reader that went away is found here, not at exit
+        return code
+    except BrokenPipeError:
+        return _reader_gone()
     except UsageError as exc:
         print(f"kpinb: error: {exc}", file=sys.stderr)
         return 2
@@ -66,6 +72,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("kpinb: interrupted", file=sys.stderr)
         return 130
+
+
+def _reader_gone() -> int:
+    """The reader of stdout closed it (``| head``): stop without a traceback, and point
+    stdout at nothing so that Python's own flush at exit does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout is no real file (a test's capture): nothing to do
+        pass
+    return 141  # 128 + SIGPIPE, what a shell reports for a writer whose reader left
 
 
 if __name__ == "__main__":

@@ -4,17 +4,21 @@
   after :func:`kpinb.journal.check_entry` has named every problem by field.
 * A feasibility flag is appended to the workspace's ``feasibility.csv`` in one atomic
   write, after the whole new file has passed the loader's own checks for that table
-  (columns, review-period labels, scope, known people, teams and KPIs).
+  (columns, review-period labels, scope, known people, teams and KPIs). Reading the file,
+  checking it and writing it happen under an exclusive lock on the workspace folder
+  (:func:`_flags_lock`), so flags saved at once from several explorers all stay.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import datetime as dt
 import io
+import os
 import tempfile
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -229,13 +233,35 @@ def _loader_problems(ws: Workspace, path: Path, data: bytes) -> list[Problem]:
 
 def save_flag(ws: Workspace, flag: Mapping[str, Any], root: Path | None = None) -> list[Problem]:
     """Check ``flag`` (:func:`check_flag`) and, when nothing is wrong, append it to
-    ``feasibility.csv`` in one atomic write. Returns the problems (empty: saved)."""
+    ``feasibility.csv`` in one atomic write. Returns the problems (empty: saved).
+
+    The file is read, checked and replaced under the workspace's flags lock: without it,
+    two saves at once would each append to the file as it was, and one flag would be lost.
+    """
     root = _folder(ws, root)
-    problems = check_flag(ws, flag, root)
-    if not problems:
-        path, _ = feasibility_file(root)
-        atomic_write(path, flag_file_bytes(path, flag))
+    with _flags_lock(root):
+        problems = check_flag(ws, flag, root)
+        if not problems:
+            path, _ = feasibility_file(root)
+            atomic_write(path, flag_file_bytes(path, flag))
     return problems
+
+
+@contextlib.contextmanager
+def _flags_lock(root: Path) -> Iterator[None]:
+    """An exclusive lock on the workspace folder itself (``flock`` on the folder: no lock
+    file is left in the workspace); other savers wait for it."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory lock; saves must not overlap
+        yield
+        return
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def problems_by_field(problems: Sequence[Problem], fields: Sequence[str]) -> dict[str, list[str]]:

@@ -16,15 +16,19 @@ decision, a revised decision is a new row), append-only and REPLACE-proof like t
 Every open checks the file (``PRAGMA quick_check``) and refuses a damaged one, saying
 how to recover.
 Readers never create or migrate the file: :func:`query` returns an empty frame
-when it does not exist.
+when it does not exist, and a journal in a folder that cannot be written (a read-only
+mount) is read from a snapshot; a writer there stops with a sentence naming the folder.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import os
+import shutil
 import sqlite3
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -191,23 +195,53 @@ def _migrate(conn: sqlite3.Connection) -> None:
 
 @contextlib.contextmanager
 def writer(root: str | Path) -> Iterator[sqlite3.Connection]:
-    """A connection to the journal, created and migrated to the current schema if needed."""
+    """A connection to the journal, created and migrated to the current schema if needed.
+
+    A folder that cannot be written (a read-only mount, no permission) is a JournalError
+    that names it and the fix: nothing was saved.
+    """
     if not Path(root).is_dir():
         raise JournalError(f"workspace folder '{root}' does not exist")
     path = journal_path(root)
-    if not path.exists():  # notes about people: readable by its owner only
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    with _read_only_as_journal_error(root):
+        if not path.exists():  # notes about people: readable by its owner only
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        try:
+            with _unreadable_as_journal_error(root):
+                conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+                _check_intact(conn, root)
+                _ensure_wal(conn)
+                conn.execute("PRAGMA foreign_keys = ON")
+                _migrate(conn)
+            yield conn
+        finally:
+            conn.close()
+
+
+@contextlib.contextmanager
+def _read_only_as_journal_error(root: str | Path) -> Iterator[None]:
+    """A journal that cannot be written becomes a JournalError saying why and what to do."""
     try:
-        with _unreadable_as_journal_error(root):
-            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-            _check_intact(conn, root)
-            _ensure_wal(conn)
-            conn.execute("PRAGMA foreign_keys = ON")
-            _migrate(conn)
-        yield conn
-    finally:
-        conn.close()
+        yield
+    except sqlite3.OperationalError as exc:
+        if not _is_read_only_folder(exc):
+            raise
+        raise JournalError(read_only(root)) from None
+    except OSError as exc:  # creating the file
+        if not isinstance(exc, PermissionError) and exc.errno != errno.EROFS:
+            raise
+        raise JournalError(read_only(root)) from None
+
+
+def read_only(root: str | Path) -> str:
+    """What to say when the journal of the workspace at ``root`` cannot be written."""
+    return (
+        f"nothing was saved: the workspace folder {Path(root)} cannot be written (a read-only "
+        f"disk or no permission), and the check-in journal ({FILE_NAME}, with the -wal and "
+        "-shm files SQLite keeps beside it) lives there. Fix: make the folder writable for "
+        "this account, or copy the workspace to a writable folder, and run the command again"
+    )
 
 
 def _check_intact(conn: sqlite3.Connection, root: str | Path) -> None:
@@ -271,19 +305,69 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 @contextlib.contextmanager
 def reader(root: str | Path) -> Iterator[sqlite3.Connection | None]:
-    """A read-only connection, or None when there is no journal (never creates the file)."""
+    """A read-only connection, or None when there is no journal (never creates the file).
+
+    A reader of a WAL-mode file needs its ``-shm`` (and ``-wal``) beside it, which SQLite
+    creates on first read; in a folder that cannot be written (a read-only mount, no
+    permission) that fails, so the journal is read from a snapshot instead
+    (:func:`_snapshot`): nobody can change it there.
+    """
     path = journal_path(root)
     if not path.is_file():
         yield None
         return
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
-    try:
-        with _unreadable_as_journal_error(root):
-            _check_intact(conn, root)
-            _version(conn)
+    with contextlib.ExitStack() as stack:
+        try:
+            conn = _open_read_only(root, f"{path.resolve().as_uri()}?mode=ro", stack)
+        except sqlite3.OperationalError as exc:
+            if not _is_read_only_folder(exc):
+                raise
+            try:
+                conn = _open_read_only(root, _snapshot(path, stack), stack)
+            except (sqlite3.OperationalError, OSError) as again:
+                msg = (
+                    f"{path} cannot be read ({again}); nothing was read from it. Fix: let "
+                    "this account read the file (ask its owner), then run the command again"
+                )
+                raise JournalError(msg) from None
         yield conn
-    finally:
-        conn.close()
+
+
+def _open_read_only(root: str | Path, uri: str, stack: contextlib.ExitStack) -> sqlite3.Connection:
+    """A read-only connection to ``uri``, checked (closed when ``stack`` closes)."""
+    conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S)
+    stack.callback(conn.close)
+    _check_readable(conn, root)
+    return conn
+
+
+def _check_readable(conn: sqlite3.Connection, root: str | Path) -> None:
+    with _unreadable_as_journal_error(root):
+        _check_intact(conn, root)
+        _version(conn)
+
+
+def _is_read_only_folder(exc: sqlite3.OperationalError) -> bool:
+    """SQLite could not create or write the files it keeps beside the journal."""
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+    return code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN)
+
+
+def _snapshot(path: Path, stack: contextlib.ExitStack) -> str:
+    """A URI that reads ``path`` where its folder cannot be written.
+
+    With no write-ahead log beside it, the file itself is opened ``immutable`` (SQLite
+    then needs no ``-shm``). With one (a writer's last changes not yet merged into the
+    file), the file and its log are copied to a private temporary folder and read there,
+    so those changes are read too; the copy is removed when the connection closes.
+    """
+    wal = path.with_name(path.name + "-wal")
+    if not (wal.is_file() and wal.stat().st_size > 0):
+        return f"{path.resolve().as_uri()}?immutable=1"
+    folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kpinb-journal-")))
+    shutil.copyfile(path, folder / path.name)
+    shutil.copyfile(wal, folder / wal.name)
+    return f"{(folder / path.name).as_uri()}?mode=ro"
 
 
 def now() -> str:

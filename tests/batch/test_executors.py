@@ -315,13 +315,122 @@ def test_a_url_that_cannot_be_written_stops_the_run_before_anything_is_written(
     from kpinb.cli.main import main
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    code = main(
-        ["run", str(workspace_dir), "--period", PERIOD, "--out", "nosuchscheme://x/reports"]
-    )
+    url = "file:///proc/kpinb-cannot/reports"  # nobody, root included, makes folders there
+    code = main(["run", str(workspace_dir), "--period", PERIOD, "--out", url])
     assert code == 2
     err = capsys.readouterr().err
-    assert "cannot publish to nosuchscheme://x/reports" in err and "nothing was written" in err
+    assert f"cannot publish to {url}" in err and "nothing was written" in err
     assert not (tmp_path / "cache").exists()
+
+
+@pytest.mark.parametrize(
+    ("out", "said"),
+    [
+        ("s3://", "names no bucket or host after 's3://' (is a variable such as $BUCKET empty?)"),
+        ("s3:///2017-Q4", "names no bucket or host after 's3://'"),
+        ("gs://", "names no bucket or host after 'gs://'"),
+        ("file://", "names no bucket or host after 'file://'"),
+        ("nosuchscheme://x/reports", "'nosuchscheme' is not a storage scheme kpinb can write to"),
+        ("s3:/bucket/reports", "starts like a URL (s3:) but has no '//'"),
+    ],
+)
+def test_an_out_url_with_no_bucket_or_an_unknown_scheme_is_bad_usage_and_writes_nothing(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    workspace_dir: Path,
+    out: str,
+    said: str,
+) -> None:
+    """``--out "s3://$BUCKET"`` with an empty variable used to build into ``./s3:/``."""
+    from kpinb.cli.main import main
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    code = main(["run", str(workspace_dir), "--period", PERIOD, "--out", out])
+    err = capsys.readouterr().err
+    assert code == 2 and said in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no ./s3:, no mirror
+
+
+def _visible(folder: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes()
+        for p in folder.rglob("*")
+        if p.is_file() and not any(x.startswith(".") for x in p.relative_to(folder).parts)
+    }
+
+
+def test_a_page_deleted_or_cut_short_at_the_destination_is_uploaded_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workspace_dir: Path
+) -> None:
+    """The mirror says E002 and E003 are current; the destination lost E002's page and
+    holds half of E003's twin: the next run builds and uploads both again."""
+    from kpinb.batch.publish import uploads as remote
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    url = (tmp_path / "remote").as_uri()
+    assert run_batch(workspace_dir, PERIOD, out=url, executor=FakeExecutor()).exit_code == 0
+    there = tmp_path / "remote" / PERIOD
+    (there / "employees" / "E002.html").unlink()
+    twin = there / "employees" / "E003.json"
+    twin.write_bytes(twin.read_bytes()[:100])
+    again = FakeExecutor()
+    rerun = run_batch(workspace_dir, PERIOD, out=url, executor=again, progress=False)
+    assert rerun.exit_code == 0 and again.given == ["E002", "E003"]
+    assert _visible(there) == _visible(remote.mirror_for(url) / PERIOD)
+    third = FakeExecutor()
+    assert run_batch(workspace_dir, PERIOD, out=url, executor=third).exit_code == 0
+    assert third.given == []  # all there now: nothing rebuilt
+
+
+def test_the_mirror_of_a_url_is_readable_by_its_owner_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workspace_dir: Path
+) -> None:
+    import os
+    import stat
+
+    from kpinb.batch.publish import uploads as remote
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    url = (tmp_path / "remote").as_uri()
+    old = os.umask(0o022)  # the usual umask: ordinary files would be world-readable
+    try:
+        result = run_batch(
+            workspace_dir, PERIOD, out=url, executor=FakeExecutor(fail=["E003"]), progress=False
+        )
+    finally:
+        os.umask(old)
+    mirror = remote.mirror_for(url)
+    assert result.out_dir == mirror / PERIOD and len(result.failed) == 1
+    found = [mirror.parent, *mirror.rglob("*"), mirror]
+    modes = {str(p): stat.S_IMODE(p.stat().st_mode) for p in found}
+    assert {m for p, m in modes.items() if Path(p).is_dir()} == {0o700}
+    assert {m for p, m in modes.items() if Path(p).is_file()} == {0o600}
+    assert (mirror / PERIOD / "employees" / "E001.html").is_file()
+
+
+def test_pages_another_machine_published_to_the_url_are_named_at_the_start(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    workspace_dir: Path,
+) -> None:
+    """Two machines (two mirrors) publish one URL: the second run says that the index it
+    uploads will not list the first machine's reports."""
+    url = (tmp_path / "remote").as_uri()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "machine-a"))
+    run_batch(workspace_dir, PERIOD, out=url, only=["E001", "E002"], executor=FakeExecutor())
+    assert "kpinb: note" not in capsys.readouterr().err
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "machine-b"))
+    run_batch(workspace_dir, PERIOD, out=url, only=["E003"], executor=FakeExecutor())
+    err = capsys.readouterr().err
+    assert (
+        f"kpinb: note: {url}/{PERIOD}/ holds 2 report page(s) that this machine did not "
+        "publish (employees/E001.html, employees/E002.html): another machine publishes to "
+        "this URL too." in err
+    )
+    assert "the index.html this run uploads lists only the reports built on this machine" in err
 
 
 def test_a_file_url_gets_the_same_files_as_the_mirror(

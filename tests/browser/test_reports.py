@@ -255,3 +255,25 @@ def test_a_published_page_keeps_its_layout_in_an_email(demo_run: tuple[Path, flo
         assert "<style" in head and "<style" not in body, relative
         assert not re.search(r"<link\b|@font-face|@import|url\((?!\s*['\"]?data:)", page, re.I)
         assert "font-family:system-ui" in head.replace(" ", "")
+
+
+def test_printed_pages_link_nowhere_on_this_machine(
+    browser: Any, tmp_path: Path, demo_run: tuple[Path, float]
+) -> None:
+    """A PDF holds links as absolute URLs: a page's relative links (a team page's links to
+    its members) must not become file:///<this machine's folders>/... in its PDF."""
+    from kpinb.batch.formats.pdf import PdfPrinter
+
+    page = (
+        '<html><body><a href="../employees/E1.html">member</a> <a href="#later">jump</a> '
+        '<a href="https://example.com/guide">guide</a><div style="height:2000px"></div>'
+        '<h2 id="later">Later</h2></body></html>'
+    )
+    data = PdfPrinter(browser, tmp_path).print_html(page)
+    assert re.findall(rb"/URI\s*\(([^)]*)\)", data) == [b"https://example.com/guide"]
+    assert b"/Dest" in data  # the link within the page still jumps
+    period_dir, _ = demo_run
+    team = (period_dir / "teams" / "T01.html").read_text(encoding="utf-8")
+    assert 'href="../employees/' in team  # the page links its members
+    pdf = (period_dir / "teams" / "T01.pdf").read_bytes()
+    assert b"file:" not in pdf and str(period_dir.parent).encode() not in pdf

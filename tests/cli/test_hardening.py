@@ -356,3 +356,34 @@ def test_reports_of_a_workspace_without_values_say_so(tmp_path: Path, workspace_
         text = " ".join(s["text"] for sec in twin["sections"] for s in sec["sentences"])
         said = text.lower()
         assert "no kpi values" in said or "no value" in said, (scope, view, text[:300])
+
+
+def test_a_reader_that_stops_early_ends_the_listing_without_a_traceback(tmp_path: Path) -> None:
+    """``kpinb calibration decisions ... | head -1``: far more output than a pipe holds,
+    and the reader leaves after one line."""
+    import subprocess
+    import sys
+
+    from tests.support import wsfactory
+
+    root = wsfactory.write(tmp_path / "ws")
+    for n in range(200):
+        journal.record_decision(
+            root, "2026-Q3", "00123", agreed=3, reason=f"meeting {n} " + "y" * 1000,
+            decided_by="HR", decided_on="2026-10-01",
+        )  # fmt: skip
+    repo = Path(journal.__file__).resolve().parents[2]
+    command = [sys.executable, "-m", "kpinb", "calibration", "decisions", str(root)]
+    reader = subprocess.Popen(
+        [*command, "--period", "2026-Q3"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(repo)},
+    )
+    assert reader.stdout is not None and reader.stderr is not None
+    first = reader.stdout.readline()
+    reader.stdout.close()  # what head does after its line
+    err = reader.stderr.read().decode()
+    code = reader.wait(timeout=120)
+    assert first.startswith(b"#1 2026-10-01 00123: 3 (HR): meeting 0 yyy")
+    assert (code, err) == (141, "")

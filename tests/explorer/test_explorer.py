@@ -530,3 +530,31 @@ def test_the_notebook_executes_under_papermill(copy, tmp_path) -> None:
     outputs = [o for c in nb.cells for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error" or o.get("name") == "stderr"]
     assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)
+
+
+def _save_flags(root: str, who: str, count: int, barrier: object) -> None:
+    barrier.wait()  # type: ignore[attr-defined]
+    ws = load_workspace(root)  # each explorer loaded the workspace before anyone saved
+    for i in range(count):
+        problems = forms.save_flag(ws, _flag(flagged_by=who, reason=f"{who} flag {i}"), Path(root))
+        assert problems == [], problems
+
+
+def test_four_explorers_saving_25_flags_each_at_once_keep_all_100(copy) -> None:
+    import multiprocessing
+
+    before = len(load_workspace(copy).feasibility)
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(4)
+    names = ("Ada", "Bo", "Cy", "Di")
+    savers = [ctx.Process(target=_save_flags, args=(str(copy), who, 25, barrier)) for who in names]
+    for saver in savers:
+        saver.start()
+    for saver in savers:
+        saver.join(timeout=600)
+    assert [s.exitcode for s in savers] == [0, 0, 0, 0]
+    table = load_workspace(copy).feasibility
+    assert len(table) == before + 100
+    mine = table[table["flagged_by"].isin(names)]
+    assert mine.groupby("flagged_by")["reason"].nunique().to_dict() == dict.fromkeys(names, 25)
+    assert not list(copy.glob("*.lock")) and not list(copy.glob(".*.tmp"))

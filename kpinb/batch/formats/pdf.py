@@ -325,6 +325,20 @@ class Page:
         self.browser.call("Target.closeTarget", {"targetId": self.target})
 
 
+# a PDF holds every link as an absolute URL: a relative link of the page (a team page's
+# link to a member's page) would become file:///<this machine's folders>/..., which names
+# the machine's folders and opens nothing elsewhere. Such links lose their target (the
+# text stays); links within the page (#...) and to the web stay links.
+UNLINK_LOCAL = """
+for (const a of document.querySelectorAll('a[href]')) {
+  const here = a.protocol === location.protocol && a.pathname === location.pathname;
+  if (!here && !['http:', 'https:', 'mailto:'].includes(a.protocol)) {
+    a.removeAttribute('href');
+  }
+}
+"""
+
+
 class PdfPrinter:
     """Prints report pages to PDF on one shared browser tab (one print at a time)."""
 
@@ -348,6 +362,7 @@ class PdfPrinter:
                 with os.fdopen(fd, "w", encoding="utf-8") as handle:
                     handle.write(html)
                 self._page.open(Path(tmp).resolve().as_uri())
+                self._page.evaluate(UNLINK_LOCAL)
                 data = self._page.pdf(self.paper)
             finally:
                 Path(tmp).unlink(missing_ok=True)

@@ -528,4 +528,5 @@ def _blank(raw: RawTable, column: str, n: int) -> np.ndarray:
     """Cells left empty in the file (a cell that failed to convert is reported already)."""
     if column not in raw.frame:
         return np.ones(n, dtype=bool)
-    return raw.frame[column].isna().to_numpy(bool) & ~raw.reported_at(column)
+    blank: np.ndarray = raw.frame[column].isna().to_numpy(bool) & ~raw.reported_at(column)
+    return blank

@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from pandas.api.types import is_datetime64_any_dtype, is_numeric_dtype
+from python_calamine import CalamineWorkbook, SheetTypeEnum
 
 from kpinb.csvtext import delimiter_of
 from kpinb.errors import Problem
@@ -113,8 +114,7 @@ def _refuse_duplicates(file: str, headers: list[str], positions: list[str]) -> N
             f"{len(at)} columns are named '{name}' once spaces and capitals are set aside: "
             + " and ".join(f"column {positions[i]} ({headers[i]!r})" for i in at)
             + "; kpinb will not choose one",
-            "keep one of these columns: delete the other, or rename it if it holds "
-            "something else",
+            "keep one of these columns: delete the other, or rename it if it holds something else",
             column=name,
         )
         for name, at in seen.items()
@@ -189,8 +189,6 @@ def _read_excel(path: Path, numbers: tuple[str, ...]) -> RawTable:
 
     Refused when another sheet holds data too, or two columns share a name.
     """
-    from python_calamine import CalamineWorkbook, SheetTypeEnum
-
     book = CalamineWorkbook.from_path(str(path))
     sheets = [m.name for m in book.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet]
     if not sheets:
@@ -232,11 +230,13 @@ def _letters(i: int) -> str:
     return out
 
 
-def _extra_sheets(file: str, book: object, sheets: list[str], header: list[str]) -> list[Problem]:
+def _extra_sheets(
+    file: str, book: CalamineWorkbook, sheets: list[str], header: list[str]
+) -> list[Problem]:
     """One problem naming every sheet after the first that holds data, with its rows."""
     described = []
     for name in sheets[1:]:
-        rows = book.get_sheet_by_name(name).to_python()  # type: ignore[attr-defined]
+        rows = book.get_sheet_by_name(name).to_python()
         filled = [r for r in rows if any(c not in ("", None) for c in r)]
         if not filled:
             continue
@@ -244,9 +244,7 @@ def _extra_sheets(file: str, book: object, sheets: list[str], header: list[str])
             normalised(c) for c in header if c
         ]
         if same:
-            described.append(
-                f"'{name}' ({len(filled) - 1:,} rows of data under the same columns)"
-            )
+            described.append(f"'{name}' ({len(filled) - 1:,} rows of data under the same columns)")
         else:
             described.append(f"'{name}' ({len(filled):,} rows that are not empty)")
     if not described:
@@ -333,9 +331,7 @@ _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 def _sheet_part(book: zipfile.ZipFile, sheet: str) -> str | None:
     """The zip member holding ``sheet``'s cells (from the workbook's relationships)."""
     workbook = ElementTree.fromstring(book.read("xl/workbook.xml"))
-    rid = next(
-        (s.get(_REL) for s in workbook.iter(f"{_NS}sheet") if s.get("name") == sheet), None
-    )
+    rid = next((s.get(_REL) for s in workbook.iter(f"{_NS}sheet") if s.get("name") == sheet), None)
     rels = ElementTree.fromstring(book.read("xl/_rels/workbook.xml.rels"))
     for rel in rels:
         if rel.get("Id") == rid:

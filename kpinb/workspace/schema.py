@@ -230,8 +230,10 @@ def type_table(raw: RawTable, spec: TableSpec) -> tuple[pd.DataFrame | None, lis
             frame[name] = frame[name].mask(huge)
     for name in spec.labels:
         # full-width digits (２０２６-Q3) are the same label: compared as 2026-Q3 everywhere
-        text = frame[name].astype("string").map(
-            lambda v: unicodedata.normalize("NFKC", v), na_action="ignore"
+        text = (
+            frame[name]
+            .astype("string")
+            .map(lambda v: unicodedata.normalize("NFKC", v), na_action="ignore")
         )
         frame[name] = text
         bad = (text.notna() & ~text.fillna("").str.match(PERIOD_LABEL)).to_numpy(bool)

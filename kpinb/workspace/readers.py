@@ -204,6 +204,8 @@ def _read_excel(path: Path, numbers: tuple[str, ...]) -> RawTable:
         raise TableRefused(problems)
     names = [normalised(c) or f"(column {_letters(i)}, no header)" for i, c in enumerate(header)]
     body = rows[1:]
+    while body and all(c in ("", None) for c in body[-1]):  # formatted but empty rows
+        body.pop()
     columns = {
         name: pd.Series([r[i] if i < len(r) else "" for r in body], dtype=object)
         for i, name in enumerate(names)
@@ -432,13 +434,17 @@ def _text_frame(
             cat = col.astype("category")
             out[name] = cat.cat.rename_categories([_cell_text(v) for v in cat.cat.categories])
         else:
-            if col.dtype == object and name in numbers:
+            if col.dtype == object and name in numbers and not col.map(_is_bool).any():
                 typed = pd.to_numeric(col, errors="coerce")
                 if (typed.notna() == col.notna()).all():
                     out[name] = typed.astype("float64")
                     continue
             out[name] = col.map(_cell_text, na_action="ignore").astype("string")
     return _strip(pd.DataFrame(out, index=frame.index, copy=False))
+
+
+def _is_bool(value: object) -> bool:
+    return isinstance(value, bool)
 
 
 def _long_number(value: object) -> bool:

@@ -75,6 +75,9 @@ def test_a_workbook_with_one_sheet_of_data_and_empty_others_reads(tmp_path):
     root = _workspace(tmp_path)
     (root / "observations.csv").unlink()
     _book(root / "observations.xlsx", {"data": _obs_rows(), "Sheet2": []})
+    book = openpyxl.load_workbook(root / "observations.xlsx")
+    book["data"].cell(row=60, column=2).number_format = "0.00"  # formatted, never filled
+    book.save(root / "observations.xlsx")
     result = validate_workspace(root)
     assert result.ok, result.problems
     assert result.workspace is not None and len(result.workspace.observations) == 24

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 
 _READ_WHOLE = 1 << 30  # csv's own default (128 KiB) would stop at the first big cell
@@ -20,6 +21,8 @@ def csv_rows(text: str) -> Iterator[list[str]]:
     limit = csv.field_size_limit()
     csv.field_size_limit(max(limit, _READ_WHOLE))
     try:
-        yield from csv.reader(io.StringIO(text), delimiter=delimiter_of(text.split("\n", 1)[0]))
+        header = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]
+        # newline="": lines end at CR, LF or CR LF (old Mac files end in CR alone)
+        yield from csv.reader(io.StringIO(text, newline=""), delimiter=delimiter_of(header))
     finally:
         csv.field_size_limit(limit)

@@ -7,14 +7,18 @@ their ``period`` date (the first day of their week or month).
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 import pandas as pd
 
 from kpinb.errors import UsageError
 
-_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$", re.ASCII)
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$", re.ASCII)
+# the years a period may fall in: its dates, and those of the periods compared with it
+# (a year earlier, the quarters before), stay within what pandas can hold (1677-2262)
+FIRST_YEAR, LAST_YEAR = 1700, 2250
 
 
 @dataclass(frozen=True, order=True)
@@ -62,13 +66,20 @@ def parse_period(text: str) -> Period:
 
     Raises :class:`UsageError` naming the accepted forms when ``text`` is neither.
     """
-    text = str(text).strip()
-    if m := _QUARTER.match(text):
+    text = unicodedata.normalize("NFKC", str(text)).strip()  # ２０２６-Q3 is 2026-Q3
+    m = _QUARTER.match(text) or _MONTH.match(text)
+    if m is None:
+        msg = f"period {text!r} is not a quarter like 2026-Q3 or a month like 2026-09"
+        raise UsageError(msg)
+    if not FIRST_YEAR <= int(m[1]) <= LAST_YEAR:
+        msg = (
+            f"period {text!r} is outside the years kpinb handles ({FIRST_YEAR} to "
+            f"{LAST_YEAR}); give the review period of your data, such as 2026-Q3"
+        )
+        raise UsageError(msg)
+    if m.re is _QUARTER:
         return _make(pd.Timestamp(int(m[1]), 3 * int(m[2]) - 2, 1), 3)
-    if m := _MONTH.match(text):
-        return _make(pd.Timestamp(int(m[1]), int(m[2]), 1), 1)
-    msg = f"period {text!r} is not a quarter like 2026-Q3 or a month like 2026-09"
-    raise UsageError(msg)
+    return _make(pd.Timestamp(int(m[1]), int(m[2]), 1), 1)
 
 
 def period_of(date: pd.Timestamp, months: int = 3) -> Period:

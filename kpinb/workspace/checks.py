@@ -186,6 +186,7 @@ def duplicate_observations(
     v = obs["value"].to_numpy()[order]
     same_key = np.zeros(len(key), bool)
     same_key[1:] = key[1:] == key[:-1]
+    same_key &= codes.period[order] >= 0  # a date that is not one is reported on its own
     if not same_key.any():
         return [], np.ones(len(key), bool)
     order = positions(order, len(key))
@@ -260,10 +261,47 @@ def align_periods(
     return out, [note]
 
 
+def future_dates(obs: pd.DataFrame, raw: RawTable, today: pd.Timestamp) -> list[Problem]:
+    """Values dated after ``today``: a mistyped year (2071 for 2017) or a wrong clock.
+
+    Named on their own rows; they do not count as the latest data, so the series
+    before them are not called stale.
+    """
+    dates = obs["period"]
+    if isinstance(dates.dtype, pd.CategoricalDtype):  # each distinct date compared once
+        after = np.append(np.asarray(dates.cat.categories > today, dtype=bool), False)
+        later = after[dates.cat.codes.to_numpy()]
+    else:
+        later = (dates > today).to_numpy(bool)
+    if not later.any():
+        return []
+    shown = pd.DatetimeIndex(np.asarray(dates[later], dtype="datetime64[ns]")).strftime("%Y-%m-%d")
+    return [
+        summarise(
+            raw.file,
+            "period",
+            _rows(raw, obs.index[later]),
+            f"{examples(shown)} is dated after today ({today.date()}): a value cannot have "
+            "been recorded yet; it is left out of the check for stale series",
+            "correct the date (a mistyped year?), or remove the row until its period has begun",
+            severity="warning",
+        )
+    ]
+
+
 def quality_warnings(
-    obs: pd.DataFrame, people: pd.DataFrame, kpis: Mapping[str, KpiSpec], file: str
+    obs: pd.DataFrame,
+    people: pd.DataFrame,
+    kpis: Mapping[str, KpiSpec],
+    file: str,
+    today: pd.Timestamp | None = None,
 ) -> list[Problem]:
-    """Findings that do not stop a run: missing weeks, stale KPIs, no data, KPI overload."""
+    """Findings that do not stop a run: missing weeks, stale KPIs, no data, KPI overload.
+
+    A series is stale against the latest date up to ``today`` (default: today): a value
+    dated in the future is reported by :func:`future_dates`, not made the yardstick.
+    """
+    today = pd.Timestamp.today().normalize() if today is None else today
     warnings = []
     if obs.empty:
         return [
@@ -275,7 +313,8 @@ def quality_warnings(
                 severity="warning",
             )
         ]
-    series = _series_spans(obs)
+    current = (obs["period"] <= today).to_numpy(bool)
+    series = _series_spans(obs if current.all() or not current.any() else obs[current])
     kpi_level = series.index.get_level_values("kpi_id").astype(str)
     monthly = {k for k, spec in kpis.items() if spec.cadence == "monthly"}
     weekly = ~np.asarray(kpi_level.isin(list(monthly)))
@@ -296,7 +335,7 @@ def quality_warnings(
                 "missing periods in all; they are skipped, not counted as zero",
             )
         )
-    latest = obs["period"].max()
+    latest = series["max"].max()
     limit = np.where(weekly, STALE_DAYS["weekly"], STALE_DAYS["monthly"])
     stale = (latest - series["max"]).dt.days.to_numpy() >= limit
     if stale.any():
@@ -489,4 +528,5 @@ def _blank(raw: RawTable, column: str, n: int) -> np.ndarray:
     """Cells left empty in the file (a cell that failed to convert is reported already)."""
     if column not in raw.frame:
         return np.ones(n, dtype=bool)
-    return raw.frame[column].isna().to_numpy(bool)
+    blank: np.ndarray = raw.frame[column].isna().to_numpy(bool) & ~raw.reported_at(column)
+    return blank

@@ -14,7 +14,7 @@ import yaml
 from kpinb.errors import Problem, WorkspaceError
 from kpinb.kpis import KpiSpec, parse_kpis
 from kpinb.workspace import checks
-from kpinb.workspace.readers import EXTENSIONS, RawTable, find_table, read_table
+from kpinb.workspace.readers import EXTENSIONS, RawTable, TableRefused, find_table, read_table
 from kpinb.workspace.schema import (
     DISPLAY_TEXT,
     OBSERVATION_COLUMNS,
@@ -266,7 +266,10 @@ class _Loader:
             raw = read_table(path, spec.categorical, spec.numbers)
         except Exception as exc:  # an unreadable file is a problem to report, not a crash
             self.ctx.unread.add(name)
-            self.problems.append(unreadable(path, exc))
+            if isinstance(exc, TableRefused):
+                self.problems += exc.problems
+            else:
+                self.problems.append(unreadable(path, exc))
             if name in ("people", "teams"):
                 self.problems.append(
                     Problem(
@@ -279,6 +282,7 @@ class _Loader:
                 )
             return None
         self.raw[name] = raw
+        self.problems += raw.problems
         if name == "people":
             self.ctx.people_file = raw.file
         if name == "teams":
@@ -327,7 +331,7 @@ class _Loader:
         obs, problems, counted = checks.ratio_values(obs, raw, kpis)
         self.problems += problems
         obs, notes = checks.align_periods(obs, kpis, raw.file)
-        self.problems += notes
+        self.problems += notes + checks.future_dates(obs, raw, _today())
         codes = checks.observation_codes(obs)
         order = checks.sort_order(codes)
         problems, keep = checks.duplicate_observations(obs, raw, codes, order)
@@ -345,8 +349,12 @@ class _Loader:
         }
         obs = pd.DataFrame({**ids, "period": codes.dates(order), **columns})
         if people is not None and not any(p.severity == "error" for p in self.problems):
-            self.problems += checks.quality_warnings(obs, people, kpis, raw.file)
+            self.problems += checks.quality_warnings(obs, people, kpis, raw.file, _today())
         return obs
+
+
+def _today() -> pd.Timestamp:
+    return pd.Timestamp.today().normalize()
 
 
 def _named_ids(data: object) -> set[str]:
@@ -420,6 +428,16 @@ def unreadable(path: Path, exc: Exception) -> Problem:
                 "save the file as 'CSV UTF-8' (Excel: Save As > CSV UTF-8)",
                 rows=(row,),
             )
+        ragged = _ragged_row(data)
+        if ragged is not None:
+            row, cells, columns = ragged
+            return Problem(
+                path.name,
+                f"row {row} has {cells} cells but the header names {columns} columns",
+                "give every row as many cells as the header: remove delimiters left at the "
+                "end of the row, or quote a cell that holds the delimiter",
+                rows=(row,),
+            )
         big = _oversized_cell(data)
         if big is not None:
             row, column, size = big
@@ -438,6 +456,24 @@ def unreadable(path: Path, exc: Exception) -> Problem:
 
 
 MAX_CELL_BYTES = 1 << 20  # pyarrow reads cells up to its block size (1 MiB)
+
+
+def _ragged_row(data: bytes) -> tuple[int, int, int] | None:
+    """(row, cells, header columns) of the first row whose count of cells is not the
+    header's (a trailing delimiter on the rows only, or an unquoted delimiter in a cell)."""
+    import csv
+
+    from kpinb.csvtext import csv_rows
+
+    reader = csv_rows(data.decode("utf-8-sig", errors="replace"))
+    try:
+        width = len(next(reader, []))
+        for row, cells in enumerate(reader, start=2):
+            if cells and len(cells) != width:
+                return row, len(cells), width
+    except csv.Error:
+        return None
+    return None
 
 
 def _oversized_cell(data: bytes) -> tuple[int, str | None, int] | None:

@@ -10,7 +10,9 @@ and first rows.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -25,7 +27,7 @@ from kpinb.errors import Problem
 from kpinb.text import display_text
 from kpinb.workspace.readers import RawTable
 
-PERIOD_LABEL = re.compile(r"^\d{4}-(Q[1-4]|0[1-9]|1[0-2])$")
+PERIOD_LABEL = re.compile(r"^\d{4}-(Q[1-4]|0[1-9]|1[0-2])$", re.ASCII)
 # what may follow YYYY-MM-DD in a date cell: nothing, or a time of day (Excel, exports)
 TIME_TAIL = r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
 
@@ -183,17 +185,21 @@ def type_table(raw: RawTable, spec: TableSpec) -> tuple[pd.DataFrame | None, lis
             frame[name] = _number_text(frame[name])
     for name in spec.dates:
         frame[name], bad = _to_dates(frame[name])
-        if bad.any():
-            problems.append(
-                _bad_cells(
-                    raw,
-                    name,
-                    frame.index[bad],
-                    raw.frame[name][bad],
-                    "is not a valid date",
-                    "write dates as YYYY-MM-DD",
+        far = np.zeros(len(bad), dtype=bool)
+        far[bad] = raw.frame[name][bad].map(_calendar_day).to_numpy(bool)
+        for mask, what, fix in (
+            (bad & ~far, "is not a valid date", "write dates as YYYY-MM-DD"),
+            (
+                far,
+                f"is outside the dates kpinb can hold ({FIRST_DAY} to {LAST_DAY})",
+                "write the real date as YYYY-MM-DD (a placeholder such as 9999-12-31 or a "
+                "mistyped year is not a date kpinb can count with)",
+            ),
+        ):
+            if mask.any():
+                problems.append(
+                    _bad_cells(raw, name, frame.index[mask], raw.frame[name][mask], what, fix)
                 )
-            )
     for name in spec.numbers:
         frame[name], bad = _to_numbers(frame[name], raw.decimal_comma)
         if bad.any():
@@ -223,7 +229,13 @@ def type_table(raw: RawTable, spec: TableSpec) -> tuple[pd.DataFrame | None, lis
             )
             frame[name] = frame[name].mask(huge)
     for name in spec.labels:
-        text = frame[name].astype("string")
+        # full-width digits (２０２６-Q3) are the same label: compared as 2026-Q3 everywhere
+        text = (
+            frame[name]
+            .astype("string")
+            .map(lambda v: unicodedata.normalize("NFKC", v), na_action="ignore")
+        )
+        frame[name] = text
         bad = (text.notna() & ~text.fillna("").str.match(PERIOD_LABEL)).to_numpy(bool)
         if bad.any():
             problems.append(
@@ -253,12 +265,41 @@ def _number_text(col: pd.Series) -> pd.Series:
     return col.astype("string")
 
 
+# the days pandas can hold (nanoseconds since 1970 in 64 bits)
+FIRST_DAY = (pd.Timestamp.min + pd.Timedelta(days=1)).date().isoformat()
+LAST_DAY = pd.Timestamp.max.date().isoformat()
+
+
+def _calendar_day(value: object) -> bool:
+    """A day of the calendar written as YYYY-MM-DD (any year): to tell a date out of
+    range from text that is no date at all."""
+    text = str(value)
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}" + TIME_TAIL, text, re.ASCII):
+        return False
+    text = text[:10]
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _to_dates(col: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Dates at midnight, and the cells that are not dates (or out of range).
+
+    A date with a time zone counts for the day it was where it was recorded (its local
+    date): ``2026-06-01 00:30+02:00`` is 1 June, as in the file.
+    """
     if is_datetime64_any_dtype(col):
-        return col.astype("datetime64[ns]").dt.normalize(), np.zeros(len(col), bool)
+        if getattr(col.dt, "tz", None) is not None:
+            col = col.dt.tz_localize(None)
+        held = _held(col)
+        return held.dt.normalize(), (col.notna() & held.isna()).to_numpy(bool)
     if isinstance(col.dtype, pd.CategoricalDtype):  # parse each distinct text once
-        cats = pd.to_datetime(
-            pd.Series(col.cat.categories.astype(str)), format="%Y-%m-%d", errors="coerce"
+        cats = _held(
+            pd.to_datetime(
+                pd.Series(col.cat.categories.astype(str)), format="%Y-%m-%d", errors="coerce"
+            )
         )
         good = cats.notna().to_numpy()
         codes = col.cat.codes.to_numpy()
@@ -273,13 +314,22 @@ def _to_dates(col: pd.Series) -> tuple[pd.Series, np.ndarray]:
         parsed = pd.Series(dates.to_numpy()[remap[codes]], index=col.index).where(remap[codes] >= 0)
     else:
         text = col.astype("string")
-        parsed = pd.to_datetime(text.str.slice(0, 10), format="%Y-%m-%d", errors="coerce").astype(
-            "datetime64[ns]"
-        )
+        parsed = _held(pd.to_datetime(text.str.slice(0, 10), format="%Y-%m-%d", errors="coerce"))
         timed = text.str.slice(10).str.fullmatch(TIME_TAIL).fillna(False).astype(bool)
         parsed = parsed.where(timed)
     bad = (col.notna() & parsed.isna()).to_numpy(bool)
     return parsed, bad
+
+
+def _held(dates: pd.Series) -> pd.Series:
+    """``dates`` in nanoseconds, a date pandas cannot hold so (9999-12-31) missing."""
+    values = dates.to_numpy()
+    out = ~np.isnat(values) & (
+        (values < np.datetime64(FIRST_DAY)) | (values > np.datetime64(LAST_DAY))
+    )
+    if out.any():
+        dates = dates.mask(pd.Series(out, index=dates.index))
+    return dates.astype("datetime64[ns]")
 
 
 def _to_numbers(col: pd.Series, decimal_comma: bool) -> tuple[pd.Series, np.ndarray]:
@@ -390,4 +440,5 @@ def _already_reported(case: pd.Series, raw: RawTable) -> bool:
     column = str(case["column"])
     if case["check"] != "not_nullable" or column not in raw.frame:
         return False
-    return bool(pd.notna(raw.frame[column].iloc[int(case["index"])]))
+    at = int(case["index"])
+    return bool(pd.notna(raw.frame[column].iloc[at]) or raw.reported_at(column)[at])

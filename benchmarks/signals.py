@@ -26,7 +26,12 @@ autocorrelation 0.5, a quarter of the weeks missing, Poisson counts with mean 0.
 prints per case the share found, named shared, named their own and with a trend told
 as their own, with targets.
 
-Run: ``.venv/bin/python benchmarks/signals.py [--n 2000] [--seed 7] [--only status|whose]``
+A third table, "over time", runs :func:`simulate_over_time` (a climb of +0.3 sd a quarter
+over the last four quarters, and noise, lag-1 autocorrelation 0.5 and Poisson counts
+over the same span) and prints the share told improving or worsening across quarters.
+
+Run: ``.venv/bin/python benchmarks/signals.py [--n 2000] [--seed 7]
+[--only status|whose|over-time]``
 """
 
 from __future__ import annotations
@@ -401,12 +406,80 @@ def whose_table(n: int, seed: int) -> list[str]:
     return checks
 
 
+# "over time": a slow climb no single quarter shows, against noise over the same span
+OVER_TIME = ("noise", "climb+0.3/q", "ar0.5", "poisson")
+OVER_TIME_TARGETS = (
+    ("noise", "improving", "<=", 0.05),
+    ("climb+0.3/q", "improving", ">=", 0.80),
+    ("ar0.5", "improving", "<=", 0.05),
+    ("poisson", "improving", "<=", 0.05),
+)
+
+
+def simulate_over_time(case: str, n: int, seed: int) -> tuple[str, np.ndarray]:
+    """(model, values (n, WEEKS)). ``climb+0.3/q``: flat, then +0.3 sd in each of the
+    last four quarters (+0.3, +0.6, +0.9, +1.2 sd in the review quarter), so no single
+    quarter moves more than 0.3 sd from the one before; ``noise`` (normal sd 5),
+    ``ar0.5`` (lag-1 autocorrelation 0.5) and ``poisson`` (mean 3) are flat."""
+    rng = np.random.default_rng(seed + 5000 + 100 * OVER_TIME.index(case))
+    if case == "poisson":
+        return "poisson", rng.poisson(3.0, (n, WEEKS)).astype(float)
+    if case == "ar0.5":
+        e = rng.normal(0.0, 5.0 * np.sqrt(1 - 0.25), (n, WEEKS))
+        x = np.empty((n, WEEKS))
+        x[:, 0] = rng.normal(0.0, 5.0, n)
+        for t in range(1, WEEKS):
+            x[:, t] = 0.5 * x[:, t - 1] + e[:, t]
+        return "normal", 50.0 + x
+    steps = np.zeros(WEEKS)
+    if case == "climb+0.3/q":
+        quarter_from_end = (WEEKS - 1 - np.arange(WEEKS)) // REVIEW  # 0: the review quarter
+        steps = np.where(quarter_from_end < 4, 0.3 * (4 - quarter_from_end), 0.0)
+    return "normal", 50.0 + 5.0 * steps + rng.normal(0.0, 5.0, (n, WEEKS))
+
+
+def over_time_table(n: int, seed: int) -> list[str]:
+    """Print the "over time" table (share told improving / worsening over time, and any
+    holding shift); return its PASS/FAIL lines."""
+    print("\nover time (normal sd 5 unless Poisson; shares in %):")
+    print("improving / worsening = told so across quarters; shifted = a holding shift")
+    print(f"{'case':<14}{'improving':>10}{'worsening':>10}{'shifted':>9}{'analyse s':>11}")
+    checks = []
+    for case in OVER_TIME:
+        model, values = simulate_over_time(case, n, seed)
+        ws = build_workspace(model, values)
+        start = time.perf_counter()
+        people = analyse(ws, PERIOD).summary
+        seconds = time.perf_counter() - start
+        people = people[people["scope"] == "employee"]
+        r = {
+            "improving": float((people["over_time"] > 0).mean()),
+            "worsening": float((people["over_time"] < 0).mean()),
+            "shifted": float(people["status"].isin(["improving_shift", "worsening_shift"]).mean()),
+        }
+        print(
+            f"{case:<14}{100 * r['improving']:>10.1f}{100 * r['worsening']:>10.1f}"
+            f"{100 * r['shifted']:>9.1f}{seconds:>11.2f}"
+        )
+        for c, metric, op, threshold in OVER_TIME_TARGETS:
+            if c == case:
+                ok = meets(r[metric], op, threshold)
+                checks.append(
+                    f"  {'PASS' if ok else 'FAIL'}  {case:<14}{metric:<16}"
+                    f"{100 * r[metric]:6.1f} %  target {op} {100 * threshold:g} %"
+                )
+    return checks
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=2000, help="series (people) per case")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
-        "--only", choices=("all", "status", "whose"), default="all", help="which tables"
+        "--only",
+        choices=("all", "status", "whose", "over-time"),
+        default="all",
+        help="which tables",
     )
     args = parser.parse_args()
     print(f"n={args.n} series per case, seed={args.seed}, {WEEKS} weekly points, period {PERIOD}")
@@ -417,7 +490,7 @@ def main() -> int:
     print(header + f"{'analyse s':>11}")
     checks: list[str] = []
     failed = 0
-    for case in CASES if args.only != "whose" else ():
+    for case in CASES if args.only in ("all", "status") else ():
         for model in MODELS:
             r, seconds = run_case(model, case, args.n, args.seed)
             cells = []
@@ -432,9 +505,11 @@ def main() -> int:
                     f"  {'PASS' if ok else 'FAIL'}  {case:<12}{model:<9}{metric:<16}"
                     f"{100 * r[metric]:6.1f} %  target {op} {100 * threshold:g} %"
                 )
-    if args.only != "status":
+    if args.only in ("all", "whose"):
         checks += whose_table(args.n, args.seed)
-        failed = sum(line.startswith("  FAIL") for line in checks)
+    if args.only in ("all", "over-time"):
+        checks += over_time_table(args.n, args.seed)
+    failed = sum(line.startswith("  FAIL") for line in checks)
     print("\ntargets:")
     print("\n".join(checks))
     print(f"\nsummary: {len(checks) - failed}/{len(checks)} targets met ({failed} missed)")

@@ -24,6 +24,7 @@ from kpinb.analytics import (
     goals,
     pattern,
     quality,
+    quarters,
     rollup,
     series,
     shared,
@@ -182,6 +183,7 @@ def analyse(
     summary = summary.join(records)
     summary["shared_relative"] = summary["shared_relative"].fillna(0).astype(int)
     summary = _attach_groups(summary, groups, excluded, members)
+    summary = summary.join(quarters.shared_over_time(summary, members))
     return Analysis(
         period=period,
         min_group_size=min_group_size,
@@ -266,6 +268,11 @@ def _summarise(
     summary = summary.join(_latest(points, period))
     complete = points[~points["incomplete"].to_numpy()]
     summary = summary.join(trend.period_changes(complete, keys["definition_version"], sign, period))
+    now = complete["version"].to_numpy() == keys["definition_version"].to_numpy()[complete["key"]]
+    levels = quarters.quarter_levels(complete[now], period, quarters.OVER_TIME_QUARTERS)
+    summary = summary.join(
+        quarters.over_time(levels, limits["sigma"], limits["cusum_scale"], sign, keys["cadence"])
+    )
     for prefix in ("prev", "yoy"):
         summary[f"{prefix}_routine_limit"] = trend.routine_change(
             summary["sigma"], summary["n_in_period"], summary[f"{prefix}_n"]

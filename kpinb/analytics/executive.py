@@ -74,6 +74,12 @@ _GROUP_FIGURES = (
     "shift_sigmas",
     "best_value",
     "dip_value",
+    "period_lower",
+    "period_upper",
+    "period_denominator",
+    "over_time_z",
+    "over_time_from_level",
+    "over_time_to_level",
 )
 
 
@@ -127,9 +133,24 @@ _WITHHOLD: dict[str, tuple[str, tuple[str, ...]]] = {
     "trend": ("trend_min_n", ("trend_slope", "trend_level", "trend_z")),
     "limits": (
         "baseline_min_n",
-        ("centre", "mr_bar", "lower", "upper", "url", "sigma", "shift_size", "shift_sigmas"),
+        (
+            "centre",
+            "mr_bar",
+            "lower",
+            "upper",
+            "url",
+            "sigma",
+            "shift_size",
+            "shift_sigmas",
+            "period_lower",
+            "period_upper",
+            "period_denominator",
+        ),
     ),
-    "history": ("history_min_n", ("best_value", "dip_value")),
+    "history": (
+        "history_min_n",
+        ("best_value", "dip_value", "over_time_z", "over_time_from_level", "over_time_to_level"),
+    ),
 }
 
 

@@ -15,7 +15,11 @@ sentence's claim from its phrase key and words and holds it against that block:
   ``limits``; a usual range is never of zero width; a rate's "within that range": its
   period's rate (``level``) within the range for its cases (``limits.period``);
 - "no action needed" never beside a goal that asks for more (``goal.success`` false);
-- a new personal best is at least every value of the period.
+- a new personal best is at least every value of the period;
+- a year ago: "higher" / "lower" against the sign of ``year_change.absolute``, and only
+  a change beyond routine variation (``year_change.held`` false);
+- over time: "improved" / "moved the less favourable way" only with an ``over_time``
+  verdict that way whose levels moved that way; "you share" only when it is shared.
 
 Pure: no I/O, no pandas. The batch refuses to publish a report with a failing claim.
 """
@@ -121,6 +125,28 @@ _BEST_KEYS = (
 )
 
 
+def _over_time_failures(
+    key: str, text: str, block: dict[str, Any]
+) -> list[tuple[str, dict[str, Any]]]:
+    """A climb across quarters: told only with an over-time verdict its way, its levels
+    moved that way (the direction-aware sign), and "you share" only when shared."""
+    over = block.get("over_time") or {}
+    numbers = {k: over.get(k) for k in ("direction", "from_level", "to_level", "shared")}
+    if not over:
+        return [("over time without a verdict", numbers)]
+    improving = "improved" in text
+    sign = 1 if block.get("direction") == "up" else -1
+    moved = sign * (over["to_level"] - over["from_level"])
+    shared = key == "kpi_over_time_shared"
+    if shared != bool(over.get("shared")):
+        return [("over time shared against its numbers", numbers)]
+    if not shared and (
+        (over["direction"] == "improving") != improving or moved * (1 if improving else -1) <= 0
+    ):
+        return [("over time against its levels", numbers)]
+    return []
+
+
 def _sentence_failures(
     sentence: dict[str, Any], block: dict[str, Any]
 ) -> list[tuple[str, dict[str, Any]]]:
@@ -134,6 +160,14 @@ def _sentence_failures(
         higher = " higher" in text
         if change.get("absolute") is None or (change["absolute"] > 0) != higher:
             out.append(("direction against the change", {"absolute": change.get("absolute")}))
+    year = block.get("year_change") or {}
+    if key in ("kpi_year", "headline_year"):
+        higher = " higher" in text
+        if not year.get("absolute") or (year["absolute"] > 0) != higher or year.get("held"):
+            numbers = {k: year.get(k) for k in ("absolute", "routine_limit", "held")}
+            out.append(("a year's change against its numbers", numbers))
+    if key in ("kpi_over_time", "headline_over_time", "kpi_over_time_shared"):
+        out += _over_time_failures(key, text, block)
     held_words = ("held level", "holding steady", "steady and dependable")
     if any(w in text for w in held_words) and not change.get("held"):
         numbers = {k: change.get(k) for k in ("absolute", "routine_limit")}

@@ -38,7 +38,7 @@ def headline(refs: list[Ref], period: Figure, *, limit: int = 3) -> list[Sentenc
         (
             (score, i, s)
             for i, ref in enumerate(refs)
-            for score, s in [_best_progress(ref)]
+            for score, s in [_best_progress(ref, period)]
             if s is not None
         ),
         key=lambda t: (-t[0], t[1]),
@@ -58,7 +58,7 @@ def polarity(ref: Ref) -> int:
     return stories.polarity(ref.get("story"))
 
 
-def _best_progress(ref: Ref) -> tuple[float, Sentence | None]:
+def _best_progress(ref: Ref, period: Figure) -> tuple[float, Sentence | None]:
     told, kpi = ref.get("story"), ref.txt("name")
     if is_shared(ref):  # the group's move: never the person's progress
         return 0.0, None
@@ -66,6 +66,13 @@ def _best_progress(ref: Ref) -> tuple[float, Sentence | None]:
         return 6.0, say("headline_shift", kpi=kpi, **_shift_figures(ref))
     if ref.has("best") and ref.get("best.is_new") and polarity(ref) >= 0:
         return 5.0, best_sentence(ref, "headline_best", kpi=kpi)
+    if (
+        ref.has("over_time")
+        and ref.get("over_time.direction") == "improving"
+        and not ref.get("over_time.shared")
+        and polarity(ref) >= 0
+    ):
+        return 4.5, say("headline_over_time", kpi=kpi, **_over_time_figures(ref, period))
     if told == "recovered":
         if ref.get("shift.after_previous"):
             return 4.0, say(
@@ -81,6 +88,8 @@ def _best_progress(ref: Ref) -> tuple[float, Sentence | None]:
             slope=_slope(ref),
             more=ref.get("trend.slope_per_week") > 0,
         )
+    if _year_moved(ref) and ref.get("year_change.better") and polarity(ref) >= 0:
+        return 2.5, say("headline_year", kpi=kpi, **_year_figures(ref))
     if ref.has("goal") and ref.get("goal.success"):
         return 2.0, say("headline_goal", kpi=kpi, score=ref.num("goal.score", unit="", decimals=2))
     return 0.0, None
@@ -180,7 +189,9 @@ def kpi_card(ref: Ref, period: Figure, *, within: int = 0) -> list[Sentence]:
         )
     ]
     out += _change(ref, kpi)
+    out += _year(ref)
     out += _status(ref, within, period)
+    out += _over_time(ref, period)
     out += _pattern(ref)
     out += _unusual(ref)
     out += _extras(ref)
@@ -218,6 +229,65 @@ def _change(ref: Ref, kpi: Figure) -> list[Sentence]:
     if change["crosses_definition"]:
         out.append(say("kpi_crosses", kpi=kpi))
     return out
+
+
+def _year(ref: Ref) -> list[Sentence]:
+    """The same quarter a year ago (a shape that repeats every quarter cancels out),
+    when it moved beyond routine variation (:func:`_year_moved`)."""
+    if not _year_moved(ref):
+        return []
+    return [say("kpi_year", **_year_figures(ref))]
+
+
+def _year_moved(ref: Ref) -> bool:
+    """The same quarter a year ago is known under the same definition, the change from it
+    is beyond routine variation, and the KPI's story is not a move the group made."""
+    change = ref.data.get("year_change")
+    if not change or not change["absolute"] or change["crosses_definition"]:
+        return False
+    return not change.get("held") and not is_shared(ref)
+
+
+def _year_figures(ref: Ref) -> dict[str, Any]:
+    change = ref.get("year_change")
+    return {
+        "period": ref.txt("year_change.period"),
+        "prev": ref.num("year_change.previous"),
+        "delta": ref.num("year_change.absolute", unit=difference_unit(ref.unit), magnitude=True),
+        "higher": change["absolute"] > 0,
+    }
+
+
+def _over_time_figures(ref: Ref, period: Figure) -> dict[str, Any]:
+    return {
+        "quarters": ref.count("over_time.quarters", "quarter", "quarters"),
+        "from_period": ref.txt("over_time.from_period"),
+        "from_level": ref.num("over_time.from_level"),
+        "to_level": ref.num("over_time.to_level"),
+        "period": period,
+    }
+
+
+def _over_time(ref: Ref, period: Figure) -> list[Sentence]:
+    """A climb or slide across quarters; a move the teammates share is told as shared."""
+    if not ref.has("over_time"):
+        return []
+    figures = _over_time_figures(ref, period)
+    if ref.get("over_time.shared"):
+        return [
+            say(
+                "kpi_over_time_shared",
+                moved=ref.num("over_time.moved", unit="", decimals=0),
+                of=ref.num("over_time.of", unit="", decimals=0),
+                **figures,
+            )
+        ]
+    if is_shared(ref):
+        return []
+    improving = ref.get("over_time.direction") == "improving"
+    told = story_of(ref.get("story"))
+    climb = told is None or not told.shift  # a shift this quarter already shows it
+    return [say("kpi_over_time", improving=improving, climb=climb, **figures)]
 
 
 def _slope(ref: Ref) -> Figure:

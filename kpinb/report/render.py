@@ -41,6 +41,23 @@ class ItemList:
 
 
 @dataclass(frozen=True)
+class QuarterCell:
+    """One quarter of a card's strip: its label, its level as shown, the review quarter."""
+
+    label: str
+    text: str
+    current: bool = False
+
+
+@dataclass(frozen=True)
+class QuarterStrip:
+    """A KPI's quarters side by side under its chart; ``unit`` said once in the caption."""
+
+    unit: str
+    cells: tuple[QuarterCell, ...]
+
+
+@dataclass(frozen=True)
 class Card:
     """One KPI (or member) card: heading, sentences, an optional chart and lists."""
 
@@ -50,6 +67,7 @@ class Card:
     badge: str = ""
     chart: ChartBlock | None = None
     lists: tuple[ItemList, ...] = ()
+    strip: QuarterStrip | None = None
 
 
 @dataclass(frozen=True)

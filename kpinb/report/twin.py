@@ -55,6 +55,7 @@ def blocks_of(ws: Workspace, part: Analysis) -> list[dict[str, Any]]:
         )
         block["ending"] = _ending(pts, part.period, min(size, held))
         block["quality"]["incomplete_weeks"] = _incomplete_weeks(pts, part.period)
+        block["quarters"] = _quarters(pts, part.period, min(size, held + 1))
         block["best"] = _best_since(block["best"], ws.kpis[kpi], first.get(kpi))
         block["pattern"] = pattern_block(row, pts, part.period)
         out.append({**block, "story": tell(block)})
@@ -101,6 +102,7 @@ def _block(
             "direction": _str(row["trend_direction"]),
             "points": int(row["trend_n"]),
         },
+        "over_time": _over_time(row, dec),
         "limits": None if _flag(row, "sparse") else _limits(row, dec, spec.denominator),
         "sparse": _sparse(row, point),
         "shared": shared_block(row),
@@ -151,6 +153,42 @@ def _ending(pts: pd.DataFrame | None, per: Period, dec: int) -> dict[str, Any] |
         "min": min(v for v in values if v is not None),
         "max": max(v for v in values if v is not None),
         "last": values[-CUSUM_RECENT:],
+    }
+
+
+def _quarters(pts: pd.DataFrame | None, per: Period, dec: int) -> list[dict[str, Any]]:
+    """The series' quarters side by side, oldest first, ending with the review quarter:
+    each one's level (the current definition's complete points; a rate's sum / sum) and
+    its points. Only quarters with points; in an executive view only the dates shown."""
+    from kpinb.analytics.quarters import quarter_levels
+
+    if pts is None or pts.empty:
+        return []
+    shown = pts[~pts["incomplete"].to_numpy(dtype=bool)].assign(key=0)
+    levels = quarter_levels(shown, per).sort_values("back", ascending=False)
+    return [
+        {"period": str(q), "level": _num(level, dec), "points": int(n)}
+        for q, level, n in zip(levels["quarter"], levels["level"], levels["points"], strict=True)
+    ]
+
+
+def _over_time(row: dict[str, Any], dec: int) -> dict[str, Any] | None:
+    """A climb (or slide) across quarters (docs/analytics.md, "Over time"): which way,
+    over how many quarters, from which quarter's level to the review quarter's; ``shared``
+    when half or more of the person's teammates moved the same way (``moved`` of
+    ``of``)."""
+    direction = row.get("over_time")
+    if not direction or pd.isna(direction) or pd.isna(row.get("over_time_to_level")):
+        return None
+    return {
+        "direction": "improving" if direction > 0 else "worsening",
+        "quarters": int(row["over_time_quarters"]),
+        "from_period": str(row["over_time_from"]),
+        "from_level": _num(row["over_time_from_level"], dec),
+        "to_level": _num(row["over_time_to_level"], dec),
+        "shared": bool(row.get("over_time_shared") or False),
+        "moved": int(row.get("over_time_moved") or 0),
+        "of": int(row.get("over_time_of") or 0),
     }
 
 

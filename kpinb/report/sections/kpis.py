@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from kpinb.kpis import is_percent
 from kpinb.report import chart_data, twin
 from kpinb.report import narrative as nv
 from kpinb.report import sentences as st
-from kpinb.report.render import Card, ChartBlock, Section, chart_block
+from kpinb.report.render import Card, ChartBlock, QuarterCell, QuarterStrip, Section, chart_block
 from kpinb.report.sections.part import Part
 from kpinb.report.stories import BADGE_GOAL, BADGE_WITHIN, PLAIN_CARD, goal_asks_more, story_of
 from kpinb.text import display_text
@@ -79,9 +80,35 @@ def cards(
         sentences += about_sentences
         blocks.append(block if about is None else {**block, "about": about})
         out.append(
-            Card(block["name"], sentences, card_status(block), badge(block, len(inner)), chart)
+            Card(
+                block["name"],
+                sentences,
+                card_status(block),
+                badge(block, len(inner)),
+                chart,
+                strip=quarter_strip(ref),
+            )
         )
     return Part(Section("kpis", heading, cards=tuple(out)), {"kpis": blocks})
+
+
+def quarter_strip(ref: st.Ref) -> QuarterStrip | None:
+    """The card's quarters side by side (twin ``quarters``), the review quarter last;
+    none with fewer than two quarters."""
+    quarters = ref.data.get("quarters") or []
+    if len(quarters) < 2:
+        return None
+    last = len(quarters) - 1
+    percent = is_percent(ref.unit)
+    cells = tuple(
+        QuarterCell(
+            q["period"],
+            ref.num(f"quarters.{i}.level", unit="%" if percent else "").text,
+            i == last,
+        )
+        for i, q in enumerate(quarters)
+    )
+    return QuarterStrip("" if percent else display_text(ref.unit), cells)
 
 
 ABOUT_FIELDS = (("formula", ""), ("source", "Source: "), ("owner", "Owner: "))

@@ -575,8 +575,9 @@ def _tidy(summary: pd.DataFrame) -> pd.DataFrame:
 def _attach_groups(
     summary: pd.DataFrame, groups: pd.DataFrame, excluded: pd.DataFrame, members: pd.DataFrame
 ) -> pd.DataFrame:
-    """Add n_people, suppression and out-of-range counts; reset to a plain index."""
+    """Add n_people, suppression, parent and out-of-range counts; reset to a plain index."""
     summary = summary.reset_index(drop=True)
+    summary["parent"] = _parents(summary, members)
     sizes = groups.set_index(KEY_COLS)[["n_people", "suppressed", "reason"]]
     summary = summary.join(sizes, on=KEY_COLS)
     is_person = (summary["scope"] == "employee").to_numpy()
@@ -585,6 +586,21 @@ def _attach_groups(
     summary["suppressed_reason"] = summary.pop("reason").fillna("").astype(object)
     summary["out_of_range"] = _out_of_range(summary, excluded, members)
     return summary
+
+
+def _parents(summary: pd.DataFrame, members: pd.DataFrame) -> np.ndarray:
+    """Each series' parent group: a person's team, a team's department (NA when the team
+    has none), a department's the organisation."""
+    scope = summary["scope"].to_numpy()
+    sid = summary["scope_id"].astype(str)
+    dept_of_team = members.drop_duplicates("team_id").set_index("team_id")["department"]
+    out = np.where(
+        scope == "employee",
+        sid.map(members["team_id"]).to_numpy(dtype=object),
+        sid.map(dept_of_team).to_numpy(dtype=object),
+    )
+    out = np.where(scope == "department", rollup.ORGANISATION, out)
+    return pd.Series(out).where(pd.notna(out), None).to_numpy(dtype=object)
 
 
 def _out_of_range(

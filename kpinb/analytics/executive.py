@@ -247,8 +247,7 @@ def _row_of(points: pd.DataFrame, rows: pd.DataFrame) -> np.ndarray:
     """Per point, the position of its series in ``rows`` (-1: none)."""
     index = pd.MultiIndex.from_frame(rows[KEY_COLS].astype(str))
     mine = pd.MultiIndex.from_frame(points[KEY_COLS].astype(str))
-    found: np.ndarray = index.get_indexer(mine)
-    return found
+    return np.asarray(index.get_indexer(mine))
 
 
 def hidden_dates(points: pd.DataFrame, rows: pd.DataFrame, size: int) -> np.ndarray:
@@ -270,7 +269,7 @@ def hidden_dates(points: pd.DataFrame, rows: pd.DataFrame, size: int) -> np.ndar
     known = at >= 0
     row = np.where(known, at, 0)
     n = points["n"].to_numpy(dtype=float)
-    hidden = ~known | rows["suppressed"].to_numpy(dtype=bool)[row] | (n < size)
+    hidden: np.ndarray = ~known | rows["suppressed"].to_numpy(dtype=bool)[row] | (n < size)
     scope = points["scope"].astype(str).to_numpy()
     kpi = points["kpi_id"].astype(str).to_numpy()
     when = points["period"].to_numpy()

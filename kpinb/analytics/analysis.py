@@ -136,16 +136,17 @@ class Analysis:
 
     def executive(self) -> pd.DataFrame:
         """Team and department summary rows as executive views may show them: every
-        figure masked where the group is suppressed, and every figure resting on a date
-        or reference period with fewer than ``min_group_size`` contributors withheld
-        (column ``withheld`` names them)."""
+        figure masked where the group is suppressed, and every figure resting on a
+        hidden date (fewer than ``min_group_size`` contributors, or one a subtraction
+        would reveal a smaller group from) withheld (column ``withheld`` names them)."""
         return self.executive_analysis.summary
 
     @cached_property
     def executive_analysis(self) -> Analysis:
         """The team and department part of the analysis with the executive masking
-        applied to every table: summary as :meth:`executive`, points of dates with
-        fewer than ``min_group_size`` contributors left out, signals and goals
+        applied to every table: summary as :meth:`executive`, points of hidden dates
+        (fewer than ``min_group_size`` contributors, or a department's date that less
+        its shown teams' would give a smaller group's) left out, signals and goals
         recomputed on what is shown (:mod:`kpinb.analytics.executive`). Computed once
         per analysis."""
         return masked(self)

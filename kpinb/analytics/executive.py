@@ -83,9 +83,10 @@ _GROUP_FIGURES = (
 
 def masked(analysis: A) -> A:
     """The team and department part of ``analysis`` with the executive masking applied
-    to every table: summary rows masked, points of dates with fewer than
-    ``min_group_size`` contributors left out, signals and goals recomputed on what is
-    shown, pairs and excluded empty."""
+    to every table: summary rows masked (figures resting on a hidden date withheld),
+    points of hidden dates (:func:`hidden_dates`) left out, signals and goals recomputed
+    on what is shown, moves only of groups whose limits are shown, pairs and excluded
+    empty."""
     a = analysis
     rows = a.summary[a.summary["scope"] != "employee"].reset_index(drop=True)
     group_points = a.points[(a.points["scope"] != "employee").to_numpy()].reset_index(drop=True)

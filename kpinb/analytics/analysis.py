@@ -137,16 +137,17 @@ class Analysis:
 
     def executive(self) -> pd.DataFrame:
         """Team and department summary rows as executive views may show them: every
-        figure masked where the group is suppressed, and every figure resting on a date
-        or reference period with fewer than ``min_group_size`` contributors withheld
-        (column ``withheld`` names them)."""
+        figure masked where the group is suppressed, and every figure resting on a
+        hidden date (fewer than ``min_group_size`` contributors, or one a subtraction
+        would reveal a smaller group from) withheld (column ``withheld`` names them)."""
         return self.executive_analysis.summary
 
     @cached_property
     def executive_analysis(self) -> Analysis:
         """The team and department part of the analysis with the executive masking
-        applied to every table: summary as :meth:`executive`, points of dates with
-        fewer than ``min_group_size`` contributors left out, signals and goals
+        applied to every table: summary as :meth:`executive`, points of hidden dates
+        (fewer than ``min_group_size`` contributors, or a department's date that less
+        its shown teams' would give a smaller group's) left out, signals and goals
         recomputed on what is shown (:mod:`kpinb.analytics.executive`). Computed once
         per analysis."""
         return masked(self)
@@ -582,8 +583,9 @@ def _tidy(summary: pd.DataFrame) -> pd.DataFrame:
 def _attach_groups(
     summary: pd.DataFrame, groups: pd.DataFrame, excluded: pd.DataFrame, members: pd.DataFrame
 ) -> pd.DataFrame:
-    """Add n_people, suppression and out-of-range counts; reset to a plain index."""
+    """Add n_people, suppression, parent and out-of-range counts; reset to a plain index."""
     summary = summary.reset_index(drop=True)
+    summary["parent"] = _parents(summary, members)
     sizes = groups.set_index(KEY_COLS)[["n_people", "suppressed", "reason"]]
     summary = summary.join(sizes, on=KEY_COLS)
     is_person = (summary["scope"] == "employee").to_numpy()
@@ -592,6 +594,21 @@ def _attach_groups(
     summary["suppressed_reason"] = summary.pop("reason").fillna("").astype(object)
     summary["out_of_range"] = _out_of_range(summary, excluded, members)
     return summary
+
+
+def _parents(summary: pd.DataFrame, members: pd.DataFrame) -> np.ndarray:
+    """Each series' parent group: a person's team, a team's department (NA when the team
+    has none), a department's the organisation."""
+    scope = summary["scope"].to_numpy()
+    sid = summary["scope_id"].astype(str)
+    dept_of_team = members.drop_duplicates("team_id").set_index("team_id")["department"]
+    out = np.where(
+        scope == "employee",
+        sid.map(members["team_id"]).to_numpy(dtype=object),
+        sid.map(dept_of_team).to_numpy(dtype=object),
+    )
+    out = np.where(scope == "department", rollup.ORGANISATION, out)
+    return pd.Series(out).where(pd.notna(out), None).to_numpy(dtype=object)
 
 
 def _out_of_range(

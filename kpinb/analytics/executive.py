@@ -1,10 +1,14 @@
-"""Executive masking: nothing shown rests on fewer than ``min_group_size`` people.
+"""Executive masking: nothing shown rests on fewer than ``min_group_size`` people,
+alone or by subtraction.
 
 Executive views see teams and departments only. A suppressed group shows no figure;
-for a shown group, each figure group (latest value, level, change, year change,
-trend, limits, history) is withheld where its fewest contributors at one date are
-below the threshold, and chart points, signals and goals follow what is shown
-(docs/analytics.md, "Executive privacy"). Behind :attr:`Analysis.executive_analysis`.
+a team or department date is hidden where fewer than the threshold contributed, and a
+department's where its value less its shown teams' would give hidden teams' resting
+on fewer than the threshold or on one team (complementary per date); each figure
+group (latest value, level, change, year change, trend, limits, history) is withheld
+where it rests on a hidden date, and chart points, signals and goals follow what is
+shown (docs/analytics.md, "Executive privacy"). Behind
+:attr:`Analysis.executive_analysis`.
 """
 
 from __future__ import annotations
@@ -85,12 +89,16 @@ _GROUP_FIGURES = (
 
 def masked(analysis: A) -> A:
     """The team and department part of ``analysis`` with the executive masking applied
-    to every table: summary rows masked, points of dates with fewer than
-    ``min_group_size`` contributors left out, signals and goals recomputed on what is
-    shown, pairs and excluded empty."""
+    to every table: summary rows masked (figures resting on a hidden date withheld),
+    points of hidden dates (:func:`hidden_dates`) left out, signals and goals recomputed
+    on what is shown, moves only of groups whose limits are shown, pairs and excluded
+    empty."""
     a = analysis
     rows = a.summary[a.summary["scope"] != "employee"].reset_index(drop=True)
-    rows = _mask_small(rows, a.min_group_size)
+    group_points = a.points[(a.points["scope"] != "employee").to_numpy()].reset_index(drop=True)
+    at = _row_of(group_points, rows)
+    off = hidden_dates(group_points, rows, a.min_group_size)
+    rows = _mask_small(rows, a.min_group_size, _resting(group_points, at, off, rows, a.period))
     hidden = rows["suppressed"].to_numpy()
     for column in _GROUP_FIGURES:
         rows[column] = rows[column].mask(hidden)
@@ -108,12 +116,12 @@ def masked(analysis: A) -> A:
     return replace(
         a,
         summary=rows,
-        points=_shown_points(a.points, rows, a.min_group_size),
-        signals=_shown(a.signals, rows, "limits"),
+        points=_shown_points(group_points[~off], rows),
+        signals=_at_shown_dates(_shown(a.signals, rows, "limits"), group_points[off]),
         goals=goals.goal_progress(targets, rows, a.period),
         pairs=a.pairs[a.pairs["scope"] != "employee"].iloc[0:0],
-        moves=_shown_moves(a.moves, rows),
-        tails=_shown_moves(a.tails, rows),
+        moves=_shown_moves(a.moves, rows, "limits"),
+        tails=_shown_moves(a.tails, rows, ""),
         excluded=a.excluded.iloc[0:0],
     )
 
@@ -142,6 +150,7 @@ _WITHHOLD: dict[str, tuple[str, tuple[str, ...]]] = {
             "sigma",
             "shift_size",
             "shift_sigmas",
+            "sparse_value",
             "period_lower",
             "period_upper",
             "period_denominator",
@@ -149,19 +158,28 @@ _WITHHOLD: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "history": (
         "history_min_n",
-        ("best_value", "dip_value", "over_time_z", "over_time_from_level", "over_time_to_level"),
+        (
+            "best_value",
+            "dip_value",
+            "normal_lower",
+            "normal_upper",
+            "over_time_z",
+            "over_time_from_level",
+            "over_time_to_level",
+        ),
     ),
 }
 
 
-def _mask_small(rows: pd.DataFrame, size: int) -> pd.DataFrame:
-    """Withhold each figure group whose fewest contributors at one date is below ``size``.
+def _mask_small(rows: pd.DataFrame, size: int, resting: pd.DataFrame) -> pd.DataFrame:
+    """Withhold each figure group whose fewest contributors at one date is below ``size``
+    or that rests on a hidden date (``resting``: per row and figure group).
 
     A group without data for a figure (count NaN) has nothing to withhold.
     """
     names = []
     for name, (count, columns) in _WITHHOLD.items():
-        small = (rows[count] < size).to_numpy()
+        small = (rows[count] < size).to_numpy() | resting[name].to_numpy(dtype=bool)
         names.append(np.where(small, name, ""))
         for column in columns:
             rows[column] = rows[column].mask(small)
@@ -203,10 +221,10 @@ def _shown(frame: pd.DataFrame, rows: pd.DataFrame, group: str) -> pd.DataFrame:
     return frame[mine.isin(keys)].reset_index(drop=True)
 
 
-def _shown_points(points: pd.DataFrame, rows: pd.DataFrame, size: int) -> pd.DataFrame:
-    """Chart points executive views may show: shown series, dates with at least ``size``
-    contributors; limits, signals and smoothed levels only where not withheld."""
-    pts = _shown(points[(points["n"] >= size).to_numpy()], rows, "")
+def _shown_points(pts: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """Chart points executive views may show (``pts``: the group points of shown dates):
+    those of shown series; limits, signals and smoothed levels only where not withheld."""
+    pts = _shown(pts, rows, "")
     info = rows.set_index(KEY_COLS)["withheld"]
     withheld = info.reindex(pd.MultiIndex.from_frame(pts[KEY_COLS].astype(str))).to_numpy()
     no_limits = pd.Series(withheld).str.contains("limits").to_numpy(dtype=bool)
@@ -222,10 +240,111 @@ def _shown_points(points: pd.DataFrame, rows: pd.DataFrame, size: int) -> pd.Dat
     return pts
 
 
-def _shown_moves(moves: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
-    """Rows (moves or tails) of shown groups (the whole workspace's always: it is never
-    suppressed)."""
-    hidden = rows.loc[rows["suppressed"].to_numpy(), KEY_COLS].astype(str)
-    gone = pd.MultiIndex.from_frame(hidden)
+def _at_shown_dates(frame: pd.DataFrame, hidden: pd.DataFrame) -> pd.DataFrame:
+    """Rows of ``frame`` (signals) not at a hidden date of their series (``hidden``:
+    points)."""
+    cols = [*KEY_COLS, "period"]
+    gone = pd.MultiIndex.from_frame(hidden[cols].astype({c: str for c in KEY_COLS}))
+    mine = pd.MultiIndex.from_frame(frame[cols].astype({c: str for c in KEY_COLS}))
+    return frame[~mine.isin(gone)].reset_index(drop=True)
+
+
+def _shown_moves(moves: pd.DataFrame, rows: pd.DataFrame, group: str) -> pd.DataFrame:
+    """Rows (moves or tails) of shown groups whose figure ``group`` is not withheld (a
+    move's change is the shift's size, a limits figure); the whole workspace's always
+    (it is never suppressed, and no executive view shows it)."""
+    held = rows["suppressed"].to_numpy(dtype=bool).copy()
+    if group:
+        held |= rows["withheld"].str.contains(group).to_numpy(dtype=bool)
+    gone = pd.MultiIndex.from_frame(rows.loc[held, KEY_COLS].astype(str))
     mine = pd.MultiIndex.from_frame(moves[KEY_COLS].astype(str))
     return moves[~mine.isin(gone)].reset_index(drop=True)
+
+
+# --- hidden dates -----------------------------------------------------------------------
+
+
+def _row_of(points: pd.DataFrame, rows: pd.DataFrame) -> np.ndarray:
+    """Per point, the position of its series in ``rows`` (-1: none)."""
+    index = pd.MultiIndex.from_frame(rows[KEY_COLS].astype(str))
+    mine = pd.MultiIndex.from_frame(points[KEY_COLS].astype(str))
+    return np.asarray(index.get_indexer(mine))
+
+
+def hidden_dates(points: pd.DataFrame, rows: pd.DataFrame, size: int) -> np.ndarray:
+    """Per point of a team or department series: hidden from executive views.
+
+    A point is hidden when its series is suppressed or fewer than ``size`` people
+    contributed that date. A department's point is hidden too where its value, less its
+    shown teams' that date, would give the hidden teams' together on fewer than ``size``
+    people or on one team alone: per (department, KPI, date), the hidden teams'
+    contributors that date must be none, or at least ``size`` in at least 2 teams (the
+    complementary rule of suppression, per date). That holds for every rollup: a sum
+    less sums, a mean times its count less means times theirs, a rate's numerators and
+    denominators; a median is hidden alike. The organisation is shown in no executive
+    view, so departments need no such rule against it. ``points`` and ``rows``: the
+    group part of the analysis (points, and summary with ``parent``: a team's
+    department).
+    """
+    at = _row_of(points, rows)
+    known = at >= 0
+    row = np.where(known, at, 0)
+    n = points["n"].to_numpy(dtype=float)
+    hidden: np.ndarray = ~known | rows["suppressed"].to_numpy(dtype=bool)[row] | (n < size)
+    scope = points["scope"].astype(str).to_numpy()
+    kpi = points["kpi_id"].astype(str).to_numpy()
+    when = points["period"].to_numpy()
+    parent = rows["parent"].astype(object).to_numpy()[row]
+    team = (scope == "team") & known & pd.notna(parent) & hidden
+    if not team.any():
+        return hidden
+    cells = pd.DataFrame(
+        {"parent": parent[team].astype(str), "kpi": kpi[team], "when": when[team], "n": n[team]}
+    )
+    per = cells.groupby(["parent", "kpi", "when"], sort=False)["n"].agg(["sum", "size"])
+    exposed = per[(per["sum"] < size) | (per["size"] < 2)].index
+    dept = (scope == "department") & known
+    mine = pd.MultiIndex.from_arrays(
+        [points["scope_id"].astype(str).to_numpy()[dept], kpi[dept], when[dept]]
+    )
+    hidden[np.flatnonzero(dept)[mine.isin(exposed)]] = True
+    return hidden
+
+
+def _resting(
+    points: pd.DataFrame, at: np.ndarray, hidden: np.ndarray, rows: pd.DataFrame, period: Period
+) -> pd.DataFrame:
+    """Per row and figure group of :data:`_WITHHOLD`: whether the figure rests on a
+    hidden date. ``points``: the group points, ``at`` each one's row, ``hidden`` its flag.
+
+    The dates each figure rests on, as the analysis computes it: the latest point; the
+    review period's, previous period's and year-earlier period's complete points (the
+    level of the review period of the current definition only); the baseline and, for a
+    shift, its points from the onset on (limits); the last ``trend_n`` points used
+    (trend); every point used (history: current definition, complete).
+    """
+    known = at >= 0
+    row = np.where(known, at, 0)
+    when = points["period"]
+    complete = ~points["incomplete"].to_numpy(dtype=bool)
+    used = complete & points["current_version"].to_numpy(dtype=bool)
+    last = when.to_numpy() == when.groupby(at).transform("max").to_numpy()
+    onset = pd.to_datetime(rows["shift_onset"]).to_numpy()[row]
+    since_onset = used & (when.to_numpy() >= onset)  # NaT: False
+    # position from the end among the points used (a point not used: never in the trend)
+    from_end = pd.Series(used[::-1].astype(int)).groupby(at[::-1]).cumsum().to_numpy()[::-1]
+    trend_n = rows["trend_n"].to_numpy(dtype=float)[row]
+    sets = {
+        "latest": last,
+        "level": used & period.contains(when).to_numpy(),
+        "change": complete & period.previous().contains(when).to_numpy(),
+        "year_change": complete & period.year_earlier().contains(when).to_numpy(),
+        "trend": used & (from_end <= trend_n),
+        "limits": points["baseline"].to_numpy(dtype=bool) | since_onset,
+        "history": used,
+    }
+    out = {}
+    for name, mask in sets.items():
+        hit = known & hidden & mask
+        out[name] = np.bincount(at[hit], minlength=len(rows)) > 0
+    return pd.DataFrame(out, index=rows.index)

@@ -287,7 +287,10 @@ def test_executive_withholds_figures_resting_on_fewer_than_five_people() -> None
     previous-quarter level would be E0's own Q2 average, noise(30)[26:39].mean(). Every
     figure resting on dates before Q3 (comparisons, limits from the first 20 weeks,
     bests) is withheld; its Q3 level and the trend over the last 13 weeks (all with 5
-    people) stay. T2's week 45 has 4 contributors: never a chart point."""
+    people) stay. T2's week 45 has 4 contributors: never a chart point. D1 before Q3 is
+    E0 and T2: D1 less T2 would give E0's own values, so D1's dates before Q3 are hidden
+    and its figures resting on them withheld (its trend too: D1's week 45 is incomplete,
+    so its last 13 complete weeks reach back into Q2)."""
     result = analyse(late_joiners(), "2026-Q3")
     manager = result.for_scope("team", "T1").summary.iloc[0]
     assert manager["prev_level"] == pytest.approx(noise(30)[26:39].mean())  # own team: shown
@@ -301,7 +304,8 @@ def test_executive_withholds_figures_resting_on_fewer_than_five_people() -> None
     q3 = np.mean([noise(30)[39:], *(noise(30 + i, n=13) for i in range(1, 5))], axis=0)
     assert t1["level"] == pytest.approx(q3.mean())
     assert not np.isnan(t1["trend_slope"]) and t1["trend_n"] == 13
-    assert ex.loc["T2", "withheld"] == "" and ex.loc["D1", "withheld"] == ""
+    assert ex.loc["T2", "withheld"] == ""
+    assert ex.loc["D1", "withheld"] == "change,trend,limits,history"
     points = result.executive_analysis.points
     assert (points["n"] >= 5).all()
     t1_points = points[points["scope_id"] == "T1"]

@@ -374,8 +374,9 @@ def test_executive_twin_holds_no_figure_over_fewer_than_five_people() -> None:
     notes = {s["id"]: s["text"] for s in t1["sections"][-1]["sentences"]}
     assert notes["exec_withheld"] == (
         "k: not shown here, because fewer than 5 people had values at some of the dates "
-        "they rest on: the comparison with the previous period, the usual range and its "
-        "signals, the best value, streak and recovery."
+        "they rest on, in this group or in a team they would reveal by subtraction: the "
+        "comparison with the previous period, the usual range and its signals, the best "
+        "value, streak and recovery."
     )
     dept_notes = [s["id"] for s in dept_a["sections"][-1]["sentences"]]
     assert "exec_teams_withheld" in dept_notes and dept_a["teams_withheld"] == 1

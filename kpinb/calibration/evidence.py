@@ -33,7 +33,8 @@ KPI_COLUMNS = (
     "prev_label", "prev_change", "prev_change_rel", "better_than_previous", "trend_direction",
     "streak_length", "best_is_new", "goal_target", "goal_score", "goal_success",
     "projected", "projected_score", "expected_in_period", "missing_in_period", "stale",
-    "last_observed", "out_of_range", "shared",
+    "last_observed", "out_of_range", "shared", "over_time", "over_time_from",
+    "over_time_from_level", "over_time_to_level", "over_time_shared",
 )  # fmt: skip
 # the label of a KPI whose move the person's group made (context, not evidence)
 SHARED_LABEL = "a change shared with the group: context, not individual evidence"

@@ -189,12 +189,45 @@ def _recency(
     if not dates or min(d[1] for d in dates) < last_month:
         return None
     seen = sorted({f"{k} ({how} {_day(d)})" for k, d, how in dates})
+    year = _year_against(rows, way)
     question = (
-        "Every movement in the rating's direction came in the period's last month. Does "
-        "the rating follow that month, or the whole period?"
+        "Every movement in the rating's direction came in the period's last month"
+        + (
+            ", while across the last quarters " + ", ".join(k for k, _ in year) + " moved "
+            "the other way"
+            if year
+            else ""
+        )
+        + ". Does the rating follow that month, or the whole period"
+        + (" and the year?" if year else "?")
     )
     rests = f"{_rating(person, median)}; since {_day(last_month)} only: {'; '.join(seen)}"
+    if year:
+        rests += "; across the last quarters: " + "; ".join(text for _, text in year)
     return "recency", question, rests
+
+
+def _year_against(rows: pd.DataFrame, way: int) -> list[tuple[str, str]]:
+    """The person's own climbs or slides across quarters (not shared with their team)
+    that point against the rating's way: (KPI, "KPI improved from A in Q to B")."""
+    if "over_time" not in rows:
+        return []
+    shared = rows["over_time_shared"].fillna(False).astype(bool)
+    against = rows[(rows["over_time"].fillna(0).astype(int) == -way) & ~shared]
+    word = "improved" if way < 0 else "moved the less favourable way"
+    return [
+        (
+            str(r["kpi"]),
+            f"{r['kpi']} {word} from {_level(r['over_time_from_level'], r['unit'])} in "
+            f"{r['over_time_from']} to {_level(r['over_time_to_level'], r['unit'])}",
+        )
+        for _, r in against.iterrows()
+    ]
+
+
+def _level(value: float, unit: str) -> str:
+    """A quarter's level as the pack shows it: 4 significant figures and the unit."""
+    return f"{float(value):.4g} {unit}".strip() if unit != "%" else f"{float(value):.4g}%"
 
 
 def _gaps(person: pd.Series, rows: pd.DataFrame) -> tuple[str, str, str] | None:

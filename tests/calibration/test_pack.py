@@ -168,6 +168,42 @@ def test_recency_fires_when_every_movement_the_ratings_way_is_in_the_last_month(
     assert c.endswith("since 1 Sep 2026 only: Calls (unusual value on 14 Sep 2026)")
 
 
+def test_recency_names_a_year_that_says_otherwise() -> None:
+    """A is rated above the middle on a September shift only, while across five quarters
+    their calls slid from 20 to 15 (their own, not shared): the recency prompt asks
+    whether the rating follows that month or the year, naming the slide. B's slide is
+    shared with the team: not named."""
+    sept = pd.Timestamp("2026-09-07")
+    year = {
+        "over_time": -1,
+        "over_time_from": "2025-Q3",
+        "over_time_from_level": 20.0,
+        "over_time_to_level": 15.0,
+        "unit": "calls",
+    }
+    kpis = [
+        _kpi("A", "deals", "improving_shift", shift_onset=sept),
+        _kpi("A", "calls", "routine", over_time_shared=False, **year),
+        _kpi("B", "deals", "improving_shift", shift_onset=sept),
+        _kpi("B", "calls", "routine", over_time_shared=True, **year),
+    ]
+    people = [_person("A", 4, 1, kpis[0:2]), _person("B", 4, 1, kpis[2:4])]
+    found = _prompts(people, kpis).set_index("id")
+    a = found[found["prompt"] == "recency"].loc["A"]
+    assert a["question"] == (
+        "Every movement in the rating's direction came in the period's last month, while "
+        "across the last quarters Calls moved the other way. Does the rating follow that "
+        "month, or the whole period and the year?"
+    )
+    assert a["rests_on"].endswith(
+        "across the last quarters: Calls moved the less favourable way from 20 calls in "
+        "2025-Q3 to 15 calls"
+    )
+    b = found[found["prompt"] == "recency"].loc["B"]
+    assert "across the last quarters" not in b["rests_on"]
+    assert b["question"].endswith("or the whole period?")
+
+
 def test_data_gaps_fire_on_stale_absent_or_unreadable_data_under_a_rating() -> None:
     kpis = [
         _kpi("A", "deals", "routine", stale=True, last_observed=pd.Timestamp("2026-08-31")),

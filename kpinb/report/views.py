@@ -195,14 +195,15 @@ def _team(ws: Workspace, result: Analysis, tid: str, per: Period, root: Path | N
     data.update(within)
     names = {m["employee_id"]: m["name"] for m in members}
     own_moves = _own_moves(result.moves, "team", tid)
+    across = team.over_time_moves(str(row["name"]), members, list(ws.kpis))
     parts = [
-        team.moved_for_everyone(twin.moves_of(ws, own_moves, blocks)),
+        team.moved_for_everyone(twin.moves_of(ws, own_moves, blocks), across),
         _progress(
             refs,
             period,
             st.text("subject.name", str(row["name"])),
             "Team progress",
-            shared=_moved_for_everyone(own_moves),
+            shared=_moved_for_everyone(own_moves) | {m["kpi_id"] for m in across},
         ),
         kpis.cards(part, refs, period, per, ws, inner, "Team KPIs"),
         team.members(mpart, members, refs, period),

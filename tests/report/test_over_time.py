@@ -163,3 +163,40 @@ def test_no_shared_climb_is_anyones_progress(demo_reports: tuple[Report, ...]) -
                 shared += 1
                 assert not [c for c in climbs if c.startswith(block["name"])], report.scope_id
     assert shared >= 5
+
+
+def test_a_team_opens_with_a_climb_most_of_it_shares(
+    demo_ws: Workspace, demo_reports: tuple[Report, ...]
+) -> None:
+    """Support Americas (T05): every member's tickets resolved climbed across quarters
+    (counted here from the members' own blocks); the team page says so in "What moved
+    for everyone" and its "Team progress" does not claim it."""
+    team = next(
+        r for r in demo_reports if (r.scope, r.scope_id, r.view) == ("team", "T05", "manager")
+    )
+    twin = team.to_json()
+    climbed = [
+        m["employee_id"]
+        for m in twin["members"]
+        for b in m["kpis"]
+        if b["kpi_id"] == "tickets_resolved"
+        and (b["over_time"] or {}).get("direction") == "improving"
+    ]
+    assert len(climbed) == len(twin["members"]) == 7
+    assert twin["moved_over_time"] == [
+        {
+            "name": "Support Americas",
+            "kpi_id": "tickets_resolved",
+            "kpi": "Tickets resolved",
+            "direction": "improving",
+            "moved": 7,
+            "of": 7,
+        }
+    ]
+    moved = next(sec for sec in twin["sections"] if sec["id"] == "moved")
+    assert moved["sentences"][-1]["text"].startswith(
+        "Support Americas: across the last quarters, Tickets resolved improved for 7 of the "
+        "7 people with a year of data."
+    )
+    progress = next(sec for sec in twin["sections"] if sec["id"] == "progress")
+    assert not any("Tickets resolved" in s["text"] for s in progress["sentences"])

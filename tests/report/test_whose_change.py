@@ -64,7 +64,7 @@ def test_the_team_page_opens_with_what_moved_for_everyone(
     first = twin["sections"][0]
     assert first["id"] == "moved"
     assert first["heading"] == "What moved for everyone"
-    assert [s["id"] for s in first["sentences"]] == ["moved_everyone"]
+    assert [s["id"] for s in first["sentences"]] == ["moved_everyone", "moved_everyone_over_time"]
     text = first["sentences"][0]["text"]
     assert text.startswith(
         "Support Americas: Tickets resolved rose for 7 of the 7 people from the week of "

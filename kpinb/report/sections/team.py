@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from kpinb.analytics.quarters import OVER_TIME_MIN
 from kpinb.report import chart_data, twin
 from kpinb.report import narrative as nv
 from kpinb.report import sentences as st
@@ -88,12 +89,47 @@ def conversations(groups: list[dict[str, Any]]) -> Part:
     )
 
 
-def moved_for_everyone(moved: list[dict[str, Any]]) -> Part:
+def over_time_moves(
+    group: str, members: list[dict[str, Any]], kpis: list[str]
+) -> list[dict[str, Any]]:
+    """Climbs or slides across quarters that most of a team shares: per KPI and way,
+    ``moved`` of the ``of`` members with at least :data:`OVER_TIME_MIN` quarters told
+    that way, when at least two did and half or more of them (the twin's
+    ``moved_over_time``)."""
+    out = []
+    for kpi in kpis:
+        judged = [
+            b
+            for m in members
+            for b in m.get("kpis", [])
+            if b["kpi_id"] == kpi and len(b.get("quarters") or []) >= OVER_TIME_MIN
+        ]
+        for way in ("improving", "worsening"):
+            told = [b for b in judged if (b.get("over_time") or {}).get("direction") == way]
+            if len(told) >= 2 and 2 * len(told) >= len(judged):
+                out.append(
+                    {
+                        "name": group,
+                        "kpi_id": kpi,
+                        "kpi": told[0]["name"],
+                        "direction": way,
+                        "moved": len(told),
+                        "of": len(judged),
+                    }
+                )
+    return out
+
+
+def moved_for_everyone(
+    moved: list[dict[str, Any]], over_time: list[dict[str, Any]] | None = None
+) -> Part:
     """The view's opening: what moved for everyone (``moved``: the twin's
     ``moved_for_everyone``, :func:`kpinb.report.twin.moves_of`): the KPI, how many of
-    how many, from when, which way and the group's figure. A change the whole group
-    shares is the finding a manager can act on, before any one person's."""
+    how many, from when, which way and the group's figure; then what most of the team
+    shares across quarters (``over_time``, :func:`over_time_moves`). A change the whole
+    group shares is the finding a manager can act on, before any one person's."""
     ref = st.Ref("moved_for_everyone", moved)
+    across = st.Ref("moved_over_time", over_time or [])
     sentences = tuple(
         st.say(
             "moved_everyone",
@@ -112,8 +148,22 @@ def moved_for_everyone(moved: list[dict[str, Any]]) -> Part:
         )
         for i, item in enumerate(moved)
     )  # nothing moved for everyone: the section says nothing and is left out
+    sentences += tuple(
+        st.say(
+            "moved_everyone_over_time",
+            group=across.txt(f"{i}.name"),
+            kpi=across.txt(f"{i}.kpi"),
+            moved=across.num(f"{i}.moved", unit="", decimals=0),
+            of=across.num(f"{i}.of", unit="", decimals=0),
+            improving=item["direction"] == "improving",
+        )
+        for i, item in enumerate(over_time or [])
+    )
     section = Section("moved", "What moved for everyone", sentences)
-    return Part(section, {"moved_for_everyone": moved})
+    data: dict[str, Any] = {"moved_for_everyone": moved}
+    if over_time is not None:
+        data["moved_over_time"] = over_time
+    return Part(section, data)
 
 
 def blocks_by_id(groups: list[dict[str, Any]], key: str, kpi: str) -> dict[str, dict[str, Any]]:

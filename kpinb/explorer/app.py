@@ -31,7 +31,18 @@ if TYPE_CHECKING:
 PAGE = 25  # rows of a table shown at once
 ANY = "(any)"
 # the what-changed table's columns as shown (the name is a button that opens the report)
-SHOWN = ("name", "department", "team", "kpi", "what", "direction", "status", "date", "detail")
+SHOWN = (
+    "name",
+    "department",
+    "team",
+    "kpi",
+    "what",
+    "direction",
+    "status",
+    "told",
+    "date",
+    "detail",
+)
 ACTION_ROWS = 3
 CSS = """<style>
 .kpinb-x td,.kpinb-x th{padding:2px 8px;text-align:left;vertical-align:top;font-size:13px}

@@ -36,6 +36,7 @@ CHANGE_COLUMNS = (
     "status",
     "date",
     "detail",
+    "told",
 )
 # the kinds of finding, in the order the table lists them
 WHAT = ("shift", "unusual week", "goal", "data quality")
@@ -109,6 +110,11 @@ def changes(ws: Workspace, analysis: Analysis) -> pd.DataFrame:
       ``status`` is ``success`` (0.7 or more), ``projected success`` or ``below 0.7``.
     * ``data quality``: missing points, a stale KPI, values left out as out of range.
 
+    ``told``: for a person's shift, the badge their own report shows on that KPI's card
+    (:func:`kpinb.report.told`), so the table never tells a KPI another way than the
+    report does (a shift the report tells as easing back, or as a change shared with
+    the group); empty for other rows.
+
     Sorted by department, team, scope (people first), name, KPI, then :data:`WHAT`.
     """
     summary = analysis.summary[analysis.summary["scope"].isin(SCOPES)]
@@ -119,6 +125,7 @@ def changes(ws: Workspace, analysis: Analysis) -> pd.DataFrame:
         _quality(summary),
     ]
     table = pd.concat([p for p in parts if not p.empty] or [_empty_changes()], ignore_index=True)
+    table["told"] = _told(ws, analysis, table)
     table = table.merge(_subjects(ws), on=["scope", "scope_id"], how="left")
     table["kpi"] = table["kpi_id"].map({k: spec.name for k, spec in ws.kpis.items()})
     table["kpi"] = table["kpi"].fillna(table["kpi_id"])
@@ -131,6 +138,23 @@ def changes(ws: Workspace, analysis: Analysis) -> pd.DataFrame:
         na_position="last",
     )
     return table[list(CHANGE_COLUMNS)].reset_index(drop=True)
+
+
+def _told(ws: Workspace, analysis: Analysis, table: pd.DataFrame) -> np.ndarray:
+    """Per row: the badge a person's report gives the KPI of a shift row ("" otherwise);
+    only the people with shift rows have their stories told (few, however many there
+    are)."""
+    from kpinb.report import told
+
+    shifts = (table["what"] == "shift") & (table["scope"] == "employee")
+    out = np.full(len(table), "", dtype=object)
+    if not shifts.any():
+        return out
+    ids = sorted(set(table.loc[shifts, "scope_id"].astype(str)))
+    badges = told(ws, analysis, ids).set_index(["employee_id", "kpi_id"])["badge"]
+    at = pd.MultiIndex.from_frame(table.loc[shifts, ["scope_id", "kpi_id"]].astype(str))
+    out[shifts.to_numpy()] = badges.reindex(at).fillna("").to_numpy()
+    return out
 
 
 def _empty_changes() -> pd.DataFrame:

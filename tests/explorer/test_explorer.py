@@ -41,6 +41,26 @@ def copy(tmp_path, workspace_dir: Path) -> Path:
 # --- what changed -------------------------------------------------------------------------
 
 
+def test_a_persons_shift_is_told_as_their_own_report_tells_it(ws, changed) -> None:
+    """Each person's shift row carries the badge their employee report's card shows for
+    that KPI (read from the report's HTML); other rows none."""
+    import html
+    import re
+
+    from kpinb.report import build_report
+
+    rows = changed[(changed["what"] == "shift") & (changed["scope"] == "employee")]
+    assert len(rows) > 0
+    for r in rows.itertuples():
+        page = build_report(ws, "employee", r.scope_id, PERIOD, "employee").html
+        cards = dict(
+            (html.unescape(k.strip()), html.unescape(v))
+            for k, v in re.findall(r'<h3>([^<]*) <span class="badge">([^<]*)</span>', page)
+        )
+        assert r.told == cards[r.kpi], (r.scope_id, r.kpi)
+    assert set(changed.loc[changed.index.difference(rows.index), "told"]) <= {""}
+
+
 def test_every_shift_unusual_week_and_goal_of_the_period_is_listed(changed, analysis) -> None:
     s = analysis.summary[analysis.summary["scope"].isin(["employee", "team"])]
     shifted = s[s["status"].isin(MOVE_STATUSES)]

@@ -206,6 +206,7 @@ def _mask_small(rows: pd.DataFrame, size: int, resting: pd.DataFrame) -> pd.Data
             rows["best_is_new"] = rows["best_is_new"] & ~small
             rows["streak_length"] = np.where(small, 0, rows["streak_length"])
     withheld = [",".join(n for n in group if n) for group in zip(*names, strict=True)]
+    rows = rows.copy()  # one block again after the column edits above
     rows["withheld"] = pd.Series(withheld, index=rows.index, dtype=str)  # str when empty too
     return rows
 

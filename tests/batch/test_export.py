@@ -48,3 +48,24 @@ def test_the_published_page_of_a_report_fragment_has_one_style_block() -> None:
     head = page.partition("</head>")[0]
     assert ".kpinb-report .card{" in head  # the report's own rules survive, in the head
     assert "system-ui" in head  # the system's fonts, nothing fetched
+
+
+def test_a_warning_a_kernel_printed_leaves_no_trace_on_the_page() -> None:
+    """A library warning (stderr) or an error in a cell shows nothing, not even an empty
+    frame: two kernels, one of which printed a warning first, publish the same page."""
+    fragment = '<article class="kpinb-report"><h1>R</h1></article>'
+    shown = new_output("display_data", data={"text/html": fragment})
+    warned = new_output("stream", name="stderr", text="PerformanceWarning: fragmented\n")
+    failed = new_output("error", ename="E", evalue="x", traceback=[])
+    pages = [
+        export_page(
+            make_exporter(),
+            new_notebook(cells=[new_code_cell("show()", outputs=outputs)]),
+            title="R",
+            footer="f",
+        )
+        for outputs in ([shown], [warned, shown], [shown, failed])
+    ]
+    assert pages[0] == pages[1] == pages[2]
+    assert pages[0].count('<div class="kpinb-output">') == 1
+    assert "PerformanceWarning" not in pages[1]

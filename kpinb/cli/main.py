@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "kpinb.cli.render",
     "kpinb.cli.checkin",
     "kpinb.cli.calibration",
+    "kpinb.cli.deliver",
 )
 
 

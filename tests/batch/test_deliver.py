@@ -338,7 +338,8 @@ def test_reports_of_another_workspace_or_no_run_are_refused(
     shutil.copytree(root, other)
     args = ["--period", "2026-Q3", "--reports", str(out), "--dry-run"]
     assert main(["deliver", str(other), *args]) == 2
-    assert "holds the reports of workspace 'ws', not of 'other'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "holds the reports of workspace 'ws', not of 'other'; nothing was changed" in err
     assert main(["deliver", str(root), *args[:3], str(tmp_path / "none"), "--dry-run"]) == 2
     assert "run.json does not exist" in capsys.readouterr().err
 

@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kpinb.batch.publish.folder import hold_lock, private_dir, resolve_under
+from kpinb.batch.publish.manifest import check_owner
 from kpinb.batch.publish.recipients import Parcel, Recipient, recipients
-from kpinb.errors import UsageError
+from kpinb.errors import BatchError, UsageError
 from kpinb.files import atomic_write
 from kpinb.hashing import digest, sha256_file
 
@@ -130,15 +131,11 @@ def read_manifest(period_dir: Path, ws: Workspace) -> dict[str, Any]:
             "from the same folder (--reports FOLDER)"
         )
         raise UsageError(msg)
+    try:
+        check_owner(period_dir, ws)
+    except BatchError as exc:
+        raise UsageError(f"{exc}; nothing was sent") from None
     manifest: dict[str, Any] = json.loads(path.read_text("utf-8"))
-    mine = ws.root.name if ws.root is not None else ""
-    theirs = str(manifest.get("workspace", ""))
-    if theirs != mine:
-        msg = (
-            f"{period_dir} holds the reports of workspace {theirs!r}, not of {mine!r}: "
-            "nothing was sent. Deliver from the folder this workspace's run wrote (--reports)"
-        )
-        raise UsageError(msg)
     return manifest
 
 

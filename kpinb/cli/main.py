@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "kpinb.cli.checkin",
     "kpinb.cli.calibration",
     "kpinb.cli.deliver",
+    "kpinb.cli.bundle",
 )
 
 

@@ -357,3 +357,41 @@ def test_a_login_needs_the_password_in_the_environment(
 def test_the_command_line_knows_the_delivery_choices() -> None:
     assert deliver_cli.SECURITY == delivery.SECURITY
     assert deliver_cli.PASSWORD_ENV == delivery.PASSWORD_ENV
+
+
+def test_bundles_hold_only_each_readers_reports_privately(
+    fresh: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, out = fresh
+    bundles = tmp_path / "bundles"
+    args = ["bundle", str(root), "--period", "2026-Q3", "--reports", str(out)]
+    assert main([*args, "--out", str(bundles), "--zip"]) == 0
+    assert "12 bundle(s) written to" in capsys.readouterr().out
+    people = pd.read_csv(root / "people.csv", dtype=str)
+    names = dict(zip(people["employee_id"], people["name"], strict=True))
+    period = bundles / "2026-Q3"
+    assert sorted(p.name for p in period.iterdir()) == sorted(
+        [*names, *(f"{e}.zip" for e in names)]
+    )
+    for eid in names:
+        folder = period / eid
+        people_of = TEAMS.get(eid, [])
+        files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+        expected = [f"employees/{eid}.html", *(f"employees/{p}.manager.html" for p in people_of)]
+        if people_of:
+            expected.append("teams/T01.html" if eid == "E001" else "teams/T04.html")
+        assert files == sorted([*expected, "index.html"])
+        assert (folder.stat().st_mode & 0o777) == 0o700
+        assert all((p.stat().st_mode & 0o777) == (0o700 if p.is_dir() else 0o600)
+                   for p in folder.rglob("*"))  # fmt: skip
+        index = html.unescape((folder / "index.html").read_text("utf-8"))
+        allowed = {eid, *people_of}
+        for other, other_name in names.items():
+            if other not in allowed:
+                assert other_name not in index and other not in index, (eid, other)
+                for path in folder.rglob("*.html"):
+                    assert other_name not in html.unescape(path.read_text("utf-8"))
+        assert index.count("<li>") == len(expected)
+    assert (period / "E002.zip").stat().st_mode & 0o777 == 0o600
+    assert main([*args, "--out", str(bundles)]) == 0  # a rerun replaces each folder whole
+    assert not list(period.glob(".*"))

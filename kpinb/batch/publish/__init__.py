@@ -3,4 +3,4 @@
 (:mod:`.index`) with its at-a-glance figures (:mod:`.glance`), ``run.json``
 (:mod:`.manifest`), uploads to a URL (:mod:`.uploads`), the period's packs
 (:mod:`.packs`), and the last mile: who reads which report (:mod:`.recipients`) and
-its delivery by email (:mod:`.delivery`)."""
+its delivery by email (:mod:`.delivery`) or in per-reader folders (:mod:`.bundles`)."""

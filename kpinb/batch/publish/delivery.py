@@ -277,6 +277,9 @@ def send(
     result = DeliveryResult()
     if not plan.outgoing:
         return result
+    # the log must take every row before anything leaves: a journal that cannot be
+    # written (read-only, damaged) stops the run here, with nothing sent
+    journal.migrate(journal_root)
     with hold_lock(plan.period_dir):
         try:
             smtp = settings.connect()

@@ -37,6 +37,7 @@ from kpinb.batch.formats import registry
 from kpinb.batch.period_run import PeriodRun
 from kpinb.batch.planning.plan import NOTEBOOKS_DIR, make_jobs, plan_requests
 from kpinb.batch.publish.folder import resolve_under
+from kpinb.batch.publish.manifest import check_owner
 from kpinb.batch.publish.uploads import is_url
 from kpinb.batch.records import BatchResult
 from kpinb.errors import BatchError, UsageError, WorkspaceError
@@ -137,6 +138,7 @@ def run_batch(
     try:
         ws = _load(root)
         _check_journal(root)
+        check_owner(period_dir, ws)  # another workspace's reports: refuse, remove nothing
         requests = plan_requests(ws, per, views=chosen, only=only)
         if executor is None:  # a few reports (--only), or a cluster: made once known
             kernels = max(1, min(count, len(requests)))

@@ -26,6 +26,8 @@ COMMAND_MODULES = (
     "kpinb.cli.render",
     "kpinb.cli.checkin",
     "kpinb.cli.calibration",
+    "kpinb.cli.deliver",
+    "kpinb.cli.bundle",
 )
 
 

@@ -7,6 +7,12 @@ from kpinb.journal.decisions import (
     latest_decisions,
     record_decision,
 )
+from kpinb.journal.deliveries import (
+    DELIVERY_COLUMNS,
+    delivered,
+    delivery_log,
+    record_delivery,
+)
 from kpinb.journal.entries import (
     ACTION_COLUMNS,
     LATEST_COLUMNS,
@@ -49,6 +55,7 @@ __all__ = [
     "ACTION_STATUSES",
     "CHECKIN_COLUMNS",
     "DECISION_COLUMNS",
+    "DELIVERY_COLUMNS",
     "DIAGNOSES",
     "ENTRY_FIELDS",
     "LATEST_COLUMNS",
@@ -63,6 +70,8 @@ __all__ = [
     "close_action",
     "copy_journal",
     "decision_history",
+    "delivered",
+    "delivery_log",
     "edit_entry",
     "entry_history",
     "history_actions",
@@ -78,6 +87,7 @@ __all__ = [
     "open_actions",
     "parse_date",
     "record_decision",
+    "record_delivery",
     "schema_version",
     "unneutralise",
     "write_csv",

@@ -12,7 +12,9 @@ writer opens it: v1 holds entries and actions; v2 adds ``origin`` and ``note``
 to every version row, an index for import matching, and the ``imports`` ledger; v3
 refuses REPLACE (an insert over an existing key); v4 adds the calibration decision log
 (``calibration_decisions``: proposed and agreed ratings with their reason, one row per
-decision, a revised decision is a new row), append-only and REPLACE-proof like the rest.
+decision, a revised decision is a new row), append-only and REPLACE-proof like the rest;
+v5 adds the delivery log (``deliveries``: one row per message ``kpinb deliver`` tried to
+send, with the reports and their content hashes, the Message-ID and the result).
 Every open checks the file (``PRAGMA quick_check``) and refuses a damaged one, saying
 how to recover.
 Readers never create or migrate the file: :func:`query` returns an empty frame
@@ -116,7 +118,21 @@ _V4 = [
     *_append_only("calibration_decisions"),
     _NO_REPLACE.format(table="calibration_decisions", match="decision_id = NEW.decision_id"),
 ]
-MIGRATIONS: tuple[tuple[int, list[str]], ...] = ((1, _V1), (2, _V2), (3, _V3), (4, _V4))
+# the delivery log: one row per message kpinb deliver tried to send (a report resent
+# after a change is a new row), so a rerun sends only what was not delivered yet
+_V5 = [
+    """CREATE TABLE deliveries (delivery_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        period TEXT NOT NULL, recipient_id TEXT NOT NULL, address TEXT NOT NULL,
+        reports TEXT NOT NULL, message_id TEXT NOT NULL, subject TEXT NOT NULL,
+        result TEXT NOT NULL CHECK (result IN ('sent', 'refused', 'failed')),
+        detail TEXT NOT NULL, recorded_at TEXT NOT NULL)""",
+    "CREATE INDEX deliveries_recipient ON deliveries (period, recipient_id, address)",
+    *_append_only("deliveries"),
+    _NO_REPLACE.format(table="deliveries", match="delivery_id = NEW.delivery_id"),
+]
+MIGRATIONS: tuple[tuple[int, list[str]], ...] = (
+    (1, _V1), (2, _V2), (3, _V3), (4, _V4), (5, _V5),
+)  # fmt: skip
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 

@@ -60,6 +60,57 @@ def manager_loops(people: pd.DataFrame, raw: RawTable) -> list[Problem]:
     ]
 
 
+def valid_address(value: str) -> bool:
+    """``name@example.com``: one address with a local part and a dotted domain, no display
+    name, as :mod:`email.headerregistry` parses it."""
+    from email.errors import HeaderParseError
+    from email.headerregistry import Address
+
+    try:
+        address = Address(addr_spec=value)
+    except (ValueError, IndexError, HeaderParseError):
+        return False
+    domain = address.domain
+    return bool(address.username) and "." in domain.strip(".") and " " not in value
+
+
+def email_addresses(people: pd.DataFrame, raw: RawTable) -> list[Problem]:
+    """Warnings when ``people.csv`` has an ``email`` column: addresses that are not one
+    valid address, and the people who have none (their reports cannot be delivered)."""
+    if "email" not in raw.frame.columns:
+        return []
+    emails = people["email"].astype("string").str.strip()
+    blank = emails.isna() | (emails == "")
+    bad = ~blank & ~emails.fillna("").map(valid_address).astype(bool)
+    ids = people["employee_id"].astype(str)
+    out = []
+    if bad.any():
+        out.append(
+            summarise(
+                raw.file,
+                "email",
+                _rows(raw, people.index[bad.to_numpy()]),
+                f"{examples(emails[bad])} is not an email address, so "
+                f"{examples(ids[bad], 5)} cannot be reached by kpinb deliver",
+                "write one address per cell, like name@example.com (no display name)",
+                severity="warning",
+            )
+        )
+    if blank.any():
+        out.append(
+            summarise(
+                raw.file,
+                "email",
+                _rows(raw, people.index[blank.to_numpy()]),
+                f"no email address for {examples(ids[blank], 5)}: their reports cannot be "
+                "delivered by kpinb deliver",
+                "fill in their address, or hand their reports over another way",
+                severity="warning",
+            )
+        )
+    return out
+
+
 def scopes_exist(
     frame: pd.DataFrame, raw: RawTable, people: set[str], teams: set[str]
 ) -> list[Problem]:

@@ -305,6 +305,7 @@ class _Loader:
         raw, p = self.raw, self.problems
         if frames["people"] is not None and "people" in raw:
             p += checks.manager_loops(frames["people"], raw["people"])
+            p += checks.email_addresses(frames["people"], raw["people"])
         for name in ("targets", "feasibility"):
             frame = frames[name]
             if frame is not None and name in raw and not {"people", "teams"} & (self.ctx.unread):

@@ -58,6 +58,8 @@ TABLES: dict[str, TableSpec] = {
     "people": TableSpec(
         "people",
         ("employee_id", "name", "team_id", "manager_id", "role", "start_date"),
+        # where the person's reports are delivered (kpinb deliver); empty: not reachable
+        optional=("email",),
         nullable=("manager_id",),
         dates=("start_date",),
     ),

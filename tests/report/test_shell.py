@@ -90,7 +90,12 @@ def test_every_page_starts_with_the_base_stylesheet(ws: Workspace) -> None:
 
 
 def test_every_page_template_extends_the_one_shell() -> None:
-    for name in ("page.html.j2", "run_index.html.j2", "calibration.html.j2"):
+    for name in (
+        "page.html.j2",
+        "run_index.html.j2",
+        "calibration.html.j2",
+        "bundle_index.html.j2",
+    ):
         text = (TEMPLATES / name).read_text("utf-8")
         assert '{% extends "shell.html.j2" %}' in text, name
         assert "<!DOCTYPE" not in text and "<head>" not in text, name

@@ -122,7 +122,8 @@ def _scoped(frame: Any, scope: str) -> Any:
 def _person_digests(ws: Workspace) -> dict[str, str]:
     """Per employee: their people row, observations, goals, own targets and flags, journal."""
     tables = [
-        _frame_digests(ws.people, "employee_id"),
+        # an address says where a report goes, not what it says: adding one rebuilds nothing
+        _frame_digests(ws.people.drop(columns=["email"], errors="ignore"), "employee_id"),
         _frame_digests(ws.observations, "employee_id"),
         _frame_digests(ws.goals, "employee_id"),
         _frame_digests(_scoped(ws.targets, "employee"), "scope_id"),

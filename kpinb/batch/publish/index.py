@@ -8,12 +8,12 @@ workspace's data-quality notes. It is written at the end of a run (by
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from kpinb.batch.planning.plan import PRIMARY_VIEW
 from kpinb.batch.publish.glance import GLANCE_KEYS
+from kpinb.batch.publish.recipients import team_managers
 from kpinb.templating import environment, stylesheet
 from kpinb.text import display_text
 
@@ -39,10 +39,7 @@ def org_chart(ws: Workspace) -> dict[str, dict[str, dict[str, str]]]:
         for m in people["manager_id"].astype(object).tolist()
     ]
     team_of = people["team_id"].astype(str).tolist()
-    reports_to: dict[str, Counter[str]] = {}
-    for tid, boss in zip(team_of, bosses, strict=True):
-        if boss:
-            reports_to.setdefault(tid, Counter())[boss] += 1
+    leads = team_managers(ws)
     employees = {
         eid: {"team_id": tid, "manager": display_text(names.get(boss, ""))}
         for eid, tid, boss in zip(ids, team_of, bosses, strict=True)
@@ -54,9 +51,7 @@ def org_chart(ws: Workspace) -> dict[str, dict[str, dict[str, str]]]:
         ws.teams["department"].astype(str),
         strict=True,
     ):
-        counts = reports_to.get(tid)
-        # most members' manager; ties go to the smallest id, so the page is stable
-        boss = min(counts, key=lambda b: (-counts[b], b)) if counts else ""
+        boss = leads.get(tid, "")
         teams[tid] = {
             "name": display_text(name),
             "department": display_text(dept),

@@ -93,6 +93,29 @@ def failure_details(outcomes: Sequence[ReportOutcome], period_dir: Path) -> dict
     }
 
 
+def check_owner(period_dir: Path, ws: Workspace) -> None:
+    """Refuse a period folder whose ``run.json`` was written for another workspace (by
+    its folder name): a run would remove that workspace's reports as people no longer
+    in this one, a delivery would send them. Nothing is written or sent."""
+    import json
+
+    from kpinb.errors import BatchError
+
+    path = period_dir / "run.json"
+    try:
+        theirs = str(json.loads(path.read_text("utf-8")).get("workspace", ""))
+    except (OSError, ValueError, AttributeError):
+        return  # no run yet, or a run.json no run of this kpinb wrote
+    mine = ws.root.name if ws.root is not None else ""
+    if theirs and mine and theirs != mine:
+        msg = (
+            f"{period_dir} holds the reports of workspace {theirs!r}, not of {mine!r}; "
+            "nothing was changed. Use another output folder for this workspace (--out, or "
+            f"--reports for kpinb deliver), or remove {period_dir} first to replace them"
+        )
+        raise BatchError(msg)
+
+
 def workspace_files(root: Path | None) -> dict[str, str]:
     """SHA-256 of every file at the top of the workspace folder.
 

@@ -1,0 +1,166 @@
+"""``kpinb deliver``: each built report of a period to its readers by email, exactly once."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from kpinb.errors import UsageError
+
+# kpinb.batch.publish.delivery's SECURITY and PASSWORD_ENV (a test keeps them equal), here
+# so that the parser loads no batch code
+SECURITY = ("starttls", "tls", "none")
+PASSWORD_ENV = "KPINB_SMTP_PASSWORD"
+EPILOG = """exit status: 0 every message was accepted (or nothing was left to send; people
+without an address are named but do not change it), 1 the server refused some readers
+or the connection was lost (the rest is named; run the same command again to send what
+was not accepted), 2 bad usage (no run of the period in --reports, reports of another
+workspace, no password in the environment variable, an invalid workspace)."""
+
+
+def register(subparsers: Any) -> None:
+    """Add ``kpinb deliver`` to the ``kpinb`` command."""
+    parser = subparsers.add_parser(
+        "deliver",
+        help="email each built report of a period to its readers, exactly once",
+        description="Send each reader one message with the reports of the period that are "
+        "theirs to read (an employee their own report, a manager their people's "
+        "manager-view reports and their team's report), built by the last kpinb run of "
+        "the period in --reports. Addresses come from the email column of people.csv. "
+        "The journal's delivery log records every message; a rerun sends only reports "
+        "that are new or changed ('Updated' in the subject). docs/delivery.md",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("workspace", type=Path, help="the workspace folder")
+    parser.add_argument("--period", required=True, help="review period, e.g. 2026-Q3")
+    parser.add_argument(
+        "--reports", type=Path, default=Path("reports"), help="reports folder (default: reports)"
+    )
+    parser.add_argument("--sender", help="the From address (required to send)")
+    parser.add_argument("--smtp-host", default="localhost", help="mail server (default: localhost)")
+    parser.add_argument(
+        "--smtp-port", type=int, help="port (default: 587 starttls, 465 tls, 25 none)"
+    )
+    parser.add_argument(
+        "--security",
+        choices=SECURITY,
+        default="starttls",
+        help="starttls (default), tls (implicit TLS) or none (a relay on this machine)",
+    )
+    parser.add_argument("--smtp-user", help="user name to log in with (no login without it)")
+    parser.add_argument(
+        "--password-env",
+        default=PASSWORD_ENV,
+        metavar="NAME",
+        help=f"environment variable holding the password (default: {PASSWORD_ENV})",
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="write each message as an .eml file into --outbox and list them; send nothing",
+    )
+    parser.add_argument(
+        "--outbox",
+        type=Path,
+        help="dry run's folder (default: REPORTS/.kpinb-private/PERIOD/outbox)",
+    )
+    parser.set_defaults(func=run_deliver)
+
+
+def run_deliver(args: argparse.Namespace) -> int:
+    """Plan, then write the outbox (dry run) or send; the exit status is in EPILOG."""
+    from kpinb.batch.publish import delivery
+    from kpinb.errors import WorkspaceError
+    from kpinb.periods import parse_period
+    from kpinb.workspace import load_workspace
+
+    per = parse_period(args.period)
+    settings = None
+    if not args.dry_run:
+        if not args.sender:
+            raise UsageError("give the From address with --sender (or use --dry-run)")
+        password = None
+        if args.smtp_user:
+            password = os.environ.get(args.password_env)
+            if not password:
+                msg = (
+                    f"--smtp-user is given but the environment variable {args.password_env} "
+                    "holding the password is not set; set it (never on the command line)"
+                )
+                raise UsageError(msg)
+        settings = delivery.SmtpSettings(
+            host=args.smtp_host,
+            port=args.smtp_port,
+            security=args.security,
+            user=args.smtp_user,
+            password=password,
+        )
+    try:
+        ws = load_workspace(args.workspace)
+    except WorkspaceError as exc:
+        raise UsageError(str(exc)) from None
+    period_dir = args.reports / per.label
+    plan = delivery.plan_delivery(ws, period_dir, sender=args.sender or "kpinb@localhost.invalid")
+    _say_unreached(plan)
+    if args.dry_run:
+        outbox = args.outbox or delivery.default_outbox(period_dir)
+        delivery.write_outbox(plan, outbox)
+        _print_table(plan)
+        print(f"dry run: {len(plan.outgoing)} message(s) written to {outbox}; nothing sent")
+        return 0
+    assert settings is not None
+    result = delivery.send(
+        plan,
+        settings,
+        ws.root if ws.root is not None else args.workspace,
+        on_message=lambda out, outcome: print(
+            f"  {outcome}: {out.recipient.name} <{out.recipient.address}> "
+            f"({len(out.parcels)} report(s))"
+        ),
+    )
+    return _summary(plan, result)
+
+
+def _say_unreached(plan: Any) -> None:
+    for reader in plan.unreachable:
+        print(
+            f"kpinb: not sent: {reader.name} ({reader.person_id}) has no valid email in "
+            f"people.csv; {len(reader.parcels)} report(s) wait for them",
+            file=sys.stderr,
+        )
+
+
+def _print_table(plan: Any) -> None:
+    from kpinb.batch.publish.delivery import table
+
+    rows = [("recipient", "reports", "size"), *table(plan.outgoing)]
+    widths = [max(len(r[i]) for r in rows) for i in range(2)]
+    for who, what, size in rows:
+        print(f"{who:<{widths[0]}}  {what:<{widths[1]}}  {size}")
+
+
+def _summary(plan: Any, result: Any) -> int:
+    print(
+        f"{len(result.sent)} message(s) sent, {len(plan.up_to_date)} reader(s) already "
+        f"had everything, {len(result.refused)} refused, {len(result.unsent)} not sent"
+    )
+    for out, why in result.refused:
+        print(
+            f"kpinb: refused by the server: {out.recipient.name} <{out.recipient.address}> "
+            f"({why}); correct the address in people.csv and run again",
+            file=sys.stderr,
+        )
+    if result.unsent:
+        names = ", ".join(o.recipient.name for o in result.unsent[:5])
+        more = f" and {len(result.unsent) - 5} more" if len(result.unsent) > 5 else ""
+        print(
+            f"kpinb: the connection to the mail server ended ({result.lost}); "
+            f"{len(result.unsent)} message(s) not sent ({names}{more}). Run the same "
+            "command again to send them: what was accepted is not sent twice",
+            file=sys.stderr,
+        )
+    return 0 if result.ok else 1

@@ -451,7 +451,7 @@ def test_a_bad_decision_names_every_problem_and_writes_nothing(tmp_path: Path) -
     assert not (tmp_path / "journal.sqlite").exists()
 
 
-def test_a_v3_journal_migrates_to_v4_and_reads_empty_before(tmp_path: Path) -> None:
+def test_a_v3_journal_migrates_to_the_latest_and_reads_empty_before(tmp_path: Path) -> None:
     from kpinb.journal import store
 
     with sqlite3.connect(tmp_path / "journal.sqlite") as conn:
@@ -463,7 +463,7 @@ def test_a_v3_journal_migrates_to_v4_and_reads_empty_before(tmp_path: Path) -> N
     assert journal.schema_version(tmp_path) == 3
     assert journal.decision_history(tmp_path).empty  # a reader never migrates
     assert record_decision(tmp_path, "2026-Q3", "E1", agreed=4, reason="x", decided_by="y") == 1
-    assert journal.schema_version(tmp_path) == 4
+    assert journal.schema_version(tmp_path) == 5  # decisions (v4) and deliveries (v5)
 
 
 def test_decisions_are_exported_with_the_journal(tmp_path: Path) -> None:

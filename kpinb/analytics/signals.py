@@ -45,6 +45,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from kpinb.analytics import ranktest
 from kpinb.analytics.statuses import MOVE_STATUSES
 from kpinb.kpis import RATE_SCALE
 
@@ -711,11 +712,8 @@ def _unranked(
     """Shifts whose points since the onset do not rank above (or below) the baseline's:
     a one-sided Mann-Whitney U test, p at or above :data:`RANK_ALPHA`.
 
-    Batched: series with the same sample sizes, side and (for small samples, where
-    scipy picks the exact test only without ties) ties share one vectorised call, which
-    gives each series the p-value a call of its own would."""
-    from scipy.stats import mannwhitneyu
-
+    All series in one pass of :func:`ranktest.one_sided_p` (each gets the p-value a
+    ``scipy.stats.mannwhitneyu`` call of its own would)."""
     out = np.zeros(len(index), dtype=bool)
     rows = np.flatnonzero(shifted)
     if not len(rows):
@@ -733,29 +731,22 @@ def _unranked(
     valid = ~np.isnan(x[rows])
     before = np.cumsum(valid, axis=1)[np.arange(len(rows)), np.maximum(start - 1, 0)]
     n1 = valid.sum(axis=1) - np.where(start > 0, before, 0)
-    ok = (n2 >= 2) & (n1 > 0)
-    side = np.where(direction[rows] > 0, 1, -1)
-    groups: dict[tuple[int, int, int, bool], list[int]] = {}
-    for i in np.flatnonzero(ok).tolist():
-        groups.setdefault((int(n1[i]), int(n2[i]), int(side[i]), False), []).append(i)
-    for (a, b, sd, _), members in list(groups.items()):
-        idx = np.asarray(members)
-        since = x[rows[idx][:, None], start[idx][:, None] + np.arange(a)]
-        baseline = values[base_start[idx][:, None] + np.arange(b)]
-        alternative = "greater" if sd > 0 else "less"
-        if min(a, b) <= 8:  # scipy's exact test applies only without ties: keep them apart
-            both = np.sort(np.concatenate([since, baseline], axis=1), axis=1)
-            ties = (np.diff(both, axis=1) == 0).any(axis=1)
-            parts = [
-                (idx[ties], since[ties], baseline[ties]),
-                (idx[~ties], since[~ties], baseline[~ties]),
-            ]
-        else:
-            parts = [(idx, since, baseline)]
-        for part, xs, ys in parts:
-            if len(part):
-                p = mannwhitneyu(xs, ys, alternative=alternative, axis=1).pvalue
-                out[rows[part]] = np.atleast_1d(p) >= RANK_ALPHA
+    ok = np.flatnonzero((n2 >= 2) & (n1 > 0))
+    if not len(ok):
+        return out
+    n1, n2, start, base_start = n1[ok], n2[ok], start[ok], base_start[ok]
+    cols = np.arange(x.shape[1])[None, :]
+    since = (cols >= start[:, None]) & (cols < (start + n1)[:, None])
+    pair_since = np.broadcast_to(np.arange(len(ok))[:, None], since.shape)[since]
+    pair_base = np.repeat(np.arange(len(ok)), n2)
+    offset = np.arange(len(pair_base)) - np.repeat(np.cumsum(n2) - n2, n2)
+    p = ranktest.one_sided_p(
+        np.concatenate([pair_since, pair_base]),
+        np.concatenate([x[rows[ok]][since], values[base_start[pair_base] + offset]]),
+        np.concatenate([np.ones(len(pair_since), bool), np.zeros(len(pair_base), bool)]),
+        direction[rows[ok]] > 0,
+    )
+    out[rows[ok]] = p >= RANK_ALPHA
     return out
 
 

@@ -89,7 +89,8 @@ def _reference_unranked(calls: list[int]):  # type: ignore[no-untyped-def]
             since = since[~np.isnan(since)]
             if len(baseline) >= 2 and len(since) > 0:
                 side = "greater" if direction[r] > 0 else "less"
-                out[r] = mannwhitneyu(since, baseline, alternative=side).pvalue >= signals.RANK_ALPHA
+                p = mannwhitneyu(since, baseline, alternative=side).pvalue
+                out[r] = p >= signals.RANK_ALPHA
                 calls[0] += int(out[r])
         return out
 

@@ -655,6 +655,10 @@ def _ends_inside(x: np.ndarray, n_review: np.ndarray, limits: pd.DataFrame) -> n
     return ended
 
 
+_SHIFT_COLUMNS = ("key", "period", "value", "denominator", "in_review")
+"""The columns of a points frame that :func:`xmr_limits` and :func:`shift_status` read."""
+
+
 def earlier_move(
     points: pd.DataFrame, previous: np.ndarray, startup: np.ndarray | None = None
 ) -> pd.DataFrame:
@@ -676,14 +680,14 @@ def earlier_move(
     baseline: this tells the two apart ("back at its usual level after a dip").
     """
     review = points["in_review"].to_numpy(dtype=bool)
+    # only the columns the limits and the CUSUM read: each copy below is of every row
+    points = points[[c for c in _SHIFT_COLUMNS if c in points]]
     before = points[~review].reset_index(drop=True)
-    before = before.assign(in_review=previous[~review])
-    before = before.drop(columns=[c for c in ("pos", "baseline") if c in before])
+    before["in_review"] = previous[~review]
     prev = shift_status(before, xmr_limits(before))
     if startup is None:
         startup = positions(points["key"].to_numpy()) < STARTUP_POINTS
     older = points[~previous & ~startup].reset_index(drop=True)
-    older = older.drop(columns=[c for c in ("pos", "baseline") if c in older])
     older_limits = xmr_limits(older)
     now = shift_status(older, older_limits)
     keys = pd.Index(np.unique(points["key"].to_numpy()), name="key")

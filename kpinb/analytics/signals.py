@@ -150,15 +150,32 @@ def baseline_mask(points: pd.DataFrame) -> np.ndarray:
     of the review period (the ``baseline`` column when the frame already has one)."""
     if "baseline" in points:
         return points["baseline"].to_numpy()
-    key = points["key"].to_numpy()
-    counts = counts_of(key)
-    pos = position(points)
     review = points["in_review"].to_numpy(dtype=bool)
+    return _baseline(points["key"].to_numpy(), position(points), review)
+
+
+def _baseline(key: np.ndarray, pos: np.ndarray, review: np.ndarray) -> np.ndarray:
+    """:func:`baseline_mask` from the key, position and review columns."""
+    counts = counts_of(key)
     if not len(key):
         return np.zeros(0, dtype=bool)
     first = np.minimum(np.minimum.reduceat(np.where(review, pos, len(key)), starts_of(key)), counts)
     start = np.repeat(np.maximum(first - BASELINE_MAX, 0), counts)
-    return (pos >= start) & (pos < np.repeat(first, counts))
+    out: np.ndarray = (pos >= start) & (pos < np.repeat(first, counts))
+    return out
+
+
+def _from_baseline(key: np.ndarray, review: np.ndarray) -> np.ndarray:
+    """Rows from their series' first baseline point on (all rows of a series without
+    one): the limits and the CUSUM read nothing before it."""
+    if not len(key):
+        return np.zeros(0, dtype=bool)
+    pos = positions(key)
+    base = _baseline(key, pos, review)
+    first = np.minimum.reduceat(np.where(base, pos, len(key)), starts_of(key))
+    first = np.where(first == len(key), 0, first)
+    out: np.ndarray = pos >= np.repeat(first, counts_of(key))
+    return out
 
 
 def xmr_limits(points: pd.DataFrame) -> pd.DataFrame:
@@ -680,14 +697,19 @@ def earlier_move(
     baseline: this tells the two apart ("back at its usual level after a dip").
     """
     review = points["in_review"].to_numpy(dtype=bool)
-    # only the columns the limits and the CUSUM read: each copy below is of every row
+    # only the columns the limits and the CUSUM read, from each series' baseline on
     points = points[[c for c in _SHIFT_COLUMNS if c in points]]
-    before = points[~review].reset_index(drop=True)
-    before["in_review"] = previous[~review]
+    key = points["key"].to_numpy()
+    rows = np.flatnonzero(~review)
+    rows = rows[_from_baseline(key[rows], previous[rows])]
+    before = points.take(rows).reset_index(drop=True)
+    before["in_review"] = previous[rows]
     prev = shift_status(before, xmr_limits(before))
     if startup is None:
-        startup = positions(points["key"].to_numpy()) < STARTUP_POINTS
-    older = points[~previous & ~startup].reset_index(drop=True)
+        startup = positions(key) < STARTUP_POINTS
+    rows = np.flatnonzero(~previous & ~startup)
+    rows = rows[_from_baseline(key[rows], review[rows])]
+    older = points.take(rows).reset_index(drop=True)
     older_limits = xmr_limits(older)
     now = shift_status(older, older_limits)
     keys = pd.Index(np.unique(points["key"].to_numpy()), name="key")

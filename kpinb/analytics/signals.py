@@ -293,15 +293,20 @@ def _rate_limits(
     out["url"] = np.where(rate, URL_FACTOR * sigma * D2, out["url"])
 
 
-def point_sigma(points: pd.DataFrame, limits: pd.DataFrame) -> np.ndarray:
+def point_sigma(
+    points: pd.DataFrame, limits: pd.DataFrame, rows: np.ndarray | None = None
+) -> np.ndarray:
     """Each point's sigma: its series' sigma, or for a rate sigma_Z x sqrt(p-bar (1 -
-    p-bar) / n_i) with the point's own denominator n_i (x 100: a percent)."""
+    p-bar) / n_i) with the point's own denominator n_i (x 100: a percent). Only for the
+    points at ``rows`` (positions) when given."""
     key = points["key"].to_numpy()
+    key = key if rows is None else key[rows]
     sigma = take(limits["sigma"], key)
     if "denominator" not in points or "p_bar" not in limits:
         return sigma
     p_bar, factor = take(limits["p_bar"], key), take(limits["sigma_z"], key)
     den = points["denominator"].to_numpy(dtype=float)
+    den = den if rows is None else den[rows]
     rate = np.isfinite(p_bar) & np.isfinite(den) & (den > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         own = RATE_SCALE * factor * np.sqrt(p_bar * (1 - p_bar) / den)
@@ -531,7 +536,7 @@ def shift_status(points: pd.DataFrame, limits: pd.DataFrame) -> pd.DataFrame:
     n_review = np.bincount(row, minlength=nk)
 
     per_point = np.full((nk, width), np.nan)
-    per_point[row, rpos] = point_sigma(points, limits)[review][keep]
+    per_point[row, rpos] = point_sigma(points, limits, np.flatnonzero(review)[keep])
     z = _z_scores(x, centre[:, None], per_point)
     if "cusum_scale" in limits:  # carry-over: the effective sample size of the run
         z = z * limits["cusum_scale"].to_numpy(dtype=float)[:, None]

@@ -44,6 +44,7 @@ typecheck: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/load.py
+	$(BIN)/python benchmarks/checks.py
 	$(BIN)/python benchmarks/analytics.py
 	$(BIN)/python benchmarks/batch.py
 	$(BIN)/python benchmarks/signals.py

@@ -1,8 +1,10 @@
 """Benchmark: the whole analytics core on a large synthetic workspace.
 
-10,000 people x 10 KPIs x 104 weeks (10.4 million observations), 40 departments of
+10,000 people x 10 KPIs x 104 weeks (10.4 million observations), 200 departments of
 5 teams. Prints the seconds ``analyse`` takes for one review period and the ratio to
-a plain ``groupby(["employee_id", "kpi_id"]).value.mean()`` over the same frame.
+a plain ``groupby(["employee_id", "kpi_id"]).value.mean()`` over the same frame, in
+wall-clock and in CPU seconds (the figure to compare on a shared machine). The import of
+``scipy.stats`` is timed apart: a process pays it once, not per analysis.
 
 Run: ``.venv/bin/python benchmarks/analytics.py [--people N] [--weeks W]``
 """
@@ -99,13 +101,15 @@ def build(people: int, weeks: int, seed: int = 1) -> Workspace:
     return Workspace.from_tables(_kpis(), people_df, teams, obs, targets=targets)
 
 
-def _best_of(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
-    times = []
+def _best_of(fn, repeat: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """The best wall-clock and the best CPU seconds of ``repeat`` calls of ``fn``."""
+    wall, cpu = [], []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return min(wall), min(cpu)
 
 
 def main() -> None:
@@ -114,6 +118,10 @@ def main() -> None:
     parser.add_argument("--weeks", type=int, default=104)
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
+    start = time.process_time()
+    import scipy.stats  # noqa: F401  # once per process, not per analysis: outside the timing
+
+    imported = time.process_time() - start
     ws = build(args.people, args.weeks)
     obs = ws.observations
     print(f"observations: {len(obs):,} ({args.people:,} people x {KPIS} KPIs x {args.weeks} weeks)")
@@ -123,9 +131,13 @@ def main() -> None:
     )
     full = _best_of(lambda: analyse(ws, "2026-Q3"), args.repeat)
     result = analyse(ws, "2026-Q3")
-    print(f"plain groupby mean : {plain:8.3f} s")
-    print(f"analyse(ws, 2026-Q3): {full:8.3f} s")
-    print(f"ratio              : {full / plain:8.1f}x (aim < 30x)")
+    print(f"import scipy.stats  : {imported:8.3f} s CPU (once per process, not timed below)")
+    print(f"plain groupby mean  : {plain[0]:8.3f} s wall {plain[1]:8.3f} s CPU")
+    print(f"analyse(ws, 2026-Q3): {full[0]:8.3f} s wall {full[1]:8.3f} s CPU")
+    print(
+        f"ratio               : {full[0] / plain[0]:8.1f}x wall "
+        f"{full[1] / plain[1]:8.1f}x CPU (aim < 20x)"
+    )
     print(
         f"summary rows {len(result.summary):,}, signals {len(result.signals):,}, "
         f"points {len(result.points):,}"

@@ -45,6 +45,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from kpinb.analytics import ranktest
 from kpinb.analytics.statuses import MOVE_STATUSES
 from kpinb.kpis import RATE_SCALE
 
@@ -149,15 +150,32 @@ def baseline_mask(points: pd.DataFrame) -> np.ndarray:
     of the review period (the ``baseline`` column when the frame already has one)."""
     if "baseline" in points:
         return points["baseline"].to_numpy()
-    key = points["key"].to_numpy()
-    counts = counts_of(key)
-    pos = position(points)
     review = points["in_review"].to_numpy(dtype=bool)
+    return _baseline(points["key"].to_numpy(), position(points), review)
+
+
+def _baseline(key: np.ndarray, pos: np.ndarray, review: np.ndarray) -> np.ndarray:
+    """:func:`baseline_mask` from the key, position and review columns."""
+    counts = counts_of(key)
     if not len(key):
         return np.zeros(0, dtype=bool)
     first = np.minimum(np.minimum.reduceat(np.where(review, pos, len(key)), starts_of(key)), counts)
     start = np.repeat(np.maximum(first - BASELINE_MAX, 0), counts)
-    return (pos >= start) & (pos < np.repeat(first, counts))
+    out: np.ndarray = (pos >= start) & (pos < np.repeat(first, counts))
+    return out
+
+
+def _from_baseline(key: np.ndarray, review: np.ndarray) -> np.ndarray:
+    """Rows from their series' first baseline point on (all rows of a series without
+    one): the limits and the CUSUM read nothing before it."""
+    if not len(key):
+        return np.zeros(0, dtype=bool)
+    pos = positions(key)
+    base = _baseline(key, pos, review)
+    first = np.minimum.reduceat(np.where(base, pos, len(key)), starts_of(key))
+    first = np.where(first == len(key), 0, first)
+    out: np.ndarray = pos >= np.repeat(first, counts_of(key))
+    return out
 
 
 def xmr_limits(points: pd.DataFrame) -> pd.DataFrame:
@@ -275,15 +293,20 @@ def _rate_limits(
     out["url"] = np.where(rate, URL_FACTOR * sigma * D2, out["url"])
 
 
-def point_sigma(points: pd.DataFrame, limits: pd.DataFrame) -> np.ndarray:
+def point_sigma(
+    points: pd.DataFrame, limits: pd.DataFrame, rows: np.ndarray | None = None
+) -> np.ndarray:
     """Each point's sigma: its series' sigma, or for a rate sigma_Z x sqrt(p-bar (1 -
-    p-bar) / n_i) with the point's own denominator n_i (x 100: a percent)."""
+    p-bar) / n_i) with the point's own denominator n_i (x 100: a percent). Only for the
+    points at ``rows`` (positions) when given."""
     key = points["key"].to_numpy()
+    key = key if rows is None else key[rows]
     sigma = take(limits["sigma"], key)
     if "denominator" not in points or "p_bar" not in limits:
         return sigma
     p_bar, factor = take(limits["p_bar"], key), take(limits["sigma_z"], key)
     den = points["denominator"].to_numpy(dtype=float)
+    den = den if rows is None else den[rows]
     rate = np.isfinite(p_bar) & np.isfinite(den) & (den > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         own = RATE_SCALE * factor * np.sqrt(p_bar * (1 - p_bar) / den)
@@ -513,7 +536,7 @@ def shift_status(points: pd.DataFrame, limits: pd.DataFrame) -> pd.DataFrame:
     n_review = np.bincount(row, minlength=nk)
 
     per_point = np.full((nk, width), np.nan)
-    per_point[row, rpos] = point_sigma(points, limits)[review][keep]
+    per_point[row, rpos] = point_sigma(points, limits, np.flatnonzero(review)[keep])
     z = _z_scores(x, centre[:, None], per_point)
     if "cusum_scale" in limits:  # carry-over: the effective sample size of the run
         z = z * limits["cusum_scale"].to_numpy(dtype=float)[:, None]
@@ -654,6 +677,10 @@ def _ends_inside(x: np.ndarray, n_review: np.ndarray, limits: pd.DataFrame) -> n
     return ended
 
 
+_SHIFT_COLUMNS = ("key", "period", "value", "denominator", "in_review")
+"""The columns of a points frame that :func:`xmr_limits` and :func:`shift_status` read."""
+
+
 def earlier_move(
     points: pd.DataFrame, previous: np.ndarray, startup: np.ndarray | None = None
 ) -> pd.DataFrame:
@@ -675,14 +702,19 @@ def earlier_move(
     baseline: this tells the two apart ("back at its usual level after a dip").
     """
     review = points["in_review"].to_numpy(dtype=bool)
-    before = points[~review].reset_index(drop=True)
-    before = before.assign(in_review=previous[~review])
-    before = before.drop(columns=[c for c in ("pos", "baseline") if c in before])
+    # only the columns the limits and the CUSUM read, from each series' baseline on
+    points = points[[c for c in _SHIFT_COLUMNS if c in points]]
+    key = points["key"].to_numpy()
+    rows = np.flatnonzero(~review)
+    rows = rows[_from_baseline(key[rows], previous[rows])]
+    before = points.take(rows).reset_index(drop=True)
+    before["in_review"] = previous[rows]
     prev = shift_status(before, xmr_limits(before))
     if startup is None:
-        startup = positions(points["key"].to_numpy()) < STARTUP_POINTS
-    older = points[~previous & ~startup].reset_index(drop=True)
-    older = older.drop(columns=[c for c in ("pos", "baseline") if c in older])
+        startup = positions(key) < STARTUP_POINTS
+    rows = np.flatnonzero(~previous & ~startup)
+    rows = rows[_from_baseline(key[rows], review[rows])]
+    older = points.take(rows).reset_index(drop=True)
     older_limits = xmr_limits(older)
     now = shift_status(older, older_limits)
     keys = pd.Index(np.unique(points["key"].to_numpy()), name="key")
@@ -711,11 +743,8 @@ def _unranked(
     """Shifts whose points since the onset do not rank above (or below) the baseline's:
     a one-sided Mann-Whitney U test, p at or above :data:`RANK_ALPHA`.
 
-    Batched: series with the same sample sizes, side and (for small samples, where
-    scipy picks the exact test only without ties) ties share one vectorised call, which
-    gives each series the p-value a call of its own would."""
-    from scipy.stats import mannwhitneyu
-
+    All series in one pass of :func:`ranktest.one_sided_p` (each gets the p-value a
+    ``scipy.stats.mannwhitneyu`` call of its own would)."""
     out = np.zeros(len(index), dtype=bool)
     rows = np.flatnonzero(shifted)
     if not len(rows):
@@ -733,29 +762,22 @@ def _unranked(
     valid = ~np.isnan(x[rows])
     before = np.cumsum(valid, axis=1)[np.arange(len(rows)), np.maximum(start - 1, 0)]
     n1 = valid.sum(axis=1) - np.where(start > 0, before, 0)
-    ok = (n2 >= 2) & (n1 > 0)
-    side = np.where(direction[rows] > 0, 1, -1)
-    groups: dict[tuple[int, int, int, bool], list[int]] = {}
-    for i in np.flatnonzero(ok).tolist():
-        groups.setdefault((int(n1[i]), int(n2[i]), int(side[i]), False), []).append(i)
-    for (a, b, sd, _), members in list(groups.items()):
-        idx = np.asarray(members)
-        since = x[rows[idx][:, None], start[idx][:, None] + np.arange(a)]
-        baseline = values[base_start[idx][:, None] + np.arange(b)]
-        alternative = "greater" if sd > 0 else "less"
-        if min(a, b) <= 8:  # scipy's exact test applies only without ties: keep them apart
-            both = np.sort(np.concatenate([since, baseline], axis=1), axis=1)
-            ties = (np.diff(both, axis=1) == 0).any(axis=1)
-            parts = [
-                (idx[ties], since[ties], baseline[ties]),
-                (idx[~ties], since[~ties], baseline[~ties]),
-            ]
-        else:
-            parts = [(idx, since, baseline)]
-        for part, xs, ys in parts:
-            if len(part):
-                p = mannwhitneyu(xs, ys, alternative=alternative, axis=1).pvalue
-                out[rows[part]] = np.atleast_1d(p) >= RANK_ALPHA
+    ok = np.flatnonzero((n2 >= 2) & (n1 > 0))
+    if not len(ok):
+        return out
+    n1, n2, start, base_start = n1[ok], n2[ok], start[ok], base_start[ok]
+    cols = np.arange(x.shape[1])[None, :]
+    since = (cols >= start[:, None]) & (cols < (start + n1)[:, None])
+    pair_since = np.broadcast_to(np.arange(len(ok))[:, None], since.shape)[since]
+    pair_base = np.repeat(np.arange(len(ok)), n2)
+    offset = np.arange(len(pair_base)) - np.repeat(np.cumsum(n2) - n2, n2)
+    p = ranktest.one_sided_p(
+        np.concatenate([pair_since, pair_base]),
+        np.concatenate([x[rows[ok]][since], values[base_start[pair_base] + offset]]),
+        np.concatenate([np.ones(len(pair_since), bool), np.zeros(len(pair_base), bool)]),
+        direction[rows[ok]] > 0,
+    )
+    out[rows[ok]] = p >= RANK_ALPHA
     return out
 
 

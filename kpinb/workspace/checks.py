@@ -28,6 +28,26 @@ def _rows(raw: RawTable, index: pd.Index | np.ndarray) -> np.ndarray:
     return np.asarray(index, dtype=np.int64) + raw.first_row
 
 
+def _on_cycles(manager: Mapping[str, str]) -> set[str]:
+    """The people on a loop of ``manager`` links (each person has at most one manager).
+
+    Linear: every person is walked once; a walk stops at a person an earlier walk
+    reached, and a walk that meets itself has found a loop (from where it met itself).
+    """
+    done: set[str] = set()
+    on_cycle: set[str] = set()
+    for start in manager:
+        path: dict[str, int] = {}  # the current walk, in order
+        node = start
+        while node and node in manager and node not in done and node not in path:
+            path[node] = len(path)
+            node = manager[node]
+        if node in path:
+            on_cycle.update(list(path)[path[node] :])
+        done.update(path)
+    return on_cycle
+
+
 def manager_loops(people: pd.DataFrame, raw: RawTable) -> list[Problem]:
     """People whose chain of managers comes back to themselves."""
     manager = dict(
@@ -37,15 +57,7 @@ def manager_loops(people: pd.DataFrame, raw: RawTable) -> list[Problem]:
             strict=False,
         )
     )
-    in_loop: set[str] = set()
-    for start in manager:
-        seen: list[str] = []
-        node = start
-        while node and node in manager and node not in seen:
-            seen.append(node)
-            node = manager[node]
-        if node == start:
-            in_loop.update(seen)
+    in_loop = _on_cycles(manager)
     if not in_loop:
         return []
     mask = people["employee_id"].astype(str).isin(in_loop).to_numpy()

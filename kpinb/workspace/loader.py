@@ -206,6 +206,17 @@ class _Loader:
     def run(self) -> Workspace | None:
         kpis = self._kpis()
         self.ctx.kpis = set(kpis) | self.named_kpis  # a KPI with a bad field still exists
+        if not self.ctx.kpis:  # no dictionary to check against: one sentence, not a row each
+            self.ctx.unread.add("kpis")
+            self.problems.append(
+                Problem(
+                    KPIS_FILE,
+                    "KPI ids and the observations' values were not checked against the "
+                    "KPI dictionary, because it could not be read",
+                    "fix kpis.yaml first; the next validation checks them",
+                    severity="warning",
+                )
+            )
         frames = {"teams": self._table("teams")}
         self.ctx.teams = _ids(frames["teams"], "team_id")
         people = self._typed("people")
@@ -310,10 +321,11 @@ class _Loader:
             frame = frames[name]
             if frame is not None and name in raw and not {"people", "teams"} & (self.ctx.unread):
                 p += checks.scopes_exist(frame, raw[name], self.ctx.people, self.ctx.teams)
-        if frames["goals"] is not None and "goals" in raw:
+        known_kpis = "kpis" not in self.ctx.unread
+        if frames["goals"] is not None and "goals" in raw and known_kpis:
             p += checks.goal_kpis(frames["goals"], raw["goals"], kpis)
         obs = frames["observations"]
-        if obs is not None and "observations" in raw:
+        if obs is not None and "observations" in raw and known_kpis:
             frames["observations"] = self._observations(
                 obs, raw["observations"], kpis, frames["people"]
             )

@@ -309,3 +309,18 @@ def test_values_dated_inside_their_week_count_for_that_week(tmp_path):
     frames["observations"] = twice
     again = validate_workspace(wsfactory.write(tmp_path / "twice", frames))
     assert any("has different values" in str(p) for p in again.problems)
+
+
+@pytest.mark.parametrize("kpis", [None, "kpis: [\n  - id: x\n", "kpis: []\n"])
+def test_without_a_kpi_dictionary_ids_are_not_checked_row_by_row(tmp_path, kpis):
+    """Every KPI id would read as unknown: one sentence says they were not checked."""
+    root = wsfactory.write(tmp_path, kpis=kpis or "")
+    if kpis is None:
+        (root / "kpis.yaml").unlink()
+    result = validate_workspace(root)
+    assert [p.file for p in result.problems] == ["kpis.yaml"]
+    assert [str(w) for w in result.warnings] == [
+        "kpis.yaml: KPI ids and the observations' values were not checked against the KPI "
+        "dictionary, because it could not be read. Fix: fix kpis.yaml first; the next "
+        "validation checks them"
+    ]

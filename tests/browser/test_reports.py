@@ -225,6 +225,37 @@ def test_the_pdf_of_a_report_opens_and_shows_its_title_and_a_chart(
         )
 
 
+def test_every_printed_page_names_its_report_and_its_place_and_is_marked_confidential(
+    demo_run: tuple[Path, float],
+) -> None:
+    """A page that strays from its pile can be put back: each page of a person's and a
+    team's PDF is headed by the report's title (subject and period) and "Confidential"
+    and footed by "Page n of N"; the PDF's Title is the report's and names nobody else."""
+    import json
+
+    _need(shutil.which("pdftotext"), "pdftotext (poppler-utils)")
+    period_dir, _ = demo_run
+    for stem in ("employees/E002", "teams/T01"):
+        pdf = period_dir / f"{stem}.pdf"
+        title = json.loads((period_dir / f"{stem}.json").read_text(encoding="utf-8"))["title"]
+        info = subprocess.run(
+            ["pdfinfo", str(pdf)], capture_output=True, text=True, check=True
+        ).stdout
+        assert re.search(r"^Title:\s+(.*)$", info, re.M).group(1) == title
+        pages = int(re.search(r"^Pages:\s+(\d+)$", info, re.M).group(1))
+        assert pages >= 2
+        for n in range(1, pages + 1):
+            text = subprocess.run(
+                ["pdftotext", "-f", str(n), "-l", str(n), "-layout", str(pdf), "-"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            lines = [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+            assert lines[0] == f"{title} Confidential", (stem, n, lines[0])
+            assert lines[-1] == f"kpinb Page {n} of {pages}", (stem, n, lines[-1])
+
+
 def test_pdfs_are_published_with_their_pages_and_printing_is_measured(
     demo_run: tuple[Path, float],
 ) -> None:

@@ -55,6 +55,19 @@ FLAGS = (
 # paper sizes in inches (DevTools' Page.printToPDF unit)
 PAPER = {"a4": (8.27, 11.69), "letter": (8.5, 11.0)}
 MARGIN_IN = 0.5
+BAND_IN = 0.2  # the running header and footer's band, inside the margin
+# Chromium fills the spans of class "title", "pageNumber" and "totalPages" itself (the
+# title is the page's <title>: the subject and the period, escaped by the browser); a
+# printed page that strays from its pile can be put back and is marked confidential
+_BAND = (
+    "font-size:8px;color:#555;width:100%;margin:0 12mm;display:flex;justify-content:space-between"
+)
+PRINT_HEADER = f'<div style="{_BAND}"><span class="title"></span><span>Confidential</span></div>'
+PRINT_FOOTER = (
+    f'<div style="{_BAND}"><span>kpinb</span>'
+    '<span>Page <span class="pageNumber"></span> of <span class="totalPages"></span></span>'
+    "</div>"
+)
 
 
 class BrowserError(RuntimeError):
@@ -303,19 +316,25 @@ class Page:
         return path
 
     def pdf(self, paper: str = "a4") -> bytes:
-        """The page printed to PDF on ``paper`` (``a4`` or ``letter``), backgrounds on."""
+        """The page printed to PDF on ``paper`` (``a4`` or ``letter``), backgrounds on,
+        every page headed by the page's title (its subject and period) and
+        "Confidential" and footed by "Page n of N" (:data:`PRINT_HEADER`,
+        :data:`PRINT_FOOTER`); the PDF's Title is the page's title."""
         width, height = PAPER[paper]
         reply = self.call(
             "Page.printToPDF",
             {
                 "paperWidth": width,
                 "paperHeight": height,
-                "marginTop": MARGIN_IN,
-                "marginBottom": MARGIN_IN,
+                "marginTop": MARGIN_IN + BAND_IN,
+                "marginBottom": MARGIN_IN + BAND_IN,
                 "marginLeft": MARGIN_IN,
                 "marginRight": MARGIN_IN,
                 "printBackground": True,
                 "preferCSSPageSize": False,
+                "displayHeaderFooter": True,
+                "headerTemplate": PRINT_HEADER,
+                "footerTemplate": PRINT_FOOTER,
             },
             timeout=120,
         )

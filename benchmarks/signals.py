@@ -396,19 +396,28 @@ def whose_table(n: int, seed: int) -> list[str]:
         r, seconds = run_whose(case, n, seed)
         cells = "".join(f"{100 * r[m]:>9.1f}" for m, _ in WHOSE_COLUMNS)
         print(f"{case:<14}{int(r['n']):>9}" + cells + f"{seconds:>11.2f}")
-        for c, metric, op, threshold in WHOSE_TARGETS:
-            if c == case:
-                ok = meets(r[metric], op, threshold)
-                checks.append(
-                    f"  {'PASS' if ok else 'FAIL'}  {case:<14}{metric:<16}"
-                    f"{100 * r[metric]:6.1f} %  target {op} {100 * threshold:g} %"
-                )
+        checks += target_lines(case, r, WHOSE_TARGETS)
     return checks
+
+
+def target_lines(
+    case: str, r: dict[str, float], targets: tuple[tuple[str, str, str, float], ...]
+) -> list[str]:
+    """The PASS/FAIL line of each (case, metric, comparison, threshold) target of ``case``."""
+    lines = []
+    for c, metric, op, threshold in targets:
+        if c == case:
+            ok = meets(r[metric], op, threshold)
+            lines.append(
+                f"  {'PASS' if ok else 'FAIL'}  {case:<14}{metric:<16}"
+                f"{100 * r[metric]:6.1f} %  target {op} {100 * threshold:g} %"
+            )
+    return lines
 
 
 # "over time": a slow climb no single quarter shows, against noise over the same span
 OVER_TIME = ("noise", "climb+0.3/q", "ar0.5", "poisson")
-OVER_TIME_TARGETS = (
+OVER_TIME_TARGETS: tuple[tuple[str, str, str, float], ...] = (
     ("noise", "improving", "<=", 0.05),
     ("climb+0.3/q", "improving", ">=", 0.80),
     ("ar0.5", "improving", "<=", 0.05),
@@ -461,13 +470,7 @@ def over_time_table(n: int, seed: int) -> list[str]:
             f"{case:<14}{100 * r['improving']:>10.1f}{100 * r['worsening']:>10.1f}"
             f"{100 * r['shifted']:>9.1f}{seconds:>11.2f}"
         )
-        for c, metric, op, threshold in OVER_TIME_TARGETS:
-            if c == case:
-                ok = meets(r[metric], op, threshold)
-                checks.append(
-                    f"  {'PASS' if ok else 'FAIL'}  {case:<14}{metric:<16}"
-                    f"{100 * r[metric]:6.1f} %  target {op} {100 * threshold:g} %"
-                )
+        checks += target_lines(case, r, OVER_TIME_TARGETS)
     return checks
 
 

@@ -86,7 +86,9 @@ class Point:
 
 @dataclass(frozen=True)
 class Section:
-    """A report section in reading order."""
+    """A report section in reading order. ``lead``: how many of its sentences the page
+    shows before the rest go into a details element (``more``: its summary), closed on
+    screen and open in print; None shows them all."""
 
     id: str
     heading: str
@@ -95,6 +97,8 @@ class Section:
     charts: tuple[ChartBlock, ...] = ()
     lists: tuple[ItemList, ...] = field(default=())
     points: tuple[Point, ...] = ()
+    lead: int | None = None
+    more: str = "More"
 
 
 @dataclass(frozen=True)

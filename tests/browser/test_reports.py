@@ -277,3 +277,22 @@ def test_printed_pages_link_nowhere_on_this_machine(
     assert 'href="../employees/' in team  # the page links its members
     pdf = (period_dir / "teams" / "T01.pdf").read_bytes()
     assert b"file:" not in pdf and str(period_dir.parent).encode() not in pdf
+
+
+def test_the_pdf_prints_what_the_screen_folds_away(demo_run: tuple[Path, float]) -> None:
+    """A card's further sentences, its quarter strip and its "About this KPI" line sit in
+    a details element closed on screen; the PDF prints them open."""
+    _need(shutil.which("pdftotext"), "pdftotext (poppler-utils)")
+    period_dir, _ = demo_run
+    page = (period_dir / "employees" / "E002.html").read_text(encoding="utf-8")
+    assert '<details class="more">' in page and "<details open" not in page
+    text = subprocess.run(
+        ["pdftotext", str(period_dir / "employees" / "E002.pdf"), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    flat = " ".join(text.split())
+    assert "About this KPI:" in flat
+    assert "Quarter by quarter" in flat
+    assert "Every KPI is compared with the person's own recent past" in flat

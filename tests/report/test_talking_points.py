@@ -57,8 +57,8 @@ def test_siobhans_points_read_as_worked_out_by_hand(demo_reports: tuple[Report, 
         "Recognise New revenue closed: 45.1 kEUR in 2026-Q3, a real improvement.",
         "Ask about Pipeline meetings booked: 12.8 meetings in 2026-Q3, within its usual range,"
         " drifting.",
-        "Due: the goal for Pipeline meetings booked is projected to score 0.00 (a success is 0.7"
-        " or more); 1 action open.",
+        "Due: the goal for Pipeline meetings booked is projected at 0.00 (a success from 0.7);"
+        " 1 action open.",
     ]
     due = talk["sentences"][2]["figures"]
     assert [f["path"] for f in due] == [

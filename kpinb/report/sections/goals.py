@@ -52,18 +52,24 @@ def goals(refs: list[st.Ref], part: Analysis, period: st.Figure) -> Part:
     )
     from kpinb.report import charts
 
-    description = (
-        "Goal scores from 0 to 1 (bars), the projected landing (ticks) and the "
-        "0.7 success line. " + " ".join(s.text for s in sentences[1:])
+    caption = (
+        "Goal scores from 0 to 1 (bars), the projected landing (ticks) and the 0.7 success line."
     )
+    description = caption + " " + " ".join(s.text for s in sentences[1:])
     chart = charts.goal_chart(
         frame.astype({"score": float, "projected": float}),
         title="Goal scores",
         description=description,
     )
-    return Part(
-        Section("goals", "Goals", tuple(sentences), charts=(chart_block(chart, description),))
+    section = Section(
+        "goals",
+        "Goals",
+        tuple(sentences),
+        charts=(chart_block(chart, description, caption),),
+        lead=1,
+        more="Each goal in words",
     )
+    return Part(section)
 
 
 def member_goals(

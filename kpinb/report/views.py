@@ -175,7 +175,9 @@ def _employee(
 
 
 def _team(ws: Workspace, result: Analysis, tid: str, per: Period, root: Path | None) -> Built:
-    """A team's report for its manager: the rolled-up series and each member's."""
+    """A team's report for its manager, action first: what moved for everyone, the team's
+    progress, signals worth a conversation, goals with their breakdown, open actions and
+    flags; then the charts (the team's KPI cards, each member's trajectory) and notes."""
     row = ws.teams.loc[ws.teams["team_id"] == tid].iloc[0]
     part = result.part("team", tid)
     blocks = twin.blocks_of(ws, part)
@@ -217,12 +219,12 @@ def _team(ws: Workspace, result: Analysis, tid: str, per: Period, root: Path | N
             "Team progress",
             shared=_moved_for_everyone(own_moves) | {m["kpi_id"] for m in across},
         ),
-        kpis.cards(part, refs, period, per, ws, inner, "Team KPIs"),
-        team.members(mpart, members, refs, period),
         team.conversations(members),
         goals.member_goals(refs, part, period, members),
         journal.team_actions(ws, root, ids, per, names),
         goals.flags(ws, ids, tid, per),
+        kpis.cards(part, refs, period, per, ws, inner, "Team KPIs"),
+        team.members(mpart, members, refs, period),
         notes.team_notes(refs, period, per, members),
     ]
     title = f"{row['name']}: team report, {per.label}"
@@ -281,8 +283,8 @@ def _executive(ws: Workspace, result: Analysis, scope: str, sid: str, per: Perio
             not_shown,
             own=_own(refs, _moved_for_everyone(_own_moves(moves, scope, sid))),
         ),
-        kpis.cards(part, refs, period, per, ws, inner),
         *teams,
+        kpis.cards(part, refs, period, per, ws, inner),
         executive.privacy(size, hidden),
         Part(notes.notes(refs, period, per, withheld=withheld_sentences).section, withheld),
     ]

@@ -79,3 +79,49 @@ def test_no_caption_repeats_the_text_above_it(demo_reports: tuple[Report, ...]) 
         for caption in re.findall(r"<figcaption>(.*?)</figcaption>", page, re.S):
             said = _text(caption)
             assert not any(len(s) > 40 and s in said for s in sentences), (report.title, said)
+
+
+def test_team_and_department_pages_lead_with_what_to_act_on(
+    demo_reports: tuple[Report, ...],
+) -> None:
+    checked = 0
+    for report in demo_reports:
+        ids = [s["id"] for s in report.to_json()["sections"]]
+        if report.scope == "team" and report.view == "manager":
+            order = ["moved", "conversations", "goals", "kpis", "members"]
+            assert [i for i in ids if i in order] == [i for i in order if i in ids], ids
+            assert {"conversations", "goals", "kpis", "members"} <= set(ids), ids
+            checked += 1
+        if report.scope == "department":
+            assert ids.index("teams") < ids.index("kpis"), ids
+            checked += 1
+    assert checked
+
+
+def test_a_team_pages_goals_say_who_is_at_the_success_line_and_who_is_far(
+    demo_reports: tuple[Report, ...],
+) -> None:
+    """Sales North (T01), worked out from its members' goal scores: four members have a
+    goal at 0.7 or more; the far list names every member with a goal below 0.3."""
+    report = next(r for r in demo_reports if r.scope_id == "T01" and r.view == "manager")
+    twin = report.to_json()
+    [goals] = [s for s in twin["sections"] if s["id"] == "goals"]
+    texts = [s["text"] for s in goals["sentences"]]
+    assert texts[1] == "4 of 24 individual goals score a success in 2026-Q3."
+    assert [t for t in texts if t.startswith(("Siobhán", "Amara", "Mei", "Fatima"))][:4] == [
+        "Siobhán O'Brien: New revenue closed 1.00.",
+        "Amara Okafor: New revenue closed 0.70.",
+        "Mei Lin Chen: Win rate 1.00.",
+        "Fatima Al-Sayed: Win rate 1.00.",
+    ]
+    far = [
+        (m["name"], b["name"], b["goal"]["score"])
+        for m in twin["members"]
+        for b in m["kpis"]
+        if b["goal"] and b["goal"]["score"] is not None and b["goal"]["score"] < 0.3
+    ]
+    assert len(far) == 18
+    for name, kpi, score in far:
+        assert any(t.startswith(f"{name}:") and f"{kpi} {score:.2f}" in t for t in texts), name
+    html = report.to_html()
+    assert html.index("At 0.7 or more") < html.index("Far from target (below 0.3)")

@@ -5,7 +5,9 @@
 Runs the demo first when its report is not there yet (``kpinb demo``: the demo
 workspace in ``demo-workspace/``, the reports in ``reports/``), then opens
 ``reports/2026-Q3/employees/E002.html`` (a steady improver of the demo) in
-Chromium without a window and writes ``docs/img/employee-report.png``. Chromium
+Chromium without a window and writes ``docs/img/employee-report.png``, close-ups of
+the charts and the first screens of an employee's and a team's page at 1200 and 390 px
+(``docs/img/one-screen-*.png``). Chromium
 must be installed (``apt-get install -y chromium``; ``make screenshot`` does it).
 """
 
@@ -63,14 +65,23 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wrote {args.out}")
     for wrote in chart_closeups(args.reports / args.period, args.out.parent, args.employee):
         print(f"wrote {wrote}")
+    for wrote in first_screens(args.reports / args.period, args.out.parent, args.employee):
+        print(f"wrote {wrote}")
     return 0
 
 
 # close-ups of the charts (docs/img/): (page, width in px, which chart on it, file name)
 CLOSEUPS = (
     ("employees/{employee}.html", 1200, 1, "chart-employee-trend.png"),
-    ("teams/T01.html", 1200, 0, "chart-team-trend.png"),
-    ("teams/T01.html", 390, 3, "chart-team-multiples-390.png"),
+    ("teams/T01.html", 1200, 1, "chart-team-trend.png"),  # after the goal chart
+    ("teams/T01.html", 390, 4, "chart-team-multiples-390.png"),
+)
+# the first screens (docs/img/): (page, width, height in px, file name)
+FIRST_SCREENS = (
+    ("employees/{employee}.html", 1200, 800, "one-screen-employee-1200.png"),
+    ("employees/{employee}.html", 390, 900, "one-screen-employee-390.png"),
+    ("teams/T01.html", 1200, 800, "one-screen-team-1200.png"),
+    ("teams/T01.html", 390, 900, "one-screen-team-390.png"),
 )
 
 
@@ -104,6 +115,24 @@ def chart_closeups(period_dir: Path, folder: Path, employee: str) -> list[Path]:
             out = folder / name
             out.write_bytes(base64.b64decode(shot["data"]))
             written.append(out)
+    return written
+
+
+def first_screens(period_dir: Path, folder: Path, employee: str) -> list[Path]:
+    """One PNG per page and width of :data:`FIRST_SCREENS`: what a reader sees before
+    scrolling."""
+    from kpinb.batch.formats.pdf import Browser
+
+    written = []
+    with Browser() as browser:
+        for page_path, width, height, name in FIRST_SCREENS:
+            page_file = period_dir / page_path.format(employee=employee)
+            if not page_file.is_file():
+                continue
+            page = browser.new_page(width, height)
+            page.open(page_file.resolve().as_uri())
+            written.append(page.screenshot(folder / name, full_page=False))
+            page.close()
     return written
 
 

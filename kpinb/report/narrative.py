@@ -34,23 +34,30 @@ def headline(refs: list[Ref], period: Figure, *, limit: int = 3) -> list[Sentenc
     sustained improving trend, a goal scored a success. A routine move is never called
     an improvement.
     """
-    ranked = sorted(
-        (
-            (score, i, s)
-            for i, ref in enumerate(refs)
-            for score, s in [_best_progress(ref, period)]
-            if s is not None
-        ),
-        key=lambda t: (-t[0], t[1]),
-    )
+    ranked = progress_ranked(refs, period)
     if ranked:
-        return [s for _, _, s in ranked[:limit]]
+        return [s for _, s in ranked[:limit]]
     strengths = [s for ref in refs if (s := _strength(ref, period)) is not None]
     if strengths:
         return strengths[:limit]
     if any(ref.has("level") for ref in refs):
         return [say("headline_none", period=period)]
     return [say("headline_start", period=period)]
+
+
+def progress_ranked(refs: list[Ref], period: Figure) -> list[tuple[Ref, Sentence]]:
+    """Each KPI with real progress of the person's own and its headline sentence,
+    strongest first (the order the progress headline tells them in)."""
+    ranked = sorted(
+        (
+            (score, i, ref, s)
+            for i, ref in enumerate(refs)
+            for score, s in [_best_progress(ref, period)]
+            if s is not None
+        ),
+        key=lambda t: (-t[0], t[1]),
+    )
+    return [(ref, s) for _, _, ref, s in ranked]
 
 
 def polarity(ref: Ref) -> int:

@@ -59,7 +59,12 @@ class QuarterStrip:
 
 @dataclass(frozen=True)
 class Card:
-    """One KPI (or member) card: heading, sentences, an optional chart and lists."""
+    """One KPI (or member) card: heading, sentences, an optional chart and lists. ``id``:
+    the card's stable anchor within its report (``<report anchor>-<id>``), when linked to.
+
+    On the page the card leads with its first sentence (the headline, beside its badge)
+    and its chart; the other sentences, the quarter strip and the lists follow in a
+    details element, closed on screen and open in print."""
 
     heading: str
     sentences: tuple[Sentence, ...]
@@ -68,11 +73,22 @@ class Card:
     chart: ChartBlock | None = None
     lists: tuple[ItemList, ...] = ()
     strip: QuarterStrip | None = None
+    id: str = ""
+
+
+@dataclass(frozen=True)
+class Point:
+    """One talking point: its one-line sentence and the link to what it is about."""
+
+    sentence: Sentence
+    href: str
 
 
 @dataclass(frozen=True)
 class Section:
-    """A report section in reading order."""
+    """A report section in reading order. ``lead``: how many of its sentences the page
+    shows before the rest go into a details element (``more``: its summary), closed on
+    screen and open in print; None shows them all."""
 
     id: str
     heading: str
@@ -80,6 +96,9 @@ class Section:
     cards: tuple[Card, ...] = ()
     charts: tuple[ChartBlock, ...] = ()
     lists: tuple[ItemList, ...] = field(default=())
+    points: tuple[Point, ...] = ()
+    lead: int | None = None
+    more: str = "More"
 
 
 @dataclass(frozen=True)
@@ -116,7 +135,7 @@ def render_fragment(
         sections=sections,
         members=member_links(members),
         css=css("report.css"),
-        anchor=_anchor(scope, scope_id),
+        anchor=anchor_of(scope, scope_id),
     )
 
 
@@ -148,6 +167,21 @@ def chart_block(chart: Any, description: str, caption: str = "") -> ChartBlock:
     return ChartBlock(Markup(to_svg(chart)), description, caption)
 
 
-def _anchor(scope: str, scope_id: str) -> str:
-    safe = "".join(c if c.isalnum() else "-" for c in scope_id)
-    return f"{scope}-{safe}"
+def anchor_of(scope: str, scope_id: str) -> str:
+    """The report's anchor: the prefix of every section's and card's id on its page."""
+    return f"{scope}-{slug(scope_id)}"
+
+
+def slug(text: str) -> str:
+    """``text`` as an HTML id part: letters and digits kept, anything else a hyphen."""
+    return "".join(c if c.isalnum() else "-" for c in text)
+
+
+def card_href(scope: str, scope_id: str, kpi_id: str) -> str:
+    """The link to a KPI's card within its report."""
+    return f"#{anchor_of(scope, scope_id)}-{kpi_card_id(kpi_id)}"
+
+
+def kpi_card_id(kpi_id: str) -> str:
+    """A KPI card's id within its report."""
+    return f"kpi-{slug(kpi_id)}"

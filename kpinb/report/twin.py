@@ -552,7 +552,7 @@ def with_sentences(data: dict[str, Any], sections: list[Section]) -> dict[str, A
     """The twin's ``sections``: every sentence of every section, in reading order."""
     out = []
     for sec in sections:
-        sentences = [*sec.sentences]
+        sentences = [*sec.sentences, *(p.sentence for p in sec.points)]
         for card in sec.cards:
             sentences += [*card.sentences, *(s for lst in card.lists for s in lst.items)]
         sentences += [s for lst in sec.lists for s in lst.items]

@@ -14,8 +14,8 @@ import pandas as pd
 
 from kpinb.report import masking, twin
 from kpinb.report import sentences as st
-from kpinb.report.render import Section
-from kpinb.report.sections import executive, goals, journal, kpis, notes, team
+from kpinb.report.render import Section, anchor_of
+from kpinb.report.sections import executive, goals, journal, kpis, notes, talk, team
 from kpinb.report.sections.part import Part, refs_of
 
 if TYPE_CHECKING:
@@ -105,7 +105,9 @@ def _own(refs: list[st.Ref], shared: frozenset[str]) -> list[st.Ref]:
 
 def _said(section: Section) -> bool:
     """A section with something to say: no bare headings on a page."""
-    return bool(section.sentences or section.cards or section.charts or section.lists)
+    return bool(
+        section.sentences or section.cards or section.charts or section.lists or section.points
+    )
 
 
 def _built(title: str, subtitle: str, data: dict[str, Any], parts: list[Part]) -> Built:
@@ -122,7 +124,8 @@ def _built(title: str, subtitle: str, data: dict[str, Any], parts: list[Part]) -
 def _employee(
     ws: Workspace, result: Analysis, eid: str, per: Period, view: str, root: Path | None
 ) -> Built:
-    """A person's report: progress, KPI cards, goals, own goals, routine, questions, notes."""
+    """A person's report: talking points, progress, KPI cards, goals, own goals, routine,
+    questions, notes."""
     person = ws.people.loc[ws.people["employee_id"] == eid].iloc[0]
     part = result.part("employee", eid)
     mask = masking.privacy(ws, eid) if view == "employee" else masking.identity
@@ -145,7 +148,16 @@ def _employee(
     own = goals.own_goals(ws, eid, refs)
     routine = journal.routine(ws, eid, refs, per, root, mask)
     questions = journal.questions(refs, routine.data["routine"]["checkin"], period)
+    points, talk_data = talk.talking_points(
+        refs,
+        period,
+        len(routine.data["routine"]["open_actions"]),
+        "employee",
+        eid,
+        f"#{anchor_of('employee', eid)}-routine",
+    )
     parts = [
+        Part(points, talk_data),
         _progress(
             refs, period, st.text("subject.name", str(person["name"])), "Progress", person=True
         ),
@@ -163,7 +175,9 @@ def _employee(
 
 
 def _team(ws: Workspace, result: Analysis, tid: str, per: Period, root: Path | None) -> Built:
-    """A team's report for its manager: the rolled-up series and each member's."""
+    """A team's report for its manager, action first: what moved for everyone, the team's
+    progress, signals worth a conversation, goals with their breakdown, open actions and
+    flags; then the charts (the team's KPI cards, each member's trajectory) and notes."""
     row = ws.teams.loc[ws.teams["team_id"] == tid].iloc[0]
     part = result.part("team", tid)
     blocks = twin.blocks_of(ws, part)
@@ -205,12 +219,12 @@ def _team(ws: Workspace, result: Analysis, tid: str, per: Period, root: Path | N
             "Team progress",
             shared=_moved_for_everyone(own_moves) | {m["kpi_id"] for m in across},
         ),
-        kpis.cards(part, refs, period, per, ws, inner, "Team KPIs"),
-        team.members(mpart, members, refs, period),
         team.conversations(members),
         goals.member_goals(refs, part, period, members),
         journal.team_actions(ws, root, ids, per, names),
         goals.flags(ws, ids, tid, per),
+        kpis.cards(part, refs, period, per, ws, inner, "Team KPIs"),
+        team.members(mpart, members, refs, period),
         notes.team_notes(refs, period, per, members),
     ]
     title = f"{row['name']}: team report, {per.label}"
@@ -269,8 +283,8 @@ def _executive(ws: Workspace, result: Analysis, scope: str, sid: str, per: Perio
             not_shown,
             own=_own(refs, _moved_for_everyone(_own_moves(moves, scope, sid))),
         ),
-        kpis.cards(part, refs, period, per, ws, inner),
         *teams,
+        kpis.cards(part, refs, period, per, ws, inner),
         executive.privacy(size, hidden),
         Part(notes.notes(refs, period, per, withheld=withheld_sentences).section, withheld),
     ]

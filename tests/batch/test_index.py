@@ -287,3 +287,28 @@ def test_after_a_run_every_link_leads_to_a_published_page(
             assert (html_path.parent / href).resolve().is_file(), (html_path, href)
     team = (period / "teams" / "T01.html").read_text(encoding="utf-8")
     assert len(re.findall(r'href="\.\./employees/', team)) == 6
+
+
+def test_the_index_scans_rows_to_talk_about_stand_out_and_zeros_are_quiet(
+    ws: Workspace, period_dir: Path
+) -> None:
+    html = _page(ws, period_dir)
+    rows = re.findall(
+        r"<tr( class=\"[^\"]*\")?( data-scope=\"[^\"]+\" data-id=\"[^\"]+\")>(.*?)</tr>", html, re.S
+    )
+    assert rows
+    marked = {"talk-row": 0, "up-row": 0}
+    for cls, _, cells in rows:
+        up = re.search(r'data-glance="shifts_up">(\d+)<', cells)
+        down = re.search(r'data-glance="shifts_down">(\d+)<', cells)
+        if up is None or down is None:
+            continue
+        want = "talk-row" if down[1] != "0" else "up-row" if up[1] != "0" else None
+        assert (want in cls) if want else ("-row" not in cls), (cls, cells)
+        if want:
+            marked[want] += 1
+        for count in (up, down):
+            cell = cells[: count.end()].rsplit("<td", 1)[1]
+            assert ("zero" in cell) == (count[1] == "0"), cell
+    assert all(marked.values()), marked
+    assert ">JSON<" not in html and html.count(">data (JSON)</a>") >= len(rows)

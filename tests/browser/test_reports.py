@@ -308,3 +308,83 @@ def test_printed_pages_link_nowhere_on_this_machine(
     assert 'href="../employees/' in team  # the page links its members
     pdf = (period_dir / "teams" / "T01.pdf").read_bytes()
     assert b"file:" not in pdf and str(period_dir.parent).encode() not in pdf
+
+
+def test_the_pdf_prints_what_the_screen_folds_away(demo_run: tuple[Path, float]) -> None:
+    """A card's further sentences, its quarter strip and its "About this KPI" line sit in
+    a details element closed on screen; the PDF prints them open."""
+    _need(shutil.which("pdftotext"), "pdftotext (poppler-utils)")
+    period_dir, _ = demo_run
+    page = (period_dir / "employees" / "E002.html").read_text(encoding="utf-8")
+    assert '<details class="more">' in page and "<details open" not in page
+    text = subprocess.run(
+        ["pdftotext", str(period_dir / "employees" / "E002.pdf"), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    flat = " ".join(text.split())
+    assert "About this KPI:" in flat
+    assert "Quarter by quarter" in flat
+    assert "Every KPI is compared with the person's own recent past" in flat
+
+
+@pytest.fixture(scope="session")
+def people_pages(tmp_path_factory: pytest.TempPathFactory, workspace_dir: Path) -> list[Path]:
+    """Every person's page of the test workspace, in the employee and the manager view."""
+    from kpinb.report import build_report, page_html
+    from kpinb.workspace import load_workspace
+
+    ws = load_workspace(workspace_dir)
+    out = tmp_path_factory.mktemp("people")
+    pages = []
+    for view in ("employee", "manager"):
+        for eid in ws.people["employee_id"]:
+            page = out / f"{eid}-{view}.html"
+            page.write_text(page_html(build_report(ws, "employee", eid, "2026-Q3", view)))
+            pages.append(page)
+    return pages
+
+
+FIRST_SCREEN = """
+(() => {
+  const talk = document.querySelector('.sec-talk');
+  const box = talk ? talk.getBoundingClientRect() : null;
+  return {
+    talk: box ? box.bottom + window.scrollY : null,
+    points: talk ? talk.querySelectorAll('ol.talk > li > a[href^="#"]').length : 0,
+    targets: talk ? [...talk.querySelectorAll('a')].every(
+      a => document.getElementById(a.getAttribute('href').slice(1))) : true,
+    viewport: window.innerWidth,
+    scrollWidth: document.documentElement.scrollWidth,
+    words: document.body.innerText.split(/\\s+/).filter(w => /\\w/.test(w)).length,
+  };
+})()
+"""
+
+
+@pytest.mark.parametrize(("width", "fold"), [(1200, 800), (390, 900)])
+def test_the_talking_points_are_on_the_first_screen(
+    people_pages: list[Path], browser: Browser, width: int, fold: int
+) -> None:
+    """Every person's talking points end within the first screen (800 px at 1200 px wide,
+    900 px at 390 px), their links land on the page, and no page is wider than the
+    screen."""
+    page = browser.new_page(width, fold)
+    seen = {}
+    try:
+        for path in people_pages:
+            page.open(path.resolve().as_uri())
+            seen[path.name] = page.evaluate(FIRST_SCREEN)
+    finally:
+        page.close()
+    with_points = {k: v for k, v in seen.items() if v["points"]}
+    assert len(with_points) >= len(seen) // 2  # most people have something to talk about
+    for name, found in seen.items():
+        assert found["points"] <= 3, name
+        assert found["targets"], name
+        if found["points"]:
+            assert found["talk"] <= fold, (name, found)
+        assert found["scrollWidth"] <= found["viewport"], (name, found)
+    words = sorted(v["words"] for v in seen.values())
+    print(f"words shown at {width} px, details closed: median {words[len(words) // 2]}")

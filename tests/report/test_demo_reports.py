@@ -134,10 +134,22 @@ def test_every_employee_report_opens_with_progress_or_strength(
     for report in demo_reports:
         if report.scope != "employee":
             continue
-        first = report.to_json()["sections"][0]
-        assert first["id"] == "progress"
+        sections = report.to_json()["sections"]
+        ids = [s["id"] for s in sections]
+        # the talking points, when there are any, come first; then the progress headline
+        assert ids[: ids.index("progress")] in ([], ["talk"]), report
+        first = sections[ids.index("progress")]
         assert first["sentences"], report
         assert first["sentences"][0]["id"].startswith("headline_"), report
+        told = first["sentences"][0]["id"]
+        if told not in ("headline_strength", "headline_none", "headline_start"):
+            # the first talking point is the progress headline's first choice
+            assert sections[0]["sentences"][0]["id"] == "talk_progress", report
+            point = report.to_json()["talking_points"][0]
+            assert point["kind"] == "progress"
+            assert any(f["path"].startswith("kpis[") for f in first["sentences"][0]["figures"])
+            names = [k["name"] for k in report.to_json()["kpis"] if k["kpi_id"] == point["kpi_id"]]
+            assert names[0] in first["sentences"][0]["text"], report
         assert re.search(
             r'<section class="sec-progress"', report.to_html()
         ).start() < report.to_html().find('class="sec-kpis"')
@@ -233,6 +245,7 @@ def fetches(page: str) -> list[str]:
         'xmlns:xlink="http://www.w3.org/1999/xlink"', ""
     )
     page = re.sub(r'<a href="\.\./employees/[\w.-]+\.html">', "<a>", page)  # a team's members
+    page = re.sub(r'<a href="#[\w-]+">', "<a>", page)  # a link within the page
     return [m.group(0) for pattern in _FETCH for m in pattern.finditer(page)]
 
 

@@ -55,6 +55,7 @@ def test_report_identity_and_twin_header(demo_ws: Workspace) -> None:
         "view": "employee",
     }
     assert [s["id"] for s in twin["sections"]] == [
+        "talk",
         "progress",
         "kpis",
         "goals",
@@ -330,7 +331,8 @@ def test_leading_indicator_sentence_follows_its_move(demo_ws: Workspace) -> None
         drifting = lead["status"] == "worsening_signal" or lead["trend"]["direction"] == (
             "worsening"
         )
-        [pair] = [s["text"] for s in twin["sections"][1]["sentences"] if s["id"] == "kpi_pair"]
+        [cards] = [s for s in twin["sections"] if s["id"] == "kpis"]
+        [pair] = [s["text"] for s in cards["sentences"] if s["id"] == "kpi_pair"]
         assert pair.startswith(f"{lead['name']} is a leading indicator for ")
         assert ("an early signal worth a look" in pair) == drifting, (eid, pair)
 

@@ -348,6 +348,9 @@ class Page:
 # link to a member's page) would become file:///<this machine's folders>/..., which names
 # the machine's folders and opens nothing elsewhere. Such links lose their target (the
 # text stays); links within the page (#...) and to the web stay links.
+# a page's details (a card's further sentences, a chart's key) are closed on screen and
+# printed open: nothing on the page is left out of its PDF
+OPEN_DETAILS = "document.querySelectorAll('details').forEach(d => { d.open = true; }); true"
 UNLINK_LOCAL = """
 for (const a of document.querySelectorAll('a[href]')) {
   const here = a.protocol === location.protocol && a.pathname === location.pathname;
@@ -382,6 +385,7 @@ class PdfPrinter:
                     handle.write(html)
                 self._page.open(Path(tmp).resolve().as_uri())
                 self._page.evaluate(UNLINK_LOCAL)
+                self._page.evaluate(OPEN_DETAILS)
                 data = self._page.pdf(self.paper)
             finally:
                 Path(tmp).unlink(missing_ok=True)

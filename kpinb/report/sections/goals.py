@@ -52,27 +52,46 @@ def goals(refs: list[st.Ref], part: Analysis, period: st.Figure) -> Part:
     )
     from kpinb.report import charts
 
-    description = (
-        "Goal scores from 0 to 1 (bars), the projected landing (ticks) and the "
-        "0.7 success line. " + " ".join(s.text for s in sentences[1:])
+    caption = (
+        "Goal scores from 0 to 1 (bars), the projected landing (ticks) and the 0.7 success line."
     )
+    description = caption + " " + " ".join(s.text for s in sentences[1:])
     chart = charts.goal_chart(
         frame.astype({"score": float, "projected": float}),
         title="Goal scores",
         description=description,
     )
-    return Part(
-        Section("goals", "Goals", tuple(sentences), charts=(chart_block(chart, description),))
+    section = Section(
+        "goals",
+        "Goals",
+        tuple(sentences),
+        charts=(chart_block(chart, description, caption),),
+        lead=1,
+        more="Each goal in words",
     )
+    return Part(section)
+
+
+# a member's goal this far below its success line is "far from target" in the breakdown
+FAR = 0.3
 
 
 def member_goals(
     refs: list[st.Ref], part: Analysis, period: st.Figure, members: list[dict[str, Any]]
 ) -> Part:
-    """The team's own targets, plus how many members' goals score a success."""
+    """The team's own targets, how many members' goals score a success, and the
+    breakdown: who is at the success line or above, who is far from target."""
     section = goals(refs, part, period).section
-    scored = [b["goal"] for m in members for b in m["kpis"] if b["goal"]]
-    counts = {"goals": len(scored), "success": sum(1 for g in scored if g["success"])}
+    scored = [
+        (i, j, m, b)
+        for i, m in enumerate(members)
+        for j, b in enumerate(m["kpis"])
+        if b["goal"] and b["goal"]["score"] is not None
+    ]
+    counts = {
+        "goals": len(scored),
+        "success": sum(1 for *_, b in scored if b["goal"]["success"]),
+    }
     data = {"member_goals": counts}
     if not scored:
         return Part(section, data)
@@ -84,7 +103,35 @@ def member_goals(
         period=period,
         single=counts["success"] == 1,
     )
-    return Part(replace(section, sentences=(*section.sentences, extra), lists=()), data)
+
+    def line(rows: list[tuple[int, int, dict[str, Any], dict[str, Any]]]) -> st.Sentence:
+        """One member's goals of the breakdown: each KPI and its score."""
+        i = rows[0][0]
+        blocks = [st.Ref(f"members[{i}].kpis[{j}]", b) for _, j, _, b in rows]
+        return st.say(
+            "member_goal",
+            name=st.text(f"members[{i}].name", rows[0][2]["name"]),
+            kpis=[b.txt("name") for b in blocks],
+            scores=[b.num("goal.score", unit="", decimals=2) for b in blocks],
+        )
+
+    def by_member(keep: Any) -> tuple[st.Sentence, ...]:
+        """A line per member with goals that ``keep`` selects, in the members' order."""
+        groups: dict[int, list[tuple[int, int, dict[str, Any], dict[str, Any]]]] = {}
+        for row in scored:
+            if keep(row[3]["goal"]):
+                groups.setdefault(row[0], []).append(row)
+        return tuple(line(rows) for rows in groups.values())
+
+    met = by_member(lambda g: g["success"])
+    far = by_member(lambda g: g["score"] < FAR)
+    lists = (
+        ItemList("At 0.7 or more", met, "No individual goal scores 0.7 or more yet."),
+        ItemList(f"Far from target (below {FAR})", far, "No individual goal is far from target."),
+    )
+    lead = section.sentences[:1]
+    sentences = (*lead, extra, *section.sentences[1:])
+    return Part(replace(section, sentences=sentences, lists=lists, lead=len(lead) + 1), data)
 
 
 def own_goals(ws: Workspace, eid: str, refs: list[st.Ref]) -> Part:

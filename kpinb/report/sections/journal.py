@@ -214,7 +214,14 @@ def questions(
         sentences = [st.say("questions_no_data", period=period)]
     elif not focus:
         sentences = [st.say("question_growth", n=n) for n in (1, 2, 3)]
-    return Part(Section("questions", "Coaching questions", tuple(sentences)), {"questions": found})
+    section = Section(
+        "questions",
+        "Coaching questions",
+        tuple(sentences),
+        lead=1 if focus else None,
+        more="The questions",
+    )
+    return Part(section, {"questions": found})
 
 
 def stall(block: dict[str, Any]) -> str | None:

@@ -12,7 +12,15 @@ from kpinb.kpis import is_percent
 from kpinb.report import chart_data, twin
 from kpinb.report import narrative as nv
 from kpinb.report import sentences as st
-from kpinb.report.render import Card, ChartBlock, QuarterCell, QuarterStrip, Section, chart_block
+from kpinb.report.render import (
+    Card,
+    ChartBlock,
+    QuarterCell,
+    QuarterStrip,
+    Section,
+    chart_block,
+    kpi_card_id,
+)
 from kpinb.report.sections.part import Part
 from kpinb.report.stories import BADGE_GOAL, BADGE_WITHIN, PLAIN_CARD, goal_asks_more, story_of
 from kpinb.text import display_text
@@ -87,6 +95,7 @@ def cards(
                 badge(block, len(inner)),
                 chart,
                 strip=quarter_strip(ref),
+                id=kpi_card_id(block["kpi_id"]),
             )
         )
     return Part(Section("kpis", heading, cards=tuple(out)), {"kpis": blocks})

@@ -100,7 +100,8 @@ def next_steps(index: Path, workspace: Path, period: str) -> str:
         f"  1. Open {index} in a browser: every report of {period}.\n"
         f"  2. Check your own data: lay out your tables like {workspace} "
         "(docs/workspace.md says how) and run `kpinb validate YOUR-FOLDER`.\n"
-        f"  3. Generate its reports: `kpinb run YOUR-FOLDER --period {period}`."
+        f"  3. Generate its reports into a folder of their own: "
+        f"`kpinb run YOUR-FOLDER --period {period} --out my-reports`."
     )
 
 

@@ -263,6 +263,8 @@ def test_demo_ends_by_saying_what_to_do_next(tmp_path: Path, monkeypatch, capsys
     tail = printed[printed.index("What next") :]
     assert str(tmp_path / "r" / "2026-Q3" / "index.html") in tail
     assert "kpinb validate" in tail and "kpinb run" in tail
+    # the reader's reports go to a folder of their own: a run refuses the demo's folder
+    assert "--out my-reports" in tail
 
 
 def test_demo_reports_naming_a_file_is_bad_usage(tmp_path: Path, capsys) -> None:

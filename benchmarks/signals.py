@@ -281,6 +281,16 @@ def _quarter_week() -> np.ndarray:
     return np.asarray((MONDAYS - start).days // 7)
 
 
+def ar_half(rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` series of WEEKS points with lag-1 autocorrelation 0.5 and sd 5, mean 0."""
+    e = rng.normal(0.0, 5.0 * np.sqrt(1 - 0.25), (n, WEEKS))
+    x = np.empty((n, WEEKS))
+    x[:, 0] = rng.normal(0.0, 5.0, n)
+    for t in range(1, WEEKS):
+        x[:, t] = 0.5 * x[:, t - 1] + e[:, t]
+    return x
+
+
 def simulate_whose(case: str, n: int, seed: int) -> tuple[str, np.ndarray, np.ndarray]:
     """(model, values (n, WEEKS), subjects: the rows the case's shares are taken over).
 
@@ -299,12 +309,7 @@ def simulate_whose(case: str, n: int, seed: int) -> tuple[str, np.ndarray, np.nd
     if case == "poisson0.5":
         return "poisson", rng.poisson(0.5, (n, WEEKS)).astype(float), everyone
     if case == "ar0.5":
-        e = rng.normal(0.0, 5.0 * np.sqrt(1 - 0.25), (n, WEEKS))
-        x = np.empty((n, WEEKS))
-        x[:, 0] = rng.normal(0.0, 5.0, n)
-        for t in range(1, WEEKS):
-            x[:, t] = 0.5 * x[:, t - 1] + e[:, t]
-        return "normal", 50.0 + x, everyone
+        return "normal", 50.0 + ar_half(rng, n), everyone
     step = np.where(week >= FIRST_REVIEW, 1.5, 0.0)
     shift = np.zeros((n, WEEKS))
     subjects = everyone
@@ -434,12 +439,7 @@ def simulate_over_time(case: str, n: int, seed: int) -> tuple[str, np.ndarray]:
     if case == "poisson":
         return "poisson", rng.poisson(3.0, (n, WEEKS)).astype(float)
     if case == "ar0.5":
-        e = rng.normal(0.0, 5.0 * np.sqrt(1 - 0.25), (n, WEEKS))
-        x = np.empty((n, WEEKS))
-        x[:, 0] = rng.normal(0.0, 5.0, n)
-        for t in range(1, WEEKS):
-            x[:, t] = 0.5 * x[:, t - 1] + e[:, t]
-        return "normal", 50.0 + x
+        return "normal", 50.0 + ar_half(rng, n)
     steps = np.zeros(WEEKS)
     if case == "climb+0.3/q":
         quarter_from_end = (WEEKS - 1 - np.arange(WEEKS)) // REVIEW  # 0: the review quarter

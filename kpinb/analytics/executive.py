@@ -53,39 +53,6 @@ class _Tables(Protocol):
 
 A = TypeVar("A", bound=_Tables)
 
-# figures blanked for a suppressed group
-_GROUP_FIGURES = (
-    "latest_value",
-    "level",
-    "prev_level",
-    "prev_change",
-    "prev_change_rel",
-    "prev_change_oriented",
-    "yoy_level",
-    "yoy_change",
-    "yoy_change_rel",
-    "yoy_change_oriented",
-    "trend_slope",
-    "trend_level",
-    "trend_z",
-    "centre",
-    "mr_bar",
-    "lower",
-    "upper",
-    "url",
-    "sigma",
-    "shift_size",
-    "shift_sigmas",
-    "best_value",
-    "dip_value",
-    "period_lower",
-    "period_upper",
-    "period_denominator",
-    "over_time_z",
-    "over_time_from_level",
-    "over_time_to_level",
-)
-
 
 def masked(analysis: A) -> A:
     """The team and department part of ``analysis`` with the executive masking applied
@@ -169,6 +136,10 @@ _WITHHOLD: dict[str, tuple[str, tuple[str, ...]]] = {
         ),
     ),
 }
+
+
+# figures blanked for a suppressed group: every figure of every group above
+_GROUP_FIGURES = tuple(c for _, columns in _WITHHOLD.values() for c in columns)
 
 
 def _mask_small(rows: pd.DataFrame, size: int, resting: pd.DataFrame) -> pd.DataFrame:

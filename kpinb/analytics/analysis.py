@@ -157,13 +157,16 @@ def analyse(
     ws: Workspace,
     period: Period | str,
     *,
-    min_group_size: int = rollup.MIN_GROUP_SIZE,
+    min_group_size: int | None = None,
     trend_points: int = trend.TREND_POINTS,
 ) -> Analysis:
     """Analyse every person, team and department of ``ws`` for ``period``.
 
-    Only observations dated on or before the period's end are used.
+    Only observations dated on or before the period's end are used. ``min_group_size``
+    defaults to the workspace's setting (5 without ``kpinb.toml``).
     """
+    if min_group_size is None:
+        min_group_size = ws.settings.min_group_size
     period = period if isinstance(period, Period) else parse_period(period)
     obs = ws.observations[ws.observations["period"] <= period.end]
     obs = obs.assign(

@@ -41,6 +41,9 @@ def run_validate(args: argparse.Namespace) -> int:
             f"{len(ws.kpis)} KPIs, {len(ws.observations)} observations",
             file=out,
         )
+        print("settings in force (kpinb.toml; defaults where it says nothing):", file=out)
+        for line in ws.settings.lines():
+            print(f"  {line}", file=out)
     if result.warnings:
         print(f"{len(result.warnings)} data-quality warning(s):", file=out)
         for warning in result.warnings:
@@ -56,10 +59,9 @@ def tail_notes(ws: Any) -> list[str]:
     the data (an export that is not complete yet), one note per group and KPI."""
     import pandas as pd
 
-    from kpinb.analytics.rollup import MIN_GROUP_SIZE
     from kpinb.analytics.tail import tails_in_observations
 
-    tails = tails_in_observations(ws.observations, ws.people, ws.teams, MIN_GROUP_SIZE)
+    tails = tails_in_observations(ws.observations, ws.people, ws.teams, ws.settings.min_group_size)
     names = dict(zip(ws.teams["team_id"].astype(str), ws.teams["name"].astype(str), strict=False))
     out = []
     for t in tails.to_dict("records"):

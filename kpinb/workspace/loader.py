@@ -13,6 +13,7 @@ import yaml
 
 from kpinb.errors import Problem, WorkspaceError
 from kpinb.kpis import KpiSpec, parse_kpis
+from kpinb.settings import DEFAULT_SETTINGS, SETTINGS_FILE, Settings, read_settings
 from kpinb.workspace import checks
 from kpinb.workspace.readers import EXTENSIONS, RawTable, TableRefused, find_table, read_table
 from kpinb.workspace.schema import (
@@ -47,6 +48,7 @@ class Workspace:
     feasibility: pd.DataFrame
     root: Path | None = None
     warnings: tuple[Problem, ...] = field(default=())
+    settings: Settings = DEFAULT_SETTINGS
     # results later layers derive from this workspace (a period's analysis, a journal
     # snapshot), kept with it: a batch kernel that reuses the workspace reuses them, and
     # they go when it goes (no process-wide cache keyed by object ids)
@@ -61,6 +63,7 @@ class Workspace:
         people: pd.DataFrame,
         teams: pd.DataFrame,
         observations: pd.DataFrame,
+        settings: Settings = DEFAULT_SETTINGS,
         **optional: pd.DataFrame,
     ) -> Workspace:
         """A workspace from frames already typed (tests, notebooks, benchmarks), without
@@ -81,6 +84,7 @@ class Workspace:
             goals=table("goals"),
             ratings=table("ratings"),
             feasibility=table("feasibility"),
+            settings=settings,
         )
 
 
@@ -157,7 +161,7 @@ def workspace_files(path: str | Path) -> list[Path]:
     and each table's file, those present. A copy of the workspace needs these and
     nothing else of the folder (a backup, an unrelated spreadsheet beside them)."""
     root = Path(path)
-    names = [KPIS_FILE, *(f"{table}{ext}" for table in TABLES for ext in EXTENSIONS)]
+    names = [KPIS_FILE, SETTINGS_FILE, *(f"{table}{ext}" for table in TABLES for ext in EXTENSIONS)]
     return [root / name for name in names if (root / name).is_file()]
 
 
@@ -202,8 +206,11 @@ class _Loader:
         self.ctx = Context()
         self.raw: dict[str, RawTable] = {}
         self.named_kpis: set[str] = set()
+        self.settings = DEFAULT_SETTINGS
 
     def run(self) -> Workspace | None:
+        self.settings, problems = read_settings(self.root)
+        self.problems += problems
         kpis = self._kpis()
         self.ctx.kpis = set(kpis) | self.named_kpis  # a KPI with a bad field still exists
         if not self.ctx.kpis:  # no dictionary to check against: one sentence, not a row each
@@ -229,7 +236,7 @@ class _Loader:
             f is None for f in frames.values()
         ):
             return None
-        return _finish(self.root, kpis, frames)
+        return replace(_finish(self.root, kpis, frames), settings=self.settings)
 
     def _kpis(self) -> dict[str, KpiSpec]:
         path = self.root / KPIS_FILE

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 
 def inputs_keys(ws: Workspace, per: Period, jobs: Sequence[ReportJob]) -> dict[ReportFiles, str]:
-    """Each job's inputs key: a hash of its workspace slice, notebook and kpinb code.
+    """Each job's inputs key: a hash of its workspace slice, the settings, notebook and
+    kpinb code.
 
     A slice is conservative (a superset of what the report reads): an employee's
     report covers their own rows, their manager's and direct reports' rows, and their
@@ -33,7 +34,7 @@ def inputs_keys(ws: Workspace, per: Period, jobs: Sequence[ReportJob]) -> dict[R
     own = _person_digests(ws)
     teams = _team_digests(ws)
     relations = _Relations.of(ws)
-    common = digest(code_fingerprint(), _kpis_digest(ws), per.label)
+    common = digest(code_fingerprint(), _kpis_digest(ws), repr(ws.settings), per.label)
     notebook_digests = {job.notebook: sha256_file(job.notebook) for job in jobs}
     keys = {}
     for job in jobs:

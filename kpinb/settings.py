@@ -1,0 +1,253 @@
+"""A workspace's settings (``kpinb.toml``): what a company may set for itself.
+
+Every key is optional and its default is what kpinb does without the file, so a
+workspace without ``kpinb.toml`` behaves as before. The file is read with the standard
+library's ``tomllib``; :func:`parse_settings` checks every key and returns every problem
+(file, key, problem, fix) rather than stopping at the first.
+
+Sections other layers own (``sources``, ``wide``, ``delivery``, ``fairness``) are kept
+as read in :attr:`Settings.sections` and checked by the code that uses them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from kpinb.errors import Problem
+
+SETTINGS_FILE = "kpinb.toml"
+MONTHS = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+# sections whose keys the layer that uses them checks (kept as read here)
+OWNED_SECTIONS = ("sources", "wide", "delivery", "fairness")
+_KNOWN = {
+    "calendar": ("fiscal_year_start", "week_start"),
+    "groups": ("min_size",),
+    "goals": ("success",),
+    "ratings": ("scale", "labels"),
+}
+
+
+@dataclass(frozen=True)
+class RatingScale:
+    """The values a rating may take, in order, each with the label people read."""
+
+    values: tuple[float, ...] = (1.0, 2.0, 3.0, 4.0, 5.0)
+    labels: tuple[str, ...] = ("1", "2", "3", "4", "5")
+
+    def __contains__(self, value: object) -> bool:
+        try:
+            number = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return False
+        return any(math.isclose(number, v) for v in self.values)
+
+    def label(self, value: float) -> str:
+        """The label of ``value`` (its number as written when the scale has no label)."""
+        for v, text in zip(self.values, self.labels, strict=True):
+            if math.isclose(float(value), v):
+                return text
+        return _number(value)
+
+    def describe(self) -> str:
+        """The scale as one line: ``1, 2, 3, 4, 5`` or ``1 (Developing), 2 (...)``."""
+        return ", ".join(
+            _number(v) if text == _number(v) else f"{_number(v)} ({text})"
+            for v, text in zip(self.values, self.labels, strict=True)
+        )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The settings in force for one workspace (defaults where the file says nothing)."""
+
+    min_group_size: int = 5
+    success: float = 0.7
+    rating_scale: RatingScale = field(default_factory=RatingScale)
+    fiscal_year_start: int = 1  # the month a fiscal year starts (1: calendar years)
+    week_start: str = "monday"
+    sections: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: MappingProxyType({}))
+
+    def lines(self) -> list[str]:
+        """The settings in force, one line each, as ``kpinb validate`` prints them."""
+        month = MONTHS[self.fiscal_year_start - 1].capitalize()
+        year = "calendar years" if self.fiscal_year_start == 1 else f"starting in {month}"
+        out = [
+            f"minimum group size: {self.min_group_size}",
+            f"goal success line: {_number(self.success)}",
+            f"rating scale: {self.rating_scale.describe()}",
+            f"fiscal year: {year}",
+            f"weeks start on: {self.week_start.capitalize()}",
+        ]
+        out += [f"[{name}]: set" for name in sorted(self.sections)]
+        return out
+
+
+DEFAULT_SETTINGS = Settings()
+
+
+def read_settings(root: Path) -> tuple[Settings, list[Problem]]:
+    """The settings of the workspace folder ``root`` (defaults without ``kpinb.toml``)."""
+    path = root / SETTINGS_FILE
+    if not path.is_file():
+        return DEFAULT_SETTINGS, []
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        fix = "fix the TOML syntax at the line shown (docs/workspace.md, 'kpinb.toml')"
+        return DEFAULT_SETTINGS, [Problem(SETTINGS_FILE, f"is not valid TOML ({exc})", fix)]
+    return parse_settings(data)
+
+
+def parse_settings(data: Mapping[str, Any]) -> tuple[Settings, list[Problem]]:
+    """Check the parsed TOML ``data``; return the settings and every problem found."""
+    problems: list[Problem] = []
+
+    def bad(key: str, problem: str, fix: str) -> None:
+        problems.append(Problem(SETTINGS_FILE, problem, fix, column=key))
+
+    known = (*_KNOWN, *OWNED_SECTIONS)
+    for name, value in data.items():
+        if name not in known:
+            bad(name, "is not a section kpinb knows", f"use one of: {', '.join(known)}")
+        elif not isinstance(value, dict):
+            bad(name, "is a value, not a section", f"write it as a table: [{name}]")
+    section = {name: data[name] for name in _KNOWN if isinstance(data.get(name), dict)}
+    for name, table in section.items():
+        for key in table:
+            if key not in _KNOWN[name]:
+                allowed = ", ".join(_KNOWN[name])
+                bad(f"{name}.{key}", "is not a key kpinb knows", f"use one of: {allowed}")
+    get = lambda name, key: section.get(name, {}).get(key)  # noqa: E731
+
+    kwargs: dict[str, Any] = {}
+    size = get("groups", "min_size")
+    if size is not None:
+        if isinstance(size, bool) or not isinstance(size, int) or size < 2:
+            bad(
+                "groups.min_size",
+                f"is {size!r}, not a whole number of 2 or more",
+                "give the smallest group whose figures may be shown, such as 5",
+            )
+        else:
+            kwargs["min_group_size"] = size
+    success = get("goals", "success")
+    if success is not None:
+        if (
+            isinstance(success, bool)
+            or not isinstance(success, int | float)
+            or not (0 < success <= 1)
+        ):
+            bad(
+                "goals.success",
+                f"is {success!r}, not a score above 0 and at most 1",
+                "give the OKR score that counts as a success, such as 0.7",
+            )
+        else:
+            kwargs["success"] = float(success)
+    scale = _rating_scale(get("ratings", "scale"), get("ratings", "labels"), bad)
+    if scale is not None:
+        kwargs["rating_scale"] = scale
+    start = _month(get("calendar", "fiscal_year_start"), bad)
+    if start is not None:
+        kwargs["fiscal_year_start"] = start
+    week = get("calendar", "week_start")
+    if week is not None:
+        if not isinstance(week, str) or week.strip().lower() not in WEEKDAYS:
+            bad(
+                "calendar.week_start",
+                f"is {week!r}, not a day of the week",
+                'give the day weeks start on, such as "monday" or "sunday"',
+            )
+        else:
+            kwargs["week_start"] = week.strip().lower()
+    owned = {
+        k: MappingProxyType(dict(v))
+        for k, v in data.items()
+        if k in OWNED_SECTIONS and isinstance(v, dict)
+    }
+    return Settings(sections=MappingProxyType(owned), **kwargs), problems
+
+
+def _rating_scale(values: Any, labels: Any, bad: Any) -> RatingScale | None:
+    if values is None and labels is None:
+        return None
+    if values is None:
+        bad(
+            "ratings.labels",
+            "is given without ratings.scale",
+            "give the values too: scale = [1, 2, 3, 4, 5]",
+        )
+        return None
+    numbers = values if isinstance(values, list) else None
+    if not numbers or any(
+        isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v)
+        for v in numbers
+    ):
+        bad(
+            "ratings.scale",
+            f"is {values!r}, not a list of numbers",
+            "list the ratings in order, such as scale = [1, 2, 3, 4, 5]",
+        )
+        return None
+    if len(numbers) < 2 or any(a >= b for a, b in itertools.pairwise(numbers)):
+        bad(
+            "ratings.scale",
+            f"is {values!r}: give at least two values, each above the one before",
+            "list the ratings from lowest to highest, such as scale = [1, 2, 3, 4, 5]",
+        )
+        return None
+    if labels is None:
+        return RatingScale(tuple(float(v) for v in numbers), tuple(_number(v) for v in numbers))
+    if (
+        not isinstance(labels, list)
+        or len(labels) != len(numbers)
+        or not all(isinstance(t, str) and t.strip() for t in labels)
+    ):
+        bad(
+            "ratings.labels",
+            f"is {labels!r}, not {len(numbers)} non-empty texts",
+            "give one label per value of ratings.scale, in the same order",
+        )
+        return None
+    return RatingScale(tuple(float(v) for v in numbers), tuple(t.strip() for t in labels))
+
+
+def _month(value: Any, bad: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 12:
+        return value
+    if isinstance(value, str) and value.strip().lower() in MONTHS:
+        return MONTHS.index(value.strip().lower()) + 1
+    bad(
+        "calendar.fiscal_year_start",
+        f"is {value!r}, not a month",
+        'give the month the fiscal year starts: a number 1-12 or a name such as "July"',
+    )
+    return None
+
+
+def _number(value: float) -> str:
+    """``3`` for 3.0, ``3.5`` for 3.5: a rating as people write it."""
+    return f"{float(value):g}"

@@ -1,0 +1,133 @@
+"""The workspace's settings file, kpinb.toml: defaults, every key, every problem."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kpinb.cli.main import main
+from kpinb.settings import DEFAULT_SETTINGS, RatingScale, parse_settings
+from kpinb.workspace import load_workspace, validate_workspace
+
+FULL = """
+[calendar]
+fiscal_year_start = "July"
+week_start = "Sunday"
+
+[groups]
+min_size = 7
+
+[goals]
+success = 0.6
+
+[ratings]
+scale = [1, 2, 3, 4]
+labels = ["Developing", "Solid", "Strong", "Exceptional"]
+
+[fairness]
+columns = ["level"]
+"""
+
+
+def _copy(workspace_dir: Path, tmp_path: Path, toml: str | None) -> Path:
+    root = tmp_path / "ws"
+    shutil.copytree(workspace_dir, root)
+    if toml is not None:
+        (root / "kpinb.toml").write_text(toml, encoding="utf-8")
+    return root
+
+
+def test_without_the_file_the_defaults_are_todays_behaviour(workspace_dir: Path) -> None:
+    settings = load_workspace(workspace_dir).settings
+    assert settings == DEFAULT_SETTINGS
+    assert (settings.min_group_size, settings.success, settings.fiscal_year_start) == (5, 0.7, 1)
+    assert settings.rating_scale.values == (1.0, 2.0, 3.0, 4.0, 5.0)
+    assert settings.week_start == "monday"
+
+
+def test_every_key_is_read(workspace_dir: Path, tmp_path: Path) -> None:
+    settings = load_workspace(_copy(workspace_dir, tmp_path, FULL)).settings
+    assert settings.fiscal_year_start == 7
+    assert settings.week_start == "sunday"
+    assert settings.min_group_size == 7
+    assert settings.success == 0.6
+    assert settings.rating_scale == RatingScale(
+        (1.0, 2.0, 3.0, 4.0), ("Developing", "Solid", "Strong", "Exceptional")
+    )
+    assert settings.rating_scale.label(3) == "Strong"
+    assert 4 in settings.rating_scale and 5 not in settings.rating_scale
+    assert dict(settings.sections["fairness"]) == {"columns": ["level"]}
+
+
+def test_every_problem_is_listed_with_key_and_fix() -> None:
+    data = {
+        "calendar": {"fiscal_year_start": 13, "week_start": "Funday", "weeks": 52},
+        "groups": {"min_size": 1},
+        "goals": {"success": 1.5},
+        "ratings": {"scale": [1, 3, 2]},
+        "colours": {},
+        "sources": "db",
+    }
+    settings, problems = parse_settings(data)
+    assert settings == DEFAULT_SETTINGS  # nothing wrong is taken over
+    by_key = {p.column: str(p) for p in problems}
+    assert set(by_key) == {
+        "calendar.fiscal_year_start",
+        "calendar.week_start",
+        "calendar.weeks",
+        "groups.min_size",
+        "goals.success",
+        "ratings.scale",
+        "colours",
+        "sources",
+    }
+    assert all(s.startswith("kpinb.toml, column ") and "Fix: " in s for s in by_key.values())
+    assert "13" in by_key["calendar.fiscal_year_start"]
+    assert "each above the one before" in by_key["ratings.scale"]
+
+
+@pytest.mark.parametrize(
+    ("labels", "ok"), [(["a", "b"], True), (["a"], False), (["a", " "], False), ("ab", False)]
+)
+def test_labels_match_the_scale(labels: object, ok: bool) -> None:
+    settings, problems = parse_settings({"ratings": {"scale": [1, 2], "labels": labels}})
+    assert (not problems) is ok
+    if ok:
+        assert settings.rating_scale.labels == ("a", "b")
+
+
+def test_a_broken_file_makes_the_workspace_invalid(workspace_dir: Path, tmp_path: Path) -> None:
+    root = _copy(workspace_dir, tmp_path, "[groups\nmin_size = 5\n")
+    result = validate_workspace(root)
+    assert not result.ok
+    assert [p.file for p in result.problems] == ["kpinb.toml"]
+    assert "not valid TOML" in result.problems[0].problem
+
+
+def test_validate_prints_the_settings_in_force(
+    workspace_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _copy(workspace_dir, tmp_path, FULL)
+    assert main(["validate", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "minimum group size: 7" in out
+    assert "goal success line: 0.6" in out
+    assert "rating scale: 1 (Developing), 2 (Solid), 3 (Strong), 4 (Exceptional)" in out
+    assert "fiscal year: starting in July" in out
+    assert "weeks start on: Sunday" in out
+
+
+def test_the_minimum_group_size_reaches_the_analysis(
+    workspace_dir: Path, tmp_path: Path
+) -> None:
+    from kpinb.analytics import analyse
+
+    plain = load_workspace(workspace_dir)
+    root = _copy(workspace_dir, tmp_path, "[groups]\nmin_size = 50\n")
+    strict = load_workspace(root)
+    assert analyse(strict, "2026-Q3").min_group_size == 50
+    # the same as asking for it explicitly on the workspace without the file
+    explicit = analyse(plain, "2026-Q3", min_group_size=50)
+    assert analyse(strict, "2026-Q3").groups.equals(explicit.groups)

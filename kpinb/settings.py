@@ -17,7 +17,6 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 from kpinb.errors import Problem
@@ -57,6 +56,7 @@ class RatingScale:
 
     def __contains__(self, value: object) -> bool:
         try:
+            # a rating may come as text (a form, a CSV cell): anything float() takes
             number = float(value)  # type: ignore[arg-type]
         except (TypeError, ValueError):
             return False
@@ -86,7 +86,8 @@ class Settings:
     rating_scale: RatingScale = field(default_factory=RatingScale)
     fiscal_year_start: int = 1  # the month a fiscal year starts (1: calendar years)
     week_start: str = "monday"
-    sections: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: MappingProxyType({}))
+    # the owned sections as read (plain dicts: a workspace is pickled for the kernels)
+    sections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, hash=False)
 
     def lines(self) -> list[str]:
         """The settings in force, one line each, as ``kpinb validate`` prints them."""
@@ -181,12 +182,8 @@ def parse_settings(data: Mapping[str, Any]) -> tuple[Settings, list[Problem]]:
             )
         else:
             kwargs["week_start"] = week.strip().lower()
-    owned = {
-        k: MappingProxyType(dict(v))
-        for k, v in data.items()
-        if k in OWNED_SECTIONS and isinstance(v, dict)
-    }
-    return Settings(sections=MappingProxyType(owned), **kwargs), problems
+    owned = {k: dict(v) for k, v in data.items() if k in OWNED_SECTIONS and isinstance(v, dict)}
+    return Settings(sections=owned, **kwargs), problems
 
 
 def _rating_scale(values: Any, labels: Any, bad: Any) -> RatingScale | None:

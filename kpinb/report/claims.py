@@ -14,7 +14,8 @@ sentence's claim from its phrase key and words and holds it against that block:
 - "stay within": every value of the period (``ending.min``, ``ending.max``) within
   ``limits``; a usual range is never of zero width; a rate's "within that range": its
   period's rate (``level``) within the range for its cases (``limits.period``);
-- "no action needed" never beside a goal that asks for more (``goal.success`` false);
+- "no action needed" never beside a goal that asks for more (``goal.success`` false)
+  nor beside a run of eight values on one side of the centre (worth watching);
 - a new personal best is at least every value of the period;
 - a year ago: "higher" / "lower" against the sign of ``year_change.absolute``, and only
   a change beyond routine variation (``year_change.held`` false);
@@ -205,6 +206,9 @@ def _sentence_failures(
     goal = block.get("goal") or {}
     if "no action needed" in text and goal.get("current") is not None and not goal.get("success"):
         out.append(("no action needed beside a goal", {"score": goal.get("score")}))
+    runs = [s for s in block.get("signals") or [] if s.get("rule") == "run_of_8"]
+    if "no action needed" in text and runs:
+        out.append(("no action needed beside a run of eight", {"run_to": runs[-1].get("period")}))
     best = block.get("best") or {}
     if key in _BEST_KEYS:
         sign = 1 if block.get("direction") == "up" else -1

@@ -402,7 +402,7 @@ def _status(ref: Ref, within: int, period: Figure) -> list[Sentence]:
             told.phrase,
             start=ref.when("limits.baseline_start"),
             end=ref.when("limits.baseline_end"),
-            settled=told.name == "routine" and not within and _inside(ref),
+            settled=told.name == "routine" and not within and _inside(ref) and not _run(ref),
             inside=_inside(ref),
             goal=told.name == "routine" and goal_asks_more(ref.data),
             **_range(ref),
@@ -430,7 +430,7 @@ def _rate_routine(ref: Ref, within: int, story: str) -> Sentence:
         end=ref.when("limits.baseline_end"),
         inside=inside,
         above=ref.get("level.value") > ref.get("limits.centre"),
-        settled=story == "routine" and not within and inside,
+        settled=story == "routine" and not within and inside and not _run(ref),
         goal=story == "routine" and goal_asks_more(ref.data),
         **_range(ref),
     )
@@ -475,6 +475,12 @@ def _pattern(ref: Ref) -> list[Sentence]:
             seen=ref.count("pattern.seen", "earlier quarter", "earlier quarters"),
         )
     ]
+
+
+def _run(ref: Ref) -> bool:
+    """A run of eight on one side of the centre: worth watching, so never "no action
+    needed" beside it."""
+    return any(s["rule"] == "run_of_8" for s in ref.get("signals") or [])
 
 
 def _unusual(ref: Ref) -> list[Sentence]:

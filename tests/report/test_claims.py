@@ -91,6 +91,31 @@ def test_no_action_needed_beside_a_goal_is_caught() -> None:
     assert [f.claim for f in claims.check(twin)] == ["no action needed beside a goal"]
     block["goal"]["success"] = True
     assert claims.check(twin) == []
+    block["signals"] = [{"rule": "run_of_8", "period": "2026-09-14", "direction": "improving"}]
+    assert [f.claim for f in claims.check(twin)] == ["no action needed beside a run of eight"]
+
+
+def test_a_routine_card_with_a_run_of_eight_says_worth_watching_not_settled(
+    demo_reports: tuple[Report, ...],
+) -> None:
+    """Every routine card whose values ran eight on one side says the run is worth
+    watching and never "no action needed" (teams' and members' cards included)."""
+    seen = 0
+    for report in demo_reports:
+        twin = report.twin
+        for section in twin["sections"]:
+            by_block: dict[str, list[str]] = {}
+            for s in section.get("sentences", []):
+                paths = [f["path"] for f in s.get("figures", [])]
+                if paths and "kpis[" in paths[0]:
+                    by_block.setdefault(paths[0].split("]")[0], []).append(
+                        s["id"] + ":" + s["text"]
+                    )
+            for texts in by_block.values():
+                if any(t.startswith("kpi_run:") for t in texts):
+                    seen += 1
+                    assert not any("no action needed" in t for t in texts), texts
+    assert seen > 0  # the demo has such cards
 
 
 def test_a_rate_card_states_the_range_for_its_cases(demo_reports: tuple[Report, ...]) -> None:

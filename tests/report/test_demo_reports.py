@@ -359,12 +359,15 @@ def test_noisy_stable_is_routine_with_no_action_needed(demo_ws: Workspace, by_pe
         i, block = kpi(twin, kpi_id)
         assert block["status"] == "routine"
         card = {s["id"]: s["text"] for s in said(twin, "kpis", i)}
-        # beside a goal that asks for more, never "no action needed"
+        # beside a goal that asks for more or a run of eight, never "no action needed"
+        run = any(s["rule"] == "run_of_8" for s in block["signals"])
         ending = (
             "routine variation, while its goal asks for more (see Goals)."
             if block["goal"]
             and block["goal"]["current"] is not None
             and not block["goal"]["success"]
+            else "routine variation."
+            if run
             else "routine variation, no action needed."
         )
         assert card["kpi_routine"].endswith(ending)

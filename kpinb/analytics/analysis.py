@@ -84,6 +84,36 @@ class Analysis:
             tails=pick(self.tails),
         )
 
+    def narrowed(self, people: set[str], teams: set[str], departments: set[str]) -> Analysis:
+        """The analysis holding only the rows of ``people``, ``teams`` and ``departments``:
+        what a process building only their reports needs (a small part of a big
+        organisation's analysis). Every kept row is the whole analysis's row; for the
+        executive masking to come out the same, ``teams`` should hold every team of each
+        department kept (a small team is masked against its department's others)."""
+        ids = {"employee": people, "team": teams, "department": departments}
+
+        def pick(frame: pd.DataFrame) -> pd.DataFrame:
+            scope = frame["scope"].astype(str).to_numpy()
+            sid = frame["scope_id"].astype(str)
+            keep = np.zeros(len(frame), dtype=bool)
+            for name, wanted in ids.items():
+                keep |= (scope == name) & sid.isin(wanted).to_numpy()
+            return frame[keep].reset_index(drop=True)
+
+        excluded = self.excluded[self.excluded["scope_id"].astype(str).isin(people).to_numpy()]
+        return replace(
+            self,
+            summary=pick(self.summary),
+            points=pick(self.points),
+            signals=pick(self.signals),
+            goals=pick(self.goals),
+            pairs=pick(self.pairs),
+            groups=pick(self.groups),
+            excluded=excluded.reset_index(drop=True),
+            moves=pick(self.moves),
+            tails=pick(self.tails),
+        )
+
     def split_ids(self) -> dict[str, Analysis]:
         """One analysis per scope_id of this one (each table grouped once)."""
         tables = {

@@ -137,6 +137,20 @@ def period_analysis(ws: Workspace, per: Period) -> Analysis:
     return ws.derived[key]
 
 
+def narrowed_workspace(
+    ws: Workspace, per: Period, people: set[str], teams: set[str], departments: set[str]
+) -> Workspace:
+    """``ws`` narrowed to the rows of ``people``, ``teams`` and ``departments``, carrying
+    the part of the whole period's analysis (:func:`period_analysis`) they need: a process
+    building only their reports holds that part of a big organisation, with the figures
+    of the whole (the analysis pools some statistics across everyone, so it is never
+    recomputed on the part)."""
+    analysis = period_analysis(ws, per)
+    narrowed = ws.narrowed(people, teams)
+    narrowed.derived[("analysis", per.label)] = analysis.narrowed(people, teams, departments)
+    return narrowed
+
+
 def told(ws: Workspace, analysis: Analysis, ids: list[str]) -> pd.DataFrame:
     """The story and badge each person's own report gives each KPI (employee_id, kpi_id,
     story, badge): what other views (the calibration pack) say of a person's KPI, so a

@@ -87,6 +87,31 @@ class Workspace:
             settings=settings,
         )
 
+    def narrowed(self, people: set[str], teams: set[str]) -> Workspace:
+        """This workspace with only the rows of ``people`` and ``teams`` in its
+        observations, goals, targets, ratings and flags (people and teams themselves are
+        kept whole: names and reporting lines are small and read everywhere). What a
+        process building only their reports needs; nothing derived is carried over."""
+
+        def own(frame: pd.DataFrame) -> pd.DataFrame:
+            return frame[frame["employee_id"].astype(str).isin(people).to_numpy()]
+
+        def scoped(frame: pd.DataFrame) -> pd.DataFrame:
+            sid = frame["scope_id"].astype(str)
+            keep = ((frame["scope"] == "employee") & sid.isin(people)) | (
+                (frame["scope"] == "team") & sid.isin(teams)
+            )
+            return frame[keep.to_numpy()]
+
+        return replace(
+            self,
+            observations=own(self.observations).reset_index(drop=True),
+            goals=own(self.goals).reset_index(drop=True),
+            ratings=own(self.ratings).reset_index(drop=True),
+            targets=scoped(self.targets).reset_index(drop=True),
+            feasibility=scoped(self.feasibility).reset_index(drop=True),
+        )
+
 
 @dataclass(frozen=True)
 class Validation:

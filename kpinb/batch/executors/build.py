@@ -85,13 +85,19 @@ class ReportBuilder:
     @classmethod
     def for_jobs(cls, ws: Workspace, period: Period, jobs: list[ReportJob]) -> ReportBuilder:
         """A builder for ``jobs``: their notebooks read from disk, ``ws`` analysed for
-        ``period`` and pickled for the kernels."""
+        ``period`` and pickled for the kernels: narrowed to the rows the jobs' reports
+        read when they cover part of the organisation (``--only``, a rerun of a few), so a
+        kernel holds that part, not everyone."""
         from papermill.iorw import load_notebook_node
 
-        from kpinb.report import period_analysis
+        from kpinb.batch.planning.inputs_keys import related_rows
+        from kpinb.report import narrowed_workspace, period_analysis
         from kpinb.workspace import workspace_bytes
 
         period_analysis(ws, period)  # kept in ws.derived, pickled with it
+        people, teams, departments = related_rows(ws, jobs)
+        if len(people) < len(ws.people):
+            ws = narrowed_workspace(ws, period, people, teams, departments)
         templates = {nb: load_notebook_node(str(nb)) for nb in {j.notebook for j in jobs}}
         return cls(period.label, templates, workspace_bytes(ws))
 

@@ -50,6 +50,27 @@ def inputs_keys(ws: Workspace, per: Period, jobs: Sequence[ReportJob]) -> dict[R
     return keys
 
 
+def related_rows(ws: Workspace, jobs: Sequence[ReportJob]) -> tuple[set[str], set[str], set[str]]:
+    """The employees, teams and departments whose rows the ``jobs``' reports may read
+    (each job's slice, as for its inputs key), with every team of each department named
+    (a small team's figures are masked against its department's other teams)."""
+    relations = _Relations.of(ws)
+    department = dict(
+        zip(ws.teams["team_id"].astype(str), ws.teams["department"].astype(str), strict=True)
+    )
+    people: set[str] = set()
+    teams: set[str] = set()
+    for job in jobs:
+        found, team_ids = relations.related(job.files.scope, job.files.scope_id)
+        people |= found
+        teams |= team_ids | {relations.team_of.get(p, "") for p in found}
+        if job.files.scope == "department":
+            teams |= set(relations.teams_in.get(job.files.scope_id, []))
+    departments = {department[t] for t in teams if t in department}
+    teams = {t for d in departments for t in relations.teams_in.get(d, [])} | (teams - {""})
+    return people, teams, departments
+
+
 def code_fingerprint() -> str:
     """kpinb's version, a hash of its code and templates, and the versions of the packages
     a report is made with (an Altair or nbconvert upgrade can change a page): a change to

@@ -1,0 +1,66 @@
+"""A kernel building a few reports holds only their part of the workspace and analysis,
+and builds exactly the reports the whole would give."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import pytest
+
+from kpinb.batch.planning.inputs_keys import related_rows
+from kpinb.batch.planning.plan import ReportFiles
+from kpinb.batch.records import ReportJob
+from kpinb.periods import parse_period
+from kpinb.report import build_report, narrowed_workspace
+from kpinb.workspace import Workspace, load_workspace
+
+PERIOD = "2026-Q3"
+
+
+def _job(scope: str, scope_id: str, view: str) -> ReportJob:
+    return ReportJob(ReportFiles(scope, scope_id, view, scope_id), scope_id, Path("x"), {})
+
+
+@pytest.fixture(scope="module")
+def whole(demo_ws: Workspace) -> Workspace:
+    """A fresh load of the demo (its own derived results)."""
+    assert demo_ws.root is not None
+    return load_workspace(demo_ws.root)
+
+
+@pytest.mark.parametrize(
+    "jobs",
+    [
+        [("employee", "E002", "employee"), ("employee", "E002", "manager")],
+        [("employee", "E001", "manager")],  # a manager: their people's rows come along
+        [("team", "T01", "manager"), ("team", "T03", "executive")],
+        [("department", "Sales", "executive"), ("employee", "E040", "employee")],
+    ],
+)
+def test_a_narrowed_workspace_builds_the_same_reports(
+    whole: Workspace, jobs: list[tuple[str, str, str]]
+) -> None:
+    per = parse_period(PERIOD)
+    wanted = [_job(*j) for j in jobs]
+    people, teams, departments = related_rows(whole, wanted)
+    part = narrowed_workspace(whole, per, people, teams, departments)
+    assert len(part.observations) < len(whole.observations)  # a real narrowing
+    # what a kernel receives: the pickle, taken over
+    part = pickle.loads(pickle.dumps(part))
+    for scope, scope_id, view in jobs:
+        full = build_report(whole, scope, scope_id, PERIOD, view)
+        narrow = build_report(part, scope, scope_id, PERIOD, view)
+        assert narrow.twin == full.twin, (scope, scope_id, view)
+        assert narrow.html == full.html, (scope, scope_id, view)
+
+
+def test_the_pickle_of_a_few_reports_is_a_fraction_of_the_whole(whole: Workspace) -> None:
+    per = parse_period(PERIOD)
+    from kpinb.report import period_analysis
+
+    period_analysis(whole, per)
+    people, teams, departments = related_rows(whole, [_job("employee", "E002", "employee")])
+    part = narrowed_workspace(whole, per, people, teams, departments)
+    small, big = len(pickle.dumps(part)), len(pickle.dumps(whole))
+    assert small < big / 3, (small, big)

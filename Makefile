@@ -49,6 +49,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/batch.py
 	$(BIN)/python benchmarks/signals.py
 	$(BIN)/python benchmarks/scale.py
+	$(BIN)/python benchmarks/memory.py
 
 # the README's picture (docs/img/employee-report.png): runs the demo when needed, then
 # headless Chromium, installed here when missing

@@ -39,7 +39,7 @@ from kpinb.analytics.signals import D2
 from kpinb.analytics.statuses import HELD_STATUSES
 from kpinb.analytics.tail import TAILS_COLUMNS
 from kpinb.kpis import KpiSpec
-from kpinb.periods import Period, parse_period
+from kpinb.periods import Period, as_period
 
 if TYPE_CHECKING:
     from kpinb.workspace import Workspace
@@ -167,7 +167,7 @@ def analyse(
     """
     if min_group_size is None:
         min_group_size = ws.settings.min_group_size
-    period = period if isinstance(period, Period) else parse_period(period)
+    period = as_period(period, ws.settings.fiscal_year_start)
     obs = ws.observations[ws.observations["period"] <= period.end]
     obs = obs.assign(
         kpi_id=obs["kpi_id"].astype("category"), employee_id=obs["employee_id"].astype("category")

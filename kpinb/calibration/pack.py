@@ -140,13 +140,13 @@ def build_pack(
     """
     from kpinb.analytics import analyse
     from kpinb.errors import UsageError
-    from kpinb.periods import Period, parse_period
+    from kpinb.periods import as_period
     from kpinb.report import told
     from kpinb.workspace import Workspace, load_workspace
 
     if not isinstance(ws, Workspace):
         ws = load_workspace(Path(ws), cache=True)
-    per = period if isinstance(period, Period) else parse_period(str(period))
+    per = as_period(period, ws.settings.fiscal_year_start)
     result = analysis if analysis is not None else analyse(ws, per)
     department = display_text(department or "").strip()
     known = tuple(sorted(set(ws.teams["department"].astype(str))))

@@ -39,11 +39,11 @@ def run_bundle(args: argparse.Namespace) -> int:
     from kpinb.periods import parse_period
     from kpinb.workspace import load_workspace
 
-    per = parse_period(args.period)
     try:
         ws = load_workspace(args.workspace)
     except WorkspaceError as exc:
         raise UsageError(str(exc)) from None
+    per = parse_period(args.period, ws.settings.fiscal_year_start)
     out = args.out / per.label
     made, _ = write_bundles(ws, args.reports / per.label, out, zip_too=args.zip)
     for bundle in made:

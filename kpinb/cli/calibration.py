@@ -47,8 +47,8 @@ def run_decide(args: argparse.Namespace) -> int:
     from kpinb.workspace import load_workspace
 
     _need_workspace(args.workspace)
-    per = parse_period(args.period)
     ws = load_workspace(args.workspace)
+    per = parse_period(args.period, ws.settings.fiscal_year_start)
     proposed = args.proposed
     if proposed is None:
         mine = ws.ratings[
@@ -75,9 +75,11 @@ def run_list(args: argparse.Namespace) -> int:
     from kpinb.cli.checkin import _need_workspace
     from kpinb.journal import decision_history
     from kpinb.periods import parse_period
+    from kpinb.settings import read_settings
 
     _need_workspace(args.workspace)
-    frame = decision_history(args.workspace, parse_period(args.period).label)
+    fiscal_start = read_settings(Path(args.workspace))[0].fiscal_year_start
+    frame = decision_history(args.workspace, parse_period(args.period, fiscal_start).label)
     if frame.empty:
         print("no decisions recorded for this period")
         return 0

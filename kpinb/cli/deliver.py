@@ -76,9 +76,10 @@ def run_deliver(args: argparse.Namespace) -> int:
     from kpinb.batch.publish import delivery
     from kpinb.errors import WorkspaceError
     from kpinb.periods import parse_period
+    from kpinb.settings import read_settings
     from kpinb.workspace import load_workspace
 
-    per = parse_period(args.period)
+    per = parse_period(args.period, read_settings(Path(args.workspace))[0].fiscal_year_start)
     settings = None
     if not args.dry_run:
         if not args.sender:

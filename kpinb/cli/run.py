@@ -119,7 +119,7 @@ def _empty_period_note(workspace: Path, period: str) -> str | None:
         ws = load_workspace(workspace, cache=True)
     except KpinbError:  # changed since the run began: no note rather than a false one
         return None
-    return empty_period_note(ws, parse_period(period))
+    return empty_period_note(ws, parse_period(period, ws.settings.fiscal_year_start))
 
 
 def summary(result: BatchResult) -> str:

@@ -305,7 +305,7 @@ class _Loader:
             self.ctx.people_file = raw.file
         if name == "teams":
             self.ctx.teams_file = raw.file
-        frame, problems = type_table(raw, spec)
+        frame, problems = type_table(raw, spec, self.settings.fiscal_year_start)
         self.problems += problems
         return frame
 

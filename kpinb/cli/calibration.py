@@ -23,7 +23,9 @@ def register(subparsers: Any) -> None:
         "decide", help="record an agreed rating and its reason in the decision log"
     )
     decide.add_argument("workspace", type=Path, help="the workspace folder")
-    decide.add_argument("--period", required=True, help="review period, e.g. 2026-Q3")
+    decide.add_argument(
+        "--period", required=True, help="review period, e.g. 2026-Q3 or FY2027-Q1 (fiscal)"
+    )
     decide.add_argument("--employee", required=True, help="employee id")
     decide.add_argument("--agreed", required=True, type=float, help="the agreed rating")
     decide.add_argument(
@@ -35,7 +37,9 @@ def register(subparsers: Any) -> None:
     decide.set_defaults(func=run_decide)
     listing = commands.add_parser("decisions", help="list a period's decision log")
     listing.add_argument("workspace", type=Path, help="the workspace folder")
-    listing.add_argument("--period", required=True, help="review period, e.g. 2026-Q3")
+    listing.add_argument(
+        "--period", required=True, help="review period, e.g. 2026-Q3 or FY2027-Q1 (fiscal)"
+    )
     listing.set_defaults(func=run_list)
 
 

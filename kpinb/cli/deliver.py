@@ -36,7 +36,9 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("workspace", type=Path, help="the workspace folder")
-    parser.add_argument("--period", required=True, help="review period, e.g. 2026-Q3")
+    parser.add_argument(
+        "--period", required=True, help="review period, e.g. 2026-Q3 or FY2027-Q1 (fiscal)"
+    )
     parser.add_argument(
         "--reports", type=Path, default=Path("reports"), help="reports folder (default: reports)"
     )

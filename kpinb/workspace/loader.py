@@ -350,7 +350,7 @@ class _Loader:
                 obs[col] = obs[col].astype("category")
         obs, problems, counted = checks.ratio_values(obs, raw, kpis)
         self.problems += problems
-        obs, notes = checks.align_periods(obs, kpis, raw.file)
+        obs, notes = checks.align_periods(obs, kpis, raw.file, self.settings.week_start)
         self.problems += notes + checks.future_dates(obs, raw, _today())
         codes = checks.observation_codes(obs)
         order = checks.sort_order(codes)

@@ -33,6 +33,7 @@ from kpinb.analytics import (
     trend,
 )
 from kpinb.analytics.executive import masked
+from kpinb.analytics.goals import SUCCESS
 from kpinb.analytics.series import KEY_COLS
 from kpinb.analytics.shared import MOVES_COLUMNS
 from kpinb.analytics.signals import D2
@@ -58,6 +59,8 @@ class Analysis:
     pairs: pd.DataFrame
     groups: pd.DataFrame
     excluded: pd.DataFrame
+    # the OKR score that counts as a goal's success (the workspace's goals.success)
+    success: float = SUCCESS
     # what moved for everyone: one row per group and KPI (kpinb.analytics.shared)
     moves: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=MOVES_COLUMNS))
     # incomplete tails of the data: one row per group and KPI (kpinb.analytics.tail)
@@ -194,7 +197,8 @@ def analyse(
         summary=summary,
         points=series.points_table(points, rows, keys),
         signals=series.signals_table(rows, keys),
-        goals=goals.goal_progress(ws.targets, summary, period),
+        goals=goals.goal_progress(ws.targets, summary, period, ws.settings.success),
+        success=ws.settings.success,
         pairs=_pairs(summary, ws.kpis),
         groups=groups,
         excluded=excluded,

@@ -121,6 +121,7 @@ def build_report(
         view=view,
         sections=built.sections,
         members=_linked_members(ws, per, built.data),
+        success=f"{result.success:g}",
     )
     return Report(scope, str(scope_id), per.label, view, built.title, html, twin)
 

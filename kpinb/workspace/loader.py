@@ -14,7 +14,7 @@ import yaml
 from kpinb.errors import Problem, WorkspaceError
 from kpinb.kpis import KpiSpec, parse_kpis
 from kpinb.settings import DEFAULT_SETTINGS, SETTINGS_FILE, Settings, read_settings
-from kpinb.workspace import checks
+from kpinb.workspace import checks, wide
 from kpinb.workspace.readers import EXTENSIONS, RawTable, TableRefused, find_table, read_table
 from kpinb.workspace.schema import (
     DISPLAY_TEXT,
@@ -207,9 +207,20 @@ class _Loader:
         self.raw: dict[str, RawTable] = {}
         self.named_kpis: set[str] = set()
         self.settings = DEFAULT_SETTINGS
+        self.wide: dict[str, wide.WideLayout] = {}
+        # melted wide tables: where each row came from, and the first problem found on it
+        self.cells: list[tuple[wide.Cells, int]] = []
 
     def run(self) -> Workspace | None:
+        workspace = self._run()
+        for cells, first in self.cells:  # name the file's cells, not the melted rows
+            self.problems[first:] = [wide.in_cells(p, cells) for p in self.problems[first:]]
+        return workspace
+
+    def _run(self) -> Workspace | None:
         self.settings, problems = read_settings(self.root)
+        self.problems += problems
+        self.wide, problems = wide.wide_layouts(self.settings.sections)
         self.problems += problems
         kpis = self._kpis()
         self.ctx.kpis = set(kpis) | self.named_kpis  # a KPI with a bad field still exists
@@ -280,8 +291,12 @@ class _Loader:
                     )
                 )
             return _empty(spec) if not spec.required_file else None
+        layout = self.wide.get(name)
         try:
-            raw = read_table(path, spec.categorical, spec.numbers)
+            if layout is None:
+                raw = read_table(path, spec.categorical, spec.numbers)
+            else:  # its columns are weeks or KPIs: read as text, then melted
+                raw = read_table(path)
         except Exception as exc:  # an unreadable file is a problem to report, not a crash
             self.ctx.unread.add(name)
             if isinstance(exc, TableRefused):
@@ -299,8 +314,16 @@ class _Loader:
                     )
                 )
             return None
-        self.raw[name] = raw
         self.problems += raw.problems
+        if layout is not None:
+            long, cells, problems = wide.melt(raw, layout, spec.categorical)
+            self.problems += problems
+            if long is None or cells is None:
+                self.ctx.unread.add(name)
+                return None
+            self.cells.append((cells, len(self.problems)))
+            raw = long
+        self.raw[name] = raw
         if name == "people":
             self.ctx.people_file = raw.file
         if name == "teams":

@@ -33,13 +33,14 @@ from kpinb.analytics import (
     trend,
 )
 from kpinb.analytics.executive import masked
+from kpinb.analytics.goals import SUCCESS
 from kpinb.analytics.series import KEY_COLS
 from kpinb.analytics.shared import MOVES_COLUMNS
 from kpinb.analytics.signals import D2
 from kpinb.analytics.statuses import HELD_STATUSES
 from kpinb.analytics.tail import TAILS_COLUMNS
 from kpinb.kpis import KpiSpec
-from kpinb.periods import Period, parse_period
+from kpinb.periods import Period, as_period
 
 if TYPE_CHECKING:
     from kpinb.workspace import Workspace
@@ -58,6 +59,8 @@ class Analysis:
     pairs: pd.DataFrame
     groups: pd.DataFrame
     excluded: pd.DataFrame
+    # the OKR score that counts as a goal's success (the workspace's goals.success)
+    success: float = SUCCESS
     # what moved for everyone: one row per group and KPI (kpinb.analytics.shared)
     moves: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=MOVES_COLUMNS))
     # incomplete tails of the data: one row per group and KPI (kpinb.analytics.tail)
@@ -197,7 +200,7 @@ def analyse(
     """
     if min_group_size is None:
         min_group_size = ws.settings.min_group_size
-    period = period if isinstance(period, Period) else parse_period(period)
+    period = as_period(period, ws.settings.fiscal_year_start)
     obs = ws.observations[ws.observations["period"] <= period.end]
     obs = obs.assign(
         kpi_id=obs["kpi_id"].astype("category"), employee_id=obs["employee_id"].astype("category")
@@ -224,7 +227,8 @@ def analyse(
         summary=summary,
         points=series.points_table(points, rows, keys),
         signals=series.signals_table(rows, keys),
-        goals=goals.goal_progress(ws.targets, summary, period),
+        goals=goals.goal_progress(ws.targets, summary, period, ws.settings.success),
+        success=ws.settings.success,
         pairs=_pairs(summary, ws.kpis),
         groups=groups,
         excluded=excluded,

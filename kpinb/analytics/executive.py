@@ -34,6 +34,8 @@ class _Tables(Protocol):
     @property
     def min_group_size(self) -> int: ...
     @property
+    def success(self) -> float: ...
+    @property
     def summary(self) -> pd.DataFrame: ...
     @property
     def points(self) -> pd.DataFrame: ...
@@ -85,7 +87,7 @@ def masked(analysis: A) -> A:
         summary=rows,
         points=_shown_points(group_points[~off], rows),
         signals=_at_shown_dates(_shown(a.signals, rows, "limits"), group_points[off]),
-        goals=goals.goal_progress(targets, rows, a.period),
+        goals=goals.goal_progress(targets, rows, a.period, a.success),
         pairs=a.pairs[a.pairs["scope"] != "employee"].iloc[0:0],
         moves=_shown_moves(a.moves, rows, "limits"),
         tails=_shown_moves(a.tails, rows, ""),

@@ -1,5 +1,6 @@
-"""Goals as pathways: OKR-style scores (0.0 to 1.0, 0.7 counts as a success) and a
-projection of where the review period lands if the recent trend goes on.
+"""Goals as pathways: OKR-style scores (0.0 to 1.0; 0.7 or more counts as a success unless
+the workspace sets its own line) and a projection of where the review period lands if the
+recent trend goes on.
 
 Worked example (higher is better): baseline 40, target 60, current 54 gives
 (54 - 40) / (60 - 40) = 0.7, a success. For a lower-is-better KPI, baseline 10,
@@ -14,7 +15,7 @@ from numpy.typing import ArrayLike
 
 from kpinb.periods import Period
 
-SUCCESS = 0.7
+SUCCESS = 0.7  # the default success line; a workspace sets its own (goals.success)
 _EPS = 1e-9  # a score that is 0.7 on paper may come out as 0.6999999999999998 in floats
 _WEEKS_PER_MONTH = 365.25 / 12 / 7
 
@@ -74,8 +75,12 @@ def project(summary: pd.DataFrame, end: pd.Timestamp) -> pd.DataFrame:
     )
 
 
-def goal_progress(targets: pd.DataFrame, summary: pd.DataFrame, period: Period) -> pd.DataFrame:
+def goal_progress(
+    targets: pd.DataFrame, summary: pd.DataFrame, period: Period, success: float = SUCCESS
+) -> pd.DataFrame:
     """Score every target of ``period`` against the matching series of ``summary``.
+
+    A score of ``success`` or more (the workspace's success line) counts as a success.
 
     ``summary`` is the analysis summary (scope, scope_id, kpi_id, sign, level,
     prev_level, prev_crosses_definition, trend and last-point columns). The baseline
@@ -126,9 +131,9 @@ def goal_progress(targets: pd.DataFrame, summary: pd.DataFrame, period: Period) 
         }
     )
     out["score"] = score(out["current"], baseline, out["target"], sign)
-    out["success"] = out["score"] >= SUCCESS - _EPS
+    out["success"] = out["score"] >= success - _EPS
     out["projected"] = proj["projected"]
     out["projected_score"] = score(out["projected"], baseline, out["target"], sign)
-    out["projected_success"] = out["projected_score"] >= SUCCESS - _EPS
+    out["projected_success"] = out["projected_score"] >= success - _EPS
     out["remaining_points"] = proj["remaining_points"]
     return out.reset_index(drop=True)

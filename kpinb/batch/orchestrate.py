@@ -41,8 +41,9 @@ from kpinb.batch.publish.manifest import check_owner
 from kpinb.batch.publish.uploads import is_url
 from kpinb.batch.records import BatchResult
 from kpinb.errors import BatchError, UsageError, WorkspaceError
-from kpinb.periods import Period, parse_period
+from kpinb.periods import Period, as_period
 from kpinb.scopes import ALL_VIEWS, PACK_VIEWS
+from kpinb.settings import read_settings
 
 if TYPE_CHECKING:
     from kpinb.batch.executors.base import Executor
@@ -124,13 +125,13 @@ def run_batch(
         written).
     """
     skip_slow_iri_checker()
-    per = period if isinstance(period, Period) else parse_period(period)
+    root = Path(workspace_path)
+    per = as_period(period, read_settings(root)[0].fiscal_year_start)
     chosen = _check_views(views)
     count = _check_workers(workers, scheduler)
     scheduler = _check_scheduler(scheduler)
     chosen_formats = registry.select(formats)
     folder = Path(notebooks_dir) if notebooks_dir is not None else NOTEBOOKS_DIR
-    root = Path(workspace_path)
     uploader, period_dir = _destination(out, per)
     if executor is None and scheduler is None and only is None:
         # a whole period: its kernels start while this process reads, checks and plans

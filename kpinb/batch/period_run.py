@@ -218,6 +218,7 @@ class PeriodRun:
             warnings=[str(w) for w in ws.warnings],
             org=org_chart(ws),
             private=f"{PRIVATE_DIR}/{self.period_dir.name}",
+            success=f"{ws.settings.success:g}",
         )
         order = {str(j.files.html): i for i, j in enumerate(self.jobs)}
         outcomes = tuple(sorted(self.outcomes, key=lambda o: order[str(o.job.files.html)]))

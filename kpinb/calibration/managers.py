@@ -11,7 +11,7 @@ references; small groups get wide intervals, as they should).
 It reads "higher than the evidence suggests" only when the whole interval is above 0,
 "lower" only when it is below 0, and "in line" otherwise. A group of fewer than
 ``min_group_size`` rated people gets no indication at all, only its counts.
-Shares of people with an improving shift and with a goal at 0.7 or more come with a
+Shares of people with an improving shift and with a goal at the success line come with a
 95 % Wilson interval.
 """
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from kpinb.analytics.goals import SUCCESS
 from kpinb.calibration import evidence as ev
 from kpinb.calibration.managers import manager_table
 from kpinb.calibration.prompts import manager_prompts, person_prompts
@@ -77,6 +78,7 @@ class CalibrationPack:
     median_rating: float
     min_group_size: int
     departments: tuple[str, ...] = field(default=())
+    success: float = SUCCESS  # the goal score that counts as a success
 
     @property
     def title(self) -> str:
@@ -140,13 +142,13 @@ def build_pack(
     """
     from kpinb.analytics import analyse
     from kpinb.errors import UsageError
-    from kpinb.periods import Period, parse_period
+    from kpinb.periods import as_period
     from kpinb.report import told
     from kpinb.workspace import Workspace, load_workspace
 
     if not isinstance(ws, Workspace):
         ws = load_workspace(Path(ws), cache=True)
-    per = period if isinstance(period, Period) else parse_period(str(period))
+    per = as_period(period, ws.settings.fiscal_year_start)
     result = analysis if analysis is not None else analyse(ws, per)
     department = display_text(department or "").strip()
     known = tuple(sorted(set(ws.teams["department"].astype(str))))
@@ -159,7 +161,7 @@ def build_pack(
     started = ws.people.loc[ws.people["start_date"] <= per.end, "employee_id"].astype(str)
     told_rows = told(ws, result, sorted(set(started)))
     kpi_rows = ev.kpi_evidence(result.summary, result.goals, ws.kpis, told_rows)
-    people = _people(ws, per, kpi_rows, root)
+    people = _people(ws, per, kpi_rows, root, result.success)
     ids = set(people["employee_id"])
     kpi_rows = kpi_rows[kpi_rows["employee_id"].isin(ids)].reset_index(drop=True)
     flags = ev.person_flags(ws.feasibility, ws.people, per)
@@ -206,6 +208,7 @@ def build_pack(
         decisions=decisions.reset_index(drop=True),
         median_rating=median,
         min_group_size=result.min_group_size,
+        success=result.success,
         departments=(department,) if department else known,
     )
 
@@ -217,7 +220,9 @@ def _all_names(ws: Workspace) -> dict[str, str]:
     }
 
 
-def _people(ws: Workspace, per: Period, kpi_rows: pd.DataFrame, root: Any) -> pd.DataFrame:
+def _people(
+    ws: Workspace, per: Period, kpi_rows: pd.DataFrame, root: Any, success: float
+) -> pd.DataFrame:
     """Everyone who started by the period's end, with role, team, manager and evidence."""
     people = ws.people[ws.people["start_date"] <= per.end].copy()
     people["employee_id"] = people["employee_id"].astype(str)
@@ -232,7 +237,7 @@ def _people(ws: Workspace, per: Period, kpi_rows: pd.DataFrame, root: Any) -> pd
     ratings = ws.ratings[ws.ratings["period"].astype(str) == per.label]
     rating = ratings.drop_duplicates("employee_id", keep="last").set_index("employee_id")["rating"]
     people["rating"] = people["employee_id"].map(rating).astype("float64")
-    summary = ev.person_evidence(kpi_rows)
+    summary = ev.person_evidence(kpi_rows, success)
     people = people.merge(summary, on="employee_id", how="left")
     people["direction"] = people["direction"].fillna("thin")
     counts = [

@@ -57,6 +57,7 @@ def render_page(pack: CalibrationPack, department: str | None, *, links: bool = 
         "links": links,
         "median": fmt_number(pack.median_rating),
         "min_group": pack.min_group_size,
+        "success": f"{pack.success:g}",
         "totals": _totals(people, prompts),
         "departments": [
             {

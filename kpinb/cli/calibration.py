@@ -23,7 +23,9 @@ def register(subparsers: Any) -> None:
         "decide", help="record an agreed rating and its reason in the decision log"
     )
     decide.add_argument("workspace", type=Path, help="the workspace folder")
-    decide.add_argument("--period", required=True, help="review period, e.g. 2026-Q3")
+    decide.add_argument(
+        "--period", required=True, help="review period, e.g. 2026-Q3 or FY2027-Q1 (fiscal)"
+    )
     decide.add_argument("--employee", required=True, help="employee id")
     decide.add_argument("--agreed", required=True, type=float, help="the agreed rating")
     decide.add_argument(
@@ -35,7 +37,9 @@ def register(subparsers: Any) -> None:
     decide.set_defaults(func=run_decide)
     listing = commands.add_parser("decisions", help="list a period's decision log")
     listing.add_argument("workspace", type=Path, help="the workspace folder")
-    listing.add_argument("--period", required=True, help="review period, e.g. 2026-Q3")
+    listing.add_argument(
+        "--period", required=True, help="review period, e.g. 2026-Q3 or FY2027-Q1 (fiscal)"
+    )
     listing.set_defaults(func=run_list)
 
 
@@ -47,8 +51,8 @@ def run_decide(args: argparse.Namespace) -> int:
     from kpinb.workspace import load_workspace
 
     _need_workspace(args.workspace)
-    per = parse_period(args.period)
     ws = load_workspace(args.workspace)
+    per = parse_period(args.period, ws.settings.fiscal_year_start)
     proposed = args.proposed
     if proposed is None:
         mine = ws.ratings[
@@ -75,9 +79,11 @@ def run_list(args: argparse.Namespace) -> int:
     from kpinb.cli.checkin import _need_workspace
     from kpinb.journal import decision_history
     from kpinb.periods import parse_period
+    from kpinb.settings import read_settings
 
     _need_workspace(args.workspace)
-    frame = decision_history(args.workspace, parse_period(args.period).label)
+    fiscal_start = read_settings(Path(args.workspace))[0].fiscal_year_start
+    frame = decision_history(args.workspace, parse_period(args.period, fiscal_start).label)
     if frame.empty:
         print("no decisions recorded for this period")
         return 0

@@ -36,7 +36,9 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("workspace", type=Path, help="the workspace folder")
-    parser.add_argument("--period", required=True, help="review period, e.g. 2026-Q3")
+    parser.add_argument(
+        "--period", required=True, help="review period, e.g. 2026-Q3 or FY2027-Q1 (fiscal)"
+    )
     parser.add_argument(
         "--reports", type=Path, default=Path("reports"), help="reports folder (default: reports)"
     )
@@ -76,9 +78,10 @@ def run_deliver(args: argparse.Namespace) -> int:
     from kpinb.batch.publish import delivery
     from kpinb.errors import WorkspaceError
     from kpinb.periods import parse_period
+    from kpinb.settings import read_settings
     from kpinb.workspace import load_workspace
 
-    per = parse_period(args.period)
+    per = parse_period(args.period, read_settings(Path(args.workspace))[0].fiscal_year_start)
     settings = None
     if not args.dry_run:
         if not args.sender:

@@ -24,7 +24,9 @@ def register(subparsers: Any) -> None:
         "invalid workspace or clashing file names (nothing written).",
     )
     parser.add_argument("workspace", type=Path, help="the workspace folder")
-    parser.add_argument("--period", required=True, help="review period, e.g. 2026-Q3 or 2026-09")
+    parser.add_argument(
+        "--period", required=True, help="review period, e.g. 2026-Q3, FY2027-Q1 (fiscal) or 2026-09"
+    )
     parser.add_argument(
         "--out",
         default="reports",
@@ -119,7 +121,7 @@ def _empty_period_note(workspace: Path, period: str) -> str | None:
         ws = load_workspace(workspace, cache=True)
     except KpinbError:  # changed since the run began: no note rather than a false one
         return None
-    return empty_period_note(ws, parse_period(period))
+    return empty_period_note(ws, parse_period(period, ws.settings.fiscal_year_start))
 
 
 def summary(result: BatchResult) -> str:

@@ -122,7 +122,11 @@ class Explorer:
                 raise WorkspaceError(list(self.validation.problems), list(self.validation.warnings))
             self.ws = self.validation.workspace
         periods = self._periods()
-        self.period = str(period) if period else periods[-1]
+        self.period = (
+            parse_period(str(period), self.ws.settings.fiscal_year_start).label
+            if period
+            else periods[-1]
+        )
         if self.period not in periods:
             periods.append(self.period)
         self.people = tables.directory(self.ws)
@@ -179,19 +183,24 @@ class Explorer:
     def _periods(self) -> list[str]:
         """Quarters from the first observed one to the last (at most the last 8)."""
         dates = self.ws.observations["period"]
+        fiscal_start = self.ws.settings.fiscal_year_start
         if dates.empty:
-            return [period_of(pd.Timestamp.today().normalize()).label]
-        last: Period = period_of(dates.max())
+            return [period_of(pd.Timestamp.today().normalize(), 3, fiscal_start).label]
+        last: Period = period_of(dates.max(), 3, fiscal_start)
         first = dates.min()
         found = [last]
         while len(found) < 8 and found[-1].previous().end >= first:
             found.append(found[-1].previous())
         return [p.label for p in reversed(found)]
 
+    def _period(self) -> Period:
+        """The period shown, labelled by the workspace's fiscal year."""
+        return parse_period(self.period, self.ws.settings.fiscal_year_start)
+
     @property
     def analysis(self) -> Analysis:
         """The period's analysis, computed once per workspace object and period."""
-        key = ("analysis", parse_period(self.period).label)
+        key = ("analysis", self._period().label)
         if key not in self.ws.derived:
             self.ws.derived[key] = analyse(self.ws, self.period)
         return self.ws.derived[key]
@@ -631,7 +640,7 @@ class Explorer:
     def _default_date(self) -> dt.date:
         """Today, or the period's last day when today is after it (so the entry belongs to
         the review shown)."""
-        end = parse_period(self.period).end.date()
+        end = self._period().end.date()
         return min(dt.date.today(), end)
 
     def checkin_values(self) -> dict[str, Any]:
@@ -657,7 +666,7 @@ class Explorer:
             f'<span class="kpinb-ok">Saved check-in entry {entry_id} for '
             f"{html.escape(str(name))} ({html.escape(eid)}).</span>"
         )
-        if self.c_fields["date"].value > parse_period(self.period).end.date().isoformat():
+        if self.c_fields["date"].value > self._period().end.date().isoformat():
             self.c_result.value += (
                 f"<br>It is dated after {self.period} ends, so it shows in the next "
                 "period's reports."

@@ -220,7 +220,7 @@ def _loader_problems(ws: Workspace, path: Path, data: bytes) -> list[Problem]:
             raw = read_table(candidate, spec.categorical, spec.numbers)
         except Exception as exc:  # the existing file is unreadable: say so, write nothing
             return [Problem(path.name, f"cannot be read ({exc})", "repair the file first")]
-    frame, problems = type_table(raw, spec)
+    frame, problems = type_table(raw, spec, ws.settings.fiscal_year_start)
     if frame is None:
         return problems
     people = set(ws.people["employee_id"].astype(str))

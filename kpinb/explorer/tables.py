@@ -2,7 +2,7 @@
 
 No widgets here: the explorer (:mod:`kpinb.explorer.app`) only shows what these
 functions return, so each table is tested on its own. Words keep the analytics'
-names (docs/analytics.md): statuses, ``improving``/``worsening``, the 0.7 success line.
+names (docs/analytics.md): statuses, ``improving``/``worsening``, the success line (0.7 by default).
 """
 
 from __future__ import annotations
@@ -107,7 +107,8 @@ def changes(ws: Workspace, analysis: Analysis) -> pd.DataFrame:
       the onset (the week the shift began), ``direction`` the move's.
     * ``unusual week``: a point beyond a limit (rule ``beyond_limit``) in the period.
     * ``goal``: every target of the period, with its OKR score and projected landing;
-      ``status`` is ``success`` (0.7 or more), ``projected success`` or ``below 0.7``.
+      ``status`` is ``success`` (the success line, 0.7 by default, or more),
+      ``projected success`` or ``below 0.7`` (the line as set).
     * ``data quality``: missing points, a stale KPI, values left out as out of range.
 
     ``told``: for a person's shift, the badge their own report shows on that KPI's card
@@ -121,7 +122,7 @@ def changes(ws: Workspace, analysis: Analysis) -> pd.DataFrame:
     parts = [
         _shifts(summary, {k: spec.unit for k, spec in ws.kpis.items()}),
         _unusual(analysis.signals[analysis.signals["scope"].isin(SCOPES)]),
-        _goals(analysis.goals[analysis.goals["scope"].isin(SCOPES)]),
+        _goals(analysis.goals[analysis.goals["scope"].isin(SCOPES)], analysis.success),
         _quality(summary),
     ]
     table = pd.concat([p for p in parts if not p.empty] or [_empty_changes()], ignore_index=True)
@@ -227,13 +228,13 @@ def _unusual(signals: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _goals(goals: pd.DataFrame) -> pd.DataFrame:
+def _goals(goals: pd.DataFrame, success: float = SUCCESS) -> pd.DataFrame:
     score = goals["score"].to_numpy(dtype=float)
     projected = goals["projected_score"].to_numpy(dtype=float)
     status = np.where(
-        score >= SUCCESS,
+        score >= success,
         "success",
-        np.where(projected >= SUCCESS, "projected success", "below 0.7"),
+        np.where(projected >= success, "projected success", f"below {success:g}"),
     )
     status = np.where(np.isnan(score), "no score", status)
     detail = [

@@ -46,6 +46,7 @@ def record_decision(
     defended later); ``decided_on`` the meeting's date (default: today, UTC).
     """
     from kpinb.periods import parse_period
+    from kpinb.settings import read_settings
 
     problems: list[Problem] = []
     text = {
@@ -59,9 +60,10 @@ def record_decision(
             problems.append(_problem(name, "is empty", f"give the decision's {name}"))
     if text["period"]:
         try:
-            text["period"] = parse_period(text["period"]).label
+            fiscal_start = read_settings(Path(root))[0].fiscal_year_start
+            text["period"] = parse_period(text["period"], fiscal_start).label
         except Exception as exc:  # UsageError names the accepted forms
-            problems.append(_problem("period", str(exc), "use a quarter like 2026-Q3"))
+            problems.append(_problem("period", str(exc), "give the review period's label"))
     if known_ids is not None and text["employee_id"] and text["employee_id"] not in known_ids:
         problems.append(
             _problem(

@@ -533,8 +533,11 @@ def trend_key(
 
 
 @_fast
-def goal_chart(goals: pd.DataFrame, *, title: str, description: str) -> alt.LayerChart:
-    """OKR scores (0 to 1) per goal, with the projected landing and the 0.7 success line.
+def goal_chart(
+    goals: pd.DataFrame, *, title: str, description: str, success: float = SUCCESS
+) -> alt.LayerChart:
+    """OKR scores (0 to 1) per goal, with the projected landing and the success line
+    (``success``, the workspace's; 0.7 by default).
 
     ``goals`` has one row per goal: ``label`` (str), ``score`` and ``projected``
     (floats in [0, 1], projected may be NaN).
@@ -548,15 +551,15 @@ def goal_chart(goals: pd.DataFrame, *, title: str, description: str) -> alt.Laye
         .mark_tick(color=PALETTE["projected"], thickness=3, size=18)
         .encode(x=alt.X("projected", type="quantitative"), y=y)
     )
-    success = (
-        alt.Chart(_rule_frame(success=SUCCESS))
+    line = (
+        alt.Chart(_rule_frame(success=success))
         .mark_rule(color=PALETTE["target"], strokeDash=[2, 2], strokeWidth=2)
         .encode(x=alt.X("success", type="quantitative"))
     )
     return layered(
         bars,
         projected,
-        success,
+        line,
         data=_records(goals[["label", "score", "projected"]]),
         width=WIDTH,
         height=alt.Step(22),

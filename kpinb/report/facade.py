@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kpinb.errors import UsageError
-from kpinb.periods import Period, parse_period
+from kpinb.periods import Period, as_period
 from kpinb.report.render import render_fragment
 from kpinb.scopes import PAGE_MIME, REPORT_MIME, SCOPE_VIEWS
 
@@ -95,7 +95,7 @@ def build_report(
     UsageError
         For an unknown scope, view, combination or id (the message lists the valid ones).
     """
-    per = period if isinstance(period, Period) else parse_period(period)
+    per = as_period(period, ws.settings.fiscal_year_start)
     _check_request(ws, scope, str(scope_id), view)
     root = Path(journal_root) if journal_root is not None else ws.root
     from kpinb.report import views
@@ -121,6 +121,7 @@ def build_report(
         view=view,
         sections=built.sections,
         members=_linked_members(ws, per, built.data),
+        success=f"{result.success:g}",
     )
     return Report(scope, str(scope_id), per.label, view, built.title, html, twin)
 

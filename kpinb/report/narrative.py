@@ -560,7 +560,7 @@ def _extras(ref: Ref) -> list[Sentence]:
 
 
 def goal_sentences(ref: Ref) -> list[Sentence]:
-    """A goal's OKR score (0.7 and above worded as a success) and its projected landing."""
+    """A goal's OKR score (the success line and above worded as a success) and its landing."""
     goal, kpi = ref.get("goal"), ref.txt("name")
     trend = ref.get("trend.direction")
     ref = Ref(ref.path, ref.data, unit=ref.unit, decimals=goal["decimals"], cadence=ref.cadence)
@@ -616,9 +616,10 @@ def goal_sentences(ref: Ref) -> list[Sentence]:
 
 
 def goal_state(goal: dict[str, Any], sign: int, trend: str | None) -> str:
-    """How a scored goal stands: ``success`` (0.7 or more), ``away`` (further from the
-    target than at the start), ``landed`` (the period is over), ``on_the_way`` (moving
-    toward the target with time left) or ``not_moving`` (time left, no move toward it)."""
+    """How a scored goal stands: ``success`` (at the success line or more), ``away``
+    (further from the target than at the start), ``landed`` (the period is over),
+    ``on_the_way`` (moving toward the target with time left) or ``not_moving`` (time
+    left, no move toward it)."""
     if goal["success"]:
         return "landed_success" if goal["remaining_points"] == 0 else "success"
     if sign * (goal["current"] - goal["baseline"]) < 0:

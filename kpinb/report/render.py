@@ -118,8 +118,11 @@ def render_fragment(
     view: str,
     sections: tuple[Section, ...],
     members: Iterable[Mapping[str, Any]] = (),
+    success: str = "0.7",
 ) -> str:
     """The report's HTML fragment (its own scoped CSS included).
+
+    ``success`` is the goal score that counts as a success, as the reading note says it.
 
     ``members`` (a team's manager view: the twin's ``members``, ``employee_id`` and
     ``name``) become links to each member's report; every report ends with a short
@@ -136,6 +139,7 @@ def render_fragment(
         members=member_links(members),
         css=css("report.css"),
         anchor=anchor_of(scope, scope_id),
+        success=success,
     )
 
 

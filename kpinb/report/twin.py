@@ -30,6 +30,17 @@ if TYPE_CHECKING:
 SCORING = {"low": 0.0, "high": 1.0, "success": SUCCESS}
 
 
+def scoring(success: float = SUCCESS) -> dict[str, float]:
+    """The twin's ``scoring`` key: goal scores run from 0 to 1; ``success`` (the
+    workspace's success line) and above count as a success."""
+    return {**SCORING, "success": success}
+
+
+def success_decimals(success: float) -> int:
+    """Decimals that show the success line as set: 1 for 0.7, 2 for 0.65."""
+    return max(1, len(f"{success:g}".partition(".")[2]))
+
+
 def blocks_of(ws: Workspace, part: Analysis) -> list[dict[str, Any]]:
     """The twin's KPI blocks of one scope's analysis, in the KPI dictionary's order."""
     order = {k: i for i, k in enumerate(ws.kpis)}
@@ -52,6 +63,7 @@ def blocks_of(ws: Workspace, part: Analysis) -> list[dict[str, Any]]:
             (min(size, held + 1), min(size, held)),
             part.period,
             first.get(kpi),
+            part.success,
         )
         block["ending"] = _ending(pts, part.period, min(size, held))
         block["quality"]["incomplete_weeks"] = _incomplete_weeks(pts, part.period)
@@ -70,6 +82,7 @@ def _block(
     decimals: tuple[int, int],
     per: Period,
     first: Any,
+    success: float = SUCCESS,
 ) -> dict[str, Any]:
     """One KPI block of the twin (docs/report-json.md), rounded as the text shows it.
 
@@ -120,7 +133,7 @@ def _block(
         "streak": {"length": int(row["streak_length"]), "unit": cadence_unit(spec.cadence)},
         "best": _best(row, point),
         "recovery": _recovery(row, point, per),
-        "goal": None if goal is None else _goal(goal, dec, spec.sign),
+        "goal": None if goal is None else _goal(goal, dec, spec.sign, success),
         "quality": {
             "expected": int(row["expected_in_period"]),
             "missing": int(row["missing_in_period"]),
@@ -498,14 +511,14 @@ def goal_decimals(goal: pd.Series, dec: int, sign: int) -> int:
 _MORE_GOAL_DECIMALS = 3
 
 
-def _goal(goal: pd.Series, dec: int, sign: int) -> dict[str, Any]:
-    """The goal block; success is judged on the rounded score, as the reader sees it.
+def _goal(goal: pd.Series, dec: int, sign: int, success: float = SUCCESS) -> dict[str, Any]:
+    """The goal block; success (a score of ``success`` or more) is judged on the rounded
+    score, as the reader sees it.
 
     ``decimals``: the goal's figures may carry more decimals than the KPI's values
     (:func:`goal_decimals`), so the reader's own arithmetic gives the shown score.
     """
     score, projected_score = _num(goal["score"], 2), _num(goal["projected_score"], 2)
-    success = SCORING["success"]
     dec = goal_decimals(goal, dec, sign)
     if _num(goal["current"], dec) is None:  # never a score without the figures it rests on
         score = None

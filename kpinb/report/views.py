@@ -141,7 +141,7 @@ def _employee(
             "team": str(team_name.iloc[0]) if len(team_name) else None,
             "role": str(person["role"]),
         },
-        "scoring": dict(twin.SCORING),
+        "scoring": twin.scoring(result.success),
         "kpis": blocks,
     }
     cards = kpis.cards(part, refs, period, per, ws)
@@ -155,6 +155,7 @@ def _employee(
         "employee",
         eid,
         f"#{anchor_of('employee', eid)}-routine",
+        part.success,
     )
     parts = [
         Part(points, talk_data),
@@ -201,7 +202,7 @@ def _team(ws: Workspace, result: Analysis, tid: str, per: Period, root: Path | N
             "name": str(row["name"]),
             "department": str(row["department"]),
         },
-        "scoring": dict(twin.SCORING),
+        "scoring": twin.scoring(result.success),
         "kpis": blocks,
         "members": members,
     }
@@ -255,7 +256,7 @@ def _executive(ws: Workspace, result: Analysis, scope: str, sid: str, per: Perio
     data: dict[str, Any] = {
         "subject": {"scope": scope, "id": sid, "name": name},
         "min_group_size": size,
-        "scoring": dict(twin.SCORING),
+        "scoring": twin.scoring(result.success),
         "kpis": blocks,
         "not_shown": not_shown,
     }

@@ -18,6 +18,7 @@ import pandas as pd
 
 from kpinb.errors import Problem
 from kpinb.kpis import STALE_DAYS, KpiSpec
+from kpinb.settings import WEEKDAYS
 from kpinb.workspace.readers import RawTable
 from kpinb.workspace.schema import examples, summarise
 
@@ -288,12 +289,13 @@ def duplicate_observations(
 
 
 def align_periods(
-    obs: pd.DataFrame, kpis: Mapping[str, KpiSpec], file: str
+    obs: pd.DataFrame, kpis: Mapping[str, KpiSpec], file: str, week_start: str = "monday"
 ) -> tuple[pd.DataFrame, list[Problem]]:
     """Each value counted for the week (or month) holding its date.
 
-    A weekly value belongs to the week that starts on the Monday on or before its date
-    (exports dated on a Friday or a Sunday are common); a monthly one to its month. The
+    A weekly value belongs to the week that starts on the ``week_start`` day (the
+    workspace's setting, Monday by default) on or before its date (exports dated on a
+    Friday or a Sunday are common); a monthly one to its month. The
     dates are moved to the period's first day and a warning says how many moved, once.
     Two values of one person and KPI in the same week are then duplicates.
     """
@@ -302,10 +304,11 @@ def align_periods(
     kpi = obs["kpi_id"]
     cadence = kpi.map({k: s.cadence for k, s in kpis.items()}).astype(object).to_numpy()
     days = obs["period"].to_numpy("datetime64[D]")
-    weekday = (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday: Monday is 0
-    monday = days - weekday.astype("timedelta64[D]")
+    # 1970-01-01 was a Thursday (3 days after a Monday): days since the week's first day
+    into_week = (days.astype(np.int64) + 3 - WEEKDAYS.index(week_start)) % 7
+    week = days - into_week.astype("timedelta64[D]")
     first = days.astype("datetime64[M]").astype("datetime64[D]")
-    aligned = np.where(cadence == "weekly", monday, np.where(cadence == "monthly", first, days))
+    aligned = np.where(cadence == "weekly", week, np.where(cadence == "monthly", first, days))
     moved = (aligned != days) & ~np.isnat(days)
     if not moved.any():
         return obs, []
@@ -314,9 +317,10 @@ def align_periods(
     note = Problem(
         file,
         f"{int(moved.sum())} value(s) are dated inside their week or month, not on its first "
-        f"day ({examples(shown)}); each is counted for the week (from its Monday) or the "
-        "month that holds it",
-        "nothing to do; date values on the first day of the week or month to silence this",
+        f"day ({examples(shown)}); each is counted for the week (from its "
+        f"{week_start.capitalize()}) or the month that holds it",
+        "nothing to do; date values on the first day of the week or month to silence this "
+        "(weeks start on the day calendar.week_start of kpinb.toml names)",
         column="period",
         count=int(moved.sum()),
         severity="warning",

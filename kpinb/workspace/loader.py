@@ -14,7 +14,7 @@ import yaml
 from kpinb.errors import Problem, WorkspaceError
 from kpinb.kpis import KpiSpec, parse_kpis
 from kpinb.settings import DEFAULT_SETTINGS, SETTINGS_FILE, Settings, read_settings
-from kpinb.workspace import checks
+from kpinb.workspace import checks, wide
 from kpinb.workspace.readers import EXTENSIONS, RawTable, TableRefused, find_table, read_table
 from kpinb.workspace.schema import (
     DISPLAY_TEXT,
@@ -232,9 +232,20 @@ class _Loader:
         self.raw: dict[str, RawTable] = {}
         self.named_kpis: set[str] = set()
         self.settings = DEFAULT_SETTINGS
+        self.wide: dict[str, wide.WideLayout] = {}
+        # melted wide tables: where each row came from, and the first problem found on it
+        self.cells: list[tuple[wide.Cells, int]] = []
 
     def run(self) -> Workspace | None:
+        workspace = self._run()
+        for cells, first in self.cells:  # name the file's cells, not the melted rows
+            self.problems[first:] = [wide.in_cells(p, cells) for p in self.problems[first:]]
+        return workspace
+
+    def _run(self) -> Workspace | None:
         self.settings, problems = read_settings(self.root)
+        self.problems += problems
+        self.wide, problems = wide.wide_layouts(self.settings.sections)
         self.problems += problems
         kpis = self._kpis()
         self.ctx.kpis = set(kpis) | self.named_kpis  # a KPI with a bad field still exists
@@ -305,8 +316,12 @@ class _Loader:
                     )
                 )
             return _empty(spec) if not spec.required_file else None
+        layout = self.wide.get(name)
         try:
-            raw = read_table(path, spec.categorical, spec.numbers)
+            if layout is None:
+                raw = read_table(path, spec.categorical, spec.numbers)
+            else:  # its columns are weeks or KPIs: read as text, then melted
+                raw = read_table(path)
         except Exception as exc:  # an unreadable file is a problem to report, not a crash
             self.ctx.unread.add(name)
             if isinstance(exc, TableRefused):
@@ -324,13 +339,21 @@ class _Loader:
                     )
                 )
             return None
-        self.raw[name] = raw
         self.problems += raw.problems
+        if layout is not None:
+            long, cells, problems = wide.melt(raw, layout, spec.categorical)
+            self.problems += problems
+            if long is None or cells is None:
+                self.ctx.unread.add(name)
+                return None
+            self.cells.append((cells, len(self.problems)))
+            raw = long
+        self.raw[name] = raw
         if name == "people":
             self.ctx.people_file = raw.file
         if name == "teams":
             self.ctx.teams_file = raw.file
-        frame, problems = type_table(raw, spec)
+        frame, problems = type_table(raw, spec, self.settings.fiscal_year_start)
         self.problems += problems
         return frame
 
@@ -375,7 +398,7 @@ class _Loader:
                 obs[col] = obs[col].astype("category")
         obs, problems, counted = checks.ratio_values(obs, raw, kpis)
         self.problems += problems
-        obs, notes = checks.align_periods(obs, kpis, raw.file)
+        obs, notes = checks.align_periods(obs, kpis, raw.file, self.settings.week_start)
         self.problems += notes + checks.future_dates(obs, raw, _today())
         codes = checks.observation_codes(obs)
         order = checks.sort_order(codes)

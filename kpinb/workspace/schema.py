@@ -23,11 +23,11 @@ import pyarrow as pyarrow
 import pyarrow.compute as pc
 from pandas.api.types import is_bool_dtype, is_datetime64_any_dtype, is_numeric_dtype
 
-from kpinb.errors import Problem
+from kpinb.errors import Problem, UsageError
+from kpinb.periods import parse_period
 from kpinb.text import display_text
 from kpinb.workspace.readers import RawTable
 
-PERIOD_LABEL = re.compile(r"^\d{4}-(Q[1-4]|0[1-9]|1[0-2])$", re.ASCII)
 # what may follow YYYY-MM-DD in a date cell: nothing, or a time of day (Excel, exports)
 TIME_TAIL = r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
 
@@ -163,8 +163,14 @@ def _cut(text: str, most: int = 40) -> str:
 MAX_MAGNITUDE = 1e15
 
 
-def type_table(raw: RawTable, spec: TableSpec) -> tuple[pd.DataFrame | None, list[Problem]]:
-    """Check the columns, then convert text to dates, numbers and labels, noting bad cells."""
+def type_table(
+    raw: RawTable, spec: TableSpec, fiscal_start: int = 1
+) -> tuple[pd.DataFrame | None, list[Problem]]:
+    """Check the columns, then convert text to dates, numbers and labels, noting bad cells.
+
+    Period labels are read with the workspace's fiscal year start (``fiscal_start``) and
+    written as kpinb labels them (``FY2026-Q3`` becomes ``2026-Q3`` in a calendar year).
+    """
     frame = raw.frame
     missing = [c for c in spec.required if c not in frame.columns]
     if missing:
@@ -238,8 +244,16 @@ def type_table(raw: RawTable, spec: TableSpec) -> tuple[pd.DataFrame | None, lis
             .map(lambda v: unicodedata.normalize("NFKC", v), na_action="ignore")
         )
         frame[name] = text
-        bad = (text.notna() & ~text.fillna("").str.match(PERIOD_LABEL)).to_numpy(bool)
+        labels = {v: _period_label(v, fiscal_start) for v in text.dropna().unique()}
+        frame[name] = text.map(labels, na_action="ignore").astype("string")
+        bad = (text.notna() & frame[name].isna()).to_numpy(bool)
         if bad.any():
+            forms = (
+                "a quarter such as 2026-Q3"
+                if fiscal_start == 1
+                else f"a fiscal quarter such as FY2027-Q1 (the fiscal year starts in month "
+                f"{fiscal_start}; kpinb.toml)"
+            )
             problems.append(
                 _bad_cells(
                     raw,
@@ -247,10 +261,18 @@ def type_table(raw: RawTable, spec: TableSpec) -> tuple[pd.DataFrame | None, lis
                     frame.index[bad],
                     text[bad],
                     "is not a review period",
-                    "write a quarter such as 2026-Q3 or a month such as 2026-09",
+                    f"write {forms} or a month such as 2026-09",
                 )
             )
     return frame, problems
+
+
+def _period_label(text: str, fiscal_start: int) -> str | None:
+    """The label kpinb gives the period ``text`` (None when it is not one)."""
+    try:
+        return parse_period(text, fiscal_start).label
+    except UsageError:
+        return None
 
 
 def _bad_cells(

@@ -17,6 +17,7 @@ from kpinb.explorer.app import PAGE, SHOWN, Explorer
 from kpinb.journal import list_entries
 from kpinb.report import build_report
 from kpinb.workspace import load_workspace, validate_workspace
+from tests.support.fiscal import fiscal_copy
 
 PERIOD = "2026-Q3"
 
@@ -578,3 +579,14 @@ def test_four_explorers_saving_25_flags_each_at_once_keep_all_100(copy) -> None:
     mine = table[table["flagged_by"].isin(names)]
     assert mine.groupby("flagged_by")["reason"].nunique().to_dict() == dict.fromkeys(names, 25)
     assert not list(copy.glob("*.lock")) and not list(copy.glob(".*.tmp"))
+
+
+def test_a_fiscal_workspace_is_explored_by_fiscal_quarter(tmp_path, workspace_dir: Path) -> None:
+    root = fiscal_copy(workspace_dir, tmp_path / "fiscal", 7)
+    x = Explorer(root)  # the latest quarter with data: July-September 2026
+    assert x.period == "FY2027-Q1"
+    assert list(x.period_pick.options)[-2:] == ["FY2026-Q4", "FY2027-Q1"]
+    assert x.analysis.period.label == "FY2027-Q1"
+    assert Explorer(root, "fy2027-q1").period == "FY2027-Q1"
+    x.tabs.selected_index = 1
+    assert x.last_report is not None and x.last_report.period == "FY2027-Q1"

@@ -324,3 +324,33 @@ def test_without_a_kpi_dictionary_ids_are_not_checked_row_by_row(tmp_path, kpis)
         "dictionary, because it could not be read. Fix: fix kpis.yaml first; the next "
         "validation checks them"
     ]
+
+
+@pytest.mark.parametrize(
+    ("week_start", "moved_to", "named"),
+    [
+        ("sunday", 0, None),  # Sunday weeks in a Sunday workspace: nothing moves, no warning
+        ("monday", -6, "Monday"),  # each Sunday belongs to the week from the Monday before
+        ("tuesday", -5, "Tuesday"),
+        ("saturday", -1, "Saturday"),
+    ],
+)
+def test_weeks_start_on_the_configured_day(tmp_path, week_start, moved_to, named):
+    frames = wsfactory.tables()
+    obs = frames["observations"].copy()
+    sunday = pd.to_datetime(obs["period"]) - pd.Timedelta(days=1)  # the Sundays before
+    assert (sunday.dt.day_name() == "Sunday").all()
+    obs["period"] = sunday.dt.strftime("%Y-%m-%d")
+    frames["observations"] = obs
+    root = wsfactory.write(tmp_path / "ws", frames)
+    (root / "kpinb.toml").write_text(f'[calendar]\nweek_start = "{week_start}"\n')
+    result = validate_workspace(root)
+    assert result.ok, result.problems
+    expected = sorted(sunday + pd.Timedelta(days=moved_to))
+    assert sorted(result.workspace.observations["period"]) == expected
+    notes = [w for w in result.warnings if "inside their week" in str(w)]
+    if named is None:
+        assert notes == []
+    else:
+        assert len(notes) == 1 and f"the week (from its {named})" in str(notes[0])
+        assert "calendar.week_start" in str(notes[0])

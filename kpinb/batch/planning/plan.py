@@ -248,7 +248,7 @@ def empty_period_note(ws: Workspace, per: Period) -> str | None:
     dates = ws.observations["period"]
     if dates.empty or per.contains(dates).any():
         return None
-    latest = period_of(dates.max(), per.months)
+    latest = period_of(dates.max(), per.months, per.fiscal_start)
     where = ""
     if per.end < dates.min():
         where = " (it is before the first value)"

@@ -6,7 +6,7 @@ keeps the figures in the report's state record), so the index never rereads the 
 * ``shifts_up`` / ``shifts_down``: KPIs whose story (docs/report-json.md) the story
   vocabulary (:mod:`kpinb.report.stories`, ``glance``) counts as a shift up (a real
   improvement) or down (a real change worth a conversation);
-* ``goals`` / ``goals_met``: KPIs with a scored goal, and those scoring 0.7 or more
+* ``goals`` / ``goals_met``: KPIs with a scored goal, and those at the success line or more
   (the goal's ``success``);
 * ``notes``: the sentences of the report's "Data notes" section, the all-clear left out.
 """

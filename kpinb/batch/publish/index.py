@@ -67,6 +67,7 @@ def render_index(
     warnings: Iterable[str],
     org: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None,
     private: str = "",
+    success: str = "0.7",
 ) -> str:
     """The period's ``index.html``: every report grouped by department and team, what
     each holds at a glance, failures with their reason, and the data-quality summary.
@@ -77,7 +78,8 @@ def render_index(
     it, or for a report whose subject it does not place, the report is listed under
     "Other reports"). ``private`` names the folder of failure details, relative to the
     reports folder. ``warnings`` are the workspace's data-quality warnings as
-    sentences. Every value is escaped by the template. The page depends on its
+    sentences. ``success`` is the workspace's success line (goals at it or above are
+    counted). Every value is escaped by the template. The page depends on its
     arguments only (its date is the latest report's), so an unchanged period gives
     the same bytes and the file is left alone.
     """
@@ -96,6 +98,7 @@ def render_index(
         warnings=[display_text(w) for w in warnings],
         generated=_latest(records),
         private=private,
+        success=success,
         css=stylesheet("index"),
     )
 

@@ -1,4 +1,4 @@
-"""The goal sections: OKR scores with the 0.7 success line and a goal chart, the
+"""The goal sections: OKR scores with the success line and a goal chart, the
 person's own goals (their why), how many members' goals score a success, and the
 feasibility flags raised on the period's targets.
 """
@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 
 
 def goals(refs: list[st.Ref], part: Analysis, period: st.Figure) -> Part:
-    """OKR scores with the 0.7 success wording, projections and a goal chart."""
+    """OKR scores with the success wording (the analysis's success line), projections
+    and a goal chart."""
     with_goal = [r for r in refs if r.data["goal"] is not None]
     if not with_goal:
         return Part(
@@ -32,13 +33,14 @@ def goals(refs: list[st.Ref], part: Analysis, period: st.Figure) -> Part:
                 "goals", "Goals", lists=(ItemList("", (), "No targets are set for this period."),)
             )
         )
-    root = st.Ref("scoring", dict(twin.SCORING))
+    root = st.Ref("scoring", twin.scoring(part.success))
+    line = root.num("success", decimals=twin.success_decimals(part.success))
     sentences = [
         st.say(
             "goals_intro",
             low=root.num("low", decimals=1),
             high=root.num("high", decimals=1),
-            success=root.num("success"),
+            success=line,
         )
     ]
     for ref in with_goal:
@@ -53,13 +55,15 @@ def goals(refs: list[st.Ref], part: Analysis, period: st.Figure) -> Part:
     from kpinb.report import charts
 
     caption = (
-        "Goal scores from 0 to 1 (bars), the projected landing (ticks) and the 0.7 success line."
+        "Goal scores from 0 to 1 (bars), the projected landing (ticks) and the "
+        f"{line.text} success line."
     )
     description = caption + " " + " ".join(s.text for s in sentences[1:])
     chart = charts.goal_chart(
         frame.astype({"score": float, "projected": float}),
         title="Goal scores",
         description=description,
+        success=part.success,
     )
     section = Section(
         "goals",
@@ -124,9 +128,10 @@ def member_goals(
         return tuple(line(rows) for rows in groups.values())
 
     met = by_member(lambda g: g["success"])
+    mark = f"{part.success:g}"
     far = by_member(lambda g: g["score"] < FAR)
     lists = (
-        ItemList("At 0.7 or more", met, "No individual goal scores 0.7 or more yet."),
+        ItemList(f"At {mark} or more", met, f"No individual goal scores {mark} or more yet."),
         ItemList(f"Far from target (below {FAR})", far, "No individual goal is far from target."),
     )
     lead = section.sentences[:1]

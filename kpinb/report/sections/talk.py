@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kpinb.analytics import SUCCESS
 from kpinb.report import narrative as nv
 from kpinb.report import sentences as st
 from kpinb.report import twin
@@ -38,9 +39,10 @@ def talking_points(
     scope: str,
     scope_id: str,
     routine_href: str,
+    success: float = SUCCESS,
 ) -> tuple[Section, dict[str, Any]]:
     """The section and the twin's ``talking_points`` (``open_actions``: how many actions
-    are open; ``routine_href``: where they are listed)."""
+    are open; ``routine_href``: where they are listed; ``success``: the success line)."""
     found: list[dict[str, Any]] = []
     points: list[Point] = []
 
@@ -79,12 +81,12 @@ def talking_points(
     if risk is not None:
         href = card_href(scope, scope_id, risk.data["kpi_id"])
         due = add("due", risk.data["kpi_id"], href, open_actions=open_actions)
-        scoring = st.Ref("scoring", dict(twin.SCORING))
+        scoring = st.Ref("scoring", twin.scoring(success))
         sentence = st.say(
             "talk_goal",
             kpi=risk.txt("name"),
             projected=risk.num("goal.projected_score", unit="", decimals=2),
-            success=scoring.num("success", unit="", decimals=1),
+            success=scoring.num("success", unit="", decimals=twin.success_decimals(success)),
             n=due.count("open_actions", "action", "actions") if open_actions else None,
         )
         points.append(Point(sentence, href))

@@ -11,6 +11,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from kpinb.cli.periods import add_period
+
 
 def register(subparsers: Any) -> None:
     """Add ``kpinb calibration`` to the ``kpinb`` command."""
@@ -23,6 +25,7 @@ def register(subparsers: Any) -> None:
         "decide", help="record an agreed rating and its reason in the decision log"
     )
     decide.add_argument("workspace", type=Path, help="the workspace folder")
+    # a decision names its period: never one guessed from the data
     decide.add_argument("--period", required=True, help="review period, e.g. 2026-Q3")
     decide.add_argument("--employee", required=True, help="employee id")
     decide.add_argument("--agreed", required=True, type=float, help="the agreed rating")
@@ -35,7 +38,7 @@ def register(subparsers: Any) -> None:
     decide.set_defaults(func=run_decide)
     listing = commands.add_parser("decisions", help="list a period's decision log")
     listing.add_argument("workspace", type=Path, help="the workspace folder")
-    listing.add_argument("--period", required=True, help="review period, e.g. 2026-Q3")
+    add_period(listing)
     listing.set_defaults(func=run_list)
 
 
@@ -73,11 +76,17 @@ def run_decide(args: argparse.Namespace) -> int:
 def run_list(args: argparse.Namespace) -> int:
     """Print every decision of the period, oldest first (revisions included)."""
     from kpinb.cli.checkin import _need_workspace
+    from kpinb.cli.periods import resolve
     from kpinb.journal import decision_history
     from kpinb.periods import parse_period
+    from kpinb.workspace import load_workspace
 
     _need_workspace(args.workspace)
-    frame = decision_history(args.workspace, parse_period(args.period).label)
+    if args.period is not None:
+        label = parse_period(args.period).label
+    else:
+        label = resolve(load_workspace(args.workspace), args).period.label
+    frame = decision_history(args.workspace, label)
     if frame.empty:
         print("no decisions recorded for this period")
         return 0

@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "kpinb.cli.demo",
     "kpinb.cli.validate",
     "kpinb.cli.run",
+    "kpinb.cli.findings",
     "kpinb.cli.render",
     "kpinb.cli.checkin",
     "kpinb.cli.calibration",

@@ -47,6 +47,6 @@ def resolve(ws: Workspace, args: argparse.Namespace, *, check_empty: bool = Fals
     note = empty_period_note(ws, choice.period) if check_empty else None
     if note is not None:
         if not getattr(args, "allow_empty", False):
-            raise UsageError(f"{note} Or add --allow-empty to write empty reports.")
+            raise UsageError(f"{note} Or add --allow-empty to go on without values.")
         log.warning("note: %s", note, extra={"period": choice.period.label})
     return choice

@@ -2,5 +2,6 @@
 rendering and the tone rules. :func:`build_report` is the facade notebooks call."""
 
 from kpinb.report.facade import Report, build_report, page_html, period_analysis, show, told
+from kpinb.report.findings_table import findings
 
-__all__ = ["Report", "build_report", "page_html", "period_analysis", "show", "told"]
+__all__ = ["Report", "build_report", "findings", "page_html", "period_analysis", "show", "told"]

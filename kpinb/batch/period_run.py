@@ -84,6 +84,18 @@ class PeriodRun:
                         self.outcomes.append(ReportOutcome(job, "unchanged"))
                     else:
                         todo.append(job)
+                log.info(
+                    "%s: %d report(s) to build, %d unchanged",
+                    self.per.label,
+                    len(todo),
+                    len(self.jobs) - len(todo),
+                    extra={
+                        "period": self.per.label,
+                        "to_build": len(todo),
+                        "unchanged": len(self.jobs) - len(todo),
+                        "workers": getattr(self.executor, "workers", None),
+                    },
+                )
                 if todo:
                     with self._sessions():
                         self._execute(ws, todo)

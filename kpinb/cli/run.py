@@ -25,7 +25,9 @@ def register(subparsers: Any) -> None:
         description="Generate every coaching report of a review period into OUT/PERIOD/ "
         "(index.html, employees/, teams/, departments/, run.json). Exit 0 when all are "
         "written or unchanged, 1 when some could not be generated, 2 for bad usage, an "
-        "invalid workspace or clashing file names (nothing written).",
+        "invalid workspace, clashing file names or a period in which no one has a value "
+        "(nothing written). Without --period: the latest quarter that the data covers to "
+        "its end.",
     )
     parser.add_argument("workspace", type=Path, help="the workspace folder")
     add_period(parser, empty=True)

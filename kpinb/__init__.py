@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from kpinb.explorer import explore
     from kpinb.kpis import KpiSpec, KpiVersion
     from kpinb.periods import Period, parse_period
-    from kpinb.report import Report, build_report, page_html, show
+    from kpinb.report import Report, build_report, findings, page_html, show
     from kpinb.workspace import Validation, Workspace, load_workspace, validate_workspace
 
 
@@ -33,6 +33,7 @@ _LAZY = {
     "build_pack": "kpinb.calibration",
     "build_report": "kpinb.report",
     "explore": "kpinb.explorer",
+    "findings": "kpinb.report",
     "load_workspace": "kpinb.workspace",
     "page_html": "kpinb.report",
     "parse_period": "kpinb.periods",
@@ -63,6 +64,7 @@ __all__ = [
     "build_pack",
     "build_report",
     "explore",
+    "findings",
     "load_workspace",
     "page_html",
     "parse_period",

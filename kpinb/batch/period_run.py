@@ -15,6 +15,7 @@ writes ``index.html`` and ``run.json`` (:mod:`kpinb.batch.publish.index`,
 from __future__ import annotations
 
 import contextlib
+import logging
 import shutil
 import sys
 import time
@@ -26,6 +27,8 @@ from kpinb.batch.formats import registry
 from kpinb.batch.planning.plan import scope_members
 from kpinb.batch.publish import folder, reports
 from kpinb.batch.records import BatchResult, BuiltReport, ReportJob, ReportOutcome
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from kpinb.batch.executors.base import Executor
@@ -81,6 +84,18 @@ class PeriodRun:
                         self.outcomes.append(ReportOutcome(job, "unchanged"))
                     else:
                         todo.append(job)
+                log.info(
+                    "%s: %d report(s) to build, %d unchanged",
+                    self.per.label,
+                    len(todo),
+                    len(self.jobs) - len(todo),
+                    extra={
+                        "period": self.per.label,
+                        "to_build": len(todo),
+                        "unchanged": len(self.jobs) - len(todo),
+                        "workers": getattr(self.executor, "workers", None),
+                    },
+                )
                 if todo:
                     with self._sessions():
                         self._execute(ws, todo)
@@ -113,13 +128,16 @@ class PeriodRun:
         if foreign:
             more = f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
             shown = ", ".join(foreign[:5]) + more
-            print(
-                f"kpinb: note: {self.uploader.where} holds {len(foreign)} report page(s) "
-                f"that this machine did not publish ({shown}): another machine publishes "
-                "to this URL too. They stay there, but the index.html this run uploads lists "
-                "only the reports built on this machine; publish a period from one machine "
-                "(or from one shared --out folder) to keep the index whole.",
-                file=sys.stderr,
+            log.warning(
+                "note: %s holds %d report page(s) that this machine did not publish (%s): "
+                "another machine publishes to this URL too. They stay there, but the "
+                "index.html this run uploads lists only the reports built on this machine; "
+                "publish a period from one machine (or from one shared --out folder) to "
+                "keep the index whole.",
+                self.uploader.where,
+                len(foreign),
+                shown,
+                extra={"period": self.per.label, "foreign": len(foreign)},
             )
 
     @contextlib.contextmanager
@@ -134,7 +152,7 @@ class PeriodRun:
         from kpinb.batch.executors.build import ReportBuilder
 
         builder = ReportBuilder.for_jobs(ws, self.per, todo)
-        self.bar = _Progress(len(todo), self.progress)
+        self.bar = _Progress(len(todo), self.progress, self.per.label)
         try:
             for job, built in self.executor.build(todo, builder):
                 outcome = self._publish(job, built)
@@ -289,8 +307,9 @@ def _at_url(name: str, action: Any, *args: Any) -> list[str]:
 class _Progress:
     """A tqdm bar on a terminal; otherwise a plain line about every tenth report."""
 
-    def __init__(self, total: int, bar: bool) -> None:
+    def __init__(self, total: int, bar: bool, period: str = "") -> None:
         self.total = total
+        self.period = period
         self.count = 0
         self.step = max(1, total // 10)
         self.bar = None
@@ -318,9 +337,37 @@ class _Progress:
                 )
             return
         if outcome.status == "failed":
-            print(f"kpinb: {outcome.job.files.label}: {outcome.error}", file=sys.stderr)
+            log.error(
+                "%s: %s",
+                outcome.job.files.label,
+                outcome.error,
+                extra={**self._fields(outcome), "error_kind": outcome.error_kind},
+            )
+        else:
+            log.debug(
+                "%s: %s",
+                outcome.job.files.label,
+                outcome.status,
+                extra={**self._fields(outcome), "status": outcome.status},
+            )
         if self.count % self.step == 0 or self.count == self.total:
-            print(f"kpinb: {self.count}/{self.total} reports done", file=sys.stderr)
+            log.info(
+                "%d/%d reports done",
+                self.count,
+                self.total,
+                extra={"period": self.period, "done": self.count, "total": self.total},
+            )
+
+    def _fields(self, outcome: ReportOutcome) -> dict[str, str]:
+        """A report's structured fields in a log record (``--log-format json``)."""
+        files = outcome.job.files
+        return {
+            "period": self.period,
+            "report": files.label,
+            "scope": files.scope,
+            "scope_id": files.scope_id,
+            "view": files.view,
+        }
 
     def close(self) -> None:
         """Close the bar (if any)."""

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from kpinb.cli.periods import add_period, resolve
 from kpinb.errors import UsageError
 
 
@@ -21,9 +22,7 @@ def register(subparsers: Any) -> None:
         "as OUT/PERIOD/<id>.zip. Exit 0, 2 for bad usage. docs/delivery.md",
     )
     parser.add_argument("workspace", type=Path, help="the workspace folder")
-    parser.add_argument(
-        "--period", required=True, help="review period, e.g. 2026-Q3 or FY2027-Q1 (fiscal)"
-    )
+    add_period(parser)
     parser.add_argument(
         "--reports", type=Path, default=Path("reports"), help="reports folder (default: reports)"
     )
@@ -41,11 +40,13 @@ def run_bundle(args: argparse.Namespace) -> int:
     from kpinb.periods import parse_period
     from kpinb.workspace import load_workspace
 
+    if args.period is not None:
+        parse_period(args.period)  # a bad period is bad usage before anything is read
     try:
         ws = load_workspace(args.workspace)
     except WorkspaceError as exc:
         raise UsageError(str(exc)) from None
-    per = parse_period(args.period, ws.settings.fiscal_year_start)
+    per = resolve(ws, args).period
     out = args.out / per.label
     made, _ = write_bundles(ws, args.reports / per.label, out, zip_too=args.zip)
     for bundle in made:

@@ -11,6 +11,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from kpinb.cli.periods import add_period
+
 
 def register(subparsers: Any) -> None:
     """Add ``kpinb calibration`` to the ``kpinb`` command."""
@@ -23,6 +25,7 @@ def register(subparsers: Any) -> None:
         "decide", help="record an agreed rating and its reason in the decision log"
     )
     decide.add_argument("workspace", type=Path, help="the workspace folder")
+    # a decision names its period: never one guessed from the data
     decide.add_argument(
         "--period", required=True, help="review period, e.g. 2026-Q3 or FY2027-Q1 (fiscal)"
     )
@@ -37,9 +40,7 @@ def register(subparsers: Any) -> None:
     decide.set_defaults(func=run_decide)
     listing = commands.add_parser("decisions", help="list a period's decision log")
     listing.add_argument("workspace", type=Path, help="the workspace folder")
-    listing.add_argument(
-        "--period", required=True, help="review period, e.g. 2026-Q3 or FY2027-Q1 (fiscal)"
-    )
+    add_period(listing)
     listing.set_defaults(func=run_list)
 
 
@@ -77,13 +78,19 @@ def run_decide(args: argparse.Namespace) -> int:
 def run_list(args: argparse.Namespace) -> int:
     """Print every decision of the period, oldest first (revisions included)."""
     from kpinb.cli.checkin import _need_workspace
+    from kpinb.cli.periods import resolve
     from kpinb.journal import decision_history
     from kpinb.periods import parse_period
     from kpinb.settings import read_settings
+    from kpinb.workspace import load_workspace
 
     _need_workspace(args.workspace)
-    fiscal_start = read_settings(Path(args.workspace))[0].fiscal_year_start
-    frame = decision_history(args.workspace, parse_period(args.period, fiscal_start).label)
+    if args.period is not None:
+        fiscal_start = read_settings(Path(args.workspace))[0].fiscal_year_start
+        label = parse_period(args.period, fiscal_start).label
+    else:
+        label = resolve(load_workspace(args.workspace), args).period.label
+    frame = decision_history(args.workspace, label)
     if frame.empty:
         print("no decisions recorded for this period")
         return 0

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from kpinb.errors import UsageError
+
+log = logging.getLogger(__name__)
 
 # (flag, Entry field, prompt) for the fields `checkin add` needs
 _FIELDS = (
@@ -293,10 +296,11 @@ def known_employees(workspace: Path) -> frozenset[str] | None:
     try:
         people = load_workspace(workspace).people
     except WorkspaceError:
-        print(
-            f"note: {workspace} has problems (`kpinb validate {workspace}` lists them); "
-            "employee ids were not checked against people",
-            file=sys.stderr,
+        log.warning(
+            "note: %s has problems (`kpinb validate %s` lists them); employee ids were "
+            "not checked against people",
+            workspace,
+            workspace,
         )
         return None
     return frozenset(people["employee_id"].astype(str))

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
+from kpinb.cli.periods import add_period, resolve
 from kpinb.errors import UsageError
+
+log = logging.getLogger(__name__)
 
 # kpinb.batch.publish.delivery's SECURITY and PASSWORD_ENV (a test keeps them equal), here
 # so that the parser loads no batch code
@@ -36,9 +39,7 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("workspace", type=Path, help="the workspace folder")
-    parser.add_argument(
-        "--period", required=True, help="review period, e.g. 2026-Q3 or FY2027-Q1 (fiscal)"
-    )
+    add_period(parser)
     parser.add_argument(
         "--reports", type=Path, default=Path("reports"), help="reports folder (default: reports)"
     )
@@ -78,10 +79,10 @@ def run_deliver(args: argparse.Namespace) -> int:
     from kpinb.batch.publish import delivery
     from kpinb.errors import WorkspaceError
     from kpinb.periods import parse_period
-    from kpinb.settings import read_settings
     from kpinb.workspace import load_workspace
 
-    per = parse_period(args.period, read_settings(Path(args.workspace))[0].fiscal_year_start)
+    if args.period is not None:
+        parse_period(args.period)  # a bad period is bad usage before anything is read
     settings = None
     if not args.dry_run:
         if not args.sender:
@@ -106,6 +107,7 @@ def run_deliver(args: argparse.Namespace) -> int:
         ws = load_workspace(args.workspace)
     except WorkspaceError as exc:
         raise UsageError(str(exc)) from None
+    per = resolve(ws, args).period
     period_dir = args.reports / per.label
     plan = delivery.plan_delivery(ws, period_dir, sender=args.sender or "kpinb@localhost.invalid")
     _say_unreached(plan)
@@ -130,10 +132,12 @@ def run_deliver(args: argparse.Namespace) -> int:
 
 def _say_unreached(plan: Any) -> None:
     for reader in plan.unreachable:
-        print(
-            f"kpinb: not sent: {reader.name} ({reader.person_id}) has no valid email in "
-            f"people.csv; {len(reader.parcels)} report(s) wait for them",
-            file=sys.stderr,
+        log.warning(
+            "not sent: %s (%s) has no valid email in people.csv; %d report(s) wait for them",
+            reader.name,
+            reader.person_id,
+            len(reader.parcels),
+            extra={"reader": reader.person_id, "reports": len(reader.parcels)},
         )
 
 
@@ -152,18 +156,23 @@ def _summary(plan: Any, result: Any) -> int:
         f"had everything, {len(result.refused)} refused, {len(result.unsent)} not sent"
     )
     for out, why in result.refused:
-        print(
-            f"kpinb: refused by the server: {out.recipient.name} <{out.recipient.address}> "
-            f"({why}); correct the address in people.csv and run again",
-            file=sys.stderr,
+        log.warning(
+            "refused by the server: %s <%s> (%s); correct the address in people.csv and run again",
+            out.recipient.name,
+            out.recipient.address,
+            why,
+            extra={"reader": out.recipient.name},
         )
     if result.unsent:
         names = ", ".join(o.recipient.name for o in result.unsent[:5])
         more = f" and {len(result.unsent) - 5} more" if len(result.unsent) > 5 else ""
-        print(
-            f"kpinb: the connection to the mail server ended ({result.lost}); "
-            f"{len(result.unsent)} message(s) not sent ({names}{more}). Run the same "
-            "command again to send them: what was accepted is not sent twice",
-            file=sys.stderr,
+        log.error(
+            "the connection to the mail server ended (%s); %d message(s) not sent (%s%s). "
+            "Run the same command again to send them: what was accepted is not sent twice",
+            result.lost,
+            len(result.unsent),
+            names,
+            more,
+            extra={"unsent": len(result.unsent)},
         )
     return 0 if result.ok else 1

@@ -10,19 +10,24 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from kpinb.cli import logs
 from kpinb.errors import KpinbError, UsageError
 from kpinb.version import __version__
+
+log = logging.getLogger(__name__)
 
 # modules that own a sub-command, in the order --help lists them
 COMMAND_MODULES = (
     "kpinb.cli.demo",
     "kpinb.cli.validate",
     "kpinb.cli.run",
+    "kpinb.cli.findings",
     "kpinb.cli.render",
     "kpinb.cli.checkin",
     "kpinb.cli.calibration",
@@ -44,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Coaching analytics workbook: KPI reports that start a conversation.",
     )
     parser.add_argument("--version", action="version", version=f"kpinb {__version__}")
+    logs.add_arguments(parser)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name in COMMAND_MODULES:
         try:
@@ -59,21 +65,22 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     args = build_parser().parse_args(argv)
-    try:
-        code = int(args.func(args))
-        sys.stdout.flush()  # a reader that went away is found here, not at exit
-        return code
-    except BrokenPipeError:
-        return _reader_gone()
-    except UsageError as exc:
-        print(f"kpinb: error: {exc}", file=sys.stderr)
-        return 2
-    except KpinbError as exc:
-        print(f"kpinb: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("kpinb: interrupted", file=sys.stderr)
-        return 130
+    with logs.configured(logs.level_of(args), args.log_format):
+        try:
+            code = int(args.func(args))
+            sys.stdout.flush()  # a reader that went away is found here, not at exit
+            return code
+        except BrokenPipeError:
+            return _reader_gone()
+        except UsageError as exc:
+            log.error("error: %s", exc, extra={"exit_code": 2})
+            return 2
+        except KpinbError as exc:
+            log.error("%s", exc, extra={"exit_code": 1})
+            return 1
+        except KeyboardInterrupt:
+            log.error("interrupted", extra={"exit_code": 130})
+            return 130
 
 
 def _reader_gone() -> int:

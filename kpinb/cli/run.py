@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import sys
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kpinb.cli.periods import add_period
 from kpinb.errors import BatchError, WorkspaceError
 
 if TYPE_CHECKING:
     from kpinb.batch import BatchResult
+    from kpinb.workspace.coverage import PeriodChoice
+
+log = logging.getLogger(__name__)
 
 
 def register(subparsers: Any) -> None:
@@ -21,12 +25,12 @@ def register(subparsers: Any) -> None:
         description="Generate every coaching report of a review period into OUT/PERIOD/ "
         "(index.html, employees/, teams/, departments/, run.json). Exit 0 when all are "
         "written or unchanged, 1 when some could not be generated, 2 for bad usage, an "
-        "invalid workspace or clashing file names (nothing written).",
+        "invalid workspace, clashing file names or a period in which no one has a value "
+        "(nothing written). Without --period: the latest quarter that the data covers to "
+        "its end.",
     )
     parser.add_argument("workspace", type=Path, help="the workspace folder")
-    parser.add_argument(
-        "--period", required=True, help="review period, e.g. 2026-Q3, FY2027-Q1 (fiscal) or 2026-09"
-    )
+    add_period(parser, empty=True)
     parser.add_argument(
         "--out",
         default="reports",
@@ -83,13 +87,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from kpinb.batch import run_batch
     from kpinb.batch.publish.uploads import is_url
     from kpinb.cli.demo import check_out_folder
+    from kpinb.cli.periods import resolve
+    from kpinb.periods import parse_period
 
     if not is_url(args.out):  # a file there: bad usage (exit 2), not a traceback
         check_out_folder(Path(args.out), "--out")
+    if args.period is not None:
+        parse_period(args.period)  # a bad period is bad usage before the data is read
     try:
+        from kpinb.workspace import load_workspace
+
+        choice = resolve(load_workspace(args.workspace, cache=True), args, check_empty=True)
+        quiet = args.quiet or args.log_format == "json"  # no bar among JSON lines
         result = run_batch(
             args.workspace,
-            args.period,
+            choice.period,
             out=args.out,
             only=_split(args.only),
             workers=args.workers,
@@ -98,35 +110,34 @@ def _cmd_run(args: argparse.Namespace) -> int:
             force=args.force,
             notebooks_dir=args.notebooks,
             formats=_split(args.formats) or ("html",),
+            progress=False if quiet else None,
         )
     except (WorkspaceError, BatchError) as exc:
-        print(f"kpinb: {exc}", file=sys.stderr)
-        print("kpinb: nothing was written.", file=sys.stderr)
+        log.error("%s", exc, extra={"exit_code": 2})
+        log.error("nothing was written.", extra={"exit_code": 2})
         return 2
-    print(summary(result))
-    note = _empty_period_note(args.workspace, result.period)
-    if note:
-        print(note)
+    print(summary(result, choice if choice.chosen else None))
+    log.info(
+        "run finished",
+        extra={
+            "period": result.period,
+            "written": len(result.by_status("written")),
+            "unchanged": len(result.by_status("unchanged")),
+            "failed": len(result.failed),
+            "index": str(result.index),
+            "exit_code": result.exit_code,
+        },
+    )
     return result.exit_code
 
 
-def _empty_period_note(workspace: Path, period: str) -> str | None:
-    """The note for a period in which no one has a value (see ``empty_period_note``)."""
-    from kpinb.batch.planning.plan import empty_period_note
-    from kpinb.errors import KpinbError
-    from kpinb.periods import parse_period
-    from kpinb.workspace import load_workspace
-
-    try:
-        ws = load_workspace(workspace, cache=True)
-    except KpinbError:  # changed since the run began: no note rather than a false one
-        return None
-    return empty_period_note(ws, parse_period(period, ws.settings.fiscal_year_start))
-
-
-def summary(result: BatchResult) -> str:
-    """The end-of-run summary: counts, each report that could not be generated, the index."""
-    lines = [
+def summary(result: BatchResult, chosen: PeriodChoice | None = None) -> str:
+    """The end-of-run summary: the period when it was chosen from the data, counts, each
+    report that could not be generated, the index."""
+    lines = []
+    if chosen is not None:
+        lines.append(f"No --period given: {chosen.reason}.")
+    lines += [
         f"{len(result.by_status('written'))} written, "
         f"{len(result.by_status('unchanged'))} unchanged, "
         f"{len(result.failed)} could not be generated ({result.period})."

@@ -10,10 +10,12 @@ from kpinb.report.facade import (
     show,
     told,
 )
+from kpinb.report.findings_table import findings
 
 __all__ = [
     "Report",
     "build_report",
+    "findings",
     "narrowed_workspace",
     "page_html",
     "period_analysis",

@@ -303,9 +303,8 @@ def test_a_dry_run_writes_the_outbox_lists_it_and_sends_nothing(
     people.loc[people["employee_id"] == "E009", "email"] = ""
     people.to_csv(root / "people.csv", index=False)
     outbox = out / "outbox"
-    code = main([
-        "deliver", str(root), "--period", "2026-Q3", "--reports", str(out), "--dry-run",
-        "--outbox", str(outbox),
+    code = main([  # no --period: the latest quarter the data covers to its end, 2026-Q3
+        "deliver", str(root), "--reports", str(out), "--dry-run", "--outbox", str(outbox),
     ])  # fmt: skip
     assert code == 0
     captured = capsys.readouterr()
@@ -393,5 +392,7 @@ def test_bundles_hold_only_each_readers_reports_privately(
                     assert other_name not in html.unescape(path.read_text("utf-8"))
         assert index.count("<li>") == len(expected)
     assert (period / "E002.zip").stat().st_mode & 0o777 == 0o600
-    assert main([*args, "--out", str(bundles)]) == 0  # a rerun replaces each folder whole
+    # a rerun replaces each folder whole; without --period: the latest complete quarter
+    assert main(["bundle", str(root), "--reports", str(out), "--out", str(bundles)]) == 0
+    assert "12 bundle(s) written to" in capsys.readouterr().out
     assert not list(period.glob(".*"))

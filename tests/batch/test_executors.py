@@ -9,59 +9,20 @@ run.json) is the batch's own code, the same for the local and the Dask executor.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+import logging
 from pathlib import Path
 
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from kpinb.batch import run_batch
 from kpinb.batch.executors.build import ReportBuilder
-from kpinb.batch.executors.kernels import NotebookRun
-from kpinb.batch.records import BuiltReport, ReportJob
+from kpinb.batch.records import ReportJob
 from kpinb.periods import parse_period
 from kpinb.report import build_report
-from kpinb.report.facade import bundle
 from kpinb.workspace import load_workspace
+from tests.support.stand_ins import FakeExecutor
 
 PERIOD = "2026-Q3"
-
-
-class FakeExecutor:
-    """Builds reports here; ``fail`` ids come back as failures, ``stop_after`` reports
-    in, it raises as a Ctrl-C would; ``wrong`` ids get another person's report."""
-
-    workers = 1
-
-    def __init__(
-        self, *, fail: Sequence[str] = (), stop_after: int | None = None, wrong: str = ""
-    ) -> None:
-        self.fail = set(fail)
-        self.stop_after = stop_after
-        self.wrong = wrong
-        self.given: list[str] = []
-        self.closed = False
-
-    def build(
-        self, todo: Sequence[ReportJob], builder: ReportBuilder
-    ) -> Iterator[tuple[ReportJob, BuiltReport]]:
-        ws = load_workspace(todo[0].parameters["workspace"], cache=True)
-        for count, job in enumerate(todo):
-            if self.stop_after is not None and count == self.stop_after:
-                raise KeyboardInterrupt
-            files = job.files
-            self.given.append(files.scope_id)
-            if files.scope_id in self.fail:
-                yield job, BuiltReport(0.0, error="cell 2 (In [2]): ValueError: planted", nb=None)
-                continue
-            scope_id = self.wrong or files.scope_id
-            report = build_report(ws, files.scope, scope_id, builder.period, files.view)
-            output = new_output("display_data", bundle(report))
-            cell = new_code_cell("show(report)", outputs=[output])
-            yield job, builder.finish(job, NotebookRun(new_notebook(cells=[cell]), None, 0.0))
-
-    def close(self) -> None:
-        self.closed = True
 
 
 def _employees(out: Path) -> dict[str, Path]:
@@ -413,20 +374,22 @@ def test_the_mirror_of_a_url_is_readable_by_its_owner_only(
 def test_pages_another_machine_published_to_the_url_are_named_at_the_start(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
     workspace_dir: Path,
 ) -> None:
     """Two machines (two mirrors) publish one URL: the second run says that the index it
     uploads will not list the first machine's reports."""
     url = (tmp_path / "remote").as_uri()
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "machine-a"))
-    run_batch(workspace_dir, PERIOD, out=url, only=["E001", "E002"], executor=FakeExecutor())
-    assert "kpinb: note" not in capsys.readouterr().err
+    with caplog.at_level(logging.WARNING, logger="kpinb"):
+        run_batch(workspace_dir, PERIOD, out=url, only=["E001", "E002"], executor=FakeExecutor())
+    assert not caplog.records
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "machine-b"))
-    run_batch(workspace_dir, PERIOD, out=url, only=["E003"], executor=FakeExecutor())
-    err = capsys.readouterr().err
+    with caplog.at_level(logging.WARNING, logger="kpinb"):
+        run_batch(workspace_dir, PERIOD, out=url, only=["E003"], executor=FakeExecutor())
+    err = caplog.text
     assert (
-        f"kpinb: note: {url}/{PERIOD}/ holds 2 report page(s) that this machine did not "
+        f"note: {url}/{PERIOD}/ holds 2 report page(s) that this machine did not "
         "publish (employees/E001.html, employees/E002.html): another machine publishes to "
         "this URL too." in err
     )

@@ -500,6 +500,9 @@ def test_kpinb_calibration_decide_defaults_the_proposed_rating(
     ]
     assert main(["calibration", "decisions", str(root), "--period", "2026-Q3"]) == 0
     assert "E006: 2 -> 3 (Ann): context agreed" in capsys.readouterr().out
+    # without --period: the latest quarter that the data covers to its end, 2026-Q3
+    assert main(["calibration", "decisions", str(root)]) == 0
+    assert "E006: 2 -> 3 (Ann): context agreed" in capsys.readouterr().out
 
 
 # --- the batch --------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from kpinb.demo import GENERATED, MARKER, write_demo
 from kpinb.errors import UsageError
 from kpinb.periods import parse_period
 from kpinb.scopes import SCOPE_VIEWS
-from kpinb.workspace import load_workspace
+from kpinb.workspace import coverage, load_workspace
 
 ROOT = Path(__file__).resolve().parents[2]
 BEFORE = "2024-Q3"  # the test workspace's values start on 2024-10-07
@@ -129,11 +129,11 @@ def test_run_on_a_period_before_the_data_writes_reports_and_names_the_latest_per
     tmp_path: Path, capsys, workspace_dir: Path
 ) -> None:
     out = tmp_path / "reports"
-    argv = ["run", str(workspace_dir), "--period", BEFORE, "--out", str(out)]
+    argv = ["run", str(workspace_dir), "--period", BEFORE, "--out", str(out), "--allow-empty"]
     assert cli.main([*argv, "--only", "E002,T01,Sales", "--workers", "2"]) == 0
-    printed = capsys.readouterr().out
-    assert "3 written" in printed and "0 could not be generated" in printed
-    assert f"no one has a value in {BEFORE}" in printed and "2026-Q3" in printed
+    printed = capsys.readouterr()
+    assert "3 written" in printed.out and "0 could not be generated" in printed.out
+    assert f"no one has a value in {BEFORE}" in printed.err and "2026-Q3" in printed.err
     period = out / BEFORE
     for rel in ("employees/E002", "teams/T01", "departments/Sales"):
         assert (period / f"{rel}.html").is_file() and (period / f"{rel}.json").is_file(), rel
@@ -156,30 +156,37 @@ def test_run_out_naming_a_file_is_bad_usage_with_a_sentence(
     assert afile.read_text(encoding="utf-8") == "x"
 
 
-def test_a_period_without_values_gets_a_note_naming_the_latest_period_with_data(
+def test_a_period_without_values_exits_2_naming_the_latest_period_with_data(
     tmp_path: Path, monkeypatch, capsys, workspace_dir: Path
 ) -> None:
     import kpinb.batch
 
+    calls = []
+
     def fake_run_batch(path, period, *, out, **kw):
-        folder = Path(out) / period
-        return BatchResult(period, folder, folder / "index.html", folder / "run.json")
+        calls.append(period.label)
+        folder = Path(out) / period.label
+        return BatchResult(period.label, folder, folder / "index.html", folder / "run.json")
 
     monkeypatch.setattr(kpinb.batch, "run_batch", fake_run_batch)
     argv = ["run", str(workspace_dir), "--period", "2027-Q1", "--out", str(tmp_path)]
-    assert cli.main(argv) == 0
-    printed = capsys.readouterr().out
-    assert "no one has a value in 2027-Q1 (it is after the latest value)" in printed
-    assert "The latest period with data is 2026-Q3" in printed
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "no one has a value in 2027-Q1 (it is after the latest value)" in err
+    assert "The latest period with data is 2026-Q3: --period 2026-Q3" in err
+    assert "--allow-empty" in err and calls == []  # nothing run, nothing written
+    assert cli.main([*argv, "--allow-empty"]) == 0  # asked for: the empty reports, noted
+    assert calls == ["2027-Q1"]
+    assert "no one has a value in 2027-Q1" in capsys.readouterr().err
     assert cli.main([*argv[:2], "--period", "2026-Q3", *argv[4:]]) == 0
-    assert "note:" not in capsys.readouterr().out  # a period with values: no note
+    assert "note:" not in capsys.readouterr().err  # a period with values: no note
 
 
 def test_empty_period_note_names_the_month_for_a_monthly_period(workspace_dir: Path) -> None:
     ws = load_workspace(workspace_dir)
-    note = plan.empty_period_note(ws, parse_period("2024-02"))
+    note = coverage.empty_period_note(ws, parse_period("2024-02"))
     assert note is not None and "before the first value" in note and "2026-09" in note
-    assert plan.empty_period_note(ws, parse_period("2025-Q2")) is None
+    assert coverage.empty_period_note(ws, parse_period("2025-Q2")) is None
 
 
 # --------------------------------------------------------------------------- 6. kpinb render

@@ -1,14 +1,22 @@
-"""Stand-ins the batch tests share: small notebooks that display a twin, renamed ids."""
+"""Stand-ins the batch tests share: small notebooks that display a twin, renamed ids, an
+executor that starts no kernel."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import nbformat
 import pandas as pd
-from nbformat.v4 import new_code_cell, new_notebook
+from nbformat.v4 import new_code_cell, new_notebook, new_output
 
+from kpinb.batch.executors.build import ReportBuilder
+from kpinb.batch.executors.kernels import NotebookRun
 from kpinb.batch.planning import plan
+from kpinb.batch.records import BuiltReport, ReportJob
+from kpinb.report import build_report
+from kpinb.report.facade import bundle
+from kpinb.workspace import load_workspace
 
 
 def write_stand_in_notebooks(folder: Path, *, body: str = "", twin_body: str = "") -> Path:
@@ -51,3 +59,40 @@ def rename_ids(root: Path, new: dict[str, str]) -> None:
             if column in frame:
                 frame[column] = frame[column].replace(new)
         frame.to_csv(path, index=False)
+
+
+class FakeExecutor:
+    """Builds reports here; ``fail`` ids come back as failures, ``stop_after`` reports
+    in, it raises as a Ctrl-C would; ``wrong`` ids get another person's report."""
+
+    workers = 1
+
+    def __init__(
+        self, *, fail: Sequence[str] = (), stop_after: int | None = None, wrong: str = ""
+    ) -> None:
+        self.fail = set(fail)
+        self.stop_after = stop_after
+        self.wrong = wrong
+        self.given: list[str] = []
+        self.closed = False
+
+    def build(
+        self, todo: Sequence[ReportJob], builder: ReportBuilder
+    ) -> Iterator[tuple[ReportJob, BuiltReport]]:
+        ws = load_workspace(todo[0].parameters["workspace"], cache=True)
+        for count, job in enumerate(todo):
+            if self.stop_after is not None and count == self.stop_after:
+                raise KeyboardInterrupt
+            files = job.files
+            self.given.append(files.scope_id)
+            if files.scope_id in self.fail:
+                yield job, BuiltReport(0.0, error="cell 2 (In [2]): ValueError: planted", nb=None)
+                continue
+            scope_id = self.wrong or files.scope_id
+            report = build_report(ws, files.scope, scope_id, builder.period, files.view)
+            output = new_output("display_data", bundle(report))
+            cell = new_code_cell("show(report)", outputs=[output])
+            yield job, builder.finish(job, NotebookRun(new_notebook(cells=[cell]), None, 0.0))
+
+    def close(self) -> None:
+        self.closed = True

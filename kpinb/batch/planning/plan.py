@@ -236,26 +236,3 @@ def check_parameters(notebook: Path, sent: set[str]) -> None:
             "those names."
         )
         raise BatchError(msg)
-
-
-def empty_period_note(ws: Workspace, per: Period) -> str | None:
-    """A note when no one has a value in ``per``: it names the latest period with data.
-
-    ``None`` when some value falls in ``per`` (or the workspace has no values at all).
-    """
-    from kpinb.periods import period_of
-
-    dates = ws.observations["period"]
-    if dates.empty or per.contains(dates).any():
-        return None
-    latest = period_of(dates.max(), per.months, per.fiscal_start)
-    where = ""
-    if per.end < dates.min():
-        where = " (it is before the first value)"
-    elif per.start > dates.max():
-        where = " (it is after the latest value)"
-    return (
-        f"note: no one has a value in {per.label}{where}, so its reports say there is "
-        f"nothing to show yet. The latest period with data is {latest.label}: "
-        f"--period {latest.label}."
-    )

@@ -27,7 +27,9 @@ from kpinb.errors import Problem
 from kpinb.text import display_text
 from kpinb.workspace.readers import RawTable
 
-PERIOD_LABEL = re.compile(r"^\d{4}-(Q[1-4]|0[1-9]|1[0-2])$", re.ASCII)
+# a pattern as text, ASCII digits spelled out: pandas 3.0 refuses a compiled pattern with
+# flags in ``Series.str`` methods
+PERIOD_LABEL = r"[0-9]{4}-(?:Q[1-4]|0[1-9]|1[0-2])"
 # what may follow YYYY-MM-DD in a date cell: nothing, or a time of day (Excel, exports)
 TIME_TAIL = r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
 
@@ -238,7 +240,7 @@ def type_table(raw: RawTable, spec: TableSpec) -> tuple[pd.DataFrame | None, lis
             .map(lambda v: unicodedata.normalize("NFKC", v), na_action="ignore")
         )
         frame[name] = text
-        bad = (text.notna() & ~text.fillna("").str.match(PERIOD_LABEL)).to_numpy(bool)
+        bad = (text.notna() & ~text.fillna("").str.fullmatch(PERIOD_LABEL)).to_numpy(bool)
         if bad.any():
             problems.append(
                 _bad_cells(

@@ -58,7 +58,6 @@ docs: $(STAMP)
 FLOORS := .venv-floors
 FAST := tests/workspace tests/analytics tests/report tests/journal
 floors: $(STAMP)
-	$(BIN)/python -m pip install --quiet uv
 	rm -rf $(FLOORS)
 	$(BIN)/uv venv --quiet --python $(BIN)/python $(FLOORS)
 	$(BIN)/uv pip install --quiet --python $(FLOORS)/bin/python --resolution lowest-direct \

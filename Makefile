@@ -1,25 +1,31 @@
-# The README's two commands: `make demo` and `make test`. Each sets up .venv when needed.
+# The README's two commands: `make demo` and `make test`. Each sets up .venv when needed:
+# demo installs the core (`pip install -e .`), test every extra with the dev tools.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+CORE := $(VENV)/.installed-core
+STAMP := $(VENV)/.installed-all
+LAB := $(VENV)/.installed-lab
 
-.PHONY: demo test lint typecheck bench screenshot lab clean
+.PHONY: demo test lint typecheck docs floors bench screenshot lab clean
 
-$(STAMP): pyproject.toml
+$(VENV)/.installed-%: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.$(EXTRAS_$*)'
+	touch $@
+EXTRAS_core :=
+EXTRAS_lab := [lab]
+EXTRAS_all := [all,docs,dev]
 
-demo: $(STAMP)
+demo: $(CORE)
 	$(BIN)/kpinb demo
 
 # the HR analyst's explorer in JupyterLab: notebooks/explore.ipynb, parameterised by papermill
 # (--prepare-only) into build/lab/; on the demo workspace (written when missing) unless WS=path
 WS ?= demo-workspace
 PERIOD ?= 2026-Q3
-lab: $(STAMP)
+lab: $(LAB)
 	if [ "$(WS)" = demo-workspace ] && [ ! -e demo-workspace/kpis.yaml ]; then \
 		$(BIN)/kpinb demo --no-run --out demo-workspace; fi
 	test -d "$(WS)" || (echo "no workspace folder $(WS)" >&2; exit 2)
@@ -42,6 +48,22 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# the docs site (mkdocs.yml): the pages under docs/ and the API reference from the
+# docstrings, built into site/ with every warning (a broken link) an error
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --site-dir site
+
+# the tested floors: pyproject's lowest bounds (uv's lowest-direct resolution) in a second
+# environment, .venv-floors, and the fast part of the suite run there
+FLOORS := .venv-floors
+FAST := tests/workspace tests/analytics tests/report tests/journal
+floors: $(STAMP)
+	rm -rf $(FLOORS)
+	$(BIN)/uv venv --quiet --python $(BIN)/python $(FLOORS)
+	$(BIN)/uv pip install --quiet --python $(FLOORS)/bin/python --resolution lowest-direct \
+		. 'pytest>=8' 'hypothesis>=6.100'
+	PYTHONPATH=$(CURDIR) $(FLOORS)/bin/python -m pytest -q -p no:cacheprovider $(FAST)
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/load.py
 	$(BIN)/python benchmarks/checks.py
@@ -59,4 +81,4 @@ screenshot: $(STAMP)
 	$(BIN)/python docs/screenshot.py
 
 clean:
-	rm -rf $(VENV) reports/*/ demo-workspace
+	rm -rf $(VENV) $(FLOORS) site reports/*/ demo-workspace

@@ -41,6 +41,7 @@ from kpinb.batch.publish.manifest import check_owner
 from kpinb.batch.publish.uploads import is_url
 from kpinb.batch.records import BatchResult
 from kpinb.errors import BatchError, UsageError, WorkspaceError
+from kpinb.extras import require
 from kpinb.periods import Period, as_period
 from kpinb.scopes import ALL_VIEWS, PACK_VIEWS
 from kpinb.settings import read_settings
@@ -205,6 +206,7 @@ def _executor(
     """Warm kernels here, or on the workers of a Dask cluster."""
     if scheduler is None:
         return LocalExecutor(workers, cwd=notebooks, restart_every=restart_every)
+    require("distributed", "dask")  # the dask extra, named when missing
     from kpinb.batch.executors.dask import DaskExecutor
 
     return DaskExecutor(scheduler, workspace, restart_every=restart_every)
@@ -226,6 +228,7 @@ def _check_scheduler(scheduler: str | None) -> str | None:
     """A scheduler address checked before anything is read or connected."""
     if scheduler is None:
         return None
+    require("distributed", "dask")  # the dask extra, named when missing
     from kpinb.batch.executors.dask import check_scheduler_address
 
     return check_scheduler_address(scheduler)

@@ -21,6 +21,7 @@ import pandas as pd
 from kpinb.analytics import analyse
 from kpinb.errors import WorkspaceError
 from kpinb.explorer import forms, preview, tables
+from kpinb.extras import require
 from kpinb.journal import DIAGNOSES, write_xlsx
 from kpinb.periods import Period, parse_period, period_of
 from kpinb.workspace import Validation, Workspace, load_workspace, validate_workspace
@@ -105,6 +106,7 @@ class Explorer:
     """The widgets of one workspace's explorer and their callbacks (see the module)."""
 
     def __init__(self, workspace: str | Path | Workspace, period: str = "") -> None:
+        require("ipywidgets", "lab")  # the lab extra, named when missing
         import ipywidgets as w
 
         started = time.perf_counter()

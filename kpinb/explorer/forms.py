@@ -16,16 +16,17 @@ import csv
 import dataclasses
 import datetime as dt
 import io
-import os
 import tempfile
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import filelock
 import pandas as pd
 
 from kpinb.errors import Problem
 from kpinb.files import atomic_write
+from kpinb.hashing import sha256_bytes
 from kpinb.journal import ENTRY_FIELDS, Action, Entry, add_entry, check_entry, parse_date
 
 if TYPE_CHECKING:
@@ -249,19 +250,17 @@ def save_flag(ws: Workspace, flag: Mapping[str, Any], root: Path | None = None) 
 
 @contextlib.contextmanager
 def _flags_lock(root: Path) -> Iterator[None]:
-    """An exclusive lock on the workspace folder itself (``flock`` on the folder: no lock
-    file is left in the workspace); other savers wait for it."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: no advisory lock; saves must not overlap
+    """An exclusive lock on the workspace's flags (``filelock``: every platform); other
+    savers wait for it. The lock file lives in the temporary folder, named after the
+    workspace's path, so none is left in the workspace."""
+    with filelock.FileLock(flags_lock_path(root), mode=0o666):
         yield
-        return
-    fd = os.open(root, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # releases the lock
+
+
+def flags_lock_path(root: Path) -> Path:
+    """The lock file of a workspace folder's flags, in the temporary folder."""
+    key = sha256_bytes(str(root.resolve()))[:16]
+    return Path(tempfile.gettempdir()) / f"kpinb-flags-{key}.lock"
 
 
 def problems_by_field(problems: Sequence[Problem], fields: Sequence[str]) -> dict[str, list[str]]:

@@ -41,14 +41,25 @@ ADAPTER_LIBS = {
 
 
 def _name(requirement: str) -> tuple[str, str]:
-    m = re.match(r"^\s*([A-Za-z0-9_.-]+)\s*(.*)$", requirement)
+    """(name, bound) of a requirement; a pip extra in brackets is not part of the name
+    (``psycopg[binary]`` is conda-forge's ``psycopg``)."""
+    m = re.match(r"^\s*([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?\s*(.*)$", requirement)
     assert m, requirement
     return m[1].lower().replace("_", "-"), m[2].replace(" ", "")
 
 
 def test_environment_yml_names_the_same_dependencies_as_pyproject():
+    """The conda environment is the whole one: the core, every extra and the dev tools."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    pip = dict(_name(r) for r in project["dependencies"] + project["optional-dependencies"]["dev"])
+    extras = project["optional-dependencies"]
+    assert {"lab", "dask", "s3", "gcs", "sql", "docs", "all", "dev"} <= set(extras)
+    requirements = list(project["dependencies"])
+    for extra, listed in extras.items():
+        own = [r for r in listed if not r.startswith("kpinb[")]  # all: the others by name
+        assert own or extra == "all", extra
+        requirements += own
+    pip = dict(_name(r) for r in requirements)
+    assert len(pip) == len(requirements), "a package is listed twice"
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda = dict(
         _name(d)

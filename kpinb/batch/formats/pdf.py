@@ -90,12 +90,65 @@ def missing_message() -> str:
 
 
 def _high(fd: int) -> int:
-    """``fd`` moved to a number of 10 or more (the old one closed)."""
-    import fcntl
-
-    moved = fcntl.fcntl(fd, fcntl.F_DUPFD, 10)
-    os.close(fd)
+    """A copy of ``fd`` numbered 10 or more (``fd`` stays open); ``os.dup`` alone, so no
+    POSIX-only module is needed."""
+    held = []
+    moved = os.dup(fd)
+    while moved < 10:  # each dup takes the lowest free number: hold them until past 9
+        held.append(moved)
+        moved = os.dup(fd)
+    for low in held:
+        os.close(low)
     return moved
+
+
+# a small Python puts the two pipe ends on fds 3 and 4, then becomes Chromium (a shell's
+# redirections cannot name fds above 9); POSIX only: Windows passes handles instead
+_TRAMPOLINE = (
+    "import os, sys; os.dup2(int(sys.argv[1]), 3); os.dup2(int(sys.argv[2]), 4); "
+    "os.execv(sys.argv[3], sys.argv[3:])"
+)
+
+
+def _spawn(argv: list[str], reads: int, writes: int, stderr: Any) -> subprocess.Popen[bytes]:
+    """Start Chromium (``argv``) with the DevTools pipe: it reads commands from ``reads``
+    and writes replies to ``writes`` (file descriptors of this process, which the caller
+    closes once Chromium has started).
+
+    On POSIX the two ends become Chromium's fds 3 and 4 (``--remote-debugging-pipe``); on
+    Windows their handles are inherited and named by ``--remote-debugging-io-pipes``."""
+    common: dict[str, Any] = {
+        "stdin": subprocess.DEVNULL,
+        "stdout": subprocess.DEVNULL,
+        "stderr": stderr,
+    }
+    if sys.platform == "win32":
+        import msvcrt
+
+        handles = [msvcrt.get_osfhandle(reads), msvcrt.get_osfhandle(writes)]
+        for handle in handles:
+            os.set_handle_inheritable(handle, True)
+        info = subprocess.STARTUPINFO()
+        info.lpAttributeList = {"handle_list": handles}
+        pipes = f"--remote-debugging-io-pipes={handles[0]},{handles[1]}"
+        return subprocess.Popen(
+            [*argv, pipes],
+            startupinfo=info,
+            creationflags=subprocess.CREATE_NEW_PROCESS_GROUP,
+            **common,
+        )
+    # Chromium's ends above 9, so that moving them to 3 and 4 cannot clobber either
+    reads, writes = _high(reads), _high(writes)
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-c", _TRAMPOLINE, str(reads), str(writes), *argv],
+            pass_fds=(reads, writes),
+            start_new_session=True,
+            **common,
+        )
+    finally:
+        os.close(reads)
+        os.close(writes)
 
 
 @dataclass
@@ -117,29 +170,19 @@ class Browser:
         if exe is None:
             raise BrowserError(missing_message())
         self.profile = tempfile.mkdtemp(prefix="kpinb-chromium-")
-        to_browser_r, self._out = os.pipe()  # we write commands, Chromium reads fd 3
-        self._in, from_browser_w = os.pipe()  # Chromium writes replies to fd 4
-        # Chromium's ends above 9, so that moving them to 3 and 4 cannot clobber either
-        to_browser_r, from_browser_w = (_high(to_browser_r), _high(from_browser_w))
+        to_browser_r, self._out = os.pipe()  # we write commands, Chromium reads them
+        self._in, from_browser_w = os.pipe()  # Chromium writes replies, we read them
         argv = [exe, *FLAGS, *NETWORK_CUT, f"--user-data-dir={self.profile}", *extra]
-        # a small Python puts the two pipe ends on fds 3 and 4, then becomes Chromium
-        # (a shell's redirections cannot name fds above 9)
-        trampoline = (
-            "import os, sys; os.dup2(int(sys.argv[1]), 3); os.dup2(int(sys.argv[2]), 4); "
-            "os.execv(sys.argv[3], sys.argv[3:])"
-        )
         log = os.environ.get("KPINB_CHROMIUM_LOG")  # Chromium's own messages, when debugging
         try:
-            self.process = subprocess.Popen(
-                [sys.executable, "-c", trampoline, str(to_browser_r), str(from_browser_w), *argv],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=open(log, "ab") if log else subprocess.DEVNULL,  # noqa: SIM115
-                pass_fds=(to_browser_r, from_browser_w),
-                start_new_session=True,
+            self.process = _spawn(
+                argv,
+                to_browser_r,
+                from_browser_w,
+                open(log, "ab") if log else subprocess.DEVNULL,  # noqa: SIM115
             )
         finally:
-            os.close(to_browser_r)
+            os.close(to_browser_r)  # Chromium holds its own copies now
             os.close(from_browser_w)
         self._ids = itertools.count(1)
         self._waiters: dict[int, _Waiter] = {}

@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
+import filelock
+
 from kpinb.errors import BatchError
 from kpinb.files import atomic_write
 
@@ -93,18 +95,19 @@ def check_writable(period_dir: Path) -> None:
 
 @contextmanager
 def hold_lock(period_dir: Path) -> Iterator[None]:
-    """Hold the period folder's lock: a second run on the same folder stops at once."""
+    """Hold the period folder's lock: a second run on the same folder stops at once.
+
+    The lock is ``filelock``'s, so it holds on every platform (``flock`` on POSIX,
+    ``msvcrt`` on Windows) and is released when the run ends, however it ends."""
     folder = period_dir / STATE_DIR
     folder.mkdir(parents=True, exist_ok=True)
-    with (folder / "lock").open("a+") as handle:
-        try:
-            import fcntl
-        except ImportError:  # Windows: no advisory lock, runs must not overlap
-            yield
-            return
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            msg = f"another kpinb run is writing {period_dir}; wait for it to finish"
-            raise BatchError(msg) from None
+    lock = filelock.FileLock(folder / "lock", timeout=0)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        msg = f"another kpinb run is writing {period_dir}; wait for it to finish"
+        raise BatchError(msg) from None
+    try:
         yield
+    finally:
+        lock.release()

@@ -32,6 +32,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from kpinb.errors import BatchError, UsageError
+from kpinb.extras import require_for_url
 
 # schemes whose URL names a path on this machine or in memory: no bucket or host needed
 _HOSTLESS = frozenset({"file", "local", "memory"})
@@ -78,6 +79,7 @@ def check_out(out: str | os.PathLike[str]) -> None:
             f"such as $BUCKET empty?); give the whole URL, e.g. {scheme}://my-bucket/reports"
         )
         raise UsageError(msg)
+    require_for_url(scheme)  # s3fs, gcsfs: their extra, named when missing
 
 
 def mirror_for(url: str) -> Path:

@@ -35,7 +35,7 @@ from kpinb.batch.executors.build import skip_slow_iri_checker
 from kpinb.batch.executors.local import LocalExecutor
 from kpinb.batch.formats import registry
 from kpinb.batch.period_run import PeriodRun
-from kpinb.batch.planning.plan import NOTEBOOKS_DIR, make_jobs, plan_requests
+from kpinb.batch.planning.plan import NOTEBOOKS_DIR, make_jobs, plan_requests, view_pairs
 from kpinb.batch.publish.folder import resolve_under
 from kpinb.batch.publish.manifest import check_owner
 from kpinb.batch.publish.uploads import is_url
@@ -152,6 +152,7 @@ def run_batch(
             progress=progress,
             formats=chosen_formats,
             uploader=uploader,
+            views=view_pairs(chosen),
         )
         result = run.run(ws, force=force)
     finally:

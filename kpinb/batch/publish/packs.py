@@ -39,7 +39,7 @@ def publish_calibration(
         with hold_lock(period_dir):
             pack = build_pack(ws, per)
             write_pack(pack, folder)
-            _note_in_manifest(period_dir, pack)
+            record_pack(period_dir, pack)
     except (KpinbError, OSError, ValueError) as exc:
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
         problem = f"the calibration pack could not be written ({why})"
@@ -47,7 +47,7 @@ def publish_calibration(
     return dataclasses.replace(result, calibration=folder / "index.html")
 
 
-def _note_in_manifest(period_dir: Path, pack: CalibrationPack) -> None:
+def record_pack(period_dir: Path, pack: CalibrationPack) -> None:
     """Add the pack's files (relative to the period folder) to ``run.json``."""
     import json
 

@@ -121,3 +121,33 @@ def test_a_run_without_the_manager_view_links_the_old_manager_page_only_as_older
     assert sorted(manifest["indexes"]) == ["index.html", "managers/E001.html", "managers/E007.html"]
     e007 = (period / "managers" / "E007.html").read_text("utf-8")
     assert "E003" not in e007  # older pages too go to their reader's index only
+
+
+def test_a_run_of_the_calibration_pack_only_leaves_the_reports_current_and_records_the_pack(
+    workspace_dir: Path, tmp_path: Path
+) -> None:
+    first = run_batch(workspace_dir, PERIOD, out=tmp_path, executor=FakeExecutor(), progress=False)
+    assert first.exit_code == 0
+    period = tmp_path / PERIOD
+    index = (period / "index.html").read_bytes()
+    reports = json.loads((period / "run.json").read_text("utf-8"))["reports"]
+    fake = FakeExecutor()
+    pack = run_batch(
+        workspace_dir, PERIOD, out=tmp_path, views=["calibration"], executor=fake, progress=False
+    )
+    assert pack.exit_code == 0 and fake.given == []  # no report built
+    assert (period / "index.html").read_bytes() == index  # nothing became "older"
+    manifest = json.loads((period / "run.json").read_text("utf-8"))
+    assert manifest["reports"] == reports and manifest["older"] == []
+    assert manifest["calibration"] == {
+        "index": "calibration/index.html",
+        "workbook": "calibration/calibration-2026-Q3.xlsx",
+        "departments": {
+            "Sales": "calibration/department-Sales.html",
+            "Support": "calibration/department-Support.html",
+        },
+    }
+    assert all((period / f).is_file() for f in manifest["calibration"]["departments"].values())
+    run_batch(workspace_dir, PERIOD, out=tmp_path, executor=FakeExecutor(), progress=False)
+    again = json.loads((period / "run.json").read_text("utf-8"))
+    assert "calibration" not in again  # a later run without the pack does not name it

@@ -260,7 +260,8 @@ class PeriodRun:
         content["older"] = older_rows(split_current(states, self.views)[1])
         unwritten += self._write(manifest, dumps_json(content))
         if self.uploader is not None:
-            for name in (*pages, "run.json"):
+            # managers' indexes first: the HR index that links them goes after them
+            for name in (*sorted(pages, key=lambda n: n == "index.html"), "run.json"):
                 unwritten += _at_url(name, self.uploader.put, self.period_dir, [name])
         return BatchResult(
             self.per.label,

@@ -17,7 +17,7 @@ import pytest
 
 from kpinb.batch import run_batch
 from kpinb.batch.publish.index import HR_BANNER
-from tests.batch.test_executors import FakeExecutor
+from tests.support.fake_executor import FakeExecutor
 
 PERIOD = "2026-Q3"
 PEOPLE_OF = {

@@ -28,7 +28,7 @@ BASE_CSS = "base.css"  # the house style every page shares
 # brings report.css itself, so page_html and the batch's page carry the same CSS
 STYLESHEETS: dict[str, tuple[str, ...]] = {
     "report": ("report-page.css",),
-    "index": ("index.css",),
+    "index": ("index.css", "index-audience.css"),
     "calibration": ("calibration.css",),
 }
 

@@ -35,7 +35,7 @@ from kpinb.batch.executors.build import skip_slow_iri_checker
 from kpinb.batch.executors.local import LocalExecutor
 from kpinb.batch.formats import registry
 from kpinb.batch.period_run import PeriodRun
-from kpinb.batch.planning.plan import NOTEBOOKS_DIR, make_jobs, plan_requests
+from kpinb.batch.planning.plan import NOTEBOOKS_DIR, make_jobs, plan_requests, view_pairs
 from kpinb.batch.publish.folder import resolve_under
 from kpinb.batch.publish.manifest import check_owner
 from kpinb.batch.publish.uploads import is_url
@@ -134,40 +134,61 @@ def run_batch(
     chosen_formats = registry.select(formats)
     folder = Path(notebooks_dir) if notebooks_dir is not None else NOTEBOOKS_DIR
     uploader, period_dir = _destination(out, per)
-    if executor is None and scheduler is None and only is None:
+    # a run of packs only (--views calibration) over reports already built leaves them,
+    # their indexes and run.json as the last report run left them (run.json gains the pack)
+    packs_only = chosen is not None and not set(chosen) & set(ALL_VIEWS)
+    keep_reports = packs_only and (period_dir / "run.json").is_file()
+    if executor is None and scheduler is None and only is None and not keep_reports:
         # a whole period: its kernels start while this process reads, checks and plans
         executor = _executor(None, root, count, folder, restart_every)
     try:
         ws = _load(root)
         _check_journal(root)
         check_owner(period_dir, ws)  # another workspace's reports: refuse, remove nothing
-        requests = plan_requests(ws, per, views=chosen, only=only)
-        if executor is None:  # a few reports (--only), or a cluster: made once known
-            kernels = max(1, min(count, len(requests)))
-            executor = _executor(scheduler, root, kernels, folder, restart_every)
-        jobs = make_jobs(ws, per, requests, notebooks_dir=folder)
-        run = PeriodRun(
-            per,
-            period_dir,
-            jobs,
-            executor=executor,
-            progress=progress,
-            formats=chosen_formats,
-            uploader=uploader,
-        )
-        result = run.run(ws, force=force)
+        if keep_reports:
+            index, manifest = period_dir / "index.html", period_dir / "run.json"
+            result = BatchResult(per.label, period_dir, index, manifest)
+        else:
+            requests = plan_requests(ws, per, views=chosen, only=only)
+            if executor is None:  # a few reports (--only), or a cluster: made once known
+                kernels = max(1, min(count, len(requests)))
+                executor = _executor(scheduler, root, kernels, folder, restart_every)
+            jobs = make_jobs(ws, per, requests, notebooks_dir=folder)
+            run = PeriodRun(
+                per,
+                period_dir,
+                jobs,
+                executor=executor,
+                progress=progress,
+                formats=chosen_formats,
+                uploader=uploader,
+                views=view_pairs(chosen),
+            )
+            result = run.run(ws, force=force)
     finally:
         if executor is not None:
             executor.close()
-    if chosen and "calibration" in chosen:
-        from kpinb.batch.publish.packs import publish_calibration
-
-        result = publish_calibration(ws, per, period_dir, result)
+    result = _publish_packs(ws, per, period_dir, chosen, result)
     if uploader is not None:
         from kpinb.batch.publish.uploads import make_private
 
         make_private(period_dir.parent)  # what this run wrote there: owner only too
         result = replace(result, published_to=uploader.where)
+    return result
+
+
+def _publish_packs(
+    ws: Workspace,
+    per: Period,
+    period_dir: Path,
+    chosen: tuple[str, ...] | None,
+    result: BatchResult,
+) -> BatchResult:
+    """The period's packs asked for in ``chosen`` (the calibration pack)."""
+    if chosen and "calibration" in chosen:
+        from kpinb.batch.publish.packs import publish_calibration
+
+        return publish_calibration(ws, per, period_dir, result)
     return result
 
 

@@ -8,8 +8,10 @@ it was asked for, convert), renders each in every chosen output format
 (:mod:`kpinb.batch.formats`) and publishes its files atomically as it comes
 (:mod:`kpinb.batch.publish.reports`). A report that stops keeps its executed notebook
 under ``failed/``, is never published and never stops the others. At the end the run
-writes ``index.html`` and ``run.json`` (:mod:`kpinb.batch.publish.index`,
-:mod:`kpinb.batch.publish.manifest`).
+writes the indexes (HR operations' ``index.html``, each manager's
+``managers/<id>.html``) and ``run.json`` (:mod:`kpinb.batch.publish.index`,
+:mod:`kpinb.batch.publish.manifest`); pages of views the run did not build are listed
+in both as from an earlier run.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import logging
 import shutil
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +53,7 @@ class PeriodRun:
         progress: bool | None,
         formats: tuple[OutputFormat, ...] | None = None,
         uploader: Uploader | None = None,
+        views: Iterable[tuple[str, str]] | None = None,
     ) -> None:
         self.per = per
         self.period_dir = period_dir
@@ -65,6 +68,8 @@ class PeriodRun:
         self.formats = registry.select(()) if formats is None else formats
         self.uploader = uploader  # --out is a URL: each report also goes there
         self.sessions: dict[str, Any] = {}  # what each format holds for the run (a browser)
+        # the (scope, view) pairs this run builds: other views' pages are from earlier runs
+        self.views = None if views is None else frozenset(views)
 
     def run(self, ws: Workspace, *, force: bool) -> BatchResult:
         """Skip what is current, build the rest, then write index.html and run.json."""
@@ -213,7 +218,12 @@ class PeriodRun:
     def _finish(self, ws: Workspace, seconds: float) -> BatchResult:
         from kpinb.batch.formats.twin import dumps_json
         from kpinb.batch.publish.folder import PRIVATE_DIR
-        from kpinb.batch.publish.index import org_chart, render_index
+        from kpinb.batch.publish.index import (
+            MANAGERS_DIR,
+            older_rows,
+            render_indexes,
+            split_current,
+        )
         from kpinb.batch.publish.manifest import failure_details, run_manifest
 
         # the index lists every report of the period (not only this run's) whose
@@ -228,13 +238,14 @@ class PeriodRun:
                 if self.uploader is not None:
                     gone = [Path(html).with_suffix(x).as_posix() for x in registry.suffixes()]
                     unwritten += _at_url(html, self.uploader.remove, gone)
-        states = reports.read_states(self.period_dir).values()
+        states = [s for s in reports.read_states(self.period_dir).values() if _listed(s, members)]
         index = self.period_dir / "index.html"
-        page = render_index(
+        pages = render_indexes(
+            ws,
             period=self.per.label,
-            records=[s for s in states if _listed(s, members)],
+            records=states,
+            views=self.views,
             warnings=[str(w) for w in ws.warnings],
-            org=org_chart(ws),
             private=f"{PRIVATE_DIR}/{self.period_dir.name}",
             success=f"{ws.settings.success:g}",
         )
@@ -246,7 +257,13 @@ class PeriodRun:
                 dumps_json(failure_details(outcomes, self.period_dir)),
                 private=True,
             )
-        unwritten += self._write(index, page, if_changed=True)
+        for relative, page in pages.items():
+            path = folder.resolve_under(self.period_dir, relative)
+            path.parent.mkdir(exist_ok=True)
+            unwritten += self._write(path, page, if_changed=True)
+        for old in (self.period_dir / MANAGERS_DIR).glob("*.html"):
+            if f"{MANAGERS_DIR}/{old.name}" not in pages:  # no longer a manager's
+                old.unlink(missing_ok=True)
         manifest = self.period_dir / "run.json"
         content = run_manifest(
             ws,
@@ -258,9 +275,12 @@ class PeriodRun:
             started=self.started_at,
             seconds=seconds,
         )
+        content["indexes"] = sorted(pages)
+        content["older"] = older_rows(split_current(states, self.views)[1])
         unwritten += self._write(manifest, dumps_json(content))
         if self.uploader is not None:
-            for name in ("index.html", "run.json"):
+            # managers' indexes first: the HR index that links them goes after them
+            for name in (*sorted(pages, key=lambda n: n == "index.html"), "run.json"):
                 unwritten += _at_url(name, self.uploader.put, self.period_dir, [name])
         return BatchResult(
             self.per.label,

@@ -16,7 +16,8 @@ def register(subparsers: Any) -> None:
         "bundle",
         help="write one folder per reader with only the reports that are theirs",
         description="For each reader of the period's built reports (an employee their own "
-        "report, a manager their people's manager-view reports and their team's), write "
+        "report, a manager their people's manager-view reports and their team's, an HR "
+        "partner named in kpinb.toml their departments' reports and calibration pack), write "
         "OUT/PERIOD/<id>/ with only those reports and an index.html listing only them, "
         "readable by this account only (0700 folders, 0600 files); --zip also packs each "
         "as OUT/PERIOD/<id>.zip. Exit 0, 2 for bad usage. docs/delivery.md",
@@ -44,11 +45,11 @@ def run_bundle(args: argparse.Namespace) -> int:
         parse_period(args.period)  # a bad period is bad usage before anything is read
     try:
         ws = load_workspace(args.workspace)
-    except WorkspaceError as exc:
+        per = resolve(ws, args).period
+        out = args.out / per.label
+        made, _ = write_bundles(ws, args.reports / per.label, out, zip_too=args.zip)
+    except WorkspaceError as exc:  # the workspace, or its kpinb.toml
         raise UsageError(str(exc)) from None
-    per = resolve(ws, args).period
-    out = args.out / per.label
-    made, _ = write_bundles(ws, args.reports / per.label, out, zip_too=args.zip)
     for bundle in made:
         print(
             f"  {bundle.folder.name}: {bundle.reader.name}, {len(bundle.reader.parcels)} report(s)"

@@ -31,8 +31,11 @@ def register(subparsers: Any) -> None:
         help="email each built report of a period to its readers, exactly once",
         description="Send each reader one message with the reports of the period that are "
         "theirs to read (an employee their own report, a manager their people's "
-        "manager-view reports and their team's report), built by the last kpinb run of "
-        "the period in --reports. Addresses come from the email column of people.csv. "
+        "manager-view reports and their team's report, an HR partner named in the "
+        "workspace's kpinb.toml their departments' reports and calibration pack), built by "
+        "the last kpinb run of the period in --reports. Addresses come from the email "
+        "column of people.csv and kpinb.toml; mail-server settings from the flags, else "
+        "kpinb.toml's [delivery]. "
         "The journal's delivery log records every message; a rerun sends only reports "
         "that are new or changed ('Updated' in the subject). docs/delivery.md",
         epilog=EPILOG,
@@ -43,21 +46,20 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--reports", type=Path, default=Path("reports"), help="reports folder (default: reports)"
     )
+    # each of these may also come from the workspace's kpinb.toml ([delivery]); a flag wins
     parser.add_argument("--sender", help="the From address (required to send)")
-    parser.add_argument("--smtp-host", default="localhost", help="mail server (default: localhost)")
+    parser.add_argument("--smtp-host", help="mail server (default: localhost)")
     parser.add_argument(
         "--smtp-port", type=int, help="port (default: 587 starttls, 465 tls, 25 none)"
     )
     parser.add_argument(
         "--security",
         choices=SECURITY,
-        default="starttls",
         help="starttls (default), tls (implicit TLS) or none (a relay on this machine)",
     )
     parser.add_argument("--smtp-user", help="user name to log in with (no login without it)")
     parser.add_argument(
         "--password-env",
-        default=PASSWORD_ENV,
         metavar="NAME",
         help=f"environment variable holding the password (default: {PASSWORD_ENV})",
     )
@@ -83,33 +85,40 @@ def run_deliver(args: argparse.Namespace) -> int:
 
     if args.period is not None:
         parse_period(args.period)  # a bad period is bad usage before anything is read
-    settings = None
-    if not args.dry_run:
-        if not args.sender:
-            raise UsageError("give the From address with --sender (or use --dry-run)")
-        password = None
-        if args.smtp_user:
-            password = os.environ.get(args.password_env)
-            if not password:
-                msg = (
-                    f"--smtp-user is given but the environment variable {args.password_env} "
-                    "holding the password is not set; set it (never on the command line)"
-                )
-                raise UsageError(msg)
-        settings = delivery.SmtpSettings(
-            host=args.smtp_host,
-            port=args.smtp_port,
-            security=args.security,
-            user=args.smtp_user,
-            password=password,
-        )
     try:
         ws = load_workspace(args.workspace)
+        chosen = _with_settings(args, ws)
     except WorkspaceError as exc:
         raise UsageError(str(exc)) from None
     per = resolve(ws, args).period
+    settings = None
+    if not args.dry_run:
+        if not chosen["sender"]:
+            msg = (
+                "give the From address with --sender or as sender in kpinb.toml's "
+                "[delivery] (or use --dry-run)"
+            )
+            raise UsageError(msg)
+        password = None
+        if chosen["smtp_user"]:
+            password = os.environ.get(chosen["password_env"])
+            if not password:
+                msg = (
+                    f"a user name is given (--smtp-user or kpinb.toml) but the environment "
+                    f"variable {chosen['password_env']} holding the password is not set; set "
+                    "it (never on the command line or in a file)"
+                )
+                raise UsageError(msg)
+        settings = delivery.SmtpSettings(
+            host=chosen["smtp_host"],
+            port=chosen["smtp_port"],
+            security=chosen["security"],
+            user=chosen["smtp_user"],
+            password=password,
+        )
     period_dir = args.reports / per.label
-    plan = delivery.plan_delivery(ws, period_dir, sender=args.sender or "kpinb@localhost.invalid")
+    sender = chosen["sender"] or "kpinb@localhost.invalid"
+    plan = delivery.plan_delivery(ws, period_dir, sender=sender)
     _say_unreached(plan)
     if args.dry_run:
         outbox = args.outbox or delivery.default_outbox(period_dir)
@@ -130,6 +139,30 @@ def run_deliver(args: argparse.Namespace) -> int:
     return _summary(plan, result)
 
 
+# each setting's default, when neither a flag nor kpinb.toml gives it
+DEFAULTS: dict[str, Any] = {
+    "sender": None,
+    "smtp_host": "localhost",
+    "smtp_port": None,
+    "security": "starttls",
+    "smtp_user": None,
+    "password_env": PASSWORD_ENV,
+}
+
+
+def _with_settings(args: argparse.Namespace, ws: Any) -> dict[str, Any]:
+    """Each mail-server setting: the flag, else ``[delivery]`` of the workspace's
+    ``kpinb.toml``, else the default."""
+    from kpinb.batch.publish.delivery_settings import recipients_settings
+
+    from_file = recipients_settings(ws.root, ws.teams["department"].astype(str)).smtp
+    chosen = {}
+    for key, default in DEFAULTS.items():
+        flag = getattr(args, key)
+        chosen[key] = flag if flag is not None else from_file.get(key, default)
+    return chosen
+
+
 def _say_unreached(plan: Any) -> None:
     for reader in plan.unreachable:
         log.warning(
@@ -139,6 +172,13 @@ def _say_unreached(plan: Any) -> None:
             len(reader.parcels),
             extra={"reader": reader.person_id, "reports": len(reader.parcels)},
         )
+
+
+def _address_file(reader: Any) -> str:
+    """Where a reader's address is written: people.csv, or kpinb.toml for an HR partner."""
+    from kpinb.batch.publish.delivery_settings import PARTNER_PREFIX, SETTINGS_FILE
+
+    return SETTINGS_FILE if reader.person_id.startswith(PARTNER_PREFIX) else "people.csv"
 
 
 def _print_table(plan: Any) -> None:
@@ -157,10 +197,11 @@ def _summary(plan: Any, result: Any) -> int:
     )
     for out, why in result.refused:
         log.warning(
-            "refused by the server: %s <%s> (%s); correct the address in people.csv and run again",
+            "refused by the server: %s <%s> (%s); correct the address in %s and run again",
             out.recipient.name,
             out.recipient.address,
             why,
+            _address_file(out.recipient),
             extra={"reader": out.recipient.name},
         )
     if result.unsent:

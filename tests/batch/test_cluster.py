@@ -57,7 +57,7 @@ def report_files(period_dir: Path) -> dict[str, bytes]:
             reports = json.loads(data)["reports"]
             data = json.dumps([{k: v for k, v in r.items() if k != "seconds"} for r in reports])
             data = data.encode()
-        elif rel.name == "index.html":
+        elif rel.name == "index.html" or rel.parts[0] == "managers":  # indexes: dated
             data = re.sub(rb"Updated \d{4}-\d\d-\d\d \d\d:\d\d", b"Updated", data)
         files[str(rel)] = data
     return files

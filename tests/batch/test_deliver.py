@@ -101,15 +101,17 @@ def address(eid: str) -> str:
     return f"{eid.lower()}@example.com"
 
 
-def publish_period(root: Path, out: Path) -> dict[str, str]:
-    """Build and publish the period's employee- and manager-view reports of the workspace
-    at ``root`` into ``out/2026-Q3`` with a run.json; returns page -> bytes' hash (to
-    see which changed). A page whose report did not change keeps its bytes."""
+def publish_period(
+    root: Path, out: Path, views: tuple[str, ...] = ("employee", "manager")
+) -> dict[str, str]:
+    """Build and publish the period's reports in ``views`` of the workspace at ``root``
+    into ``out/2026-Q3`` with a run.json; returns page -> bytes' hash (to see which
+    changed). A page whose report did not change keeps its bytes."""
     ws = load_workspace(root)
     period_dir = out / Q3.label
     period_dir.mkdir(parents=True, exist_ok=True)
     staging = make_staging(period_dir)
-    requests = plan.plan_requests(ws, Q3, views=["employee", "manager"])
+    requests = plan.plan_requests(ws, Q3, views=list(views))
     files = plan.plan_files((r.scope, r.scope_id, r.view, r.primary) for r in requests)
     rows = []
     with pytest.MonkeyPatch.context() as patch:
@@ -396,3 +398,129 @@ def test_bundles_hold_only_each_readers_reports_privately(
     assert main(["bundle", str(root), "--reports", str(out), "--out", str(bundles)]) == 0
     assert "12 bundle(s) written to" in capsys.readouterr().out
     assert not list(period.glob(".*"))
+
+
+# --- HR partners and the workspace's delivery settings (kpinb.toml) ------------------------
+
+PARTNERS = """
+[[recipients.hr_partners]]
+name = "Dana Reyes"
+email = "dana.reyes@example.com"
+
+[[recipients.hr_partners]]
+name = "Lee Park"
+email = "lee.park@example.com"
+departments = ["Support"]
+"""
+
+
+@pytest.fixture
+def with_partners(fresh: tuple[Path, Path]) -> tuple[Path, Path]:
+    """``fresh`` with department reports and the calibration pack built, and two HR
+    partners: Dana Reyes for every department, Lee Park for Support."""
+    from kpinb.batch.publish.packs import record_pack
+    from kpinb.calibration import build_pack, write_pack
+
+    root, out = fresh
+    publish_period(root, out, ("employee", "manager", "executive"))
+    pack = build_pack(load_workspace(root), Q3, journal_root=root)
+    write_pack(pack, out / Q3.label / "calibration")
+    record_pack(out / Q3.label, pack)
+    (root / "kpinb.toml").write_text(PARTNERS, "utf-8")
+    return root, out
+
+
+def test_hr_partners_get_exactly_their_departments_material_and_no_persons_page(
+    with_partners: tuple[Path, Path], smtp: tuple[Mailbox, int]
+) -> None:
+    root, out = with_partners
+    box, port = smtp
+    assert deliver(root, out, port) == 0
+    assert len(box.messages) == 14  # the 12 people as before, and the two partners
+    (dana,) = box.to("dana.reyes@example.com")
+    (lee,) = box.to("lee.park@example.com")
+    book = "calibration-2026-Q3.xlsx"
+    assert attachments(dana) == sorted(
+        ["Sales.html", "Support.html", "index.html", "department-Sales.html",
+         "department-Support.html", book]
+    )  # fmt: skip
+    assert attachments(lee) == ["Support.html", "department-Support.html"]
+    assert dana["Subject"] == "Coaching reports 2026-Q3 for Dana Reyes"
+    period = out / Q3.label
+    employee_pages = {p.read_bytes() for p in (period / "employees").glob("*.html")}
+    team_pages = {p.read_bytes() for p in (period / "teams").glob("*.html")}
+    for msg in (dana, lee):
+        for part in msg.iter_attachments():
+            content = part.get_content()
+            data = content.encode("utf-8") if isinstance(content, str) else content
+            assert data not in employee_pages | team_pages
+    sent = {
+        p.get_filename() for rcpt, m in box.messages if rcpt[0].endswith("@example.com")
+        and not rcpt[0].startswith(("dana", "lee")) for p in m.iter_attachments()
+    }  # fmt: skip
+    assert not sent & {"Sales.html", "Support.html", book}  # people get none of it
+    log = journal.delivery_log(root, "2026-Q3")
+    partner = log[log["recipient_id"] == "hr:lee.park@example.com"]
+    assert partner["result"].tolist() == ["sent"]
+
+
+def test_hr_partners_get_their_own_bundles(
+    with_partners: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, out = with_partners
+    bundles = tmp_path / "bundles"
+    args = ["bundle", str(root), "--period", "2026-Q3", "--reports", str(out)]
+    assert main([*args, "--out", str(bundles)]) == 0
+    assert "14 bundle(s) written to" in capsys.readouterr().out
+    lee = next(p for p in (bundles / "2026-Q3").iterdir() if p.name.startswith("hr_lee.park"))
+    files = sorted(p.relative_to(lee).as_posix() for p in lee.rglob("*") if p.is_file())
+    assert files == [
+        "calibration/department-Support.html", "departments/Support.html", "index.html"
+    ]  # fmt: skip
+    index = (lee / "index.html").read_text("utf-8")
+    assert "For Lee Park." in index and index.count("<li>") == 2
+
+
+def test_the_mail_server_settings_come_from_kpinb_toml_and_flags_win(
+    fresh: tuple[Path, Path], smtp: tuple[Mailbox, int], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, out = fresh
+    box, port = smtp
+    (root / "kpinb.toml").write_text(
+        f'[delivery]\nsender = "{SENDER}"\nsmtp_host = "127.0.0.1"\nsmtp_port = 1\n'
+        'security = "none"\n',
+        "utf-8",
+    )
+    args = ["deliver", str(root), "--period", "2026-Q3", "--reports", str(out)]
+    assert main([*args, "--smtp-port", str(port)]) == 0  # the file's port 1 lost to the flag
+    assert len(box.messages) == 12
+    assert all(m["From"] == SENDER for _, m in box.messages)
+
+
+def test_a_password_or_a_bad_setting_in_kpinb_toml_is_refused_naming_each(
+    fresh: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, out = fresh
+    (root / "kpinb.toml").write_text(
+        '[delivery]\npassword = "hunter2"\nsecurity = "ssl"\nsmtp_port = "587"\n\n'
+        '[[recipients.hr_partners]]\nname = "Dana Reyes"\nemail = "dana at example"\n'
+        'departments = ["Marketing"]\n',
+        "utf-8",
+    )
+    args = ["deliver", str(root), "--period", "2026-Q3", "--reports", str(out), "--dry-run"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "kpinb.toml, key delivery.password: a password is never read from a file. Fix: " in err
+    assert "KPINB_SMTP_PASSWORD" in err and "hunter2" not in err
+    assert "kpinb.toml, key delivery.security: 'ssl' is not known. Fix: use one of " in err
+    assert "kpinb.toml, key delivery.smtp_port: '587' is not a whole number" in err
+    assert "key recipients.hr_partners (partner 1) email: 'dana at example' is not one" in err
+    assert not (out / ".kpinb-private" / "2026-Q3" / "outbox").exists()  # nothing written
+    (root / "kpinb.toml").write_text(
+        '[[recipients.hr_partners]]\nname = "Dana"\nemail = "d@example.com"\n'
+        'departments = ["Marketing"]\n',
+        "utf-8",
+    )
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "names department(s) not in teams.csv: Marketing. Fix: use the department " in err

@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 def _pairs(period: Path) -> dict[str, tuple[bytes, bytes]]:
     """Every published page with its twin: {html path: (html bytes, json bytes)}."""
     out = {}
-    for html in sorted(period.glob("*/*.html")):
+    for html in sorted(p for p in period.glob("*/*.html") if p.parent.name != "managers"):
         twin = html.with_suffix(".json")
         out[str(html.relative_to(period))] = (
             html.read_bytes(),

@@ -271,15 +271,18 @@ def test_after_a_run_every_link_leads_to_a_published_page(
     period = tmp_path / "2026-Q3"
     index = (period / "index.html").read_text(encoding="utf-8")
     hrefs = re.findall(r'href="([^"]+)"', index)
-    assert len(hrefs) == 2 * 16 + 1  # every page and twin, and run.json
+    assert len(hrefs) == 2 * 16 + 1 + 2  # every page and twin, run.json, 2 managers' indexes
     assert all((period / h).is_file() for h in hrefs), hrefs
     page = IndexPage(index)
     for twin_path in period.glob("*/*.json"):
         twin = json.loads(twin_path.read_text(encoding="utf-8"))
         want = expected_glance(twin)
         assert {k: page.rows[(twin["scope"], twin["id"])]["cells"][k] for k in want} == want
-    pages = sorted(period.glob("*/*.html"))
+    pages = sorted(p for p in period.glob("*/*.html") if p.parent.name != "managers")
     assert len(pages) == 16
+    for manager in ("E001", "E007"):  # each manager's index: every link leads to a page
+        links = re.findall(r'href="([^"]+)"', (period / "managers" / f"{manager}.html").read_text())
+        assert links and all((period / "managers" / h).resolve().is_file() for h in links)
     for html_path in pages:
         text = html_path.read_text(encoding="utf-8")
         assert '<a href="../index.html">' in text, html_path

@@ -79,6 +79,18 @@ def scope_members(ws: Workspace, per: Period) -> dict[str, dict[str, str]]:
     }
 
 
+def scope_views(scope: str, views: Sequence[str] | None) -> list[str]:
+    """The views of ``scope`` a run with ``views`` builds (None: the primary view)."""
+    if views is None:
+        return [PRIMARY_VIEW[scope]]
+    return [v for v in SCOPE_VIEWS[scope] if v in views]
+
+
+def view_pairs(views: Sequence[str] | None) -> frozenset[tuple[str, str]]:
+    """Every ``(scope, view)`` a run with ``views`` builds: the pages it makes current."""
+    return frozenset((scope, v) for scope in SCOPE_VIEWS for v in scope_views(scope, views))
+
+
 def plan_requests(
     ws: Workspace,
     per: Period,
@@ -94,15 +106,11 @@ def plan_requests(
     wanted = _check_only(only, members)
     requests = []
     for scope, ids in members.items():
-        scope_views = (
-            [PRIMARY_VIEW[scope]]
-            if views is None
-            else [v for v in SCOPE_VIEWS[scope] if v in views]
-        )
+        chosen = scope_views(scope, views)
         for scope_id, name in ids.items():
             if wanted is not None and scope_id not in wanted:
                 continue
-            for view in scope_views:
+            for view in chosen:
                 requests.append(Request(scope, scope_id, view, view == PRIMARY_VIEW[scope], name))
     return requests
 

@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from kpinb.batch.publish.folder import resolve_under
-from kpinb.batch.publish.recipients import Recipient, recipients
+from kpinb.batch.publish.recipients import Recipient
 from kpinb.filenames import safe_name
 from kpinb.templating import environment, stylesheet
 
@@ -42,14 +42,9 @@ def write_bundles(
 ) -> tuple[list[Bundle], list[str]]:
     """A folder per reader of the period's built reports in ``out``; returns the bundles
     and the ids of reports no reader receives by default."""
-    from kpinb.batch.publish.delivery import read_manifest
+    from kpinb.batch.publish.delivery import period_readers
 
-    manifest = read_manifest(period_dir, ws)
-    readers, nobody = recipients(
-        ws,
-        manifest.get("reports", []),
-        exists=lambda rel: resolve_under(period_dir, rel).is_file(),
-    )
+    manifest, readers, nobody = period_readers(ws, period_dir)
     out.mkdir(parents=True, exist_ok=True)
     made = []
     for reader in readers:

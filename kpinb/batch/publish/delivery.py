@@ -139,6 +139,25 @@ def read_manifest(period_dir: Path, ws: Workspace) -> dict[str, Any]:
     return manifest
 
 
+def period_readers(
+    ws: Workspace, period_dir: Path
+) -> tuple[dict[str, Any], list[Recipient], list[str]]:
+    """``run.json`` of the period's last run, the readers of what it built (people, and
+    the HR partners of ``kpinb.toml``) and the reports nobody reads by default."""
+    from kpinb.batch.publish.delivery_settings import recipients_settings
+
+    manifest = read_manifest(period_dir, ws)
+    settings = recipients_settings(ws.root, ws.teams["department"].astype(str))
+    readers, nobody = recipients(
+        ws,
+        manifest.get("reports", []),
+        exists=lambda rel: resolve_under(period_dir, rel).is_file(),
+        partners=settings.partners,
+        calibration=manifest.get("calibration"),
+    )
+    return manifest, readers, nobody
+
+
 def plan_delivery(
     ws: Workspace, period_dir: Path, *, sender: str, journal_root: Path | None = None
 ) -> DeliveryPlan:
@@ -146,13 +165,8 @@ def plan_delivery(
     the reports the delivery log does not hold in this version."""
     from kpinb import journal
 
-    manifest = read_manifest(period_dir, ws)
+    manifest, readers, nobody = period_readers(ws, period_dir)
     period = str(manifest["period"])
-    readers, nobody = recipients(
-        ws,
-        manifest.get("reports", []),
-        exists=lambda rel: resolve_under(period_dir, rel).is_file(),
-    )
     root = journal_root if journal_root is not None else ws.root
     sent_before = journal.delivered(root, period) if root is not None else {}
     plan = DeliveryPlan(period, period_dir, nobody=nobody)

@@ -1,9 +1,17 @@
-"""The period's ``index.html``, for readers.
+"""The period's indexes, each for its audience.
 
-The index lists every report of the period by department and team, with what each
-holds at a glance, the reports that could not be generated and why, and the
-workspace's data-quality notes. It is written at the end of a run (by
-:mod:`kpinb.batch.period_run`, atomically); ``run.json`` is :mod:`.manifest`.
+``index.html`` is HR operations' own: it lists every report of the period by
+department and team, with what each holds at a glance, the reports that could not be
+generated and why, and the workspace's data-quality notes. Each manager gets
+``managers/<id>.html``, the same page listing only the reports that are theirs to read
+(:mod:`.recipients`: their people's manager-view reports, their team's report, their
+own). An employee's own index is their bundle's (:mod:`.bundles`).
+
+A page of a view this run did not build (a run without ``--views manager`` after one
+with it) is not linked as current: it is listed apart, as from an earlier run with its
+build date, so nobody follows a link to notes that miss what happened since without
+being told. Indexes are written at the end of a run (by :mod:`kpinb.batch.period_run`,
+atomically); ``run.json`` is :mod:`.manifest`.
 """
 
 from __future__ import annotations
@@ -13,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from kpinb.batch.planning.plan import PRIMARY_VIEW
 from kpinb.batch.publish.glance import GLANCE_KEYS
-from kpinb.batch.publish.recipients import team_managers
+from kpinb.batch.publish.recipients import readers_by_report, team_managers
+from kpinb.filenames import safe_name
 from kpinb.templating import environment, stylesheet
 from kpinb.text import display_text
 
@@ -21,6 +30,9 @@ if TYPE_CHECKING:
     from kpinb.workspace import Workspace
 
 FAILED_TEXT = "could not be generated"
+HR_INDEX = "index.html"
+MANAGERS_DIR = "managers"  # managers/<id>.html: a manager's own index
+HR_BANNER = "For HR operations: links every report"
 REASON_CHARS = 300  # a failure's reason is cut to its first line and this many characters
 
 
@@ -60,6 +72,101 @@ def org_chart(ws: Workspace) -> dict[str, dict[str, dict[str, str]]]:
     return {"employees": employees, "teams": teams}
 
 
+def split_current(
+    records: Iterable[Mapping[str, Any]], views: Iterable[tuple[str, str]] | None
+) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]]]:
+    """The records of views this run built (``views``: its ``(scope, view)`` pairs; None:
+    all), and the published pages of the other views, from earlier runs."""
+    if views is None:
+        return list(records), []
+    chosen = set(views)
+    current, older = [], []
+    for record in records:
+        if (record.get("scope"), record.get("view")) in chosen:
+            current.append(record)
+        elif record.get("html_sha256"):  # a page is there to read
+            older.append(record)
+    return current, older
+
+
+def older_rows(records: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """``run.json``'s list of pages from earlier runs: what, where and when built."""
+    return [
+        {
+            "scope": str(r["scope"]),
+            "id": str(r["scope_id"]),
+            "view": str(r["view"]),
+            "html": str(r["html"]),
+            "built": str(r.get("updated", "")),
+        }
+        for r in sorted(records, key=_record_order)
+    ]
+
+
+def render_indexes(
+    ws: Workspace,
+    *,
+    period: str,
+    records: Iterable[Mapping[str, Any]],
+    views: Iterable[tuple[str, str]] | None,
+    warnings: Iterable[str],
+    private: str = "",
+    success: str = "0.7",
+) -> dict[str, str]:
+    """Every index of the period by path in the period folder: HR operations'
+    ``index.html`` and each manager's ``managers/<id>.html`` (only their readings).
+
+    ``records`` are the published reports' state records; those of views outside
+    ``views`` (this run's ``(scope, view)`` pairs) are listed as from earlier runs.
+    """
+    current, older = split_current(records, views)
+    org = org_chart(ws)
+    readers = readers_by_report(
+        ws, [(str(r["scope"]), str(r["scope_id"]), str(r["view"])) for r in [*current, *older]]
+    )
+
+    def mine(person: str, recs: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+        return [r for r in recs if person in readers[(r["scope"], str(r["scope_id"]), r["view"])]]
+
+    names = dict(zip(ws.people["employee_id"].astype(str), ws.people["name"], strict=True))
+    # a manager: someone who reads a report other than their own
+    others = {
+        p for (scope, sid, _), ps in readers.items() for p in ps if (scope, sid) != ("employee", p)
+    }
+    managers = sorted(
+        others & set(names),
+        key=lambda p: (display_text(str(names[p])), p),
+    )
+    pages = {}
+    links = [
+        {"name": display_text(str(names[m])), "href": f"{MANAGERS_DIR}/{safe_name(m)}.html"}
+        for m in managers
+    ]
+    pages[HR_INDEX] = render_index(
+        period=period,
+        records=current,
+        older=older,
+        warnings=warnings,
+        org=org,
+        private=private,
+        success=success,
+        audience={"kind": "hr", "managers": links},
+    )
+    for manager, link in zip(managers, links, strict=True):
+        pages[link["href"]] = render_index(
+            period=period,
+            records=mine(manager, current),
+            older=mine(manager, older),
+            warnings=[],
+            org=org,
+            private=private,
+            success=success,
+            audience={"kind": "manager", "name": link["name"]},
+            prefix="../",
+        )
+    return pages
+
+
 def render_index(
     *,
     period: str,
@@ -68,6 +175,9 @@ def render_index(
     org: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None,
     private: str = "",
     success: str = "0.7",
+    older: Iterable[Mapping[str, Any]] = (),
+    audience: Mapping[str, Any] | None = None,
+    prefix: str = "",
 ) -> str:
     """The period's ``index.html``: every report grouped by department and team, what
     each holds at a glance, failures with their reason, and the data-quality summary.
@@ -79,18 +189,32 @@ def render_index(
     "Other reports"). ``private`` names the folder of failure details, relative to the
     reports folder. ``warnings`` are the workspace's data-quality warnings as
     sentences. ``success`` is the workspace's success line (goals at it or above are
-    counted). Every value is escaped by the template. The page depends on its
-    arguments only (its date is the latest report's), so an unchanged period gives
-    the same bytes and the file is left alone.
+    counted). ``older`` are pages of views this run did not build: listed apart, with
+    their build date. ``audience`` says whose page it is: ``{"kind": "hr", "managers":
+    [{"name", "href"}]}`` (the default, HR operations') or ``{"kind": "manager",
+    "name"}``; ``prefix`` leads every link to a report (``../`` from ``managers/``).
+    Every value is escaped by the template. The page depends on its arguments only (its
+    date is the latest report's), so an unchanged period gives the same bytes and the
+    file is left alone.
     """
     records = list(records)
     subjects: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
     for record in sorted(records, key=_record_order):
         subjects.setdefault((record["scope"], str(record["scope_id"])), []).append(record)
-    rows = {key: _subject_row(key[0], recs, org) for key, recs in subjects.items()}
+    rows = {key: _subject_row(key[0], recs, org, prefix) for key, recs in subjects.items()}
     departments, other = _group(rows, org)
+    audience = audience or {"kind": "hr", "managers": []}
+    title = f"kpinb reports {period}"
+    if audience["kind"] == "hr":
+        title += ", HR operations: every report"
+    else:
+        title += f" for {audience['name']}"
     template = environment().get_template("run_index.html.j2")
     return template.render(
+        index_title=title,
+        audience=audience,
+        hr_banner=HR_BANNER,
+        older=_older_links(older, prefix),
         period=period,
         departments=departments,
         other=other,
@@ -101,6 +225,20 @@ def render_index(
         success=success,
         css=stylesheet("index"),
     )
+
+
+def _older_links(records: Iterable[Mapping[str, Any]], prefix: str) -> list[dict[str, str]]:
+    """The older pages as the index lists them: name, view, link and build date."""
+    return [
+        {
+            "name": display_text(str(r.get("name") or r["scope_id"])),
+            "scope": str(r["scope"]),
+            "view": str(r["view"]),
+            "href": prefix + str(r["html"]),
+            "built": str(r.get("updated", ""))[:16].replace("T", " "),
+        }
+        for r in sorted(records, key=_record_order)
+    ]
 
 
 def _record_order(record: Mapping[str, Any]) -> tuple[str, str, int, str]:
@@ -115,7 +253,7 @@ def _latest(records: list[Mapping[str, Any]]) -> str:
 
 
 def _subject_row(
-    scope: str, records: list[Mapping[str, Any]], org: Mapping[str, Any] | None
+    scope: str, records: list[Mapping[str, Any]], org: Mapping[str, Any] | None, prefix: str = ""
 ) -> dict[str, Any]:
     """One line of the index: a person, team or department, its reports (one per view,
     the primary first), the at-a-glance counts of its first published report, and
@@ -126,7 +264,13 @@ def _subject_row(
     for record in records:
         published = bool(record.get("html_sha256"))
         if published:
-            links.append({"view": record["view"], "href": record["html"], "json": record["json"]})
+            links.append(
+                {
+                    "view": record["view"],
+                    "href": prefix + record["html"],
+                    "json": prefix + record["json"],
+                }
+            )
         if record["status"] != "ok":
             failures.append(
                 {

@@ -3,8 +3,11 @@
 The calibration pack (:mod:`kpinb.calibration`) goes to ``<period>/calibration/``: its
 own index, a page per department and a workbook, written whole and swapped in together
 under the period folder's lock. It is never linked from a report and never listed in
-the period's index. A pack that cannot be built or written is named in the run's
-summary (and the run exits 1); the earlier pack, if any, stays as it was.
+the period's index. Once written, ``run.json`` records it (``calibration``: its index,
+workbook and page per department), so the delivery sends the pack this run built to the
+HR partners. A pack that cannot be built or written is named in the run's summary (and
+the run exits 1); the earlier pack, if any, stays as it was and ``run.json`` does not
+name it.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from kpinb.errors import KpinbError
 
 if TYPE_CHECKING:
     from kpinb.batch.records import BatchResult
+    from kpinb.calibration import CalibrationPack
     from kpinb.periods import Period
     from kpinb.workspace import Workspace
 
@@ -33,9 +37,31 @@ def publish_calibration(
     folder = resolve_under(period_dir, CALIBRATION_DIR)
     try:
         with hold_lock(period_dir):
-            write_pack(build_pack(ws, per), folder)
-    except (KpinbError, OSError) as exc:
+            pack = build_pack(ws, per)
+            write_pack(pack, folder)
+            record_pack(period_dir, pack)
+    except (KpinbError, OSError, ValueError) as exc:
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
         problem = f"the calibration pack could not be written ({why})"
         return dataclasses.replace(result, unwritten=(*result.unwritten, problem))
     return dataclasses.replace(result, calibration=folder / "index.html")
+
+
+def record_pack(period_dir: Path, pack: CalibrationPack) -> None:
+    """Add the pack's files (relative to the period folder) to ``run.json``."""
+    import json
+
+    from kpinb.batch.formats.twin import dumps_json
+    from kpinb.calibration.pack import INDEX
+    from kpinb.files import atomic_write
+
+    path = period_dir / "run.json"
+    manifest = json.loads(path.read_text("utf-8"))
+    manifest["calibration"] = {
+        "index": f"{CALIBRATION_DIR}/{INDEX}",
+        "workbook": f"{CALIBRATION_DIR}/{pack.workbook_name}",
+        "departments": {
+            d: f"{CALIBRATION_DIR}/{pack.department_page(d)}" for d in pack.departments
+        },
+    }
+    atomic_write(path, dumps_json(manifest))

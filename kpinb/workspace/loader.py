@@ -110,7 +110,10 @@ def load_workspace(path: str | Path, *, cache: bool = False) -> Workspace:
 
     With ``cache=True`` a workspace loaded earlier in this process is reused while
     the folder's files are unchanged (same names, sizes and modification times): the
-    batch runs many report notebooks in one kernel and loads the workspace once.
+    batch runs many report notebooks in one kernel and loads the workspace once. A
+    workspace with tables from a database (``[sources]``) is never reused so, as its
+    files say nothing of the database's rows: only the snapshot the batch hands over
+    (:func:`adopt_workspace`) is.
 
     Raises :class:`kpinb.errors.WorkspaceError` listing every problem when it is invalid.
     """
@@ -120,7 +123,7 @@ def load_workspace(path: str | Path, *, cache: bool = False) -> Workspace:
     result = validate_workspace(path)
     if result.workspace is None:
         raise WorkspaceError(list(result.problems), list(result.warnings))
-    if key is not None:
+    if key is not None and not reads_databases(Path(path)):
         _CACHE.clear()  # one workspace per process is enough; keeps memory bounded
         _CACHE[key] = result.workspace
     return result.workspace
@@ -165,15 +168,34 @@ def workspace_files(path: str | Path) -> list[Path]:
     nothing else of the folder (a backup, an unrelated spreadsheet beside them)."""
     root = Path(path)
     names = [KPIS_FILE, SETTINGS_FILE, *(f"{table}{ext}" for table in TABLES for ext in EXTENSIONS)]
-    return [root / name for name in names if (root / name).is_file()]
+    events = root / EVENTS_FOLDER
+    found = sorted(events.iterdir()) if events.is_dir() else []
+    return [root / name for name in names if (root / name).is_file()] + [
+        p for p in found if p.is_file() and p.suffix.lower() in EXTENSIONS
+    ]
+
+
+def reads_databases(root: Path) -> bool:
+    """True when the folder's ``kpinb.toml`` names tables read from a database."""
+    import tomllib
+
+    try:
+        data = tomllib.loads((root / SETTINGS_FILE).read_text(encoding="utf-8-sig"))
+    except (OSError, ValueError):
+        return False
+    return bool(data.get("sources"))
 
 
 def _fingerprint(root: Path) -> tuple[object, ...] | None:
-    """The folder's identity for the cache: its path and each file's name, size, mtime."""
+    """The folder's identity for the cache: its path and each file's name, size, mtime
+    (those of its event tables' folder too)."""
     try:
+        folders = [root.resolve(), root.resolve() / EVENTS_FOLDER]
         entries = sorted(
-            (p.name, p.stat().st_size, p.stat().st_mtime_ns)
-            for p in root.resolve().iterdir()
+            (p.relative_to(folders[0]).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
+            for folder in folders
+            if folder.is_dir()
+            for p in folder.iterdir()
             if p.is_file()
         )
     except OSError:
@@ -448,6 +470,9 @@ class _Loader:
         for col in ("employee_id", "kpi_id"):
             if not isinstance(obs[col].dtype, pd.CategoricalDtype):
                 obs[col] = obs[col].astype("category")
+            categories = obs[col].cat.categories
+            if categories.dtype != "str":  # typed sources (Parquet, SQL): one dtype for all
+                obs[col] = obs[col].cat.rename_categories(categories.astype("str"))
         obs, problems, counted = checks.ratio_values(obs, raw, kpis)
         self.problems += problems
         obs, notes = checks.align_periods(obs, kpis, raw.file)

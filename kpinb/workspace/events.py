@@ -20,6 +20,7 @@ employee id that is not in people.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -46,23 +47,63 @@ def event_observations(
     week_start: str = "monday",
 ) -> tuple[pd.DataFrame, list[Problem]]:
     """The observations of every KPI defined ``from`` an event table in ``tables`` (one
-    frame of :data:`COLUMNS`), and every problem found in the rows they use.
+    frame of :data:`COLUMNS`), and every problem found in the rows they use (a cell
+    that several KPIs read is named once, with those KPIs).
 
     ``people``: the known employee ids (None when people could not be read: not checked).
     """
     frames: list[pd.DataFrame] = []
-    problems: list[Problem] = []
+    found: dict[tuple[str, str, str], _Cells] = {}
     for kpi in kpis.values():
         source = kpi.events
         if source is None or source.events not in tables:
             continue
-        frame, found = _one_kpi(tables[source.events], kpi, source, people, week_start)
-        problems += found
-        if frame is not None and not found:
+        raw = tables[source.events]
+        frame, cells = _one_kpi(raw, kpi, source, people, week_start)
+        for cell in cells:
+            key = (raw.file, cell.column, cell.what)
+            if key in found:
+                found[key].mask |= cell.mask
+                found[key].kpis.append(kpi.id)
+            else:
+                found[key] = cell
+                cell.kpis.append(kpi.id)
+        if frame is not None:
             frames.append(frame)
-    if not frames:
+    problems = [cell.problem(tables_by_file(tables)[file]) for (file, _, _), cell in found.items()]
+    if problems or not frames:
         return pd.DataFrame({c: pd.Series(dtype=_dtype(c)) for c in COLUMNS}), problems
     return pd.concat(frames, ignore_index=True), problems
+
+
+def tables_by_file(tables: Mapping[str, RawTable]) -> dict[str, RawTable]:
+    """The event tables by the name their messages give them."""
+    return {raw.file: raw for raw in tables.values()}
+
+
+@dataclass
+class _Cells:
+    """Cells of one column of an event table found wrong in one way."""
+
+    column: str
+    what: str
+    mask: np.ndarray
+    values: pd.Series
+    fix: str
+    kpis: list[str] = field(default_factory=list)
+    show_values: bool = True
+
+    def problem(self, raw: RawTable) -> Problem:
+        index = np.flatnonzero(self.mask)
+        shown = f"{examples(self.values.iloc[index])} " if self.show_values else ""
+        read = ", ".join(repr(k) for k in self.kpis)
+        return summarise(
+            raw.file,
+            self.column,
+            index + raw.first_row,
+            f"{shown}{self.what} (read for the KPI(s) {read})",
+            self.fix,
+        )
 
 
 def _dtype(column: str) -> str:
@@ -71,85 +112,64 @@ def _dtype(column: str) -> str:
     return "float64" if column in ("value", "numerator", "denominator") else "str"
 
 
+FIX = "correct the cell in the event table, or leave the row out with the KPI's from.where"
+
+
 def _one_kpi(
     raw: RawTable, kpi: KpiSpec, source: EventSource, people: set[str] | None, week_start: str
-) -> tuple[pd.DataFrame | None, list[Problem]]:
+) -> tuple[pd.DataFrame | None, list[_Cells]]:
     table = raw.frame
     missing = [c for c in source.columns if c not in table.columns]
     if missing:
         return None, [
-            Problem(
-                raw.file,
-                f"has no column {c!r}, which the KPI {kpi.id!r} reads (kpis.yaml, from:)",
+            _Cells(
+                c,
+                "is not a column of the table (kpis.yaml names it under from:)",
+                np.zeros(max(len(table), 1), dtype=bool),
+                pd.Series(dtype=object),
                 f"add the column, or name one of: {', '.join(map(str, table.columns))}",
-                column=c,
+                show_values=False,
             )
             for c in missing
         ]
-    problems: list[Problem] = []
-    numeric = {
-        c
-        for f in (source.where, source.numerator, source.denominator)
-        if f
-        for c in f.numeric_columns()
-    } | ({source.column} if source.column else set())
+    cells: list[_Cells] = []
+
+    def note(column: str, mask: np.ndarray, what: str, fix: str = FIX, show: bool = True) -> None:
+        if mask.any():
+            cells.append(_Cells(column, what, mask, table[column], fix, show_values=show))
+
+    filters = [f for f in (source.where, source.numerator, source.denominator) if f]
+    numeric = {c for f in filters for c in f.numeric_columns()}
+    numeric |= {source.column} if source.column else set()
     numbers: dict[str, pd.Series] = {}
+    bad_numbers: dict[str, np.ndarray] = {}
     for column in sorted(numeric):
-        values, bad = to_numbers(table[column], raw.decimal_comma)
-        numbers[column] = values
-        problems += _bad(raw, column, table[column], bad, "is not a number", kpi)
+        numbers[column], bad_numbers[column] = to_numbers(table[column], raw.decimal_comma)
     typed = table.assign(**numbers)
     keep = source.where.mask(typed) if source.where else np.ones(len(table), dtype=bool)
+    for column, bad in bad_numbers.items():
+        note(column, bad & keep, "is not a number")
     dates, bad_dates = to_dates(table[source.date])
     dates = pd.Series(np.asarray(dates, dtype="datetime64[ns]"), index=table.index)
-    problems += _bad(raw, source.date, table[source.date], bad_dates & keep, "is not a date", kpi)
+    note(source.date, bad_dates & keep, "is not a date")
+    note(source.date, keep & table[source.date].isna().to_numpy(bool), "is empty", show=False)
     person = _id_text(table[source.person])
-    empty = keep & person.isna().to_numpy(bool)
-    problems += _bad(raw, source.person, table[source.person], empty, "is empty", kpi, "")
-    empty_date = keep & table[source.date].isna().to_numpy(bool)
-    problems += _bad(raw, source.date, table[source.date], empty_date, "is empty", kpi, "")
+    note(source.person, keep & person.isna().to_numpy(bool), "is empty", show=False)
     if people is not None:
         unknown = keep & person.notna().to_numpy(bool) & ~person.isin(people).to_numpy(bool)
-        problems += _bad(
-            raw,
+        note(
             source.person,
-            person,
             unknown,
             "is not an employee_id of people",
-            kpi,
             "add the person to people, or correct the id",
         )
     if source.column:
-        blank = keep & typed[source.column].isna().to_numpy(bool)
-        problems += _bad(raw, source.column, table[source.column], blank, "is empty", kpi, "")
-    if problems:
-        return None, problems
+        blank = keep & typed[source.column].isna().to_numpy(bool) & ~bad_numbers[source.column]
+        note(source.column, blank, "is empty", show=False)
+    if cells:
+        return None, cells
     period = _periods(dates, kpi.cadence, week_start)
     return _aggregate(kpi, source, typed, keep, person, period), []
-
-
-def _bad(
-    raw: RawTable,
-    column: str,
-    values: pd.Series,
-    mask: np.ndarray,
-    what: str,
-    kpi: KpiSpec,
-    fix: str | None = None,
-) -> list[Problem]:
-    if not mask.any():
-        return []
-    index = np.flatnonzero(mask)
-    shown = f"{examples(values.iloc[index])} " if fix is None or fix else ""
-    return [
-        summarise(
-            raw.file,
-            column,
-            index + raw.first_row,
-            f"{shown}{what} (read for the KPI {kpi.id!r})",
-            fix or "correct the cell in the event table, or leave the row out with from.where",
-        )
-    ]
 
 
 def _id_text(col: pd.Series) -> pd.Series:

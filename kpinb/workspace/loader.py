@@ -351,6 +351,8 @@ class _Loader:
     def _event_table(self, name: str) -> None:
         raw, status = self._read(name, self.root / EVENTS_FOLDER, None)
         if raw is not None:
+            if name not in self.sources:  # named by its path in the workspace folder
+                raw = replace(raw, file=f"{EVENTS_FOLDER}/{raw.file}")
             self.events[name] = raw
             self.problems += raw.problems
         elif status == "absent":
@@ -472,7 +474,7 @@ class _Loader:
                 obs[col] = obs[col].astype("category")
             categories = obs[col].cat.categories
             if categories.dtype != "str":  # typed sources (Parquet, SQL): one dtype for all
-                obs[col] = obs[col].cat.rename_categories(categories.astype("str"))
+                obs[col] = obs[col].cat.rename_categories(list(categories.astype("str")))
         obs, problems, counted = checks.ratio_values(obs, raw, kpis)
         self.problems += problems
         obs, notes = checks.align_periods(obs, kpis, raw.file)

@@ -48,7 +48,11 @@ class Cluster:
         import psycopg
 
         with psycopg.connect(
-            host="127.0.0.1", port=self.port, user=USER, password=PASSWORD, dbname="postgres",
+            host="127.0.0.1",
+            port=self.port,
+            user=USER,
+            password=PASSWORD,
+            dbname="postgres",
             autocommit=True,
         ) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
@@ -74,8 +78,18 @@ def start() -> Cluster:
     port = _free_port()
     try:
         _run(
-            binaries / "initdb", "-D", str(folder / "data"), "-U", USER, "-A", "scram-sha-256",
-            "--auth-local=trust", f"--pwfile={folder / 'pw'}", "-E", "UTF8", "--locale=C",
+            binaries / "initdb",
+            "-D",
+            str(folder / "data"),
+            "-U",
+            USER,
+            "-A",
+            "scram-sha-256",
+            "--auth-local=trust",
+            f"--pwfile={folder / 'pw'}",
+            "-E",
+            "UTF8",
+            "--locale=C",
             "--no-sync",
         )
         options = (
@@ -83,8 +97,17 @@ def start() -> Cluster:
             "-c fsync=off -c full_page_writes=off -c synchronous_commit=off"
         )
         _run(
-            binaries / "pg_ctl", "-D", str(folder / "data"), "-o", options,
-            "-l", str(folder / "log"), "-w", "-t", "60", "start",
+            binaries / "pg_ctl",
+            "-D",
+            str(folder / "data"),
+            "-o",
+            options,
+            "-l",
+            str(folder / "log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
         )
     except subprocess.CalledProcessError as exc:
         log = (folder / "log").read_text() if (folder / "log").exists() else ""

@@ -119,9 +119,7 @@ def test_validate_prints_the_settings_in_force(
     assert "weeks start on: Sunday" in out
 
 
-def test_the_minimum_group_size_reaches_the_analysis(
-    workspace_dir: Path, tmp_path: Path
-) -> None:
+def test_the_minimum_group_size_reaches_the_analysis(workspace_dir: Path, tmp_path: Path) -> None:
     from kpinb.analytics import analyse
 
     plain = load_workspace(workspace_dir)

@@ -18,7 +18,11 @@ from tests.support.databases import execute, sources_toml, table_frames, write_t
 
 PERIOD = "2026-Q3"
 ENV = "KPINB_TEST_DB_PASSWORD"
-REPORTS = (("employee", "E001", "employee"), ("team", "T01", "manager"), ("department", "Sales", "executive"))
+REPORTS = (
+    ("employee", "E001", "employee"),
+    ("team", "T01", "manager"),
+    ("department", "Sales", "executive"),
+)
 
 
 def _sql_workspace(
@@ -139,17 +143,21 @@ def test_a_query_picks_and_renames_columns_and_its_rows_are_what_is_read(workspa
 def test_a_missing_table_a_wrong_url_and_a_missing_file_are_named_and_nothing_is_written(
     workspace_dir, tmp_path, capsys
 ):
-    root, write = _sqlite_ws(workspace_dir, tmp_path)
+    root, _ = _sqlite_ws(workspace_dir, tmp_path)
     toml = (root / "kpinb.toml").read_text()
     toml = toml.replace('table = "goals"', 'table = "no_such_goals"')
-    toml = toml.replace("sqlite:///hr.sqlite\"\ntable = \"ratings\"", 'sqlite:///nowhere.db"\ntable = "ratings"')
+    toml = toml.replace(
+        'sqlite:///hr.sqlite"\ntable = "ratings"', 'sqlite:///nowhere.db"\ntable = "ratings"'
+    )
     (root / "kpinb.toml").write_text(toml)
     before = (root / "hr.sqlite").read_bytes()
     out = tmp_path / "reports"
     assert main(["run", str(root), "--period", PERIOD, "--out", str(out)]) == 2
     text = capsys.readouterr()
     said = text.out + text.err
-    assert "[sources.goals] (sqlite:///hr.sqlite)" in said and "no such table: no_such_goals" in said
+    assert (
+        "[sources.goals] (sqlite:///hr.sqlite)" in said and "no such table: no_such_goals" in said
+    )
     assert "[sources.ratings] (sqlite:///nowhere.db)" in said and "no database file at" in said
     assert not out.exists() and "nothing was written" in said
     assert (root / "hr.sqlite").read_bytes() == before
@@ -171,7 +179,9 @@ def test_reading_is_read_only(kind, workspace_dir, tmp_path, request, monkeypatc
     (root / "kpinb.toml").write_text(toml)
     problems = "\n".join(_problems(root))
     assert "[sources.teams]" in problems and "the query failed" in problems
-    assert {"sqlite": "readonly", "duckdb": "read-only", "postgresql": "read-only"}[kind] in problems
+    assert {"sqlite": "readonly", "duckdb": "read-only", "postgresql": "read-only"}[
+        kind
+    ] in problems
     toml = toml.replace(f'query = "{delete}"', 'table = "teams"')
     (root / "kpinb.toml").write_text(toml)
     assert len(load_workspace(root).teams) == 2  # nothing was deleted
@@ -188,19 +198,25 @@ def test_a_password_is_never_in_the_file_and_never_in_any_message(
     problems = _problems(root)
     assert any("holds a password; a password never goes in kpinb.toml" in p for p in problems)
     # from the environment: ${VAR} in the URL, then password_env
-    (root / "kpinb.toml").write_text(toml.replace("kpinb@", "kpinb:${%s}@" % ENV))
-    assert _problems(root)[0].endswith(f"set {ENV} before running kpinb (the password stays out of kpinb.toml)")
+    (root / "kpinb.toml").write_text(toml.replace("kpinb@", f"kpinb:${{{ENV}}}@"))
+    assert _problems(root)[0].endswith(
+        f"set {ENV} before running kpinb (the password stays out of kpinb.toml)"
+    )
     monkeypatch.setenv(ENV, pg.PASSWORD)
     assert main(["validate", str(root)]) == 0
     # a wrong password, a wrong port, a failing query: the database's message, masked
     monkeypatch.setenv(ENV, pg.PASSWORD + "x")
     assert main(["validate", str(root)]) == 1
-    wrong_port = toml.replace(f":{postgres.port}/", ":1/", 1).replace("kpinb@", "kpinb:${%s}@" % ENV, 1)
+    wrong_port = toml.replace(f":{postgres.port}/", ":1/", 1).replace(
+        "kpinb@", f"kpinb:${{{ENV}}}@", 1
+    )
     (root / "kpinb.toml").write_text(wrong_port)
     monkeypatch.setenv(ENV, pg.PASSWORD)
     assert main(["validate", str(root)]) == 1
     failing = toml.replace('table = "people"', f"query = \"select '{pg.PASSWORD}'::int\"")
-    (root / "kpinb.toml").write_text(failing.replace("[sources.people]", f'[sources.people]\npassword_env = "{ENV}"'))
+    (root / "kpinb.toml").write_text(
+        failing.replace("[sources.people]", f'[sources.people]\npassword_env = "{ENV}"')
+    )
     assert main(["validate", str(root)]) == 1
     said = capsys.readouterr()
     text = said.out + said.err
@@ -210,7 +226,9 @@ def test_a_password_is_never_in_the_file_and_never_in_any_message(
     assert pg.PASSWORD not in text
 
 
-def test_the_loader_cache_never_reuses_rows_of_a_database(postgres, workspace_dir, tmp_path, monkeypatch):
+def test_the_loader_cache_never_reuses_rows_of_a_database(
+    postgres, workspace_dir, tmp_path, monkeypatch
+):
     write = postgres.create_database("cache")
     monkeypatch.setenv(ENV, pg.PASSWORD)
     root = _sql_workspace(
@@ -243,7 +261,11 @@ def test_a_rerun_rebuilds_only_the_reports_whose_rows_changed(workspace_dir, tmp
     people = load_workspace(root).people
     quiet = people[(people["manager_id"] != "") & ~people["employee_id"].isin(people["manager_id"])]
     person = quiet["employee_id"].iloc[0]
-    execute(write, f"update observations set value = value + 1 where employee_id = '{person}' and rowid = (select min(rowid) from observations where employee_id = '{person}')")
+    execute(
+        write,
+        "update observations set value = value + 1 where rowid = "
+        f"(select min(rowid) from observations where employee_id = '{person}')",
+    )
     after = keys()
     changed = {k for k in before if before[k] != after[k]}
     assert ("employee", person, "employee") in changed

@@ -270,3 +270,33 @@ def test_a_rerun_rebuilds_only_the_reports_whose_rows_changed(workspace_dir, tmp
     changed = {k for k in before if before[k] != after[k]}
     assert ("employee", person, "employee") in changed
     assert len(changed) < len(before) / 2, changed
+
+
+def test_the_core_loads_without_the_sql_extra_and_a_source_then_says_how_to_get_it(
+    workspace_dir, tmp_path
+):
+    import subprocess
+    import sys
+
+    root, _ = _sqlite_ws(workspace_dir, tmp_path)
+    code = (
+        "import sys\n"
+        "for name in ('sqlalchemy', 'duckdb', 'duckdb_engine', 'psycopg'):\n"
+        "    sys.modules[name] = None  # as if not installed\n"
+        "from kpinb.workspace import load_workspace, validate_workspace\n"
+        "load_workspace(sys.argv[1])\n"
+        "for problem in validate_workspace(sys.argv[2]).problems:\n"
+        "    print(problem)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(workspace_dir), str(root)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lines = done.stdout.splitlines()
+    assert len(lines) == 7  # one sentence per source, no traceback
+    assert lines[0] == (
+        "kpinb.toml [sources.teams] (sqlite:///hr.sqlite): cannot be read: SQLAlchemy is not "
+        "installed. Fix: install the SQL extra: pip install 'kpinb[sql]'"
+    )

@@ -18,8 +18,9 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -260,25 +261,50 @@ def _engine(url: URL, root: Path) -> Engine:
     )
 
 
-def _fetch(engine: Engine, query: str, backend: str) -> pd.DataFrame:
-    """Run ``query`` in a read-only transaction; its rows as a frame (typed as returned)."""
-    from sqlalchemy import text
+CHUNK_ROWS = 200_000  # rows fetched at a time: a large result never sits twice in memory
 
+
+def _fetch(engine: Engine, query: str, backend: str) -> pd.DataFrame:
+    """Run ``query`` in a read-only transaction; its rows as a frame (typed as returned).
+
+    The driver's own cursor is used (plain tuples, fetched in chunks): SQLAlchemy's rows
+    cost more than the query on a large table.
+    """
+    parts: list[pd.DataFrame] = []
     try:
         with engine.connect() as conn:
-            if backend == "postgresql":
-                conn.exec_driver_sql("SET TRANSACTION READ ONLY")
-            result = conn.execute(text(query))
-            columns = [str(c) for c in result.keys()]  # noqa: SIM118 (a Result, not a dict)
-            rows = result.fetchall()
-            conn.rollback()
+            # the pool's connection always holds a DBAPI connection while checked out
+            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            try:
+                if backend == "postgresql":
+                    cursor.execute("SET TRANSACTION READ ONLY")
+                cursor.execute(query)
+                columns = [str(d[0]) for d in cursor.description or ()]
+                while rows := cursor.fetchmany(CHUNK_ROWS):
+                    parts.append(_frame(rows, columns))
+            finally:
+                cursor.close()
+                conn.rollback()
     finally:
         engine.dispose()
-    return (
-        pd.DataFrame.from_records([tuple(r) for r in rows], columns=columns, coerce_float=True)
-        if rows
-        else pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-    )
+    if not parts:
+        return pd.DataFrame({i: pd.Series(dtype=object) for i in range(len(columns))}).set_axis(
+            columns, axis=1
+        )
+    return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+
+
+def _frame(rows: Sequence[Any], columns: list[str]) -> pd.DataFrame:
+    """Rows (tuples) as a frame, one column at a time; a database's decimals as floats."""
+    data = {}
+    for i, values in enumerate(zip(*rows, strict=True)):
+        column = pd.Series(values)
+        if column.dtype == object:
+            first = next((v for v in values if v is not None), None)
+            if isinstance(first, Decimal):
+                column = column.astype("float64")
+        data[i] = column
+    return pd.DataFrame(data).set_axis(columns, axis=1)
 
 
 def _message(exc: BaseException) -> str:

@@ -18,8 +18,9 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,7 +29,7 @@ from urllib.parse import quote
 import pandas as pd
 
 from kpinb.errors import Problem
-from kpinb.workspace.readers import RawTable, TableRefused, raw_from_frame
+from kpinb.workspace.readers import RawTable, TableRefused, raw_from_frame, read_table
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Engine
@@ -155,11 +156,26 @@ def read_source(
     """
     secrets: list[str] = []
     try:
-        url = _resolved_url(source, root, secrets)
-        engine = _engine(url, root)
-        frame = _fetch(engine, source.query, url.get_backend_name())
-    except SourceFailed:
-        raise
+        with tempfile.TemporaryDirectory(prefix="kpinb-source-") as tmp:
+            url = _resolved_url(source, root, secrets)
+            engine = _engine(url, root)
+            if url.get_backend_name() == "postgresql":
+                # the server writes the result as CSV, read as a CSV file is (in C)
+                path = Path(tmp) / "result.csv"
+                _copy_out(engine, source.query, path)
+                raw = read_table(path, categorical, numbers)
+                raw = replace(raw, file=source.label, first_row=1)
+            else:
+                frame = _fetch(engine, source.query, url.get_backend_name())
+                raw = raw_from_frame(frame, source.label, categorical, numbers)
+    except (SourceFailed, TableRefused) as exc:
+        problems = [exc.problem] if isinstance(exc, SourceFailed) else exc.problems
+        masked = [
+            replace(p, file=source.label, problem=_mask(p.problem, secrets)) for p in problems
+        ]
+        if isinstance(exc, SourceFailed):
+            raise SourceFailed(masked[0]) from None
+        raise TableRefused(masked) from None
     except ModuleNotFoundError as exc:
         raise SourceFailed(
             Problem(source.label, f"cannot be read: the module {exc.name!r} is missing", INSTALL)
@@ -172,15 +188,7 @@ def read_source(
                 "check the URL, that the server is running and the query runs in the database",
             )
         ) from None
-    try:
-        return raw_from_frame(frame, source.label, categorical, numbers)
-    except TableRefused as refused:
-        raise TableRefused(
-            [
-                Problem(p.file, _mask(p.problem, secrets), p.fix, column=p.column)
-                for p in refused.problems
-            ]
-        ) from None
+    return raw
 
 
 def _resolved_url(source: SqlSource, root: Path, secrets: list[str]) -> URL:
@@ -265,7 +273,7 @@ CHUNK_ROWS = 200_000  # rows fetched at a time: a large result never sits twice 
 
 
 def _fetch(engine: Engine, query: str, backend: str) -> pd.DataFrame:
-    """Run ``query`` in a read-only transaction; its rows as a frame (typed as returned).
+    """Run ``query``; its rows as a frame (typed as returned).
 
     The driver's own cursor is used (plain tuples, fetched in chunks): SQLAlchemy's rows
     cost more than the query on a large table.
@@ -276,8 +284,12 @@ def _fetch(engine: Engine, query: str, backend: str) -> pd.DataFrame:
             # the pool's connection always holds a DBAPI connection while checked out
             cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
             try:
-                if backend == "postgresql":
-                    cursor.execute("SET TRANSACTION READ ONLY")
+                if backend == "duckdb":  # the result as Arrow, in C (the same as Parquet's)
+                    table = cursor.sql(query).to_arrow_table()
+                    frame: pd.DataFrame = table.to_pandas(
+                        date_as_object=True, coerce_temporal_nanoseconds=False
+                    )
+                    return frame
                 cursor.execute(query)
                 columns = [str(d[0]) for d in cursor.description or ()]
                 while rows := cursor.fetchmany(CHUNK_ROWS):
@@ -288,10 +300,29 @@ def _fetch(engine: Engine, query: str, backend: str) -> pd.DataFrame:
     finally:
         engine.dispose()
     if not parts:
-        return pd.DataFrame({i: pd.Series(dtype=object) for i in range(len(columns))}).set_axis(
-            columns, axis=1
-        )
+        empty = {i: pd.Series(dtype=object) for i in range(len(columns))}
+        return pd.DataFrame(empty).set_axis(columns, axis=1)
     return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+
+
+def _copy_out(engine: Engine, query: str, path: Path) -> None:
+    """Write ``query``'s result to ``path`` as CSV with a header (PostgreSQL's COPY), in a
+    read-only transaction."""
+    statement = query.strip().rstrip(";")
+    try:
+        with engine.connect() as conn, path.open("wb") as out:
+            # the pool's connection always holds a DBAPI connection while checked out
+            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.execute("SET TRANSACTION READ ONLY")
+                with cursor.copy(f"COPY ({statement}) TO STDOUT (FORMAT csv, HEADER)") as copy:
+                    for data in copy:
+                        out.write(data)
+            finally:
+                cursor.close()
+                conn.rollback()
+    finally:
+        engine.dispose()
 
 
 def _frame(rows: Sequence[Any], columns: list[str]) -> pd.DataFrame:

@@ -40,6 +40,8 @@ BACKENDS = ("sqlite", "duckdb", "postgresql")
 INSTALL = "install the SQL extra: pip install 'kpinb[sql]'"
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 MASK = "***"
+# scheme://user:PASSWORD@ as SQLAlchemy reads it (a password may hold "/", not "@")
+_USERINFO = r"^([\w+.-]+://[^:/@]*:)([^@]*)"
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ class SqlSource:
 
 def masked_url(url: str) -> str:
     """``url`` with any password replaced by ``***`` (the URL as written otherwise)."""
-    found = re.match(r"^([^:/]+://[^:@/]*:)([^@/]*)(@.*)$", url)
+    found = re.match(_USERINFO + r"(@.*)$", url)
     return f"{found[1]}{MASK}{found[3]}" if found else url
 
 
@@ -133,8 +135,8 @@ def parse_sources(section: Mapping[str, Any]) -> tuple[dict[str, SqlSource], lis
 
 def _written_password(url: str) -> str | None:
     """The password part of ``url`` as written (``user:PASSWORD@host``), if any."""
-    found = re.match(r"^[^:/]+://[^:@/]*:([^@/]*)@", url)
-    return found[1] if found else None
+    found = re.match(_USERINFO + "@", url)
+    return found[2] if found else None
 
 
 class SourceFailed(Exception):

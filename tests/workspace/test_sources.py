@@ -300,3 +300,49 @@ def test_the_core_loads_without_the_sql_extra_and_a_source_then_says_how_to_get_
         "kpinb.toml [sources.teams] (sqlite:///hr.sqlite): cannot be read: SQLAlchemy is not "
         "installed. Fix: install the SQL extra: pip install 'kpinb[sql]'"
     )
+
+
+def test_every_problem_of_a_sources_section_is_named_with_its_key():
+    from kpinb.workspace.sources import parse_sources
+
+    sources, problems = parse_sources(
+        {
+            "people": {"url": "mysql://db/hr", "table": "people", "colour": "red"},
+            "teams": {"url": "sqlite:///hr.db", "table": "teams", "query": "select 1"},
+            "goals": {"table": "goals"},
+            "ratings": {"url": "postgresql://kpinb:pa/ss@db/hr", "table": "ratings"},
+            "targets": {"url": "postgresql://kpinb@db/hr", "query": "select * from t"},
+        }
+    )
+    said = {(p.column, p.problem) for p in problems}
+    assert (
+        "sources.people.url",
+        "names the database 'mysql', which kpinb cannot read read-only",
+    ) in said
+    assert ("sources.people.colour", "is not a key kpinb knows") in said
+    assert ("sources.teams.query", "give exactly one of query and table") in said
+    assert ("sources.goals.url", "is missing") in said
+    assert ("sources.ratings.url", "holds a password; a password never goes in kpinb.toml") in said
+    assert not any("pa/ss" in str(p) for p in problems)
+    assert list(sources) == ["targets"]
+    assert sources["targets"].label == ("kpinb.toml [sources.targets] (postgresql://kpinb@db/hr)")
+
+
+def test_a_table_from_a_file_and_a_source_and_a_source_of_no_table_are_refused(
+    workspace_dir, tmp_path
+):
+    root, _ = _sqlite_ws(workspace_dir, tmp_path)
+    shutil.copy(workspace_dir / "teams.csv", root / "teams.csv")
+    with (root / "kpinb.toml").open("a") as toml:
+        toml.write('\n[sources.opportunities]\nurl = "sqlite:///hr.sqlite"\ntable = "x"\n')
+    problems = _problems(root)
+    assert (
+        "kpinb.toml [sources.teams] (sqlite:///hr.sqlite): the table 'teams' is given twice: "
+        "by teams.csv and by [sources.teams]. Fix: keep one: delete or rename teams.csv, or "
+        "remove [sources.teams]"
+    ) in problems
+    assert any(
+        "sources.opportunities" in p
+        and "is neither a table of the workspace nor an event table a KPI reads" in p
+        for p in problems
+    ), problems

@@ -235,6 +235,7 @@ class _Loader:
         self.sources: dict[str, SqlSource] = {}
         self.events: dict[str, RawTable] = {}
         self.kpi_specs: dict[str, KpiSpec] = {}
+        self.kpis_whole = False  # kpis.yaml read without a problem
 
     def run(self) -> Workspace | None:
         self.settings, problems = read_settings(self.root)
@@ -296,14 +297,17 @@ class _Loader:
         kpis, problems = parse_kpis(data)
         self.problems += problems
         self.kpi_specs = kpis
+        self.kpis_whole = not problems
         self.named_kpis = _named_ids(data)
         return kpis
 
     def _check_source_names(self, kpis: dict[str, KpiSpec]) -> None:
         """Each source is a table of the workspace or an event table a KPI reads."""
+        if not self.kpis_whole:  # a KPI left out may be the one reading the source
+            return
         events = event_tables(kpis)
         for name in self.sources:
-            if name not in TABLES and name not in events and "kpis" not in self.ctx.unread:
+            if name not in TABLES and name not in events:
                 known = [*TABLES, *events]
                 self.problems.append(
                     Problem(

@@ -29,7 +29,7 @@ from kpinb.workspace.readers import RawTable
 
 PERIOD_LABEL = re.compile(r"^\d{4}-(Q[1-4]|0[1-9]|1[0-2])$", re.ASCII)
 # what may follow YYYY-MM-DD in a date cell: nothing, or a time of day (Excel, exports)
-TIME_TAIL = r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+TIME_TAIL = r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?"
 
 
 @dataclass(frozen=True)

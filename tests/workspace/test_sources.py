@@ -346,3 +346,21 @@ def test_a_table_from_a_file_and_a_source_and_a_source_of_no_table_are_refused(
         and "is neither a table of the workspace nor an event table a KPI reads" in p
         for p in problems
     ), problems
+
+
+def test_a_timestamp_with_a_time_zone_counts_for_its_local_date(
+    postgres, workspace_dir, files_ws, tmp_path, monkeypatch
+):
+    write = postgres.create_database("zones")
+    monkeypatch.setenv(ENV, pg.PASSWORD)
+    root = _sql_workspace(
+        workspace_dir, tmp_path / "ws", write, postgres.url("zones"), password_env=ENV
+    )
+    # PostgreSQL writes '2022-10-03 00:00:00+00' (the hour alone when minutes are 0)
+    query = (
+        "select employee_id, name, team_id, manager_id, role, "
+        "(start_date::timestamp at time zone 'UTC') as start_date from people"
+    )
+    toml = (root / "kpinb.toml").read_text()
+    (root / "kpinb.toml").write_text(toml.replace('table = "people"', f'query = "{query}"'))
+    pd.testing.assert_frame_equal(load_workspace(root).people, files_ws.people)

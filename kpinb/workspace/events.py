@@ -188,7 +188,7 @@ def _periods(dates: pd.Series, cadence: str, week_start: str) -> pd.Series:
     if cadence == "monthly":
         back = day.dt.day - 1
     else:
-        back = (day.dt.weekday - WEEKDAYS.index(week_start)) % 7
+        back = (day.dt.day_of_week - WEEKDAYS.index(week_start)) % 7
     out: pd.Series = day - pd.to_timedelta(back, unit="D")
     return out
 

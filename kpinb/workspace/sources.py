@@ -133,6 +133,18 @@ def parse_sources(section: Mapping[str, Any]) -> tuple[dict[str, SqlSource], lis
     return out, problems
 
 
+def table_source(root: Path, name: str) -> str | None:
+    """How messages name the source of table ``name`` in the workspace ``root`` (None when
+    ``kpinb.toml`` gives it none): a writer of the table's file must not add a second."""
+    from kpinb.settings import read_settings
+
+    settings, _ = read_settings(root)
+    body = settings.sections.get(SECTION, {}).get(name)
+    if not isinstance(body, Mapping):
+        return None
+    return SqlSource(name, str(body.get("url", "")), "").label
+
+
 def _written_password(url: str) -> str | None:
     """The password part of ``url`` as written (``user:PASSWORD@host``), if any."""
     found = re.match(_USERINFO + "@", url)

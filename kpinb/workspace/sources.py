@@ -227,7 +227,15 @@ def _resolved_url(source: SqlSource, root: Path, secrets: list[str]) -> URL:
             )
         )
     secrets += [os.environ[v] for v in _VARIABLE.findall(source.url) if os.environ[v]]
-    url = make_url(_VARIABLE.sub(lambda m: quote(os.environ[m[1]], safe=""), source.url))
+    text = source.url
+    written = _written_password(text)
+    if written is not None and (variable := _VARIABLE.fullmatch(written)):
+        # a password may hold any character: quoted for the URL (SQLAlchemy unquotes it)
+        start = len(text.split("://", 1)[0]) + 3
+        text = text[:start] + text[start:].replace(
+            written, quote(os.environ[variable[1]], safe=""), 1
+        )
+    url = make_url(_VARIABLE.sub(lambda m: os.environ[m[1]], text))
     if source.password_env:
         secrets.append(os.environ[source.password_env])
         url = url.set(password=os.environ[source.password_env])
@@ -240,7 +248,7 @@ def _resolved_url(source: SqlSource, root: Path, secrets: list[str]) -> URL:
                 Problem(
                     source.label,
                     "names no database file",
-                    f'give the file after the slashes: "{backend}:///hr.{backend[:2]}db"',
+                    f'give the file after the slashes: "{backend}:///hr.{backend}"',
                 )
             )
         path = Path(url.database).expanduser()

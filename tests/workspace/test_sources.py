@@ -364,3 +364,22 @@ def test_a_timestamp_with_a_time_zone_counts_for_its_local_date(
     toml = (root / "kpinb.toml").read_text()
     (root / "kpinb.toml").write_text(toml.replace('table = "people"', f'query = "{query}"'))
     pd.testing.assert_frame_equal(load_workspace(root).people, files_ws.people)
+
+
+def test_a_reader_whose_password_holds_any_character_comes_in_through_the_environment(
+    postgres, workspace_dir, tmp_path, monkeypatch, capsys
+):
+    secret = "r@d/x:%2F!"  # ("@", "/", ":" and "%" all mean something in a URL)
+    write = postgres.create_database("roles")
+    url = postgres.url("roles").replace(f"{pg.USER}@", "reader:${KPINB_READER}@")
+    root = _sql_workspace(workspace_dir, tmp_path / "ws", write, url)
+    execute(
+        write,
+        f"create role reader login password '{secret}'",
+        "grant select on all tables in schema public to reader",
+    )
+    monkeypatch.setenv("KPINB_READER", secret)
+    assert len(load_workspace(root).people) == 12
+    assert main(["validate", str(root)]) == 0
+    said = capsys.readouterr()
+    assert secret not in said.out + said.err

@@ -15,6 +15,8 @@ from typing import Any
 import pandas as pd
 
 from kpinb.errors import Problem
+from kpinb.filters import SYNTAX as SYNTAX_HELP
+from kpinb.filters import FilterError, RowFilter, parse_filter
 
 # a series is stale when this many days or more have passed since its last point
 # (two cadence steps): the data-quality check and the analytics use the same line
@@ -71,6 +73,44 @@ class KpiVersion:
     change: str
 
 
+AGGREGATES = ("count", "sum", "mean", "ratio")
+_FROM_KEYS = (
+    "events",
+    "date",
+    "person",
+    "aggregate",
+    "column",
+    "where",
+    "numerator",
+    "denominator",
+)
+
+
+@dataclass(frozen=True)
+class EventSource:
+    """A KPI computed from an event table (``from:`` in ``kpis.yaml``): per person and
+    period (the KPI's cadence), the count of rows, the sum or mean of ``column``, or the
+    ratio of two counts (rows passing ``numerator`` over rows passing ``denominator``),
+    over the rows that pass ``where``."""
+
+    events: str  # the event table: events/NAME.csv (.xlsx, .parquet) or [sources.NAME]
+    date: str  # the column dating each event
+    person: str  # the column holding the employee id
+    aggregate: str  # one of AGGREGATES
+    column: str = ""  # the number summed or averaged (sum, mean)
+    where: RowFilter | None = None
+    numerator: RowFilter | None = None  # ratio: the rows counted above the line
+    denominator: RowFilter | None = None  # ratio: the rows counted below (all by default)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Every column of the event table this KPI reads."""
+        named = [self.person, self.date] + ([self.column] if self.column else [])
+        for part in (self.where, self.numerator, self.denominator):
+            named += list(part.columns) if part else []
+        return tuple(dict.fromkeys(named))
+
+
 @dataclass(frozen=True)
 class KpiSpec:
     """One KPI of the dictionary (``kpis.yaml``, docs/workspace.md)."""
@@ -98,6 +138,8 @@ class KpiSpec:
     measure: str = "value"
     numerator: str = ""  # what the counts are, for the text ("deals won")
     denominator: str = ""  # ("deals engaged")
+    # computed from an event table instead of read from observations (``from:``)
+    events: EventSource | None = None
 
     @property
     def is_ratio(self) -> bool:
@@ -232,7 +274,8 @@ def _parse_one(entry: Any, n: int, file: str, problems: list[Problem]) -> KpiSpe
             )
         )
         ok = False
-    if not ok or versions is None or low is False or high is False:
+    events = _parse_from(entry.get("from"), measure, label, file, problems)
+    if not ok or versions is None or low is False or high is False or events is False:
         return None
     pair = entry.get("pair")
     return KpiSpec(
@@ -245,6 +288,78 @@ def _parse_one(entry: Any, n: int, file: str, problems: list[Problem]) -> KpiSpe
         measure=measure,
         numerator=str(entry.get("numerator") or "").strip(),
         denominator=str(entry.get("denominator") or "").strip(),
+        events=events if isinstance(events, EventSource) else None,
+    )
+
+
+def _parse_from(
+    raw: Any, measure: str, label: str, file: str, problems: list[Problem]
+) -> EventSource | bool | None:
+    """The optional ``from:`` (an event table's aggregation); None when absent, False when
+    invalid (every problem noted)."""
+    if raw is None:
+        return None
+    found: list[Problem] = []
+
+    def bad(key: str, problem: str, fix: str) -> None:
+        found.append(Problem(file, f"{label}: {problem}", fix, column=f"from.{key}"))
+
+    if not isinstance(raw, Mapping):
+        bad("", "'from' is not a mapping", "write from: {events: NAME, date: ..., person: ...}")
+        problems += found
+        return False
+    for key in raw:
+        if key not in _FROM_KEYS:
+            bad(str(key), f"from.{key} is not a key kpinb knows", f"use {', '.join(_FROM_KEYS)}")
+    text = {k: str(raw[k]).strip() if raw.get(k) is not None else "" for k in _FROM_KEYS}
+    for key in ("events", "date", "person", "aggregate"):
+        if not text[key]:
+            bad(key, f"from.{key} is missing", f"add '{key}:' under 'from:' (docs/workspace.md)")
+    aggregate = text["aggregate"]
+    if aggregate and aggregate not in AGGREGATES:
+        bad(
+            "aggregate",
+            f"from.aggregate {aggregate!r} is not allowed",
+            f"use {', '.join(AGGREGATES)}",
+        )
+    if aggregate in ("sum", "mean") and not text["column"]:
+        bad("column", f"a {aggregate} needs from.column", "name the column of numbers to aggregate")
+    if aggregate in ("count", "ratio") and text["column"]:
+        bad("column", f"a {aggregate} counts rows: from.column is not used", "remove from.column")
+    if aggregate == "ratio" and not text["numerator"]:
+        bad(
+            "numerator",
+            "a ratio needs from.numerator (the filter of the rows counted above the line)",
+            "add numerator: \"stage == 'won'\" (and denominator:, all rows by default)",
+        )
+    if aggregate != "ratio" and (text["numerator"] or text["denominator"]):
+        bad("numerator", "from.numerator and from.denominator belong to a ratio", "remove them")
+    if aggregate and (aggregate == "ratio") != (measure == "ratio"):
+        bad(
+            "aggregate",
+            f"from.aggregate {aggregate!r} does not fit measure {measure!r}",
+            "a ratio of counts is 'measure: ratio' with 'aggregate: ratio'; the others are values",
+        )
+    filters: dict[str, RowFilter | None] = {}
+    for key in ("where", "numerator", "denominator"):
+        filters[key] = None
+        if text[key]:
+            try:
+                filters[key] = parse_filter(text[key])
+            except FilterError as exc:
+                bad(key, f"from.{key} cannot be read: {exc}", SYNTAX_HELP)
+    problems += found
+    if found:
+        return False
+    return EventSource(
+        events=text["events"],
+        date=text["date"].lower(),
+        person=text["person"].lower(),
+        aggregate=aggregate,
+        column=text["column"].lower(),
+        where=filters["where"],
+        numerator=filters["numerator"],
+        denominator=filters["denominator"],
     )
 
 

@@ -7,6 +7,7 @@ Test modules take these as fixtures and import no other test module; code they s
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,7 @@ if "jsonschema" not in sys.modules:
 if TYPE_CHECKING:
     from kpinb.report import Report
     from kpinb.workspace import Workspace
+    from tests.support.postgres import Cluster
 
 WORKSPACE = Path(__file__).parent / "data" / "workspace"
 """The small committed workspace (``write_demo(..., people=12)``); never written to."""
@@ -82,3 +84,24 @@ def demo_reports(demo_ws: Workspace) -> tuple[Report, ...]:
             for d in sorted(set(demo_ws.teams["department"]))
         ]
     return tuple(out)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Cluster]:
+    """A throwaway PostgreSQL server (tests/support/postgres.py), one per test session.
+
+    CI installs Debian's postgresql (.ci/run) and must run these tests; elsewhere a
+    machine without initdb skips them, saying why.
+    """
+    import os
+
+    from tests.support import postgres as pg
+
+    try:
+        cluster = pg.start()
+    except FileNotFoundError:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL's initdb is missing: .ci/run installs Debian's postgresql")
+        pytest.skip("PostgreSQL's initdb is not installed (apt-get install postgresql)")
+    yield cluster
+    cluster.stop()

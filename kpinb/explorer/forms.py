@@ -125,7 +125,20 @@ def save_checkin(
 
 def feasibility_file(root: Path) -> tuple[Path, list[Problem]]:
     """The file flags are appended to: ``feasibility.csv``; a workspace that keeps the
-    table as .xlsx or .parquet is not written to (the problem says what to do)."""
+    table as .xlsx or .parquet, or reads it from a database, is not written to (the
+    problem says what to do)."""
+    from kpinb.workspace.sources import table_source
+
+    source = table_source(root, "feasibility")
+    if source is not None:
+        return root / "feasibility.csv", [
+            Problem(
+                source,
+                "the explorer appends flags to feasibility.csv, and this workspace reads the "
+                "table from a database (read-only)",
+                "add the flag to the database's table the source reads",
+            )
+        ]
     others = [root / f"feasibility{ext}" for ext in (".xlsx", ".parquet")]
     found = [p for p in others if p.is_file()]
     if found:

@@ -10,11 +10,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import yaml
+from pandas.api.types import is_datetime64_any_dtype, is_numeric_dtype
 
 from kpinb.errors import Problem, WorkspaceError
 from kpinb.kpis import KpiSpec, parse_kpis
 from kpinb.settings import DEFAULT_SETTINGS, SETTINGS_FILE, Settings, read_settings
 from kpinb.workspace import checks, wide
+from kpinb.workspace.events import EVENTS_FOLDER, event_observations, event_tables
 from kpinb.workspace.readers import EXTENSIONS, RawTable, TableRefused, find_table, read_table
 from kpinb.workspace.schema import (
     DISPLAY_TEXT,
@@ -26,6 +28,7 @@ from kpinb.workspace.schema import (
     display_column,
     type_table,
 )
+from kpinb.workspace.sources import SourceFailed, SqlSource, parse_sources, read_source
 
 KPIS_FILE = "kpis.yaml"  # the KPI dictionary, beside the tables
 
@@ -132,7 +135,10 @@ def load_workspace(path: str | Path, *, cache: bool = False) -> Workspace:
 
     With ``cache=True`` a workspace loaded earlier in this process is reused while
     the folder's files are unchanged (same names, sizes and modification times): the
-    batch runs many report notebooks in one kernel and loads the workspace once.
+    batch runs many report notebooks in one kernel and loads the workspace once. A
+    workspace with tables from a database (``[sources]``) is never reused so, as its
+    files say nothing of the database's rows: only the snapshot the batch hands over
+    (:func:`adopt_workspace`) is.
 
     Raises :class:`kpinb.errors.WorkspaceError` listing every problem when it is invalid.
     """
@@ -142,7 +148,7 @@ def load_workspace(path: str | Path, *, cache: bool = False) -> Workspace:
     result = validate_workspace(path)
     if result.workspace is None:
         raise WorkspaceError(list(result.problems), list(result.warnings))
-    if key is not None:
+    if key is not None and not reads_databases(Path(path)):
         _CACHE.clear()  # one workspace per process is enough; keeps memory bounded
         _CACHE[key] = result.workspace
     return result.workspace
@@ -187,15 +193,34 @@ def workspace_files(path: str | Path) -> list[Path]:
     nothing else of the folder (a backup, an unrelated spreadsheet beside them)."""
     root = Path(path)
     names = [KPIS_FILE, SETTINGS_FILE, *(f"{table}{ext}" for table in TABLES for ext in EXTENSIONS)]
-    return [root / name for name in names if (root / name).is_file()]
+    events = root / EVENTS_FOLDER
+    found = sorted(events.iterdir()) if events.is_dir() else []
+    return [root / name for name in names if (root / name).is_file()] + [
+        p for p in found if p.is_file() and p.suffix.lower() in EXTENSIONS
+    ]
+
+
+def reads_databases(root: Path) -> bool:
+    """True when the folder's ``kpinb.toml`` names tables read from a database."""
+    import tomllib
+
+    try:
+        data = tomllib.loads((root / SETTINGS_FILE).read_text(encoding="utf-8-sig"))
+    except (OSError, ValueError):
+        return False
+    return bool(data.get("sources"))
 
 
 def _fingerprint(root: Path) -> tuple[object, ...] | None:
-    """The folder's identity for the cache: its path and each file's name, size, mtime."""
+    """The folder's identity for the cache: its path and each file's name, size, mtime
+    (those of its event tables' folder too)."""
     try:
+        folders = [root.resolve(), root.resolve() / EVENTS_FOLDER]
         entries = sorted(
-            (p.name, p.stat().st_size, p.stat().st_mtime_ns)
-            for p in root.resolve().iterdir()
+            (p.relative_to(folders[0]).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
+            for folder in folders
+            if folder.is_dir()
+            for p in folder.iterdir()
             if p.is_file()
         )
     except OSError:
@@ -235,6 +260,10 @@ class _Loader:
         self.wide: dict[str, wide.WideLayout] = {}
         # melted wide tables: where each row came from, and the first problem found on it
         self.cells: list[tuple[wide.Cells, int]] = []
+        self.sources: dict[str, SqlSource] = {}
+        self.events: dict[str, RawTable] = {}
+        self.kpi_specs: dict[str, KpiSpec] = {}
+        self.kpis_whole = False  # kpis.yaml read without a problem
 
     def run(self) -> Workspace | None:
         workspace = self._run()
@@ -247,7 +276,10 @@ class _Loader:
         self.problems += problems
         self.wide, problems = wide.wide_layouts(self.settings.sections)
         self.problems += problems
+        self.sources, problems = parse_sources(self.settings.sections.get("sources", {}))
+        self.problems += problems
         kpis = self._kpis()
+        self._check_source_names(kpis)
         self.ctx.kpis = set(kpis) | self.named_kpis  # a KPI with a bad field still exists
         if not self.ctx.kpis:  # no dictionary to check against: one sentence, not a row each
             self.ctx.unread.add("kpis")
@@ -265,6 +297,8 @@ class _Loader:
         people = self._typed("people")
         self.ctx.people = _ids(people, "employee_id")
         frames["people"] = self._checked("people", people)
+        for table in event_tables(kpis):
+            self._event_table(table)
         for name in ("observations", "targets", "goals", "ratings", "feasibility"):
             frames[name] = self._table(name)
         frames = self._cross_checks(frames, kpis)
@@ -298,15 +332,87 @@ class _Loader:
             return {}
         kpis, problems = parse_kpis(data)
         self.problems += problems
+        self.kpi_specs = kpis
+        self.kpis_whole = not problems
         self.named_kpis = _named_ids(data)
         return kpis
 
+    def _check_source_names(self, kpis: dict[str, KpiSpec]) -> None:
+        """Each source is a table of the workspace or an event table a KPI reads."""
+        if not self.kpis_whole:  # a KPI left out may be the one reading the source
+            return
+        events = event_tables(kpis)
+        for name in self.sources:
+            if name not in TABLES and name not in events:
+                known = [*TABLES, *events]
+                self.problems.append(
+                    Problem(
+                        SETTINGS_FILE,
+                        "is neither a table of the workspace nor an event table a KPI reads",
+                        f"name the section after one of: {', '.join(known)}",
+                        column=f"sources.{name}",
+                    )
+                )
+
+    def _read(self, name: str, folder: Path, spec: TableSpec | None) -> tuple[RawTable | None, str]:
+        """Table ``name`` from its file in ``folder`` or its SQL source: the raw table (None
+        unless read) and what happened: "read", "absent", "ambiguous" (two files, or a file
+        and a source) or the name of what could not be read (the file's, the source's)."""
+        path, problems = find_table(folder, name)
+        self.problems += problems
+        source = self.sources.get(name)
+        if source is not None and (path is not None or problems):
+            where = path.relative_to(self.root).as_posix() if path is not None else f"{name}.*"
+            self.problems.append(
+                Problem(
+                    source.label,
+                    f"the table '{name}' is given twice: by {where} and by [sources.{name}]",
+                    f"keep one: delete or rename {where}, or remove [sources.{name}]",
+                )
+            )
+            return None, "ambiguous"
+        if source is None and path is None:
+            return None, "ambiguous" if problems else "absent"
+        categorical, numbers = (spec.categorical, spec.numbers) if spec else ((), ())
+        try:
+            if source is not None:
+                return read_source(source, self.root, categorical, numbers), "read"
+            assert path is not None
+            return read_table(path, categorical, numbers), "read"
+        except SourceFailed as failed:
+            self.problems.append(failed.problem)
+        except TableRefused as exc:
+            self.problems += exc.problems
+        except Exception as exc:  # an unreadable file is a problem to report, not a crash
+            assert path is not None
+            self.problems.append(unreadable(path, exc))
+        return None, source.label if source is not None else str(path.name if path else name)
+
+    def _event_table(self, name: str) -> None:
+        raw, status = self._read(name, self.root / EVENTS_FOLDER, None)
+        if raw is not None:
+            if name not in self.sources:  # named by its path in the workspace folder
+                raw = replace(raw, file=f"{EVENTS_FOLDER}/{raw.file}")
+            self.events[name] = raw
+            self.problems += raw.problems
+        elif status == "absent":
+            self.problems.append(
+                Problem(
+                    f"{EVENTS_FOLDER}/{name}.csv",
+                    "file is missing (an event table a KPI of kpis.yaml reads, from:)",
+                    f"add {EVENTS_FOLDER}/{name}.csv (or .xlsx / .parquet), or a "
+                    f"[sources.{name}] section in kpinb.toml",
+                )
+            )
+
     def _typed(self, name: str) -> pd.DataFrame | None:
         spec = TABLES[name]
-        path, problems = find_table(self.root, name)
-        self.problems += problems
-        if path is None:
-            if spec.required_file and not problems:
+        layout = self.wide.get(name)  # a wide table's columns are weeks or KPIs: read as text
+        raw, status = self._read(name, self.root, spec if layout is None else None)
+        if name == "observations" and self.events and status in ("read", "absent"):
+            raw, status = self._with_events(raw), "read"
+        if status in ("absent", "ambiguous"):
+            if spec.required_file and status == "absent":
                 self.problems.append(
                     Problem(
                         f"{name}.csv",
@@ -316,22 +422,12 @@ class _Loader:
                     )
                 )
             return _empty(spec) if not spec.required_file else None
-        layout = self.wide.get(name)
-        try:
-            if layout is None:
-                raw = read_table(path, spec.categorical, spec.numbers)
-            else:  # its columns are weeks or KPIs: read as text, then melted
-                raw = read_table(path)
-        except Exception as exc:  # an unreadable file is a problem to report, not a crash
+        if raw is None:
             self.ctx.unread.add(name)
-            if isinstance(exc, TableRefused):
-                self.problems += exc.problems
-            else:
-                self.problems.append(unreadable(path, exc))
             if name in ("people", "teams"):
                 self.problems.append(
                     Problem(
-                        path.name,
+                        status,
                         f"references to {name} from the other tables were not checked, "
                         "because this file could not be read",
                         "fix this file first; the next validation checks them",
@@ -356,6 +452,35 @@ class _Loader:
         frame, problems = type_table(raw, spec, self.settings.fiscal_year_start)
         self.problems += problems
         return frame
+
+    def _with_events(self, raw: RawTable | None) -> RawTable:
+        """The observations read, followed by those computed from event tables (which
+        were checked, row by row, in their own tables)."""
+        people = None if "people" in self.ctx.unread else self.ctx.people
+        kpis = {k: v for k, v in self.kpi_specs.items() if v.events is not None}
+        computed, problems = event_observations(self.events, kpis, people, self.settings.week_start)
+        self.problems += problems
+        if raw is None:
+            label = f"{KPIS_FILE} (KPIs from event tables)"
+            return RawTable(_as_read(computed, computed), label, first_row=1)
+        read_ids = (
+            set(raw.frame["kpi_id"].dropna().astype("string").str.strip())
+            if "kpi_id" in raw.frame
+            else set()
+        )
+        for kpi, spec in kpis.items():
+            if kpi in read_ids and spec.events is not None:
+                self.problems.append(
+                    Problem(
+                        raw.file,
+                        f"holds rows of the KPI {kpi!r}, which kpis.yaml computes from "
+                        f"the event table '{spec.events.events}'",
+                        f"remove its rows from {raw.file}, or remove 'from:' from the KPI",
+                        column="kpi_id",
+                    )
+                )
+        extra = _as_read(computed, raw.frame, raw.decimal_comma)
+        return replace(raw, frame=pd.concat([raw.frame, extra], ignore_index=True))
 
     def _checked(self, name: str, frame: pd.DataFrame | None) -> pd.DataFrame | None:
         if frame is not None and name in self.raw:
@@ -396,6 +521,9 @@ class _Loader:
         for col in ("employee_id", "kpi_id"):
             if not isinstance(obs[col].dtype, pd.CategoricalDtype):
                 obs[col] = obs[col].astype("category")
+            categories = obs[col].cat.categories
+            if categories.dtype != "str":  # typed sources (Parquet, SQL): one dtype for all
+                obs[col] = obs[col].cat.rename_categories(list(categories.astype("str")))
         obs, problems, counted = checks.ratio_values(obs, raw, kpis)
         self.problems += problems
         obs, notes = checks.align_periods(obs, kpis, raw.file, self.settings.week_start)
@@ -419,6 +547,32 @@ class _Loader:
         if people is not None and not any(p.severity == "error" for p in self.problems):
             self.problems += checks.quality_warnings(obs, people, kpis, raw.file, _today())
         return obs
+
+
+def _as_read(
+    computed: pd.DataFrame, like: pd.DataFrame, decimal_comma: bool = False
+) -> pd.DataFrame:
+    """Computed observations in the form of the rows read beside them: a column the file
+    holds as text gets text (dates as YYYY-MM-DD, numbers as written)."""
+    out: dict[str, pd.Series] = {}
+    for name, values in computed.items():
+        column = str(name)
+        target = like.get(column, values)
+        typed = not isinstance(target.dtype, pd.CategoricalDtype) and (
+            is_numeric_dtype(target) or is_datetime64_any_dtype(target)
+        )
+        if typed or column in ("employee_id", "kpi_id"):
+            out[column] = values
+        elif column == "period":
+            out[column] = values.dt.strftime("%Y-%m-%d").astype("string")
+        else:
+            text = values.map(_number, na_action="ignore").astype("string")
+            out[column] = text.str.replace(".", ",", regex=False) if decimal_comma else text
+    return pd.DataFrame(out)
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
 def _today() -> pd.Timestamp:

@@ -414,6 +414,23 @@ def _read_parquet(path: Path, categorical: tuple[str, ...]) -> RawTable:
     return RawTable(_text_frame(frame, categorical), path.name, first_row=1)
 
 
+def raw_from_frame(
+    frame: pd.DataFrame,
+    label: str,
+    categorical: tuple[str, ...] = (),
+    numbers: tuple[str, ...] = (),
+) -> RawTable:
+    """Rows read elsewhere (a database query's result), typed as returned, as a table read
+    from a file: numbers and dates stay typed, other cells become text, rows count from 1.
+
+    Raises :class:`TableRefused` when two columns share a name once trimmed and lower-cased.
+    """
+    headers = [str(c) for c in frame.columns]
+    _refuse_duplicates(label, headers, [str(i + 1) for i in range(len(headers))])
+    frame = frame.set_axis(headers, axis=1)
+    return RawTable(_text_frame(frame, categorical, numbers), label, first_row=1)
+
+
 # ---------------------------------------------------------------- text
 
 

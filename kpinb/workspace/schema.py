@@ -29,7 +29,7 @@ from kpinb.text import display_text
 from kpinb.workspace.readers import RawTable
 
 # what may follow YYYY-MM-DD in a date cell: nothing, or a time of day (Excel, exports)
-TIME_TAIL = r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+TIME_TAIL = r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?"
 
 
 @dataclass(frozen=True)
@@ -192,7 +192,7 @@ def type_table(
         if name not in spec.numbers + spec.dates and is_numeric_dtype(frame[name]):
             frame[name] = _number_text(frame[name])
     for name in spec.dates:
-        frame[name], bad = _to_dates(frame[name])
+        frame[name], bad = to_dates(frame[name])
         far = np.zeros(len(bad), dtype=bool)
         far[bad] = raw.frame[name][bad].map(_calendar_day).to_numpy(bool)
         for mask, what, fix in (
@@ -209,7 +209,7 @@ def type_table(
                     _bad_cells(raw, name, frame.index[mask], raw.frame[name][mask], what, fix)
                 )
     for name in spec.numbers:
-        frame[name], bad = _to_numbers(frame[name], raw.decimal_comma)
+        frame[name], bad = to_numbers(frame[name], raw.decimal_comma)
         if bad.any():
             problems.append(
                 _bad_cells(
@@ -308,7 +308,7 @@ def _calendar_day(value: object) -> bool:
     return True
 
 
-def _to_dates(col: pd.Series) -> tuple[pd.Series, np.ndarray]:
+def to_dates(col: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """Dates at midnight, and the cells that are not dates (or out of range).
 
     A date with a time zone counts for the day it was where it was recorded (its local
@@ -356,7 +356,7 @@ def _held(dates: pd.Series) -> pd.Series:
     return dates.astype("datetime64[ns]")
 
 
-def _to_numbers(col: pd.Series, decimal_comma: bool) -> tuple[pd.Series, np.ndarray]:
+def to_numbers(col: pd.Series, decimal_comma: bool) -> tuple[pd.Series, np.ndarray]:
     if is_numeric_dtype(col) and not is_bool_dtype(col):
         numbers = col.astype("float64")
         return numbers, (col.notna() & ~np.isfinite(numbers)).to_numpy(bool)

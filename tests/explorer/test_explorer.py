@@ -349,6 +349,17 @@ def test_a_workspace_keeping_flags_in_xlsx_is_not_written_to(copy) -> None:
     assert not (copy / "feasibility.csv").exists()
 
 
+def test_a_workspace_reading_flags_from_a_database_is_not_written_to(copy) -> None:
+    ws = load_workspace(copy)
+    (copy / "feasibility.csv").unlink()
+    (copy / "kpinb.toml").write_text(
+        '[sources.feasibility]\nurl = "sqlite:///hr.sqlite"\ntable = "feasibility"\n'
+    )
+    problems = forms.save_flag(ws, _flag(), copy)
+    assert problems[0].file == "kpinb.toml [sources.feasibility] (sqlite:///hr.sqlite)"
+    assert not (copy / "feasibility.csv").exists()
+
+
 # --- the widgets, driven in-process ---------------------------------------------------------
 
 

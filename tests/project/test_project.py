@@ -67,6 +67,9 @@ def test_environment_yml_names_the_same_dependencies_as_pyproject():
         if isinstance(d, str) and _name(d)[0] not in ("python", "pip")  # python-calamine stays
     )
     assert conda == pip
+    # the SQL extra is in the test install too (tests/workspace/test_sources.py)
+    extras = project["optional-dependencies"]
+    assert set(extras["sql"]) <= set(extras["dev"])
 
 
 def test_nbconvert_is_pinned_past_its_path_traversal_fixes():

@@ -143,7 +143,8 @@ def test_ratings_off_the_scale_are_refused_naming_rows_values_and_the_scale(
     root = _copy(
         workspace_dir,
         tmp_path,
-        '[ratings]\nscale = [1, 2, 3, 4]\nlabels = ["Developing", "Solid", "Strong", "Exceptional"]\n',
+        "[ratings]\nscale = [1, 2, 3, 4]\n"
+        'labels = ["Developing", "Solid", "Strong", "Exceptional"]\n',
     )
     result = validate_workspace(root)
     assert not result.ok

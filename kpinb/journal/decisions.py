@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import sqlite3
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -120,7 +120,7 @@ def record_decision(
         return int(cursor.lastrowid or 0)
 
 
-def off_scale(ratings: dict[str, object], scale: RatingScale) -> list[Problem]:
+def off_scale(ratings: Mapping[str, object], scale: RatingScale) -> list[Problem]:
     """A problem per rating (column name: value; None skipped) that is a number but not a
     value of ``scale``, naming the scale and the fix."""
     return [

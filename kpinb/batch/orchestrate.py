@@ -124,6 +124,7 @@ def run_batch(
         written).
     """
     skip_slow_iri_checker()
+    only = None if only is None else list(only)  # read twice: the reports and the pack
     per = period if isinstance(period, Period) else parse_period(period)
     chosen = _check_views(views)
     count = _check_workers(workers, scheduler)
@@ -160,7 +161,7 @@ def run_batch(
     if chosen and "calibration" in chosen:
         from kpinb.batch.publish.packs import publish_calibration
 
-        result = publish_calibration(ws, per, period_dir, result)
+        result = publish_calibration(ws, per, period_dir, result, only=only, formats=chosen_formats)
     if uploader is not None:
         from kpinb.batch.publish.uploads import make_private
 

@@ -223,7 +223,10 @@ def _kpi(r: pd.Series, decimals: int = 2) -> dict[str, Any]:
     goal = ""
     if pd.notna(r["goal_score"]):
         goal = f"goal score {r['goal_score']:.2f}"
-        if pd.notna(r["projected_score"]):
+        # the projection only where it says something the score does not
+        if pd.notna(r["projected_score"]) and round(r["projected_score"], 2) != round(
+            r["goal_score"], 2
+        ):
             goal += f", projected {r['projected_score']:.2f}"
     return {
         "name": r["kpi"],

@@ -151,3 +151,26 @@ def test_the_pack_shows_the_decision_in_force_and_its_history(
     assert log.index("typo: the meeting agreed 4") < log.index("first reading")  # in force first
     assert main(["calibration", "decisions", str(root), "--period", "2026-Q3"]) == 0
     assert f"[supersedes #{first}]: typo" in capsys.readouterr().out
+
+
+def test_the_demo_records_a_corrected_decision_once(tmp_path: Path) -> None:
+    """``kpinb demo`` plants a decision and its correction for the person rated low on an
+    improving KPI (archetypes.csv); a rerun adds nothing."""
+    import pandas as pd
+
+    from kpinb.cli.demo import _record_decisions
+    from kpinb.demo import write_demo
+
+    root = write_demo(tmp_path / "demo")
+    _record_decisions(root, "2026-Q3")
+    _record_decisions(root, "2026-Q3")
+    archetypes = pd.read_csv(root / "archetypes.csv", dtype=str)
+    low = archetypes.loc[archetypes["archetype"] == "rated_low_improving", "employee_id"].item()
+    log = journal.decision_history(root, "2026-Q3")
+    assert log["employee_id"].tolist() == [low, low]
+    assert log["agreed_rating"].tolist() == [4.0, 3.0]
+    assert log["supersedes"].tolist()[1] == log["decision_id"].tolist()[0]
+    assert log["decided_on"].dt.strftime("%Y-%m-%d").tolist() == ["2026-10-05"] * 2  # a Monday
+    pack = build_pack(root, "2026-Q3")
+    assert pack.people.set_index("employee_id").loc[low, "agreed_rating"] == 3
+    assert '<del title="superseded by #2">#1</del>' in pack.to_html()

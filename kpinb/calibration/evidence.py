@@ -258,13 +258,13 @@ def person_flags(flags: pd.DataFrame, people: pd.DataFrame, period: Period) -> p
     return both.loc[:, columns].sort_values(["employee_id", "kpi_id"]).reset_index(drop=True)
 
 
-def rating_text(scale: RatingScale, value: object) -> str:
+def rating_text(scale: RatingScale, value: float | None) -> str:
     """A rating as people read it: ``4 (Strong)`` with the scale's label, ``4`` where the
-    label is the number itself, "" for none."""
-    if value is None or pd.isna(value):  # type: ignore[call-overload]
+    label is the number itself, "" for none (None or NaN)."""
+    if value is None or value != value:
         return ""
-    number = f"{float(value):g}"  # type: ignore[arg-type]
-    label = scale.label(float(value))  # type: ignore[arg-type]
+    number = f"{float(value):g}"
+    label = scale.label(float(value))
     return number if label == number else f"{number} ({label})"
 
 

@@ -89,7 +89,7 @@ class CalibrationPack:
         where = f": {self.department}" if self.department else ""
         return f"Calibration pack {self.period.label}{where}"
 
-    def rating_text(self, value: object) -> str:
+    def rating_text(self, value: float | None) -> str:
         """A rating as the pages show it: ``4 (Strong)``, or ``4`` without labels."""
         return ev.rating_text(self.rating_scale, value)
 

@@ -126,12 +126,21 @@ def off_scale(ratings: Mapping[str, object], scale: RatingScale) -> list[Problem
     return [
         _problem(
             column,
-            f"{float(value):g} is not on the rating scale ({scale.describe()})",  # type: ignore[arg-type]
+            f"{value:g} is not on the rating scale ({scale.describe()})",
             f"give one of {scale.describe()} (the scale is set in kpinb.toml, [ratings] scale)",
         )
-        for column, value in ratings.items()
-        if value is not None and _is_number(value) and value not in scale
+        for column, value in _numbers(ratings).items()
+        if value not in scale
     ]
+
+
+def _numbers(ratings: Mapping[str, object]) -> dict[str, float]:
+    """The ratings that are numbers, as floats (the others are named as not numbers)."""
+    out = {}
+    for column, value in ratings.items():
+        if value is not None and _is_number(value):
+            out[column] = float(value)  # type: ignore[arg-type]  # _is_number: float() takes it
+    return out
 
 
 def _scale(root: str | Path, scale: RatingScale | None) -> RatingScale:

@@ -62,9 +62,19 @@ def test_record_decision_reads_the_scale_from_the_folder_or_takes_one(tmp_path: 
                            scale=half) == 1  # fmt: skip
 
 
-def _decide(root: Path, agreed: float, reason: str, **kw: object) -> int:
-    return record_decision(root, "2026-Q3", kw.pop("employee", "E006"), agreed=agreed,  # type: ignore[arg-type]
-                           reason=reason, decided_by="Ann", decided_on="2026-10-05", **kw)  # type: ignore[arg-type]  # fmt: skip
+def _decide(
+    root: Path, agreed: float, reason: str, employee: str = "E006", supersedes: int | None = None
+) -> int:
+    return record_decision(
+        root,
+        "2026-Q3",
+        employee,
+        agreed=agreed,
+        reason=reason,
+        decided_by="Ann",
+        decided_on="2026-10-05",
+        supersedes=supersedes,
+    )
 
 
 def test_a_correction_must_name_the_decision_in_force_of_the_same_person(root: Path) -> None:

@@ -78,7 +78,9 @@ def test_kpinb_run_only_and_pdf_narrow_and_print_the_pack(
     assert "Narrowed to Support" in page and "Sales" not in page.split("<h1>")[1]
     pdf = folder / "department-Support.pdf"
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True)
-    pages = int(re.search(r"^Pages:\s+(\d+)$", info.stdout, re.M).group(1))  # type: ignore[union-attr]
+    found = re.search(r"^Pages:\s+(\d+)$", info.stdout, re.M)
+    assert found is not None
+    pages = int(found.group(1))
     for n in (1, pages):
         text = subprocess.run(
             ["pdftotext", "-f", str(n), "-l", str(n), "-layout", str(pdf), "-"],

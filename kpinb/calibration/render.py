@@ -204,7 +204,7 @@ def _gaps(p: pd.Series) -> str:
 
 def signed(value: float, decimals: int, unit: str) -> str:
     """A change as the reports write it: its sign, the KPI's decimals, its unit
-    (``+8.32 kEUR``, ``-0.31 meetings``, ``+1 deal``); ``level`` when it rounds to 0."""
+    (``+8.3 kEUR``, ``-0.3 meetings``, ``+1 deal``); ``level`` when it rounds to 0."""
     shown = rounded(value, decimals) or 0.0
     if shown == 0:
         return "level"

@@ -47,7 +47,10 @@ from kpinb.scopes import ALL_VIEWS, PACK_VIEWS
 from kpinb.settings import read_settings
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from kpinb.batch.executors.base import Executor
+    from kpinb.batch.formats.base import OutputFormat
     from kpinb.batch.publish.uploads import Uploader
     from kpinb.workspace import Workspace
 
@@ -126,6 +129,7 @@ def run_batch(
         written).
     """
     skip_slow_iri_checker()
+    only = None if only is None else list(only)  # read twice: the reports and the pack
     root = Path(workspace_path)
     per = as_period(period, read_settings(root)[0].fiscal_year_start)
     chosen = _check_views(views)
@@ -168,7 +172,7 @@ def run_batch(
     finally:
         if executor is not None:
             executor.close()
-    result = _publish_packs(ws, per, period_dir, chosen, result)
+    result = _publish_packs(ws, per, period_dir, chosen, result, only, chosen_formats)
     if uploader is not None:
         from kpinb.batch.publish.uploads import make_private
 
@@ -183,12 +187,15 @@ def _publish_packs(
     period_dir: Path,
     chosen: tuple[str, ...] | None,
     result: BatchResult,
+    only: list[str] | None,
+    formats: Sequence[OutputFormat],
 ) -> BatchResult:
-    """The period's packs asked for in ``chosen`` (the calibration pack)."""
+    """The period's packs asked for in ``chosen`` (the calibration pack), narrowed to
+    ``only`` and printed when ``formats`` hold PDF."""
     if chosen and "calibration" in chosen:
         from kpinb.batch.publish.packs import publish_calibration
 
-        return publish_calibration(ws, per, period_dir, result)
+        return publish_calibration(ws, per, period_dir, result, only=only, formats=formats)
     return result
 
 

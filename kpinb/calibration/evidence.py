@@ -23,6 +23,7 @@ from kpinb.report.stories import story_of
 if TYPE_CHECKING:
     from kpinb.kpis import KpiSpec
     from kpinb.periods import Period
+    from kpinb.settings import RatingScale
 
 # how a status reads in the pack (never a verdict: a shift opens a conversation)
 STATUS_LABELS = {s.name: s.label for s in KPI_STATUSES.values()}
@@ -255,6 +256,16 @@ def person_flags(flags: pd.DataFrame, people: pd.DataFrame, period: Period) -> p
         return pd.DataFrame(columns=columns)
     both["kpi_id"] = both["kpi_id"].astype(str)
     return both.loc[:, columns].sort_values(["employee_id", "kpi_id"]).reset_index(drop=True)
+
+
+def rating_text(scale: RatingScale, value: float | None) -> str:
+    """A rating as people read it: ``4 (Strong)`` with the scale's label, ``4`` where the
+    label is the number itself, "" for none (None or NaN)."""
+    if value is None or value != value:
+        return ""
+    number = f"{float(value):g}"
+    label = scale.label(float(value))
+    return number if label == number else f"{number} ({label})"
 
 
 def tenure_years(start: pd.Series, period: Period) -> pd.Series:

@@ -5,7 +5,8 @@
 (:mod:`kpinb.calibration.managers`), the prompts (:mod:`kpinb.calibration.prompts`) and
 the period's decision log from the journal. The figures are computed over the whole
 organisation (the median rating, the reference ratings), then kept for one department
-when one is asked for. :meth:`CalibrationPack.pages` renders the HTML pages through
+when one is asked for, or for the departments, teams and people ``only`` names.
+:meth:`CalibrationPack.pages` renders the HTML pages through
 kpinb's one Jinja environment (autoescaped), :meth:`CalibrationPack.sheets` gives the
 workbook's tables, and :func:`write_pack` publishes both into a folder.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +28,7 @@ from kpinb.calibration import evidence as ev
 from kpinb.calibration.managers import manager_table
 from kpinb.calibration.prompts import manager_prompts, person_prompts
 from kpinb.filenames import safe_name
+from kpinb.settings import RatingScale
 from kpinb.text import display_text
 
 if TYPE_CHECKING:
@@ -79,12 +82,18 @@ class CalibrationPack:
     min_group_size: int
     departments: tuple[str, ...] = field(default=())
     success: float = SUCCESS  # the goal score that counts as a success
+    rating_scale: RatingScale = field(default_factory=RatingScale)
+    only: tuple[str, ...] = field(default=())  # what the pack was narrowed to (--only)
 
     @property
     def title(self) -> str:
         """``Calibration pack 2026-Q3`` (and the department when there is one)."""
         where = f": {self.department}" if self.department else ""
         return f"Calibration pack {self.period.label}{where}"
+
+    def rating_text(self, value: float | None) -> str:
+        """A rating as the pages show it: ``4 (Strong)``, or ``4`` without labels."""
+        return ev.rating_text(self.rating_scale, value)
 
     def department_page(self, department: str) -> str:
         """The file name of a department's page inside the pack's folder."""
@@ -134,11 +143,15 @@ def build_pack(
     department: str = "",
     journal_root: str | os.PathLike[str] | None = None,
     analysis: Any = None,
+    only: Iterable[str] | None = None,
 ) -> CalibrationPack:
     """Gather the calibration pack of ``period`` (for ``department``; "" = everyone).
 
     ``ws`` is a workspace or its folder; the journal is read from ``journal_root``
     (default: the workspace's folder); ``analysis`` may be passed when already computed.
+    ``only`` narrows the pack to the people it names by employee id, team id or name, or
+    department (as ``kpinb run --only`` names them); the figures stay computed over
+    everyone, so a narrowed pack shows each person as the whole pack does.
     """
     from kpinb.analytics import analyse
     from kpinb.errors import UsageError
@@ -166,10 +179,15 @@ def build_pack(
     kpi_rows = kpi_rows[kpi_rows["employee_id"].isin(ids)].reset_index(drop=True)
     flags = ev.person_flags(ws.feasibility, ws.people, per)
     flags = flags[flags["employee_id"].isin(ids)]
+    # a flag raised by someone in people.csv names them (an id reads as nobody)
+    everyone = _all_names(ws)
+    flags["flagged_by"] = flags["flagged_by"].map(lambda v: everyone.get(str(v), display_text(v)))
     people["flags"] = people["employee_id"].map(flags.groupby("employee_id").size()).fillna(0)
     people["flags"] = people["flags"].astype(int)
     standing, median = ev.rating_standing(people["rating"])
     people["standing"] = standing
+    scale = ws.settings.rating_scale
+    people["rating_text"] = people["rating"].map(lambda v: ev.rating_text(scale, v))
     names = dict(zip(people["employee_id"], people["name"], strict=True))
     names.update(_all_names(ws))
     managers = manager_table(people, names, result.min_group_size)
@@ -198,6 +216,18 @@ def build_pack(
         managers = managers[managers["department"].str.split(", ").map(lambda d: department in d)]
         prompts = prompts[prompts["department"].str.split(", ").map(lambda d: department in d)]
         decisions = decisions[decisions["employee_id"].isin(ids)]
+    asked = tuple(dict.fromkeys(str(i).strip() for i in only or () if str(i).strip()))
+    if asked:
+        keep = _only(ws, people, asked)
+        ids = set(people.loc[keep, "employee_id"])
+        people = people[keep]
+        kpi_rows = kpi_rows[kpi_rows["employee_id"].isin(ids)]
+        managers = managers[managers["manager_id"].isin(set(people["manager_id"]))]
+        kept = set(managers["manager_id"])
+        person = prompts["scope"] == "person"
+        prompts = prompts[(person & prompts["id"].isin(ids)) | (~person & prompts["id"].isin(kept))]
+        decisions = decisions[decisions["employee_id"].isin(ids)]
+        known = tuple(sorted(set(people["department"].astype(str))))
     return CalibrationPack(
         period=per,
         department=department,
@@ -210,7 +240,40 @@ def build_pack(
         min_group_size=result.min_group_size,
         success=result.success,
         departments=(department,) if department else known,
+        rating_scale=scale,
+        only=asked,
     )
+
+
+def _only(ws: Workspace, people: pd.DataFrame, asked: tuple[str, ...]) -> pd.Series:
+    """Who of ``people`` the names in ``asked`` cover: employee ids, team ids or names,
+    department names. A name that covers nobody is bad usage naming the known ones."""
+    from kpinb.errors import UsageError
+
+    teams = ws.teams.astype(str)
+    team_ids = set(teams["team_id"])
+    by_name = teams.groupby("name")["team_id"].apply(set).to_dict()
+    departments = set(teams["department"])
+    keep = pd.Series(False, index=people.index)
+    unknown = []
+    for item in asked:
+        covers = people["employee_id"].eq(item) | people["department"].eq(item)
+        covers |= (
+            people["team_id"]
+            .astype(str)
+            .isin({item} if item in team_ids else by_name.get(item, set()))
+        )
+        if not covers.any() and item not in team_ids | departments:
+            unknown.append(item)
+        keep |= covers
+    if unknown:
+        msg = (
+            f"--only names {', '.join(map(repr, unknown))}, found in no department, team or "
+            "person of this period's pack: use employee ids, team ids or names, or "
+            f"department names ({', '.join(sorted(departments))})"
+        )
+        raise UsageError(msg)
+    return keep
 
 
 def _all_names(ws: Workspace) -> dict[str, str]:
@@ -276,13 +339,19 @@ def _decisions(root: Any, per: Period, names: dict[str, str]) -> pd.DataFrame:
     return frame[first + [c for c in frame.columns if c not in first]]
 
 
-def write_pack(pack: CalibrationPack, folder: str | os.PathLike[str]) -> list[Path]:
+def write_pack(
+    pack: CalibrationPack,
+    folder: str | os.PathLike[str],
+    *,
+    print_pdf: Callable[[str, str], bytes] | None = None,
+) -> list[Path]:
     """Publish ``pack`` into ``folder``: its pages and workbook, all or nothing.
 
-    Every file is written whole into a temporary folder first, then all are renamed
-    into place together (a failure leaves the earlier pack as it was); pages and
-    workbooks of an earlier pack that this one no longer has are then removed.
-    Returns the paths written.
+    ``print_pdf(html, name)`` (the batch's PDF printer, :mod:`kpinb.batch.formats.pdf`)
+    adds a PDF beside each page. Every file is written whole into a temporary folder
+    first, then all are renamed into place together (a failure leaves the earlier pack
+    as it was); pages, PDFs and workbooks of an earlier pack that this one no longer has
+    are then removed. Returns the paths written.
     """
     from kpinb.files import atomic_write_together
     from kpinb.journal import write_xlsx
@@ -298,16 +367,20 @@ def write_pack(pack: CalibrationPack, folder: str | os.PathLike[str]) -> list[Pa
             number_formats=NUMBER_FORMATS,
             widths=True,
         )
-        files: list[tuple[Path, bytes | str]] = [
-            (out / name, html) for name, html in pack.pages().items()
-        ]
+        pages = pack.pages()
+        files: list[tuple[Path, bytes | str]] = [(out / name, html) for name, html in pages.items()]
+        if print_pdf is not None:
+            files += [
+                (out / Path(name).with_suffix(".pdf"), print_pdf(html, Path(name).stem))
+                for name, html in pages.items()
+            ]
         files.append((out / pack.workbook_name, book.read_bytes()))
         book.unlink()
         atomic_write_together(files, tmp_dir=staging)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     written = {path for path, _ in files}
-    for old in [*out.glob("*.html"), *out.glob("*.xlsx")]:
+    for old in [*out.glob("*.html"), *out.glob("*.pdf"), *out.glob("*.xlsx")]:
         if old not in written:
             old.unlink(missing_ok=True)
     return sorted(written)

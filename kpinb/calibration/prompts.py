@@ -26,6 +26,13 @@ import pandas as pd
 
 from kpinb.analytics import KPI_STATUSES, MOVE_STATUSES, READABLE_STATUSES
 from kpinb.calibration.evidence import MISSING_SHARE
+from kpinb.report.sentences import (
+    data_decimals,
+    decimals_for,
+    format_number,
+    rounded,
+    with_unit,
+)
 
 if TYPE_CHECKING:
     from kpinb.periods import Period
@@ -42,7 +49,12 @@ def _day(value: Any) -> str:
 
 def _rating(row: pd.Series, median: float) -> str:
     where = {1: "above", -1: "below", 0: "at"}[int(row["standing"])]
-    return f"rating {row['rating']:g}, {where} the period's median of {median:g}"
+    return f"rating {_shown(row)}, {where} the period's median of {median:g}"
+
+
+def _shown(row: pd.Series) -> str:
+    """The person's rating as the pack shows it (``rating_text``: with the scale's label)."""
+    return str(row.get("rating_text") or f"{row['rating']:g}")
 
 
 def person_prompts(
@@ -157,11 +169,11 @@ def _dependency(
         if len(on) or person["standing"] == -1:
             who = "team" if flag["scope"] == "team" else "own"
             reasons.append(
-                f"{who} feasibility flag by {flag['flagged_by']}{under}: {flag['reason']}"
+                f"{who} feasibility flag by {flag['flagged_by']}{under}: {_clause(flag['reason'])}"
             )
     note = str(person.get("dependency_note") or "")
     if note and (len(shifted) or person["standing"] == -1):
-        reasons.append(f"check-in this period diagnosed a dependency: {note}")
+        reasons.append(f"check-in this period diagnosed a dependency: {_clause(note)}")
     if not reasons:
         return None
     question = (
@@ -215,19 +227,28 @@ def _year_against(rows: pd.DataFrame, way: int) -> list[tuple[str, str]]:
     shared = rows["over_time_shared"].fillna(False).astype(bool)
     against = rows[(rows["over_time"].fillna(0).astype(int) == -way) & ~shared]
     word = "improved" if way < 0 else "moved the less favourable way"
-    return [
-        (
-            str(r["kpi"]),
-            f"{r['kpi']} {word} from {_level(r['over_time_from_level'], r['unit'])} in "
-            f"{r['over_time_from']} to {_level(r['over_time_to_level'], r['unit'])}",
+    out = []
+    for _, r in against.iterrows():
+        ends = (r["over_time_from_level"], r["over_time_to_level"])
+        # both ends with one precision: the KPI's (by size), no more than the values hold
+        places = min(decimals_for(ends), data_decimals(ends))
+        start, end = (_level(v, r["unit"], places) for v in ends)
+        out.append(
+            (str(r["kpi"]), f"{r['kpi']} {word} from {start} in {r['over_time_from']} to {end}")
         )
-        for _, r in against.iterrows()
-    ]
+    return out
 
 
-def _level(value: float, unit: str) -> str:
-    """A quarter's level as the pack shows it: 4 significant figures and the unit."""
-    return f"{float(value):.4g} {unit}".strip() if unit != "%" else f"{float(value):.4g}%"
+def _clause(text: object) -> str:
+    """Free text as one clause of a ``; ``-joined list: its closing stop dropped, so the
+    list never reads "old tooling.; check-in"."""
+    return str(text).strip().rstrip(".;,:").rstrip()
+
+
+def _level(value: float, unit: str, decimals: int | None = None) -> str:
+    """A level as the reports show it: the KPI's decimals (from its size) and its unit."""
+    places = decimals_for([value]) if decimals is None else decimals
+    return with_unit(format_number(rounded(float(value), places) or 0.0, places), unit)
 
 
 def _gaps(person: pd.Series, rows: pd.DataFrame) -> tuple[str, str, str] | None:
@@ -251,7 +272,7 @@ def _gaps(person: pd.Series, rows: pd.DataFrame) -> tuple[str, str, str] | None:
         f"Part of the data under {person['name']}'s rating is absent or old. What else "
         "does the rating rest on, and should the data be fixed first?"
     )
-    return "data_gaps", question, f"rating {person['rating']:g}; " + "; ".join(notes)
+    return "data_gaps", question, f"rating {_shown(person)}; " + "; ".join(notes)
 
 
 def manager_prompts(managers: pd.DataFrame) -> pd.DataFrame:

@@ -7,12 +7,14 @@ own CSS, nothing fetched) that print cleanly.
 
 from __future__ import annotations
 
+import itertools
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from kpinb.calibration.evidence import STATUS_LABELS
 from kpinb.kpis import difference_unit
+from kpinb.report.sentences import decimals_for, format_number, rounded, with_unit
 from kpinb.templating import environment, stylesheet
 
 if TYPE_CHECKING:  # the pack is passed in (kpinb.calibration.pack imports this module)
@@ -51,14 +53,16 @@ def render_page(pack: CalibrationPack, department: str | None, *, links: bool = 
         decisions = decisions[decisions["employee_id"].isin(set(people["employee_id"]))]
     context = {
         "title": pack.title if department is None else f"{pack.title}: {department}",
+        "only": ", ".join(pack.only),
+        "scale": pack.rating_scale.describe(),
         "css": stylesheet("calibration"),
         "period": pack.period.label,
         "index": department is None,
         "links": links,
-        "median": fmt_number(pack.median_rating),
+        "median": pack.rating_text(pack.median_rating),
         "min_group": pack.min_group_size,
         "success": f"{pack.success:g}",
-        "totals": _totals(people, prompts),
+        "totals": _totals(pack, people, prompts),
         "departments": [
             {
                 "name": d,
@@ -72,34 +76,55 @@ def render_page(pack: CalibrationPack, department: str | None, *, links: bool = 
         ]
         if department is None
         else [],
-        "managers": [_manager(m) for _, m in managers.iterrows()],
+        "managers": [_manager(pack, m) for _, m in managers.iterrows()],
         "prompts": [_prompt(p) for _, p in prompts.iterrows()],
         "people": [] if department is None and len(pack.departments) > 1 else _people(pack, people),
-        "decisions": [_decision(d) for _, d in decisions.iterrows()],
+        "decisions": _decision_groups(pack, decisions),
     }
     return template.render(**context)
 
 
-def _totals(people: pd.DataFrame, prompts: pd.DataFrame) -> dict[str, Any]:
+def _totals(pack: CalibrationPack, people: pd.DataFrame, prompts: pd.DataFrame) -> dict[str, Any]:
     rated = people["rating"].dropna()
-    counts = rated.round(2).value_counts().sort_index()
     return {
         "people": len(people),
         "rated": len(rated),
-        "distribution": [{"rating": f"{k:g}", "count": int(v)} for k, v in counts.items()],
-        "most": int(counts.max()) if len(counts) else 0,
+        "distribution": distribution(pack, rated),
         "prompts": len(prompts),
     }
 
 
-def _manager(m: pd.Series) -> dict[str, Any]:
+def distribution(pack: CalibrationPack, ratings: pd.Series) -> list[dict[str, Any]]:
+    """Every value of the rating scale with its label, count and bar length (a share of
+    the largest count, in percent): a distribution that reads without a legend."""
+    values = list(pack.rating_scale.values)
+    counts = [int(ratings.map(lambda r, v=v: abs(float(r) - v) < 1e-9).sum()) for v in values]
+    most = max(counts, default=0) or 1
+    return [
+        {
+            "value": f"{v:g}",
+            "rating": pack.rating_text(v),
+            "count": n,
+            "bar": round(100 * n / most),
+        }
+        for v, n in zip(values, counts, strict=True)
+    ]
+
+
+def _manager(pack: CalibrationPack, m: pd.Series) -> dict[str, Any]:
     shown = pd.notna(m["gap"])
+    # the manager's whole group (the pack's page may hold part of it): the table's counts
+    # ("3: 2, 4: 1", kpinb.calibration.managers) as one rating per person
+    counts = [part.split(": ") for part in str(m["ratings"]).split(", ") if ": " in part]
+    mine = pd.Series([float(v) for v, n in counts for _ in range(int(n))], dtype="float64")
+    dist = distribution(pack, mine)
     return {
         "name": m["manager"],
         "department": m["department"],
         "people": int(m["people"]),
         "rated": int(m["rated"]),
-        "ratings": m["ratings"],
+        "ratings": dist,
+        "ratings_text": "; ".join(f"{d['count']} rated {d['rating']}" for d in dist if d["count"]),
         "mean": fmt_number(m["mean_rating"], "{:.2f}") if shown else "",
         "improving": _share(m, "improving") if shown else "",
         "goals": _share(m, "goal_success") if shown else "",
@@ -133,6 +158,8 @@ def _prompt(p: pd.Series) -> dict[str, Any]:
 
 def _people(pack: CalibrationPack, people: pd.DataFrame) -> list[dict[str, Any]]:
     by_person = {str(k): g for k, g in pack.kpis.groupby("employee_id")}
+    # one precision per KPI, from the size of its levels (as a report picks it)
+    places = {str(k): decimals_for(g["level"]) for k, g in pack.kpis.groupby("kpi_id")}
     out = []
     for _, p in people.iterrows():
         rows = by_person.get(str(p["employee_id"]), pack.kpis.iloc[0:0])
@@ -145,8 +172,8 @@ def _people(pack: CalibrationPack, people: pd.DataFrame) -> list[dict[str, Any]]
                 "team": p["team"],
                 "manager": p["manager"],
                 "tenure": fmt_number(p["tenure_years"], "{:.1f}"),
-                "rating": fmt_number(p["rating"]),
-                "agreed": fmt_number(p["agreed_rating"]),
+                "rating": pack.rating_text(p["rating"]),
+                "agreed": pack.rating_text(p["agreed_rating"]),
                 "direction": DIRECTIONS.get(str(p["direction"]), str(p["direction"])),
                 "goals": f"{p['goals_at_success']} of {p['goals']}" if p["goals"] else "",
                 "projected": f"{p['goals_projected_success']} of {p['goals']}"
@@ -159,7 +186,7 @@ def _people(pack: CalibrationPack, people: pd.DataFrame) -> list[dict[str, Any]]
                 "flags": int(p["flags"]),
                 "gaps": _gaps(p),
                 "prompts": int(p["prompts"]),
-                "kpis": [_kpi(r) for _, r in rows.iterrows()],
+                "kpis": [_kpi(r, places.get(str(r["kpi_id"]), 2)) for _, r in rows.iterrows()],
             }
         )
     return out
@@ -176,18 +203,31 @@ def _gaps(p: pd.Series) -> str:
     return ", ".join(notes)
 
 
-def _kpi(r: pd.Series) -> dict[str, Any]:
+def signed(value: float, decimals: int, unit: str) -> str:
+    """A change as the reports write it: its sign, the KPI's decimals, its unit
+    (``+8.3 kEUR``, ``-0.3 meetings``, ``+1 deal``); ``level`` when it rounds to 0."""
+    shown = rounded(value, decimals) or 0.0
+    if shown == 0:
+        return "level"
+    text = with_unit(format_number(abs(shown), decimals), unit)
+    return ("+" if shown > 0 else "-") + text
+
+
+def _kpi(r: pd.Series, decimals: int = 2) -> dict[str, Any]:
     change = ""
     if pd.notna(r["prev_change"]):
-        word = {1: "better", -1: "lower", 0: "level"}.get(int(r["better_than_previous"]), "")
-        if int(r["better_than_previous"]) == -1:
-            word = "the other way"
-        unit = difference_unit(r["unit"])
-        change = f"{r['prev_change']:+.4g} {unit} vs {r['prev_label']} ({word})"
+        word = {1: "better", -1: "the other way", 0: ""}.get(int(r["better_than_previous"]), "")
+        moved = signed(float(r["prev_change"]), decimals, difference_unit(r["unit"]))
+        change = f"{moved} vs {r['prev_label']}" + (
+            f" ({word})" if word and moved != "level" else ""
+        )
     goal = ""
     if pd.notna(r["goal_score"]):
         goal = f"goal score {r['goal_score']:.2f}"
-        if pd.notna(r["projected_score"]):
+        # the projection only where it says something the score does not
+        if pd.notna(r["projected_score"]) and round(r["projected_score"], 2) != round(
+            r["goal_score"], 2
+        ):
             goal += f", projected {r['projected_score']:.2f}"
     return {
         "name": r["kpi"],
@@ -198,13 +238,35 @@ def _kpi(r: pd.Series) -> dict[str, Any]:
     }
 
 
-def _decision(d: pd.Series) -> dict[str, Any]:
+def _decision_groups(pack: CalibrationPack, decisions: pd.DataFrame) -> list[dict[str, Any]]:
+    """Per person (in the order their first decision was recorded): the decision in
+    force (the latest) and, newest first, the earlier ones it replaced, each saying
+    which decision superseded it (named by a correction) or replaced it (a later one)."""
+    out = []
+    for _, rows in decisions.sort_values("decision_id").groupby("employee_id", sort=False):
+        shown = [_decision(pack, d) for _, d in rows.iterrows()]
+        named = {d["supersedes"]: d["id"] for d in shown if d["supersedes"]}
+        history = []
+        for before, after in itertools.pairwise(shown):
+            by = named.get(before["id"])
+            before["ended"] = (
+                f"superseded by #{by}" if by is not None else f"replaced by #{after['id']}"
+            )
+            history.append(before)
+        out.append({"current": shown[-1], "history": history[::-1]})
+    return out
+
+
+def _decision(pack: CalibrationPack, d: pd.Series) -> dict[str, Any]:
+    corrects = d.get("supersedes")
     return {
         "id": int(d["decision_id"]),
+        "supersedes": None if corrects is None or pd.isna(corrects) else int(corrects),
+        "ended": "",
         "name": d["name"],
         "employee_id": d["employee_id"],
-        "proposed": fmt_number(d["proposed_rating"]),
-        "agreed": fmt_number(d["agreed_rating"]),
+        "proposed": pack.rating_text(d["proposed_rating"]),
+        "agreed": pack.rating_text(d["agreed_rating"]),
         "reason": d["reason"],
         "by": d["decided_by"],
         "on": pd.Timestamp(d["decided_on"]).strftime("%Y-%m-%d")

@@ -76,6 +76,7 @@ def _run_batch(path: Path, period: str, reports: Path, echo: Callable[[str], Non
 
     imported = import_checkins(path, path / "checkins.csv")  # idempotent: reruns add nothing
     echo(f"check-ins imported into the journal: {imported.added} new, {imported.skipped} kept")
+    _record_decisions(path, period)
     try:  # looked up by name: tests stand a fake batch in for the real one
         run_batch = importlib.import_module("kpinb.batch.orchestrate").run_batch
     except (ModuleNotFoundError, AttributeError):
@@ -91,6 +92,25 @@ def _run_batch(path: Path, period: str, reports: Path, echo: Callable[[str], Non
     echo(f"reports: {index}{note}")
     echo(next_steps(index, path, period))
     return int(getattr(result, "exit_code", 0))
+
+
+def _record_decisions(path: Path, period: str) -> None:
+    """The demo's calibration decisions (a decision and its correction) in its journal,
+    once: a period whose log holds anything is left as it is."""
+    import pandas as pd
+
+    from kpinb.demo.decisions import planted_decisions
+    from kpinb.journal import decision_history, record_decision
+    from kpinb.periods import parse_period
+
+    per = parse_period(period)
+    if not decision_history(path, per.label).empty:
+        return
+    archetypes = pd.read_csv(path / "archetypes.csv", dtype=str)
+    last = None
+    for decision in planted_decisions(archetypes, per.end.date()):
+        corrects = last if decision.pop("supersedes", False) else None
+        last = record_decision(path, per.label, supersedes=corrects, **decision)
 
 
 def next_steps(index: Path, workspace: Path, period: str) -> str:

@@ -14,7 +14,9 @@ refuses REPLACE (an insert over an existing key); v4 adds the calibration decisi
 (``calibration_decisions``: proposed and agreed ratings with their reason, one row per
 decision, a revised decision is a new row), append-only and REPLACE-proof like the rest;
 v5 adds the delivery log (``deliveries``: one row per message ``kpinb deliver`` tried to
-send, with the reports and their content hashes, the Message-ID and the result).
+send, with the reports and their content hashes, the Message-ID and the result);
+v6 lets a decision name the one it corrects (``calibration_decisions.supersedes``, at most
+one correction per decision); rows written before keep NULL there.
 Every open checks the file (``PRAGMA quick_check``) and refuses a damaged one, saying
 how to recover.
 Readers never create or migrate the file: :func:`query` returns an empty frame
@@ -130,8 +132,16 @@ _V5 = [
     *_append_only("deliveries"),
     _NO_REPLACE.format(table="deliveries", match="delivery_id = NEW.delivery_id"),
 ]
+# a correction names the decision it supersedes (NULL: none); a decision is superseded
+# at most once (the partial unique index), so corrections form one chain per person
+_V6 = [
+    "ALTER TABLE calibration_decisions ADD COLUMN supersedes INTEGER "
+    "REFERENCES calibration_decisions(decision_id)",
+    "CREATE UNIQUE INDEX calibration_decisions_superseded ON calibration_decisions "
+    "(supersedes) WHERE supersedes IS NOT NULL",
+]
 MIGRATIONS: tuple[tuple[int, list[str]], ...] = (
-    (1, _V1), (2, _V2), (3, _V3), (4, _V4), (5, _V5),
+    (1, _V1), (2, _V2), (3, _V3), (4, _V4), (5, _V5), (6, _V6),
 )  # fmt: skip
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -396,6 +406,7 @@ def now() -> str:
 _DATE_COLUMNS = ("date", "due", "entry_date", "decided_on")
 _INT_COLUMNS = ("entry_id", "action_id", "version", "decision_id")
 _FLOAT_COLUMNS = ("proposed_rating", "agreed_rating")
+_NULLABLE_INT_COLUMNS = ("supersedes",)  # absent in older journals: <NA>
 
 
 def query(root: str | Path, sql: str, columns: Sequence[str], *, since: int = 1) -> pd.DataFrame:
@@ -417,6 +428,8 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     for col in frame.columns:
         if col in _INT_COLUMNS:
             frame[col] = frame[col].astype("int64")
+        elif col in _NULLABLE_INT_COLUMNS:
+            frame[col] = pd.to_numeric(frame[col]).astype("Int64")
         elif col in _FLOAT_COLUMNS:
             frame[col] = pd.to_numeric(frame[col]).astype("float64")
         elif col in _DATE_COLUMNS:

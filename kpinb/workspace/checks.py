@@ -18,7 +18,7 @@ import pandas as pd
 
 from kpinb.errors import Problem
 from kpinb.kpis import STALE_DAYS, KpiSpec
-from kpinb.settings import WEEKDAYS
+from kpinb.settings import SETTINGS_FILE, WEEKDAYS, RatingScale
 from kpinb.workspace.readers import RawTable
 from kpinb.workspace.schema import examples, summarise
 
@@ -163,6 +163,26 @@ def goal_kpis(goals: pd.DataFrame, raw: RawTable, kpis: Mapping[str, KpiSpec]) -
             _rows(raw, goals.index[bad]),
             f"unknown KPI id(s) {examples(values)}",
             "separate KPI ids with ';' and use ids from kpis.yaml",
+        )
+    ]
+
+
+def ratings_on_scale(ratings: pd.DataFrame, raw: RawTable, scale: RatingScale) -> list[Problem]:
+    """Every proposed rating is a value of the workspace's rating scale (``kpinb.toml``
+    ``[ratings] scale``; 1 to 5 by default): one problem naming the rows and values."""
+    values = pd.to_numeric(ratings["rating"], errors="coerce")
+    bad = (values.notna() & ~values.map(lambda v: v in scale)).to_numpy(bool)
+    if not bad.any():
+        return []
+    return [
+        summarise(
+            raw.file,
+            "rating",
+            _rows(raw, ratings.index[bad]),
+            f"rating(s) {examples(f'{v:g}' for v in values[bad])} are not on the rating "
+            f"scale ({scale.describe()})",
+            f"give one of {scale.describe()}, or set the scale in {SETTINGS_FILE} "
+            "([ratings] scale)",
         )
     ]
 

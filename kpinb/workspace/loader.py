@@ -504,6 +504,10 @@ class _Loader:
         known_kpis = "kpis" not in self.ctx.unread
         if frames["goals"] is not None and "goals" in raw and known_kpis:
             p += checks.goal_kpis(frames["goals"], raw["goals"], kpis)
+        if frames["ratings"] is not None and "ratings" in raw:
+            p += checks.ratings_on_scale(
+                frames["ratings"], raw["ratings"], self.settings.rating_scale
+            )
         obs = frames["observations"]
         if obs is not None and "observations" in raw and known_kpis:
             frames["observations"] = self._observations(

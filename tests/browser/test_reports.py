@@ -152,6 +152,48 @@ def test_reports_load_offline_and_every_chart_is_visible(
         shutil.copy(shot, Path(keep) / shot.name)
 
 
+# every element's box against the viewport, the page's height, and how tables are laid out
+FITS = """
+(() => {
+  const vw = window.innerWidth;
+  const wide = [...document.querySelectorAll('body *')]
+    .filter(e => e.getBoundingClientRect().right > vw + 0.5)
+    .map(e => e.tagName + '.' + e.className);
+  const cells = [...document.querySelectorAll('table.stack td')];
+  return {
+    wide: wide.slice(0, 5),
+    height: document.documentElement.scrollHeight,
+    stacked: cells.filter(td => getComputedStyle(td).display === 'block').length,
+    cells: cells.length,
+    labelled: cells.filter(td => td.dataset.label).length,
+  };
+})()
+"""
+
+
+@pytest.mark.parametrize("name", ["index.html", "department-Sales.html"])
+def test_the_calibration_pack_reads_on_a_phone(
+    demo_run: tuple[Path, float], browser: Browser, name: str
+) -> None:
+    """At 390 px no element of the pack is wider than the screen, its tables are stacked
+    rows (each row a card of label: value), and the page is at most three times as tall
+    as at 1200 px (rows that wrapped one word per line made it eight times as tall)."""
+    period_dir, _ = demo_run
+    seen = {}
+    for width in WIDTHS:
+        page = browser.new_page(width, 900)
+        try:
+            page.open((period_dir / "calibration" / name).resolve().as_uri())
+            seen[width] = page.evaluate(FITS)
+        finally:
+            page.close()
+    phone, laptop = seen[390], seen[1200]
+    assert phone["wide"] == [] and laptop["wide"] == []
+    assert phone["cells"] > 0 and phone["stacked"] == phone["cells"] == phone["labelled"]
+    assert laptop["stacked"] == 0  # a table on a laptop
+    assert phone["height"] <= 3 * laptop["height"], (phone["height"], laptop["height"])
+
+
 @pytest.mark.parametrize("paper_px", [698, 720])  # A4 and Letter less 0.5 in margins, at 96/in
 def test_printed_layout_fits_a4_and_letter(
     demo_run: tuple[Path, float], browser: Browser, paper_px: int

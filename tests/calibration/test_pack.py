@@ -418,9 +418,9 @@ def test_the_workbook_reads_back_typed_neutralised_frozen_and_filtered(
         "UPDATE calibration_decisions SET agreed_rating = 5",
         "DELETE FROM calibration_decisions",
         "INSERT OR REPLACE INTO calibration_decisions VALUES (1, '2026-Q3', 'E1', 2, 5, 'x', "
-        "'y', '2026-10-01', 'now')",
+        "'y', '2026-10-01', 'now', NULL)",
         "REPLACE INTO calibration_decisions VALUES (1, '2026-Q3', 'E1', 2, 5, 'x', 'y', "
-        "'2026-10-01', 'now')",
+        "'2026-10-01', 'now', NULL)",
     ],
 )
 def test_the_decision_log_is_append_only(tmp_path: Path, sql: str) -> None:
@@ -463,7 +463,8 @@ def test_a_v3_journal_migrates_to_the_latest_and_reads_empty_before(tmp_path: Pa
     assert journal.schema_version(tmp_path) == 3
     assert journal.decision_history(tmp_path).empty  # a reader never migrates
     assert record_decision(tmp_path, "2026-Q3", "E1", agreed=4, reason="x", decided_by="y") == 1
-    assert journal.schema_version(tmp_path) == 5  # decisions (v4) and deliveries (v5)
+    # decisions (v4), deliveries (v5), corrections (v6)
+    assert journal.schema_version(tmp_path) == journal.SCHEMA_VERSION == 6
 
 
 def test_decisions_are_exported_with_the_journal(tmp_path: Path) -> None:

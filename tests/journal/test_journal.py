@@ -70,7 +70,7 @@ def test_readers_return_typed_empty_frames_and_never_create_the_file(tmp_path) -
 
 def test_a_new_journal_is_current_and_in_wal_mode(tmp_path) -> None:
     journal.add_entry(tmp_path, _entry())
-    assert journal.schema_version(tmp_path) == journal.SCHEMA_VERSION == 5
+    assert journal.schema_version(tmp_path) == journal.SCHEMA_VERSION == 6
     with sqlite3.connect(tmp_path / "journal.sqlite") as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
@@ -208,7 +208,7 @@ def test_migration_from_v1_keeps_every_entry_and_action_version(tmp_path) -> Non
         before_actions = conn.execute("SELECT * FROM action_versions ORDER BY 1, 2").fetchall()
     conn.close()
     assert journal.schema_version(tmp_path) == 1
-    assert journal.migrate(tmp_path) == 5
+    assert journal.migrate(tmp_path) == 6
     with sqlite3.connect(tmp_path / "journal.sqlite") as conn:
         after_entries = conn.execute("SELECT * FROM entry_versions ORDER BY 1, 2").fetchall()
         after_actions = conn.execute("SELECT * FROM action_versions ORDER BY 1, 2").fetchall()
@@ -217,7 +217,7 @@ def test_migration_from_v1_keeps_every_entry_and_action_version(tmp_path) -> Non
     # every v1 row is there unchanged, followed by v2's new origin and note columns
     assert after_entries == [(*row, "v1", "") for row in before_entries]
     assert after_actions == [(*row, "v1", "") for row in before_actions]
-    assert versions == [(1,), (2,), (3,), (4,), (5,)]
+    assert versions == [(1,), (2,), (3,), (4,), (5,), (6,)]
     assert journal.latest_entries(tmp_path, PEOPLE)["why_moved"].tolist() == [
         "new script", "holidays", "CRM outage",
     ]  # fmt: skip

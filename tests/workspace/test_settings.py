@@ -24,8 +24,8 @@ min_size = 7
 success = 0.6
 
 [ratings]
-scale = [1, 2, 3, 4]
-labels = ["Developing", "Solid", "Strong", "Exceptional"]
+scale = [1, 2, 3, 4, 5]
+labels = ["Developing", "Solid", "Strong", "Exceptional", "Outstanding"]
 
 [fairness]
 columns = ["level"]
@@ -57,10 +57,11 @@ def test_every_key_is_read(workspace_dir: Path, tmp_path: Path) -> None:
     assert settings.min_group_size == 7
     assert settings.success == 0.6
     assert settings.rating_scale == RatingScale(
-        (1.0, 2.0, 3.0, 4.0), ("Developing", "Solid", "Strong", "Exceptional")
+        (1.0, 2.0, 3.0, 4.0, 5.0),
+        ("Developing", "Solid", "Strong", "Exceptional", "Outstanding"),
     )
     assert settings.rating_scale.label(3) == "Strong"
-    assert 4 in settings.rating_scale and 5 not in settings.rating_scale
+    assert 5 in settings.rating_scale and 6 not in settings.rating_scale
     assert dict(settings.sections["fairness"]) == {"columns": ["level"]}
 
 
@@ -117,7 +118,10 @@ def test_validate_prints_the_settings_in_force(
     out = capsys.readouterr().out
     assert "minimum group size: 7" in out
     assert "goal success line: 0.6" in out
-    assert "rating scale: 1 (Developing), 2 (Solid), 3 (Strong), 4 (Exceptional)" in out
+    assert (
+        "rating scale: 1 (Developing), 2 (Solid), 3 (Strong), 4 (Exceptional), 5 (Outstanding)"
+        in out
+    )
     assert "fiscal year: starting in July" in out
     assert "weeks start on: Sunday" in out
 
@@ -132,3 +136,33 @@ def test_the_minimum_group_size_reaches_the_analysis(workspace_dir: Path, tmp_pa
     # the same as asking for it explicitly on the workspace without the file
     explicit = analyse(plain, "2026-Q3", min_group_size=50)
     assert analyse(strict, "2026-Q3").groups.equals(explicit.groups)
+
+
+def test_ratings_off_the_scale_are_refused_naming_rows_values_and_the_scale(
+    workspace_dir: Path, tmp_path: Path
+) -> None:
+    """The ratings table is checked against the workspace's scale: 1-5 by default, here
+    1-4 with labels; every off-scale row is named with its value, the scale and the fix."""
+    root = _copy(
+        workspace_dir,
+        tmp_path,
+        "[ratings]\nscale = [1, 2, 3, 4]\n"
+        'labels = ["Developing", "Solid", "Strong", "Exceptional"]\n',
+    )
+    result = validate_workspace(root)
+    assert not result.ok
+    (problem,) = result.problems
+    # rows 43 and 44 of ratings.csv are the two ratings of 5 (row 1 is the header)
+    assert (problem.file, problem.column, problem.rows) == ("ratings.csv", "rating", (43, 44))
+    text = str(problem)
+    assert "'5'" in text
+    assert "1 (Developing), 2 (Solid), 3 (Strong), 4 (Exceptional)" in text
+    assert "Fix: give one of" in text and "kpinb.toml" in text
+    # the default scale (1-5): a 9, a -3.7 and a 3.5 are refused, the rest kept
+    root = _copy(workspace_dir, tmp_path / "default", None)
+    table = (root / "ratings.csv").read_text(encoding="utf-8")
+    table += "E001,2026-Q4,9\nE002,2026-Q4,-3.7\nE003,2026-Q4,3.5\nE004,2026-Q4,4\n"
+    (root / "ratings.csv").write_text(table, encoding="utf-8")
+    (problem,) = validate_workspace(root).problems
+    assert problem.rows == (47, 48, 49) and problem.count == 3
+    assert "'9', '-3.7', '3.5'" in problem.problem and "(1, 2, 3, 4, 5)" in problem.problem

@@ -3,16 +3,20 @@
 The calibration pack (:mod:`kpinb.calibration`) goes to ``<period>/calibration/``: its
 own index, a page per department and a workbook, written whole and swapped in together
 under the period folder's lock. It is never linked from a report and never listed in
-the period's index. Once written, ``run.json`` records it (``calibration``: its index,
-workbook and page per department), so the delivery sends the pack this run built to the
-HR partners. A pack that cannot be built or written is named in the run's summary (and
-the run exits 1); the earlier pack, if any, stays as it was and ``run.json`` does not
-name it.
+the period's index. A pack that cannot be built or written is named in the run's
+summary (and the run exits 1); the earlier pack, if any, stays as it was. A run with
+``--only`` narrows the pack to the departments, teams and people it names; a run with
+``--formats pdf`` prints each page of the pack to PDF beside it, as the reports are
+printed (:mod:`kpinb.batch.formats.pdf`: the page's title and "Confidential" on top of
+every printed page, "Page n of N" at its foot).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +24,7 @@ from kpinb.batch.publish.folder import hold_lock, resolve_under
 from kpinb.errors import KpinbError
 
 if TYPE_CHECKING:
+    from kpinb.batch.formats.base import OutputFormat
     from kpinb.batch.records import BatchResult
     from kpinb.calibration import CalibrationPack
     from kpinb.periods import Period
@@ -29,18 +34,32 @@ CALIBRATION_DIR = "calibration"
 
 
 def publish_calibration(
-    ws: Workspace, per: Period, period_dir: Path, result: BatchResult
+    ws: Workspace,
+    per: Period,
+    period_dir: Path,
+    result: BatchResult,
+    *,
+    only: Iterable[str] | None = None,
+    formats: Iterable[OutputFormat] = (),
 ) -> BatchResult:
-    """Build and publish the period's calibration pack; ``result`` says where, or why not."""
+    """Build and publish the period's calibration pack (narrowed to ``only``; printed to
+    PDF too when ``formats`` holds ``pdf``); ``result`` says where, or why not."""
+    from kpinb.batch.formats.pdf import BrowserError, pdf_printer
     from kpinb.calibration import build_pack, write_pack
 
     folder = resolve_under(period_dir, CALIBRATION_DIR)
+    printed = any(f.name == "pdf" for f in formats)
     try:
-        with hold_lock(period_dir):
-            pack = build_pack(ws, per)
-            write_pack(pack, folder)
-            record_pack(period_dir, pack)
-    except (KpinbError, OSError, ValueError) as exc:
+        pack = build_pack(ws, per, only=only)
+        with contextlib.ExitStack() as stack:
+            printer = None
+            if printed:
+                scratch = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+                printer = stack.enter_context(pdf_printer(scratch)).print_html
+            with hold_lock(period_dir):
+                write_pack(pack, folder, print_pdf=printer)
+                record_pack(period_dir, pack)
+    except (KpinbError, OSError, ValueError, BrowserError) as exc:
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
         problem = f"the calibration pack could not be written ({why})"
         return dataclasses.replace(result, unwritten=(*result.unwritten, problem))

@@ -88,7 +88,8 @@ class Point:
 class Section:
     """A report section in reading order. ``lead``: how many of its sentences the page
     shows before the rest go into a details element (``more``: its summary), closed on
-    screen and open in print; None shows them all."""
+    screen and open in print; None shows them all. ``why``: one linked line after the
+    points (the person's own why, under their talking points)."""
 
     id: str
     heading: str
@@ -99,6 +100,7 @@ class Section:
     points: tuple[Point, ...] = ()
     lead: int | None = None
     more: str = "More"
+    why: Point | None = None
 
 
 @dataclass(frozen=True)

@@ -24,11 +24,14 @@ from kpinb.text import display_text
 @dataclass(frozen=True)
 class ChartBlock:
     """A rendered chart: inline SVG, its text alternative and its key (the caption: what
-    the chart draws, in words; the text alternative when empty)."""
+    the chart draws, in words; the text alternative when empty). ``narrow``: the same
+    chart drawn for a phone's column; the page shows it where the column is narrow and
+    ``svg`` elsewhere (``kpinb.report.charts.Size``)."""
 
     svg: Markup
     description: str
     caption: str = ""
+    narrow: Markup | None = None
 
 
 @dataclass(frozen=True)
@@ -162,11 +165,27 @@ def render_page(*, title: str, body: str) -> str:
     return one_style_block(page)
 
 
-def chart_block(chart: Any, description: str, caption: str = "") -> ChartBlock:
-    """Render an Altair chart to an inline SVG block."""
+def chart_block(chart: Any, description: str, caption: str = "", narrow: Any = None) -> ChartBlock:
+    """Render an Altair chart to an inline SVG block; ``narrow``: the chart drawn for a
+    phone's column, rendered beside it (each SVG marked ``wide`` or ``narrow``)."""
     from kpinb.report.charts import to_svg
 
-    return ChartBlock(Markup(to_svg(chart)), description, caption)
+    if narrow is None:
+        return ChartBlock(Markup(to_svg(chart)), description, caption)
+    wide_svg, narrow_svg = (
+        _marked(to_svg(c), mark) for c, mark in ((chart, "wide"), (narrow, "narrow"))
+    )
+    return ChartBlock(Markup(wide_svg), description, caption, Markup(narrow_svg))
+
+
+def _marked(svg: str, mark: str) -> str:
+    """``svg`` with ``mark`` added to its root element's classes."""
+    head, sep, rest = svg.partition(">")
+    if 'class="' in head:
+        head = head.replace('class="', f'class="{mark} ', 1)
+    else:
+        head += f' class="{mark}"'
+    return head + sep + rest
 
 
 def anchor_of(scope: str, scope_id: str) -> str:

@@ -73,17 +73,31 @@ def browser() -> Any:
 # what each chart must be: drawn (marks inside), of a readable size, inside the viewport
 CHART_CHECK = """
 (() => {
-  const shown = [...document.querySelectorAll('figure.chart svg')].map(svg => {
+  const shown = [...document.querySelectorAll('figure.chart svg')]
+    .filter(svg => svg.getClientRects().length)  // the drawing shown (a chart has two)
+    .map(svg => {
     const r = svg.getBoundingClientRect();
+    // each text's font size as drawn: its size in the SVG times its scale on screen
+    // (the length of the transform's x axis: a rotated axis title keeps its scale)
+    const texts = [...svg.querySelectorAll('text')].filter(t => t.textContent.trim());
+    const px = texts.map(t => {
+      const m = t.getScreenCTM();
+      return parseFloat(getComputedStyle(t).fontSize) * Math.hypot(m.a, m.b);
+    });
     return {
       width: r.width, height: r.height, left: r.left, right: r.right,
       marks: svg.querySelectorAll('path, line, rect, text, circle').length,
       drawn: [...svg.querySelectorAll('path')]
         .filter(p => (p.getAttribute('d') || '').length > 20).length,
+      texts: texts.length,
+      smallest: Math.min(...px),
+      tick: Math.min(...texts.filter(t => t.closest('.role-axis-label'))
+        .map(t => t.getBoundingClientRect().height)),
     };
   });
   return {
     charts: shown,
+    figures: document.querySelectorAll('figure.chart').length,
     viewport: window.innerWidth,
     scrollWidth: document.documentElement.scrollWidth,
     title: document.title,
@@ -139,12 +153,19 @@ def test_reports_load_offline_and_every_chart_is_visible(
     charts = seen["charts"]
     if kind != "calibration":  # the calibration pages are tables and prompts
         assert charts, f"no chart on the {kind} page"
+    assert len(charts) == seen["figures"]  # one drawing shown per chart
     least = 200  # a one-panel small multiple is the narrowest chart
     for chart in charts:
         assert chart["drawn"] >= 1 and chart["marks"] >= 10, chart  # not an empty SVG
         assert least <= chart["width"] <= width, chart
         assert 60 <= chart["height"] <= 1500, chart
         assert chart["left"] >= 0 and chart["right"] <= seen["viewport"], chart
+        # no text on a chart below 10 px as shown; the axis labels' boxes as tall
+        assert chart["texts"] >= 5 and chart["smallest"] >= 10, chart
+        assert chart["tick"] >= 10, chart
+    if charts:
+        sizes = sorted(round(c["smallest"], 1) for c in charts)
+        print(f"{kind} at {width} px: smallest chart text {sizes[0]} px (per chart: {sizes})")
     assert shot.stat().st_size > 10_000
     keep = os.environ.get("KPINB_SCREENSHOTS")
     if keep:

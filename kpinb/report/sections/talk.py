@@ -4,7 +4,8 @@ person's own (the progress headline's first choice), the one change of their own
 a conversation, and what is due (a goal projected to miss its success line, open
 actions). The twin's ``talking_points`` keeps each point's kind, KPI and link. Then the
 person's own why in one line: their first personal goal (``own_goals``), or an
-invitation to name one; ``talking_why`` keeps its link and how many goals there are.
+invitation to name one; ``talking_why`` keeps its link and how many goals there are
+(None without talking points: the why line closes them and never stands alone).
 """
 
 from __future__ import annotations
@@ -97,6 +98,8 @@ def talking_points(
         due = add("due", None, routine_href, open_actions=open_actions)
         sentence = st.say("talk_actions", n=due.count("open_actions", "action", "actions"))
         points.append(Point(sentence, routine_href))
+    if not points:  # nothing to talk about: no section, and no why line on its own
+        return Section("talk", HEADING), {"talking_points": found, "talking_why": None}
     why, why_data = _why(own_goals, goals_href)
     section = Section("talk", HEADING, points=tuple(points), why=why)
     return section, {"talking_points": found, "talking_why": why_data}

@@ -59,7 +59,7 @@ def test_siobhans_points_read_as_worked_out_by_hand(demo_reports: tuple[Report, 
         " drifting.",
         "Due: the goal for Pipeline meetings booked is projected at 0.00 (a success from 0.7);"
         " 1 action open.",
-        "Why it matters: Move into a senior account role (a personal goal).",
+        "Why: Move into a senior account role.",
     ]
     due = talk["sentences"][2]["figures"]
     assert [f["path"] for f in due] == [

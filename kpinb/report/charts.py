@@ -591,7 +591,10 @@ def goal_chart(
         title="score (0 to 1)",
         scale=alt.Scale(domain=[0, 1]),
         axis=alt.Axis(
-            labelFontSize=size.font, titleFontSize=size.font, tickCount=10 if size.ticks > 3 else 5
+            labelFontSize=size.font,
+            titleFontSize=size.font,
+            values=[i / 10 for i in range(11)] if size.ticks > 3 else [0, 0.5, 1],
+            format=".1f",
         ),
     )
     bars = base.mark_bar(color=PALETTE["value"], height=12).encode(x=x, y=y)
@@ -612,7 +615,7 @@ def goal_chart(
         data=_records(goals[["label", "score", "projected"]]),
         width=size.width + 80 - min(size.names, round(0.6 * size.font * longest)),
         height=alt.Step(22),
-        padding=_PADDING,
+        padding=_PADDING | {"left": 30},  # row labels run wider in a browser than measured
         title=alt.Title(title, anchor="start", fontSize=13),
         description=description,
     )

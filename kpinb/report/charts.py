@@ -86,7 +86,7 @@ class Size:
 
 
 WIDE: Final = Size(width=580, height=200, font=12, label=11, ticks=6)
-NARROW: Final = Size(width=185, height=160, font=11, label=11, ticks=3, names=130, dates="%b %y")
+NARROW: Final = Size(width=185, height=140, font=11, label=11, ticks=3, names=130, dates="%b %y")
 # room around the drawing: a browser's sans-serif can run wider than the renderer measured
 _PADDING: Final = {"left": 8, "top": 5, "right": 14, "bottom": 5}
 

@@ -6,8 +6,8 @@ Runs the demo first when its report is not there yet (``kpinb demo``: the demo
 workspace in ``demo-workspace/``, the reports in ``reports/``), then opens
 ``reports/2026-Q3/employees/E002.html`` (a steady improver of the demo) in
 Chromium without a window and writes ``docs/img/employee-report.png``, close-ups of
-the charts and the first screens of an employee's and a team's page at 1200 and 390 px
-(``docs/img/one-screen-*.png``). Chromium
+the charts and the first screens of an employee's and a team's page and of the index at
+1200 and 390 px (``docs/img/one-screen-*.png``, ``docs/img/index-*.png``). Chromium
 must be installed (``apt-get install -y chromium``; ``make screenshot`` does it).
 """
 
@@ -82,6 +82,8 @@ FIRST_SCREENS = (
     ("employees/{employee}.html", 390, 900, "one-screen-employee-390.png"),
     ("teams/T01.html", 1200, 800, "one-screen-team-1200.png"),
     ("teams/T01.html", 390, 900, "one-screen-team-390.png"),
+    ("index.html", 1200, 800, "index-1200.png"),
+    ("index.html", 390, 900, "index-390.png"),
 )
 
 

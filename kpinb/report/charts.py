@@ -58,13 +58,37 @@ PALETTE: dict[str, str] = {
     "shade": "#8A8A8A",  # the period under review (filled very lightly)
 }
 GREYS = ("ink", "band_text", "muted", "shade")  # not Okabe-Ito: text and shading
-WIDTH, HEIGHT = 360, 170
 SMALL_WIDTH, SMALL_HEIGHT = 150, 80
 BAND_OPACITY = 0.3
 REVIEW_OPACITY = 0.12
 PAD = 0.3  # space above and below the drawn values, as a share of their span
-FONT = 12  # axis and label text (the SVG shrinks on a phone: 12 px stays legible)
+FONT = 12  # axis text of the small multiples
 _BREAK: Final = "break-paths-show-domains"  # a missing week breaks the line (no line across a gap)
+
+
+@dataclass(frozen=True)
+class Size:
+    """How large a chart is drawn, in SVG pixels: its plot, its text and its x ticks.
+
+    A page scales an SVG to its column, text and all, so one drawing cannot fill both a
+    laptop's column and a phone's at a readable size: a report carries a chart twice,
+    :data:`WIDE` for a column of 620 px or more, :data:`NARROW` below, and shows the one
+    that fits (each at most about 1.1 times its size at 1200 and 390 px wide, so text
+    never drops below 10 px)."""
+
+    width: int  # the plot (the axes and the direct labels lie outside it)
+    height: int
+    font: int  # axis labels and titles
+    label: int  # direct labels (the band, the target, markers)
+    ticks: int  # ticks on the time axis
+    names: int = 180  # the widest a goal chart's row label is drawn before it is cut
+    dates: str = "%b %Y"  # the time axis' labels
+
+
+WIDE: Final = Size(width=580, height=200, font=12, label=11, ticks=6)
+NARROW: Final = Size(width=185, height=140, font=11, label=11, ticks=3, names=130, dates="%b %y")
+# room around the drawing: a browser's sans-serif can run wider than the renderer measured
+_PADDING: Final = {"left": 8, "top": 5, "right": 14, "bottom": 5}
 
 
 @dataclass(frozen=True)
@@ -157,7 +181,7 @@ def _flatten(values: Sequence[Any]) -> Any:
 
 # Channels are spelled out (field + type): Altair's string shorthands ("value:Q") cost
 # about 13 ms each to parse, which would dominate a report's build time.
-def _x(title: str | None = None, fmt: str = "%b %Y", ticks: int = 5) -> alt.X:
+def _x(title: str | None = None, fmt: str = "%b %Y", ticks: int = 5, font: int = FONT) -> alt.X:
     return alt.X(
         "period",
         type="temporal",
@@ -167,8 +191,10 @@ def _x(title: str | None = None, fmt: str = "%b %Y", ticks: int = 5) -> alt.X:
             labelAngle=0,
             tickCount=ticks,
             grid=False,
-            labelFontSize=FONT,
+            labelFontSize=font,
             labelFlush=True,
+            labelOverlap="greedy",
+            labelSeparation=6,
         ),
     )
 
@@ -210,6 +236,7 @@ def trend_chart(
     review: Span | None = None,
     unusual: Sequence[tuple[pd.Timestamp, float]] = (),
     shift: pd.Timestamp | None = None,
+    size: Size = WIDE,
 ) -> alt.LayerChart:
     """A KPI's values over time with its smoothed level, usual range, target and markers.
 
@@ -233,6 +260,8 @@ def trend_chart(
     unusual, shift
         Weeks beyond a limit (circled at their value) and the week a shift began (a
         vertical line labelled "shift").
+    size
+        How large it is drawn: :data:`WIDE` or :data:`NARROW`.
     """
     base = alt.Chart()  # the points are the layer's data (one copy, not one per layer)
     domain = y_domain(
@@ -248,34 +277,35 @@ def trend_chart(
         type="quantitative",
         title=unit,
         scale=alt.Scale(zero=False, domain=domain, nice=False),
-        axis=alt.Axis(labelFontSize=FONT, titleFontSize=FONT, tickCount=4),
+        axis=alt.Axis(labelFontSize=size.font, titleFontSize=size.font, tickCount=4),
     )
+    x = _x(fmt=size.dates, ticks=size.ticks, font=size.font)
     layers: list[alt.Chart] = []
     if review is not None:
-        layers += _review_layers(review)
+        layers += _review_layers(review, size)
     if limits is not None:
-        layers += _limit_layers(limits)
+        layers += _limit_layers(limits, size)
     layers.append(
         base.mark_line(
             color=PALETTE["value"],
             strokeWidth=1.5,
             invalid=_BREAK,
             point=alt.OverlayMarkDef(size=18, color=PALETTE["value"]),
-        ).encode(x=_x(), y=y)
+        ).encode(x=x, y=y)
     )
     layers.append(
         base.mark_line(
             color=PALETTE["level"], strokeWidth=2.5, strokeDash=[6, 3], invalid=_BREAK
-        ).encode(x=_x(), y=alt.Y("level", type="quantitative"))
+        ).encode(x=x, y=alt.Y("level", type="quantitative"))
     )
     if target is not None:
         layers += _target_layers(target)
     if unusual:
         layers.append(_unusual_layer(unusual))
     if shift is not None:
-        layers += _shift_layers(shift)
+        layers += _shift_layers(shift, size)
     if markers:
-        layers += _marker_layers(markers)
+        layers += _marker_layers(markers, size)
     named = []
     if limits is not None:
         named += [
@@ -285,28 +315,29 @@ def trend_chart(
     if target is not None:
         named.append((target, "target", PALETTE["target"]))
     if named:
-        layers.append(_side_label_layer(side_labels(domain, named)))
+        layers.append(_side_label_layer(side_labels(domain, named, size.height), size))
     return layered(
         *layers,
         data=_records(points[["period", "value", "level"]]),
-        width=WIDTH,
-        height=HEIGHT,
+        width=size.width,
+        height=size.height,
+        padding=_PADDING,
         title=alt.Title(title, anchor="start", fontSize=13),
         description=description,
     )
 
 
-def _label(frame: alt.InlineData, text: str, colour: str, **encoding: Any) -> alt.Chart:
+def _label(frame: alt.InlineData, text: str, colour: str, size: Size, **encoding: Any) -> alt.Chart:
     """A direct label (a text mark) from ``frame``; ``encoding`` places it."""
     mark = {k: encoding.pop(k) for k in ("align", "baseline", "dx", "dy") if k in encoding}
     return (
         alt.Chart(frame)
-        .mark_text(color=colour, fontSize=11, **mark)
+        .mark_text(color=colour, fontSize=size.label, **mark)
         .encode(text=alt.Text(text, type="nominal"), **encoding)
     )
 
 
-def _review_layers(review: Span) -> list[alt.Chart]:
+def _review_layers(review: Span, size: Size) -> list[alt.Chart]:
     frame = _rule_frame(start=_day(review.start), end=_day(review.end), label=review.label)
     shade = (
         alt.Chart(frame)
@@ -317,6 +348,7 @@ def _review_layers(review: Span) -> list[alt.Chart]:
         frame,
         "label",
         PALETTE["muted"],
+        size,
         x=alt.X("end", type="temporal"),
         y=alt.YValue(2),
         align="right",
@@ -326,7 +358,7 @@ def _review_layers(review: Span) -> list[alt.Chart]:
     return [shade, label]
 
 
-def _limit_layers(limits: Limits) -> list[alt.Chart]:
+def _limit_layers(limits: Limits, size: Size) -> list[alt.Chart]:
     values: dict[str, Any] = {
         "lower": limits.lower,
         "upper": limits.upper,
@@ -356,11 +388,11 @@ def _limit_layers(limits: Limits) -> list[alt.Chart]:
                 .encode(y=alt.Y(side, type="quantitative"), **span)
             )
     if limits.baseline is not None:
-        layers += _baseline_layers(limits.baseline)
+        layers += _baseline_layers(limits.baseline, size)
     return layers
 
 
-def _baseline_layers(baseline: Span) -> list[alt.Chart]:
+def _baseline_layers(baseline: Span, size: Size) -> list[alt.Chart]:
     """The baseline window: a bar along the foot of the plot, labelled."""
     frame = _rule_frame(start=_day(baseline.start), end=_day(baseline.end), label="baseline")
     bar = (
@@ -369,16 +401,17 @@ def _baseline_layers(baseline: Span) -> list[alt.Chart]:
         .encode(
             x=alt.X("start", type="temporal"),
             x2=alt.X2("end"),
-            y=alt.YValue(HEIGHT - 4),
-            y2=alt.Y2Value(HEIGHT),
+            y=alt.YValue(size.height - 4),
+            y2=alt.Y2Value(size.height),
         )
     )
     label = _label(
         frame,
         "label",
         PALETTE["muted"],
+        size,
         x=alt.X("start", type="temporal"),
-        y=alt.YValue(HEIGHT - 6),
+        y=alt.YValue(size.height - 6),
         align="left",
         baseline="bottom",
         dx=2,
@@ -407,7 +440,7 @@ class SideLabel(TypedDict):
 
 
 def side_labels(
-    domain: list[float], items: Sequence[tuple[float, str, str]], height: int = HEIGHT
+    domain: list[float], items: Sequence[tuple[float, str, str]], height: int = WIDE.height
 ) -> list[SideLabel]:
     """Direct labels in the right margin (``value, text, colour``), each at its line's
     height in pixels, nudged apart so that none overlaps another."""
@@ -428,12 +461,12 @@ def side_labels(
     return placed
 
 
-def _side_label_layer(rows: list[SideLabel]) -> alt.Chart:
+def _side_label_layer(rows: list[SideLabel], size: Size) -> alt.Chart:
     return (
         alt.Chart(alt.InlineData(values=rows))
-        .mark_text(align="left", baseline="middle", dx=4, fontSize=11)
+        .mark_text(align="left", baseline="middle", dx=4, fontSize=size.label)
         .encode(
-            x=alt.XValue(WIDTH),
+            x=alt.XValue(size.width),
             y=alt.Y("y", type="quantitative", scale=None),
             text=alt.Text("label", type="nominal"),
             color=alt.Color("colour", type="nominal", scale=None),
@@ -450,7 +483,7 @@ def _unusual_layer(unusual: Sequence[tuple[pd.Timestamp, float]]) -> alt.Chart:
     )
 
 
-def _shift_layers(onset: pd.Timestamp) -> list[alt.Chart]:
+def _shift_layers(onset: pd.Timestamp, size: Size) -> list[alt.Chart]:
     frame = _rule_frame(period=_day(onset), label="shift")
     rule = (
         alt.Chart(frame)
@@ -461,8 +494,9 @@ def _shift_layers(onset: pd.Timestamp) -> list[alt.Chart]:
         frame,
         "label",
         PALETTE["unusual"],
+        size,
         x=alt.X("period", type="temporal"),
-        y=alt.YValue(2),
+        y=alt.YValue(16),  # below the review label, which may share its week
         align="left",
         baseline="top",
         dx=3,
@@ -470,7 +504,7 @@ def _shift_layers(onset: pd.Timestamp) -> list[alt.Chart]:
     return [rule, label]
 
 
-def _marker_layers(markers: Sequence[Marker]) -> list[alt.Chart]:
+def _marker_layers(markers: Sequence[Marker], size: Size) -> list[alt.Chart]:
     frame = _records(
         pd.DataFrame(
             {"period": [pd.Timestamp(m.date) for m in markers], "label": [m.label for m in markers]}
@@ -483,7 +517,7 @@ def _marker_layers(markers: Sequence[Marker]) -> list[alt.Chart]:
     )
     text = (
         alt.Chart(frame)
-        .mark_text(color=PALETTE["change"], align="left", dx=3, baseline="top", fontSize=11)
+        .mark_text(color=PALETTE["change"], align="left", dx=3, baseline="top", fontSize=size.label)
         .encode(
             x=alt.X("period", type="temporal"),
             y=alt.YValue(16),
@@ -534,17 +568,41 @@ def trend_key(
 
 @_fast
 def goal_chart(
-    goals: pd.DataFrame, *, title: str, description: str, success: float = SUCCESS
+    goals: pd.DataFrame,
+    *,
+    title: str,
+    description: str,
+    success: float = SUCCESS,
+    size: Size = WIDE,
 ) -> alt.LayerChart:
     """OKR scores (0 to 1) per goal, with the projected landing and the success line
     (``success``, the workspace's; 0.7 by default).
 
     ``goals`` has one row per goal: ``label`` (str), ``score`` and ``projected``
-    (floats in [0, 1], projected may be NaN).
+    (floats in [0, 1], projected may be NaN). ``size``: :data:`WIDE` or :data:`NARROW`
+    (the plot takes what its row labels leave, so every size is about as wide as a trend).
     """
+    longest = int(goals["label"].astype(str).str.len().max()) if len(goals) else 0
     base = alt.Chart()
-    y = alt.Y("label", type="nominal", title=None, sort=None)
-    x = alt.X("score", type="quantitative", title="score (0 to 1)", scale=alt.Scale(domain=[0, 1]))
+    y = alt.Y(
+        "label",
+        type="nominal",
+        title=None,
+        sort=None,
+        axis=alt.Axis(labelFontSize=size.font, labelLimit=size.names),
+    )
+    x = alt.X(
+        "score",
+        type="quantitative",
+        title="score (0 to 1)",
+        scale=alt.Scale(domain=[0, 1]),
+        axis=alt.Axis(
+            labelFontSize=size.font,
+            titleFontSize=size.font,
+            values=[i / 10 for i in range(11)] if size.ticks > 3 else [0, 0.5, 1],
+            format=".1f",
+        ),
+    )
     bars = base.mark_bar(color=PALETTE["value"], height=12).encode(x=x, y=y)
     projected = (
         base.transform_filter("isValid(datum.projected)")
@@ -561,9 +619,10 @@ def goal_chart(
         projected,
         line,
         data=_records(goals[["label", "score", "projected"]]),
-        width=WIDTH,
+        width=size.width + 80 - min(size.names, round(0.6 * size.font * longest)),
         height=alt.Step(22),
-        title=alt.Title(title, anchor="start"),
+        padding=_PADDING | {"left": 30},  # row labels run wider in a browser than measured
+        title=alt.Title(title, anchor="start", fontSize=13),
         description=description,
     )
 

@@ -20,7 +20,9 @@ sentence's claim from its phrase key and words and holds it against that block:
 - a year ago: "higher" / "lower" against the sign of ``year_change.absolute``, and only
   a change beyond routine variation (``year_change.held`` false);
 - over time: "improved" / "moved the less favourable way" only with an ``over_time``
-  verdict that way whose levels moved that way; "you share" only when it is shared.
+  verdict that way whose levels moved that way; "you share" only when it is shared;
+- the person's own why (``talk_why``): a goal of their own (``own_goals``), stated as
+  recorded, never anyone else's.
 
 Pure: no I/O, no pandas. The batch refuses to publish a report with a failing claim.
 """
@@ -55,12 +57,32 @@ def check(twin: dict[str, Any]) -> list[Failure]:
         out += _block_failures(block)
     for section in twin.get("sections") or []:
         for sentence in section.get("sentences") or []:
+            if sentence.get("id") == "talk_why":
+                out += _why_failures(str(section.get("id")), sentence, twin)
             block = _block_of(sentence, twin)
             if block is None:
                 continue
             for claim, numbers in _sentence_failures(sentence, block):
                 out.append(Failure(str(section.get("id")), sentence["text"], claim, numbers))
     return out
+
+
+_OWN_GOAL = re.compile(r"^own_goals\[(\d+)\]\.goal$")
+
+
+def _why_failures(section: str, sentence: dict[str, Any], twin: dict[str, Any]) -> list[Failure]:
+    """The why line names one of the person's own goals, as recorded."""
+    own = twin.get("own_goals") or []
+    for figure in sentence.get("figures") or []:
+        found = _OWN_GOAL.match(str(figure.get("path", "")))
+        if found and int(found[1]) < len(own) and own[int(found[1])]["goal"] == figure["value"]:
+            return []
+    paths = [f.get("path") for f in sentence.get("figures") or []]
+    return [
+        Failure(
+            section, sentence["text"], "a why that is not the person's own goal", {"paths": paths}
+        )
+    ]
 
 
 def summary(failures: list[Failure], most: int = 3) -> str:

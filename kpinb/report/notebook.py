@@ -5,7 +5,10 @@ elements and inline ``<svg>``, so a report's charts turn into loose strings and 
 layout goes. :func:`notebook_html` gives the same fragment in the form the sanitiser
 keeps: every CSS rule moved into ``style`` attributes (css-inline) and every chart an
 ``<img>`` holding its SVG as a ``data:`` URI (with the chart's description as alt text).
-The batch publishes the original fragment (:data:`kpinb.scopes.PAGE_MIME`), unchanged.
+A chart drawn twice (wide and narrow, shown by the column's width) keeps its wide
+drawing only: a notebook's cell is a laptop's column, and style attributes cannot ask
+how wide it is. The batch publishes the original fragment
+(:data:`kpinb.scopes.PAGE_MIME`), unchanged.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import re
 
 _SVG = re.compile(r"<svg\b.*?</svg>", re.DOTALL | re.IGNORECASE)
 _LABEL = re.compile(r'aria-label="([^"]*)"')
+_NARROW = re.compile(r'\bclass="narrow\b')
 
 
 def notebook_html(fragment: str) -> str:
@@ -29,6 +33,8 @@ def notebook_html(fragment: str) -> str:
 
 def _as_image(match: re.Match[str]) -> str:
     svg = match.group(0)
+    if _NARROW.search(svg[: svg.find(">") + 1]):
+        return ""
     label = _LABEL.search(svg[: svg.find(">") + 1])
     alt = html.unescape(label.group(1)) if label else "chart"
     data = base64.b64encode(svg.encode("utf-8")).decode("ascii")

@@ -24,11 +24,14 @@ from kpinb.text import display_text
 @dataclass(frozen=True)
 class ChartBlock:
     """A rendered chart: inline SVG, its text alternative and its key (the caption: what
-    the chart draws, in words; the text alternative when empty)."""
+    the chart draws, in words; the text alternative when empty). ``narrow``: the same
+    chart drawn for a phone's column; the page shows it where the column is narrow and
+    ``svg`` elsewhere (``kpinb.report.charts.Size``)."""
 
     svg: Markup
     description: str
     caption: str = ""
+    narrow: Markup | None = None
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,8 @@ class Point:
 class Section:
     """A report section in reading order. ``lead``: how many of its sentences the page
     shows before the rest go into a details element (``more``: its summary), closed on
-    screen and open in print; None shows them all."""
+    screen and open in print; None shows them all. ``why``: one linked line after the
+    points (the person's own why, under their talking points)."""
 
     id: str
     heading: str
@@ -99,6 +103,7 @@ class Section:
     points: tuple[Point, ...] = ()
     lead: int | None = None
     more: str = "More"
+    why: Point | None = None
 
 
 @dataclass(frozen=True)
@@ -164,11 +169,27 @@ def render_page(*, title: str, body: str) -> str:
     return one_style_block(page)
 
 
-def chart_block(chart: Any, description: str, caption: str = "") -> ChartBlock:
-    """Render an Altair chart to an inline SVG block."""
+def chart_block(chart: Any, description: str, caption: str = "", narrow: Any = None) -> ChartBlock:
+    """Render an Altair chart to an inline SVG block; ``narrow``: the chart drawn for a
+    phone's column, rendered beside it (each SVG marked ``wide`` or ``narrow``)."""
     from kpinb.report.charts import to_svg
 
-    return ChartBlock(Markup(to_svg(chart)), description, caption)
+    if narrow is None:
+        return ChartBlock(Markup(to_svg(chart)), description, caption)
+    wide_svg, narrow_svg = (
+        _marked(to_svg(c), mark) for c, mark in ((chart, "wide"), (narrow, "narrow"))
+    )
+    return ChartBlock(Markup(wide_svg), description, caption, Markup(narrow_svg))
+
+
+def _marked(svg: str, mark: str) -> str:
+    """``svg`` with ``mark`` added to its root element's classes."""
+    head, sep, rest = svg.partition(">")
+    if 'class="' in head:
+        head = head.replace('class="', f'class="{mark} ', 1)
+    else:
+        head += f' class="{mark}"'
+    return head + sep + rest
 
 
 def anchor_of(scope: str, scope_id: str) -> str:

@@ -566,6 +566,8 @@ def with_sentences(data: dict[str, Any], sections: list[Section]) -> dict[str, A
     out = []
     for sec in sections:
         sentences = [*sec.sentences, *(p.sentence for p in sec.points)]
+        if sec.why is not None:
+            sentences.append(sec.why.sentence)
         for card in sec.cards:
             sentences += [*card.sentences, *(s for lst in card.lists for s in lst.items)]
         sentences += [s for lst in sec.lists for s in lst.items]

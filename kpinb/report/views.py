@@ -106,7 +106,12 @@ def _own(refs: list[st.Ref], shared: frozenset[str]) -> list[st.Ref]:
 def _said(section: Section) -> bool:
     """A section with something to say: no bare headings on a page."""
     return bool(
-        section.sentences or section.cards or section.charts or section.lists or section.points
+        section.sentences
+        or section.cards
+        or section.charts
+        or section.lists
+        or section.points
+        or section.why
     )
 
 
@@ -155,6 +160,8 @@ def _employee(
         "employee",
         eid,
         f"#{anchor_of('employee', eid)}-routine",
+        own.data["own_goals"],
+        f"#{anchor_of('employee', eid)}-own_goals",
         part.success,
     )
     parts = [

@@ -384,7 +384,7 @@ def test_team_charts_leave_out_incomplete_weeks(monkeypatch: pytest.MonkeyPatch)
 
     drawn: list[dict] = []
 
-    def capture(chart, description, caption=""):  # the chart's spec instead of its SVG
+    def capture(chart, description, caption="", narrow=None):  # the spec, not its SVG
         drawn.append(chart.to_dict())
         return ChartBlock("", description, caption)
 

@@ -315,3 +315,31 @@ def test_the_index_scans_rows_to_talk_about_stand_out_and_zeros_are_quiet(
             assert ("zero" in cell) == (count[1] == "0"), cell
     assert all(marked.values()), marked
     assert ">JSON<" not in html and html.count(">data (JSON)</a>") >= len(rows)
+
+
+def test_the_filter_box_runs_inline_fetches_nothing_and_every_group_is_escaped(
+    ws: Workspace, period_dir: Path
+) -> None:
+    """The filter is one inline script over the page's own text (no src, no request);
+    its box is hidden until the script shows it; each team's rows sit in one group named
+    by its team, manager and department, escaped like every other value."""
+    teams = ws.teams.copy()
+    teams.loc[teams["team_id"] == "T01", "name"] = '<b>"Sales" & North</b>'
+    html = render_index(
+        period="2026-Q3",
+        records=list(reports.read_states(period_dir).values()),
+        warnings=[],
+        org=org_chart(dataclasses.replace(ws, teams=teams)),
+    )
+    scripts = re.findall(r"<script\b([^>]*)>(.*?)</script>", html, re.S)
+    assert len(scripts) == 1 and scripts[0][0] == ""  # inline, no src
+    assert not re.search(r"fetch\(|XMLHttpRequest|import\(|innerHTML|https?:", scripts[0][1])
+    assert '<div class="filter" id="kpinb-filter" hidden>' in html
+    groups = re.findall(r'data-group="([^"]*)"', html)
+    assert "&lt;b&gt;&#34;Sales&#34; &amp; North&lt;/b&gt; " in " ".join(groups)
+    assert "<b>" not in html
+    # every report row sits in a group: the filter can reach each one
+    inside = re.findall(r'<div class="group[^"]*" data-group=.*?</div>', html, re.S)
+    assert sum(len(re.findall(r"<tr[^>]*data-id=", g)) for g in inside) == len(
+        re.findall(r"<tr[^>]*data-id=", html)
+    )

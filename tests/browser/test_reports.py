@@ -73,17 +73,31 @@ def browser() -> Any:
 # what each chart must be: drawn (marks inside), of a readable size, inside the viewport
 CHART_CHECK = """
 (() => {
-  const shown = [...document.querySelectorAll('figure.chart svg')].map(svg => {
+  const shown = [...document.querySelectorAll('figure.chart svg')]
+    .filter(svg => svg.getClientRects().length)  // the drawing shown (a chart has two)
+    .map(svg => {
     const r = svg.getBoundingClientRect();
+    // each text's font size as drawn: its size in the SVG times its scale on screen
+    // (the length of the transform's x axis: a rotated axis title keeps its scale)
+    const texts = [...svg.querySelectorAll('text')].filter(t => t.textContent.trim());
+    const px = texts.map(t => {
+      const m = t.getScreenCTM();
+      return parseFloat(getComputedStyle(t).fontSize) * Math.hypot(m.a, m.b);
+    });
     return {
       width: r.width, height: r.height, left: r.left, right: r.right,
       marks: svg.querySelectorAll('path, line, rect, text, circle').length,
       drawn: [...svg.querySelectorAll('path')]
         .filter(p => (p.getAttribute('d') || '').length > 20).length,
+      texts: texts.length,
+      smallest: Math.min(...px),
+      tick: Math.min(...texts.filter(t => t.closest('.role-axis-label'))
+        .map(t => t.getBoundingClientRect().height)),
     };
   });
   return {
     charts: shown,
+    figures: document.querySelectorAll('figure.chart').length,
     viewport: window.innerWidth,
     scrollWidth: document.documentElement.scrollWidth,
     title: document.title,
@@ -139,12 +153,19 @@ def test_reports_load_offline_and_every_chart_is_visible(
     charts = seen["charts"]
     if kind != "calibration":  # the calibration pages are tables and prompts
         assert charts, f"no chart on the {kind} page"
+    assert len(charts) == seen["figures"]  # one drawing shown per chart
     least = 200  # a one-panel small multiple is the narrowest chart
     for chart in charts:
         assert chart["drawn"] >= 1 and chart["marks"] >= 10, chart  # not an empty SVG
         assert least <= chart["width"] <= width, chart
         assert 60 <= chart["height"] <= 1500, chart
         assert chart["left"] >= 0 and chart["right"] <= seen["viewport"], chart
+        # no text on a chart below 10 px as shown; the axis labels' boxes as tall
+        assert chart["texts"] >= 5 and chart["smallest"] >= 10, chart
+        assert chart["tick"] >= 10, chart
+    if charts:
+        sizes = sorted(round(c["smallest"], 1) for c in charts)
+        print(f"{kind} at {width} px: smallest chart text {sizes[0]} px (per chart: {sizes})")
     assert shot.stat().st_size > 10_000
     keep = os.environ.get("KPINB_SCREENSHOTS")
     if keep:
@@ -430,3 +451,80 @@ def test_the_talking_points_are_on_the_first_screen(
         assert found["scrollWidth"] <= found["viewport"], (name, found)
     words = sorted(v["words"] for v in seen.values())
     print(f"words shown at {width} px, details closed: median {words[len(words) // 2]}")
+
+
+INDEX_CHECK = """
+(() => {
+  const shown = (e) => e.getClientRects().length > 0;
+  // a word broken across lines has more than one box: every word of the tables' text
+  const broken = [];
+  const walk = document.createTreeWalker(document.getElementById('kpinb-reports'),
+                                         NodeFilter.SHOW_TEXT);
+  for (let node = walk.nextNode(); node; node = walk.nextNode()) {
+    for (const m of node.textContent.matchAll(/\\S+/g)) {
+      const range = document.createRange();
+      range.setStart(node, m.index);
+      range.setEnd(node, m.index + m[0].length);
+      const boxes = [...range.getClientRects()].filter(r => r.width > 0);
+      const lines = new Set(boxes.map(r => Math.round(r.top)));
+      if (lines.size > 1) broken.push(m[0]);
+    }
+  }
+  const rows = () => [...document.querySelectorAll('tr[data-id]')].filter(shown)
+    .map(r => r.dataset.id);
+  const input = document.getElementById('kpinb-filter-text');
+  const type = (text) => {
+    input.value = text;
+    input.dispatchEvent(new Event('input'));
+    return {rows: rows(), said: document.querySelector('#kpinb-filter output').textContent,
+            none: shown(document.getElementById('kpinb-filter-none'))};
+  };
+  const all = rows();
+  const team = document.querySelector('[data-team]').textContent;
+  const result = {
+    filter: shown(document.getElementById('kpinb-filter')),
+    broken, all,
+    viewport: window.innerWidth,
+    scrollWidth: document.documentElement.scrollWidth,
+    person: type('siobhan'),  // accents and case aside
+    team: type(team.split(' manager:')[0]),
+    nobody: type('no such name'),
+  };
+  result.cleared = type('');
+  return result;
+})()
+"""
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_index_filters_its_rows_and_fits_a_phone(
+    demo_run: tuple[Path, float], browser: Browser, tmp_path: Path, width: int
+) -> None:
+    """The index's filter box (an inline script, nothing fetched) keeps the rows whose
+    name, team or department matches; at 390 and 1200 px no word of its tables breaks
+    across lines and nothing runs past the screen."""
+    period_dir, _ = demo_run
+    mark = len(browser.events)
+    page = browser.new_page(width, 900)
+    try:
+        for domain in ("Network", "Runtime", "Log"):
+            page.call(f"{domain}.enable")
+        page.open((period_dir / "index.html").resolve().as_uri())
+        shot = page.screenshot(tmp_path / f"index-{width}.png")
+        seen = page.evaluate(INDEX_CHECK)
+    finally:
+        page.close()
+    time.sleep(0.2)
+    assert _problems(browser.events[mark:], page.session) == []
+    assert seen["filter"]  # shown once the script runs
+    assert seen["broken"] == [], seen["broken"]
+    assert seen["scrollWidth"] <= seen["viewport"]
+    assert set(seen["all"]) == {"E002", "T01", "Sales"}
+    assert seen["person"] == {"rows": ["E002"], "said": "1 shown", "none": False}
+    assert seen["team"]["rows"] == ["T01", "E002"]  # the team's report and its member
+    assert seen["nobody"] == {"rows": [], "said": "0 shown", "none": True}
+    assert seen["cleared"] == {"rows": seen["all"], "said": "", "none": False}
+    keep = os.environ.get("KPINB_SCREENSHOTS")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, Path(keep) / shot.name)

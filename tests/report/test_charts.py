@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -92,7 +93,9 @@ def test_trend_chart_without_options_has_no_band_target_or_markers() -> None:
 
 def _labels(spec: dict) -> dict[str, float]:
     """The side labels (text in the right margin): label -> its height in pixels."""
-    layers = [t for t in _layer(spec, "text") if t["encoding"].get("x") == {"value": charts.WIDTH}]
+    layers = [
+        t for t in _layer(spec, "text") if t["encoding"].get("x") == {"value": charts.WIDE.width}
+    ]
     return {r["label"]: r["y"] for t in layers for r in _rows(spec, t)}
 
 
@@ -111,9 +114,9 @@ def test_trend_chart_limits_band_centre_edges_and_labels() -> None:
     # 8 / 12.8 = 62.5 % of the height, not all of it
     value = _layer(spec, "line", color=charts.PALETTE["value"])[0]
     assert value["encoding"]["y"]["scale"]["domain"] == pytest.approx([4.6, 17.4])
-    # labels at their lines' heights: 170 px for 12.8 units; upper 15 is 2.4 below the top
+    # labels at their lines' heights: 200 px for 12.8 units; upper 15 is 2.4 below the top
     labels = _labels(spec)
-    assert labels == pytest.approx({"usual range": 31.9, "usual level": 85.0}, abs=0.1)
+    assert labels == pytest.approx({"usual range": 37.5, "usual level": 100.0}, abs=0.1)
 
 
 def test_a_bounded_limit_is_not_drawn_as_an_edge_and_the_plot_stops_at_the_boundary() -> None:
@@ -128,7 +131,9 @@ def test_a_bounded_limit_is_not_drawn_as_an_edge_and_the_plot_stops_at_the_bound
 
 def test_side_labels_are_pushed_apart_when_lines_are_close() -> None:
     rows = charts.side_labels(
-        [0.0, 100.0], [(50.0, "usual level", "a"), (51.0, "target", "b"), (90.0, "top", "c")]
+        [0.0, 100.0],
+        [(50.0, "usual level", "a"), (51.0, "target", "b"), (90.0, "top", "c")],
+        height=170,
     )
     assert [(r["label"], r["y"]) for r in rows] == [
         ("top", 17.0),  # (100 - 90) / 100 * 170
@@ -148,7 +153,7 @@ def test_trend_chart_baseline_window_and_review_period() -> None:
     assert "y" not in shade["encoding"]  # the full height
     bar = next(r for r in rects if r["mark"]["color"] == charts.PALETTE["muted"])
     assert _rows(spec, bar) == [{"start": "2026-01-05", "end": "2026-01-19", "label": "baseline"}]
-    assert bar["encoding"]["y"] == {"value": charts.HEIGHT - 4}  # a bar along the foot
+    assert bar["encoding"]["y"] == {"value": charts.WIDE.height - 4}  # a bar along the foot
     texts = {r["label"] for t in _layer(spec, "text") for r in _rows(spec, t)}
     assert {"baseline", "2026-Q1", "usual range", "usual level"} <= texts
 
@@ -460,3 +465,56 @@ def test_team_multiples_carry_each_members_own_range(captured: dict) -> None:
             goal["target"] if goal else None
         )
     assert args["review"].label == "2026-Q3"
+
+
+_FONT = re.compile(r'font-size="([\d.]+)(?:px)?"')
+
+
+def _svg_fonts_and_width(svg: str) -> tuple[list[float], float]:
+    """Every text's font size in an SVG and the SVG's width, in its own pixels."""
+    fonts = [float(f) for f in _FONT.findall(svg)]
+    width = float(re.search(r'<svg[^>]*\bwidth="([\d.]+)"', svg).group(1))
+    return fonts, width
+
+
+@pytest.mark.parametrize(
+    ("size", "column"),
+    [(charts.WIDE, 798), (charts.NARROW, 337)],  # a card's chart at 1200 and at 390 px wide
+)
+def test_each_size_keeps_its_text_at_least_10_px_in_the_column_it_is_shown_in(
+    size: charts.Size, column: int
+) -> None:
+    """A page scales a chart to its column: the wide drawing fills a laptop's column, the
+    narrow one a phone's, and in each every text is 10 px or more as shown. The narrow
+    one also stays at least 10 px in a 305 px column (a 360 px phone)."""
+    limits = charts.Limits(
+        110.0, 70.0, 150.0, WEEKS[0], WEEKS[5], baseline=charts.Span(WEEKS[0], WEEKS[2])
+    )
+    trend = charts.trend_chart(
+        _points().assign(value=lambda f: f["value"] * 100, level=lambda f: f["level"] * 100),
+        title="New revenue closed",
+        unit="kEUR",
+        description="d",
+        limits=limits,
+        target=120.0,
+        review=charts.Span(WEEKS[3], WEEKS[5], "2026-Q1"),
+        shift=WEEKS[3],
+        size=size,
+    )
+    goals = pd.DataFrame(
+        {
+            "label": ["Pipeline meetings booked", "Win rate"],
+            "score": [0.8, 0.2],
+            "projected": [0.9, 0.1],
+        }
+    )
+    goal = charts.goal_chart(goals, title="Goal scores", description="d", size=size)
+    for chart in (trend, goal):
+        fonts, width = _svg_fonts_and_width(charts.to_svg(chart))
+        assert fonts and min(fonts) >= 11, fonts
+        assert min(fonts) * column / width >= 10, (min(fonts), width)
+        if size is charts.NARROW:
+            assert min(fonts) * 305 / width >= 10, (min(fonts), width)
+            assert width <= column * 1.1  # not blown up past its size either
+        else:
+            assert 600 <= width <= column

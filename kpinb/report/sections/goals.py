@@ -59,17 +59,21 @@ def goals(refs: list[st.Ref], part: Analysis, period: st.Figure) -> Part:
         f"{line.text} success line."
     )
     description = caption + " " + " ".join(s.text for s in sentences[1:])
-    chart = charts.goal_chart(
-        frame.astype({"score": float, "projected": float}),
-        title="Goal scores",
-        description=description,
-        success=part.success,
+    wide, narrow = (
+        charts.goal_chart(
+            frame.astype({"score": float, "projected": float}),
+            title="Goal scores",
+            description=description,
+            success=part.success,
+            size=size,
+        )
+        for size in (charts.WIDE, charts.NARROW)
     )
     section = Section(
         "goals",
         "Goals",
         tuple(sentences),
-        charts=(chart_block(chart, description, caption),),
+        charts=(chart_block(wide, description, caption, narrow),),
         lead=1,
         more="Each goal in words",
     )

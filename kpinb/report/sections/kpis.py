@@ -179,19 +179,23 @@ def trend_block(
     description = f"{block['name']} ({block['unit']}). {key} " + " ".join(
         s.text for s in sentences[:2]
     )
-    chart = charts.trend_chart(
-        data.frame,
-        title=block["name"],
-        unit=block["unit"],
-        description=description,
-        limits=data.limits,
-        target=data.target,
-        markers=data.markers,
-        review=data.review,
-        unusual=data.unusual,
-        shift=data.shift,
+    wide, narrow = (
+        charts.trend_chart(
+            data.frame,
+            title=block["name"],
+            unit=block["unit"],
+            description=description,
+            limits=data.limits,
+            target=data.target,
+            markers=data.markers,
+            review=data.review,
+            unusual=data.unusual,
+            shift=data.shift,
+            size=size,
+        )
+        for size in (charts.WIDE, charts.NARROW)
     )
-    return chart_block(chart, description, key)
+    return chart_block(wide, description, key, narrow)
 
 
 def shifts_within(

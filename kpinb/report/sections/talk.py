@@ -2,7 +2,10 @@
 person's report, each linking to what it is about. The clearest progress of the
 person's own (the progress headline's first choice), the one change of their own worth
 a conversation, and what is due (a goal projected to miss its success line, open
-actions). The twin's ``talking_points`` keeps each point's kind, KPI and link.
+actions). The twin's ``talking_points`` keeps each point's kind, KPI and link. Then the
+person's own why in one line: their first personal goal (``own_goals``), or an
+invitation to name one; ``talking_why`` keeps its link and how many goals there are
+(None without talking points: the why line closes them and never stands alone).
 """
 
 from __future__ import annotations
@@ -39,10 +42,14 @@ def talking_points(
     scope: str,
     scope_id: str,
     routine_href: str,
+    own_goals: list[dict[str, Any]],
+    goals_href: str,
     success: float = SUCCESS,
 ) -> tuple[Section, dict[str, Any]]:
-    """The section and the twin's ``talking_points`` (``open_actions``: how many actions
-    are open; ``routine_href``: where they are listed; ``success``: the success line)."""
+    """The section and the twin's ``talking_points`` and ``talking_why``
+    (``open_actions``: how many actions are open; ``routine_href``: where they are
+    listed; ``own_goals``: the twin's personal goals, listed at ``goals_href``;
+    ``success``: the success line)."""
     found: list[dict[str, Any]] = []
     points: list[Point] = []
 
@@ -94,7 +101,26 @@ def talking_points(
         due = add("due", None, routine_href, open_actions=open_actions)
         sentence = st.say("talk_actions", n=due.count("open_actions", "action", "actions"))
         points.append(Point(sentence, routine_href))
-    return Section("talk", HEADING, points=tuple(points)), {"talking_points": found}
+    if not points:  # nothing to talk about: no section, and no why line on its own
+        return Section("talk", HEADING), {"talking_points": found, "talking_why": None}
+    why, why_data = _why(own_goals, goals_href)
+    section = Section("talk", HEADING, points=tuple(points), why=why)
+    return section, {"talking_points": found, "talking_why": why_data}
+
+
+def _why(own_goals: list[dict[str, Any]], href: str) -> tuple[Point, dict[str, Any]]:
+    """The person's own why: their first personal goal (never anyone else's), with how
+    many they have; without one, an invitation to name it."""
+    data: dict[str, Any] = {"href": href, "goals": len(own_goals)}
+    if not own_goals:
+        return Point(st.say("talk_why_none"), href), data
+    ref = st.Ref("talking_why", data)
+    sentence = st.say(
+        "talk_why",
+        goal=st.Ref("own_goals[0]", own_goals[0]).txt("goal"),
+        n=ref.count("goals", "personal goal", "personal goals") if len(own_goals) > 1 else None,
+    )
+    return Point(sentence, href), data
 
 
 def _conversation(refs: list[st.Ref]) -> st.Ref | None:

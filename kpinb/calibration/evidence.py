@@ -146,8 +146,11 @@ def direction_of(statuses: pd.Series) -> str:
     return "steady" if values & set(READABLE_STATUSES) else "thin"
 
 
-def person_evidence(kpi_rows: pd.DataFrame) -> pd.DataFrame:
+def person_evidence(kpi_rows: pd.DataFrame, success: float = SUCCESS) -> pd.DataFrame:
     """One row per person: counts of each status, goals, streaks and bests, data gaps.
+
+    ``success``: the goal score that counts as a success (the workspace's
+    ``[goals] success``; 0.7 by default).
 
     Columns: employee_id, kpis, improving, worsening, returned, routine, too_new,
     no_value, direction, goals, goals_at_success, goals_projected_success,
@@ -182,8 +185,8 @@ def person_evidence(kpi_rows: pd.DataFrame) -> pd.DataFrame:
                 "no_value": int((status == "no_data").sum()),
                 "direction": direction_of(status),
                 "goals": len(scored),
-                "goals_at_success": int((scored >= SUCCESS).sum()),
-                "goals_projected_success": int((projected >= SUCCESS).sum()),
+                "goals_at_success": int((scored >= success).sum()),
+                "goals_projected_success": int((projected >= success).sum()),
                 "mean_goal_score": float(scored.mean()) if len(scored) else np.nan,
                 "new_bests": int(rows["best_is_new"].fillna(False).astype(bool).sum()),
                 "longest_streak": int(rows["streak_length"].fillna(0).max()),

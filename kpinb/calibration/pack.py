@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from kpinb.calibration import evidence as ev
+from kpinb.calibration.fairness import FAIRNESS_COLUMNS, fairness_view
+from kpinb.calibration.grid import grid_cells, performance_band, potentials
 from kpinb.calibration.managers import manager_table
 from kpinb.calibration.prompts import manager_prompts, person_prompts
 from kpinb.filenames import safe_name
@@ -34,7 +36,8 @@ if TYPE_CHECKING:
 INDEX = "index.html"
 PEOPLE_COLUMNS = (
     "employee_id", "name", "role", "team", "department", "manager_id", "manager",
-    "tenure_years", "rating", "standing", "agreed_rating", "direction", "kpis", "improving",
+    "tenure_years", "rating", "standing", "agreed_rating", "potential", "performance",
+    "direction", "kpis", "improving",
     "worsening", "returned", "routine", "too_new", "no_value", "goals", "goals_at_success",
     "goals_projected_success", "mean_goal_score", "new_bests", "longest_streak", "checkins",
     "open_actions", "flags", "dependency_note", "stale_kpis", "missing_points",
@@ -77,6 +80,19 @@ class CalibrationPack:
     median_rating: float
     min_group_size: int
     departments: tuple[str, ...] = field(default=())
+    # fairness across groups and the grid (kpinb.calibration.fairness, .grid)
+    fairness: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FAIRNESS_COLUMNS))
+    scale: tuple[float, ...] = (1.0, 2.0, 3.0, 4.0, 5.0)
+
+    @property
+    def has_potential(self) -> bool:
+        """Does anyone in the pack have a potential rating (the grid is shown)?"""
+        return bool(self.people["potential"].notna().any())
+
+    def grid(self, *, names: bool = False) -> pd.DataFrame:
+        """The performance x potential grid (:func:`kpinb.calibration.grid.grid_cells`);
+        ``names``: every cell's names (HR's own view)."""
+        return grid_cells(self.people, self.scale, self.min_group_size, names=names)
 
     @property
     def title(self) -> str:
@@ -116,7 +132,19 @@ class CalibrationPack:
             "managers": self.managers,
             "prompts": self.prompts,
             "decisions": self.decisions,
+            **self._fairness_sheets(),
         }
+
+    def _fairness_sheets(self) -> dict[str, pd.DataFrame]:
+        """One sheet per slicing (its shown groups' figures, withheld groups named only)
+        and the grid's counts when potential is rated."""
+        sheets = {
+            f"fairness {name}": rows.drop(columns=["slicing"])
+            for name, rows in self.fairness.groupby("slicing", sort=False)
+        }
+        if self.has_potential:
+            sheets["grid"] = self.grid()
+        return sheets
 
     @property
     def workbook_name(self) -> str:
@@ -188,6 +216,8 @@ def build_pack(
             "agreed_rating"
         ]
     )
+    people["potential"] = people["employee_id"].map(potentials(ws.ratings, per.label))
+    people["performance"] = performance_band(people["rating"], ws.settings.rating_scale.values)
     if department:
         keep = people["department"] == department
         ids = set(people.loc[keep, "employee_id"])
@@ -196,6 +226,8 @@ def build_pack(
         managers = managers[managers["department"].str.split(", ").map(lambda d: department in d)]
         prompts = prompts[prompts["department"].str.split(", ").map(lambda d: department in d)]
         decisions = decisions[decisions["employee_id"].isin(ids)]
+    fairness, fair_prompts = fairness_view(people, ws.settings, result.min_group_size, department)
+    prompts = pd.concat([prompts, fair_prompts], ignore_index=True)
     return CalibrationPack(
         period=per,
         department=department,
@@ -207,6 +239,8 @@ def build_pack(
         median_rating=median,
         min_group_size=result.min_group_size,
         departments=(department,) if department else known,
+        fairness=fairness,
+        scale=ws.settings.rating_scale.values,
     )
 
 
@@ -232,7 +266,7 @@ def _people(ws: Workspace, per: Period, kpi_rows: pd.DataFrame, root: Any) -> pd
     ratings = ws.ratings[ws.ratings["period"].astype(str) == per.label]
     rating = ratings.drop_duplicates("employee_id", keep="last").set_index("employee_id")["rating"]
     people["rating"] = people["employee_id"].map(rating).astype("float64")
-    summary = ev.person_evidence(kpi_rows)
+    summary = ev.person_evidence(kpi_rows, success=ws.settings.success)
     people = people.merge(summary, on="employee_id", how="left")
     people["direction"] = people["direction"].fillna("thin")
     counts = [

@@ -106,7 +106,9 @@ def withheld_groups(
             if str(g) not in hidden[name]
         ]
         rows = {(name, g): (groups[name] == g).to_numpy(dtype=float) for _, name, g in shown}
-        culprit = _first_recoverable(groups, hidden, fixed, rows, sorted(shown))
+        culprit = _first_recoverable(
+            groups, hidden, sizes, min_group_size, fixed, rows, sorted(shown)
+        )
         if culprit is None:
             return hidden
         hidden[culprit[0]].add(culprit[1])
@@ -126,20 +128,29 @@ def _complete(hidden: set[str], sizes: pd.Series, min_group_size: int) -> None:
 def _first_recoverable(
     groups: Mapping[str, pd.Series],
     hidden: Mapping[str, set[str]],
+    sizes: Mapping[str, pd.Series],
+    min_group_size: int,
     fixed: list[np.ndarray],
     rows: dict[tuple[str, str], np.ndarray],
     shown: list[tuple[int, str, str]],
 ) -> tuple[str, str] | None:
     """A shown group to withhold because some withheld group can be worked out from the
-    published sets, or None when none can."""
+    published sets, or None when none can: the smallest whose withholding (with the
+    groups its slicing's rule then withholds as well) stops it, else the smallest shown
+    group of another slicing that shares people with it."""
     for name in groups:
         for g in sorted(hidden[name]):
             target = (groups[name] == g).to_numpy(dtype=float)
             if not _in_span([*fixed, *rows.values()], target):
                 continue
-            for _, other, h in shown:  # the smallest shown group whose removal helps
-                rest = [v for k, v in rows.items() if k != (other, h)]
+            for _, other, h in shown:
+                more = {*hidden[other], h}
+                _complete(more, sizes[other], min_group_size)
+                rest = [v for (n, k), v in rows.items() if not (n == other and k in more)]
                 if not _in_span([*fixed, *rest], target):
+                    return other, h
+            for _, other, h in shown:
+                if other != name and (rows[(other, h)] * target).any():
                     return other, h
     return None
 

@@ -79,6 +79,7 @@ GOALS: dict[str, tuple[tuple[str, str], ...]] = {
 # role -> what_moved, why_moved and action of the dependency_shift check-in
 DEPENDENCY_NOTES: dict[str, dict[str, str]] = _DATA["dependency_notes"]
 FEASIBILITY_REASONS: dict[str, str] = _DATA["feasibility"]
+FAIRNESS: dict[str, Any] = _DATA["fairness"]  # the planted group gap and its near miss
 # archetype -> its check-in rows, with dates as [weeks, position, days] (see data.yaml)
 CHECKIN_NOTES: dict[str, list[dict[str, Any]]] = _DATA["checkins"]
 

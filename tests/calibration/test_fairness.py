@@ -303,21 +303,21 @@ def small_ws(tmp_path: Path) -> Path:
 
 def test_the_loader_keeps_the_fairness_columns_and_names_a_missing_one(small_ws: Path) -> None:
     people = pd.read_csv(small_ws / "people.csv", dtype=str)
-    people["Level"] = ["L1", "L2", " ", "L1"] * (len(people) // 4) + ["L2"] * (len(people) % 4)
+    people["Grade"] = ["G1", "G2", " ", "G1"] * (len(people) // 4) + ["G2"] * (len(people) % 4)
     people["hobby"] = "chess"
     people.to_csv(small_ws / "people.csv", index=False)
-    (small_ws / "kpinb.toml").write_text('[fairness]\ncolumns = ["level"]\n', encoding="utf-8")
+    (small_ws / "kpinb.toml").write_text('[fairness]\ncolumns = ["grade"]\n', encoding="utf-8")
     ws = load_workspace(small_ws)
-    assert "level" in ws.people and "hobby" not in ws.people
-    assert ws.people["level"].isna().sum() == (people["Level"] == " ").sum()
+    assert "grade" in ws.people and "hobby" not in ws.people and "location" not in ws.people
+    assert ws.people["grade"].isna().sum() == (people["Grade"] == " ").sum()
     (small_ws / "kpinb.toml").write_text(
-        '[fairness]\ncolumns = ["level", "location"]\n', encoding="utf-8"
+        '[fairness]\ncolumns = ["grade", "gender"]\n', encoding="utf-8"
     )
     problems = validate_workspace(small_ws).problems
     assert len(problems) == 1
     p = problems[0]
     assert p.file == "kpinb.toml" and p.column == "fairness.columns"
-    assert "'location'" in p.problem and "people.csv" in p.problem and "people.csv" in p.fix
+    assert "'gender'" in p.problem and "people.csv" in p.problem and "people.csv" in p.fix
 
 
 def test_a_potential_outside_1_to_3_is_refused_naming_the_row(small_ws: Path) -> None:

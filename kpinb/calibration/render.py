@@ -124,7 +124,8 @@ def _group(r: pd.Series) -> dict[str, Any]:
         "mean": fmt_number(r["mean_rating"], "{:.2f}"),
         "improving": _share(r, "improving"),
         "goals": _share(r, "goal_success"),
-        "gap": f"{r['gap']:+.2f} ({r['gap_low']:+.2f} to {r['gap_high']:+.2f}), n = {r['gaps']}"
+        "gap": f"{r['gap']:+.2f} ({r['gap_low']:+.2f} to {r['gap_high']:+.2f}), "
+        f"n = {int(r['gaps'])}"
         if shown and pd.notna(r["gap_low"])
         else "",
         "indication": r["indication"],

@@ -72,6 +72,7 @@ ROLES: dict[str, tuple[str, tuple[str, ...]]] = {
 # team_id, name, role (department follows from the role)
 TEAMS: tuple[tuple[str, str, str], ...] = tuple((t, n, r) for t, n, r in _DATA["teams"])
 SMALL_TEAMS = ("T01", "T04")  # the layout below 24 people: one sales and one support team
+SMALL_LAYOUT = 24  # below this many people the demo has only SMALL_TEAMS
 NAMES = tuple(n.strip() for n in _DATA["names"].replace("\n", ";").split(";") if n.strip())
 GOALS: dict[str, tuple[tuple[str, str], ...]] = {
     role: tuple((g["goal"], g["kpi_ids"]) for g in goals) for role, goals in _DATA["goals"].items()
@@ -147,7 +148,7 @@ class Person:
 
 def _team_sizes(people: int) -> list[tuple[str, str, str, int]]:
     """Teams used at this size and how many people each holds."""
-    teams = list(TEAMS) if people >= 24 else [t for t in TEAMS if t[0] in SMALL_TEAMS]
+    teams = list(TEAMS) if people >= SMALL_LAYOUT else [t for t in TEAMS if t[0] in SMALL_TEAMS]
     base, extra = divmod(people, len(teams))
     return [(*team, base + (i < extra)) for i, team in enumerate(teams)]
 

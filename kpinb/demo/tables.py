@@ -22,6 +22,7 @@ from kpinb.demo.model import (
     GOALS,
     KPIS,
     ROLES,
+    SMALL_LAYOUT,
     SMALL_TEAMS,
     TEAMS,
     VERSION_CHANGE,
@@ -295,17 +296,18 @@ def ratings_table(people: list[Person], cal: Calendar, seed: int) -> pd.DataFram
 
 
 def _potentials(ratings: pd.DataFrame, review: str, seed: int) -> list[str]:
-    """The review quarter's potential: 2, one higher for a rating of 4 or 5 and one lower
-    for a rating of 1 or 2 unless the draw says otherwise; empty in earlier quarters."""
+    """The review quarter's potential (empty in earlier quarters), drawn around the
+    rating: one step its way from medium (up for a 4 or 5, down for a 1 or 2) a third of
+    the time, medium a third, low or high the rest."""
     rng = np.random.default_rng([seed, 9])
     out = []
     for rating, period in zip(ratings["rating"].astype(int), ratings["period"], strict=True):
-        draw = int(rng.integers(0, 3))  # 0: one step off the rating's way, else with it
+        draw = int(rng.integers(0, 6))
         if period != review:
             out.append("")
             continue
         way = (rating >= 4) - (rating <= 2)
-        out.append(str(2 + (way if draw else 0)))
+        out.append(str({0: 2 + way, 1: 2 + way, 2: 2, 3: 2, 4: 1, 5: 3}[draw]))
     return out
 
 
@@ -313,7 +315,10 @@ def fairness_cases(people: list[Person]) -> pd.DataFrame:
     """The planted group gap and its near miss (employee_id, archetype): everyone at the
     ``lowered`` location (``rated_low_group``), and every ``every``-th other person at the
     ``near_miss`` level (``rated_low_near_miss``); never the planted calibration cases nor
-    the lenient manager's team, whose ratings are planted already."""
+    the lenient manager's team, whose ratings are planted already. None in the small
+    layout (fewer than 24 people), where groups are too small to show."""
+    if len(people) < SMALL_LAYOUT:
+        return pd.DataFrame(columns=["employee_id", "archetype"])
     low, lenient = calibration_cases(people)
     free = [
         p for p in people if lenient not in (p.employee_id, p.manager_id) and p.employee_id != low

@@ -331,3 +331,49 @@ def test_a_potential_outside_1_to_3_is_refused_naming_the_row(small_ws: Path) ->
     text = str(caught.value)
     assert "ratings.csv" in text and "potential" in text and "not 1, 2 or 3" in text
     assert "row 3" in text or "3" in text
+
+
+# --- the demo's planted group gap -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_pack(tmp_path_factory: pytest.TempPathFactory):
+    from kpinb.calibration import build_pack
+    from kpinb.demo import write_demo
+
+    root = write_demo(tmp_path_factory.mktemp("fair") / "demo")
+    return root, build_pack(root, "2026-Q3")
+
+
+def test_the_demo_pack_finds_the_planted_group_and_not_its_near_miss(demo_pack) -> None:
+    root, pack = demo_pack
+    planted = pd.read_csv(root / "archetypes.csv", dtype=str, keep_default_na=False)
+    people = pd.read_csv(root / "people.csv", dtype=str).set_index("employee_id")
+    group = planted.loc[planted["archetype"] == "rated_low_group", "employee_id"]
+    near = planted.loc[planted["archetype"] == "rated_low_near_miss", "employee_id"]
+    (location,) = set(people.loc[group, "location"])
+    (level,) = set(people.loc[near, "level"])
+    groups = pack.prompts[pack.prompts["scope"] == "group"]
+    assert list(groups["id"]) == [f"location={location}"]
+    assert list(groups["prompt"]) == ["group_ratings_run_lower"]
+    row = pack.fairness.set_index(["slicing", "group"]).loc[("level", level)]
+    assert row["shown"] and row["gap"] < 0 < row["gap_high"]
+    # every slicing's shown groups hold the minimum, and a slicing withholds none or two+
+    for _, rows in pack.fairness.groupby("slicing"):
+        assert (rows.loc[rows["shown"], "rated"] >= pack.min_group_size).all()
+        assert (~rows["shown"]).sum() != 1
+    html = pack.to_html()
+    assert "Fairness across groups" in html and "Performance and potential" in html
+
+
+def test_the_demo_grid_counts_match_its_ratings_table(demo_pack) -> None:
+    root, pack = demo_pack
+    ratings = pd.read_csv(root / "ratings.csv", dtype={"employee_id": str})
+    now = ratings[(ratings["period"] == "2026-Q3") & ratings["potential"].notna()]
+    band = pd.cut(now["rating"], [0, 2, 3, 5], labels=["low", "mid", "high"]).astype(str)
+    level = now["potential"].map({1: "low", 2: "medium", 3: "high"})
+    expected = pd.crosstab(level, band).stack()
+    cells = pack.grid().set_index(["potential", "performance"])["people"]
+    assert cells.sum() == len(now)
+    for (potential, performance), count in expected.items():
+        assert cells[(potential, performance)] == count

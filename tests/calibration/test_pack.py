@@ -382,7 +382,7 @@ def test_the_workbook_reads_back_typed_neutralised_frozen_and_filtered(
     book = load_workbook(tmp_path / "calibration-2026-Q3.xlsx")
     assert book.sheetnames == [
         "people", "evidence", "managers", "prompts", "decisions", "fairness role",
-        "fairness tenure", "fairness level", "fairness location",
+        "fairness tenure", "fairness level", "fairness location", "grid",
     ]  # fmt: skip
     people = book["people"]
     header = [c.value for c in people[1]]

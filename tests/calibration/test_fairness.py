@@ -377,3 +377,24 @@ def test_the_demo_grid_counts_match_its_ratings_table(demo_pack) -> None:
     assert cells.sum() == len(now)
     for (potential, performance), count in expected.items():
         assert cells[(potential, performance)] == count
+
+
+def test_the_workbook_has_a_sheet_per_slicing_and_the_grid(demo_pack, tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    from kpinb.calibration import write_pack
+
+    _, pack = demo_pack
+    write_pack(pack, tmp_path)
+    book = load_workbook(tmp_path / pack.workbook_name)
+    slicings = ["role", "tenure", "level", "location"]
+    assert book.sheetnames[-5:] == [f"fairness {s}" for s in slicings] + ["grid"]
+    tenure = list(book["fairness tenure"].iter_rows(values_only=True))
+    header, rows = tenure[0], tenure[1:]
+    shown, rated = header.index("shown"), header.index("rated")
+    withheld = [r for r in rows if not r[shown]]
+    assert len(withheld) >= 2 and all(r[rated] is None for r in withheld)
+    assert all(isinstance(r[rated], int | float) for r in rows if r[shown])
+    grid = list(book["grid"].iter_rows(values_only=True))
+    assert grid[0] == ("potential", "performance", "people", "names") and len(grid) == 10
+    assert sum(r[2] for r in grid[1:]) == pack.grid()["people"].sum()

@@ -100,7 +100,11 @@ class Settings:
             f"fiscal year: {year}",
             f"weeks start on: {self.week_start.capitalize()}",
         ]
-        out += [f"[{name}]: set" for name in sorted(self.sections)]
+        fair = fairness_settings(self)
+        bands = ", ".join(_number(b) for b in fair.tenure_bands)
+        slicings = ", ".join(["role", f"tenure (bands at {bands} years)", *fair.columns])
+        out.append(f"calibration fairness view by: {slicings}")
+        out += [f"[{name}]: set" for name in sorted(self.sections) if name != "fairness"]
         return out
 
 

@@ -292,6 +292,14 @@ def test_fairness_settings_are_checked_with_every_problem() -> None:
     assert any(t.startswith("fairness.tenure_bands: is [3, 1]") for t in text)
     _, problems = parse_settings({"fairness": {"columns": ["name"]}})
     assert "identify a person" in problems[0].problem
+    settings, problems = parse_settings(
+        {"fairness": {"columns": [" Level ", "location"], "tenure_bands": [2, 4.5]}}
+    )
+    assert problems == []
+    assert (
+        "calibration fairness view by: role, tenure (bands at 2, 4.5 years), level, "
+        "location" in settings.lines()
+    )
 
 
 @pytest.fixture

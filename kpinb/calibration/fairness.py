@@ -21,9 +21,13 @@ person, each department's) minus the shown groups then give only that pooled fig
 never one group's. Across slicings the figures are additive (counts per rating, counts
 with an improving shift ...), so a withheld group could still be worked out as a sum
 and difference of shown groups of other slicings and the totals: each withheld group is
-checked against every published group exactly (linear algebra over the people), and
-while one can be worked out, the smallest shown group whose removal stops it is withheld
-too. Totals per slicing in the view are over its shown groups only.
+checked against every published group exactly (is its indicator over the people in the
+span of the published sets' indicators?), and while one can be worked out, the smallest
+shown group whose withholding (with what its slicing's rule then withholds) stops it is
+withheld too; failing one, the smallest shown group of another slicing that shares
+people with it, so that every round withholds more and the rounds end. Sets the pack
+publishes elsewhere and cannot withhold (the totals) stay published. Totals per slicing
+in the view are over its shown groups only.
 """
 
 from __future__ import annotations

@@ -100,7 +100,11 @@ class Settings:
             f"fiscal year: {year}",
             f"weeks start on: {self.week_start.capitalize()}",
         ]
-        out += [f"[{name}]: set" for name in sorted(self.sections)]
+        fair = fairness_settings(self)
+        bands = ", ".join(_number(b) for b in fair.tenure_bands)
+        slicings = ", ".join(["role", f"tenure (bands at {bands} years)", *fair.columns])
+        out.append(f"calibration fairness view by: {slicings}")
+        out += [f"[{name}]: set" for name in sorted(self.sections) if name != "fairness"]
         return out
 
 
@@ -183,6 +187,7 @@ def parse_settings(data: Mapping[str, Any]) -> tuple[Settings, list[Problem]]:
         else:
             kwargs["week_start"] = week.strip().lower()
     owned = {k: dict(v) for k, v in data.items() if k in OWNED_SECTIONS and isinstance(v, dict)}
+    problems += parse_fairness(owned.get("fairness", {}))[1]
     return Settings(sections=owned, **kwargs), problems
 
 
@@ -248,3 +253,84 @@ def _month(value: Any, bad: Any) -> int | None:
 def _number(value: float) -> str:
     """``3`` for 3.0, ``3.5`` for 3.5: a rating as people write it."""
     return f"{float(value):g}"
+
+
+# ---------------------------------------------------------------- [fairness]
+
+# the tenure bands (years at the period's end) the calibration pack slices by by default:
+# under 1, 1-3, 3-5, 5 and more
+DEFAULT_TENURE_BANDS = (1.0, 3.0, 5.0)
+# people columns no one may slice by: each group would be one person
+IDENTIFYING_COLUMNS = ("employee_id", "name", "email")
+_FAIRNESS_KEYS = ("columns", "tenure_bands")
+
+
+@dataclass(frozen=True)
+class Fairness:
+    """The ``[fairness]`` section: the people columns the calibration pack's fairness view
+    slices by (besides role and tenure band, always sliced), and the tenure bands' edges
+    in years (``[1, 3, 5]``: under 1, 1-3, 3-5, 5 and more)."""
+
+    columns: tuple[str, ...] = ()
+    tenure_bands: tuple[float, ...] = DEFAULT_TENURE_BANDS
+
+
+def fairness_settings(settings: Settings) -> Fairness:
+    """The ``[fairness]`` section of ``settings`` (the defaults where it says nothing;
+    :func:`parse_settings` has reported its problems)."""
+    return parse_fairness(settings.sections.get("fairness", {}))[0]
+
+
+def parse_fairness(section: Mapping[str, Any]) -> tuple[Fairness, list[Problem]]:
+    """Check the ``[fairness]`` section; return it and every problem found. Column names
+    are matched as table headers are (case and surrounding spaces set aside)."""
+    problems: list[Problem] = []
+
+    def bad(key: str, problem: str, fix: str) -> None:
+        problems.append(Problem(SETTINGS_FILE, problem, fix, column=f"fairness.{key}"))
+
+    for key in section:
+        if key not in _FAIRNESS_KEYS:
+            bad(key, "is not a key kpinb knows", f"use one of: {', '.join(_FAIRNESS_KEYS)}")
+    kwargs: dict[str, Any] = {}
+    columns = section.get("columns")
+    if columns is not None:
+        if not isinstance(columns, list) or not all(
+            isinstance(c, str) and c.strip() for c in columns
+        ):
+            bad(
+                "columns",
+                f"is {columns!r}, not a list of column names",
+                'name the people columns to slice by, such as columns = ["level", "location"]',
+            )
+        else:
+            names = tuple(dict.fromkeys(c.strip().lower() for c in columns))
+            barred = [c for c in names if c in IDENTIFYING_COLUMNS]
+            if barred:
+                bad(
+                    "columns",
+                    f"names {', '.join(barred)}, which identify a person (every group one person)",
+                    "slice by a column people share, such as level or location",
+                )
+            kwargs["columns"] = tuple(c for c in names if c not in barred)
+    bands = section.get("tenure_bands")
+    if bands is not None:
+        numbers = bands if isinstance(bands, list) else []
+        if (
+            not numbers
+            or any(
+                isinstance(b, bool) or not isinstance(b, int | float) or not math.isfinite(b)
+                for b in numbers
+            )
+            or any(b <= 0 for b in numbers)
+            or any(a >= b for a, b in itertools.pairwise(numbers))
+        ):
+            bad(
+                "tenure_bands",
+                f"is {bands!r}, not a list of years above 0, each above the one before",
+                "give the years where one tenure band ends and the next begins, such as "
+                "tenure_bands = [1, 3, 5]",
+            )
+        else:
+            kwargs["tenure_bands"] = tuple(float(b) for b in numbers)
+    return Fairness(**kwargs), problems

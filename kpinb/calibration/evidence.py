@@ -150,6 +150,9 @@ def direction_of(statuses: pd.Series) -> str:
 def person_evidence(kpi_rows: pd.DataFrame, success: float = SUCCESS) -> pd.DataFrame:
     """One row per person: counts of each status, goals, streaks and bests, data gaps.
 
+    ``success``: the goal score that counts as a success (the workspace's
+    ``[goals] success``; 0.7 by default).
+
     Columns: employee_id, kpis, improving, worsening, returned, routine, too_new,
     no_value, direction, goals, goals_at_success, goals_projected_success,
     mean_goal_score, new_bests, longest_streak, stale_kpis, missing_points,

@@ -44,17 +44,18 @@ def wilson(successes: int, n: int, z: float = _Z) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def reference_gaps(people: pd.DataFrame) -> pd.DataFrame:
+def reference_gaps(people: pd.DataFrame, by: str = "manager_id") -> pd.DataFrame:
     """Each rated person's rating minus the mean rating of others with the same evidence
-    direction outside their manager's group (all others where fewer than
-    :data:`MIN_REFERENCE` share it), and that reference mean's squared standard error.
+    direction outside their group (``by``: their manager's by default; all others where
+    fewer than :data:`MIN_REFERENCE` share it), and that reference mean's squared
+    standard error.
 
-    Columns gap, ref_var (NaN for people without a rating or a manager), on ``people``'s index.
+    Columns gap, ref_var (NaN for people without a rating or a group), on ``people``'s index.
     """
-    rated = people[people["rating"].notna() & people["manager_id"].fillna("").ne("")]
+    rated = people[people["rating"].notna() & people[by].fillna("").astype(str).ne("")]
     out = pd.DataFrame(np.nan, index=people.index, columns=["gap", "ref_var"], dtype="float64")
     for idx, row in rated.iterrows():
-        others = rated[rated["manager_id"] != row["manager_id"]]
+        others = rated[rated[by] != row[by]]
         alike = others[others["direction"] == row["direction"]]
         pool = (alike if len(alike) >= MIN_REFERENCE else others)["rating"].astype(float)
         if len(pool):
@@ -125,27 +126,12 @@ def _row(
             f"under {min_group_size}: too few to read a pattern"
         )
         return row
-    improving = int((rated["improving"] > 0).sum())
-    with_goals = rated[rated["goals"] > 0]
-    successes = int((with_goals["goals_at_success"] > 0).sum())
-    known = rated[rated["gap"].notna()]
-    gaps = known["gap"].to_numpy(dtype=float)
-    low, high = gap_interval(gaps, known["ref_var"].to_numpy(dtype=float))
-    gap = float(gaps.mean()) if len(gaps) else np.nan
-    row.update(
-        {
-            "share_above_middle": float((rated["standing"] > 0).mean()),
-            "improving_share": improving / n,
-            "improving_low": wilson(improving, n)[0],
-            "improving_high": wilson(improving, n)[1],
-            "goal_success_share": successes / len(with_goals) if len(with_goals) else np.nan,
-            "goal_success_low": wilson(successes, len(with_goals))[0],
-            "goal_success_high": wilson(successes, len(with_goals))[1],
-            "gap": gap,
-            "gap_low": low,
-            "gap_high": high,
-        }
-    )
+    row["share_above_middle"] = float((rated["standing"] > 0).mean())
+    row.update(evidence_shares(rated))
+    mean = mean_gap(rated)
+    row.update(mean)
+    gap, low, high = mean["gap"], mean["gap_low"], mean["gap_high"]
+    gaps = rated["gap"].notna().sum()
     if low > 0:  # NaN compares False: no interval, no indication
         row["indication"] = "ratings run higher than the evidence suggests"
     elif high < 0:
@@ -154,10 +140,38 @@ def _row(
         row["indication"] = "in line with the evidence (within the uncertainty)"
     row["basis"] = (
         f"mean of each rating minus the mean rating of people elsewhere with the same "
-        f"evidence direction: {gap:+.2f} over {len(gaps)} rated people, 95 % interval "
+        f"evidence direction: {gap:+.2f} over {gaps} rated people, 95 % interval "
         f"{low:+.2f} to {high:+.2f}"
     )
     return row
+
+
+def evidence_shares(rated: pd.DataFrame) -> dict[str, float]:
+    """The evidence beside a group's ratings: the share of its rated people with an
+    improving shift of their own (``improving`` > 0: shared moves never count) and the
+    share of those with goals who have one at the success line (``goals_at_success`` > 0),
+    each with its 95 % Wilson interval."""
+    n = len(rated)
+    improving = int((rated["improving"] > 0).sum())
+    with_goals = rated[rated["goals"] > 0]
+    successes = int((with_goals["goals_at_success"] > 0).sum())
+    return {
+        "improving_share": improving / n if n else np.nan,
+        "improving_low": wilson(improving, n)[0],
+        "improving_high": wilson(improving, n)[1],
+        "goal_success_share": successes / len(with_goals) if len(with_goals) else np.nan,
+        "goal_success_low": wilson(successes, len(with_goals))[0],
+        "goal_success_high": wilson(successes, len(with_goals))[1],
+    }
+
+
+def mean_gap(rated: pd.DataFrame) -> dict[str, float]:
+    """The mean of a group's gaps (:func:`reference_gaps`' columns gap and ref_var) with
+    its 95 % interval (:func:`gap_interval`)."""
+    known = rated[rated["gap"].notna()]
+    gaps = known["gap"].to_numpy(dtype=float)
+    low, high = gap_interval(gaps, known["ref_var"].to_numpy(dtype=float))
+    return {"gap": float(gaps.mean()) if len(gaps) else np.nan, "gap_low": low, "gap_high": high}
 
 
 def _fmt(value: float) -> str:

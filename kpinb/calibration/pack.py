@@ -25,6 +25,8 @@ import pandas as pd
 
 from kpinb.analytics.goals import SUCCESS
 from kpinb.calibration import evidence as ev
+from kpinb.calibration.fairness import FAIRNESS_COLUMNS, fairness_view
+from kpinb.calibration.grid import grid_cells, performance_band, potentials
 from kpinb.calibration.managers import manager_table
 from kpinb.calibration.prompts import manager_prompts, person_prompts
 from kpinb.filenames import safe_name
@@ -38,7 +40,8 @@ if TYPE_CHECKING:
 INDEX = "index.html"
 PEOPLE_COLUMNS = (
     "employee_id", "name", "role", "team", "department", "manager_id", "manager",
-    "tenure_years", "rating", "standing", "agreed_rating", "direction", "kpis", "improving",
+    "tenure_years", "rating", "standing", "agreed_rating", "potential", "performance",
+    "direction", "kpis", "improving",
     "worsening", "returned", "routine", "too_new", "no_value", "goals", "goals_at_success",
     "goals_projected_success", "mean_goal_score", "new_bests", "longest_streak", "checkins",
     "open_actions", "flags", "dependency_note", "stale_kpis", "missing_points",
@@ -84,6 +87,18 @@ class CalibrationPack:
     success: float = SUCCESS  # the goal score that counts as a success
     rating_scale: RatingScale = field(default_factory=RatingScale)
     only: tuple[str, ...] = field(default=())  # what the pack was narrowed to (--only)
+    # fairness across groups and the grid (kpinb.calibration.fairness, .grid)
+    fairness: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FAIRNESS_COLUMNS))
+
+    @property
+    def has_potential(self) -> bool:
+        """Does anyone in the pack have a potential rating (the grid is shown)?"""
+        return bool(self.people["potential"].notna().any())
+
+    def grid(self, *, names: bool = False) -> pd.DataFrame:
+        """The performance x potential grid (:func:`kpinb.calibration.grid.grid_cells`);
+        ``names``: every cell's names (HR's own view)."""
+        return grid_cells(self.people, self.rating_scale.values, self.min_group_size, names=names)
 
     @property
     def title(self) -> str:
@@ -127,7 +142,19 @@ class CalibrationPack:
             "managers": self.managers,
             "prompts": self.prompts,
             "decisions": self.decisions,
+            **self._fairness_sheets(),
         }
+
+    def _fairness_sheets(self) -> dict[str, pd.DataFrame]:
+        """One sheet per slicing (its shown groups' figures, withheld groups named only)
+        and the grid's counts when potential is rated."""
+        sheets = {
+            f"fairness {name}": rows.drop(columns=["slicing"])
+            for name, rows in self.fairness.groupby("slicing", sort=False)
+        }
+        if self.has_potential:
+            sheets["grid"] = self.grid()
+        return sheets
 
     @property
     def workbook_name(self) -> str:
@@ -208,6 +235,8 @@ def build_pack(
             "agreed_rating"
         ]
     )
+    people["potential"] = people["employee_id"].map(potentials(ws.ratings, per.label))
+    people["performance"] = performance_band(people["rating"], ws.settings.rating_scale.values)
     if department:
         keep = people["department"] == department
         ids = set(people.loc[keep, "employee_id"])
@@ -228,6 +257,8 @@ def build_pack(
         prompts = prompts[(person & prompts["id"].isin(ids)) | (~person & prompts["id"].isin(kept))]
         decisions = decisions[decisions["employee_id"].isin(ids)]
         known = tuple(sorted(set(people["department"].astype(str))))
+    fairness, fair_prompts = fairness_view(people, ws.settings, result.min_group_size, department)
+    prompts = pd.concat([prompts, fair_prompts], ignore_index=True)
     return CalibrationPack(
         period=per,
         department=department,
@@ -242,6 +273,7 @@ def build_pack(
         departments=(department,) if department else known,
         rating_scale=scale,
         only=asked,
+        fairness=fairness,
     )
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from kpinb.calibration.evidence import STATUS_LABELS
+from kpinb.calibration.grid import POTENTIAL
 from kpinb.kpis import difference_unit
 from kpinb.report.sentences import decimals_for, format_number, rounded, with_unit
 from kpinb.templating import environment, stylesheet
@@ -35,6 +36,8 @@ PROMPT_TITLES = {
     "data_gaps": "Data under the rating is absent or old",
     "ratings_run_higher": "Ratings run higher than the evidence",
     "ratings_run_lower": "Ratings run lower than the evidence",
+    "group_ratings_run_higher": "A group's ratings run higher than the evidence",
+    "group_ratings_run_lower": "A group's ratings run lower than the evidence",
 }
 
 
@@ -81,7 +84,61 @@ def render_page(pack: CalibrationPack, department: str | None, *, links: bool = 
         "people": [] if department is None and len(pack.departments) > 1 else _people(pack, people),
         "decisions": _decision_groups(pack, decisions),
     }
+    # fairness across groups and the grid: on the page of the pack's whole population
+    context.update(fairness_context(pack, department in (None, pack.department or None)))
     return template.render(**context)
+
+
+def fairness_context(pack: CalibrationPack, whole: bool) -> dict[str, Any]:
+    """The fairness view (one table per slicing) and the grid, for the page that shows
+    the pack's whole population (``whole``); empty elsewhere."""
+    if not whole:
+        return {"fairness": [], "grid": []}
+    slicings = []
+    for name, rows in pack.fairness.groupby("slicing", sort=False):
+        shown = rows[rows["shown"]]
+        slicings.append(
+            {
+                "name": name,
+                "groups": [_group(r) for _, r in shown.iterrows()],
+                "total": int(shown["rated"].sum()),
+                "withheld": int((~rows["shown"].astype(bool)).sum()),
+            }
+        )
+    grid = []
+    if pack.has_potential:
+        cells = pack.grid()
+        for potential, row in cells.groupby("potential", sort=False):
+            grid.append(
+                {
+                    "potential": potential,
+                    "cells": [
+                        {"people": int(c["people"]), "names": c["names"]} for _, c in row.iterrows()
+                    ],
+                }
+            )
+    return {"fairness": slicings, "grid": grid}
+
+
+def _group(r: pd.Series) -> dict[str, Any]:
+    shown = pd.notna(r["gap"])
+    return {
+        "name": r["group"],
+        "rated": int(r["rated"]),
+        "ratings": r["ratings"],
+        "mean": fmt_number(r["mean_rating"], "{:.2f}"),
+        "improving": _share(r, "improving"),
+        "goals": _share(r, "goal_success"),
+        "gap": f"{r['gap']:+.2f} ({r['gap_low']:+.2f} to {r['gap_high']:+.2f}), "
+        f"n = {int(r['gaps'])}"
+        if shown and pd.notna(r["gap_low"])
+        else "",
+        "indication": r["indication"],
+        "basis": r["basis"],
+        "points": "higher"
+        if "higher" in str(r["indication"])
+        else ("lower" if "lower" in str(r["indication"]) else ""),
+    }
 
 
 def _totals(pack: CalibrationPack, people: pd.DataFrame, prompts: pd.DataFrame) -> dict[str, Any]:
@@ -174,6 +231,8 @@ def _people(pack: CalibrationPack, people: pd.DataFrame) -> list[dict[str, Any]]
                 "tenure": fmt_number(p["tenure_years"], "{:.1f}"),
                 "rating": pack.rating_text(p["rating"]),
                 "agreed": pack.rating_text(p["agreed_rating"]),
+                "potential": POTENTIAL.get(p["potential"], ""),
+                "performance": p["performance"] if pd.notna(p["performance"]) else "",
                 "direction": DIRECTIONS.get(str(p["direction"]), str(p["direction"])),
                 "goals": f"{p['goals_at_success']} of {p['goals']}" if p["goals"] else "",
                 "projected": f"{p['goals_projected_success']} of {p['goals']}"

@@ -72,6 +72,7 @@ ROLES: dict[str, tuple[str, tuple[str, ...]]] = {
 # team_id, name, role (department follows from the role)
 TEAMS: tuple[tuple[str, str, str], ...] = tuple((t, n, r) for t, n, r in _DATA["teams"])
 SMALL_TEAMS = ("T01", "T04")  # the layout below 24 people: one sales and one support team
+SMALL_LAYOUT = 24  # below this many people the demo has only SMALL_TEAMS
 NAMES = tuple(n.strip() for n in _DATA["names"].replace("\n", ";").split(";") if n.strip())
 GOALS: dict[str, tuple[tuple[str, str], ...]] = {
     role: tuple((g["goal"], g["kpi_ids"]) for g in goals) for role, goals in _DATA["goals"].items()
@@ -79,6 +80,7 @@ GOALS: dict[str, tuple[tuple[str, str], ...]] = {
 # role -> what_moved, why_moved and action of the dependency_shift check-in
 DEPENDENCY_NOTES: dict[str, dict[str, str]] = _DATA["dependency_notes"]
 FEASIBILITY_REASONS: dict[str, str] = _DATA["feasibility"]
+FAIRNESS: dict[str, Any] = _DATA["fairness"]  # the planted group gap and its near miss
 # archetype -> its check-in rows, with dates as [weeks, position, days] (see data.yaml)
 CHECKIN_NOTES: dict[str, list[dict[str, Any]]] = _DATA["checkins"]
 
@@ -146,7 +148,7 @@ class Person:
 
 def _team_sizes(people: int) -> list[tuple[str, str, str, int]]:
     """Teams used at this size and how many people each holds."""
-    teams = list(TEAMS) if people >= 24 else [t for t in TEAMS if t[0] in SMALL_TEAMS]
+    teams = list(TEAMS) if people >= SMALL_LAYOUT else [t for t in TEAMS if t[0] in SMALL_TEAMS]
     base, extra = divmod(people, len(teams))
     return [(*team, base + (i < extra)) for i, team in enumerate(teams)]
 

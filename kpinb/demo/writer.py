@@ -43,6 +43,7 @@ from kpinb.demo.tables import (
     observations,
     people_table,
     ratings_table,
+    settings_toml,
     targets_table,
     teams_table,
 )
@@ -57,6 +58,7 @@ MARKER_TEXT = (
 )
 GENERATED = (
     MARKER,
+    "kpinb.toml",
     "kpis.yaml",
     "people.csv",
     "teams.csv",
@@ -93,7 +95,7 @@ def build_demo(*, seed: int = 7, end: str = "2026-09-30", people: int = 60) -> d
         "checkins.csv": checkins_table(crowd, cal),
         "archetypes.csv": archetypes_table(crowd),
     }
-    files = {"kpis.yaml": kpis_yaml(cal)}
+    files = {"kpis.yaml": kpis_yaml(cal), "kpinb.toml": settings_toml()}
     files.update(
         {name: frame.to_csv(index=False, lineterminator="\n") for name, frame in tables.items()}
     )

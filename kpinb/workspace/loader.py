@@ -14,7 +14,13 @@ from pandas.api.types import is_datetime64_any_dtype, is_numeric_dtype
 
 from kpinb.errors import Problem, WorkspaceError
 from kpinb.kpis import KpiSpec, parse_kpis
-from kpinb.settings import DEFAULT_SETTINGS, SETTINGS_FILE, Settings, read_settings
+from kpinb.settings import (
+    DEFAULT_SETTINGS,
+    SETTINGS_FILE,
+    Settings,
+    fairness_settings,
+    read_settings,
+)
 from kpinb.workspace import checks, wide
 from kpinb.workspace.events import EVENTS_FOLDER, event_observations, event_tables
 from kpinb.workspace.readers import EXTENSIONS, RawTable, TableRefused, find_table, read_table
@@ -296,6 +302,7 @@ class _Loader:
         self.ctx.teams = _ids(frames["teams"], "team_id")
         people = self._typed("people")
         self.ctx.people = _ids(people, "employee_id")
+        keep = self._fairness_columns(people)
         frames["people"] = self._checked("people", people)
         for table in event_tables(kpis):
             self._event_table(table)
@@ -306,7 +313,29 @@ class _Loader:
             f is None for f in frames.values()
         ):
             return None
-        return replace(_finish(self.root, kpis, frames), settings=self.settings)
+        return replace(_finish(self.root, kpis, frames, keep), settings=self.settings)
+
+    def _fairness_columns(self, people: pd.DataFrame | None) -> tuple[str, ...]:
+        """The people columns ``[fairness] columns`` names (kept on the people table for
+        the calibration pack's slicing); each one people does not have is a problem."""
+        wanted = fairness_settings(self.settings).columns
+        if people is None or "people" not in self.raw:
+            return ()
+        spec = TABLES["people"]
+        found = [c for c in wanted if c in people.columns]
+        for column in wanted:
+            if column not in people.columns:
+                self.problems.append(
+                    Problem(
+                        SETTINGS_FILE,
+                        f"[fairness] columns names {column!r}, which "
+                        f"{self.raw['people'].file} does not have",
+                        f"add a column {column} to {self.raw['people'].file}, or remove it "
+                        "from [fairness] columns",
+                        column="fairness.columns",
+                    )
+                )
+        return tuple(c for c in found if c not in spec.columns)
 
     def _kpis(self) -> dict[str, KpiSpec]:
         path = self.root / KPIS_FILE
@@ -605,9 +634,13 @@ def _empty(spec: TableSpec) -> pd.DataFrame:
 
 
 def _finish(
-    root: Path, kpis: dict[str, KpiSpec], frames: dict[str, pd.DataFrame | None]
+    root: Path,
+    kpis: dict[str, KpiSpec],
+    frames: dict[str, pd.DataFrame | None],
+    people_extra: tuple[str, ...] = (),
 ) -> Workspace:
-    """Give every table its documented dtypes (docs/architecture.md)."""
+    """Give every table its documented dtypes (docs/architecture.md); ``people_extra``:
+    the people columns ``[fairness] columns`` names, kept as text (empty cells NA)."""
     f = {k: v for k, v in frames.items() if v is not None}
     for name, frame in f.items():
         spec = TABLES[name]
@@ -622,7 +655,12 @@ def _finish(
         lambda s: tuple(i.strip() for i in str(s).split(";") if i.strip())
     )
     for name in ("people", "teams", "targets", "goals", "ratings", "feasibility"):
-        f[name] = f[name][list(TABLES[name].columns)].reset_index(drop=True)
+        extra = list(people_extra) if name == "people" else []
+        f[name] = f[name][list(TABLES[name].columns) + extra].reset_index(drop=True)
+    for col in people_extra:
+        text = f["people"][col].astype("string").str.strip()
+        text = text.mask(text == "")
+        f["people"][col] = display_column(text)
     obs = f["observations"][list(OBSERVATION_COLUMNS)]
     return Workspace(
         kpis=kpis,

@@ -88,7 +88,10 @@ TABLES: dict[str, TableSpec] = {
     "ratings": TableSpec(
         "ratings",
         ("employee_id", "period", "rating"),
-        numbers=("rating",),
+        # a potential rating beside the performance rating: 1 (low), 2 (medium), 3 (high)
+        optional=("potential",),
+        nullable=("potential",),
+        numbers=("rating", "potential"),
         labels=("period",),
         required_file=False,
     ),
@@ -390,7 +393,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "known_team": ("unknown team id(s) {values}", "add them to {teams} or correct the id"),
     "known_kpi": ("unknown KPI id(s) {values}", "add them to kpis.yaml or correct the id"),
     "scope": ("scope {values} is not allowed", "use employee or team"),
+    "potential": (
+        "potential {values} is not 1, 2 or 3",
+        "rate potential 1 (low), 2 (medium) or 3 (high), or leave the cell empty",
+    ),
 }
+POTENTIALS = (1.0, 2.0, 3.0)  # the potential scale: low, medium, high
 
 
 def _isin(key: str, allowed: set[str]) -> pa.Check:
@@ -416,6 +424,7 @@ def table_schema(spec: TableSpec, ctx: Context) -> pa.DataFrameSchema:
         "team_id": [_isin("known_team", ctx.teams)] if spec.name != "teams" and teams else [],
         "kpi_id": [_isin("known_kpi", ctx.kpis)] if "kpis" not in ctx.unread else [],
         "scope": [_isin("scope", {"employee", "team"})],
+        "potential": [pa.Check(lambda s: s.isna() | s.isin(POTENTIALS), error="potential")],
     }
     unique = {"people": "employee_id", "teams": "team_id"}.get(spec.name)
     columns = {

@@ -219,6 +219,7 @@ def test_workers_receive_only_the_files_the_reports_read(
     expected = [
         "feasibility.csv",
         "goals.csv",
+        "kpinb.toml",
         "kpis.yaml",
         "observations.csv",
         "people.csv",

@@ -194,6 +194,7 @@ def test_the_cluster_snapshot_holds_what_the_loader_reads_and_a_consistent_journ
         "feasibility.csv",
         "goals.xlsx",
         "journal.sqlite",
+        "kpinb.toml",
         "kpis.yaml",
         "observations.csv",
         "people.csv",

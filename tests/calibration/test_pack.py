@@ -380,7 +380,10 @@ def test_the_workbook_reads_back_typed_neutralised_frozen_and_filtered(
     pack = build_pack(workspace, "2026-Q3")
     write_pack(pack, tmp_path)
     book = load_workbook(tmp_path / "calibration-2026-Q3.xlsx")
-    assert book.sheetnames == ["people", "evidence", "managers", "prompts", "decisions"]
+    assert book.sheetnames == [
+        "people", "evidence", "managers", "prompts", "decisions", "fairness role",
+        "fairness tenure", "fairness level", "fairness location", "grid",
+    ]  # fmt: skip
     people = book["people"]
     header = [c.value for c in people[1]]
     assert people.freeze_panes == "A2" and people.auto_filter.ref == people.dimensions

@@ -196,7 +196,7 @@ def test_new_hire_has_fewer_than_six_points(case) -> None:
 
 def test_some_weeks_are_missing_as_absent_rows(case) -> None:
     demo, q_start, _ = case
-    shaped = set(demo.archetypes.employee_id)
+    shaped = set(demo.archetypes[demo.archetypes.kpi_id != ""].employee_id)
     weekly = demo.obs[(demo.obs.kpi_id != "escaped_defects") & ~demo.obs.employee_id.isin(shaped)]
     counts = weekly.groupby(["employee_id", "kpi_id"]).size()
     short = counts[counts < 104]

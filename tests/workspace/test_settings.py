@@ -42,8 +42,12 @@ def _copy(workspace_dir: Path, tmp_path: Path, toml: str | None) -> Path:
     return root
 
 
-def test_without_the_file_the_defaults_are_todays_behaviour(workspace_dir: Path) -> None:
-    settings = load_workspace(workspace_dir).settings
+def test_without_the_file_the_defaults_are_todays_behaviour(
+    workspace_dir: Path, tmp_path: Path
+) -> None:
+    root = _copy(workspace_dir, tmp_path, None)
+    (root / "kpinb.toml").unlink()  # the demo's slices the calibration pack by level
+    settings = load_workspace(root).settings
     assert settings == DEFAULT_SETTINGS
     assert (settings.min_group_size, settings.success, settings.fiscal_year_start) == (5, 0.7, 1)
     assert settings.rating_scale.values == (1.0, 2.0, 3.0, 4.0, 5.0)

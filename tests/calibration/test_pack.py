@@ -27,6 +27,7 @@ from kpinb.errors import JournalError
 from kpinb.periods import parse_period
 from kpinb.report.tone import find_forbidden_html
 from kpinb.workspace import load_workspace
+from tests.support.fiscal import fiscal_copy
 
 ROOT = Path(__file__).resolve().parents[2]
 Q3 = parse_period("2026-Q3")
@@ -507,6 +508,31 @@ def test_kpinb_calibration_decide_defaults_the_proposed_rating(
     # without --period: the latest quarter that the data covers to its end, 2026-Q3
     assert main(["calibration", "decisions", str(root)]) == 0
     assert "E006: 2 -> 3 (Ann): context agreed" in capsys.readouterr().out
+
+
+def test_a_fiscal_workspace_decides_and_packs_by_fiscal_quarter(
+    tmp_path, capsys, workspace_dir: Path
+) -> None:
+    from kpinb.cli.main import main
+
+    root = fiscal_copy(workspace_dir, tmp_path / "ws", 7)
+    args = ["calibration", "decide", str(root), "--period", "FY2027-Q1", "--employee", "E006",
+            "--agreed", "3", "--reason", "context agreed", "--by", "Ann",
+            "--on", "2026-10-05"]  # fmt: skip
+    assert main(args) == 0
+    log = journal.latest_decisions(root, "FY2027-Q1")
+    assert log[["period", "employee_id", "proposed_rating", "agreed_rating"]].values.tolist() == [
+        ["FY2027-Q1", "E006", 2.0, 3.0]  # the proposed rating from ratings' FY2027-Q1 rows
+    ]
+    assert main(["calibration", "decisions", str(root), "--period", "FY2027-Q1"]) == 0
+    assert "E006: 2 -> 3 (Ann): context agreed" in capsys.readouterr().out
+    with pytest.raises(JournalError, match="2026-Q3 is FY2027-Q1"):
+        record_decision(root, "2026-Q3", "E006", agreed=3, reason="r", decided_by="Ann")
+    fiscal = build_pack(load_workspace(root), "FY2027-Q1")
+    calendar = build_pack(load_workspace(workspace_dir), "2026-Q3")
+    assert fiscal.title == "Calibration pack FY2027-Q1"
+    columns = ["employee_id", "rating", "improving", "goals_at_success"]
+    pd.testing.assert_frame_equal(fiscal.people[columns], calendar.people[columns])
 
 
 # --- the batch --------------------------------------------------------------------------------

@@ -87,8 +87,9 @@ class Size:
 
 WIDE: Final = Size(width=580, height=200, font=12, label=11, ticks=6)
 NARROW: Final = Size(width=185, height=140, font=11, label=11, ticks=3, names=130, dates="%b %y")
-# room around the drawing: a browser's sans-serif can run wider than the renderer measured
-_PADDING: Final = {"left": 8, "top": 5, "right": 14, "bottom": 5}
+# room around a report's drawing (``chart.properties(padding=PADDING)``, where it is not
+# layered further): a browser's sans-serif can run wider than the renderer measured
+PADDING: Final = {"left": 8, "top": 5, "right": 14, "bottom": 5}
 
 
 @dataclass(frozen=True)
@@ -321,7 +322,6 @@ def trend_chart(
         data=_records(points[["period", "value", "level"]]),
         width=size.width,
         height=size.height,
-        padding=_PADDING,
         title=alt.Title(title, anchor="start", fontSize=13),
         description=description,
     )
@@ -621,7 +621,7 @@ def goal_chart(
         data=_records(goals[["label", "score", "projected"]]),
         width=size.width + 80 - min(size.names, round(0.6 * size.font * longest)),
         height=alt.Step(22),
-        padding=_PADDING | {"left": 30},  # row labels run wider in a browser than measured
+        padding=PADDING | {"left": 30},  # row labels run wider in a browser than measured
         title=alt.Title(title, anchor="start", fontSize=13),
         description=description,
     )

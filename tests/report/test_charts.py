@@ -500,7 +500,7 @@ def test_each_size_keeps_its_text_at_least_10_px_in_the_column_it_is_shown_in(
         review=charts.Span(WEEKS[3], WEEKS[5], "2026-Q1"),
         shift=WEEKS[3],
         size=size,
-    )
+    ).properties(padding=charts.PADDING)  # as a report draws it
     goals = pd.DataFrame(
         {
             "label": ["Pipeline meetings booked", "Win rate"],

@@ -192,7 +192,7 @@ def trend_block(
             unusual=data.unusual,
             shift=data.shift,
             size=size,
-        )
+        ).properties(padding=charts.PADDING)
         for size in (charts.WIDE, charts.NARROW)
     )
     return chart_block(wide, description, key, narrow)

@@ -165,7 +165,7 @@ def test_ratings_off_the_scale_are_refused_naming_rows_values_and_the_scale(
     # the default scale (1-5): a 9, a -3.7 and a 3.5 are refused, the rest kept
     root = _copy(workspace_dir, tmp_path / "default", None)
     table = (root / "ratings.csv").read_text(encoding="utf-8")
-    table += "E001,2026-Q4,9\nE002,2026-Q4,-3.7\nE003,2026-Q4,3.5\nE004,2026-Q4,4\n"
+    table += "E001,2026-Q4,9,\nE002,2026-Q4,-3.7,\nE003,2026-Q4,3.5,\nE004,2026-Q4,4,\n"
     (root / "ratings.csv").write_text(table, encoding="utf-8")
     (problem,) = validate_workspace(root).problems
     assert problem.rows == (47, 48, 49) and problem.count == 3

@@ -34,7 +34,10 @@ def _sql_workspace(
     write_tables(write_url, frames)
     for name in frames:
         (root / f"{name}.csv").unlink()
-    (root / "kpinb.toml").write_text(sources_toml(read_url, list(frames), **extra))
+    settings = (workspace_dir / "kpinb.toml").read_text(encoding="utf-8")  # kept as they are
+    (root / "kpinb.toml").write_text(
+        settings + "\n" + sources_toml(read_url, list(frames), **extra)
+    )
     return root
 
 
@@ -358,7 +361,7 @@ def test_a_timestamp_with_a_time_zone_counts_for_its_local_date(
     )
     # PostgreSQL writes '2022-10-03 00:00:00+00' (the hour alone when minutes are 0)
     query = (
-        "select employee_id, name, team_id, manager_id, role, "
+        "select employee_id, name, team_id, manager_id, role, level, location, "
         "(start_date::timestamp at time zone 'UTC') as start_date from people"
     )
     toml = (root / "kpinb.toml").read_text()

@@ -38,7 +38,7 @@ MONTHS = (
 )
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 # sections whose keys the layer that uses them checks (kept as read here)
-OWNED_SECTIONS = ("sources", "wide", "delivery", "fairness")
+OWNED_SECTIONS = ("sources", "wide", "delivery", "recipients", "fairness")
 _KNOWN = {
     "calendar": ("fiscal_year_start", "week_start"),
     "groups": ("min_size",),

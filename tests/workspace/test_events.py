@@ -126,6 +126,7 @@ def test_counts_sums_means_and_ratios_per_person_and_week_as_worked_out_by_hand(
     assert _rows(ws, "deals_won_monthly") == [("E1", "2026-03-01", 2.0), ("E2", "2026-03-01", 2.0)]
 
 
+@pytest.mark.sql
 def test_the_event_table_may_come_from_a_database_with_the_same_result(tmp_path):
     files = load_workspace(_workspace(tmp_path / "files"))
     root = _workspace(tmp_path / "sql", events=None)

@@ -16,6 +16,8 @@ from kpinb.workspace.schema import TABLES
 from tests.support import postgres as pg
 from tests.support.databases import execute, sources_toml, table_frames, write_tables
 
+pytestmark = pytest.mark.sql  # the sql extra's packages (make floors runs the core)
+
 PERIOD = "2026-Q3"
 ENV = "KPINB_TEST_DB_PASSWORD"
 REPORTS = (

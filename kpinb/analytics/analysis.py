@@ -11,10 +11,10 @@ built in :mod:`kpinb.analytics.series`; the executive masking lives in
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -44,6 +44,11 @@ from kpinb.periods import Period, as_period
 
 if TYPE_CHECKING:
     from kpinb.workspace import Workspace
+
+
+# the tables with scope and scope_id columns: those split per id, then every one
+SCOPED_TABLES = ("summary", "points", "signals", "goals", "moves", "tails")
+ALL_SCOPED_TABLES = (*SCOPED_TABLES, "pairs", "groups")
 
 
 @dataclass(frozen=True)
@@ -77,15 +82,18 @@ class Analysis:
         def pick(frame: pd.DataFrame) -> pd.DataFrame:
             return frame[(frame["scope"] == scope) & frame["scope_id"].astype(str).isin(ids)]
 
-        return replace(
-            self,
-            summary=pick(self.summary),
-            points=pick(self.points),
-            signals=pick(self.signals),
-            goals=pick(self.goals),
-            moves=pick(self.moves),
-            tails=pick(self.tails),
-        )
+        return self._picked(pick, SCOPED_TABLES)
+
+    def _picked(
+        self,
+        pick: Callable[[pd.DataFrame], pd.DataFrame],
+        names: tuple[str, ...],
+        **others: pd.DataFrame,
+    ) -> Analysis:
+        """This analysis with ``pick`` applied to each table in ``names`` (``others``
+        replace tables as given)."""
+        tables: dict[str, Any] = {n: pick(getattr(self, n)) for n in names} | others
+        return replace(self, **tables)
 
     def narrowed(self, people: set[str], teams: set[str], departments: set[str]) -> Analysis:
         """The analysis holding only the rows of ``people``, ``teams`` and ``departments``:
@@ -104,25 +112,11 @@ class Analysis:
             return frame[keep].reset_index(drop=True)
 
         excluded = self.excluded[self.excluded["scope_id"].astype(str).isin(people).to_numpy()]
-        return replace(
-            self,
-            summary=pick(self.summary),
-            points=pick(self.points),
-            signals=pick(self.signals),
-            goals=pick(self.goals),
-            pairs=pick(self.pairs),
-            groups=pick(self.groups),
-            excluded=excluded.reset_index(drop=True),
-            moves=pick(self.moves),
-            tails=pick(self.tails),
-        )
+        return self._picked(pick, ALL_SCOPED_TABLES, excluded=excluded.reset_index(drop=True))
 
     def split_ids(self) -> dict[str, Analysis]:
         """One analysis per scope_id of this one (each table grouped once)."""
-        tables = {
-            name: split_by(getattr(self, name), "scope_id")
-            for name in ("summary", "points", "signals", "goals", "moves", "tails")
-        }
+        tables = {name: split_by(getattr(self, name), "scope_id") for name in SCOPED_TABLES}
         return {
             sid: replace(
                 self,
@@ -155,18 +149,7 @@ class Analysis:
             excluded = excluded[excluded["scope_id"] == str(scope_id)].reset_index(drop=True)
         else:
             excluded = excluded.iloc[:0]
-        return replace(
-            self,
-            summary=pick(self.summary),
-            points=pick(self.points),
-            signals=pick(self.signals),
-            goals=pick(self.goals),
-            pairs=pick(self.pairs),
-            groups=pick(self.groups),
-            excluded=excluded,
-            moves=pick(self.moves),
-            tails=pick(self.tails),
-        )
+        return self._picked(pick, ALL_SCOPED_TABLES, excluded=excluded)
 
     def executive(self) -> pd.DataFrame:
         """Team and department summary rows as executive views may show them: every

@@ -119,3 +119,49 @@ def test_without_fcntl_every_module_imports_the_lock_holds_and_chromium_starts(
             pytest.fail("Chromium is not installed")
         pytest.skip("Chromium is not installed")
     assert result["version"].startswith(("HeadlessChrome/", "Chrome/"))
+
+
+def test_on_windows_chromium_gets_the_pipe_handles_by_name_and_inherits_only_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The Windows branch of the printer's start: the two pipe ends' OS handles are made
+    inheritable, handed over in the start-up info's handle list (nothing else inherited)
+    and named by ``--remote-debugging-io-pipes=READ,WRITE`` (Chromium reads commands from
+    the first); no POSIX trampoline, no fd passing. Windows' own modules are stood in
+    for: this records what would be asked of them."""
+    import types
+
+    from kpinb.batch.formats import pdf
+
+    handles = {7: 1700, 8: 1800}  # fd -> the OS handle msvcrt would give
+    inheritable: list[tuple[int, bool]] = []
+    started: dict[str, object] = {}
+
+    class StartupInfo:
+        lpAttributeList: dict[str, list[int]] | None = None
+
+    def popen(argv: list[str], **kwargs: object) -> str:
+        started.update(argv=argv, **kwargs)
+        return "process"
+
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.setitem(
+        sys.modules, "msvcrt", types.SimpleNamespace(get_osfhandle=handles.__getitem__)
+    )
+    monkeypatch.setattr(
+        os, "set_handle_inheritable", lambda h, flag: inheritable.append((h, flag)), raising=False
+    )
+    monkeypatch.setattr(subprocess, "STARTUPINFO", StartupInfo, raising=False)
+    monkeypatch.setattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0x200, raising=False)
+    monkeypatch.setattr(subprocess, "Popen", popen)
+
+    assert pdf._spawn(["chrome.exe", "--headless"], 7, 8, subprocess.DEVNULL) == "process"
+    assert started["argv"] == ["chrome.exe", "--headless", "--remote-debugging-io-pipes=1700,1800"]
+    assert inheritable == [(1700, True), (1800, True)]
+    info = started["startupinfo"]
+    assert isinstance(info, StartupInfo)
+    assert info.lpAttributeList == {"handle_list": [1700, 1800]}
+    assert started["creationflags"] == 0x200
+    assert "pass_fds" not in started and "start_new_session" not in started
+    assert started["stdin"] is subprocess.DEVNULL and started["stdout"] is subprocess.DEVNULL
+    assert "--remote-debugging-pipe" in pdf.FLAGS  # Chromium's switch for the pipe itself

@@ -74,6 +74,10 @@ def test_each_manager_index_lists_only_their_people(
         }
         assert "run.json" not in hrefs(page) and HR_BANNER not in page
         assert f"For <strong>{html.escape(names[manager])}</strong>" in page
+        assert (
+            f"<strong>{html.escape(names[manager])}</strong>: your own report, "
+            f"{len(theirs)} of your people&#39;s and your team&#39;s. Confidential" in page
+        )
         text = html.unescape(page)
         for other, name in names.items():
             if other not in {manager, *theirs}:
@@ -120,6 +124,11 @@ def test_a_run_without_the_manager_view_links_the_old_manager_page_only_as_older
         assert "From earlier runs" in page and "miss any data or check-in added since" in page
     assert sorted(manifest["indexes"]) == ["index.html", "managers/E001.html", "managers/E007.html"]
     e007 = (period / "managers" / "E007.html").read_text("utf-8")
+    # this run built no manager views: the banner promises no people's reports
+    assert (
+        "your own report and your team&#39;s; no report on your people was made in this "
+        "run. Confidential" in e007
+    )
     assert "E003" not in e007  # older pages too go to their reader's index only
 
 

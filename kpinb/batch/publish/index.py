@@ -153,18 +153,39 @@ def render_indexes(
         audience={"kind": "hr", "managers": links},
     )
     for manager, link in zip(managers, links, strict=True):
+        listed = mine(manager, current)
         pages[link["href"]] = render_index(
             period=period,
-            records=mine(manager, current),
+            records=listed,
             older=mine(manager, older),
             warnings=[],
             org=org,
             private=private,
             success=success,
-            audience={"kind": "manager", "name": link["name"]},
+            audience={"kind": "manager", "name": link["name"], "holds": _holds(manager, listed)},
             prefix="../",
         )
     return pages
+
+
+def _holds(manager: str, records: Iterable[Mapping[str, Any]]) -> str:
+    """What a manager's index lists, in words (``your own report, 6 of your people's and
+    your team's``): said from the records themselves, so a run that built no manager
+    views never promises the manager their people's reports."""
+    records = list(records)
+    own = any(r["scope"] == "employee" and str(r["scope_id"]) == manager for r in records)
+    people = len({str(r["scope_id"]) for r in records if r["scope"] == "employee"} - {manager})
+    groups = sum(r["scope"] != "employee" for r in records)
+    parts = ["your own report"] if own else []
+    if people:
+        parts.append(f"{people} of your people's" if people > 1 else "one of your people's")
+    if groups:
+        parts.append("your team's" if groups == 1 else "your teams'")
+    if not parts:
+        return "no report of this run is yours to read"
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    missing = "" if people else "; no report on your people was made in this run"
+    return f"{listed}{missing}"
 
 
 def render_index(

@@ -100,7 +100,7 @@ def fairness_context(pack: CalibrationPack, whole: bool) -> dict[str, Any]:
         slicings.append(
             {
                 "name": name,
-                "groups": [_group(r) for _, r in shown.iterrows()],
+                "groups": [_group(pack, r) for _, r in shown.iterrows()],
                 "total": int(shown["rated"].sum()),
                 "withheld": int((~rows["shown"].astype(bool)).sum()),
             }
@@ -120,12 +120,14 @@ def fairness_context(pack: CalibrationPack, whole: bool) -> dict[str, Any]:
     return {"fairness": slicings, "grid": grid}
 
 
-def _group(r: pd.Series) -> dict[str, Any]:
+def _group(pack: CalibrationPack, r: pd.Series) -> dict[str, Any]:
     shown = pd.notna(r["gap"])
+    dist, text = rating_bars(pack, r["ratings"])
     return {
         "name": r["group"],
         "rated": int(r["rated"]),
-        "ratings": r["ratings"],
+        "ratings": dist,
+        "ratings_text": text,
         "mean": fmt_number(r["mean_rating"], "{:.2f}"),
         "improving": _share(r, "improving"),
         "goals": _share(r, "goal_success"),
@@ -168,20 +170,26 @@ def distribution(pack: CalibrationPack, ratings: pd.Series) -> list[dict[str, An
     ]
 
 
+def rating_bars(pack: CalibrationPack, counts: object) -> tuple[list[dict[str, Any]], str]:
+    """A group's ratings as the tables hold them (``"3: 2, 4: 1"``, rating: people) drawn
+    as :func:`distribution` bars, with the same counts in words for screen readers."""
+    pairs = [part.split(": ") for part in str(counts).split(", ") if ": " in part]
+    ratings = pd.Series([float(v) for v, n in pairs for _ in range(int(n))], dtype="float64")
+    dist = distribution(pack, ratings)
+    return dist, "; ".join(f"{d['count']} rated {d['rating']}" for d in dist if d["count"])
+
+
 def _manager(pack: CalibrationPack, m: pd.Series) -> dict[str, Any]:
     shown = pd.notna(m["gap"])
-    # the manager's whole group (the pack's page may hold part of it): the table's counts
-    # ("3: 2, 4: 1", kpinb.calibration.managers) as one rating per person
-    counts = [part.split(": ") for part in str(m["ratings"]).split(", ") if ": " in part]
-    mine = pd.Series([float(v) for v, n in counts for _ in range(int(n))], dtype="float64")
-    dist = distribution(pack, mine)
+    # the manager's whole group (the pack's page may hold part of it)
+    dist, text = rating_bars(pack, m["ratings"])
     return {
         "name": m["manager"],
         "department": m["department"],
         "people": int(m["people"]),
         "rated": int(m["rated"]),
         "ratings": dist,
-        "ratings_text": "; ".join(f"{d['count']} rated {d['rating']}" for d in dist if d["count"]),
+        "ratings_text": text,
         "mean": fmt_number(m["mean_rating"], "{:.2f}") if shown else "",
         "improving": _share(m, "improving") if shown else "",
         "goals": _share(m, "goal_success") if shown else "",

@@ -406,3 +406,30 @@ def test_the_workbook_has_a_sheet_per_slicing_and_the_grid(demo_pack, tmp_path: 
     grid = list(book["grid"].iter_rows(values_only=True))
     assert grid[0] == ("potential", "performance", "people", "names") and len(grid) == 10
     assert sum(r[2] for r in grid[1:]) == pack.grid()["people"].sum()
+
+
+def test_each_shown_group_draws_its_ratings_as_bars_with_the_counts_in_words(demo_pack) -> None:
+    """The fairness table's "ratings proposed" column: one bar per scale value, the counts
+    of the table's ratings (``"2: 3, 4: 5"``) in its label, as the manager table has."""
+    import html as htmllib
+    import re
+
+    _, pack = demo_pack
+    page = pack.to_html()
+    section = page.split('<section class="fairness">', 1)[1].split("</section>", 1)[0]
+    shown = pack.fairness[pack.fairness["shown"].astype(bool)]
+    cells = re.findall(
+        r'<th scope="row" data-label="group">(.*?)</th><td data-label="rated">\d+</td>'
+        r'<td data-label="ratings proposed"><span class="mini" role="img" aria-label="([^"]*)">'
+        r"(.*?)</span></td>",
+        section,
+    )
+    assert len(cells) == len(shown) > 0
+    scale = list(pack.rating_scale.values)
+    for (group, label, bars), (_, row) in zip(cells, shown.iterrows(), strict=True):
+        assert htmllib.unescape(group) == row["group"]
+        counts = {float(v): int(n) for v, n in (p.split(": ") for p in row["ratings"].split(", "))}
+        said = [htmllib.unescape(s) for s in label.split("; ")]
+        assert [s.split(" rated ")[0] for s in said] == [str(counts[v]) for v in sorted(counts)]
+        assert len(re.findall(r'class="mini-col"', bars)) == len(scale)
+        assert sum(int(n) for n in re.findall(r'class="mini-n">(\d+)<', bars)) == row["rated"]

@@ -28,10 +28,12 @@ def run_validate(args: argparse.Namespace) -> int:
     from kpinb.workspace import validate_workspace
 
     result = validate_workspace(args.workspace)
+    delivery, delivery_problems = _delivery(args.workspace, result.workspace)
+    problems = [*result.problems, *delivery_problems]
     out = sys.stdout
-    if result.problems:
-        print(f"{args.workspace}: INVALID, {len(result.problems)} problem(s):", file=out)
-        for problem in result.problems:
+    if problems:
+        print(f"{args.workspace}: INVALID, {len(problems)} problem(s):", file=out)
+        for problem in problems:
             print(f"  error: {problem}", file=out)
     else:
         ws = result.workspace
@@ -42,7 +44,9 @@ def run_validate(args: argparse.Namespace) -> int:
             file=out,
         )
         print("settings in force (kpinb.toml; defaults where it says nothing):", file=out)
-        for line in ws.settings.lines():
+        detailed = {f"[{name}]: set" for name in ("sources", "delivery", "recipients")}
+        lines = [line for line in ws.settings.lines() if line not in detailed]
+        for line in [*lines, *_source_lines(ws), *_delivery_lines(delivery)]:
             print(f"  {line}", file=out)
     if result.warnings:
         print(f"{len(result.warnings)} data-quality warning(s):", file=out)
@@ -51,7 +55,59 @@ def run_validate(args: argparse.Namespace) -> int:
     if result.workspace is not None:
         for note in tail_notes(result.workspace):
             print(f"  note: {note}", file=out)
-    return 0 if result.ok else 1
+    return 0 if not problems else 1
+
+
+def _delivery(folder: str, ws: Any) -> tuple[Any, list[Any]]:
+    """The ``[delivery]``/``[recipients]`` settings (checked against the workspace's
+    departments when it loaded) and their problems: a wrong mail setting is found by
+    ``validate``, not on the night the reports go out."""
+    from pathlib import Path
+
+    from kpinb.batch.publish.delivery_settings import recipients_settings
+    from kpinb.errors import WorkspaceError
+
+    departments = None if ws is None else ws.teams["department"].astype(str)
+    try:
+        return recipients_settings(Path(folder), departments), []
+    except WorkspaceError as exc:
+        return None, exc.problems
+
+
+def _source_lines(ws: Any) -> list[str]:
+    """Where each table read from a database comes from, its password masked."""
+    from kpinb.workspace.sources import masked_url, parse_sources
+
+    sources, _ = parse_sources(ws.settings.sections.get("sources", {}))
+    lines = []
+    for name, src in sources.items():
+        line = f"[sources.{name}]: {masked_url(src.url)}"
+        if src.variables:
+            line += ", from the environment: " + ", ".join(f"${v}" for v in src.variables)
+        lines.append(line)
+    return lines
+
+
+def _delivery_lines(delivery: Any) -> list[str]:
+    """The mail server and the HR partners as ``kpinb.toml`` gives them."""
+    if delivery is None:
+        return []
+    smtp = delivery.smtp
+    lines = []
+    if smtp:
+        where = smtp.get("smtp_host", "the --smtp-host of each run")
+        if "smtp_port" in smtp:
+            where += f":{smtp['smtp_port']}"
+        said = [f"mail through {where}"]
+        said += [f"{k.replace('_', ' ')} {smtp[k]}" for k in ("security", "sender", "smtp_user")
+                 if k in smtp]  # fmt: skip
+        if "password_env" in smtp:
+            said.append(f"password from ${smtp['password_env']}")
+        lines.append("[delivery]: " + ", ".join(said))
+    for partner in delivery.partners:
+        covers = ", ".join(partner.departments) if partner.departments else "every department"
+        lines.append(f"[recipients] HR partner: {partner.name} <{partner.email}> ({covers})")
+    return lines
 
 
 def tail_notes(ws: Any) -> list[str]:

@@ -58,6 +58,12 @@ class SqlSource:
         """How messages name the source: the section and the URL, its password masked."""
         return f"kpinb.toml [{SECTION}.{self.name}] ({masked_url(self.url)})"
 
+    @property
+    def variables(self) -> list[str]:
+        """The environment variables the source reads (``${VAR}`` and ``password_env``)."""
+        found = [*_VARIABLE.findall(self.url), *([self.password_env] if self.password_env else [])]
+        return list(dict.fromkeys(found))
+
 
 def masked_url(url: str) -> str:
     """``url`` with any password replaced by ``***`` (the URL as written otherwise)."""

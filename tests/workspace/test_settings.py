@@ -170,3 +170,50 @@ def test_ratings_off_the_scale_are_refused_naming_rows_values_and_the_scale(
     (problem,) = validate_workspace(root).problems
     assert problem.rows == (47, 48, 49) and problem.count == 3
     assert "'9', '-3.7', '3.5'" in problem.problem and "(1, 2, 3, 4, 5)" in problem.problem
+
+
+DELIVERY = """
+[delivery]
+sender = "hr-reports@example.com"
+smtp_host = "smtp.example.com"
+smtp_port = 587
+security = "starttls"
+smtp_user = "hr-reports"
+password_env = "KPINB_TEST_SMTP"
+
+[[recipients.hr_partners]]
+name = "Dana Reyes"
+email = "dana.reyes@example.com"
+departments = ["Sales"]
+
+[[recipients.hr_partners]]
+name = "Lee Park"
+email = "lee.park@example.com"
+"""
+
+
+def test_validate_prints_the_mail_settings_and_hr_partners_and_checks_them(
+    workspace_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "ws"
+    shutil.copytree(workspace_dir, root)
+    settings = root / "kpinb.toml"
+    own = settings.read_text(encoding="utf-8") if settings.exists() else ""
+    settings.write_text(own + DELIVERY, encoding="utf-8")
+    assert main(["validate", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "  [delivery]: mail through smtp.example.com:587, security starttls, sender "
+        "hr-reports@example.com, smtp user hr-reports, password from $KPINB_TEST_SMTP\n" in out
+    )
+    assert "  [recipients] HR partner: Dana Reyes <dana.reyes@example.com> (Sales)\n" in out
+    assert "  [recipients] HR partner: Lee Park <lee.park@example.com> (every department)\n" in out
+    assert "[delivery]: set" not in out and "[recipients]: set" not in out
+    # a wrong port and a department not in teams.csv: both named before any run sends
+    broken = DELIVERY.replace("587", '"587"').replace('["Sales"]', '["Marketing"]')
+    settings.write_text(own + broken, encoding="utf-8")
+    assert main(["validate", str(root)]) == 1
+    out = capsys.readouterr().out
+    assert "INVALID, 2 problem(s)" in out
+    assert "kpinb.toml, key delivery.smtp_port: '587' is not a whole number" in out
+    assert "names department(s) not in teams.csv: Marketing" in out

@@ -208,7 +208,15 @@ def test_a_password_is_never_in_the_file_and_never_in_any_message(
         f"set {ENV} before running kpinb (the password stays out of kpinb.toml)"
     )
     monkeypatch.setenv(ENV, pg.PASSWORD)
+    capsys.readouterr()
     assert main(["validate", str(root)]) == 0
+    # each source's URL as written, the variable named, never its value
+    shown = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("  [sources.")]
+    url = postgres.url("secrets").replace("kpinb@", "kpinb:***@")
+    assert shown == [
+        f"  [sources.{name}]: {url}, from the environment: ${ENV}"
+        for name in table_frames(workspace_dir)
+    ]
     # a wrong password, a wrong port, a failing query: the database's message, masked
     monkeypatch.setenv(ENV, pg.PASSWORD + "x")
     assert main(["validate", str(root)]) == 1

@@ -55,7 +55,8 @@ def register(subparsers: Any) -> None:
         action="append",
         metavar="VIEWS",
         help="comma-separated views: employee, manager, executive, calibration (the "
-        "period's calibration pack in OUT/PERIOD/calibration/)",
+        "period's calibration pack in OUT/PERIOD/calibration/; with --only in "
+        "calibration-only-NAMES/)",
     )
     parser.add_argument(
         "--force", action="store_true", help="regenerate reports whose inputs have not changed"

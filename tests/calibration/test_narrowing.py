@@ -68,8 +68,9 @@ def test_kpinb_run_only_and_pdf_narrow_and_print_the_pack(
         workers=1,
         progress=False,
     )
-    folder = tmp_path / "2026-Q3" / "calibration"
+    folder = tmp_path / "2026-Q3" / "calibration-only-Support"
     assert result.exit_code == 0, result.unwritten
+    assert result.calibration == folder / "index.html"
     assert {p.name for p in folder.iterdir()} == {
         "index.html", "index.pdf", "department-Support.html", "department-Support.pdf",
         "calibration-2026-Q3.xlsx",
@@ -91,3 +92,37 @@ def test_kpinb_run_only_and_pdf_narrow_and_print_the_pack(
         lines = [" ".join(line.split()) for line in text.splitlines() if line.strip()]
         assert lines[0] == "Calibration pack 2026-Q3: Support Confidential"
         assert lines[-1] == f"kpinb Page {n} of {pages}"
+
+
+def test_a_narrowed_pack_is_written_beside_the_whole_one_which_stays(
+    tmp_path: Path, workspace_dir: Path
+) -> None:
+    """``--only`` after a whole pack: the organisation's pack keeps every file and byte,
+    the narrowed one has its own folder, and run.json records the one this run built."""
+    import json
+
+    from kpinb.batch import run_batch
+    from kpinb.batch.publish.packs import pack_folder
+
+    def run(only: list[str] | None) -> None:
+        kw = {"out": tmp_path, "views": ["calibration"], "workers": 1, "progress": False}
+        assert run_batch(workspace_dir, "2026-Q3", only=only, **kw).exit_code == 0
+
+    period = tmp_path / "2026-Q3"
+    run(None)
+    whole = {p.name: p.read_bytes() for p in (period / "calibration").iterdir()}
+    assert "department-Sales.html" in whole and "department-Support.html" in whole
+    run(["Support", "E002"])
+    assert {p.name: p.read_bytes() for p in (period / "calibration").iterdir()} == whole
+    narrowed = period / "calibration-only-E002_Support"
+    assert (narrowed / "index.html").is_file()
+    record = json.loads((period / "run.json").read_text(encoding="utf-8"))["calibration"]
+    assert record["index"] == "calibration-only-E002_Support/index.html"
+    assert all(
+        v.startswith("calibration-only-E002_Support/") for v in record["departments"].values()
+    )
+    # names made safe; a long list is cut and told apart by a hash of the whole
+    assert pack_folder(None) == "calibration"
+    assert pack_folder(["../x"]).startswith("calibration-only-x-")
+    many = [f"Department number {i}" for i in range(12)]
+    assert len(pack_folder(many)) < 100 and pack_folder(many) != pack_folder(many[:-1])

@@ -40,7 +40,7 @@ from kpinb.batch.publish.folder import resolve_under
 from kpinb.batch.publish.manifest import check_owner
 from kpinb.batch.publish.uploads import is_url
 from kpinb.batch.records import BatchResult
-from kpinb.errors import BatchError, UsageError, WorkspaceError
+from kpinb.errors import BatchError, UsageError
 from kpinb.extras import require
 from kpinb.periods import Period, as_period
 from kpinb.scopes import ALL_VIEWS, PACK_VIEWS
@@ -275,9 +275,9 @@ def _check_journal(root: Path) -> None:
 
 
 def _load(path: Path) -> Workspace:
-    from kpinb.workspace import validate_workspace
+    """The workspace, validated; the one this process loaded already while its files are
+    unchanged (``kpinb run`` reads it first to choose and check the period): a big
+    workspace is read and held once, not twice."""
+    from kpinb.workspace import load_workspace
 
-    result = validate_workspace(path)
-    if result.workspace is None:
-        raise WorkspaceError(list(result.problems), list(result.warnings))
-    return result.workspace
+    return load_workspace(path, cache=True)

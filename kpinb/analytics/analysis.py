@@ -239,7 +239,8 @@ def _summarise(
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The summary table (one row per key) and the per-point rule hits of current versions."""
     sign = keys["sign"]
-    cur = points[series.used(points, keys)].reset_index(drop=True)
+    used = series.used(points, keys)
+    cur = points[used].reset_index(drop=True)
     cur["pos"] = signals.positions(cur["key"].to_numpy())
     cur["baseline"] = signals.baseline_mask(cur)
     limits = signals.xmr_limits(cur)
@@ -250,7 +251,7 @@ def _summarise(
     previous = np.asarray(period.previous().contains(cur["period"]), dtype=bool)
     # a series' start-up: its first points under any definition
     startup = signals.positions(points["key"].to_numpy()) < signals.STARTUP_POINTS
-    startup = startup[series.used(points, keys)]
+    startup = startup[used]
     cycle = _patterns(cur, keys, members)
     inside = tail.inside_share(cur, keys["cadence"].to_numpy()[cur["key"].to_numpy()], period.end)
     shaped = _against_pattern(
@@ -287,10 +288,12 @@ def _summarise(
     summary["incomplete_tail"] = tail_from
     summary["n_points"] = summary["n_points"].fillna(0).astype(int)
     summary = summary.join(_latest(points, period))
-    complete = points[~points["incomplete"].to_numpy()]
-    summary = summary.join(trend.period_changes(complete, keys["definition_version"], sign, period))
-    now = complete["version"].to_numpy() == keys["definition_version"].to_numpy()[complete["key"]]
-    levels = quarters.quarter_levels(complete[now], period, quarters.OVER_TIME_QUARTERS)
+    complete = ~points["incomplete"].to_numpy()  # masks, not filtered copies of the points
+    summary = summary.join(
+        trend.period_changes(points, keys["definition_version"], sign, period, complete)
+    )
+    # the current definition's complete points, the ones ``used`` marks
+    levels = quarters.quarter_levels(points, period, quarters.OVER_TIME_QUARTERS, used)
     summary = summary.join(
         quarters.over_time(levels, limits["sigma"], limits["cusum_scale"], sign, keys["cadence"])
     )

@@ -74,7 +74,8 @@ def quarter_levels(
             "key": points["key"].to_numpy()[inside],
             "q": q[inside],
             "value": points["value"].to_numpy(dtype=float)[inside],
-        }
+        },
+        copy=False,
     )
     den = (
         points["denominator"].to_numpy(dtype=float)[inside]

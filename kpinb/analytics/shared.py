@@ -125,8 +125,8 @@ def choose_groups(
     out["of"] = np.nan
     for level, column in (("team", "team_id"), ("department", "department")):
         gid = emp.map(members[column])
-        n = pd.Series(list(zip([level] * len(gid), gid, kpi, strict=True)), index=people.index)
-        count = n.map(size).astype(float)
+        at = pd.MultiIndex.from_arrays([np.full(len(gid), level, dtype=object), gid, kpi])
+        count = pd.Series(size.reindex(at).to_numpy(dtype=float), index=people.index)
         pick = out["level"].isna() & (count >= min_group_size)
         out.loc[pick, "level"] = level
         out.loc[pick, "group_id"] = gid[pick]

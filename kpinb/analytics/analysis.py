@@ -269,7 +269,7 @@ def _summarise(
     )
     rows = _rule_rows(cur.assign(inside=inside), limits, sign.to_numpy()[cur["key"].to_numpy()])
     shift = signals.shift_status(cur, limits)
-    earlier = signals.earlier_move(cur, previous, startup)
+    earlier = signals.earlier_move(cur, previous, startup, _crossed(shift))
     if shaped is not None:
         shift = _override(shift, shaped["shift"])
         earlier = _override(earlier, shaped["earlier"])
@@ -444,14 +444,22 @@ def _against_pattern(
     trend_p = trend.theil_sen(adj, sign, trend_points, floor=limits["mr_bar"] / D2)
     _temper_trend(trend_p, limits)
     adj_sign = sign.to_numpy()[adj["key"].to_numpy()]
+    shift = signals.shift_status(adj, limits)
     return {
-        "shift": signals.shift_status(adj, limits),
-        "earlier": signals.earlier_move(adj, before, startup),
+        "shift": shift,
+        "earlier": signals.earlier_move(adj, before, startup, _crossed(shift)),
         "trend": trend_p,
         "streak": trend.streaks(adj, adj_sign, trend.smoothed(adj)),
         "lags": lags,
         "carry": carry,
     }
+
+
+def _crossed(shift: pd.DataFrame) -> pd.Index:
+    """The keys whose review-period CUSUM crossed: the only ones whose status reads the
+    previous period's move (:func:`kpinb.analytics.signals.statuses`); a later step
+    only ever clears a crossing (:func:`kpinb.analytics.tail.without_evidence`)."""
+    return shift.index[shift["cusum_shift"].to_numpy() != 0]
 
 
 def _temper_trend(summary: pd.DataFrame, limits: pd.DataFrame) -> None:

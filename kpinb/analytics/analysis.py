@@ -240,7 +240,8 @@ def _summarise(
     """The summary table (one row per key) and the per-point rule hits of current versions."""
     sign = keys["sign"]
     used = series.used(points, keys)
-    cur = points[used].reset_index(drop=True)
+    # what the later steps read of the used points (all current, none incomplete)
+    cur = points.drop(columns=["version", "incomplete", "usual_n"])[used].reset_index(drop=True)
     cur["pos"] = signals.positions(cur["key"].to_numpy())
     cur["baseline"] = signals.baseline_mask(cur)
     limits = signals.xmr_limits(cur)
@@ -347,7 +348,7 @@ def _review_people(
     """The review points of every person at the last dates of the data, with their
     usual range and groups (the input of :func:`tail.incomplete_tails`)."""
     scope = keys["scope"].to_numpy()[cur["key"].to_numpy()]
-    review = cur[(cur["in_review"].to_numpy() & (scope == "employee"))]
+    review = cur[["key", "period", "value"]][cur["in_review"].to_numpy() & (scope == "employee")]
     dates = np.sort(review["period"].unique())[-tail.TAIL_MAX :]
     review = review[review["period"].isin(dates).to_numpy()]
     key = review["key"].to_numpy()

@@ -460,7 +460,8 @@ def _crossed(shift: pd.DataFrame) -> pd.Index:
     """The keys whose review-period CUSUM crossed: the only ones whose status reads the
     previous period's move (:func:`kpinb.analytics.signals.statuses`); a later step
     only ever clears a crossing (:func:`kpinb.analytics.tail.without_evidence`)."""
-    return shift.index[shift["cusum_shift"].to_numpy() != 0]
+    crossed: pd.Index = shift.index[shift["cusum_shift"].to_numpy() != 0]
+    return crossed
 
 
 def _temper_trend(summary: pd.DataFrame, limits: pd.DataFrame) -> None:

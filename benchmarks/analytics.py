@@ -3,7 +3,8 @@
 10,000 people x 10 KPIs x 104 weeks (10.4 million observations), 200 departments of
 5 teams. Prints the seconds ``analyse`` takes for one review period and the ratio to
 a plain ``groupby(["employee_id", "kpi_id"]).value.mean()`` over the same frame, in
-wall-clock and in CPU seconds (the figure to compare on a shared machine). The import of
+wall-clock and in CPU seconds (the figure to compare on a shared machine), and the
+process's peak resident memory. The import of
 ``scipy.stats`` is timed apart: a process pays it once, not per analysis.
 
 Run: ``.venv/bin/python benchmarks/analytics.py [--people N] [--weeks W]``
@@ -12,6 +13,7 @@ Run: ``.venv/bin/python benchmarks/analytics.py [--people N] [--weeks W]``
 from __future__ import annotations
 
 import argparse
+import resource
 import time
 
 import numpy as np
@@ -142,6 +144,8 @@ def main() -> None:
         f"summary rows {len(result.summary):,}, signals {len(result.signals):,}, "
         f"points {len(result.points):,}"
     )
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
+    print(f"peak RSS            : {peak:8.2f} GiB (the process: workspace, two analyses)")
 
 
 if __name__ == "__main__":

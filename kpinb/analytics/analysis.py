@@ -239,7 +239,9 @@ def _summarise(
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The summary table (one row per key) and the per-point rule hits of current versions."""
     sign = keys["sign"]
-    cur = points[series.used(points, keys)].reset_index(drop=True)
+    used = series.used(points, keys)
+    # what the later steps read of the used points (all current, none incomplete)
+    cur = points.drop(columns=["version", "incomplete", "usual_n"])[used].reset_index(drop=True)
     cur["pos"] = signals.positions(cur["key"].to_numpy())
     cur["baseline"] = signals.baseline_mask(cur)
     limits = signals.xmr_limits(cur)
@@ -250,7 +252,7 @@ def _summarise(
     previous = np.asarray(period.previous().contains(cur["period"]), dtype=bool)
     # a series' start-up: its first points under any definition
     startup = signals.positions(points["key"].to_numpy()) < signals.STARTUP_POINTS
-    startup = startup[series.used(points, keys)]
+    startup = startup[used]
     cycle = _patterns(cur, keys, members)
     inside = tail.inside_share(cur, keys["cadence"].to_numpy()[cur["key"].to_numpy()], period.end)
     shaped = _against_pattern(
@@ -268,7 +270,7 @@ def _summarise(
     )
     rows = _rule_rows(cur.assign(inside=inside), limits, sign.to_numpy()[cur["key"].to_numpy()])
     shift = signals.shift_status(cur, limits)
-    earlier = signals.earlier_move(cur, previous, startup)
+    earlier = signals.earlier_move(cur, previous, startup, _crossed(shift))
     if shaped is not None:
         shift = _override(shift, shaped["shift"])
         earlier = _override(earlier, shaped["earlier"])
@@ -287,10 +289,12 @@ def _summarise(
     summary["incomplete_tail"] = tail_from
     summary["n_points"] = summary["n_points"].fillna(0).astype(int)
     summary = summary.join(_latest(points, period))
-    complete = points[~points["incomplete"].to_numpy()]
-    summary = summary.join(trend.period_changes(complete, keys["definition_version"], sign, period))
-    now = complete["version"].to_numpy() == keys["definition_version"].to_numpy()[complete["key"]]
-    levels = quarters.quarter_levels(complete[now], period, quarters.OVER_TIME_QUARTERS)
+    complete = ~points["incomplete"].to_numpy()  # masks, not filtered copies of the points
+    summary = summary.join(
+        trend.period_changes(points, keys["definition_version"], sign, period, complete)
+    )
+    # the current definition's complete points, the ones ``used`` marks
+    levels = quarters.quarter_levels(points, period, quarters.OVER_TIME_QUARTERS, used)
     summary = summary.join(
         quarters.over_time(levels, limits["sigma"], limits["cusum_scale"], sign, keys["cadence"])
     )
@@ -344,7 +348,7 @@ def _review_people(
     """The review points of every person at the last dates of the data, with their
     usual range and groups (the input of :func:`tail.incomplete_tails`)."""
     scope = keys["scope"].to_numpy()[cur["key"].to_numpy()]
-    review = cur[(cur["in_review"].to_numpy() & (scope == "employee"))]
+    review = cur[["key", "period", "value"]][cur["in_review"].to_numpy() & (scope == "employee")]
     dates = np.sort(review["period"].unique())[-tail.TAIL_MAX :]
     review = review[review["period"].isin(dates).to_numpy()]
     key = review["key"].to_numpy()
@@ -441,14 +445,23 @@ def _against_pattern(
     trend_p = trend.theil_sen(adj, sign, trend_points, floor=limits["mr_bar"] / D2)
     _temper_trend(trend_p, limits)
     adj_sign = sign.to_numpy()[adj["key"].to_numpy()]
+    shift = signals.shift_status(adj, limits)
     return {
-        "shift": signals.shift_status(adj, limits),
-        "earlier": signals.earlier_move(adj, before, startup),
+        "shift": shift,
+        "earlier": signals.earlier_move(adj, before, startup, _crossed(shift)),
         "trend": trend_p,
         "streak": trend.streaks(adj, adj_sign, trend.smoothed(adj)),
         "lags": lags,
         "carry": carry,
     }
+
+
+def _crossed(shift: pd.DataFrame) -> pd.Index:
+    """The keys whose review-period CUSUM crossed: the only ones whose status reads the
+    previous period's move (:func:`kpinb.analytics.signals.statuses`); a later step
+    only ever clears a crossing (:func:`kpinb.analytics.tail.without_evidence`)."""
+    crossed: pd.Index = shift.index[shift["cusum_shift"].to_numpy() != 0]
+    return crossed
 
 
 def _temper_trend(summary: pd.DataFrame, limits: pd.DataFrame) -> None:

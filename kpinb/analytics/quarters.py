@@ -49,24 +49,33 @@ def quarters_back(period: Period, n: int) -> list[Period]:
     return out[::-1]
 
 
-def quarter_levels(points: pd.DataFrame, period: Period, n: int = QUARTERS_SHOWN) -> pd.DataFrame:
+def quarter_levels(
+    points: pd.DataFrame,
+    period: Period,
+    n: int = QUARTERS_SHOWN,
+    usable: np.ndarray | None = None,
+) -> pd.DataFrame:
     """Per key and quarter of the ``n`` ending with ``period``: ``quarter`` (label),
     ``back`` (0 the review quarter, 1 the one before, ...), ``level`` and ``points``.
 
     ``points``: key, period, value and optionally denominator, already restricted to
-    what the levels may rest on (the current definition's complete points).
+    what the levels may rest on (the current definition's complete points), or with
+    ``usable`` the mask of those points (which spares a filtered copy of them).
     """
     spans = quarters_back(period, n)
     starts = np.array([p.start.to_datetime64() for p in spans], dtype="datetime64[ns]")
     dates = points["period"].to_numpy("datetime64[ns]")
     q = np.searchsorted(starts, dates, side="right") - 1
     inside = (q >= 0) & (dates <= np.array([period.end], dtype="datetime64[ns]")[0])
+    if usable is not None:
+        inside &= usable
     frame = pd.DataFrame(
         {
             "key": points["key"].to_numpy()[inside],
             "q": q[inside],
             "value": points["value"].to_numpy(dtype=float)[inside],
-        }
+        },
+        copy=False,
     )
     den = (
         points["denominator"].to_numpy(dtype=float)[inside]

@@ -176,15 +176,13 @@ def points_table(points: pd.DataFrame, rows: pd.DataFrame, keys: pd.DataFrame) -
     current = points["version"].to_numpy() == keys["definition_version"].to_numpy()[key]
     idx = np.flatnonzero(used(points, keys))
     out: dict[str, object] = dict(_label(keys, key))
-    out["period"] = points["period"].to_numpy()
-    out["value"] = points["value"].to_numpy()
-    out["n"] = points["n"].to_numpy()
-    out["denominator"] = points["denominator"].to_numpy()
-    out["incomplete"] = points["incomplete"].to_numpy()
-    out["usual_n"] = points["usual_n"].to_numpy()
-    out["definition_version"] = points["version"].to_numpy()
+    # copies of the points' own columns: the table is built with copy=False below and
+    # must own writable arrays (a view of the points would be read-only)
+    for column in ("period", "value", "n", "denominator", "incomplete", "usual_n"):
+        out[column] = points[column].to_numpy(copy=True)
+    out["definition_version"] = points["version"].to_numpy(copy=True)
     out["current_version"] = current
-    out["in_review"] = points["in_review"].to_numpy()
+    out["in_review"] = points["in_review"].to_numpy(copy=True)
     for column in ("baseline", "centre", "lower", "upper", "moving_range", "smoothed"):
         empty = False if column == "baseline" else np.nan
         values = rows[column].to_numpy()
@@ -203,7 +201,9 @@ def points_table(points: pd.DataFrame, rows: pd.DataFrame, keys: pd.DataFrame) -
     out["direction"] = pd.Categorical.from_codes(
         direction, categories=pd.Index(["worsening", "improving"])
     )
-    return pd.DataFrame(out)
+    # copy=False: every column is a fresh array of its own, kept as it is rather than
+    # stacked into blocks (a second copy of the whole table)
+    return pd.DataFrame(out, copy=False)
 
 
 def signals_table(rows: pd.DataFrame, keys: pd.DataFrame) -> pd.DataFrame:

@@ -125,8 +125,8 @@ def choose_groups(
     out["of"] = np.nan
     for level, column in (("team", "team_id"), ("department", "department")):
         gid = emp.map(members[column])
-        n = pd.Series(list(zip([level] * len(gid), gid, kpi, strict=True)), index=people.index)
-        count = n.map(size).astype(float)
+        at = pd.MultiIndex.from_arrays([np.full(len(gid), level, dtype=object), gid, kpi])
+        count = pd.Series(size.reindex(at).to_numpy(dtype=float), index=people.index)
         pick = out["level"].isna() & (count >= min_group_size)
         out.loc[pick, "level"] = level
         out.loc[pick, "group_id"] = gid[pick]
@@ -163,7 +163,8 @@ def _org_series(
     """The whole workspace's series of the ``wanted`` KPIs (each KPI's rollup over the
     people with a point that date; dates with fewer people than the median count of
     the 9 dates around them left out, as for teams) and its moves."""
-    emp = rows[rows["key"].isin(people.index[people["kpi_id"].isin(wanted)])]
+    mine = rows["key"].isin(people.index[people["kpi_id"].isin(wanted)]).to_numpy()
+    emp = rows[["key", "period", "value"]][mine]  # the columns read, not every column
     kpi = people["kpi_id"].reindex(emp["key"].to_numpy()).to_numpy()
     frame = pd.DataFrame(
         {"kpi_id": kpi, "period": emp["period"].to_numpy(), "value": emp["value"].to_numpy()}
@@ -308,7 +309,9 @@ def _relative_series(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The reference (median of the rest of the group) and relative series of every
     candidate key, as frames of key, period, value, in_review (sorted)."""
-    emp_rows = rows[rows["key"].isin(people.index).to_numpy()]
+    read = [c for c in ("key", "period", "value", "in_review", "inside") if c in rows]
+    # the columns read, then the people's rows: not a copy of every column of the rows
+    emp_rows = rows[read][rows["key"].isin(people.index).to_numpy()]
     key = emp_rows["key"].to_numpy()
     top = int(people.index.max()) + 1
     kpi_code = np.full(top, -1)

@@ -682,7 +682,10 @@ _SHIFT_COLUMNS = ("key", "period", "value", "denominator", "in_review")
 
 
 def earlier_move(
-    points: pd.DataFrame, previous: np.ndarray, startup: np.ndarray | None = None
+    points: pd.DataFrame,
+    previous: np.ndarray,
+    startup: np.ndarray | None = None,
+    crossed: pd.Index | None = None,
 ) -> pd.DataFrame:
     """Per key: did the ``previous`` period (a mask of points just before the review
     period) shift against the normal before it, and is the review period back at that
@@ -700,12 +703,19 @@ def earlier_move(
     A quarter that dipped sits in the baseline of the next one and lowers its centre,
     so the next quarter's return to the usual level reads as a rise against that
     baseline: this tells the two apart ("back at its usual level after a dip").
+
+    ``crossed``: the keys whose review-period CUSUM crossed (column ``cusum_shift`` of
+    :func:`shift_status`), when known: :func:`statuses` reads ``previous_shift`` and
+    ``back_to_normal`` of those alone, so only they get the two CUSUM runs (the others
+    read 0 and False); every key still gets the older normal's limits. Each series is
+    computed on its own, so the keys asked get what a run over all keys gives them.
     """
     review = points["in_review"].to_numpy(dtype=bool)
     # only the columns the limits and the CUSUM read, from each series' baseline on
     points = points[[c for c in _SHIFT_COLUMNS if c in points]]
     key = points["key"].to_numpy()
-    rows = np.flatnonzero(~review)
+    asked = np.ones(len(key), dtype=bool) if crossed is None else np.isin(key, crossed)
+    rows = np.flatnonzero(~review & asked)
     rows = rows[_from_baseline(key[rows], previous[rows])]
     before = points.take(rows).reset_index(drop=True)
     before["in_review"] = previous[rows]
@@ -716,7 +726,14 @@ def earlier_move(
     rows = rows[_from_baseline(key[rows], review[rows])]
     older = points.take(rows).reset_index(drop=True)
     older_limits = xmr_limits(older)
-    now = shift_status(older, older_limits)
+    if crossed is None:
+        now = shift_status(older, older_limits)
+    else:
+        mine = asked[rows]
+        now = shift_status(
+            older[mine].reset_index(drop=True),
+            older_limits[older_limits.index.isin(crossed)],
+        )
     keys = pd.Index(np.unique(points["key"].to_numpy()), name="key")
     held = prev["shift"].where(prev["shift_holds"], 0).reindex(keys, fill_value=0)
     locked = older_limits["baseline_kind"].eq("locked").reindex(keys, fill_value=False)

@@ -56,7 +56,11 @@ def _level(points: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
 
 
 def period_changes(
-    points: pd.DataFrame, current: pd.Series, sign: pd.Series, period: Period
+    points: pd.DataFrame,
+    current: pd.Series,
+    sign: pd.Series,
+    period: Period,
+    usable: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Level in the review period (current-version points) and its change against the
     previous period and the same period a year earlier, per key.
@@ -66,16 +70,18 @@ def period_changes(
     reference period holding any point of another version than ``current`` is
     flagged ``*_crosses_definition``. ``n_min``, ``prev_n_min``, ``yoy_n_min``: the
     fewest contributors at any date behind each level (the privacy rule of
-    executive views).
+    executive views). ``usable``: a mask of the points the levels may rest on (all by
+    default); a mask instead of a filtered frame spares a copy of the points.
     """
     dates = points["period"]
+    use = np.ones(len(points), dtype=bool) if usable is None else usable
     cur_version = take(current, points["key"].to_numpy())
     in_review = period.contains(dates).to_numpy() & (points["version"].to_numpy() == cur_version)
-    now = _level(points, in_review).reindex(current.index)
+    now = _level(points, in_review & use).reindex(current.index)
     out = pd.DataFrame({"level": now["level"], "n_in_period": now["n"].fillna(0).astype(int)})
     out["n_min"] = now["min_people"]
     for prefix, ref in (("prev", period.previous()), ("yoy", period.year_earlier())):
-        before = _level(points, ref.contains(dates).to_numpy()).reindex(current.index)
+        before = _level(points, ref.contains(dates).to_numpy() & use).reindex(current.index)
         change = out["level"] - before["level"]
         out[f"{prefix}_label"] = ref.label
         out[f"{prefix}_level"] = before["level"]

@@ -404,3 +404,21 @@ def test_team_charts_leave_out_incomplete_weeks(monkeypatch: pytest.MonkeyPatch)
     }
     assert dates and not dates & holes
     assert str(MONDAYS[45].date()) in dates
+
+
+def test_the_points_table_is_the_callers_to_change() -> None:
+    """The points table owns its columns: a report may change it in place (the table
+    keeps its columns unstacked, so none may be a read-only view of the analysis' own
+    frames), and doing so leaves another analysis alone."""
+    ws = workspace(mixed_series(), {"k": spec("k")})
+    points = analyse(ws, "2026-Q3").points
+    before = analyse(ws, "2026-Q3").points
+    points.loc[0, "value"] = -1.0
+    points.loc[1, "n"] = 99
+    points.loc[2, "centre"] = -2.0
+    points.loc[3, "in_review"] = not bool(points.loc[3, "in_review"])
+    points.iloc[4, points.columns.get_loc("usual_n")] = 7.0
+    assert points.loc[0, "value"] == -1.0 and points.loc[1, "n"] == 99
+    assert points.loc[2, "centre"] == -2.0 and points.loc[4, "usual_n"] == 7.0
+    again = analyse(ws, "2026-Q3").points
+    pd.testing.assert_frame_equal(again, before)

@@ -351,11 +351,9 @@ def align_periods(
     dates, index = np.unique(aligned, return_inverse=True)
     new = np.full(len(codes), -1, dtype=np.min_scalar_type(-len(dates) - 1))
     new[dated] = index.reshape(aligned.shape)[kind[dated], codes[dated]]
-    out = obs.assign(
-        period=pd.Categorical.from_codes(new, categories=pd.DatetimeIndex(dates.astype("M8[ns]")))
-    )
-    seen = np.bincount(codes[moved], minlength=len(days)) > 0
-    shown = pd.DatetimeIndex(np.sort(days[seen])).strftime("%Y-%m-%d")
+    kept = pd.CategoricalDtype(pd.DatetimeIndex(dates.astype("datetime64[ns]")))
+    out = obs.assign(period=pd.Categorical.from_codes(new, dtype=kept))
+    shown = pd.DatetimeIndex(np.sort(days[np.unique(codes[moved])])).strftime("%Y-%m-%d")
     note = Problem(
         file,
         f"{int(moved.sum())} value(s) are dated inside their week or month, not on its first "
@@ -502,11 +500,8 @@ def _warn(
 
 def _people_without_data(obs: pd.DataFrame, people: pd.DataFrame) -> list[Problem]:
     col = obs["employee_id"].cat
-    seen = (
-        np.bincount(col.codes.to_numpy()[col.codes.to_numpy() >= 0], minlength=len(col.categories))
-        > 0
-    )
-    has = set(col.categories[seen].astype(str))
+    found = np.unique(col.codes.to_numpy())  # in the codes' own small dtype, not as int64
+    has = set(col.categories[found[found >= 0]].astype(str))
     none = sorted(set(people["employee_id"].astype(str)) - has)
     if not none:
         return []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -540,9 +540,11 @@ class _Loader:
         if frames["observations"] is not None and "observations" in raw and known_kpis:
             # handed over, not kept here: the checks free each intermediate of ten million
             # rows as soon as they are done with it
-            obs, frames["observations"] = frames["observations"], None
             frames["observations"] = self._observations(
-                obs, raw.pop("observations"), kpis, frames["people"]
+                cast(pd.DataFrame, frames.pop("observations")),
+                raw.pop("observations"),
+                kpis,
+                frames["people"],
             )
         return frames
 

@@ -177,7 +177,10 @@ def _read_csv(path: Path, categorical: tuple[str, ...], numbers: tuple[str, ...]
         except pa.ArrowInvalid:
             if column_types is types:
                 raise
-    frame = table.to_pandas()
+    # column by column, each Arrow column freed once converted: the file is never held twice
+    frame = table.to_pandas(split_blocks=True, self_destruct=True)
+    del table
+    pa.default_memory_pool().release_unused()
     return RawTable(_strip(frame), path.name, first_row=2, decimal_comma=delimiter == ";")
 
 

@@ -5,9 +5,12 @@ million observations) once as CSV and once as Parquet, then times, each in a
 fresh process (fastest of ``--repeat`` runs, alternating): a plain
 ``pandas.read_csv`` / ``pandas.read_parquet`` of the
 observations file, and ``kpinb.load_workspace`` (read + type + validate) of the
-whole workspace. Prints seconds, peak memory (max RSS) and the ratios.
+whole workspace. Prints seconds, peak memory (max RSS), the ratios, and the peak per
+observation row: the whole process's (imports included) and above the process's memory
+once its imports are done (what grows with the workspace, for sizing a bigger one).
 
     .venv/bin/python benchmarks/load.py [--people 10000] [--dir /tmp/kpinb-bench]
+        [--formats csv,parquet] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -86,6 +89,12 @@ def measure(kind: str, root: Path, fmt: str) -> dict[str, float]:
 import time, json, sys
 import pandas as pd
 from kpinb.workspace import load_workspace
+
+def status(field):
+    line = [l for l in open("/proc/self/status") if l.startswith(field)][0]
+    return int(line.split()[1]) / 1024
+
+base = status("VmRSS")
 t = time.perf_counter()
 if {kind!r} == "plain":
     path = {str(root)!r} + "/observations.{fmt}"
@@ -94,14 +103,15 @@ if {kind!r} == "plain":
 else:
     rows = len(load_workspace({str(root)!r}).observations)
 secs = time.perf_counter() - t
-peak = [l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1]
-print(json.dumps({{"seconds": secs, "rows": rows, "rss_mb": int(peak) / 1024}}))
+print(json.dumps({{"seconds": secs, "rows": rows, "rss_mb": status("VmHWM"), "base_mb": base}}))
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(f"{kind} load of {root} failed:\n{done.stderr}")
     out = done.stdout
-    return json.loads(out.strip().splitlines()[-1])
+    found: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    found["growth_mb"] = found["rss_mb"] - found["base_mb"]
+    return found
 
 
 def main() -> None:
@@ -109,12 +119,13 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=10_000)
     parser.add_argument("--dir", type=Path, default=Path("/tmp/kpinb-bench-load"))
     parser.add_argument("--repeat", type=int, default=3, help="runs of each; the fastest counts")
+    parser.add_argument("--formats", default="csv,parquet", help="csv, parquet or both")
     args = parser.parse_args()
     print(
         f"workspace: {args.people} people x {KPIS} KPIs x {WEEKS} weeks "
         f"= {args.people * KPIS * WEEKS:,} observations; fastest of {args.repeat} runs each"
     )
-    for fmt in ("csv", "parquet"):
+    for fmt in args.formats.split(","):
         root = args.dir / f"{fmt}-{args.people}"
         if not (root / f"observations.{fmt}").exists():
             t = time.perf_counter()
@@ -132,6 +143,11 @@ def main() -> None:
             f"peak {kpinb['rss_mb']:6.0f} MB  "
             f"ratio {kpinb['seconds'] / plain['seconds']:.2f}x time, "
             f"{kpinb['rss_mb'] / plain['rss_mb']:.2f}x memory"
+        )
+        per_row, above = (kpinb[key] * 2**20 / kpinb["rows"] for key in ("rss_mb", "growth_mb"))
+        print(
+            f"{fmt:8s} kpinb peak per observation row: {per_row:5.0f} bytes "
+            f"({above:.0f} above the {kpinb['base_mb']:.0f} MB of the imports)"
         )
 
 

@@ -20,7 +20,7 @@ from kpinb.errors import Problem
 from kpinb.kpis import STALE_DAYS, KpiSpec
 from kpinb.settings import SETTINGS_FILE, WEEKDAYS, RatingScale
 from kpinb.workspace.readers import RawTable
-from kpinb.workspace.schema import examples, summarise
+from kpinb.workspace.schema import examples, isin, summarise
 
 MAX_CORE_KPIS = 7
 
@@ -204,8 +204,12 @@ class ObservationCodes:
     def key(self) -> np.ndarray:
         """One int64 per row that orders rows by employee, KPI and period."""
         n_kpi, n_period = len(self.kpis) + 1, len(self.periods) + 2
-        row = self.employee.astype(np.int64) * n_kpi + self.kpi
-        key: np.ndarray = row * n_period + self.period + 1
+        key: np.ndarray = self.employee.astype(np.int64)  # one array, worked on in place
+        key *= n_kpi
+        key += self.kpi
+        key *= n_period
+        key += self.period
+        key += 1
         return key
 
     def dates(self, order: Order) -> np.ndarray:
@@ -224,7 +228,7 @@ def observation_codes(obs: pd.DataFrame) -> ObservationCodes:
     period = obs["period"]
     if isinstance(period.dtype, pd.CategoricalDtype):
         cats = pd.DatetimeIndex(period.cat.categories)
-        rank = np.empty(len(cats) + 1, dtype=np.int64)
+        rank = np.empty(len(cats) + 1, dtype=np.min_scalar_type(-len(cats) - 1))
         rank[np.argsort(cats.to_numpy(), kind="stable")] = np.arange(len(cats))
         rank[-1] = -1
         codes, periods = rank[period.cat.codes.to_numpy()], cats.sort_values()
@@ -321,19 +325,35 @@ def align_periods(
     """
     if obs.empty:
         return obs, []
-    kpi = obs["kpi_id"]
-    cadence = kpi.map({k: s.cadence for k, s in kpis.items()}).astype(object).to_numpy()
-    days = obs["period"].to_numpy("datetime64[D]")
+    # worked out once per KPI and distinct date, then looked up per row: no column of
+    # ten million dates is built (a week's codes fit in a byte)
+    kpi = _categorical(obs["kpi_id"])
+    kinds = {"weekly": 1, "monthly": 2}  # 0: the date as it is
+    kind = np.array(
+        [kinds.get(kpis[k].cadence, 0) if k in kpis else 0 for k in kpi.cat.categories.astype(str)]
+        + [0],
+        dtype=np.int8,
+    )[kpi.cat.codes.to_numpy()]
+    period = _categorical(obs["period"])
+    days = pd.DatetimeIndex(period.cat.categories).to_numpy("datetime64[D]")
     # 1970-01-01 was a Thursday (3 days after a Monday): days since the week's first day
     into_week = (days.astype(np.int64) + 3 - WEEKDAYS.index(week_start)) % 7
     week = days - into_week.astype("timedelta64[D]")
     first = days.astype("datetime64[M]").astype("datetime64[D]")
-    aligned = np.where(cadence == "weekly", week, np.where(cadence == "monthly", first, days))
-    moved = (aligned != days) & ~np.isnat(days)
+    aligned = np.stack([days, week, first])  # [kind, date]
+    shifts = aligned != days
+    codes = period.cat.codes.to_numpy()
+    dated = codes >= 0
+    moved = np.zeros(len(codes), dtype=bool)
+    moved[dated] = shifts[kind[dated], codes[dated]]
     if not moved.any():
         return obs, []
-    out = obs.assign(period=aligned.astype("datetime64[ns]"))
-    shown = pd.DatetimeIndex(np.unique(days[moved])).strftime("%Y-%m-%d")
+    dates, index = np.unique(aligned, return_inverse=True)
+    new = np.full(len(codes), -1, dtype=np.min_scalar_type(-len(dates) - 1))
+    new[dated] = index.reshape(aligned.shape)[kind[dated], codes[dated]]
+    kept = pd.CategoricalDtype(pd.DatetimeIndex(dates.astype("datetime64[ns]")))
+    out = obs.assign(period=pd.Categorical.from_codes(new, dtype=kept))
+    shown = pd.DatetimeIndex(np.sort(days[np.unique(codes[moved])])).strftime("%Y-%m-%d")
     note = Problem(
         file,
         f"{int(moved.sum())} value(s) are dated inside their week or month, not on its first "
@@ -346,6 +366,11 @@ def align_periods(
         severity="warning",
     )
     return out, [note]
+
+
+def _categorical(col: pd.Series) -> pd.Series:
+    """``col`` as a categorical (each distinct value once, rows as codes)."""
+    return col if isinstance(col.dtype, pd.CategoricalDtype) else col.astype("category")
 
 
 def future_dates(obs: pd.DataFrame, raw: RawTable, today: pd.Timestamp) -> list[Problem]:
@@ -475,11 +500,8 @@ def _warn(
 
 def _people_without_data(obs: pd.DataFrame, people: pd.DataFrame) -> list[Problem]:
     col = obs["employee_id"].cat
-    seen = (
-        np.bincount(col.codes.to_numpy()[col.codes.to_numpy() >= 0], minlength=len(col.categories))
-        > 0
-    )
-    has = set(col.categories[seen].astype(str))
+    found = np.unique(col.codes.to_numpy())  # in the codes' own small dtype, not as int64
+    has = set(col.categories[found[found >= 0]].astype(str))
     none = sorted(set(people["employee_id"].astype(str)) - has)
     if not none:
         return []
@@ -530,7 +552,7 @@ def ratio_values(
     never 0 %. Other KPIs need a value; their counts, when given, are ignored.
     """
     ratio_ids = {k for k, s in kpis.items() if s.is_ratio}
-    is_ratio = obs["kpi_id"].astype(str).isin(ratio_ids).to_numpy(bool)
+    is_ratio = isin(obs["kpi_id"], ratio_ids).to_numpy(bool)
     value = obs["value"].to_numpy(dtype=float)
     problems: list[Problem] = []
     empty = ~is_ratio & np.isnan(value) & _blank(raw, "value", len(obs))

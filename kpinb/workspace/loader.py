@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -537,10 +537,14 @@ class _Loader:
             p += checks.ratings_on_scale(
                 frames["ratings"], raw["ratings"], self.settings.rating_scale
             )
-        obs = frames["observations"]
-        if obs is not None and "observations" in raw and known_kpis:
+        if frames["observations"] is not None and "observations" in raw and known_kpis:
+            # handed over, not kept here: the checks free each intermediate of ten million
+            # rows as soon as they are done with it
             frames["observations"] = self._observations(
-                obs, raw["observations"], kpis, frames["people"]
+                cast(pd.DataFrame, frames.pop("observations")),
+                raw.pop("observations"),
+                kpis,
+                frames["people"],
             )
         return frames
 
@@ -559,24 +563,39 @@ class _Loader:
                 obs[col] = obs[col].cat.rename_categories(list(categories.astype("str")))
         obs, problems, counted = checks.ratio_values(obs, raw, kpis)
         self.problems += problems
+        # past here rows are named by their position: the file's cells can go
+        raw = replace(raw, frame=raw.frame.iloc[:, :0])
         obs, notes = checks.align_periods(obs, kpis, raw.file, self.settings.week_start)
         self.problems += notes + checks.future_dates(obs, raw, _today())
         codes = checks.observation_codes(obs)
         order = checks.sort_order(codes)
         problems, keep = checks.duplicate_observations(obs, raw, codes, order)
         self.problems += problems
-        keep &= counted[checks.positions(order, len(obs))]
+        keep &= counted[order]
+        del counted
         if not keep.all():
             order = checks.positions(order, len(obs))[keep]
-        if isinstance(order, slice):  # sorted already, nothing dropped: no copy
-            ids = {c: obs[c].reset_index(drop=True) for c in ("employee_id", "kpi_id")}
-        else:
-            ids = {c: obs[c].take(order).reset_index(drop=True) for c in ("employee_id", "kpi_id")}
-        columns = {
-            c: (obs[c].to_numpy(dtype=float) if c in obs else np.full(len(obs), np.nan))[order]
-            for c in ("value", "numerator", "denominator")
+        del keep
+        # one column at a time, each old one let go before the next is built, and no
+        # block of the three number columns stacked (copy=False): the peak stays near
+        # the frame itself
+        columns: dict[str, Any] = {
+            c: obs[c] if isinstance(order, slice) else obs[c].take(order)
+            for c in ("employee_id", "kpi_id")
         }
-        obs = pd.DataFrame({**ids, "period": codes.dates(order), **columns})
+        for c in ("employee_id", "kpi_id"):
+            columns[c] = columns[c].reset_index(drop=True)
+        columns["period"] = codes.dates(order)
+        del codes
+        for c in ("value", "numerator", "denominator"):
+            values = obs[c].to_numpy(dtype=float) if c in obs else np.full(len(obs), np.nan)
+            columns[c] = values[order] if not isinstance(order, slice) else values.copy()
+            del values
+            if c in obs:
+                obs = obs.drop(columns=c)
+        del obs
+        obs = pd.DataFrame(columns, copy=False)
+        del columns
         if people is not None and not any(p.severity == "error" for p in self.problems):
             self.problems += checks.quality_warnings(obs, people, kpis, raw.file, _today())
         return obs

@@ -177,7 +177,10 @@ def _read_csv(path: Path, categorical: tuple[str, ...], numbers: tuple[str, ...]
         except pa.ArrowInvalid:
             if column_types is types:
                 raise
-    frame = table.to_pandas()
+    # column by column, each Arrow column freed once converted: the file is never held twice
+    frame = table.to_pandas(split_blocks=True, self_destruct=True)
+    del table
+    pa.default_memory_pool().release_unused()
     return RawTable(_strip(frame), path.name, first_row=2, decimal_comma=delimiter == ";")
 
 
@@ -410,7 +413,14 @@ def _read_parquet(path: Path, categorical: tuple[str, ...]) -> RawTable:
     ]
     # dates as Python dates (any year); timestamps keep their unit, so 1500 or 2500 reads
     table = pq.read_table(path, read_dictionary=wanted)
-    frame: pd.DataFrame = table.to_pandas(date_as_object=True, coerce_temporal_nanoseconds=False)
+    frame: pd.DataFrame = table.to_pandas(
+        date_as_object=True,
+        coerce_temporal_nanoseconds=False,
+        split_blocks=True,  # each Arrow column freed once converted, as for a CSV
+        self_destruct=True,
+    )
+    del table
+    pa.default_memory_pool().release_unused()
     return RawTable(_text_frame(frame, categorical), path.name, first_row=1)
 
 

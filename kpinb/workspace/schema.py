@@ -187,9 +187,13 @@ def type_table(
             )
         ]
     frame = frame.copy(deep=False)  # columns are replaced, never changed in place
-    for name in spec.optional:
-        if name not in frame.columns:
-            frame[name] = pd.Series(pd.NA, index=frame.index, dtype="string")
+    absent = [name for name in spec.optional if name not in frame.columns]
+    for name in absent:  # an absent number column is empty numbers, not empty text
+        frame[name] = (
+            pd.Series(np.nan, index=frame.index, dtype="float64")
+            if name in spec.numbers
+            else pd.Series(pd.NA, index=frame.index, dtype="string")
+        )
     problems: list[Problem] = []
     for name in spec.columns:  # numeric ids from Excel or Parquet become text: 123 -> "123"
         if name not in spec.numbers + spec.dates and is_numeric_dtype(frame[name]):
@@ -212,6 +216,8 @@ def type_table(
                     _bad_cells(raw, name, frame.index[mask], raw.frame[name][mask], what, fix)
                 )
     for name in spec.numbers:
+        if name in absent:  # empty: nothing to convert or check
+            continue
         frame[name], bad = to_numbers(frame[name], raw.decimal_comma)
         if bad.any():
             problems.append(
@@ -225,7 +231,9 @@ def type_table(
                     "or 0.85, without units or thousands separators",
                 )
             )
-        huge = (frame[name].abs() > MAX_MAGNITUDE).to_numpy(bool)
+        numbers = frame[name].to_numpy()  # compared as they are: no column of magnitudes
+        huge = (numbers > MAX_MAGNITUDE) | (numbers < -MAX_MAGNITUDE)
+        del numbers
         if huge.any():
             problems.append(
                 _bad_cells(
@@ -442,7 +450,8 @@ def table_schema(spec: TableSpec, ctx: Context) -> pa.DataFrameSchema:
 def check_table(frame: pd.DataFrame, raw: RawTable, spec: TableSpec, ctx: Context) -> list[Problem]:
     """Run the table's checks lazily; one Problem per distinct (column, check)."""
     try:
-        table_schema(spec, ctx).validate(frame, lazy=True)
+        # in place: the checks only read, and a copy of ten million rows is not free
+        table_schema(spec, ctx).validate(frame, lazy=True, inplace=True)
     except pa.errors.SchemaErrors as exc:
         return _problems_from(exc.failure_cases, raw, ctx)
     return []

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kpinb.batch.planning.shards import SHARD_PEOPLE
 from kpinb.batch.records import BuiltReport
 
 if TYPE_CHECKING:
@@ -109,24 +108,25 @@ class ReportBuilder:
 
     @classmethod
     def for_jobs(
-        cls, ws: Workspace, period: Period, jobs: list[ReportJob], *, bound: int = SHARD_PEOPLE
+        cls, ws: Workspace, period: Period, jobs: list[ReportJob], *, bound: int | None = None
     ) -> ReportBuilder:
         """A builder for ``jobs``: their notebooks read from disk, ``ws`` analysed for
         ``period``, and the jobs split into shards of at most about ``bound`` people
-        (:func:`~kpinb.batch.planning.shards.shard_jobs`), each pickled for the kernels
+        (:data:`~kpinb.batch.planning.shards.SHARD_PEOPLE` unless given;
+        :func:`~kpinb.batch.planning.shards.shard_jobs`), each pickled for the kernels
         narrowed to the rows its reports read: a kernel holds one part of a big
         organisation at a time, never all of it. One part when the jobs make one shard:
         narrowed when they cover part of the organisation (``--only``, a rerun of a
         few), the whole workspace otherwise."""
         from papermill.iorw import load_notebook_node
 
-        from kpinb.batch.planning.shards import shard_jobs
+        from kpinb.batch.planning import shards
         from kpinb.report import period_analysis
 
         period_analysis(ws, period)  # kept in ws.derived, pickled with it
         whole = len(ws.people)
         parts = []
-        for shard in shard_jobs(ws, jobs, bound):
+        for shard in shards.shard_jobs(ws, jobs, bound or shards.SHARD_PEOPLE):
             rows = (set(shard.people), set(shard.teams), set(shard.departments))
             files = frozenset(j.files for j in shard.jobs)
             parts.append(WorkspacePart(files, rows if len(shard.people) < whole else None))

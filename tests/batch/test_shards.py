@@ -221,13 +221,24 @@ def test_a_full_run_in_shards_publishes_what_the_whole_workspace_gives(
         assert {o.status for o in result.outcomes} == {"written"}
         return {
             str(p.relative_to(out)): p.read_bytes()
-            for p in sorted((out / PERIOD).glob("*s/*"))
+            for folder in ("employees", "teams", "departments")
+            for p in sorted((out / PERIOD / folder).glob("*"))
             if p.suffix in (".html", ".json")
         }
 
+    written: list[int] = []
+    write = ReportBuilder.write_workspaces
+
+    def counted(self: ReportBuilder, folder: Path) -> list[Path | None]:
+        paths = write(self, folder)
+        written.append(sum(p is not None for p in paths))
+        return paths
+
+    monkeypatch.setattr(ReportBuilder, "write_workspaces", counted)
     pages = run(tmp_path / "whole")
     monkeypatch.setattr(shards, "SHARD_PEOPLE", 6)
     sharded = run(tmp_path / "sharded")
+    assert written == [1, 2]  # the whole, then one shard per department
     assert len(pages) > 20 and {Path(p).parts[1] for p in pages} >= {
         "employees",
         "teams",

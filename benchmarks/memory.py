@@ -8,11 +8,17 @@ one), prints:
   read), in MB, and their ratio;
 - ``kpinb run --only`` three people with two kernels, in a fresh process: seconds and
   the peak memory of the whole process tree (the parent and its kernels, sampled every
-  0.2 s with psutil), in MB.
+  0.2 s with psutil), in MB;
+- a full run's kernels (``--full N``, default 200; 0 leaves it out): in a fresh process,
+  the whole period's reports are planned and handed to the builder as ``kpinb run``
+  does (so its kernels take over what a full run's take over: the whole workspace, or
+  one shard of it at a time), and ``N`` of them, spread evenly over the run's order,
+  are built by two kernels: seconds, the peak RSS of the busiest kernel and of the
+  parent, in MB, and how many pickles the kernels took over.
 
 The sizing table in docs/scale-out.md comes from these figures.
 
-Run: ``.venv/bin/python benchmarks/memory.py [--people 500,2000]``
+Run: ``.venv/bin/python benchmarks/memory.py [--people 500,2000] [--full 200]``
 """
 
 from __future__ import annotations
@@ -71,10 +77,63 @@ def run_only(workspace: Path, period: str, ids: list[str], out: Path) -> tuple[f
     return seconds, peak / MB
 
 
+FULL_RUN = """
+import sys
+from kpinb.batch.executors.build import ReportBuilder
+from kpinb.batch.executors.local import LocalExecutor
+from kpinb.batch.planning import plan
+from kpinb.periods import parse_period
+from kpinb.workspace import load_workspace
+
+ws = load_workspace(sys.argv[1])
+per = parse_period(sys.argv[2])
+executor = LocalExecutor(2, cwd=plan.NOTEBOOKS_DIR)  # as kpinb run: started before planning
+jobs = plan.make_jobs(ws, per, plan.plan_requests(ws, per), notebooks_dir=plan.NOTEBOOKS_DIR)
+builder = ReportBuilder.for_jobs(ws, per, jobs)
+ordered = builder.ordered(jobs) if hasattr(builder, "ordered") else jobs
+wanted = int(sys.argv[3])
+sample = ordered[:: max(1, len(ordered) // wanted)][:wanted]
+errors = [built.error for _, built in executor.build(sample, builder) if built.error]
+executor.close()
+print(len(jobs), len(sample), len(getattr(builder, "parts", [None])), len(errors))
+print("\\n".join(errors[:1]), file=sys.stderr)
+"""
+
+
+def full_run(workspace: Path, period: str, reports: int) -> tuple[float, float, float, str]:
+    """Seconds, the busiest kernel's and the parent's peak MB, and what was built (planned
+    reports, built, pickles, failed), of ``reports`` reports of a full run (FULL_RUN)."""
+    argv = [sys.executable, "-c", FULL_RUN, str(workspace), period, str(reports)]
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    root = psutil.Process(proc.pid)
+    parent, kernels = 0, {}
+    while proc.poll() is None:
+        try:
+            parent = max(parent, root.memory_info().rss)
+            for child in root.children(recursive=True):
+                kernels[child.pid] = max(kernels.get(child.pid, 0), child.memory_info().rss)
+        except psutil.Error:
+            pass
+        time.sleep(0.2)
+    seconds = time.perf_counter() - started
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise SystemExit(f"the full run exited {proc.returncode}: {err.decode()}")
+    planned, built, pickles, failed = out.decode().split()
+    what = f"{built} of {planned} reports, {pickles} pickle(s), {failed} failed"
+    if failed != "0":
+        what += f": {err.decode().strip()[-300:]}"
+    return seconds, max(kernels.values(), default=0) / MB, parent / MB, what
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", default="500,2000", help="comma-separated sizes")
+    parser.add_argument("--full", type=int, default=200, help="reports of the full run (0: none)")
+    parser.add_argument("--skip-only", action="store_true", help="leave out the --only figures")
     args = parser.parse_args()
+    full_rows = []
     print(
         f"{'people':>7} {'whole pickle MB':>16} {'3-person part MB':>17} {'ratio':>6} "
         f"{'run --only 3: s':>16} {'peak tree MB':>13}"
@@ -83,12 +142,23 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             workspace, period, ids, load = prepare(Path(tmp), people)
             three = ids[:: max(1, len(ids) // 3)][:3]
-            whole, part = pickles(workspace, period, three)
-            seconds, peak = run_only(workspace, period, three, Path(tmp) / "out")
-        print(
-            f"{people:>7} {whole:>16.1f} {part:>17.1f} {whole / part:>5.0f}x "
-            f"{seconds:>16.1f} {peak:>13.0f}   (load {load})"
-        )
+            if not args.skip_only:
+                whole, part = pickles(workspace, period, three)
+                seconds, peak = run_only(workspace, period, three, Path(tmp) / "out")
+                print(
+                    f"{people:>7} {whole:>16.1f} {part:>17.1f} {whole / part:>5.0f}x "
+                    f"{seconds:>16.1f} {peak:>13.0f}   (load {load})"
+                )
+            if args.full:
+                row = (people, *full_run(workspace, period, args.full), load)
+                full_rows.append(row)
+    if full_rows:
+        print(f"\n{'people':>7} {'full run: s':>12} {'kernel peak MB':>15} {'parent peak MB':>15}")
+        for people, seconds, kernel, parent, what, load in full_rows:
+            print(
+                f"{people:>7} {seconds:>12.1f} {kernel:>15.0f} {parent:>15.0f}"
+                f"   ({what}; load {load})"
+            )
 
 
 if __name__ == "__main__":

@@ -176,14 +176,21 @@ def workspace_bytes(ws: Workspace) -> bytes:
     return pickle.dumps(ws, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def adopt_workspace(folder: str | Path, data: bytes) -> Workspace:
+def adopt_workspace(folder: str | Path, data: bytes | Path) -> Workspace:
     """Make ``load_workspace(folder, cache=True)`` in this process return the workspace
-    pickled in ``data`` by :func:`workspace_bytes`, rooted at ``folder`` (its journal is
-    read there). Only for bytes this kpinb wrote itself: a pickle can run code."""
+    pickled in ``data`` by :func:`workspace_bytes` (or in the file at ``data``, read as
+    it is unpickled: the process never holds its bytes and the workspace at once),
+    rooted at ``folder`` (its journal is read there). Only for pickles this kpinb wrote
+    itself: a pickle can run code."""
     import pickle
     from dataclasses import replace
 
-    loaded: Workspace = pickle.loads(data)
+    loaded: Workspace
+    if isinstance(data, bytes):
+        loaded = pickle.loads(data)
+    else:
+        with open(data, "rb") as handle:
+            loaded = pickle.load(handle)
     adopted = replace(loaded, root=Path(folder))
     adopted.derived.update(loaded.derived)
     key = _fingerprint(Path(folder))
@@ -191,6 +198,12 @@ def adopt_workspace(folder: str | Path, data: bytes) -> Workspace:
     if key is not None:
         _CACHE[key] = adopted
     return adopted
+
+
+def forget_workspace() -> None:
+    """Let go of the workspace this process keeps for ``load_workspace(..., cache=True)``
+    (one loaded or adopted earlier): a process about to take over another one frees it."""
+    _CACHE.clear()
 
 
 def workspace_files(path: str | Path) -> list[Path]:

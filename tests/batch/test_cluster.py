@@ -84,6 +84,37 @@ def test_reports_on_the_cluster_are_identical_to_the_local_runners(
     assert len(rerun.by_status("unchanged")) == len(local.outcomes)  # nothing rebuilt
 
 
+def test_a_run_in_shards_on_the_cluster_gives_the_whole_workspace_s_reports(
+    cluster: str, tmp_path: Path, workspace_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each department's shard is scattered once and taken over by the workers' kernels;
+    the reports are the local run's from the whole workspace, byte for byte."""
+    from kpinb.batch.executors.build import ReportBuilder
+    from kpinb.batch.planning import shards
+
+    local = run_batch(workspace_dir, PERIOD, out=tmp_path / "local", workers=1, progress=False)
+    written: list[int] = []
+    write = ReportBuilder.write_workspaces
+
+    def counted(self: ReportBuilder, folder: Path) -> list[Path | None]:
+        paths = write(self, folder)
+        written.append(sum(p is not None for p in paths))
+        return paths
+
+    monkeypatch.setattr(ReportBuilder, "write_workspaces", counted)
+    monkeypatch.setattr(shards, "SHARD_PEOPLE", 6)
+    dask = run_batch(
+        workspace_dir, PERIOD, out=tmp_path / "dask", scheduler=cluster, progress=False
+    )
+    assert written == [2]  # Sales and Support, one shard each
+    assert local.exit_code == dask.exit_code == 0
+    assert len(dask.by_status("written")) == len(local.outcomes) > 10
+    mine = report_files(tmp_path / "local" / PERIOD)
+    theirs = report_files(tmp_path / "dask" / PERIOD)
+    assert sorted(mine) == sorted(theirs)
+    assert [name for name in mine if mine[name] != theirs[name]] == []
+
+
 def test_a_worker_killed_mid_run_costs_a_retry_not_a_report(
     cluster: str, tmp_path: Path, workspace_dir: Path
 ) -> None:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import copy
 import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +22,7 @@ from kpinb.batch.records import BuiltReport
 
 if TYPE_CHECKING:
     from kpinb.batch.executors.kernels import NotebookRun, WarmKernel
-    from kpinb.batch.records import ReportJob
+    from kpinb.batch.records import ReportFiles, ReportJob
     from kpinb.periods import Period
     from kpinb.workspace import Workspace
 
@@ -65,53 +67,129 @@ def _only_rebinds(source: str, injected: set[str]) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class WorkspacePart:
+    """The rows a group of a run's reports read (``None``: the whole workspace), and
+    those reports' files: what one pickle the kernels take over holds."""
+
+    files: frozenset[ReportFiles]
+    rows: tuple[set[str], set[str], set[str]] | None
+
+
 class ReportBuilder:
     """Turns report jobs of one period into built reports
     (:class:`~kpinb.batch.records.BuiltReport`) on a warm kernel.
 
-    ``templates`` maps each notebook path a job names to its notebook node (read once);
-    ``workspace`` is the run's workspace with the period's analysis, pickled
-    (:func:`kpinb.workspace.workspace_bytes`), which each kernel takes over before its
-    first report (:meth:`prime_code`) instead of loading and analysing it again. The
-    nbconvert exporter is made on first use, in the process that converts.
+    ``templates`` maps each notebook path a job names to its notebook node (read once).
+    ``parts`` split the run's reports by the rows they read (shards,
+    :mod:`kpinb.batch.planning.shards`): the executor writes the workspace ``ws`` with
+    the period's analysis, narrowed to each part, to a pickle of its own
+    (:meth:`write_workspaces`), and a kernel takes over the part of its next report
+    before building it (:meth:`prime_code`) instead of loading and analysing the
+    workspace again. The nbconvert exporter is made on first use, in the process that
+    converts.
     """
 
-    def __init__(self, period: str, templates: dict[Path, Any], workspace: bytes = b"") -> None:
+    def __init__(
+        self,
+        period: str,
+        templates: dict[Path, Any],
+        ws: Workspace | None = None,
+        parts: Sequence[WorkspacePart] = (),
+        analysed: Period | None = None,
+    ) -> None:
         self.period = period
         self.templates = templates
-        self.workspace = workspace
+        self.parts = tuple(parts) or (WorkspacePart(frozenset(), None),)
+        self._ws = ws  # the parent's, never sent anywhere (see __getstate__)
+        self._analysed = analysed
+        self._part_of = {f: n for n, part in enumerate(self.parts) for f in part.files}
         self._exporter: Any = None
 
     @classmethod
-    def for_jobs(cls, ws: Workspace, period: Period, jobs: list[ReportJob]) -> ReportBuilder:
+    def for_jobs(
+        cls, ws: Workspace, period: Period, jobs: list[ReportJob], *, bound: int | None = None
+    ) -> ReportBuilder:
         """A builder for ``jobs``: their notebooks read from disk, ``ws`` analysed for
-        ``period`` and pickled for the kernels: narrowed to the rows the jobs' reports
-        read when they cover part of the organisation (``--only``, a rerun of a few), so a
-        kernel holds that part, not everyone."""
+        ``period``, and the jobs split into shards of at most about ``bound`` people
+        (:data:`~kpinb.batch.planning.shards.SHARD_PEOPLE` unless given;
+        :func:`~kpinb.batch.planning.shards.shard_jobs`), each pickled for the kernels
+        narrowed to the rows its reports read: a kernel holds one part of a big
+        organisation at a time, never all of it. One part when the jobs make one shard:
+        narrowed when they cover part of the organisation (``--only``, a rerun of a
+        few), the whole workspace otherwise."""
         from papermill.iorw import load_notebook_node
 
-        from kpinb.batch.planning.inputs_keys import related_rows
-        from kpinb.report import narrowed_workspace, period_analysis
-        from kpinb.workspace import workspace_bytes
+        from kpinb.batch.planning import shards
+        from kpinb.report import period_analysis
 
         period_analysis(ws, period)  # kept in ws.derived, pickled with it
-        people, teams, departments = related_rows(ws, jobs)
-        if len(people) < len(ws.people):
-            ws = narrowed_workspace(ws, period, people, teams, departments)
+        whole = len(ws.people)
+        parts = []
+        for shard in shards.shard_jobs(ws, jobs, bound or shards.SHARD_PEOPLE):
+            rows = (set(shard.people), set(shard.teams), set(shard.departments))
+            files = frozenset(j.files for j in shard.jobs)
+            parts.append(WorkspacePart(files, rows if len(shard.people) < whole else None))
         templates = {nb: load_notebook_node(str(nb)) for nb in {j.notebook for j in jobs}}
-        return cls(period.label, templates, workspace_bytes(ws))
+        return cls(period.label, templates, ws, parts, period)
+
+    def part_of(self, job: ReportJob) -> int:
+        """The index of the part (:attr:`parts`) whose pickle ``job``'s kernel takes over."""
+        return self._part_of.get(job.files, 0)
+
+    def ordered(self, jobs: Sequence[ReportJob]) -> list[ReportJob]:
+        """``jobs`` part by part (in order within each): a kernel working down the list
+        takes each part over at most once."""
+        return sorted(jobs, key=self.part_of)
+
+    def write_workspaces(self, folder: Path) -> list[Path | None]:
+        """Write each part's pickle (private, atomically) into ``folder``, one after the
+        other, each made just before it is written and let go right after: the parent
+        never holds more than one. ``None`` for a part that could not be written (a full
+        disk): the kernels then read the workspace themselves."""
+        if self._ws is None:
+            return [None] * len(self.parts)
+        return [
+            self._write_part(part, folder / f"workspace-{n}.pickle")
+            for n, part in enumerate(self.parts)
+        ]
+
+    def _write_part(self, part: WorkspacePart, path: Path) -> Path | None:
+        import pickle
+
+        from kpinb.files import atomic_open
+        from kpinb.report import narrowed_workspace
+
+        ws = self._ws
+        assert ws is not None
+        if part.rows is not None and self._analysed is not None:
+            ws = narrowed_workspace(ws, self._analysed, *part.rows)
+        try:
+            with atomic_open(path, "wb", tmp_dir=path.parent, private=True) as handle:
+                pickle.dump(ws, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        except OSError:
+            return None
+        return path
 
     def prime_code(self, folder: Path, pickled: Path | None) -> str:
-        """The code a kernel runs before its first report: take over the workspace pickled
-        at ``pickled`` (this builder's :attr:`workspace`, written by the executor) as the
-        workspace at ``folder`` (the notebooks' ``workspace`` parameter), then freeze it
-        out of the garbage collector's view. Nothing when there is no pickle (it could not
-        be written: the kernel then reads and analyses the workspace itself)."""
-        if not self.workspace or pickled is None:
-            return ""
-        return (
+        """The code a kernel runs before a report of another part than its last one:
+        let go of the workspace it holds (its namespace reset, the loader's cache
+        emptied, the garbage collector's frozen objects unfrozen and collected, so the
+        old part's memory is really freed), then take over the part pickled at
+        ``pickled`` as the workspace at ``folder`` (the notebooks' ``workspace``
+        parameter) and freeze it out of the collector's view. With no pickle (it could
+        not be written) only the letting go: the kernel then reads and analyses the
+        workspace itself."""
+        release = (
+            "get_ipython().run_line_magic('reset', '-f'); "
+            "__import__('kpinb.workspace').workspace.forget_workspace(); "
+            "__import__('gc').unfreeze(); __import__('gc').collect(); "
+        )
+        if pickled is None:
+            return release + "__import__('gc').freeze()"
+        return release + (
             f"__import__('kpinb.workspace').workspace.adopt_workspace({str(folder)!r}, "
-            f"__import__('pathlib').Path({str(pickled)!r}).read_bytes()); "
+            f"__import__('pathlib').Path({str(pickled)!r})); "
             "__import__('gc').freeze()"
         )
 
@@ -134,8 +212,8 @@ class ReportBuilder:
         return nb
 
     async def run(self, kernel: WarmKernel, job: ReportJob, pickled: Path | None) -> NotebookRun:
-        """Run the job's notebook on ``kernel``, which first takes over the run's workspace
-        (written by the executor to ``pickled``) when it has not yet."""
+        """Run the job's notebook on ``kernel``, which first takes over the job's part of
+        the workspace (written by the executor to ``pickled``) when it holds another."""
         kernel.prime = self.prime_code(Path(job.parameters["workspace"]), pickled)
         return await kernel.run(self.notebook(job))
 
@@ -173,21 +251,9 @@ class ReportBuilder:
             self._exporter = make_exporter()
         return self._exporter
 
-    def write_workspace(self, path: Path) -> Path | None:
-        """Write :attr:`workspace` (private) for the kernels to take over; ``None`` when it
-        cannot be written (a full disk): the kernels then read the workspace themselves."""
-        from kpinb.files import atomic_write
-
-        if not self.workspace:
-            return None
-        try:
-            atomic_write(path, self.workspace, tmp_dir=path.parent, private=True)
-        except OSError:
-            return None
-        return path
-
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_exporter": None}  # exporters do not pickle; remade there
+        # exporters do not pickle (remade there); the workspace travels as its parts' pickles
+        return {**self.__dict__, "_exporter": None, "_ws": None}
 
 
 def _false_claims(twin_data: Any) -> str | None:

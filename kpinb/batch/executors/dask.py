@@ -14,7 +14,13 @@ current.
 The workspace travels once per worker, not per task: a snapshot of the files the
 reports read (kpis.yaml and the tables, the journal copied consistently; nothing else
 of the folder) is scattered to every worker with the notebooks, and each worker writes
-it to a private folder of its own the first time a task needs it. A worker lost
+it to a private folder of its own the first time a task needs it. The workspace and
+analysis the kernels take over travel as one pickle per part of the run
+(:meth:`~kpinb.batch.executors.build.ReportBuilder.write_workspaces`: shards of a few
+departments each), each scattered once and handed to the tasks of its part: a worker
+writes a part's pickle beside the snapshot the first time a task of it comes, and the
+client lets go of a part when its last report is back. The tasks are submitted part by
+part, so a kernel takes each part over about once. A worker lost
 mid-task (its process killed, its machine gone) makes Dask run the task again
 elsewhere, up to ``distributed.scheduler.allowed-failures`` times; a report whose
 workers keep dying fails alone, like any other report. When every worker is lost the
@@ -35,6 +41,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -49,7 +56,7 @@ from kpinb.errors import BatchError, UsageError
 from kpinb.version import __version__
 
 if TYPE_CHECKING:
-    from distributed import Client, Worker
+    from distributed import Client, Future, Worker
 
     from kpinb.batch.executors.kernels import WarmKernel
     from kpinb.batch.records import ReportJob
@@ -117,7 +124,7 @@ class WarmKernels(WorkerPlugin):
         self.idle: queue.SimpleQueue[WarmKernel] = queue.SimpleQueue()
         self.kernels: list[WarmKernel] = []
         self.lock = threading.Lock()
-        self.pickled: Path | None = None
+        self.pickled: dict[tuple[str, int], Path | None] = {}
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(
             target=self.loop.run_forever, name="kpinb-kernels", daemon=True
@@ -140,8 +147,11 @@ class WarmKernels(WorkerPlugin):
             for folder in (self.base, self.runtime):
                 shutil.rmtree(folder, ignore_errors=True)
 
-    def build(self, job: ReportJob, context: RunContext) -> BuiltReport:
-        """Build one report on one of this worker's warm kernels."""
+    def build(
+        self, job: ReportJob, context: RunContext, part: int, data: bytes | None
+    ) -> BuiltReport:
+        """Build one report on one of this worker's warm kernels, which takes over
+        ``data`` (the pickle of the report's part of the workspace) first."""
         if context.version != __version__:
             return BuiltReport(
                 0.0,
@@ -153,7 +163,7 @@ class WarmKernels(WorkerPlugin):
         folder = self._workspace(context)
         job = replace(job, parameters={**job.parameters, "workspace": str(folder)})
         kernel = self._kernel(folder, context.restart_every)
-        pickled = self.pickled
+        pickled = self._part(context, part, data)
         try:
             built = context.builder.build(kernel, job, pickled)
             return asyncio.run_coroutine_threadsafe(built, self.loop).result()
@@ -161,9 +171,8 @@ class WarmKernels(WorkerPlugin):
             self.idle.put(kernel)
 
     def _workspace(self, context: RunContext) -> Path:
-        """The run's workspace on this worker, written out the first time a task needs it:
-        its files, and beside them the pickled workspace the kernels take over (the plugin
-        lives for one run, so there is one)."""
+        """The run's workspace on this worker, written out the first time a task needs it
+        (the plugin lives for one run, so there is one)."""
         folder = self.base / context.digest[:16]
         with self.lock:
             if not folder.exists():
@@ -172,9 +181,28 @@ class WarmKernels(WorkerPlugin):
                 staging.mkdir(mode=0o700)
                 for name, data in context.files.items():
                     (staging / Path(name).name).write_bytes(data)
-                self.pickled = context.builder.write_workspace(folder.with_suffix(".pickle"))
                 staging.rename(folder)
         return folder
+
+    def _part(self, context: RunContext, part: int, data: bytes | None) -> Path | None:
+        """The pickle of the run's part ``part`` on this worker (private), written the
+        first time a task of it comes; ``None`` when there is none or it cannot be
+        written (a full disk): the kernels then read the workspace themselves."""
+        from kpinb.files import atomic_write
+
+        key = (context.digest, part)
+        with self.lock:
+            if key not in self.pickled:
+                path: Path | None = self.base / f"{context.digest[:16]}-{part}.pickle"
+                assert path is not None
+                try:
+                    if data is None:
+                        raise OSError("no pickle")
+                    atomic_write(path, data, tmp_dir=self.base, private=True)
+                except OSError:
+                    path = None
+                self.pickled[key] = path
+            return self.pickled[key]
 
     def _kernel(self, cwd: Path, restart_every: int) -> WarmKernel:
         from kpinb.batch.executors.kernels import WarmKernel
@@ -189,12 +217,15 @@ class WarmKernels(WorkerPlugin):
         return kernel
 
 
-def build_on_worker(job: ReportJob, context: RunContext) -> BuiltReport:
-    """The task: build ``job`` on this worker's warm kernels."""
+def build_on_worker(
+    job: ReportJob, context: RunContext, part: int, data: bytes | None
+) -> BuiltReport:
+    """The task: build ``job`` on this worker's warm kernels from ``data``, the pickle
+    of its part ``part`` of the workspace."""
     from distributed import get_worker
 
     plugin = cast(WarmKernels, get_worker().plugins[context.plugin])  # registered as ours
-    return plugin.build(job, context)
+    return plugin.build(job, context, part, data)
 
 
 SCHEDULER_FIX = (
@@ -327,13 +358,33 @@ class DaskExecutor:
         context = RunContext(builder, files, digest, __version__, self.restart_every, plugin)
         self.client.register_plugin(WarmKernels(), name=plugin)
         [shared] = self.client.scatter([context], broadcast=True, hash=False)
-        futures = {
-            self.client.submit(build_on_worker, job, shared, key=f"kpinb-{run}-{n}", retries=1): job
-            for n, job in enumerate(todo)
-        }
+        parts = self._scatter_parts(builder)
+        ordered = builder.ordered(todo)
+        left = Counter(builder.part_of(job) for job in ordered)
+        futures = {}
+        for n, job in enumerate(ordered):  # part by part: the earlier first
+            part = builder.part_of(job)
+            futures[
+                self.client.submit(
+                    build_on_worker,
+                    job,
+                    shared,
+                    part,
+                    parts[part],
+                    key=f"kpinb-{run}-{n}",
+                    retries=1,
+                    priority=len(ordered) - n,
+                )
+            ] = job
         try:
             for future in as_completed(futures, loop=self.client.loop):
                 job = futures.pop(future)
+                part = builder.part_of(job)
+                left[part] -= 1
+                done = parts[part]
+                if left[part] == 0 and done is not None:  # its last report is back
+                    done.release()
+                    parts[part] = None
                 try:
                     built = future.result()
                 except CancelledError:  # what it needed (the scattered run) left with them
@@ -349,6 +400,21 @@ class DaskExecutor:
             self._workers = self._threads() or self._workers
             with contextlib.suppress(Exception):  # the kernels go, and the snapshot's folders
                 self.client.unregister_worker_plugin(plugin)
+
+    def _scatter_parts(self, builder: ReportBuilder) -> list[Future | None]:
+        """Each part's pickle scattered to the cluster (``None`` where none could be
+        written), read from a private folder here one at a time: this process never
+        holds two parts' bytes at once."""
+        with tempfile.TemporaryDirectory(prefix="kpinb-parts-") as tmp:
+            parts: list[Future | None] = []
+            for path in builder.write_workspaces(Path(tmp)):
+                if path is None:
+                    parts.append(None)
+                    continue
+                [future] = self.client.scatter([path.read_bytes()], hash=False)
+                path.unlink()
+                parts.append(future)
+        return parts
 
     def close(self) -> None:
         """Disconnect from the scheduler (its workers stay up for the next run)."""

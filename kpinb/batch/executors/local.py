@@ -50,20 +50,22 @@ class LocalExecutor:
     def build(
         self, todo: Sequence[ReportJob], builder: ReportBuilder
     ) -> Iterator[tuple[ReportJob, BuiltReport]]:
-        """Run the notebooks on the kernels (in the loop thread); convert each executed
+        """Run the notebooks on the kernels (in the loop thread), part by part of the
+        workspace (a kernel takes each part over once, in turn); convert each executed
         notebook here, while the kernels go on with the next ones."""
         self.started.result()  # the kernels are up (or the error that stopped them)
-        pickled = builder.write_workspace(self.pool.runtime / "workspace.pickle")
+        pickled = builder.write_workspaces(self.pool.runtime)
         ended = object()
         results: queue.Queue[Any] = queue.Queue()
 
         async def work(kernel: Any, job: ReportJob) -> Any:
-            return await builder.run(kernel, job, pickled)
+            return await builder.run(kernel, job, pickled[builder.part_of(job)])
 
         async def done(job: ReportJob, run: Any) -> None:
             results.put((job, run))
 
-        running = asyncio.run_coroutine_threadsafe(self.pool.map(todo, work, done), self.loop)
+        ordered = builder.ordered(todo)
+        running = asyncio.run_coroutine_threadsafe(self.pool.map(ordered, work, done), self.loop)
         running.add_done_callback(lambda _: results.put(ended))
         try:
             while (item := results.get()) is not ended:

@@ -83,6 +83,34 @@ def test_kernel_is_replaced_every_n_notebooks_and_when_it_dies(tmp_path: Path) -
     assert runs[4].error is None
 
 
+def test_a_kernel_that_cannot_reset_fails_the_next_notebook_alone_and_is_replaced(
+    tmp_path: Path,
+) -> None:
+    """The reset goes out with the first cell without waiting for its reply: a kernel
+    whose reset fails must exit, so the notebook after never runs on the last one's
+    names, and the one after that gets a fresh kernel."""
+
+    async def scenario() -> tuple[list[int | None], list]:  # type: ignore[type-arg]
+        kernel = WarmKernel(cwd=tmp_path, warmup="", restart_every=100)
+        pids, runs = [], []
+        await kernel.start()
+        try:
+            # the first notebook breaks what the reset calls (gc.freeze)
+            for source in ("import gc; gc.freeze = None", "print(left)", "print(left)"):
+                runs.append(await kernel.run(notebook("left = 'dirty'", source)))
+                pids.append(kernel.pid)
+        finally:
+            await kernel.shutdown()
+        return pids, runs
+
+    pids, runs = asyncio.run(scenario())
+    assert runs[0].error is None
+    assert runs[1].error is not None and runs[1].error.ename == "DeadKernelError"
+    assert runs[1].nb.cells[1].outputs == []  # it never ran on the first one's names
+    assert runs[2].error is None and _text(runs[2], 1).strip() == "dirty"  # its own cell 0
+    assert pids[0] != pids[2]
+
+
 def test_pool_runs_every_job_once_across_kernels(tmp_path: Path) -> None:
     seen: dict[int, str] = {}
 

@@ -76,14 +76,23 @@ class NotebookRun:
     seconds: float
 
 
+RESET_FAILED = 70  # the exit status of a kernel that could not reset itself
+
+
 def _reset_code(cwd: Path) -> str:
-    # One line, run silently (no history, no counter change): afterwards the user
-    # namespace is as a fresh kernel's, the next cell is In [1], and cwd is restored.
+    # Run silently (no history, no counter change): afterwards the user namespace is as a
+    # fresh kernel's, the next cell is In [1], and cwd is restored. It is sent without
+    # waiting for its reply, so a kernel that cannot reset itself exits instead: the
+    # notebook sent after it then fails as a dead kernel's, and never runs on what the
+    # previous one left.
     return (
-        'get_ipython().run_line_magic("reset", "-f"); '
-        "__import__('gc').freeze(); "
-        f"__import__('os').chdir({str(cwd)!r}); "
-        "get_ipython().execution_count = 1"
+        "try:\n"
+        '    get_ipython().run_line_magic("reset", "-f")\n'
+        "    __import__('gc').freeze()\n"
+        f"    __import__('os').chdir({str(cwd)!r})\n"
+        "    get_ipython().execution_count = 1\n"
+        "except BaseException:\n"
+        f"    __import__('os')._exit({RESET_FAILED})"
     )
 
 
@@ -203,7 +212,10 @@ class WarmKernel:
         from nbclient import NotebookClient
         from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-        await self._silent(_reset_code(self.cwd))
+        # The reset and the first cell go out together (one round trip less per report):
+        # the kernel runs requests in order, and nbclient passes over the reset's reply
+        # and messages (they answer another request).
+        self.kc.execute(_reset_code(self.cwd), silent=True, store_history=False)
         client = NotebookClient(
             nb,
             km=self.km,

@@ -113,7 +113,8 @@ def _swap_in(written: list[tuple[Path, Path]], tmp_dir: Path) -> None:
     for path, old in kept:
         if old is not None:
             old.unlink(missing_ok=True)
-        _fsync_dir(path.parent)
+    for folder in dict.fromkeys(path.parent for path, _ in kept):  # a page and its twin: once
+        _fsync_dir(folder)
 
 
 def _fsync_dir(folder: Path) -> None:

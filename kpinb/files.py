@@ -110,7 +110,7 @@ def _swap_in(written: list[tuple[Path, Path]], tmp_dir: Path) -> None:
             else:
                 path.unlink(missing_ok=True)
         raise
-    for path, old in kept:
+    for _, old in kept:
         if old is not None:
             old.unlink(missing_ok=True)
     for folder in dict.fromkeys(path.parent for path, _ in kept):  # a page and its twin: once

@@ -271,7 +271,7 @@ def _client_class() -> type:
     """
     from nbclient import NotebookClient
 
-    class Client(NotebookClient):  # type: ignore[misc]
+    class Client(NotebookClient):
         def output(
             self, outs: list[Any], msg: dict[str, Any], display_id: str | None, cell_index: int
         ) -> Any:

@@ -110,10 +110,11 @@ def _swap_in(written: list[tuple[Path, Path]], tmp_dir: Path) -> None:
             else:
                 path.unlink(missing_ok=True)
         raise
-    for path, old in kept:
+    for _, old in kept:
         if old is not None:
             old.unlink(missing_ok=True)
-        _fsync_dir(path.parent)
+    for folder in dict.fromkeys(path.parent for path, _ in kept):  # a page and its twin: once
+        _fsync_dir(folder)
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from kpinb.batch.executors.kernels import KernelPool, WarmKernel
+from kpinb.batch.executors.kernels import KernelPool, WarmKernel, _output_node
 
 pytestmark = pytest.mark.slow
 
@@ -83,6 +83,34 @@ def test_kernel_is_replaced_every_n_notebooks_and_when_it_dies(tmp_path: Path) -
     assert runs[4].error is None
 
 
+def test_a_kernel_that_cannot_reset_fails_the_next_notebook_alone_and_is_replaced(
+    tmp_path: Path,
+) -> None:
+    """The reset goes out with the first cell without waiting for its reply: a kernel
+    whose reset fails must exit, so the notebook after never runs on the last one's
+    names, and the one after that gets a fresh kernel."""
+
+    async def scenario() -> tuple[list[int | None], list]:  # type: ignore[type-arg]
+        kernel = WarmKernel(cwd=tmp_path, warmup="", restart_every=100)
+        pids, runs = [], []
+        await kernel.start()
+        try:
+            # the first notebook breaks what the reset calls (gc.freeze)
+            for source in ("import gc; gc.freeze = None", "print(left)", "print(left)"):
+                runs.append(await kernel.run(notebook("left = 'dirty'", source)))
+                pids.append(kernel.pid)
+        finally:
+            await kernel.shutdown()
+        return pids, runs
+
+    pids, runs = asyncio.run(scenario())
+    assert runs[0].error is None
+    assert runs[1].error is not None and runs[1].error.ename == "DeadKernelError"
+    assert runs[1].nb.cells[1].outputs == []  # it never ran on the first one's names
+    assert runs[2].error is None and _text(runs[2], 1).strip() == "dirty"  # its own cell 0
+    assert pids[0] != pids[2]
+
+
 def test_pool_runs_every_job_once_across_kernels(tmp_path: Path) -> None:
     seen: dict[int, str] = {}
 
@@ -127,3 +155,45 @@ def test_pool_kernels_talk_over_ipc_in_a_private_folder_removed_after(tmp_path: 
     assert mode == 0o700
     assert not runtime.exists()
     assert not stale.exists()
+
+
+@pytest.mark.parametrize(
+    ("kind", "content"),
+    [
+        ("stream", {"name": "stderr", "text": "careful\n"}),
+        (
+            "display_data",
+            {
+                "data": {
+                    "text/html": "<p>x</p>",
+                    "application/vnd.kpinb.report+json": {
+                        "id": "E1",
+                        "rows": [{"kpi": "a", "values": [1, {"b": None}]}],
+                    },
+                },
+                "metadata": {"isolated": True},
+            },
+        ),
+        ("execute_result", {"data": {"text/plain": "3"}, "metadata": {}, "execution_count": 4}),
+        ("error", {"ename": "KeyError", "evalue": "'k'", "traceback": ["line 1", "line 2"]}),
+    ],
+)
+def test_outputs_are_the_nodes_nbformat_makes(kind: str, content: dict) -> None:  # type: ignore[type-arg]
+    """The batch takes outputs in without nbformat's schema check; the nodes are the same,
+    key for key and node type for node type."""
+    from nbformat import NotebookNode
+    from nbformat.v4 import output_from_msg
+
+    msg = {"header": {"msg_type": kind}, "msg_type": kind, "content": content}
+    ours, theirs = _output_node(msg), output_from_msg(msg)
+
+    def shape(value):  # type: ignore[no-untyped-def]
+        if isinstance(value, dict):
+            return (type(value), [(k, shape(v)) for k, v in value.items()])
+        if isinstance(value, list):
+            return (type(value), [shape(v) for v in value])
+        return value
+
+    assert shape(ours) == shape(theirs)
+    assert isinstance(ours, NotebookNode)
+    assert _output_node({"header": {"msg_type": "status"}, "content": {}}) is None

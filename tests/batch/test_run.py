@@ -184,8 +184,15 @@ def test_ctrl_c_stops_the_run_cleanly_and_the_rerun_finishes_the_rest(
     tmp_path: Path, workspace_dir: Path
 ) -> None:
     """SIGINT (Ctrl-C) partway: exit 130 with one line, no traceback or asyncio noise, no
-    kernel left running, whole files only, the lock free for the rerun."""
-    notebooks = write_stand_in_notebooks(tmp_path / "nb", body="import time; time.sleep(0.3)")
+    kernel left running, whole files only, the lock free for the rerun.
+
+    The first four reports run through; every later one waits while ``hold`` exists, so
+    the run is still going when the signal comes however slow the machine is (with a
+    sleep instead, a loaded machine let the run finish before the test sent it)."""
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    (gate / "hold").touch()
+    notebooks = write_stand_in_notebooks(tmp_path / "nb", body=_held_after(4, gate))
     out = tmp_path / "reports"
     period = out / "2026-Q3"
     command = [sys.executable, "-m", "kpinb", "run", str(workspace_dir), "--period", "2026-Q3",
@@ -194,13 +201,15 @@ def test_ctrl_c_stops_the_run_cleanly_and_the_rerun_finishes_the_rest(
         command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     states = period / ".kpinb" / "state"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180
     while len(list(states.rglob("*.json"))) < 4 and time.monotonic() < deadline:
         time.sleep(0.05)
+    assert len(list(states.rglob("*.json"))) == 4, "four reports published, the rest held"
     kernels = _children(proc.pid)
     assert kernels, "the run's kernels are its child processes"
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=60)
+    (gate / "hold").unlink()  # the rerun's reports run through
     assert proc.returncode == 130, stderr[-2000:]
     assert "interrupted" in stderr
     for noise in ("Traceback", "Task was destroyed", "Exception ignored"):
@@ -216,6 +225,24 @@ def test_ctrl_c_stops_the_run_cleanly_and_the_rerun_finishes_the_rest(
     )
     assert result.exit_code == 0
     assert {str(o.job.files.html) for o in result.by_status("unchanged")} == done
+
+
+def _held_after(count: int, gate: Path) -> str:
+    """Notebook code that lets the first ``count`` reports through (each takes a numbered
+    ticket in ``gate``) and holds every later one while ``gate/hold`` exists."""
+    return (
+        "import os, pathlib, time\n"
+        f"gate = pathlib.Path({str(gate)!r})\n"
+        "ticket = 0\n"
+        "while True:\n"
+        "    try:\n"
+        "        os.close(os.open(gate / f'ticket-{ticket}', os.O_CREAT | os.O_EXCL))\n"
+        "        break\n"
+        "    except FileExistsError:\n"
+        "        ticket += 1\n"
+        f"while ticket >= {count} and (gate / 'hold').exists():\n"
+        "    time.sleep(0.05)"
+    )
 
 
 def _children(pid: int) -> list[int]:

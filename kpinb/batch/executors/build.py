@@ -12,6 +12,7 @@ a Dask worker sends it back to the client, which publishes it exactly as a local
 from __future__ import annotations
 
 import copy
+import functools
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,6 +41,22 @@ def skip_slow_iri_checker() -> None:
     if "jsonschema" not in sys.modules:
         # None in sys.modules is how the import system spells "no such module"
         sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+
+@functools.cache
+def skip_missing_black() -> None:
+    """Spare every report papermill's failed ``import black`` when black is not installed.
+
+    papermill formats the injected parameters cell with black when it can import it, and
+    tries that import for each notebook it parameterises: without black, a search of
+    every folder on ``sys.path`` per report, on the kernels' loop thread. Marking the
+    module missing once (only when it is) makes that import fail at once; the injected
+    cell is the same, unformatted, either way.
+    """
+    import importlib.util
+
+    if "black" not in sys.modules and importlib.util.find_spec("black") is None:
+        sys.modules["black"] = None  # type: ignore[assignment]
 
 
 def _only_rebinds(source: str, injected: set[str]) -> bool:
@@ -203,6 +220,7 @@ class ReportBuilder:
         """
         from papermill.parameterize import parameterize_notebook
 
+        skip_missing_black()
         nb = parameterize_notebook(copy.deepcopy(self.templates[job.notebook]), job.parameters)
         nb.metadata.papermill["input_path"] = str(job.notebook)
         for cell in nb.cells:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from kpinb.batch.executors.kernels import KernelPool, WarmKernel, _output_node
+from kpinb.batch.executors.kernels import KernelPool, WarmKernel
 
 pytestmark = pytest.mark.slow
 
@@ -155,45 +155,3 @@ def test_pool_kernels_talk_over_ipc_in_a_private_folder_removed_after(tmp_path: 
     assert mode == 0o700
     assert not runtime.exists()
     assert not stale.exists()
-
-
-@pytest.mark.parametrize(
-    ("kind", "content"),
-    [
-        ("stream", {"name": "stderr", "text": "careful\n"}),
-        (
-            "display_data",
-            {
-                "data": {
-                    "text/html": "<p>x</p>",
-                    "application/vnd.kpinb.report+json": {
-                        "id": "E1",
-                        "rows": [{"kpi": "a", "values": [1, {"b": None}]}],
-                    },
-                },
-                "metadata": {"isolated": True},
-            },
-        ),
-        ("execute_result", {"data": {"text/plain": "3"}, "metadata": {}, "execution_count": 4}),
-        ("error", {"ename": "KeyError", "evalue": "'k'", "traceback": ["line 1", "line 2"]}),
-    ],
-)
-def test_outputs_are_the_nodes_nbformat_makes(kind: str, content: dict) -> None:  # type: ignore[type-arg]
-    """The batch takes outputs in without nbformat's schema check; the nodes are the same,
-    key for key and node type for node type."""
-    from nbformat import NotebookNode
-    from nbformat.v4 import output_from_msg
-
-    msg = {"header": {"msg_type": kind}, "msg_type": kind, "content": content}
-    ours, theirs = _output_node(msg), output_from_msg(msg)
-
-    def shape(value):  # type: ignore[no-untyped-def]
-        if isinstance(value, dict):
-            return (type(value), [(k, shape(v)) for k, v in value.items()])
-        if isinstance(value, list):
-            return (type(value), [shape(v) for v in value])
-        return value
-
-    assert shape(ours) == shape(theirs)
-    assert isinstance(ours, NotebookNode)
-    assert _output_node({"header": {"msg_type": "status"}, "content": {}}) is None

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
-import functools
 import os
 import shutil
 import subprocess
@@ -211,13 +209,14 @@ class WarmKernel:
         return NotebookRun(nb, error, time.perf_counter() - started)
 
     async def _execute(self, nb: nbformat.NotebookNode) -> CellError | None:
+        from nbclient import NotebookClient
         from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
         # The reset and the first cell go out together (one round trip less per report):
         # the kernel runs requests in order, and nbclient passes over the reset's reply
         # and messages (they answer another request).
         self.kc.execute(_reset_code(self.cwd), silent=True, store_history=False)
-        client = _client_class()(
+        client = NotebookClient(
             nb,
             km=self.km,
             timeout=self.timeout,
@@ -257,76 +256,6 @@ class WarmKernel:
         if content.get("status") != "ok":
             msg = f"kernel set-up code failed: {content.get('ename')}: {content.get('evalue')}"
             raise RuntimeError(msg)
-
-
-@functools.cache
-def _client_class() -> type:
-    """nbclient's notebook client, taking each output message in without a schema check.
-
-    nbformat checks every output it makes against the notebook schema, and on the
-    schema's failing branches jsonschema writes the repr of the whole output (the page,
-    the twin) into errors it then drops: about 4 ms a report on the parent's loop
-    thread, more than the rest of the report's messages. The outputs come from kpinb's
-    own kernel, and a notebook is checked when it is written (a failed report's).
-    """
-    from nbclient import NotebookClient
-
-    class Client(NotebookClient):
-        def output(
-            self, outs: list[Any], msg: dict[str, Any], display_id: str | None, cell_index: int
-        ) -> Any:
-            """nbclient's ``NotebookClient.output`` with :func:`_output_node`."""
-            parent_msg_id = msg["parent_header"].get("msg_id")
-            if self.output_hook_stack[parent_msg_id]:
-                hook = self.output_hook_stack[parent_msg_id][-1]
-                hook.output(outs, msg, display_id, cell_index)
-                return None
-            out = _output_node(msg)
-            if out is None:
-                self.log.error(f"unhandled iopub msg: {msg['msg_type']}")
-                return None
-            if self.clear_before_next_output:
-                outs[:] = []
-                self.clear_display_id_mapping(cell_index)
-                self.clear_before_next_output = False
-            if display_id:
-                cell_map = self._display_id_map.setdefault(display_id, {})
-                cell_map.setdefault(cell_index, []).append(len(outs))
-            outs.append(out)
-            return out
-
-    return Client
-
-
-_OUTPUT_DEFAULTS: dict[str, dict[str, Any]] = {
-    "stream": {"name": "stdout", "text": ""},
-    "display_data": {"metadata": {}, "data": {}},
-    "execute_result": {"metadata": {}, "data": {}, "execution_count": None},
-    "error": {"ename": "NotImplementedError", "evalue": "", "traceback": []},
-}
-_OUTPUT_FIELDS = {
-    "stream": ("name", "text"),
-    "display_data": ("metadata", "data"),
-    "execute_result": ("metadata", "execution_count", "data"),
-    "error": ("ename", "evalue", "traceback"),
-}
-
-
-def _output_node(msg: dict[str, Any]) -> Any:
-    """The output of an IOPub message as nbformat's ``output_from_msg`` makes it (the
-    same node, key for key), without its schema check; ``None`` for a message that is
-    no output."""
-    from nbformat import NotebookNode
-
-    kind = msg["header"]["msg_type"]
-    if kind not in _OUTPUT_FIELDS:
-        return None
-    node = NotebookNode(output_type=kind)
-    for key, value in _OUTPUT_DEFAULTS[kind].items():
-        node[key] = copy.copy(value)
-    for key in _OUTPUT_FIELDS[kind]:
-        node[key] = msg["content"][key]
-    return node
 
 
 def _cell_error(nb: nbformat.NotebookNode, ename: str, evalue: str) -> CellError:

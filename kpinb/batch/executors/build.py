@@ -56,6 +56,7 @@ def skip_missing_black() -> None:
     import importlib.util
 
     if "black" not in sys.modules and importlib.util.find_spec("black") is None:
+        # None in sys.modules is how the import system spells "no such module"
         sys.modules["black"] = None  # type: ignore[assignment]
 
 

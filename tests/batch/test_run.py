@@ -198,7 +198,14 @@ def test_ctrl_c_stops_the_run_cleanly_and_the_rerun_finishes_the_rest(
     command = [sys.executable, "-m", "kpinb", "run", str(workspace_dir), "--period", "2026-Q3",
                "--out", str(out), "--workers", "2", "--notebooks", str(notebooks)]  # fmt: skip
     proc = subprocess.Popen(
-        command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        command,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # as from a terminal: a shell without job control starts background commands
+        # (a CI script's `... &`) with SIGINT ignored, and the run would inherit that
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     states = period / ".kpinb" / "state"
     deadline = time.monotonic() + 180

@@ -184,15 +184,11 @@ def analyse(
     if min_group_size is None:
         min_group_size = ws.settings.min_group_size
     period = as_period(period, ws.settings.fiscal_year_start)
-    obs = ws.observations[ws.observations["period"] <= period.end]
-    obs = obs.assign(
-        kpi_id=obs["kpi_id"].astype("category"), employee_id=obs["employee_id"].astype("category")
-    )
-    obs = obs[obs["kpi_id"].isin(list(ws.kpis)).to_numpy()]
-    clean, excluded = quality.split_plausible(obs, ws.kpis)
+    clean, excluded = _usable(ws, period)
     members = rollup.memberships(ws.people, ws.teams)
     groups = rollup.suppress(rollup.group_sizes(clean, members, period), min_group_size)
     points, keys = series.long_frame(clean, members, ws.kpis, period)
+    del clean  # a copy of the observations: the points hold what is read from here on
     bounds = quality.natural_bounds(ws.kpis, ws.observations)
     summary, rows, tails = _summarise(
         points, keys, period, trend_points, bounds, members, min_group_size
@@ -204,12 +200,13 @@ def analyse(
     summary["shared_relative"] = summary["shared_relative"].fillna(0).astype(int)
     summary = _attach_groups(summary, groups, excluded, members)
     summary = summary.join(quarters.shared_over_time(summary, members))
+    found = series.signals_table(rows, keys)
     return Analysis(
         period=period,
         min_group_size=min_group_size,
         summary=summary,
-        points=series.points_table(points, rows, keys),
-        signals=series.signals_table(rows, keys),
+        points=series.points_table(points, rows, keys),  # empties points and rows
+        signals=found,
         goals=goals.goal_progress(ws.targets, summary, period, ws.settings.success),
         success=ws.settings.success,
         pairs=_pairs(summary, ws.kpis),
@@ -218,6 +215,17 @@ def analyse(
         moves=moves,
         tails=tails,
     )
+
+
+def _usable(ws: Workspace, period: Period) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The observations up to the period's end of the dictionary's KPIs, split into the
+    plausible and the excluded (only the two parts outlive this call)."""
+    obs = ws.observations[ws.observations["period"] <= period.end]
+    obs = obs.assign(
+        kpi_id=obs["kpi_id"].astype("category"), employee_id=obs["employee_id"].astype("category")
+    )
+    obs = obs[obs["kpi_id"].isin(list(ws.kpis)).to_numpy()]
+    return quality.split_plausible(obs, ws.kpis)
 
 
 def split_by(frame: pd.DataFrame, column: str) -> dict[str, pd.DataFrame]:

@@ -171,39 +171,54 @@ def _label(keys: pd.DataFrame, key: np.ndarray) -> dict[str, pd.Categorical]:
 
 
 def points_table(points: pd.DataFrame, rows: pd.DataFrame, keys: pd.DataFrame) -> pd.DataFrame:
-    """Every point with its version, limits and rule hits (chart data)."""
+    """Every point with its version, limits and rule hits (chart data).
+
+    Empties ``points`` and ``rows`` column by column as it goes: they are the
+    analysis' scratch frames, together twice the table's size, and holding them
+    until the table is whole set the peak memory of a big organisation's analysis.
+    """
     key = points["key"].to_numpy()
     current = points["version"].to_numpy() == keys["definition_version"].to_numpy()[key]
     idx = np.flatnonzero(used(points, keys))
     out: dict[str, object] = dict(_label(keys, key))
+    del key, points["key"]
+    live = (rows["in_review"] & (rows["direction"] != 0)).to_numpy()
+    rules = np.zeros(len(points), dtype=np.int8)
+    rules[idx] = np.where(rows["in_review"].to_numpy(), signals.rule_codes(rows), 0)
+    direction = np.full(len(points), -1, dtype=np.int8)
+    direction[idx[live]] = rows["direction"].to_numpy()[live] > 0
     # copies of the points' own columns: the table is built with copy=False below and
-    # must own writable arrays (a view of the points would be read-only)
+    # must own writable arrays (a view of the points would be read-only); the rows
+    # may share a column with the points (when every point is used), so both let go
     for column in ("period", "value", "n", "denominator", "incomplete", "usual_n"):
-        out[column] = points[column].to_numpy(copy=True)
-    out["definition_version"] = points["version"].to_numpy(copy=True)
+        out[column] = _taken(column, points, rows)
+    out["definition_version"] = _taken("version", points, rows)
     out["current_version"] = current
-    out["in_review"] = points["in_review"].to_numpy(copy=True)
+    out["in_review"] = _taken("in_review", points, rows)
     for column in ("baseline", "centre", "lower", "upper", "moving_range", "smoothed"):
         empty = False if column == "baseline" else np.nan
-        values = rows[column].to_numpy()
-        full = np.full(len(points), empty, dtype=values.dtype)
+        values = rows.pop(column).to_numpy()
+        full = np.full(len(current), empty, dtype=values.dtype)
         full[idx] = values
         out[column] = full
-    live = (rows["in_review"] & (rows["direction"] != 0)).to_numpy()
-    signal = np.zeros(len(points), dtype=bool)
+    rows.drop(columns=list(rows.columns), inplace=True)
+    signal = np.zeros(len(current), dtype=bool)
     signal[idx] = live
     out["signal"] = signal
-    rules = np.zeros(len(points), dtype=np.int64)
-    rules[idx] = np.where(rows["in_review"].to_numpy(), signals.rule_codes(rows), 0)
     out["rules"] = pd.Categorical.from_codes(rules, categories=pd.Index(signals.RULE_NAMES))
-    direction = np.full(len(points), -1, dtype=np.int64)
-    direction[idx[live]] = (rows["direction"].to_numpy()[live] > 0).astype(np.int64)
     out["direction"] = pd.Categorical.from_codes(
         direction, categories=pd.Index(["worsening", "improving"])
     )
     # copy=False: every column is a fresh array of its own, kept as it is rather than
     # stacked into blocks (a second copy of the whole table)
     return pd.DataFrame(out, copy=False)
+
+
+def _taken(column: str, points: pd.DataFrame, rows: pd.DataFrame) -> np.ndarray:
+    """A copy of the points' ``column``, taken out of ``points`` and ``rows``."""
+    rows.pop(column) if column in rows else None
+    values: np.ndarray = points.pop(column).to_numpy(copy=True)
+    return values
 
 
 def signals_table(rows: pd.DataFrame, keys: pd.DataFrame) -> pd.DataFrame:

@@ -939,7 +939,7 @@ def statuses(
 def rule_codes(hits: pd.DataFrame) -> np.ndarray:
     """Bit code of the rules hit on each row of ``hits`` (one column per rule, nonzero = hit);
     :data:`RULE_NAMES` names each code."""
-    code = np.zeros(len(hits), dtype=np.int64)
+    code = np.zeros(len(hits), dtype=np.int8)  # 3 rules: codes 0-7
     for bit, rule in enumerate(RULES):
-        code |= (hits[rule].to_numpy() != 0).astype(np.int64) << bit
+        code |= (hits[rule].to_numpy() != 0).astype(np.int8) << bit
     return code

@@ -57,6 +57,20 @@ def test_a_ratio_value_comes_from_its_counts_and_a_zero_denominator_is_a_gap(tmp
     assert calls["numerator"].isna().all() and calls["value"].notna().all()
 
 
+def test_a_value_rounded_half_up_to_one_decimal_agrees_with_its_counts(tmp_path):
+    """3 of 16 is 18.75 %: an export showing 18.8 (or 18.7) is off by 0.05, exactly the
+    tolerance on paper (0.0500000000000007 in floating point); 18.9 is off by 0.15."""
+    frames = _frames([(18.8, 3, 16), (18.7, 3, 16), (31.3, 5, 16), ("", 1, 2)])
+    ws = load_workspace(wsfactory.write(tmp_path, frames, kpis=RATIO_YAML))
+    win = ws.observations[ws.observations["kpi_id"] == "win_rate"]
+    assert win["value"].tolist() == [18.75, 18.75, 31.25, 50.0]  # from the counts
+    frames = _frames([(18.9, 3, 16), (31.3, 5, 16)])
+    result = validate_workspace(wsfactory.write(tmp_path / "off", frames, kpis=RATIO_YAML))
+    text = [str(p) for p in result.problems]
+    assert len(text) == 1 and "row 26, column 'value': does not equal" in text[0], text
+    assert "18.9 vs 18.75" in text[0]
+
+
 def test_every_bad_count_is_named_with_row_column_and_fix(tmp_path):
     """Rows 26..30 of observations.csv (the factory writes 24 rows first, header row 1):
     row 27 numerator 5 > denominator 4, row 28 a negative numerator, row 29 no

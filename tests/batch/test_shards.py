@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import pickle
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -53,7 +54,7 @@ def test_shards_group_whole_departments_and_split_a_big_one_by_team(whole: Works
     for shard in found:
         assert [order[j.files] for j in shard.jobs] == sorted(order[j.files] for j in shard.jobs)
     # Support (15 people) fits whole; Sales (24) and Product (21) do not: their teams are
-    # shared out, and each department's own report has a shard holding all of it
+    # shared out, and each department's own report (no person's rows) goes where it fits
     team_of = dict(zip(whole.people["employee_id"], whole.people["team_id"], strict=True))
     department_of = dict(zip(whole.teams["team_id"], whole.teams["department"], strict=True))
 
@@ -66,16 +67,13 @@ def test_shards_group_whole_departments_and_split_a_big_one_by_team(whole: Works
     support = [s for s in found if any(department(j.files) == "Support" for j in s.jobs)]
     assert len(support) == 1  # a department that fits stays whole
     for name, size in (("Sales", 24), ("Product", 21)):
-        [own] = [
-            s
-            for s in found
-            if any(j.files.scope == "department" for j in s.jobs if department(j.files) == name)
-        ]
         members = set(
             whole.people.loc[whole.people["team_id"].map(department_of) == name, "employee_id"]
         )
-        assert members <= own.people and len(members) == size
-        assert len([s for s in found if any(department(j.files) == name for j in s.jobs)]) > 1
+        assert len(members) == size
+        holding = [s for s in found if any(department(j.files) == name for j in s.jobs)]
+        assert len(holding) > 1 and all(not members <= s.people for s in holding)
+        assert set().union(*(s.people for s in holding)) >= members
     for shard in found:  # each shard's rows: the related rows of every one of its jobs
         people, teams, departments = related_rows(whole, list(shard.jobs))
         assert (shard.people, shard.teams, shard.departments) == (people, teams, departments)
@@ -83,6 +81,40 @@ def test_shards_group_whole_departments_and_split_a_big_one_by_team(whole: Works
     # nothing to split: one shard, the whole
     [one] = shards.shard_jobs(whole, jobs, bound=len(whole.people))
     assert len(one.jobs) == len(jobs) and len(one.people) == len(whole.people)
+
+
+def test_a_department_report_needs_no_person_s_rows(whole: Workspace) -> None:
+    """A department's report reads its teams' and its own figures: built from a workspace
+    holding no observation at all, only the analysis rows of its teams and itself, it is
+    the report the whole workspace gives; its inputs key still changes with a member's
+    data (they make its figures)."""
+    from kpinb.batch.planning.inputs_keys import inputs_keys
+    from kpinb.report import narrowed_workspace
+
+    per = parse_period(PERIOD)
+    for name in ("Sales", "Support", "Product"):
+        job = _job("department", name, "executive")
+        people, teams, departments = related_rows(whole, [job])
+        assert people == set() and departments == {name}
+        assert teams == set(whole.teams.loc[whole.teams["department"] == name, "team_id"])
+        part = narrowed_workspace(whole, per, people, teams, departments)
+        assert part.observations.empty
+        held = part.derived[("analysis", PERIOD)].summary
+        assert set(held["scope"]) == {"team", "department"}
+        mine = build_report(part, "department", name, PERIOD, "executive")
+        theirs = build_report(whole, "department", name, PERIOD, "executive")
+        assert mine.twin == theirs.twin and mine.html == theirs.html, name
+    sales = whole.teams.loc[whole.teams["department"] == "Sales", "team_id"]
+    member = whole.people.loc[whole.people["team_id"].isin(sales), "employee_id"].iloc[0]
+    changed = whole.observations.copy()
+    at = changed.index[changed["employee_id"].astype(str) == str(member)][0]
+    changed.loc[at, "value"] = changed.loc[at, "value"] + 1
+    [job] = [
+        j for j in _jobs(whole) if (j.files.scope, j.files.scope_id) == ("department", "Sales")
+    ]
+    before = inputs_keys(whole, per, [job])
+    after = inputs_keys(replace(whole, observations=changed), per, [job])
+    assert before[job.files] != after[job.files]
 
 
 def test_each_shard_pickle_holds_its_rows_and_builds_the_whole_s_reports(

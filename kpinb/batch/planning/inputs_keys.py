@@ -53,7 +53,11 @@ def inputs_keys(ws: Workspace, per: Period, jobs: Sequence[ReportJob]) -> dict[R
 def related_rows(ws: Workspace, jobs: Sequence[ReportJob]) -> tuple[set[str], set[str], set[str]]:
     """The employees, teams and departments whose rows the ``jobs``' reports may read
     (each job's slice, as for its inputs key), with every team of each department named
-    (a small team's figures are masked against its department's other teams)."""
+    (a small team's figures are masked against its department's other teams).
+
+    A department's report reads its teams' and its own figures, never a person's rows
+    (its inputs key still covers its people: their data make its figures), so it adds
+    no people: a big department's report needs no kernel holding the department."""
     relations = _Relations.of(ws)
     department = dict(
         zip(ws.teams["team_id"].astype(str), ws.teams["department"].astype(str), strict=True)
@@ -61,11 +65,12 @@ def related_rows(ws: Workspace, jobs: Sequence[ReportJob]) -> tuple[set[str], se
     people: set[str] = set()
     teams: set[str] = set()
     for job in jobs:
+        if job.files.scope == "department":
+            teams |= set(relations.teams_in.get(job.files.scope_id, []))
+            continue
         found, team_ids = relations.related(job.files.scope, job.files.scope_id)
         people |= found
         teams |= team_ids | {relations.team_of.get(p, "") for p in found}
-        if job.files.scope == "department":
-            teams |= set(relations.teams_in.get(job.files.scope_id, []))
     departments = {department[t] for t in teams if t in department}
     teams = {t for d in departments for t in relations.teams_in.get(d, [])} | (teams - {""})
     return people, teams, departments

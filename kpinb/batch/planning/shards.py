@@ -4,8 +4,9 @@ A kernel takes the workspace and the period's analysis over instead of loading t
 again; handed the whole organisation, each kernel of a big one holds gigabytes. A run's
 reports are therefore split into shards by the department of each report's subject:
 whole departments are grouped while a shard's subjects stay within ``bound`` people, and
-a department bigger than that is split by team (its department-wide reports, which read
-every team of it, go together into a shard of their own). A shard's rows are those its
+a department bigger than that is split by team (its department-wide reports read its
+teams' and its own figures but no person's rows, so they count no people and go wherever
+they fit). A shard's rows are those its
 reports may read (:func:`~kpinb.batch.planning.inputs_keys.related_rows` over all of its
 reports), so a report built from its shard is the report the whole would give.
 """
@@ -45,10 +46,9 @@ class _Unit:
 
 
 def shard_jobs(ws: Workspace, jobs: Sequence[ReportJob], bound: int = SHARD_PEOPLE) -> list[Shard]:
-    """``jobs`` split into shards of at most about ``bound`` subject people each (a
-    department bigger than ``bound`` whose department-wide reports are asked for makes
-    one shard of that department). Each job is in exactly one shard; the jobs of a shard
-    keep their order. One shard when everything fits in one."""
+    """``jobs`` split into shards of at most about ``bound`` subject people each. Each
+    job is in exactly one shard; the jobs of a shard keep their order. One shard when
+    everything fits in one."""
     team_of = dict(
         zip(ws.people["employee_id"].astype(str), ws.people["team_id"].astype(str), strict=True)
     )
@@ -80,8 +80,8 @@ def shard_jobs(ws: Workspace, jobs: Sequence[ReportJob], bound: int = SHARD_PEOP
         if size <= bound:
             units.append(_Unit(together, size))
             continue
-        if "" in teams:  # the department's own reports read all of it
-            units.append(_Unit(teams.pop(""), size))
+        if "" in teams:  # the department's own reports: its teams' figures, no people
+            units.append(_Unit(teams.pop(""), 0))
         units.extend(_Unit(part, members.get(team, 0)) for team, part in teams.items())
 
     bins: list[_Unit] = []

@@ -19,9 +19,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from kpinb import heap
 from kpinb.analytics import (
     carryover,
     goals,
+    parts,
     pattern,
     quality,
     quarters,
@@ -184,47 +186,76 @@ def analyse(
     if min_group_size is None:
         min_group_size = ws.settings.min_group_size
     period = as_period(period, ws.settings.fiscal_year_start)
-    clean, excluded = _usable(ws, period)
     members = rollup.memberships(ws.people, ws.teams)
-    groups = rollup.suppress(rollup.group_sizes(clean, members, period), min_group_size)
-    points, keys = series.long_frame(clean, members, ws.kpis, period)
-    del clean  # a copy of the observations: the points hold what is read from here on
     bounds = quality.natural_bounds(ws.kpis, ws.observations)
-    summary, rows, tails = _summarise(
-        points, keys, period, trend_points, bounds, members, min_group_size
-    )
-    records, moves = shared.attribute(
-        rows, summary, members, groups, ws.kpis, min_group_size, summary["incomplete_tail"]
-    )
-    summary = summary.join(records)
-    summary["shared_relative"] = summary["shared_relative"].fillna(0).astype(int)
-    summary = _attach_groups(summary, groups, excluded, members)
+    chunks = parts.kpi_parts(ws.observations["kpi_id"], list(ws.kpis), parts.PART_ROWS)
+    # the one figure read across KPIs: the review dates an incomplete tail is looked for in
+    dates = [series.review_dates(_usable(ws, period, c)[0], ws.kpis, period) for c in chunks]
+    settings = _Settings(period, members, bounds, np.unique(np.concatenate(dates)), trend_points)
+    found = []
+    for chunk in chunks:
+        found.append(_part(ws, chunk, settings, min_group_size))
+        heap.give_back()  # this part's working frames, freed before the next one's
+    whole = parts.combine(found, ws.observations)
+    del found
+    groups = rollup.suppress(whole.sizes, min_group_size)
+    summary = _attach_groups(whole.summary, groups, whole.excluded, members)
     summary = summary.join(quarters.shared_over_time(summary, members))
-    found = series.signals_table(rows, keys)
     return Analysis(
         period=period,
         min_group_size=min_group_size,
         summary=summary,
-        points=series.points_table(points, rows, keys),  # empties points and rows
-        signals=found,
+        points=whole.points,
+        signals=whole.signals,
         goals=goals.goal_progress(ws.targets, summary, period, ws.settings.success),
         success=ws.settings.success,
         pairs=_pairs(summary, ws.kpis),
         groups=groups,
-        excluded=excluded,
-        moves=moves,
-        tails=tails,
+        excluded=whole.excluded,
+        moves=whole.moves,
+        tails=whole.tails,
     )
 
 
-def _usable(ws: Workspace, period: Period) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The observations up to the period's end of the dictionary's KPIs, split into the
-    plausible and the excluded (only the two parts outlive this call)."""
-    obs = ws.observations[ws.observations["period"] <= period.end]
+@dataclass(frozen=True)
+class _Settings:
+    """What every part of one analysis shares."""
+
+    period: Period
+    members: pd.DataFrame
+    bounds: pd.DataFrame
+    dates: np.ndarray  # the review dates of every KPI (series.review_dates)
+    trend_points: int
+
+
+def _part(ws: Workspace, kpi_ids: list[str], at: _Settings, min_group_size: int) -> parts.Part:
+    """The tables of the KPIs ``kpi_ids`` (:mod:`kpinb.analytics.parts`)."""
+    clean, excluded = _usable(ws, at.period, kpi_ids)
+    sizes = rollup.group_sizes(clean, at.members, at.period)
+    points, keys = series.long_frame(clean, at.members, ws.kpis, at.period)
+    del clean  # a copy of the observations: the points hold what is read from here on
+    summary, rows, tails = _summarise(points, keys, at, min_group_size)
+    records, moves = shared.attribute(
+        rows, summary, at.members, sizes, ws.kpis, min_group_size, summary["incomplete_tail"]
+    )
+    summary = summary.join(records)
+    summary["shared_relative"] = summary["shared_relative"].fillna(0).astype(int)
+    found = series.signals_table(rows, keys)
+    # a copy: a view would keep the points' whole block of integer columns
+    row_key = points["key"].to_numpy(dtype=np.int32 if len(keys) < 2**31 else np.int64, copy=True)
+    table = series.points_table(points, rows, keys)  # empties points and rows
+    return parts.Part(summary, table, row_key, found, moves, tails, sizes, excluded)
+
+
+def _usable(ws: Workspace, period: Period, kpi_ids: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The observations of ``kpi_ids`` up to the period's end, split into the plausible
+    and the excluded (only the two parts outlive this call)."""
+    obs = ws.observations
+    keep = (obs["period"] <= period.end).to_numpy() & obs["kpi_id"].isin(kpi_ids).to_numpy()
+    obs = obs[keep]
     obs = obs.assign(
         kpi_id=obs["kpi_id"].astype("category"), employee_id=obs["employee_id"].astype("category")
     )
-    obs = obs[obs["kpi_id"].isin(list(ws.kpis)).to_numpy()]
     return quality.split_plausible(obs, ws.kpis)
 
 
@@ -237,15 +268,10 @@ def split_by(frame: pd.DataFrame, column: str) -> dict[str, pd.DataFrame]:
 
 
 def _summarise(
-    points: pd.DataFrame,
-    keys: pd.DataFrame,
-    period: Period,
-    trend_points: int,
-    bounds: pd.DataFrame,
-    members: pd.DataFrame,
-    min_group_size: int,
+    points: pd.DataFrame, keys: pd.DataFrame, at: _Settings, min_group_size: int
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The summary table (one row per key) and the per-point rule hits of current versions."""
+    period, trend_points, bounds, members = at.period, at.trend_points, at.bounds, at.members
     sign = keys["sign"]
     used = series.used(points, keys)
     # what the later steps read of the used points (all current, none incomplete)
@@ -286,7 +312,8 @@ def _summarise(
     # and an incomplete tail is no shift's evidence
     partial = cur.loc[inside < 1, "key"].unique()
     gids = _group_ids(keys, members)
-    tails = tail.incomplete_tails(_review_people(cur, keys, limits, gids), min_group_size)
+    review = _review_people(cur, keys, limits, gids, at.dates)
+    tails = tail.incomplete_tails(review, min_group_size)
     tail_from = tail.tail_start(keys, gids, tails)
     thin = tail.thin_evidence(cur, inside, shift)
     shift = tail.without_evidence(shift, tail_from, thin)
@@ -351,14 +378,18 @@ def _group_ids(keys: pd.DataFrame, members: pd.DataFrame) -> dict[str, pd.Series
 
 
 def _review_people(
-    cur: pd.DataFrame, keys: pd.DataFrame, limits: pd.DataFrame, gids: dict[str, pd.Series]
+    cur: pd.DataFrame,
+    keys: pd.DataFrame,
+    limits: pd.DataFrame,
+    gids: dict[str, pd.Series],
+    dates: np.ndarray,
 ) -> pd.DataFrame:
-    """The review points of every person at the last dates of the data, with their
-    usual range and groups (the input of :func:`tail.incomplete_tails`)."""
+    """The review points of every person at the last of the review ``dates`` of the
+    data (every KPI's), with their usual range and groups (the input of
+    :func:`tail.incomplete_tails`)."""
     scope = keys["scope"].to_numpy()[cur["key"].to_numpy()]
     review = cur[["key", "period", "value"]][cur["in_review"].to_numpy() & (scope == "employee")]
-    dates = np.sort(review["period"].unique())[-tail.TAIL_MAX :]
-    review = review[review["period"].isin(dates).to_numpy()]
+    review = review[review["period"].isin(dates[-tail.TAIL_MAX :]).to_numpy()]
     key = review["key"].to_numpy()
     out = pd.DataFrame(
         {

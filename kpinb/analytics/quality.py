@@ -119,7 +119,7 @@ def _excluded_frame(rows: pd.DataFrame, low: pd.Series, high: pd.Series) -> pd.D
             "high": high.to_numpy(),
         }
     )
-    return out.reset_index(drop=True)
+    return out  # the observations' index: rows of several parts are put back in order
 
 
 def expected_points(

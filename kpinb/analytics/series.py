@@ -143,9 +143,32 @@ def _versions(points: pd.DataFrame, keys: pd.DataFrame, kpis: Mapping[str, KpiSp
         if not spec.versions:
             continue
         mask = kpi_of_row == kpi_id
-        changes = np.array([v.effective_from for v in spec.versions], dtype="datetime64[ns]")
-        version[mask] = 1 + np.searchsorted(changes, when[mask], side="right")
+        version[mask] = _version_on(spec, when[mask])
     return version
+
+
+def _version_on(spec: KpiSpec, when: np.ndarray) -> np.ndarray:
+    """The version of ``spec`` in force on each date of ``when``."""
+    changes = np.array([v.effective_from for v in spec.versions], dtype="datetime64[ns]")
+    found: np.ndarray = 1 + np.searchsorted(changes, when, side="right")
+    return found
+
+
+def review_dates(clean: pd.DataFrame, kpis: Mapping[str, KpiSpec], period: Period) -> np.ndarray:
+    """The dates of people's points (``clean`` observations) in the review period under
+    their KPI's current definition: the review dates of the points :func:`used` keeps
+    of people's series, unique and sorted."""
+    inside = clean[period.contains(clean["period"]).to_numpy()]
+    when = inside["period"].to_numpy("datetime64[ns]")
+    kpi = inside["kpi_id"].astype(str).to_numpy()
+    current = np.ones(len(inside), dtype=bool)
+    for kpi_id in np.unique(kpi):
+        spec = kpis[kpi_id]
+        if spec.versions:
+            mask = kpi == kpi_id
+            current[mask] = _version_on(spec, when[mask]) == spec.version_at(period.end)
+    dates: np.ndarray = np.unique(when[current])
+    return dates
 
 
 def used(points: pd.DataFrame, keys: pd.DataFrame) -> np.ndarray:
@@ -201,7 +224,8 @@ def points_table(points: pd.DataFrame, rows: pd.DataFrame, keys: pd.DataFrame) -
         full = np.full(len(current), empty, dtype=values.dtype)
         full[idx] = values
         out[column] = full
-    rows.drop(columns=list(rows.columns), inplace=True)
+    for column in list(rows.columns):
+        del rows[column]
     signal = np.zeros(len(current), dtype=bool)
     signal[idx] = live
     out["signal"] = signal

@@ -74,6 +74,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/signals.py
 	$(BIN)/python benchmarks/scale.py
 	$(BIN)/python benchmarks/memory.py
+	$(BIN)/python benchmarks/organisation.py
 
 # the README's picture (docs/img/employee-report.png): runs the demo when needed, then
 # headless Chromium, installed here when missing

@@ -44,8 +44,31 @@ def write_workspace(root: Path, people: int, fmt: str) -> None:
         )
     (root / "kpis.yaml").write_text("\n".join(lines) + "\n")
     ids = np.array([f"E{i:05d}" for i in range(people)])
+    tables = people_tables(people)
+    weeks = pd.date_range("2024-10-07", periods=WEEKS, freq="7D").strftime("%Y-%m-%d")
+    rng = np.random.default_rng(1)
+    n = people * KPIS * WEEKS
+    tables["observations"] = pd.DataFrame(
+        {
+            "employee_id": np.repeat(ids, KPIS * WEEKS),
+            "kpi_id": np.tile(np.repeat([f"K{k:02d}" for k in range(KPIS)], WEEKS), people),
+            "period": np.tile(weeks, people * KPIS),
+            "value": np.round(rng.normal(50, 10, n), 2),
+        }
+    )
+    for name, frame in tables.items():
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if fmt == "csv":
+            pacsv.write_csv(table, root / f"{name}.csv")
+        else:
+            pq.write_table(table, root / f"{name}.parquet")
+
+
+def people_tables(people: int) -> dict[str, pd.DataFrame]:
+    """The teams (of 8, in 12 departments) and people tables of ``people`` people."""
+    ids = np.array([f"E{i:05d}" for i in range(people)])
     teams = people // 8
-    tables = {
+    return {
         "teams": pd.DataFrame(
             {
                 "team_id": [f"T{t:04d}" for t in range(teams)],
@@ -64,23 +87,6 @@ def write_workspace(root: Path, people: int, fmt: str) -> None:
             }
         ),
     }
-    weeks = pd.date_range("2024-10-07", periods=WEEKS, freq="7D").strftime("%Y-%m-%d")
-    rng = np.random.default_rng(1)
-    n = people * KPIS * WEEKS
-    tables["observations"] = pd.DataFrame(
-        {
-            "employee_id": np.repeat(ids, KPIS * WEEKS),
-            "kpi_id": np.tile(np.repeat([f"K{k:02d}" for k in range(KPIS)], WEEKS), people),
-            "period": np.tile(weeks, people * KPIS),
-            "value": np.round(rng.normal(50, 10, n), 2),
-        }
-    )
-    for name, frame in tables.items():
-        table = pa.Table.from_pandas(frame, preserve_index=False)
-        if fmt == "csv":
-            pacsv.write_csv(table, root / f"{name}.csv")
-        else:
-            pq.write_table(table, root / f"{name}.parquet")
 
 
 def measure(kind: str, root: Path, fmt: str) -> dict[str, float]:

@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load import KPIS, WEEKS, write_workspace
+from load import KPIS, WEEKS, people_tables, write_workspace
 
 BUDGET_GB, BUDGET_S = 12.0, 240.0
 CHUNK = 2000
@@ -37,25 +37,9 @@ CHUNK = 2000
 def write(root: Path, people: int) -> None:
     """load.py's workspace of ``people``, its observations written a chunk at a time."""
     write_workspace(root, 8, "csv")  # kpis.yaml; people, teams and observations replaced
+    for name, frame in people_tables(people).items():
+        frame.to_csv(root / f"{name}.csv", index=False)
     ids = np.array([f"E{i:05d}" for i in range(people)])
-    teams = people // 8
-    pd.DataFrame(
-        {
-            "team_id": [f"T{t:04d}" for t in range(teams)],
-            "name": [f"Team {t}" for t in range(teams)],
-            "department": [f"D{t % 12}" for t in range(teams)],
-        }
-    ).to_csv(root / "teams.csv", index=False)
-    pd.DataFrame(
-        {
-            "employee_id": ids,
-            "name": [f"Person {i}" for i in ids],
-            "team_id": [f"T{(i // 8) % teams:04d}" for i in range(people)],
-            "manager_id": [""] + ["E00000"] * (people - 1),
-            "role": "analyst",
-            "start_date": "2023-01-02",
-        }
-    ).to_csv(root / "people.csv", index=False)
     weeks = pd.date_range("2024-10-07", periods=WEEKS, freq="7D").strftime("%Y-%m-%d")
     kpis = [f"K{k:02d}" for k in range(KPIS)]
     writer = None

@@ -243,7 +243,7 @@ def _stacked(frames: list[pd.DataFrame], rank, *, by_index: bool = False) -> pd.
     full = [f for f in frames if len(f)]
     if not full:
         typed = [f for f in frames if any(dtype != np.dtype(object) for dtype in f.dtypes)]
-        return (typed or frames)[0]
+        return (typed or frames)[0].reset_index(drop=True)
     out = pd.concat(full) if len(full) > 1 else full[0]
     if by_index:
         return out.sort_index(kind="stable").reset_index(drop=True)

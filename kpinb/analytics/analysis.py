@@ -190,8 +190,10 @@ def analyse(
     bounds = quality.natural_bounds(ws.kpis, ws.observations)
     chunks = parts.kpi_parts(ws.observations["kpi_id"], list(ws.kpis), parts.PART_ROWS)
     # the one figure read across KPIs: the review dates an incomplete tail is looked for in
-    dates = [series.review_dates(_usable(ws, period, c)[0], ws.kpis, period) for c in chunks]
-    settings = _Settings(period, members, bounds, np.unique(np.concatenate(dates)), trend_points)
+    review = _usable(ws, period, list(ws.kpis), since=period.start)[0]
+    dates = series.review_dates(review, ws.kpis, period)
+    del review
+    settings = _Settings(period, members, bounds, dates, trend_points)
     found = []
     for chunk in chunks:
         found.append(_part(ws, chunk, settings, min_group_size))
@@ -247,11 +249,16 @@ def _part(ws: Workspace, kpi_ids: list[str], at: _Settings, min_group_size: int)
     return parts.Part(summary, table, row_key, found, moves, tails, sizes, excluded)
 
 
-def _usable(ws: Workspace, period: Period, kpi_ids: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The observations of ``kpi_ids`` up to the period's end, split into the plausible
-    and the excluded (only the two parts outlive this call)."""
+def _usable(
+    ws: Workspace, period: Period, kpi_ids: list[str], since: pd.Timestamp | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The observations of ``kpi_ids`` up to the period's end (from ``since`` on, when
+    given), split into the plausible and the excluded (only the two parts outlive this
+    call)."""
     obs = ws.observations
     keep = (obs["period"] <= period.end).to_numpy() & obs["kpi_id"].isin(kpi_ids).to_numpy()
+    if since is not None:
+        keep &= (obs["period"] >= since).to_numpy()
     obs = obs[keep]
     obs = obs.assign(
         kpi_id=obs["kpi_id"].astype("category"), employee_id=obs["employee_id"].astype("category")

@@ -6,8 +6,8 @@ KPIs x 104 weekly points a person, teams of 8 in 12 departments; observations wr
 in ``--dir`` for the next run), then in a fresh process loads it (read, type, validate)
 and analyses 2026-Q3 as ``kpinb run`` does before its first report. Prints wall and CPU
 seconds of each step, the process's peak resident memory (VmHWM, imports included), the
-peak per 1,000 people, and the share of the budget of issue 26 (50,000 people within
-12 GB and 4 minutes on a 2-core machine).
+peak per 1,000 people, and at 50,000 people the share of the budget the scale work aims
+at (12 GB and 4 minutes on a 2-core machine).
 
     .venv/bin/python benchmarks/organisation.py [--people 20000,50000] [--dir /tmp/kpinb-org]
 """

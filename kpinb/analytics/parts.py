@@ -13,6 +13,7 @@ incomplete tail is looked for in (:func:`kpinb.analytics.series.review_dates`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -27,6 +28,7 @@ from kpinb.analytics.series import KEY_COLS
 PART_ROWS = 2_000_000
 
 Codes = np.ndarray[Any, np.dtype[np.integer[Any]]]  # a categorical's codes
+Rank = Callable[[pd.DataFrame], np.ndarray]  # a table's rows' places in the whole's order
 _SCOPES = {"employee": 0, "team": 1, "department": 2, "workspace": 3}
 
 
@@ -210,7 +212,7 @@ def _signals(frames: list[pd.DataFrame], keys: pd.Series, summary: pd.DataFrame)
     return out.drop(columns="_key").reset_index(drop=True)
 
 
-def _group_rank(keys: pd.Series):  # type: ignore[no-untyped-def]
+def _group_rank(keys: pd.Series) -> Rank:
     """A moves table's order: a team's or department's row at its series' key, the
     workspace's rows after all of them by KPI."""
 
@@ -235,7 +237,7 @@ def _labels_rank(frame: pd.DataFrame) -> np.ndarray:
     return rank
 
 
-def _stacked(frames: list[pd.DataFrame], rank, *, by_index: bool = False) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def _stacked(frames: list[pd.DataFrame], rank: Rank, *, by_index: bool = False) -> pd.DataFrame:
     """The parts' rows of a table, in the order ``rank`` gives (the original index's
     order with ``by_index``), as a fresh plain index. A table no part has rows in is the
     first part's empty one whose columns carry their types (a part found no rows but

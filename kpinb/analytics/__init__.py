@@ -1,8 +1,8 @@
 """The pure analytics core (rank 2): plain functions over pandas objects, no file access.
 
-:func:`analyse` computes, in one pass, everything a period's reports state for every
-person, team and department: XmR limits and rule hits, trends, streaks and bests,
-goal scores, data quality, and the executive masking (docs/analytics.md).
+:func:`analyse` computes everything a period's reports state for every person, team
+and department, a few KPIs at a time: XmR limits and rule hits, trends, streaks and
+bests, goal scores, data quality, and the executive masking (docs/analytics.md).
 """
 
 from kpinb.analytics.analysis import Analysis, analyse, split_by

@@ -41,6 +41,7 @@ from kpinb.analytics.shared import MOVES_COLUMNS
 from kpinb.analytics.signals import D2
 from kpinb.analytics.statuses import HELD_STATUSES
 from kpinb.analytics.tail import TAILS_COLUMNS
+from kpinb.columns import among
 from kpinb.kpis import KpiSpec
 from kpinb.periods import Period, as_period
 
@@ -82,7 +83,10 @@ class Analysis:
         """The analysis restricted to several ids of one scope (one pass, not one per id)."""
 
         def pick(frame: pd.DataFrame) -> pd.DataFrame:
-            return frame[(frame["scope"] == scope) & frame["scope_id"].astype(str).isin(ids)]
+            picked: pd.DataFrame = frame[
+                among(frame["scope"], [scope]) & among(frame["scope_id"], ids)
+            ]
+            return picked
 
         return self._picked(pick, SCOPED_TABLES)
 
@@ -106,14 +110,12 @@ class Analysis:
         ids = {"employee": people, "team": teams, "department": departments}
 
         def pick(frame: pd.DataFrame) -> pd.DataFrame:
-            scope = frame["scope"].astype(str).to_numpy()
-            sid = frame["scope_id"].astype(str)
             keep = np.zeros(len(frame), dtype=bool)
             for name, wanted in ids.items():
-                keep |= (scope == name) & sid.isin(wanted).to_numpy()
+                keep |= among(frame["scope"], [name]) & among(frame["scope_id"], wanted)
             return frame[keep].reset_index(drop=True)
 
-        excluded = self.excluded[self.excluded["scope_id"].astype(str).isin(people).to_numpy()]
+        excluded = self.excluded[among(self.excluded["scope_id"], people)]
         return self._picked(pick, ALL_SCOPED_TABLES, excluded=excluded.reset_index(drop=True))
 
     def split_ids(self) -> dict[str, Analysis]:

@@ -12,6 +12,7 @@ import pandas as pd
 import yaml
 from pandas.api.types import is_datetime64_any_dtype, is_numeric_dtype
 
+from kpinb.columns import among
 from kpinb.errors import Problem, WorkspaceError
 from kpinb.kpis import KpiSpec, parse_kpis
 from kpinb.settings import (
@@ -103,7 +104,7 @@ class Workspace:
         process building only their reports needs; nothing derived is carried over."""
 
         def own(frame: pd.DataFrame) -> pd.DataFrame:
-            return frame[frame["employee_id"].astype(str).isin(people).to_numpy()]
+            return frame[among(frame["employee_id"], people)]
 
         def scoped(frame: pd.DataFrame) -> pd.DataFrame:
             sid = frame["scope_id"].astype(str)

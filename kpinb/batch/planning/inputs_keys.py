@@ -128,18 +128,41 @@ def _kpis_digest(ws: Workspace) -> str:
 
 
 def _frame_digests(frame: Any, key: str) -> dict[str, str]:
-    """One digest per value of ``key`` over the rows holding it."""
+    """One digest per value of ``key`` over the rows holding it.
+
+    Each row hashes its values as text. A categorical column of text without gaps is
+    hashed as it is (pandas hashes a categorical by its values: the same hashes, without
+    a text object per row of a 50-million-row table); any other object or categorical
+    column is turned into text first."""
     import pandas as pd
 
     if frame.empty:
         return {}
-    prepared = frame.copy()
-    for column in prepared.columns:
-        if prepared[column].dtype == object or str(prepared[column].dtype) == "category":
-            prepared[column] = prepared[column].astype(str)
+    text = {
+        name: frame[name].astype(str)
+        for name in frame.columns
+        if frame[name].dtype == object
+        or (isinstance(frame[name].dtype, pd.CategoricalDtype) and not _plain_text(frame[name]))
+    }
+    prepared = frame.assign(**text) if text else frame
     hashes = pd.util.hash_pandas_object(prepared, index=False).to_numpy()
-    groups = frame.groupby(frame[key].astype(str), sort=False, observed=True).indices
+    del prepared, text
+    by = frame[key] if _plain_text(frame[key]) else frame[key].astype(str)
+    groups = frame.groupby(by, sort=False, observed=True).indices
     return {k: hashlib.sha256(hashes[idx].tobytes()).hexdigest() for k, idx in groups.items()}
+
+
+def _plain_text(column: Any) -> bool:
+    """A categorical column of text categories and no gaps (hashed and grouped as is)."""
+    import pandas as pd
+
+    if not isinstance(column.dtype, pd.CategoricalDtype):
+        return False
+    categories = column.cat.categories
+    return bool(
+        pd.api.types.is_string_dtype(categories.dtype)
+        and not (column.cat.codes.to_numpy() < 0).any()
+    )
 
 
 def _scoped(frame: Any, scope: str) -> Any:

@@ -83,15 +83,17 @@ def combine(found: list[Part], observations: pd.DataFrame) -> Part:
     for part in found:
         part.row_key = part.row_key[:0]
     keys = pd.Series(np.arange(len(summary)), index=pd.MultiIndex.from_frame(summary[KEY_COLS]))
+    # the label columns' categories, as one pass gives them: every series' values, sorted
+    labels = {name: pd.Index(sorted(set(summary[name].astype(str)))) for name in KEY_COLS}
     return Part(
         summary=summary,
-        points=_points(found, _destinations(part_keys, len(summary)), summary),
+        points=_points(found, _destinations(part_keys, len(summary)), labels),
         row_key=np.empty(0, dtype=np.int64),
-        signals=_signals([p.signals for p in found], keys, summary),
+        signals=_signals([p.signals for p in found], keys, labels),
         moves=_stacked([p.moves for p in found], _group_rank(keys)),
         tails=_stacked([p.tails for p in found], _labels_rank),
         sizes=_stacked([p.sizes for p in found], _labels_rank),
-        excluded=_stacked([p.excluded for p in found], lambda f: np.arange(len(f)), by_index=True),
+        excluded=_stacked([p.excluded for p in found], None),
     )
 
 
@@ -161,7 +163,7 @@ def _destinations(part_keys: list[np.ndarray], n_keys: int) -> list[np.ndarray] 
 
 
 def _points(
-    found: list[Part], destinations: list[np.ndarray] | None, summary: pd.DataFrame
+    found: list[Part], destinations: list[np.ndarray] | None, labels: dict[str, pd.Index]
 ) -> pd.DataFrame:
     """The points tables of the parts as one, each part's rows put at its
     ``destinations``, moved column by column: a column of the whole is made as the parts'
@@ -175,11 +177,7 @@ def _points(
         pieces = [p.points.pop(name) for p in found]
         categorical = isinstance(pieces[0].dtype, pd.CategoricalDtype)
         if categorical:
-            names = (
-                pd.Index(sorted(set(summary[name].astype(str))))
-                if name in KEY_COLS
-                else pieces[0].cat.categories
-            )
+            names = labels.get(name, pieces[0].cat.categories)
             pieces = [p.cat.set_categories(names).cat.codes for p in pieces]
         arrays = [p.to_numpy() for p in pieces]
         whole = np.empty(n_rows, dtype=arrays[0].dtype)
@@ -194,15 +192,14 @@ def _points(
     return pd.DataFrame(out, copy=False)
 
 
-def _signals(frames: list[pd.DataFrame], keys: pd.Series, summary: pd.DataFrame) -> pd.DataFrame:
+def _signals(
+    frames: list[pd.DataFrame], keys: pd.Series, labels: dict[str, pd.Index]
+) -> pd.DataFrame:
     """The parts' signals tables as one: every series' rule hits by key, date, rule."""
-    relabelled = []
-    for frame in frames:
-        frame = frame.copy()
-        for name in KEY_COLS:
-            names = pd.Index(sorted(set(summary[name].astype(str))))
-            frame[name] = frame[name].cat.set_categories(names)
-        relabelled.append(frame)
+    relabelled = [
+        frame.assign(**{name: frame[name].cat.set_categories(labels[name]) for name in KEY_COLS})
+        for frame in frames
+    ]
     out = pd.concat(relabelled, ignore_index=True) if len(frames) > 1 else relabelled[0]
     if len(frames) == 1 or out.empty:
         return out
@@ -237,9 +234,9 @@ def _labels_rank(frame: pd.DataFrame) -> np.ndarray:
     return rank
 
 
-def _stacked(frames: list[pd.DataFrame], rank: Rank, *, by_index: bool = False) -> pd.DataFrame:
+def _stacked(frames: list[pd.DataFrame], rank: Rank | None) -> pd.DataFrame:
     """The parts' rows of a table, in the order ``rank`` gives (the original index's
-    order with ``by_index``), as a fresh plain index. A table no part has rows in is the
+    order without one), as a fresh plain index. A table no part has rows in is the
     first part's empty one whose columns carry their types (a part found no rows but
     typed them), else the first part's."""
     full = [f for f in frames if len(f)]
@@ -247,7 +244,7 @@ def _stacked(frames: list[pd.DataFrame], rank: Rank, *, by_index: bool = False) 
         typed = [f for f in frames if any(dtype != np.dtype(object) for dtype in f.dtypes)]
         return (typed or frames)[0].reset_index(drop=True)
     out = pd.concat(full) if len(full) > 1 else full[0]
-    if by_index:
+    if rank is None:
         return out.sort_index(kind="stable").reset_index(drop=True)
     if len(full) == 1:
         return out.reset_index(drop=True)

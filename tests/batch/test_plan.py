@@ -6,6 +6,8 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from kpinb.batch.planning import plan
@@ -180,3 +182,52 @@ def test_a_package_upgrade_changes_the_inputs_key(monkeypatch):
     assert inputs.code_fingerprint() != before
     monkeypatch.setattr(inputs, "package_versions", real)
     assert inputs.code_fingerprint() == before
+
+
+def _carrying_over(ws: Workspace, kpi: str, people: pd.Index, seed: int) -> pd.DataFrame:
+    """``ws``'s observations with ``kpi``'s weeks of ``people`` made AR(1) with
+    phi = 0.6 (each week carries 60 % of the week before), whole numbers around 50."""
+    rng = np.random.default_rng(seed)
+    obs = ws.observations.sort_values(["employee_id", "kpi_id", "period"]).reset_index(drop=True)
+    for person in people:
+        rows = obs.index[(obs["kpi_id"] == kpi) & (obs["employee_id"] == person)]
+        level, values = 0.0, []
+        for step in rng.normal(0, 1, len(rows)):
+            level = 0.6 * level + step
+            values.append(round(50 + 4 * level))
+        obs.loc[rows, "value"] = values
+    return obs
+
+
+def test_a_change_that_moves_another_person_s_figures_rekeys_their_report(
+    ws: Workspace,
+) -> None:
+    """A KPI's carry-over is pooled over all its series (their median r1): one person's
+    new weeks move the usual range of someone who is neither their manager nor a direct
+    report, whose workspace rows did not change. Their report's key changes (a rerun
+    would else keep the old range); the report of someone without the KPI keeps its key."""
+    from kpinb.analytics import analyse
+    from kpinb.report import build_report
+
+    kpi = str(ws.observations["kpi_id"].value_counts().index[0])
+    holders = pd.Index(ws.observations.loc[ws.observations["kpi_id"] == kpi, "employee_id"])
+    holders = holders.astype(str).unique()
+    before = replace(ws, observations=_carrying_over(ws, kpi, holders, seed=5))
+    changed = before.observations.copy()
+    manager = ws.people.set_index("employee_id")["manager_id"].astype(str)
+    mover = holders[-1]
+    rows = (changed["employee_id"] == mover) & (changed["kpi_id"] == kpi)
+    changed.loc[rows, "value"] = np.round(50 + 4 * np.random.default_rng(6).normal(size=rows.sum()))
+    after = replace(ws, observations=changed)
+    other = next(p for p in holders if mover not in (p, manager[p]) and manager[mover] != p)
+    ranges = []
+    for w in (before, after):
+        s = analyse(w, Q3).summary
+        ranges.append(s.loc[(s["scope_id"] == other) & (s["kpi_id"] == kpi), "upper"].item())
+    assert ranges[0] != ranges[1]  # the pooled carry-over moved the other's usual range
+    keys = _keys(before), _keys(after)
+    assert keys[0][("employee", other)] != keys[1][("employee", other)]
+    twins = [build_report(w, "employee", other, Q3.label, "employee").twin for w in (before, after)]
+    assert twins[0] != twins[1]  # the rebuild the new key asks for is needed
+    without = set(ws.people["employee_id"].astype(str)) - set(holders)
+    assert without and all(keys[0][("employee", p)] == keys[1][("employee", p)] for p in without)

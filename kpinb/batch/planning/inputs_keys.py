@@ -1,14 +1,21 @@
 """What a report depends on: the hashes that decide whether a rerun can skip it.
 
-A report's inputs key hashes its workspace slice (the rows it may read), its
-notebook, the review period, the KPI definitions, kpinb's version and kpinb's code.
-The batch skips a report whose key and published files are unchanged.
+A report's inputs key hashes its workspace slice (the rows it may read), the
+period's analysis rows it may read, its notebook, the review period, the KPI
+definitions, kpinb's version and kpinb's code. The batch skips a report whose key and
+published files are unchanged.
+
+The analysis rows are hashed, not only the workspace rows they come from: some of a
+person's figures pool everyone's series (the carry-over of a KPI is the median of its
+series', a department's and the workspace's series read every member), so a change to
+one person's data can move another's usual range. Hashing the figures a report shows
+rebuilds exactly the reports whose figures moved.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +24,7 @@ from kpinb.hashing import digest, sha256_file
 from kpinb.version import __version__
 
 if TYPE_CHECKING:
+    from kpinb.analytics import Analysis
     from kpinb.batch.records import ReportFiles, ReportJob
     from kpinb.periods import Period
     from kpinb.workspace import Workspace
@@ -31,9 +39,14 @@ def inputs_keys(ws: Workspace, per: Period, jobs: Sequence[ReportJob]) -> dict[R
     team's row and targets; a team's covers all its members and their managers; a
     department's covers its teams.
     """
+    from kpinb.report import period_analysis
+
     own = _person_digests(ws)
     teams = _team_digests(ws)
     relations = _Relations.of(ws)
+    read = {job.files: relations.figures_read(job) for job in jobs}
+    wanted = {row for rows in read.values() for row in rows}
+    figures = analysis_digests(period_analysis(ws, per), wanted)
     common = digest(code_fingerprint(), _kpis_digest(ws), repr(ws.settings), per.label)
     notebook_digests = {job.notebook: sha256_file(job.notebook) for job in jobs}
     keys = {}
@@ -43,6 +56,7 @@ def inputs_keys(ws: Workspace, per: Period, jobs: Sequence[ReportJob]) -> dict[R
         part = digest(
             *(f"{e}:{own.get(e, '')}" for e in sorted(people)),
             *(f"{t}:{teams.get(t, '')}" for t in sorted(team_ids)),
+            *(f"{s}:{i}:{figures[s, i]}" for s, i in read[files]),
         )
         keys[files] = digest(
             common, notebook_digests[job.notebook], files.scope, files.scope_id, files.view, part
@@ -52,28 +66,45 @@ def inputs_keys(ws: Workspace, per: Period, jobs: Sequence[ReportJob]) -> dict[R
 
 def related_rows(ws: Workspace, jobs: Sequence[ReportJob]) -> tuple[set[str], set[str], set[str]]:
     """The employees, teams and departments whose rows the ``jobs``' reports may read
-    (each job's slice, as for its inputs key), with every team of each department named
-    (a small team's figures are masked against its department's other teams).
+    (:meth:`_Relations.rows_read`)."""
+    return _Relations.of(ws).rows_read(jobs)
 
-    A department's report reads its teams' and its own figures, never a person's rows
-    (its inputs key still covers its people: their data make its figures), so it adds
-    no people: a big department's report needs no kernel holding the department."""
-    relations = _Relations.of(ws)
-    department = dict(
-        zip(ws.teams["team_id"].astype(str), ws.teams["department"].astype(str), strict=True)
-    )
-    people: set[str] = set()
-    teams: set[str] = set()
-    for job in jobs:
-        if job.files.scope == "department":
-            teams |= set(relations.teams_in.get(job.files.scope_id, []))
+
+def analysis_digests(
+    analysis: Analysis, wanted: Collection[tuple[str, str]]
+) -> dict[tuple[str, str], str]:
+    """One digest per ``(scope, scope_id)`` of ``wanted`` over its rows of every table
+    of ``analysis`` (an employee's excluded values included): what reports read of the
+    analysis, hashed once for all of them (only the rows wanted: a run of a few reports
+    hashes a few people's rows of a big organisation's analysis)."""
+    import numpy as np
+
+    from kpinb.analytics.analysis import ALL_SCOPED_TABLES
+    from kpinb.columns import among
+
+    ids: dict[str, set[str]] = {}
+    for scope, sid in wanted:
+        ids.setdefault(scope, set()).add(sid)
+    tables = [getattr(analysis, name) for name in ALL_SCOPED_TABLES]
+    tables.append(analysis.excluded.assign(scope="employee"))
+    found: list[dict[tuple[str, str], str]] = []
+    for frame in tables:
+        keep = np.zeros(len(frame), dtype=bool)
+        for scope, named in ids.items():
+            keep |= among(frame["scope"], [scope]) & among(frame["scope_id"], named)
+        rows = frame if keep.all() else frame[keep]
+        if rows.empty:
             continue
-        found, team_ids = relations.related(job.files.scope, job.files.scope_id)
-        people |= found
-        teams |= team_ids | {relations.team_of.get(p, "") for p in found}
-    departments = {department[t] for t in teams if t in department}
-    teams = {t for d in departments for t in relations.teams_in.get(d, [])} | (teams - {""})
-    return people, teams, departments
+        hashes = _row_hashes(rows)
+        by = [_as_key(rows["scope"]), _as_key(rows["scope_id"])]
+        groups = rows.groupby(by, sort=False, observed=True).indices
+        found.append(
+            {
+                (str(scope), str(sid)): hashlib.sha256(hashes[idx].tobytes()).hexdigest()
+                for (scope, sid), idx in groups.items()
+            }
+        )
+    return {k: digest(*(table.get(k, "") for table in found)) for k in wanted}
 
 
 def code_fingerprint() -> str:
@@ -128,28 +159,29 @@ def _kpis_digest(ws: Workspace) -> str:
 
 
 def _frame_digests(frame: Any, key: str) -> dict[str, str]:
-    """One digest per value of ``key`` over the rows holding it.
-
-    Each row hashes its values as text. A categorical column of text without gaps is
-    hashed as it is (pandas hashes a categorical by its values: the same hashes, without
-    a text object per row of a 50-million-row table); any other object or categorical
-    column is turned into text first."""
-    import pandas as pd
-
+    """One digest per value of ``key`` over the rows holding it (:func:`_row_hashes`)."""
     if frame.empty:
         return {}
-    text = {
-        name: frame[name].astype(str)
-        for name in frame.columns
-        if frame[name].dtype == object
-        or (isinstance(frame[name].dtype, pd.CategoricalDtype) and not _plain_text(frame[name]))
-    }
-    prepared = frame.assign(**text) if text else frame
-    hashes = pd.util.hash_pandas_object(prepared, index=False).to_numpy()
-    del prepared, text
-    by = frame[key] if _plain_text(frame[key]) else frame[key].astype(str)
-    groups = frame.groupby(by, sort=False, observed=True).indices
+    hashes = _row_hashes(frame)
+    groups = frame.groupby(_as_key(frame[key]), sort=False, observed=True).indices
     return {k: hashlib.sha256(hashes[idx].tobytes()).hexdigest() for k, idx in groups.items()}
+
+
+def _row_hashes(frame: Any) -> Any:
+    """One 64-bit hash per row of ``frame``: an object column's values as text, a
+    categorical's by its categories (pandas hashes each category once and takes the
+    hashes by code: no text object per row of a 50-million-row table)."""
+    import pandas as pd
+
+    text = {name: frame[name].astype(str) for name in frame.columns if frame[name].dtype == object}
+    prepared = frame.assign(**text) if text else frame
+    return pd.util.hash_pandas_object(prepared, index=False).to_numpy()
+
+
+def _as_key(column: Any) -> Any:
+    """``column`` as rows are grouped by it: a plain text categorical as it is, anything
+    else as text."""
+    return column if _plain_text(column) else column.astype(str)
 
 
 def _plain_text(column: Any) -> bool:
@@ -218,6 +250,7 @@ class _Relations:
     team_of: dict[str, str]
     members: dict[str, list[str]]
     teams_in: dict[str, list[str]]
+    department: dict[str, str]  # each team's
 
     @classmethod
     def of(cls, ws: Workspace) -> _Relations:
@@ -240,6 +273,11 @@ class _Relations:
             dict(zip(ids, teams, strict=True)),
             members,
             teams_in,
+            dict(
+                zip(
+                    ws.teams["team_id"].astype(str), ws.teams["department"].astype(str), strict=True
+                )
+            ),
         )
 
     def related(self, scope: str, scope_id: str) -> tuple[set[str], set[str]]:
@@ -250,3 +288,45 @@ class _Relations:
         team_ids = {scope_id} if scope == "team" else set(self.teams_in.get(scope_id, []))
         people = {p for t in team_ids for p in self.members.get(t, [])}
         return (people | {self.manager.get(p, "") for p in people}) - {""}, team_ids
+
+    def rows_read(self, jobs: Sequence[ReportJob]) -> tuple[set[str], set[str], set[str]]:
+        """The employees, teams and departments whose rows the ``jobs``' reports may read
+        (each job's slice, as for its inputs key), with every team of each department
+        named (a small team's figures are masked against its department's other teams).
+
+        A department's report reads its teams' and its own figures, never a person's
+        rows (its inputs key still covers its people: their data make its figures), so
+        it adds no people: a big department's report needs no kernel holding the
+        department."""
+        people: set[str] = set()
+        teams: set[str] = set()
+        for job in jobs:
+            if job.files.scope == "department":
+                teams |= set(self.teams_in.get(job.files.scope_id, []))
+                continue
+            found, team_ids = self.related(job.files.scope, job.files.scope_id)
+            people |= found
+            teams |= team_ids | {self.team_of.get(p, "") for p in found}
+        departments = {self.department[t] for t in teams if t in self.department}
+        teams = {t for d in departments for t in self.teams_in.get(d, [])} | (teams - {""})
+        return people, teams, departments
+
+    def figures_read(self, job: ReportJob) -> list[tuple[str, str]]:
+        """The ``(scope, id)`` rows of the analysis the report of ``job`` may read, in
+        order: a person's report reads their own figures (and those of their manager and
+        direct reports, as its slice); a team's report for its manager its own and its
+        members'; an executive view (and any department's report) its department's and
+        every team of it (a small team is masked against the others)."""
+        scope, sid = job.files.scope, job.files.scope_id
+        if job.files.view == "executive" or scope == "department":
+            people, teams, departments = self.rows_read([job])
+        else:
+            people, teams = self.related(scope, sid)
+            departments = set()
+            if scope == "employee":
+                teams = set()
+        return [
+            (name, i)
+            for name, ids in (("employee", people), ("team", teams), ("department", departments))
+            for i in sorted(ids)
+        ]

@@ -197,11 +197,12 @@ def analyse(
     del review
     settings = _Settings(period, members, bounds, dates, trend_points)
     found = []
-    for chunk in chunks:
-        found.append(_part(ws, chunk, settings, min_group_size))
-        heap.give_back()  # this part's working frames, freed before the next one's
-    whole = parts.combine(found, ws.observations)
-    del found
+    with heap.reusing():  # each pass' big arrays reuse the last pass' memory
+        for chunk in chunks:
+            found.append(_part(ws, chunk, settings, min_group_size))
+            heap.give_back()  # this part's working frames, freed before the next one's
+        whole = parts.combine(found, ws.observations)
+        del found
     groups = rollup.suppress(whole.sizes, min_group_size)
     summary = _attach_groups(whole.summary, groups, whole.excluded, members)
     summary = summary.join(quarters.shared_over_time(summary, members))

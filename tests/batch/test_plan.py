@@ -231,3 +231,22 @@ def test_a_change_that_moves_another_person_s_figures_rekeys_their_report(
     assert twins[0] != twins[1]  # the rebuild the new key asks for is needed
     without = set(ws.people["employee_id"].astype(str)) - set(holders)
     assert without and all(keys[0][("employee", p)] == keys[1][("employee", p)] for p in without)
+
+
+def test_analysis_digests_follow_each_id_s_own_rows(ws: Workspace) -> None:
+    """One point of one person changed: their digest changes, nobody else's; a digest
+    asked for only some ids is the same as in the digests of everyone."""
+    from kpinb.analytics import analyse
+    from kpinb.batch.planning.inputs_keys import analysis_digests
+
+    analysis = analyse(ws, Q3)
+    summary = analysis.summary
+    wanted = set(zip(summary["scope"].astype(str), summary["scope_id"].astype(str), strict=True))
+    before = analysis_digests(analysis, wanted)
+    points = analysis.points.copy()
+    row = points.index[points["scope_id"].astype(str) == "E003"][0]
+    points.loc[row, "value"] = points.loc[row, "value"] + 1
+    after = analysis_digests(replace(analysis, points=points), wanted)
+    assert {k for k in wanted if before[k] != after[k]} == {("employee", "E003")}
+    few = {("employee", "E003"), ("team", "T01")}
+    assert analysis_digests(analysis, few) == {k: before[k] for k in few}

@@ -85,10 +85,10 @@ def analysis_digests(
     ids: dict[str, set[str]] = {}
     for scope, sid in wanted:
         ids.setdefault(scope, set()).add(sid)
-    tables = [getattr(analysis, name) for name in ALL_SCOPED_TABLES]
-    tables.append(analysis.excluded.assign(scope="employee"))
-    found: list[dict[tuple[str, str], str]] = []
-    for frame in tables:
+    tables = {name: getattr(analysis, name) for name in ALL_SCOPED_TABLES}
+    tables["excluded"] = analysis.excluded.assign(scope="employee")
+    found: dict[str, dict[tuple[str, str], str]] = {}
+    for name, frame in tables.items():
         keep = np.zeros(len(frame), dtype=bool)
         for scope, named in ids.items():
             keep |= among(frame["scope"], [scope]) & among(frame["scope_id"], named)
@@ -98,13 +98,11 @@ def analysis_digests(
         hashes = _row_hashes(rows)
         by = [_as_key(rows["scope"]), _as_key(rows["scope_id"])]
         groups = rows.groupby(by, sort=False, observed=True).indices
-        found.append(
-            {
-                (str(scope), str(sid)): hashlib.sha256(hashes[idx].tobytes()).hexdigest()
-                for (scope, sid), idx in groups.items()
-            }
-        )
-    return {k: digest(*(table.get(k, "") for table in found)) for k in wanted}
+        found[name] = {
+            (str(scope), str(sid)): hashlib.sha256(hashes[idx].tobytes()).hexdigest()
+            for (scope, sid), idx in groups.items()
+        }
+    return {k: digest(*(f"{n}:{t.get(k, '')}" for n, t in found.items())) for k in wanted}
 
 
 def code_fingerprint() -> str:

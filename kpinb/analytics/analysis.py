@@ -11,7 +11,7 @@ built in :mod:`kpinb.analytics.series`; the executive masking lives in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -107,13 +107,10 @@ class Analysis:
         organisation's analysis). Every kept row is the whole analysis's row; for the
         executive masking to come out the same, ``teams`` should hold every team of each
         department kept (a small team is masked against its department's others)."""
-        ids = {"employee": people, "team": teams, "department": departments}
+        ids = dict(zip(_KEPT_SCOPES, (people, teams, departments), strict=True))
 
         def pick(frame: pd.DataFrame) -> pd.DataFrame:
-            keep = np.zeros(len(frame), dtype=bool)
-            for name, wanted in ids.items():
-                keep |= among(frame["scope"], [name]) & among(frame["scope_id"], wanted)
-            return frame[keep].reset_index(drop=True)
+            return frame[rows_of(frame, ids)].reset_index(drop=True)
 
         excluded = self.excluded[among(self.excluded["scope_id"], people)]
         return self._picked(pick, ALL_SCOPED_TABLES, excluded=excluded.reset_index(drop=True))
@@ -173,17 +170,33 @@ class Analysis:
         return masked(self)
 
 
+_KEPT_SCOPES = ("employee", "team", "department")  # the order of ``keep``'s sets
+
+
+def rows_of(frame: pd.DataFrame, ids: Mapping[str, Collection[str]]) -> np.ndarray:
+    """Which rows of ``frame`` (a table with ``scope`` and ``scope_id``) belong to the
+    ids of ``ids`` (scope -> ids)."""
+    keep = np.zeros(len(frame), dtype=bool)
+    for name, wanted in ids.items():
+        keep |= among(frame["scope"], [name]) & among(frame["scope_id"], wanted)
+    return keep
+
+
 def analyse(
     ws: Workspace,
     period: Period | str,
     *,
     min_group_size: int | None = None,
     trend_points: int = trend.TREND_POINTS,
+    keep: tuple[set[str], set[str], set[str]] | None = None,
 ) -> Analysis:
     """Analyse every person, team and department of ``ws`` for ``period``.
 
     Only observations dated on or before the period's end are used. ``min_group_size``
-    defaults to the workspace's setting (5 without ``kpinb.toml``).
+    defaults to the workspace's setting (5 without ``kpinb.toml``). With ``keep`` (people,
+    teams, departments) the result is :meth:`Analysis.narrowed` to them, and the points
+    and rule hits of everyone else are let go part by part instead of being put together
+    first (a few reports of a big organisation: their figures still pool everyone's).
     """
     if min_group_size is None:
         min_group_size = ws.settings.min_group_size
@@ -195,7 +208,8 @@ def analyse(
     review = _usable(ws, period, list(ws.kpis), since=period.start)[0]
     dates = series.review_dates(review, ws.kpis, period)
     del review
-    settings = _Settings(period, members, bounds, dates, trend_points)
+    held = None if keep is None else dict(zip(_KEPT_SCOPES, keep, strict=True))
+    settings = _Settings(period, members, bounds, dates, trend_points, held)
     found = []
     with heap.reusing():  # each pass' big arrays reuse the last pass' memory
         for chunk in chunks:
@@ -206,7 +220,7 @@ def analyse(
     groups = rollup.suppress(whole.sizes, min_group_size)
     summary = _attach_groups(whole.summary, groups, whole.excluded, members)
     summary = summary.join(quarters.shared_over_time(summary, members))
-    return Analysis(
+    analysis = Analysis(
         period=period,
         min_group_size=min_group_size,
         summary=summary,
@@ -220,6 +234,7 @@ def analyse(
         moves=whole.moves,
         tails=whole.tails,
     )
+    return analysis if keep is None else analysis.narrowed(*keep)
 
 
 @dataclass(frozen=True)
@@ -231,6 +246,7 @@ class _Settings:
     bounds: pd.DataFrame
     dates: np.ndarray  # the review dates of every KPI (series.review_dates)
     trend_points: int
+    held: dict[str, set[str]] | None  # the only rows whose points and signals are kept
 
 
 def _part(ws: Workspace, kpi_ids: list[str], at: _Settings, min_group_size: int) -> parts.Part:
@@ -249,6 +265,10 @@ def _part(ws: Workspace, kpi_ids: list[str], at: _Settings, min_group_size: int)
     # a copy: a view would keep the points' whole block of integer columns
     row_key = points["key"].to_numpy(dtype=np.int32 if len(keys) < 2**31 else np.int64, copy=True)
     table = series.points_table(points, rows, keys)  # empties points and rows
+    if at.held is not None:  # the others' points and rule hits go before the parts meet
+        kept = rows_of(keys, at.held)[row_key]
+        table, row_key = table[kept], row_key[kept]
+        found = found[rows_of(found, at.held)]
     return parts.Part(summary, table, row_key, found, moves, tails, sizes, excluded)
 
 

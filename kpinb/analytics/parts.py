@@ -69,16 +69,18 @@ def combine(found: list[Part], observations: pd.DataFrame) -> Part:
     """The parts' tables as one pass over all their KPIs makes them: series in the
     order of their keys (scope, then scope id, then KPI, as
     :func:`kpinb.analytics.series.long_frame` numbers them), each table's rows in the
-    order it gives them. Empties the parts' points tables as it goes (together they
-    are the size of the whole one)."""
+    order it gives them. Empties the parts' summaries and points tables as it goes
+    (together they are the size of the whole ones)."""
     summary = _concat([p.summary for p in found])
+    offsets = np.cumsum([0, *(len(p.summary) for p in found)])
+    for part in found:  # the whole holds them now
+        part.summary = part.summary.iloc[:0]
     order = _series_order(summary, observations)
     final_key = np.empty(len(summary), dtype=np.int64)
     final_key[order] = np.arange(len(summary))
     if not _identity(order):
         summary = summary.iloc[order]
     summary.index = pd.RangeIndex(len(summary), name="key")
-    offsets = np.cumsum([0, *(len(p.summary) for p in found)])
     part_keys = [final_key[offset + p.row_key] for p, offset in zip(found, offsets, strict=False)]
     for part in found:
         part.row_key = part.row_key[:0]

@@ -35,6 +35,7 @@ from kpinb.batch.executors.build import skip_slow_iri_checker
 from kpinb.batch.executors.local import LocalExecutor
 from kpinb.batch.formats import registry
 from kpinb.batch.period_run import PeriodRun
+from kpinb.batch.planning.inputs_keys import related_rows
 from kpinb.batch.planning.plan import NOTEBOOKS_DIR, make_jobs, plan_requests, view_pairs
 from kpinb.batch.publish.folder import resolve_under
 from kpinb.batch.publish.manifest import check_owner
@@ -154,6 +155,10 @@ def run_batch(
             result = BatchResult(per.label, period_dir, index, manifest)
         else:
             requests = plan_requests(ws, per, views=chosen, only=only)
+            if only is not None:  # a few reports: the analysis keeps only the rows they read
+                from kpinb.report import period_analysis
+
+                period_analysis(ws, per, keep=related_rows(ws, requests))
             if executor is None:  # a few reports (--only), or a cluster: made once known
                 kernels = max(1, min(count, len(requests)))
                 executor = _executor(scheduler, root, kernels, folder, restart_every)

@@ -126,15 +126,21 @@ def build_report(
     return Report(scope, str(scope_id), per.label, view, built.title, html, twin)
 
 
-def period_analysis(ws: Workspace, per: Period) -> Analysis:
+def period_analysis(
+    ws: Workspace, per: Period, *, keep: tuple[set[str], set[str], set[str]] | None = None
+) -> Analysis:
     """The period's analysis, computed once per workspace object (kept in ``ws.derived``):
     what every report of the period shares. The batch computes it once before its kernels
-    take the workspace over (:func:`kpinb.workspace.adopt_workspace`)."""
+    take the workspace over (:func:`kpinb.workspace.adopt_workspace`).
+
+    ``keep`` (people, teams, departments), on the first call: the analysis of everyone
+    narrowed to their rows (``analyse``'s ``keep``), for a process that builds only the
+    reports reading those rows (a run of a few reports of a big organisation)."""
     from kpinb.analytics import analyse
 
     key = ("analysis", per.label)
     if key not in ws.derived:
-        ws.derived[key] = analyse(ws, per)
+        ws.derived[key] = analyse(ws, per, keep=keep)
     return ws.derived[key]
 
 

@@ -93,3 +93,22 @@ def test_kpi_by_kpi_gives_the_tables_of_one_pass(monkeypatch: pytest.MonkeyPatch
     points = analyse(ws, "2026-Q3").points
     points.loc[0, "value"] = -1.0
     assert points.loc[0, "value"] == -1.0
+
+
+@pytest.mark.parametrize("part_rows", [parts.PART_ROWS, 1])
+def test_an_analysis_kept_to_a_few_rows_is_the_whole_narrowed(
+    monkeypatch: pytest.MonkeyPatch, part_rows: int
+) -> None:
+    """``keep`` lets go of everyone else's points and rule hits part by part: the result
+    is the whole analysis narrowed to the rows kept, table for table (executive views
+    included), in one part and in a part per KPI; the pooled figures (team moves,
+    carry-over, tails) are the ones everyone gives."""
+    ws = _mixed()
+    monkeypatch.setattr(parts, "PART_ROWS", part_rows)
+    full = analyse(ws, "2026-Q3")
+    for keep in (({"E1", "F2"}, {"T1", "T2"}, {"D1"}), (set(), {"T9"}, {"D2"})):
+        whole = _tables(full.narrowed(*keep))
+        kept = analyse(ws, "2026-Q3", keep=keep)
+        assert len(kept.points) < len(full.points) / 2  # the others' points are gone
+        for name, frame in _tables(kept).items():
+            pd.testing.assert_frame_equal(frame, whole[name], check_exact=True, obj=name)

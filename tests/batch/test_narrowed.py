@@ -12,7 +12,7 @@ from kpinb.batch.planning.inputs_keys import related_rows
 from kpinb.batch.planning.plan import ReportFiles
 from kpinb.batch.records import ReportJob
 from kpinb.periods import parse_period
-from kpinb.report import build_report, narrowed_workspace
+from kpinb.report import build_report, narrowed_workspace, period_analysis
 from kpinb.workspace import Workspace, load_workspace
 
 PERIOD = "2026-Q3"
@@ -43,24 +43,28 @@ def test_a_narrowed_workspace_builds_the_same_reports(
 ) -> None:
     per = parse_period(PERIOD)
     wanted = [_job(*j) for j in jobs]
-    people, teams, departments = related_rows(whole, wanted)
+    people, teams, departments = related_rows(whole, [j.files for j in wanted])
     part = narrowed_workspace(whole, per, people, teams, departments)
     assert len(part.observations) < len(whole.observations)  # a real narrowing
+    # a run of these reports alone (--only): the analysis keeps only their rows
+    assert whole.root is not None
+    alone = load_workspace(whole.root)
+    period_analysis(alone, per, keep=(people, teams, departments))
+    kept = narrowed_workspace(alone, per, people, teams, departments)
     # what a kernel receives: the pickle, taken over
-    part = pickle.loads(pickle.dumps(part))
+    part, kept = pickle.loads(pickle.dumps(part)), pickle.loads(pickle.dumps(kept))
     for scope, scope_id, view in jobs:
         full = build_report(whole, scope, scope_id, PERIOD, view)
-        narrow = build_report(part, scope, scope_id, PERIOD, view)
-        assert narrow.twin == full.twin, (scope, scope_id, view)
-        assert narrow.html == full.html, (scope, scope_id, view)
+        for made in (part, kept):
+            narrow = build_report(made, scope, scope_id, PERIOD, view)
+            assert narrow.twin == full.twin, (scope, scope_id, view)
+            assert narrow.html == full.html, (scope, scope_id, view)
 
 
 def test_the_pickle_of_a_few_reports_is_a_fraction_of_the_whole(whole: Workspace) -> None:
     per = parse_period(PERIOD)
-    from kpinb.report import period_analysis
-
     period_analysis(whole, per)
-    people, teams, departments = related_rows(whole, [_job("employee", "E002", "employee")])
+    people, teams, departments = related_rows(whole, [_job("employee", "E002", "employee").files])
     part = narrowed_workspace(whole, per, people, teams, departments)
     small, big = len(pickle.dumps(part)), len(pickle.dumps(whole))
     assert small < big / 3, (small, big)

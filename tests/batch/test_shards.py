@@ -75,7 +75,7 @@ def test_shards_group_whole_departments_and_split_a_big_one_by_team(whole: Works
         assert len(holding) > 1 and all(not members <= s.people for s in holding)
         assert set().union(*(s.people for s in holding)) >= members
     for shard in found:  # each shard's rows: the related rows of every one of its jobs
-        people, teams, departments = related_rows(whole, list(shard.jobs))
+        people, teams, departments = related_rows(whole, [j.files for j in shard.jobs])
         assert (shard.people, shard.teams, shard.departments) == (people, teams, departments)
         assert len(shard.people) < len(whole.people)
     # nothing to split: one shard, the whole
@@ -94,7 +94,7 @@ def test_a_department_report_needs_no_person_s_rows(whole: Workspace) -> None:
     per = parse_period(PERIOD)
     for name in ("Sales", "Support", "Product"):
         job = _job("department", name, "executive")
-        people, teams, departments = related_rows(whole, [job])
+        people, teams, departments = related_rows(whole, [job.files])
         assert people == set() and departments == {name}
         assert teams == set(whole.teams.loc[whole.teams["department"] == name, "team_id"])
         part = narrowed_workspace(whole, per, people, teams, departments)

@@ -15,10 +15,10 @@ rebuilds exactly the reports whose figures moved.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from kpinb.hashing import digest, sha256_file
 from kpinb.version import __version__
@@ -41,9 +41,10 @@ def inputs_keys(ws: Workspace, per: Period, jobs: Sequence[ReportJob]) -> dict[R
     """
     from kpinb.report import period_analysis
 
-    own = _person_digests(ws)
-    teams = _team_digests(ws)
     relations = _Relations.of(ws)
+    slices = {job.files: relations.related(job.files.scope, job.files.scope_id) for job in jobs}
+    own = _person_digests(ws, {p for people, _ in slices.values() for p in people})
+    teams = _team_digests(ws)
     read = {job.files: relations.figures_read(job) for job in jobs}
     wanted = {row for rows in read.values() for row in rows}
     figures = analysis_digests(period_analysis(ws, per), wanted)
@@ -52,7 +53,7 @@ def inputs_keys(ws: Workspace, per: Period, jobs: Sequence[ReportJob]) -> dict[R
     keys = {}
     for job in jobs:
         files = job.files
-        people, team_ids = relations.related(files.scope, files.scope_id)
+        people, team_ids = slices[files]
         part = digest(
             *(f"{e}:{own.get(e, '')}" for e in sorted(people)),
             *(f"{t}:{teams.get(t, '')}" for t in sorted(team_ids)),
@@ -64,10 +65,20 @@ def inputs_keys(ws: Workspace, per: Period, jobs: Sequence[ReportJob]) -> dict[R
     return keys
 
 
-def related_rows(ws: Workspace, jobs: Sequence[ReportJob]) -> tuple[set[str], set[str], set[str]]:
-    """The employees, teams and departments whose rows the ``jobs``' reports may read
-    (:meth:`_Relations.rows_read`)."""
-    return _Relations.of(ws).rows_read(jobs)
+class Subject(Protocol):
+    """A report's subject: a job's files, a request."""
+
+    @property
+    def scope(self) -> str: ...
+
+    @property
+    def scope_id(self) -> str: ...
+
+
+def related_rows(ws: Workspace, subjects: Iterable[Subject]) -> tuple[set[str], set[str], set[str]]:
+    """The employees, teams and departments whose rows the reports of ``subjects`` may
+    read (:meth:`_Relations.rows_read`)."""
+    return _Relations.of(ws).rows_read(subjects)
 
 
 def analysis_digests(
@@ -77,10 +88,7 @@ def analysis_digests(
     of ``analysis`` (an employee's excluded values included): what reports read of the
     analysis, hashed once for all of them (only the rows wanted: a run of a few reports
     hashes a few people's rows of a big organisation's analysis)."""
-    import numpy as np
-
-    from kpinb.analytics.analysis import ALL_SCOPED_TABLES
-    from kpinb.columns import among
+    from kpinb.analytics.analysis import ALL_SCOPED_TABLES, rows_of
 
     ids: dict[str, set[str]] = {}
     for scope, sid in wanted:
@@ -89,9 +97,7 @@ def analysis_digests(
     tables["excluded"] = analysis.excluded.assign(scope="employee")
     found: dict[str, dict[tuple[str, str], str]] = {}
     for name, frame in tables.items():
-        keep = np.zeros(len(frame), dtype=bool)
-        for scope, named in ids.items():
-            keep |= among(frame["scope"], [scope]) & among(frame["scope_id"], named)
+        keep = rows_of(frame, ids)
         rows = frame if keep.all() else frame[keep]
         if rows.empty:
             continue
@@ -199,19 +205,24 @@ def _scoped(frame: Any, scope: str) -> Any:
     return frame[frame["scope"] == scope]
 
 
-def _person_digests(ws: Workspace) -> dict[str, str]:
-    """Per employee: their people row, observations, goals, own targets and flags, journal."""
+def _person_digests(ws: Workspace, people: Collection[str]) -> dict[str, str]:
+    """Per employee of ``people``: their people row, observations, goals, own targets and
+    flags, journal. Where ``people`` hold under half of the observations (a run of a
+    few reports) only their rows are hashed."""
+    from kpinb.columns import among
+
+    obs = ws.observations
+    mine = among(obs["employee_id"], people)
     tables = [
         # an address says where a report goes, not what it says: adding one rebuilds nothing
         _frame_digests(ws.people.drop(columns=["email"], errors="ignore"), "employee_id"),
-        _frame_digests(ws.observations, "employee_id"),
+        _frame_digests(obs[mine] if 2 * mine.sum() < len(obs) else obs, "employee_id"),
         _frame_digests(ws.goals, "employee_id"),
         _frame_digests(_scoped(ws.targets, "employee"), "scope_id"),
         _frame_digests(_scoped(ws.feasibility, "employee"), "scope_id"),
         *_journal_digests(ws),
     ]
-    ids = ws.people["employee_id"].astype(str)
-    return {e: digest(*(t.get(e, "") for t in tables)) for e in ids}
+    return {e: digest(*(t.get(e, "") for t in tables)) for e in people}
 
 
 def _journal_digests(ws: Workspace) -> list[dict[str, str]]:
@@ -287,10 +298,11 @@ class _Relations:
         people = {p for t in team_ids for p in self.members.get(t, [])}
         return (people | {self.manager.get(p, "") for p in people}) - {""}, team_ids
 
-    def rows_read(self, jobs: Sequence[ReportJob]) -> tuple[set[str], set[str], set[str]]:
-        """The employees, teams and departments whose rows the ``jobs``' reports may read
-        (each job's slice, as for its inputs key), with every team of each department
-        named (a small team's figures are masked against its department's other teams).
+    def rows_read(self, subjects: Iterable[Subject]) -> tuple[set[str], set[str], set[str]]:
+        """The employees, teams and departments whose rows the reports of ``subjects`` may
+        read (each one's slice, as for its inputs key), with every team of each
+        department named (a small team's figures are masked against its department's
+        other teams).
 
         A department's report reads its teams' and its own figures, never a person's
         rows (its inputs key still covers its people: their data make its figures), so
@@ -298,11 +310,11 @@ class _Relations:
         department."""
         people: set[str] = set()
         teams: set[str] = set()
-        for job in jobs:
-            if job.files.scope == "department":
-                teams |= set(self.teams_in.get(job.files.scope_id, []))
+        for subject in subjects:
+            if subject.scope == "department":
+                teams |= set(self.teams_in.get(subject.scope_id, []))
                 continue
-            found, team_ids = self.related(job.files.scope, job.files.scope_id)
+            found, team_ids = self.related(subject.scope, subject.scope_id)
             people |= found
             teams |= team_ids | {self.team_of.get(p, "") for p in found}
         departments = {self.department[t] for t in teams if t in self.department}
@@ -317,7 +329,7 @@ class _Relations:
         every team of it (a small team is masked against the others)."""
         scope, sid = job.files.scope, job.files.scope_id
         if job.files.view == "executive" or scope == "department":
-            people, teams, departments = self.rows_read([job])
+            people, teams, departments = self.rows_read([job.files])
         else:
             people, teams = self.related(scope, sid)
             departments = set()

@@ -97,7 +97,7 @@ def shard_jobs(ws: Workspace, jobs: Sequence[ReportJob], bound: int = SHARD_PEOP
     shards = []
     for part in bins:
         part_jobs = tuple(sorted(part.jobs, key=lambda j: order[id(j)]))
-        people, teams_read, departments = related_rows(ws, part_jobs)
+        people, teams_read, departments = related_rows(ws, [j.files for j in part_jobs])
         shards.append(
             Shard(part_jobs, frozenset(people), frozenset(teams_read), frozenset(departments))
         )

@@ -158,6 +158,9 @@ def run_batch(
             if only is not None:  # a few reports: the analysis keeps only the rows they read
                 from kpinb.report import period_analysis
 
+                # held apart from what the process keeps of the workspace (the loader's
+                # cache): a later run in this process analyses everyone's rows again
+                ws = replace(ws)
                 period_analysis(ws, per, keep=related_rows(ws, requests))
             if executor is None:  # a few reports (--only), or a cluster: made once known
                 kernels = max(1, min(count, len(requests)))

@@ -68,3 +68,27 @@ def test_the_pickle_of_a_few_reports_is_a_fraction_of_the_whole(whole: Workspace
     part = narrowed_workspace(whole, per, people, teams, departments)
     small, big = len(pickle.dumps(part)), len(pickle.dumps(whole))
     assert small < big / 3, (small, big)
+
+
+def test_a_run_of_a_few_reports_leaves_the_whole_analysis_to_the_next_run(
+    workspace_dir: Path, tmp_path: Path
+) -> None:
+    """The loader keeps a workspace for the process (``cache=True``), with what was
+    derived from it: the analysis a run of a few reports keeps only their rows of must
+    not be what the process' next, whole run builds everyone's reports from."""
+    from kpinb import batch
+    from kpinb.batch.formats.twin import dumps_json
+    from tests.support.stand_ins import FakeExecutor
+
+    def run(out: Path, only: list[str] | None) -> None:
+        result = batch.run_batch(
+            workspace_dir, PERIOD, out=out, only=only, executor=FakeExecutor(), progress=False
+        )
+        assert result.exit_code == 0
+
+    run(tmp_path / "few", ["E002"])
+    run(tmp_path / "all", None)
+    fresh = load_workspace(workspace_dir)
+    for eid in ("E002", "E009"):  # one the first run built, one it did not read
+        published = (tmp_path / "all" / PERIOD / "employees" / f"{eid}.json").read_text()
+        assert published == dumps_json(build_report(fresh, "employee", eid, PERIOD).twin), eid

@@ -43,7 +43,6 @@ def pickles(workspace: Path, period: str, ids: list[str]) -> tuple[float, float]
     """MB of the whole workspace-and-analysis pickle, and of the part for ``ids``."""
     from kpinb.batch.planning.inputs_keys import related_rows
     from kpinb.batch.planning.plan import ReportFiles
-    from kpinb.batch.records import ReportJob
     from kpinb.periods import parse_period
     from kpinb.report import narrowed_workspace, period_analysis
     from kpinb.workspace import load_workspace
@@ -51,8 +50,8 @@ def pickles(workspace: Path, period: str, ids: list[str]) -> tuple[float, float]
     ws = load_workspace(workspace)
     per = parse_period(period)
     period_analysis(ws, per)
-    jobs = [ReportJob(ReportFiles("employee", e, "employee", e), e, Path(), {}) for e in ids]
-    part = narrowed_workspace(ws, per, *related_rows(ws, jobs))
+    files = [ReportFiles("employee", e, "employee", e) for e in ids]
+    part = narrowed_workspace(ws, per, *related_rows(ws, files))
     return len(pickle.dumps(ws)) / MB, len(pickle.dumps(part)) / MB
 
 

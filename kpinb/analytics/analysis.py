@@ -107,7 +107,7 @@ class Analysis:
         organisation's analysis). Every kept row is the whole analysis's row; for the
         executive masking to come out the same, ``teams`` should hold every team of each
         department kept (a small team is masked against its department's others)."""
-        ids = dict(zip(_KEPT_SCOPES, (people, teams, departments), strict=True))
+        ids = dict(zip(KEPT_SCOPES, (people, teams, departments), strict=True))
 
         def pick(frame: pd.DataFrame) -> pd.DataFrame:
             return frame[rows_of(frame, ids)].reset_index(drop=True)
@@ -170,7 +170,7 @@ class Analysis:
         return masked(self)
 
 
-_KEPT_SCOPES = ("employee", "team", "department")  # the order of ``keep``'s sets
+KEPT_SCOPES = ("employee", "team", "department")  # the order of ``keep``'s sets
 
 
 def rows_of(frame: pd.DataFrame, ids: Mapping[str, Collection[str]]) -> np.ndarray:
@@ -208,7 +208,7 @@ def analyse(
     review = _usable(ws, period, list(ws.kpis), since=period.start)[0]
     dates = series.review_dates(review, ws.kpis, period)
     del review
-    held = None if keep is None else dict(zip(_KEPT_SCOPES, keep, strict=True))
+    held = None if keep is None else dict(zip(KEPT_SCOPES, keep, strict=True))
     settings = _Settings(period, members, bounds, dates, trend_points, held)
     found = []
     with heap.reusing():  # each pass' big arrays reuse the last pass' memory

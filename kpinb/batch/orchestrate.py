@@ -34,6 +34,7 @@ from kpinb.batch.executors.base import RESTART_EVERY
 from kpinb.batch.executors.build import skip_slow_iri_checker
 from kpinb.batch.executors.local import LocalExecutor
 from kpinb.batch.formats import registry
+from kpinb.batch.kept_analysis import KeptAnalysis
 from kpinb.batch.period_run import PeriodRun
 from kpinb.batch.planning.inputs_keys import related_rows
 from kpinb.batch.planning.plan import NOTEBOOKS_DIR, make_jobs, plan_requests, view_pairs
@@ -44,14 +45,13 @@ from kpinb.batch.records import BatchResult
 from kpinb.errors import BatchError, UsageError
 from kpinb.extras import require
 from kpinb.periods import Period, as_period
+from kpinb.report import period_analysis
 from kpinb.scopes import ALL_VIEWS, PACK_VIEWS
 from kpinb.settings import read_settings
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
+    from kpinb.analytics import Analysis
     from kpinb.batch.executors.base import Executor
-    from kpinb.batch.formats.base import OutputFormat
     from kpinb.batch.publish.uploads import Uploader
     from kpinb.workspace import Workspace
 
@@ -129,6 +129,8 @@ def run_batch(
         reached or has no workers, or ``out`` is a URL that cannot be written (nothing
         written).
     """
+    from kpinb.analytics import analyse
+
     skip_slow_iri_checker()
     only = None if only is None else list(only)  # read twice: the reports and the pack
     root = Path(workspace_path)
@@ -146,8 +148,11 @@ def run_batch(
     if executor is None and scheduler is None and only is None and not keep_reports:
         # a whole period: its kernels start while this process reads, checks and plans
         executor = _executor(None, root, count, folder, restart_every)
+    whole: Analysis | None = None  # everyone's analysis, once this run holds it
+    unkept: Analysis | None = None  # everyone's analysis, when this run computed it
+    store: KeptAnalysis | None = None  # where the period's analysis is kept between runs
     try:
-        ws = _load(root)
+        ws = whole_ws = _load(root)
         _check_journal(root)
         check_owner(period_dir, ws)  # another workspace's reports: refuse, remove nothing
         if keep_reports:
@@ -155,13 +160,20 @@ def run_batch(
             result = BatchResult(per.label, period_dir, index, manifest)
         else:
             requests = plan_requests(ws, per, views=chosen, only=only)
+            ids = None
             if only is not None:  # a few reports: the analysis keeps only the rows they read
-                from kpinb.report import period_analysis
-
                 # held apart from what the process keeps of the workspace (the loader's
                 # cache): a later run in this process analyses everyone's rows again
                 ws = replace(ws)
-                period_analysis(ws, per, keep=related_rows(ws, requests))
+                ids = related_rows(ws, requests)
+            store = KeptAnalysis.of(ws, per, period_dir)
+            analysis = store.read(ids)
+            if analysis is None:
+                analysis = analyse(ws, per, keep=ids)
+                if ids is None:  # everyone's: kept for the next run once this one is done
+                    unkept = analysis
+            period_analysis(ws, per, given=analysis)
+            whole = analysis if ids is None else None
             if executor is None:  # a few reports (--only), or a cluster: made once known
                 kernels = max(1, min(count, len(requests)))
                 executor = _executor(scheduler, root, kernels, folder, restart_every)
@@ -180,30 +192,24 @@ def run_batch(
     finally:
         if executor is not None:
             executor.close()
-    result = _publish_packs(ws, per, period_dir, chosen, result, only, chosen_formats)
+    if chosen and "calibration" in chosen:  # the pack: everyone's figures, narrowed to only
+        from kpinb.batch.publish.packs import publish_calibration
+
+        if whole is None:
+            store = store or KeptAnalysis.of(whole_ws, per, period_dir)
+            whole = store.read()
+            if whole is None:
+                whole = unkept = analyse(whole_ws, per)
+        result = publish_calibration(
+            whole_ws, per, period_dir, result, whole, only=only, formats=chosen_formats
+        )
+    if store is not None and unkept is not None:  # nothing is written by a run that stopped
+        store.write(unkept)
     if uploader is not None:
         from kpinb.batch.publish.uploads import make_private
 
         make_private(period_dir.parent)  # what this run wrote there: owner only too
         result = replace(result, published_to=uploader.where)
-    return result
-
-
-def _publish_packs(
-    ws: Workspace,
-    per: Period,
-    period_dir: Path,
-    chosen: tuple[str, ...] | None,
-    result: BatchResult,
-    only: list[str] | None,
-    formats: Sequence[OutputFormat],
-) -> BatchResult:
-    """The period's packs asked for in ``chosen`` (the calibration pack), narrowed to
-    ``only`` and printed when ``formats`` hold PDF."""
-    if chosen and "calibration" in chosen:
-        from kpinb.batch.publish.packs import publish_calibration
-
-        return publish_calibration(ws, per, period_dir, result, only=only, formats=formats)
     return result
 
 

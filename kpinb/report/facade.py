@@ -127,7 +127,11 @@ def build_report(
 
 
 def period_analysis(
-    ws: Workspace, per: Period, *, keep: tuple[set[str], set[str], set[str]] | None = None
+    ws: Workspace,
+    per: Period,
+    *,
+    keep: tuple[set[str], set[str], set[str]] | None = None,
+    given: Analysis | None = None,
 ) -> Analysis:
     """The period's analysis, computed once per workspace object (kept in ``ws.derived``):
     what every report of the period shares. The batch computes it once before its kernels
@@ -135,11 +139,14 @@ def period_analysis(
 
     ``keep`` (people, teams, departments), on the first call: the analysis of everyone
     narrowed to their rows (``analyse``'s ``keep``), for a process that builds only the
-    reports reading those rows (a run of a few reports of a big organisation)."""
+    reports reading those rows (a run of a few reports of a big organisation). ``given``:
+    the period's analysis obtained elsewhere (the one an earlier run kept), held instead."""
     from kpinb.analytics import analyse
 
     key = ("analysis", per.label)
-    if key not in ws.derived:
+    if given is not None:
+        ws.derived[key] = given
+    elif key not in ws.derived:
         ws.derived[key] = analyse(ws, per, keep=keep)
     return ws.derived[key]
 

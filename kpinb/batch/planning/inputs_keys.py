@@ -145,6 +145,8 @@ def package_versions() -> dict[str, str]:
         "ipykernel",
         "pandas",
         "numpy",
+        "scipy",
+        "pyarrow",
         "altair",
         "vl-convert-python",
         "jinja2",
@@ -156,6 +158,26 @@ def package_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return versions
+
+
+def analysis_key(ws: Workspace, per: Period) -> str:
+    """A hash of everything the period's analysis is computed from (the observations,
+    people, teams and targets, the KPI definitions, the settings, the period, kpinb's
+    code and its packages' versions): equal keys, equal analyses. The journal and the
+    notebooks are not in it (the analysis never reads them)."""
+    tables = (ws.observations, ws.people, ws.teams, ws.targets)
+    return digest(
+        code_fingerprint(),
+        per.label,
+        repr(ws.settings),
+        _kpis_digest(ws),
+        *(f"{list(t.columns)}:{_table_digest(t)}" for t in tables),
+    )
+
+
+def _table_digest(frame: Any) -> str:
+    """One hash over every row of ``frame`` (:func:`_row_hashes`), in their order."""
+    return hashlib.sha256(_row_hashes(frame).tobytes()).hexdigest()
 
 
 def _kpis_digest(ws: Workspace) -> str:

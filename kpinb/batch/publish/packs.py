@@ -26,6 +26,7 @@ from kpinb.batch.publish.folder import hold_lock, resolve_under
 from kpinb.errors import KpinbError
 
 if TYPE_CHECKING:
+    from kpinb.analytics import Analysis
     from kpinb.batch.formats.base import OutputFormat
     from kpinb.batch.records import BatchResult
     from kpinb.calibration import CalibrationPack
@@ -58,12 +59,14 @@ def publish_calibration(
     per: Period,
     period_dir: Path,
     result: BatchResult,
+    analysis: Analysis,
     *,
     only: Iterable[str] | None = None,
     formats: Iterable[OutputFormat] = (),
 ) -> BatchResult:
-    """Build and publish the period's calibration pack (narrowed to ``only``; printed to
-    PDF too when ``formats`` holds ``pdf``); ``result`` says where, or why not."""
+    """Build and publish the period's calibration pack from the period's ``analysis``
+    (narrowed to ``only``; printed to PDF too when ``formats`` holds ``pdf``); ``result``
+    says where, or why not."""
     from kpinb.batch.formats.pdf import BrowserError, pdf_printer
     from kpinb.calibration import build_pack, write_pack
 
@@ -71,7 +74,7 @@ def publish_calibration(
     folder = resolve_under(period_dir, pack_folder(only))
     printed = any(f.name == "pdf" for f in formats)
     try:
-        pack = build_pack(ws, per, only=only)
+        pack = build_pack(ws, per, analysis=analysis, only=only)
         with contextlib.ExitStack() as stack:
             printer = None
             if printed:

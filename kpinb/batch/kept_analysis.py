@@ -1,0 +1,271 @@
+"""The period's analysis kept between runs, so a rerun does not analyse again.
+
+Analysing a big organisation takes minutes and most reruns read the same figures: a
+rerun after new check-ins, after a failed report, or a few reports (``--only``) after a
+whole run. A run keeps the whole analysis it computed in the period's private folder,
+``<out>/.kpinb-private/<period>/analysis/<key>/``, under its key
+(:func:`~kpinb.batch.planning.inputs_keys.analysis_key`: a hash of everything the
+analysis is computed from); a later run whose key is the same reads it instead of
+analysing, a run of a few reports only their rows of the points. Any other key, or a
+store that cannot be read whole, is analysed again: the figures are never older than
+the data.
+
+The points (tens of millions of rows in a big organisation) are a Parquet file of
+plain columns (a categorical as its codes, rebuilt with its categories), in row groups
+of :data:`ROW_GROUP` rows, with the row range of each scope id, so a few ids read a few
+row groups. Everything else is a pickle (exact dtypes). A pickle runs code when read,
+so the store is read only from a folder its reader owns that nobody else can write to.
+Figures of people at rest: the folder is the private one (0700, never published, never
+uploaded), like failed reports' notebooks.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import shutil
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import filelock
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from kpinb.analytics import Analysis
+    from kpinb.periods import Period
+    from kpinb.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+STORE_DIR = "analysis"
+ROW_GROUP = 65_536  # points per Parquet row group: a few people's rows read a few groups
+_POINTS = "points.parquet"
+_REST = "analysis.pickle"
+_STAGING = ".staging-"
+
+
+@dataclass(frozen=True)
+class _Rest:
+    """The pickled part: the analysis without its points, and where each id's points are."""
+
+    analysis: Analysis  # its points table empty, with the points' dtypes
+    runs: pd.DataFrame  # scope, scope_id, start, stop: each id's rows of the points
+    rows: int
+
+
+def keep(store: Path, key: str, analysis: Analysis, *, row_group: int = ROW_GROUP) -> None:
+    """Keep ``analysis`` (a whole period's) in ``store`` under ``key``, in place of any
+    other key's. Written to a staging folder and renamed into place: a reader finds the
+    whole analysis or none. A failure to write is logged and leaves no store."""
+    points = analysis.points
+    try:
+        schema = _schema(points)
+    except TypeError as exc:
+        log.info("the period's analysis is not kept: %s", exc)
+        return
+    store.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with filelock.FileLock(store / ".lock"):
+        for stale in store.glob(f"{_STAGING}*"):  # a killed run's (the lock holder only)
+            shutil.rmtree(stale, ignore_errors=True)
+        staging = Path(tempfile.mkdtemp(prefix=_STAGING, dir=store))
+        try:
+            _write_points(staging / _POINTS, points, schema, row_group)
+            rest = _Rest(replace(analysis, points=points.iloc[:0]), _runs(points), len(points))
+            with (staging / _REST).open("wb") as handle:
+                pickle.dump(rest, handle, protocol=pickle.HIGHEST_PROTOCOL)
+                handle.flush()
+                os.fsync(handle.fileno())
+            target = store / key
+            old = None
+            if target.exists():  # the same key's, unreadable (a reader found it damaged)
+                old = Path(tempfile.mkdtemp(prefix=_STAGING, dir=store))
+                target.rename(old / key)
+            staging.rename(target)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+        except OSError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            log.warning("could not keep the period's analysis in %s: %s", store, exc)
+            return
+        for other in store.iterdir():
+            if other.is_dir() and other.name != key and not other.name.startswith(_STAGING):
+                shutil.rmtree(other, ignore_errors=True)
+
+
+def kept(
+    store: Path, key: str, ids: tuple[set[str], set[str], set[str]] | None = None
+) -> Analysis | None:
+    """The analysis kept in ``store`` under ``key`` (None when there is none, or it cannot
+    be read whole), narrowed to ``ids`` (people, teams, departments) when given: then
+    only their points are read (:meth:`Analysis.narrowed`)."""
+    folder = store / key
+    if not (_private(store) and _private(folder)):
+        return None
+    try:
+        with (folder / _REST).open("rb") as handle:
+            rest = pickle.load(handle)
+        if not isinstance(rest, _Rest):
+            return None
+        analysis = rest.analysis if ids is None else rest.analysis.narrowed(*ids)
+        runs = rest.runs if ids is None else rest.runs[_wanted(rest.runs, ids)]
+        points = _read_points(folder / _POINTS, rest, runs)
+    except Exception as exc:  # a damaged or foreign store is analysed again, never trusted
+        log.warning("the kept analysis in %s cannot be read (%s); analysing again", folder, exc)
+        return None
+    return replace(analysis, points=points)
+
+
+def _private(path: Path) -> bool:
+    """A folder of this user's that no one else may write to (always, where the system
+    has no owners)."""
+    try:
+        info = path.lstat()
+    except OSError:
+        return False
+    if not path.is_dir() or path.is_symlink():
+        return False
+    if not hasattr(os, "getuid"):
+        return True
+    return info.st_uid == os.getuid() and not info.st_mode & 0o022
+
+
+def _plain(column: pd.Series) -> np.ndarray:
+    """``column`` as a NumPy array Parquet stores exactly (a categorical's codes)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.cat.codes.to_numpy()
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "biufM":
+        return column.to_numpy()
+    raise TypeError(f"column {column.name!r} is {column.dtype}, not a NumPy or categorical one")
+
+
+def _schema(points: pd.DataFrame) -> pa.Schema:
+    """The Parquet file's columns: the points' as :func:`_plain` stores them."""
+    import pyarrow as pa
+
+    empty = points.iloc[:0]
+    return pa.schema([(n, pa.from_numpy_dtype(_plain(empty[n]).dtype)) for n in points.columns])
+
+
+def _runs(points: pd.DataFrame) -> pd.DataFrame:
+    """Each stretch of rows of one (scope, scope_id): its first row and the row after."""
+    scope = points["scope"].to_numpy()
+    sid = points["scope_id"].to_numpy()
+    if len(points) == 0:
+        return pd.DataFrame({"scope": [], "scope_id": [], "start": [], "stop": []})
+    change = np.flatnonzero((scope[1:] != scope[:-1]) | (sid[1:] != sid[:-1])) + 1
+    start = np.concatenate([[0], change])
+    stop = np.concatenate([change, [len(points)]])
+    return pd.DataFrame(
+        {
+            "scope": scope[start].astype(str),
+            "scope_id": sid[start].astype(str),
+            "start": start,
+            "stop": stop,
+        }
+    )
+
+
+def _wanted(runs: pd.DataFrame, ids: tuple[set[str], set[str], set[str]]) -> np.ndarray:
+    from kpinb.analytics.analysis import KEPT_SCOPES, rows_of
+
+    return rows_of(runs, dict(zip(KEPT_SCOPES, ids, strict=True)))
+
+
+def _write_points(path: Path, points: pd.DataFrame, schema: pa.Schema, row_group: int) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    names = list(points.columns)
+    with path.open("wb") as handle:
+        with pq.ParquetWriter(handle, schema, compression="zstd") as writer:
+            for first in range(0, len(points), row_group):
+                rows = points.iloc[first : first + row_group]
+                writer.write_table(
+                    pa.table({n: _plain(rows[n]) for n in names}, schema=schema),
+                    row_group_size=row_group,
+                )
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _read_points(path: Path, rest: _Rest, runs: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``runs`` of the kept points, in the points' order, with their dtypes."""
+    import pyarrow.parquet as pq
+
+    empty = rest.analysis.points
+    with pq.ParquetFile(path) as file:
+        if file.metadata.num_rows != rest.rows:
+            raise ValueError(f"{file.metadata.num_rows} points, {rest.rows} expected")
+        sizes = [file.metadata.row_group(i).num_rows for i in range(file.num_row_groups)]
+        firsts = np.concatenate([[0], np.cumsum(sizes)])
+        start, stop = runs["start"].to_numpy(int), runs["stop"].to_numpy(int)
+        whole = len(runs) == len(rest.runs)
+        if whole:
+            groups = list(range(file.num_row_groups))
+        else:
+            first = np.searchsorted(firsts, start, side="right") - 1
+            last = np.searchsorted(firsts, stop - 1, side="right") - 1
+            spans = [np.arange(a, b + 1) for a, b in zip(first, last, strict=True)]
+            groups = sorted(set(np.concatenate(spans).tolist())) if spans else []
+        table = file.read_row_groups(groups, columns=list(empty.columns))
+    frame = table.to_pandas()
+    if not whole:
+        spans = [np.arange(firsts[g], firsts[g + 1]) for g in groups]
+        row = np.concatenate(spans) if spans else np.arange(0)
+        order = np.argsort(start)
+        start, stop = start[order], stop[order]
+        run = np.searchsorted(start, row, side="right") - 1  # the run a row may be in
+        frame = frame.take(np.flatnonzero((run >= 0) & (row < stop[np.maximum(run, 0)])))
+    for name in empty.columns:
+        dtype = empty[name].dtype
+        if isinstance(dtype, pd.CategoricalDtype):
+            frame[name] = pd.Categorical.from_codes(frame[name].to_numpy(), dtype=dtype)
+        elif frame[name].dtype != dtype:
+            frame[name] = frame[name].astype(dtype)
+    return frame.reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class KeptAnalysis:
+    """Where a run into ``period_dir`` finds the analysis an earlier run kept and keeps
+    its own: ``analysis/`` in the period's private folder, under the analysis key of the
+    run's workspace."""
+
+    period_dir: Path
+    key: str
+
+    @classmethod
+    def of(cls, ws: Workspace, per: Period, period_dir: Path) -> KeptAnalysis:
+        from kpinb.batch.planning.inputs_keys import analysis_key
+
+        return cls(period_dir, analysis_key(ws, per))
+
+    @property
+    def store(self) -> Path:
+        from kpinb.batch.publish.folder import private_dir
+
+        return private_dir(self.period_dir, create=False) / STORE_DIR
+
+    def read(self, ids: tuple[set[str], set[str], set[str]] | None = None) -> Analysis | None:
+        """The kept analysis when it is current (:func:`kept`), else None."""
+        found = kept(self.store, self.key, ids)
+        if found is not None:
+            log.info("the analysis an earlier run kept is current: not analysed again")
+        return found
+
+    def write(self, analysis: Analysis) -> None:
+        """Keep ``analysis`` (everyone's) for the next run. A cache: a failure is logged
+        and the run goes on."""
+        from kpinb.batch.publish.folder import private_dir
+
+        try:
+            private_dir(self.period_dir)  # owner-only before anything is written in it
+            keep(self.store, self.key, analysis)
+        except OSError as exc:
+            log.warning("could not keep the period's analysis: %s", exc)

@@ -8,7 +8,9 @@ one), prints:
   read), in MB, and their ratio;
 - ``kpinb run --only`` three people with two kernels, in a fresh process: seconds and
   the peak memory of the whole process tree (the parent and its kernels, sampled every
-  0.2 s with psutil), in MB;
+  0.2 s with psutil), in MB; first with no analysis kept (it analyses everyone), then
+  again once the period's analysis is kept as a whole run leaves it
+  (:mod:`kpinb.batch.kept_analysis`: it reads the three people's rows of it);
 - a full run's kernels (``--full N``, default 200; 0 leaves it out): in a fresh process,
   the whole period's reports are planned and handed to the builder as ``kpinb run``
   does (so its kernels take over what a full run's take over: the whole workspace, or
@@ -76,6 +78,25 @@ def run_only(workspace: Path, period: str, ids: list[str], out: Path) -> tuple[f
     return seconds, peak / MB
 
 
+KEEP = """
+import sys
+from pathlib import Path
+from kpinb.analytics import analyse
+from kpinb.batch.kept_analysis import KeptAnalysis
+from kpinb.periods import parse_period
+from kpinb.workspace import load_workspace
+
+ws = load_workspace(sys.argv[1])
+per = parse_period(sys.argv[2])
+KeptAnalysis.of(ws, per, Path(sys.argv[3]) / per.label).write(analyse(ws, per))
+"""
+
+
+def keep_analysis(workspace: Path, period: str, out: Path) -> None:
+    """Keep the period's analysis in ``out`` as a whole run leaves it (a fresh process)."""
+    subprocess.run([sys.executable, "-c", KEEP, str(workspace), period, str(out)], check=True)
+
+
 FULL_RUN = """
 import sys
 from kpinb.batch.executors.build import ReportBuilder
@@ -135,7 +156,7 @@ def main() -> None:
     full_rows = []
     print(
         f"{'people':>7} {'whole pickle MB':>16} {'3-person part MB':>17} {'ratio':>6} "
-        f"{'run --only 3: s':>16} {'peak tree MB':>13}"
+        f"{'run --only 3: s':>16} {'peak tree MB':>13} {'kept: s':>8} {'peak tree MB':>13}"
     )
     for people in (int(n) for n in args.people.split(",")):
         with tempfile.TemporaryDirectory() as tmp:
@@ -143,10 +164,14 @@ def main() -> None:
             three = ids[:: max(1, len(ids) // 3)][:3]
             if not args.skip_only:
                 whole, part = pickles(workspace, period, three)
-                seconds, peak = run_only(workspace, period, three, Path(tmp) / "out")
+                out = Path(tmp) / "out"
+                seconds, peak = run_only(workspace, period, three, out)
+                keep_analysis(workspace, period, out)
+                kept_seconds, kept_peak = run_only(workspace, period, three, out)
                 print(
                     f"{people:>7} {whole:>16.1f} {part:>17.1f} {whole / part:>5.0f}x "
-                    f"{seconds:>16.1f} {peak:>13.0f}   (load {load})"
+                    f"{seconds:>16.1f} {peak:>13.0f} {kept_seconds:>8.1f} {kept_peak:>13.0f}"
+                    f"   (load {load})"
                 )
             if args.full:
                 row = (people, *full_run(workspace, period, args.full), load)

@@ -34,6 +34,8 @@ import filelock
 import numpy as np
 import pandas as pd
 
+from kpinb import heap
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
@@ -153,18 +155,18 @@ def _schema(points: pd.DataFrame) -> pa.Schema:
 
 
 def _runs(points: pd.DataFrame) -> pd.DataFrame:
-    """Each stretch of rows of one (scope, scope_id): its first row and the row after."""
-    scope = points["scope"].to_numpy()
-    sid = points["scope_id"].to_numpy()
+    """Each stretch of rows of one (scope, scope_id): its first row and the row after
+    (compared by codes: no text object per point)."""
     if len(points) == 0:
         return pd.DataFrame({"scope": [], "scope_id": [], "start": [], "stop": []})
+    scope, sid = (pd.factorize(points[name])[0] for name in ("scope", "scope_id"))
     change = np.flatnonzero((scope[1:] != scope[:-1]) | (sid[1:] != sid[:-1])) + 1
     start = np.concatenate([[0], change])
     stop = np.concatenate([change, [len(points)]])
     return pd.DataFrame(
         {
-            "scope": scope[start].astype(str),
-            "scope_id": sid[start].astype(str),
+            "scope": pd.Categorical(points["scope"].iloc[start].astype(str)),
+            "scope_id": pd.Categorical(points["scope_id"].iloc[start].astype(str)),
             "start": start,
             "stop": stop,
         }
@@ -196,39 +198,43 @@ def _write_points(path: Path, points: pd.DataFrame, schema: pa.Schema, row_group
 
 def _read_points(path: Path, rest: _Rest, runs: pd.DataFrame) -> pd.DataFrame:
     """The rows of ``runs`` of the kept points, in the points' order, with their dtypes."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     empty = rest.analysis.points
     with pq.ParquetFile(path) as file:
         if file.metadata.num_rows != rest.rows:
             raise ValueError(f"{file.metadata.num_rows} points, {rest.rows} expected")
-        sizes = [file.metadata.row_group(i).num_rows for i in range(file.num_row_groups)]
-        firsts = np.concatenate([[0], np.cumsum(sizes)])
-        start, stop = runs["start"].to_numpy(int), runs["stop"].to_numpy(int)
-        whole = len(runs) == len(rest.runs)
-        if whole:
-            groups = list(range(file.num_row_groups))
+        sizes = np.array([file.metadata.row_group(i).num_rows for i in range(file.num_row_groups)])
+        firsts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        if len(runs) == len(rest.runs):  # every id: the whole file
+            table = file.read()
         else:
-            first = np.searchsorted(firsts, start, side="right") - 1
-            last = np.searchsorted(firsts, stop - 1, side="right") - 1
-            spans = [np.arange(a, b + 1) for a, b in zip(first, last, strict=True)]
-            groups = sorted(set(np.concatenate(spans).tolist())) if spans else []
-        table = file.read_row_groups(groups, columns=list(empty.columns))
+            rows = _ranges(runs["start"].to_numpy(np.int64), runs["stop"].to_numpy(np.int64))
+            group = np.searchsorted(firsts, rows, side="right") - 1
+            groups = np.unique(group)
+            # where each read group's rows start in the table read
+            at = np.zeros(len(sizes), dtype=np.int64)
+            at[groups] = np.cumsum(sizes[groups]) - sizes[groups]
+            table = file.read_row_groups(groups.tolist(), columns=list(empty.columns))
+            table = table.take(pa.array(rows - firsts[group] + at[group]))
     frame = table.to_pandas()
-    if not whole:
-        spans = [np.arange(firsts[g], firsts[g + 1]) for g in groups]
-        row = np.concatenate(spans) if spans else np.arange(0)
-        order = np.argsort(start)
-        start, stop = start[order], stop[order]
-        run = np.searchsorted(start, row, side="right") - 1  # the run a row may be in
-        frame = frame.take(np.flatnonzero((run >= 0) & (row < stop[np.maximum(run, 0)])))
     for name in empty.columns:
         dtype = empty[name].dtype
         if isinstance(dtype, pd.CategoricalDtype):
             frame[name] = pd.Categorical.from_codes(frame[name].to_numpy(), dtype=dtype)
         elif frame[name].dtype != dtype:
             frame[name] = frame[name].astype(dtype)
-    return frame.reset_index(drop=True)
+    return frame
+
+
+def _ranges(start: np.ndarray, stop: np.ndarray) -> np.ndarray:
+    """The rows of the ranges ``start[i]:stop[i]``, ascending (the ranges do not overlap)."""
+    order = np.argsort(start, kind="stable")
+    start, stop = start[order], stop[order]
+    lengths = stop - start
+    offsets = np.repeat(start - (np.cumsum(lengths) - lengths), lengths)
+    return np.arange(int(lengths.sum()), dtype=np.int64) + offsets
 
 
 @dataclass(frozen=True)
@@ -255,6 +261,7 @@ class KeptAnalysis:
     def read(self, ids: tuple[set[str], set[str], set[str]] | None = None) -> Analysis | None:
         """The kept analysis when it is current (:func:`kept`), else None."""
         found = kept(self.store, self.key, ids)
+        heap.give_back()  # the unpickled whole, narrowed: its freed memory back to the system
         if found is not None:
             log.info("the analysis an earlier run kept is current: not analysed again")
         return found

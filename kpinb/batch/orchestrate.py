@@ -30,6 +30,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kpinb import heap
 from kpinb.batch.executors.base import RESTART_EVERY
 from kpinb.batch.executors.build import skip_slow_iri_checker
 from kpinb.batch.executors.local import LocalExecutor
@@ -178,6 +179,7 @@ def run_batch(
                 kernels = max(1, min(count, len(requests)))
                 executor = _executor(scheduler, root, kernels, folder, restart_every)
             jobs = make_jobs(ws, per, requests, notebooks_dir=folder)
+            heap.give_back()  # what analysing or reading and keying freed, before the kernels grow
             run = PeriodRun(
                 per,
                 period_dir,

@@ -5,8 +5,11 @@ One run:
 1. checks the period, views and ids, validates the workspace (invalid: nothing written);
 2. plans every report and its file names, stopping when two ids would share a file,
    and checks that each notebook declares exactly the parameters the batch sends;
-3. gives each report an inputs key (its workspace slice, notebook, kpinb code) and
-   skips reports whose key and published files are unchanged, unless ``force``;
+3. reads the period's analysis an earlier run kept when it is current, else analyses
+   (:mod:`kpinb.batch.kept_analysis`; a whole analysis is kept once the run is done),
+   gives each report an inputs key (its workspace slice, the analysis rows it shows,
+   notebook, kpinb code) and skips reports whose key and published files are
+   unchanged, unless ``force``;
 4. runs the rest on warm kernels (:mod:`kpinb.batch.executors.kernels`), one per worker, checks that
    each finished notebook is about the id it was asked for, converts it to HTML with
    kpinb's nbconvert template and publishes the page and its JSON twin atomically;

@@ -126,28 +126,21 @@ def build_report(
     return Report(scope, str(scope_id), per.label, view, built.title, html, twin)
 
 
-def period_analysis(
-    ws: Workspace,
-    per: Period,
-    *,
-    keep: tuple[set[str], set[str], set[str]] | None = None,
-    given: Analysis | None = None,
-) -> Analysis:
+def period_analysis(ws: Workspace, per: Period, *, given: Analysis | None = None) -> Analysis:
     """The period's analysis, computed once per workspace object (kept in ``ws.derived``):
     what every report of the period shares. The batch computes it once before its kernels
     take the workspace over (:func:`kpinb.workspace.adopt_workspace`).
 
-    ``keep`` (people, teams, departments), on the first call: the analysis of everyone
-    narrowed to their rows (``analyse``'s ``keep``), for a process that builds only the
-    reports reading those rows (a run of a few reports of a big organisation). ``given``:
-    the period's analysis obtained elsewhere (the one an earlier run kept), held instead."""
+    ``given``: the period's analysis obtained elsewhere, held instead (the one an earlier
+    run kept; for a run of a few reports, everyone's analysis narrowed to their rows:
+    ``analyse``'s ``keep``)."""
     from kpinb.analytics import analyse
 
     key = ("analysis", per.label)
     if given is not None:
         ws.derived[key] = given
     elif key not in ws.derived:
-        ws.derived[key] = analyse(ws, per, keep=keep)
+        ws.derived[key] = analyse(ws, per)
     return ws.derived[key]
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from kpinb.analytics import analyse
 from kpinb.batch.planning.inputs_keys import related_rows
 from kpinb.batch.planning.plan import ReportFiles
 from kpinb.batch.records import ReportJob
@@ -49,7 +50,7 @@ def test_a_narrowed_workspace_builds_the_same_reports(
     # a run of these reports alone (--only): the analysis keeps only their rows
     assert whole.root is not None
     alone = load_workspace(whole.root)
-    period_analysis(alone, per, keep=(people, teams, departments))
+    period_analysis(alone, per, given=analyse(alone, per, keep=(people, teams, departments)))
     kept = narrowed_workspace(alone, per, people, teams, departments)
     # what a kernel receives: the pickle, taken over
     part, kept = pickle.loads(pickle.dumps(part)), pickle.loads(pickle.dumps(kept))

@@ -256,13 +256,14 @@ def test_a_run_of_a_few_reports_keys_them_as_the_whole_run_does(workspace_dir: P
     """``--only``: the analysis keeps only the rows the named reports read and only
     their people's rows are hashed; their keys are the keys a whole run gives them (a
     whole run after it finds them current)."""
+    from kpinb.analytics import analyse
     from kpinb.batch.planning.inputs_keys import related_rows
     from kpinb.report import period_analysis
 
     whole = _keys(load_workspace(workspace_dir))
     few = load_workspace(workspace_dir)
     requests = plan.plan_requests(few, Q3, only=["E003", "Support"])
-    period_analysis(few, Q3, keep=related_rows(few, requests))
+    period_analysis(few, Q3, given=analyse(few, Q3, keep=related_rows(few, requests)))
     jobs = plan.make_jobs(few, Q3, requests, notebooks_dir=plan.NOTEBOOKS_DIR)
     assert {(j.files.scope, j.files.scope_id) for j in jobs} == {
         ("employee", "E003"),

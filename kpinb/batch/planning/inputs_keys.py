@@ -171,7 +171,7 @@ def analysis_key(ws: Workspace, per: Period) -> str:
         per.label,
         repr(ws.settings),
         _kpis_digest(ws),
-        *(f"{list(t.columns)}:{_table_digest(t)}" for t in tables),
+        *(_table_digest(t) for t in tables),
     )
 
 

@@ -33,7 +33,9 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 # Imported once per kernel so that no report pays for it (without the ~1 s that
-# Altair's jsonschema spends on IRI grammars: kpinb.batch.executors.build.skip_slow_iri_checker);
+# Altair's jsonschema spends on IRI grammars: kpinb.batch.executors.build.skip_slow_iri_checker),
+# and one tiny chart drawn, so the chart engine's start (vl-convert's JavaScript runtime:
+# about 0.4 s) happens while the run still reads and plans, not in the first report;
 # then every object alive is frozen out of the garbage collector's view, which makes the
 # per-report reset cheap (``%reset -f`` runs a full collection: about 0.2 s with pandas
 # and Altair loaded).
@@ -46,6 +48,14 @@ for _name in ("pandas", "altair", "vl_convert", "kpinb.workspace", "kpinb.report
         importlib.import_module(_name)
     except Exception:  # a broken module shows up in the report that needs it
         pass
+try:
+    import altair as _alt
+    importlib.import_module("kpinb.report.charts").to_svg(
+        _alt.Chart(_alt.Data(values=[{"x": 0}, {"x": 1}])).mark_line().encode(x="x:Q", y="x:Q")
+    )
+    del _alt
+except Exception:  # the same: a report that draws a chart shows what is wrong
+    pass
 gc.freeze()
 """
 

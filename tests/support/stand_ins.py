@@ -3,6 +3,8 @@ executor that starts no kernel."""
 
 from __future__ import annotations
 
+import pickle
+import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from kpinb.batch.planning import plan
 from kpinb.batch.records import BuiltReport, ReportJob
 from kpinb.report import build_report
 from kpinb.report.facade import bundle
-from kpinb.workspace import load_workspace
+from kpinb.workspace import Workspace, load_workspace
 
 
 def write_stand_in_notebooks(folder: Path, *, body: str = "", twin_body: str = "") -> Path:
@@ -79,23 +81,44 @@ class FakeExecutor:
     def build(
         self, todo: Sequence[ReportJob], builder: ReportBuilder
     ) -> Iterator[tuple[ReportJob, BuiltReport]]:
-        ws = load_workspace(todo[0].parameters["workspace"], cache=True)
-        for count, job in enumerate(todo):
-            if self.stop_after is not None and count == self.stop_after:
-                raise KeyboardInterrupt
-            files = job.files
-            self.given.append(files.scope_id)
-            if files.scope_id in self.fail:
-                yield job, BuiltReport(0.0, error="cell 2 (In [2]): ValueError: planted", nb=None)
-                continue
-            scope_id = self.wrong or files.scope_id
-            report = build_report(ws, files.scope, scope_id, builder.period, files.view)
-            output = new_output("display_data", bundle(report))
-            cell = new_code_cell("show(report)", outputs=[output])
-            yield job, builder.finish(job, NotebookRun(new_notebook(cells=[cell]), None, 0.0))
+        with tempfile.TemporaryDirectory() as folder:
+            pickled = builder.write_workspaces(Path(folder))
+            held: dict[int, Workspace] = {}
+            for count, job in enumerate(todo):
+                if self.stop_after is not None and count == self.stop_after:
+                    raise KeyboardInterrupt
+                files = job.files
+                self.given.append(files.scope_id)
+                if files.scope_id in self.fail:
+                    error = "cell 2 (In [2]): ValueError: planted"
+                    yield job, BuiltReport(0.0, error=error, nb=None)
+                    continue
+                ws = _taken_over(builder, job, pickled, held)
+                scope_id = self.wrong or files.scope_id
+                report = build_report(ws, files.scope, scope_id, builder.period, files.view)
+                output = new_output("display_data", bundle(report))
+                cell = new_code_cell("show(report)", outputs=[output])
+                yield job, builder.finish(job, NotebookRun(new_notebook(cells=[cell]), None, 0.0))
 
     def close(self) -> None:
         self.closed = True
+
+
+def _taken_over(
+    builder: ReportBuilder, job: ReportJob, pickled: list[Path | None], held: dict[int, Workspace]
+) -> Workspace:
+    """What a kernel builds ``job`` from: the workspace part the run pickled for it
+    (unpickled once a part, without becoming this process's cached workspace: a kernel
+    is a process of its own), or, where none could be written, the workspace read again."""
+    part = builder.part_of(job)
+    if part not in held:
+        path = pickled[part]
+        if path is None:
+            held[part] = load_workspace(job.parameters["workspace"], cache=True)
+        else:
+            with path.open("rb") as handle:
+                held[part] = pickle.load(handle)
+    return held[part]
 
 
 def without_index_filter(page: str) -> str:

@@ -186,7 +186,8 @@ def run_batch(
             if ids is not None and not (chosen and "calibration" in chosen):
                 # keyed: from here on a few reports read their own rows alone, so this
                 # process lets go of everyone's observations (its copy and the loader's:
-                # 1.8 GB at 50,000 people) before the kernels start; the pack would need them
+                # 1.8 GB at 50,000 people) before its kernels take their rows over; the
+                # calibration pack would need them
                 ws = whole_ws = narrowed_workspace(ws, per, *ids)
                 forget_workspace()
             heap.give_back()  # what analysing or reading and keying freed, before the kernels grow

@@ -13,7 +13,10 @@ the data.
 The points (tens of millions of rows in a big organisation) are a Parquet file of
 plain columns (a categorical as its codes, rebuilt with its categories), in row groups
 of :data:`ROW_GROUP` rows, with the row range of each scope id, so a few ids read a few
-row groups. Everything else is a pickle (exact dtypes). A pickle runs code when read,
+row groups. The summary (one row per series, over a hundred columns of every kind) is
+pickled in blocks of :data:`SUMMARY_BLOCK` rows with each id's row range, so a few ids
+unpickle a few blocks, not everyone's figures. Everything else is one pickle (exact
+dtypes). A pickle runs code when read,
 so the store is read only from a folder its reader owns that nobody else can write to.
 Figures of people at rest: the folder is the private one (0700, never published, never
 uploaded), like failed reports' notebooks.
@@ -49,19 +52,32 @@ STORE_DIR = "analysis"
 ROW_GROUP = 65_536  # points per Parquet row group: a few people's rows read a few groups
 _POINTS = "points.parquet"
 _REST = "analysis.pickle"
+_SUMMARY = "summary.pickle"
+SUMMARY_BLOCK = 4096  # summary rows a pickled block: a few ids unpickle a few blocks
 _STAGING = ".staging-"
 
 
 @dataclass(frozen=True)
 class _Rest:
-    """The pickled part: the analysis without its points, and where each id's points are."""
+    """The pickled part: the analysis without its points and summary, where each id's
+    points and summary rows are, and where each block of the summary's file starts."""
 
-    analysis: Analysis  # its points table empty, with the points' dtypes
+    analysis: Analysis  # its points and summary tables empty, with their dtypes
     runs: pd.DataFrame  # scope, scope_id, start, stop: each id's rows of the points
     rows: int
+    summary_runs: pd.DataFrame  # the same, of the summary
+    block: int  # summary rows a block
+    blocks: tuple[int, ...]  # each summary block's byte offset, then the file's end
 
 
-def keep(store: Path, key: str, analysis: Analysis, *, row_group: int = ROW_GROUP) -> None:
+def keep(
+    store: Path,
+    key: str,
+    analysis: Analysis,
+    *,
+    row_group: int = ROW_GROUP,
+    summary_block: int = SUMMARY_BLOCK,
+) -> None:
     """Keep ``analysis`` (a whole period's) in ``store`` under ``key``, in place of any
     other key's. Written to a staging folder and renamed into place: a reader finds the
     whole analysis or none. A failure to write is logged and leaves no store."""
@@ -78,7 +94,15 @@ def keep(store: Path, key: str, analysis: Analysis, *, row_group: int = ROW_GROU
         staging = Path(tempfile.mkdtemp(prefix=_STAGING, dir=store))
         try:
             _write_points(staging / _POINTS, points, schema, row_group)
-            rest = _Rest(replace(analysis, points=points.iloc[:0]), _runs(points), len(points))
+            summary = analysis.summary
+            rest = _Rest(
+                replace(analysis, points=points.iloc[:0], summary=summary.iloc[:0]),
+                _runs(points),
+                len(points),
+                _runs(summary),
+                summary_block,
+                _write_summary(staging / _SUMMARY, summary, summary_block),
+            )
             with (staging / _REST).open("wb") as handle:
                 pickle.dump(rest, handle, protocol=pickle.HIGHEST_PROTOCOL)
                 handle.flush()
@@ -114,7 +138,13 @@ def kept(
             rest = pickle.load(handle)
         if not isinstance(rest, _Rest):
             return None
-        analysis = rest.analysis if ids is None else rest.analysis.narrowed(*ids)
+        summary_runs = rest.summary_runs
+        if ids is not None:
+            summary_runs = summary_runs[_wanted(summary_runs, ids)]
+        analysis = replace(
+            rest.analysis, summary=_read_summary(folder / _SUMMARY, rest, summary_runs)
+        )
+        analysis = analysis if ids is None else analysis.narrowed(*ids)
         runs = rest.runs if ids is None else rest.runs[_wanted(rest.runs, ids)]
         points = _read_points(folder / _POINTS, rest, runs)
     except Exception as exc:  # a damaged or foreign store is analysed again, never trusted
@@ -194,6 +224,50 @@ def _write_points(path: Path, points: pd.DataFrame, schema: pa.Schema, row_group
                 )
         handle.flush()
         os.fsync(handle.fileno())
+
+
+def _write_summary(path: Path, summary: pd.DataFrame, rows: int) -> tuple[int, ...]:
+    """Pickle ``summary`` in blocks of ``rows`` rows, one after the other (at least one,
+    which carries the columns' dtypes); each block's offset, then the file's end."""
+    offsets = []
+    with path.open("wb") as handle:
+        for first in range(0, max(len(summary), 1), rows):
+            offsets.append(handle.tell())
+            block = summary.iloc[first : first + rows]
+            pickle.dump(block, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        offsets.append(handle.tell())
+        handle.flush()
+        os.fsync(handle.fileno())
+    return tuple(offsets)
+
+
+def _read_summary(path: Path, rest: _Rest, runs: pd.DataFrame) -> pd.DataFrame:
+    """The summary rows of ``runs``, in the summary's order: only the blocks holding
+    them are unpickled (all of them when ``runs`` are every id's)."""
+    count = len(rest.blocks) - 1
+    whole = len(runs) == len(rest.summary_runs)
+    rows = _ranges(runs["start"].to_numpy(np.int64), runs["stop"].to_numpy(np.int64))
+    block = rows // rest.block
+    wanted = np.arange(count) if whole else np.unique(block)
+    frames = []
+    with path.open("rb") as handle:
+        if handle.seek(0, os.SEEK_END) != rest.blocks[-1]:
+            raise ValueError(
+                f"the summary file holds {handle.tell()} bytes, {rest.blocks[-1]} expected"
+            )
+        for n in wanted.tolist() or [0]:  # no row wanted: the first block's empty columns
+            handle.seek(rest.blocks[n])
+            frames.append(pickle.load(handle))
+    out = pd.concat(frames) if len(frames) > 1 else frames[0]
+    if whole:
+        return out
+    if not len(wanted):
+        return out.iloc[:0]
+    # each wanted row's place among the rows of the blocks read
+    sizes = np.array([len(f) for f in frames], dtype=np.int64)
+    at = np.zeros(count, dtype=np.int64)
+    at[wanted] = np.cumsum(sizes) - sizes
+    return out.iloc[rows - block * rest.block + at[block]]
 
 
 def _read_points(path: Path, rest: _Rest, runs: pd.DataFrame) -> pd.DataFrame:

@@ -46,7 +46,8 @@ def _same(got: Analysis, expected: Analysis) -> None:
 
 def test_a_kept_analysis_reads_back_as_it_was(tmp_path: Path, whole: Analysis) -> None:
     store = tmp_path / "analysis"
-    keep(store, "k1", whole, row_group=7)  # many row groups, ids across their edges
+    # many row groups and summary blocks, ids across their edges
+    keep(store, "k1", whole, row_group=7, summary_block=9)
     _same(kept(store, "k1"), whole)  # type: ignore[arg-type]  # None fails the test
     assert kept(store, "another key") is None
 
@@ -69,8 +70,15 @@ def test_a_few_ids_read_their_rows_alone(
     import pyarrow.parquet as pq
 
     store = tmp_path / "analysis"
-    keep(store, "k1", whole, row_group=50)
+    keep(store, "k1", whole, row_group=50, summary_block=3)
     read: list[list[int]] = []  # the row groups of each read (a column at a time)
+    seeks: list[int] = []  # where the summary's blocks are unpickled from
+    loaded = kept_analysis.pickle.load
+
+    def counting_load(handle: object) -> object:
+        seeks.append(handle.tell())  # type: ignore[attr-defined]
+        return loaded(handle)  # type: ignore[arg-type]
+
     original = pq.ParquetFile.read_row_groups
 
     def counting(self: pq.ParquetFile, groups: list[int], **kwargs: object) -> object:
@@ -78,7 +86,9 @@ def test_a_few_ids_read_their_rows_alone(
         return original(self, groups, **kwargs)
 
     monkeypatch.setattr(pq.ParquetFile, "read_row_groups", counting)
+    monkeypatch.setattr(kept_analysis.pickle, "load", counting_load)
     got = kept(store, "k1", ids)
+    monkeypatch.undo()
     assert got is not None
     _same(got, whole.narrowed(*ids))
     expected_groups = {
@@ -88,6 +98,14 @@ def test_a_few_ids_read_their_rows_alone(
     assert len(read) == len(whole.points.columns)  # each column read once
     assert all(set(groups) == expected_groups for groups in read)  # only their rows' groups
     assert len(read[0]) < len(whole.points) / 50
+    # the summary: the rest, then only the blocks of 3 rows holding their rows (or, for
+    # no row, the first block, for its columns)
+    summary = whole.summary.reset_index(drop=True)
+    theirs = summary.index[summary["scope_id"].astype(str).isin(set().union(*ids))]
+    blocks = sorted({row // 3 for row in theirs}) or [0]
+    offsets = kept_analysis.pickle.load((store / "k1" / "analysis.pickle").open("rb")).blocks
+    assert seeks == [0, *(offsets[b] for b in blocks)]
+    assert len(blocks) < len(offsets) - 1  # not every block
 
 
 def test_the_key_follows_what_the_analysis_is_computed_from(
@@ -125,6 +143,12 @@ def test_a_damaged_or_open_store_is_analysed_again(
         assert kept(store, "k1") is None
     assert "cannot be read" in caplog.text
     points.write_bytes(data)
+    assert kept(store, "k1") is not None
+    summary = store / "k1" / "summary.pickle"
+    blocks = summary.read_bytes()
+    summary.write_bytes(blocks[:-1])  # cut short: its blocks no longer end where they did
+    assert kept(store, "k1") is None
+    summary.write_bytes(blocks)
     assert kept(store, "k1") is not None
     (store / "k1" / "analysis.pickle").write_bytes(b"not a pickle")
     assert kept(store, "k1") is None

@@ -247,8 +247,10 @@ def _read_summary(path: Path, rest: _Rest, runs: pd.DataFrame) -> pd.DataFrame:
     count = len(rest.blocks) - 1
     whole = len(runs) == len(rest.summary_runs)
     rows = _ranges(runs["start"].to_numpy(np.int64), runs["stop"].to_numpy(np.int64))
-    block = rows // rest.block
-    wanted = np.arange(count) if whole else np.unique(block)
+    total = int(rest.summary_runs["stop"].max()) if len(rest.summary_runs) else 0
+    firsts = np.minimum(np.arange(count + 1, dtype=np.int64) * rest.block, total)
+    wanted, places = _places(rows, firsts)
+    wanted = np.arange(count) if whole else wanted
     frames = []
     with path.open("rb") as handle:
         if handle.seek(0, os.SEEK_END) != rest.blocks[-1]:
@@ -261,13 +263,19 @@ def _read_summary(path: Path, rest: _Rest, runs: pd.DataFrame) -> pd.DataFrame:
     out = pd.concat(frames) if len(frames) > 1 else frames[0]
     if whole:
         return out
-    if not len(wanted):
-        return out.iloc[:0]
-    # each wanted row's place among the rows of the blocks read
-    sizes = np.array([len(f) for f in frames], dtype=np.int64)
-    at = np.zeros(count, dtype=np.int64)
-    at[wanted] = np.cumsum(sizes) - sizes
-    return out.iloc[rows - block * rest.block + at[block]]
+    return out.iloc[places] if len(wanted) else out.iloc[:0]
+
+
+def _places(rows: np.ndarray, firsts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The chunks (row groups, summary blocks: chunk ``i`` holds rows ``firsts[i]`` up to
+    ``firsts[i + 1]``) that hold ``rows``, and each row's place among the rows of those
+    chunks read one after the other."""
+    chunk = np.searchsorted(firsts, rows, side="right") - 1
+    read = np.unique(chunk)
+    sizes = np.diff(firsts)
+    at = np.zeros(len(sizes), dtype=np.int64)
+    at[read] = np.cumsum(sizes[read]) - sizes[read]
+    return read, rows - firsts[chunk] + at[chunk]
 
 
 def _read_points(path: Path, rest: _Rest, runs: pd.DataFrame) -> pd.DataFrame:
@@ -290,12 +298,8 @@ def _read_points(path: Path, rest: _Rest, runs: pd.DataFrame) -> pd.DataFrame:
         taken = None
         if len(runs) != len(rest.runs):
             rows = _ranges(runs["start"].to_numpy(np.int64), runs["stop"].to_numpy(np.int64))
-            group = np.searchsorted(firsts, rows, side="right") - 1
-            read = np.unique(group)
-            # where each read group's rows start in the columns read
-            at = np.zeros(len(sizes), dtype=np.int64)
-            at[read] = np.cumsum(sizes[read]) - sizes[read]
-            groups, taken = read.tolist(), pa.array(rows - firsts[group] + at[group])
+            read, places = _places(rows, firsts)
+            groups, taken = read.tolist(), pa.array(places)
         for name in empty.columns:
             column = (
                 file.read(columns=[name])
